@@ -1,0 +1,174 @@
+//! The command line: argument types (clap) and one `run` per subcommand.
+//! `main.rs` parses, calls [`run`], prints the error on one line and exits with its code.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::backend::DeviceChoice;
+use crate::Result;
+
+pub mod data;
+pub mod evaluate;
+pub mod lessons;
+pub mod predict;
+pub mod train;
+pub mod verify;
+
+/// Default folder of the generated shapes images.
+pub const DEFAULT_DATA_DIR: &str = "data/shapes";
+/// Default checkpoint path.
+pub const DEFAULT_MODEL_PATH: &str = "models/shape_classifier.safetensors";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cnn-tutor",
+    version,
+    about = "Learn how a convolutional neural network works, one cell at a time, then train one live.",
+    long_about = "With no subcommand, opens the lesson menu in the terminal."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalOpts {
+    /// Draw with plain ASCII only (also chosen automatically in a non-UTF-8 locale).
+    #[arg(long, global = true)]
+    pub ascii: bool,
+    /// Load lessons from this folder instead of the built-in ones.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub lessons: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train the shapes CNN headless and save a checkpoint.
+    Train(TrainArgs),
+    /// Measure a checkpoint on a folder of images: accuracy, confusion matrix, precision, recall.
+    Evaluate(EvaluateArgs),
+    /// Classify images (or a freshly drawn random shape) with a checkpoint.
+    Predict(PredictArgs),
+    /// Check the network against a PyTorch reference dump (see shared/golden).
+    Verify(VerifyArgs),
+    /// List the lessons: ids and titles.
+    Lessons,
+    /// Open one lesson (in the app, or as plain text with --plain).
+    Lesson(LessonArgs),
+    /// Make or inspect the shapes images.
+    #[command(subcommand)]
+    Data(DataCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TrainArgs {
+    /// Image folder, one sub-folder per class. The default folder is generated when missing.
+    #[arg(long, default_value = DEFAULT_DATA_DIR)]
+    pub data: PathBuf,
+    #[arg(long, default_value_t = 5)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 50)]
+    pub batch_size: usize,
+    #[arg(long, default_value_t = 0.001)]
+    pub lr: f32,
+    /// Seed for initialisation, the split, dropout and shuffling.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    pub device: DeviceChoice,
+    /// Where to save the trained model.
+    #[arg(long, default_value = DEFAULT_MODEL_PATH)]
+    pub out: PathBuf,
+    /// Print one JSON object per line instead of progress bars.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EvaluateArgs {
+    #[arg(long, default_value = DEFAULT_MODEL_PATH)]
+    pub model: PathBuf,
+    #[arg(long, default_value = DEFAULT_DATA_DIR)]
+    pub data: PathBuf,
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    pub device: DeviceChoice,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PredictArgs {
+    #[arg(long, default_value = DEFAULT_MODEL_PATH)]
+    pub model: PathBuf,
+    /// Images to classify.
+    #[arg(value_name = "IMAGE", required_unless_present = "random")]
+    pub images: Vec<PathBuf>,
+    /// Draw a new random shape (the seed's create_image), show it and classify it.
+    #[arg(long, conflicts_with = "images")]
+    pub random: bool,
+    /// Seed for --random (default: a fresh random shape every time).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// A reference dump in the layout of shared/golden/*.safetensors.
+    #[arg(long)]
+    pub reference: PathBuf,
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
+    pub device: DeviceChoice,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LessonArgs {
+    /// Lesson id, as `cnn-tutor lessons` lists them (e.g. convolution).
+    pub id: String,
+    /// Print the lesson's frames as plain text instead of opening the app.
+    #[arg(long)]
+    pub plain: bool,
+    /// With --plain: print only this step (1-based).
+    #[arg(long, requires = "plain")]
+    pub step: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Draw the seed's random circles, squares and triangles into class folders.
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GenerateArgs {
+    #[arg(long, default_value = DEFAULT_DATA_DIR)]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 400)]
+    pub per_class: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+/// Run the parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        None => crate::tui::run(crate::tui::Options::from_global(&cli.global, None)),
+        Some(Command::Train(args)) => train::run(&args),
+        Some(Command::Evaluate(args)) => evaluate::run(&args),
+        Some(Command::Predict(args)) => predict::run(&args),
+        Some(Command::Verify(args)) => verify::run(&args),
+        Some(Command::Lessons) => lessons::list(&cli.global),
+        Some(Command::Lesson(args)) => {
+            if args.plain {
+                lessons::plain(&cli.global, &args)
+            } else {
+                crate::tui::run(crate::tui::Options::from_global(&cli.global, Some(args.id)))
+            }
+        }
+        Some(Command::Data(DataCommand::Generate(args))) => data::generate(&args),
+    }
+}

@@ -1,0 +1,3 @@
+//! The math of the network, written once. Lessons and training call the same functions.
+
+pub mod ops;
