@@ -1,8 +1,11 @@
 //! `cnn-tutor data generate`.
 
 use crate::cli::GenerateArgs;
-use crate::{Error, Result};
+use crate::Result;
 
-pub fn generate(_args: &GenerateArgs) -> Result<()> {
-    Err(Error::Other("`data generate` is not built yet".into()))
+/// Draw the seed's shapes into `--out` and print a one-line summary.
+pub fn generate(args: &GenerateArgs) -> Result<()> {
+    let summary = crate::data::generate(&args.out, args.per_class, args.seed)?;
+    println!("{summary}");
+    Ok(())
 }

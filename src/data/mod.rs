@@ -1,60 +1,127 @@
 //! The shapes images: drawing them (the seed's `create_image`), loading a folder of them
 //! the way torchvision's `ImageFolder` does, normalising, and the seeded 70/30 split.
 //!
-//! API contract shared with the trainer (bodies to be filled in by the data work):
+//! - [`shapes`]: [`create_image`], [`generate`] (`cnn-tutor data generate`);
+//! - [`folder`]: [`load_folder`], [`load_image`], [`Dataset::normalized_into`];
+//! - [`split`](mod@split): [`split()`], 70/30, seeded.
+//!
+//! Images stay u8 in memory (1,200 images = 59 MB) and are normalised one batch at a time.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path};
 
-use crate::Result;
+use crate::{Error, Result};
+
+pub mod folder;
+pub mod shapes;
+pub mod split;
+
+pub use folder::{
+    decode_image, load_folder, load_folder_quiet, load_image, normalize_pixel, normalize_table,
+    rgb_to_chw, Dataset, LoadedImage,
+};
+pub use shapes::{create_image, draw_shape, generate, GenerateSummary, Shape, ShapeParams};
+pub use split::{batches, split, train_size};
 
 /// Side of every image the network sees.
 pub const IMAGE_SIZE: usize = 128;
 /// Floats in one normalised image: 3 x 128 x 128.
 pub const IMAGE_LEN: usize = 3 * IMAGE_SIZE * IMAGE_SIZE;
 
-/// The three shapes of the seed course, in ImageFolder's (sorted) class order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
-    Circle,
-    Square,
-    Triangle,
+/// Images per class made when the default data folder is missing (the seed's 1,200 in all).
+pub const DEFAULT_PER_CLASS: usize = 400;
+/// Seed used when the default data folder is made automatically.
+pub const DEFAULT_GENERATE_SEED: u64 = 42;
+
+/// True when `dir` names the default data folder (`data/shapes`, ignoring `./` parts).
+pub fn is_default_data_dir(dir: &Path) -> bool {
+    let strip = |p: &Path| -> Vec<std::ffi::OsString> {
+        p.components()
+            .filter(|c| !matches!(c, Component::CurDir))
+            .map(|c| c.as_os_str().to_os_string())
+            .collect()
+    };
+    strip(dir) == strip(Path::new(crate::cli::DEFAULT_DATA_DIR))
 }
 
-/// A folder of images loaded into memory as u8 CHW pixels (normalised per batch on demand).
-#[derive(Debug, Clone)]
-pub struct Dataset {
-    /// Class names, sorted (sub-folder names).
-    pub classes: Vec<String>,
-    /// One path per image, in ImageFolder's order (class, then file name).
-    pub files: Vec<PathBuf>,
-    /// Class index of each image.
-    pub labels: Vec<usize>,
-    /// All pixels, image after image, each 3x128x128 u8 in CHW order.
-    pub pixels: Vec<u8>,
+/// Make sure the data folder `dir` exists before loading it.
+///
+/// If it exists, nothing happens (`Ok(false)`). If it is missing and is the default
+/// `data/shapes`, 400 images per class are drawn into it with a fixed seed, a one-line note
+/// goes to stderr, and the result is `Ok(true)`. A missing folder other than the default
+/// is an [`Error::Data`].
+pub fn ensure_dataset(dir: &Path) -> Result<bool> {
+    ensure_dataset_with(
+        dir,
+        is_default_data_dir(dir),
+        DEFAULT_PER_CLASS,
+        DEFAULT_GENERATE_SEED,
+    )
 }
 
-impl Dataset {
-    pub fn len(&self) -> usize {
-        self.labels.len()
+/// [`ensure_dataset`] with its choices spelled out: whether `dir` may be made when
+/// missing, and with how many images per class and which seed.
+pub fn ensure_dataset_with(
+    dir: &Path,
+    may_create: bool,
+    per_class: usize,
+    seed: u64,
+) -> Result<bool> {
+    match std::fs::symlink_metadata(dir) {
+        Ok(_) => return Ok(false),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(Error::Data(format!(
+                "cannot read data folder {}: {e}",
+                dir.display()
+            )))
+        }
+        Err(_) => {}
+    }
+    if !may_create {
+        return Err(Error::Data(format!(
+            "data folder {} does not exist (make one with `cnn-tutor data generate --out {}`)",
+            dir.display(),
+            dir.display()
+        )));
+    }
+    let summary = generate(dir, per_class, seed)?;
+    eprintln!(
+        "note: {} was missing, so it was made: {summary}",
+        dir.display()
+    );
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_dir_spellings() {
+        assert!(is_default_data_dir(Path::new("data/shapes")));
+        assert!(is_default_data_dir(Path::new("./data/shapes/")));
+        assert!(!is_default_data_dir(Path::new("data/other")));
+        assert!(!is_default_data_dir(Path::new("/data/shapes")));
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
+    #[test]
+    fn missing_other_dir_is_a_data_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let missing = tmp.path().join("nope");
+        let err = ensure_dataset(&missing).unwrap_err();
+        assert!(matches!(err, Error::Data(_)));
+        assert!(err.to_string().contains("nope"), "{err}");
+        assert!(!missing.exists());
+        assert!(!ensure_dataset(tmp.path()).unwrap());
     }
 
-    /// Write the images `indices` into `out` (len = indices.len() * IMAGE_LEN) as
-    /// ToTensor + Normalize(0.5, 0.5): pixel / 255 * 2 - 1... computed as PyTorch does.
-    pub fn normalized_into(&self, _indices: &[usize], _out: &mut [f32]) {
-        todo!("data work")
+    #[test]
+    fn missing_default_dir_is_made() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data/shapes");
+        assert!(ensure_dataset_with(&dir, true, 2, 1).unwrap());
+        let ds = load_folder(&dir).unwrap();
+        assert_eq!(ds.class_counts(), [2, 2, 2]);
+        // second time: already there, nothing made
+        assert!(!ensure_dataset_with(&dir, true, 2, 1).unwrap());
     }
-}
-
-/// Load a folder with one sub-folder per class (ImageFolder's rules).
-pub fn load_folder(_dir: &Path) -> Result<Dataset> {
-    todo!("data work")
-}
-
-/// Seeded 70/30 split of `n` images: (train indices, validation indices).
-pub fn split(_n: usize, _seed: u64) -> (Vec<usize>, Vec<usize>) {
-    todo!("data work")
 }
