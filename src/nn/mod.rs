@@ -1,3 +1,8 @@
 //! The math of the network, written once. Lessons and training call the same functions.
 
+pub mod adam;
+pub mod checkpoint;
+pub mod kernels;
+pub mod net;
 pub mod ops;
+pub mod reference;

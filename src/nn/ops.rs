@@ -3,8 +3,12 @@
 //! These signatures are the contract the lessons and the trainer share; the bodies may be
 //! replaced by faster ones as long as the numbers stay PyTorch's.
 
-use ndarray::{Array, Array1, Array2, Array4, Axis, Dimension};
+use ndarray::{Array, Array1, Array2, Array4, Axis, Dimension, Zip};
 use rand::Rng;
+
+use super::kernels::{
+    conv_backward, conv_forward, im2col, max_pool_backward, max_pool_forward, ConvGeom,
+};
 
 /// 2-D convolution (cross-correlation, as PyTorch's `Conv2d`).
 /// `x`: [N, C_in, H, W], `w`: [C_out, C_in, kH, kW], `b`: [C_out].
@@ -24,36 +28,100 @@ pub fn conv2d(
         "conv2d: input has {cin} channels, weight expects {wcin}"
     );
     assert!(stride > 0, "conv2d: stride must be at least 1");
-    let oh = (h + 2 * padding - kh) / stride + 1;
-    let ow = (wd + 2 * padding - kw) / stride + 1;
+    let g = ConvGeom {
+        c: cin,
+        h,
+        w: wd,
+        kh,
+        kw,
+        stride,
+        pad: padding,
+    };
+    let (oh, ow) = (g.oh(), g.ow());
+    let x = x.as_standard_layout();
+    let wflat = w.as_standard_layout();
+    let wflat = wflat
+        .as_slice()
+        .unwrap_or_else(|| unreachable!("standard layout"));
+    let bias: Option<Vec<f32>> = b.map(|b| b.to_vec());
     let mut out = Array4::<f32>::zeros((n, cout, oh, ow));
-    for ni in 0..n {
-        for co in 0..cout {
-            let bias = b.map_or(0.0, |b| b[co]);
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let mut acc = 0.0f32;
-                    for ci in 0..cin {
-                        for ky in 0..kh {
-                            let iy = (oy * stride + ky) as isize - padding as isize;
-                            if iy < 0 || iy >= h as isize {
-                                continue;
-                            }
-                            for kx in 0..kw {
-                                let ix = (ox * stride + kx) as isize - padding as isize;
-                                if ix < 0 || ix >= wd as isize {
-                                    continue;
-                                }
-                                acc += x[[ni, ci, iy as usize, ix as usize]] * w[[co, ci, ky, kx]];
-                            }
-                        }
-                    }
-                    out[[ni, co, oy, ox]] = acc + bias;
-                }
-            }
-        }
+    if oh * ow == 0 || n == 0 {
+        return out;
+    }
+    let xs = x
+        .as_slice()
+        .unwrap_or_else(|| unreachable!("standard layout"));
+    let outs = out
+        .as_slice_mut()
+        .unwrap_or_else(|| unreachable!("fresh array"));
+    let mut col = vec![0.0f32; g.col_rows() * g.col_cols()];
+    for (xi, oi) in xs
+        .chunks_exact(g.input_len().max(1))
+        .zip(outs.chunks_exact_mut(cout * oh * ow))
+    {
+        conv_forward(xi, &g, wflat, bias.as_deref(), &mut col, oi);
     }
     out
+}
+
+/// Gradients of [`conv2d`]: given the input `x`, the weight `w` and d loss / d output
+/// `dout`, returns (d loss / d x, d loss / d w, d loss / d bias).
+pub fn conv2d_backward(
+    x: &Array4<f32>,
+    w: &Array4<f32>,
+    dout: &Array4<f32>,
+    stride: usize,
+    padding: usize,
+) -> (Array4<f32>, Array4<f32>, Array1<f32>) {
+    let (n, cin, h, wd) = x.dim();
+    let (cout, _, kh, kw) = w.dim();
+    let g = ConvGeom {
+        c: cin,
+        h,
+        w: wd,
+        kh,
+        kw,
+        stride,
+        pad: padding,
+    };
+    assert_eq!(
+        dout.dim(),
+        (n, cout, g.oh(), g.ow()),
+        "conv2d_backward: dout has the wrong shape"
+    );
+    let x = x.as_standard_layout();
+    let wl = w.as_standard_layout();
+    let dout = dout.as_standard_layout();
+    let ws = wl
+        .as_slice()
+        .unwrap_or_else(|| unreachable!("standard layout"));
+    let mut dx = Array4::<f32>::zeros((n, cin, h, wd));
+    let mut dw = Array4::<f32>::zeros((cout, cin, kh, kw));
+    let mut db = Array1::<f32>::zeros(cout);
+    let p = g.col_cols();
+    if n == 0 || p == 0 {
+        return (dx, dw, db);
+    }
+    let mut col = vec![0.0f32; g.col_rows() * p];
+    let mut dcol = vec![0.0f32; g.col_rows() * p];
+    let xs = x
+        .as_slice()
+        .unwrap_or_else(|| unreachable!("standard layout"));
+    let ds = dout
+        .as_slice()
+        .unwrap_or_else(|| unreachable!("standard layout"));
+    let dxs = dx.as_slice_mut().unwrap_or_else(|| unreachable!("fresh"));
+    let dws = dw.as_slice_mut().unwrap_or_else(|| unreachable!("fresh"));
+    let dbs = db.as_slice_mut().unwrap_or_else(|| unreachable!("fresh"));
+    for ((xi, di), dxi) in xs
+        .chunks_exact(g.input_len())
+        .zip(ds.chunks_exact(cout * p))
+        .zip(dxs.chunks_exact_mut(g.input_len()))
+    {
+        im2col(xi, &g, &mut col);
+        conv_backward(di, &g, ws, &col, dws, dbs, Some((dxi, &mut dcol)));
+    }
+    (dx, dw, db)
 }
 
 /// Rectified linear unit: negatives become 0.
@@ -145,6 +213,163 @@ pub fn log_softmax(x: &Array2<f32>) -> Array2<f32> {
         row.mapv_inplace(|v| v - lse);
     }
     out
+}
+
+/// Max pooling that also returns, for every output, where its maximum was: the flat CHW
+/// index inside the same image (the first maximum on ties, as PyTorch).
+/// Feed both to [`max_pool2d_backward`].
+pub fn max_pool2d_with_indices(
+    x: &Array4<f32>,
+    kernel: usize,
+    stride: usize,
+) -> (Array4<f32>, Array4<u32>) {
+    let (n, c, h, w) = x.dim();
+    assert!(
+        kernel >= 1 && stride >= 1 && kernel <= h && kernel <= w,
+        "max_pool2d: kernel {kernel} does not fit a {h}x{w} input"
+    );
+    let oh = (h - kernel) / stride + 1;
+    let ow = (w - kernel) / stride + 1;
+    let x = x.as_standard_layout();
+    let xs = x
+        .as_slice()
+        .unwrap_or_else(|| unreachable!("standard layout"));
+    let mut out = Array4::<f32>::zeros((n, c, oh, ow));
+    let mut arg = Array4::<u32>::zeros((n, c, oh, ow));
+    let os = out.as_slice_mut().unwrap_or_else(|| unreachable!("fresh"));
+    let as_ = arg.as_slice_mut().unwrap_or_else(|| unreachable!("fresh"));
+    let per_in = c * h * w;
+    let per_out = c * oh * ow;
+    if per_in == 0 || per_out == 0 {
+        return (out, arg);
+    }
+    for ((xi, oi), ai) in xs
+        .chunks_exact(per_in)
+        .zip(os.chunks_exact_mut(per_out))
+        .zip(as_.chunks_exact_mut(per_out))
+    {
+        max_pool_forward(xi, c, h, w, kernel, stride, false, oi, ai);
+    }
+    (out, arg)
+}
+
+/// Gradient of max pooling: each output gradient goes to its maximum's position.
+/// `indices` come from [`max_pool2d_with_indices`]; `input_dim` is the input's shape.
+pub fn max_pool2d_backward(
+    dout: &Array4<f32>,
+    indices: &Array4<u32>,
+    input_dim: (usize, usize, usize, usize),
+) -> Array4<f32> {
+    let (n, c, h, w) = input_dim;
+    let mut dx = Array4::<f32>::zeros(input_dim);
+    let dout = dout.as_standard_layout();
+    let indices = indices.as_standard_layout();
+    let ds = dout
+        .as_slice()
+        .unwrap_or_else(|| unreachable!("standard layout"));
+    let is = indices
+        .as_slice()
+        .unwrap_or_else(|| unreachable!("standard layout"));
+    let dxs = dx.as_slice_mut().unwrap_or_else(|| unreachable!("fresh"));
+    let per_out = ds.len() / n.max(1);
+    if per_out == 0 || c * h * w == 0 {
+        return dx;
+    }
+    for ((di, ii), dxi) in ds
+        .chunks_exact(per_out)
+        .zip(is.chunks_exact(per_out))
+        .zip(dxs.chunks_exact_mut(c * h * w))
+    {
+        max_pool_backward(di, di, ii, false, dxi);
+    }
+    dx
+}
+
+/// Gradient of [`relu`]: `dout` where the ReLU's output (or input) `y` is > 0, else 0
+/// (PyTorch's rule: the gradient at exactly 0 is 0).
+pub fn relu_backward<D: Dimension>(y: &Array<f32, D>, dout: &Array<f32, D>) -> Array<f32, D> {
+    let mut dx = dout.clone();
+    Zip::from(&mut dx).and(y).for_each(|d, &v| {
+        if v <= 0.0 {
+            *d = 0.0;
+        }
+    });
+    dx
+}
+
+/// Gradient of [`dropout`]: `dout * mask` (the mask already holds 0 or 1/(1-p)).
+pub fn dropout_backward<D: Dimension>(dout: &Array<f32, D>, mask: &Array<f32, D>) -> Array<f32, D> {
+    dout * mask
+}
+
+/// Gradient of [`dropout2d`]: each (n, c) plane of `dout` times its mask value.
+pub fn dropout2d_backward(dout: &Array4<f32>, mask: &Array2<f32>) -> Array4<f32> {
+    let mut dx = dout.clone();
+    for ((ni, ci), &m) in mask.indexed_iter() {
+        dx.index_axis_mut(Axis(0), ni)
+            .index_axis_mut(Axis(0), ci)
+            .mapv_inplace(|v| v * m);
+    }
+    dx
+}
+
+/// Inverse of [`flatten`] for gradients: [N, C*H*W] back to [N, C, H, W].
+pub fn unflatten(x: &Array2<f32>, dim: (usize, usize, usize, usize)) -> Array4<f32> {
+    x.as_standard_layout()
+        .to_owned()
+        .into_shape_with_order(dim)
+        .unwrap_or_else(|_| panic!("unflatten: {:?} does not hold {dim:?}", x.dim()))
+}
+
+/// Gradients of [`linear`]: given `x` [N, in], `w` [out, in] and `dout` [N, out], returns
+/// (d x [N, in], d w [out, in], d b [out]).
+pub fn linear_backward(
+    x: &Array2<f32>,
+    w: &Array2<f32>,
+    dout: &Array2<f32>,
+) -> (Array2<f32>, Array2<f32>, Array1<f32>) {
+    (dout.dot(w), dout.t().dot(x), dout.sum_axis(Axis(0)))
+}
+
+/// Gradient of [`log_softmax`] (rows): `dout - softmax * sum(dout)`, from its output `y`.
+pub fn log_softmax_backward(y: &Array2<f32>, dout: &Array2<f32>) -> Array2<f32> {
+    let mut dx = dout.clone();
+    for (mut drow, yrow) in dx.rows_mut().into_iter().zip(y.rows()) {
+        let s: f32 = drow.sum();
+        Zip::from(&mut drow)
+            .and(&yrow)
+            .for_each(|d, &v| *d -= v.exp() * s);
+    }
+    dx
+}
+
+/// Negative log-likelihood, mean over the batch (PyTorch's `nll_loss`): `-mean(y[i, t_i])`.
+/// `log_probs` [N, classes], `targets` N class indices (each < classes).
+pub fn nll_loss(log_probs: &Array2<f32>, targets: &[usize]) -> f32 {
+    let n = targets.len();
+    assert_eq!(log_probs.nrows(), n, "nll_loss: one target per row");
+    let sum: f32 = targets
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| -log_probs[[i, t]])
+        .sum();
+    sum / n as f32
+}
+
+/// Gradient of [`nll_loss`] with respect to the log-probabilities: -1/N at each target.
+pub fn nll_loss_backward(shape: (usize, usize), targets: &[usize]) -> Array2<f32> {
+    let mut d = Array2::<f32>::zeros(shape);
+    let scale = 1.0 / targets.len().max(1) as f32;
+    for (i, &t) in targets.iter().enumerate() {
+        d[[i, t]] = -scale;
+    }
+    d
+}
+
+/// Cross-entropy of raw scores (PyTorch's `CrossEntropyLoss`, mean over the batch):
+/// `nll_loss(log_softmax(logits), targets)`.
+pub fn cross_entropy(logits: &Array2<f32>, targets: &[usize]) -> f32 {
+    nll_loss(&log_softmax(logits), targets)
 }
 
 #[cfg(test)]

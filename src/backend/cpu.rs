@@ -1,0 +1,528 @@
+//! The CPU backend: im2col + GEMM convolutions, fused max-pool + ReLU, the batch split
+//! across a rayon pool, one workspace per thread reused across batches.
+//!
+//! Each image is pushed forward and straight back (its loss is independent of the others),
+//! so a thread only ever holds one image's activations; gradients are summed per thread
+//! and then across threads.
+
+use ndarray::Array2;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use super::{Backend, BatchStats};
+use crate::nn::kernels::{
+    conv_backward, conv_forward, dot, max_pool_backward, max_pool_forward, ConvGeom,
+};
+use crate::nn::net::{idx, ShapesNet, C1, C2, C3, DROP2D_P, DROP_P, FC_IN, IN_CHANNELS};
+use crate::{Error, Result};
+
+const S0: usize = 128; // input side
+const S1: usize = 64; // after pool 1
+const S2: usize = 32; // after pool 2
+/// Floats in one input image.
+const IN_LEN: usize = IN_CHANNELS * S0 * S0;
+
+const G1: ConvGeom = ConvGeom {
+    c: IN_CHANNELS,
+    h: S0,
+    w: S0,
+    kh: 3,
+    kw: 3,
+    stride: 1,
+    pad: 1,
+};
+const G2: ConvGeom = ConvGeom {
+    c: C1,
+    h: S1,
+    w: S1,
+    kh: 3,
+    kw: 3,
+    stride: 1,
+    pad: 1,
+};
+const G3: ConvGeom = ConvGeom {
+    c: C2,
+    h: S2,
+    w: S2,
+    kh: 3,
+    kw: 3,
+    stride: 1,
+    pad: 1,
+};
+
+/// Buffers of one thread: one image's activations and scratch, plus its gradient sums.
+#[derive(Debug)]
+struct Worker {
+    col1: Vec<f32>,
+    conv1: Vec<f32>,
+    relu1: Vec<f32>,
+    arg1: Vec<u32>,
+    col2: Vec<f32>,
+    conv2: Vec<f32>,
+    relu2: Vec<f32>,
+    arg2: Vec<u32>,
+    col3: Vec<f32>,
+    z3: Vec<f32>,
+    act: Vec<f32>,
+    dact: Vec<f32>,
+    dcol: Vec<f32>,
+    drelu2: Vec<f32>,
+    dconv2: Vec<f32>,
+    drelu1: Vec<f32>,
+    dconv1: Vec<f32>,
+    grads: Vec<Vec<f32>>,
+    loss_sum: f64,
+    correct: usize,
+    /// log-probabilities of the images this worker handled, [images, classes] row-major.
+    log_probs: Vec<f32>,
+}
+
+impl Worker {
+    fn new(sizes: &[usize]) -> Worker {
+        Worker {
+            col1: vec![0.0; G1.col_rows() * G1.col_cols()],
+            conv1: vec![0.0; C1 * S0 * S0],
+            relu1: vec![0.0; C1 * S1 * S1],
+            arg1: vec![0; C1 * S1 * S1],
+            col2: vec![0.0; G2.col_rows() * G2.col_cols()],
+            conv2: vec![0.0; C2 * S1 * S1],
+            relu2: vec![0.0; C2 * S2 * S2],
+            arg2: vec![0; C2 * S2 * S2],
+            col3: vec![0.0; G3.col_rows() * G3.col_cols()],
+            z3: vec![0.0; FC_IN],
+            act: vec![0.0; FC_IN],
+            dact: vec![0.0; FC_IN],
+            dcol: vec![0.0; G2.col_rows() * G2.col_cols()],
+            drelu2: vec![0.0; C2 * S2 * S2],
+            dconv2: vec![0.0; C2 * S1 * S1],
+            drelu1: vec![0.0; C1 * S1 * S1],
+            dconv1: vec![0.0; C1 * S0 * S0],
+            grads: sizes.iter().map(|&n| vec![0.0; n]).collect(),
+            loss_sum: 0.0,
+            correct: 0,
+            log_probs: Vec::new(),
+        }
+    }
+
+    fn reset(&mut self) {
+        for g in &mut self.grads {
+            g.fill(0.0);
+        }
+        self.loss_sum = 0.0;
+        self.correct = 0;
+        self.log_probs.clear();
+    }
+
+    /// Forward one image; fills `logits`. `drop`: the channel scales (24) and the element
+    /// scales (24576) of this image, or `None` in eval mode.
+    fn forward(
+        &mut self,
+        net: &ShapesNet,
+        x: &[f32],
+        drop: Option<(&[f32], &[f32])>,
+        logits: &mut [f32],
+    ) {
+        let p = &net.params;
+        conv_forward(
+            x,
+            &G1,
+            &p[idx::CONV1_W].data,
+            Some(&p[idx::CONV1_B].data),
+            &mut self.col1,
+            &mut self.conv1,
+        );
+        max_pool_forward(
+            &self.conv1,
+            C1,
+            S0,
+            S0,
+            2,
+            2,
+            true,
+            &mut self.relu1,
+            &mut self.arg1,
+        );
+        conv_forward(
+            &self.relu1,
+            &G2,
+            &p[idx::CONV2_W].data,
+            Some(&p[idx::CONV2_B].data),
+            &mut self.col2,
+            &mut self.conv2,
+        );
+        max_pool_forward(
+            &self.conv2,
+            C2,
+            S1,
+            S1,
+            2,
+            2,
+            true,
+            &mut self.relu2,
+            &mut self.arg2,
+        );
+        conv_forward(
+            &self.relu2,
+            &G3,
+            &p[idx::CONV3_W].data,
+            Some(&p[idx::CONV3_B].data),
+            &mut self.col3,
+            &mut self.z3,
+        );
+        let plane = S2 * S2;
+        match drop {
+            Some((ch, el)) => {
+                for (c, (zrow, arow)) in self
+                    .z3
+                    .chunks_exact_mut(plane)
+                    .zip(self.act.chunks_exact_mut(plane))
+                    .enumerate()
+                {
+                    let s = ch[c];
+                    let erow = &el[c * plane..(c + 1) * plane];
+                    for ((z, a), &e) in zrow.iter_mut().zip(arow.iter_mut()).zip(erow) {
+                        *z = (*z * s).max(0.0);
+                        *a = *z * e;
+                    }
+                }
+            }
+            None => {
+                for (z, a) in self.z3.iter_mut().zip(self.act.iter_mut()) {
+                    *z = z.max(0.0);
+                    *a = *z;
+                }
+            }
+        }
+        let fcw = &p[idx::FC_W].data;
+        let fcb = &p[idx::FC_B].data;
+        for (j, l) in logits.iter_mut().enumerate() {
+            *l = dot(&fcw[j * FC_IN..(j + 1) * FC_IN], &self.act) + fcb[j];
+        }
+    }
+
+    /// Backward of one image given d loss / d logits; adds into `self.grads`.
+    fn backward(&mut self, net: &ShapesNet, dlogits: &[f32], drop: Option<(&[f32], &[f32])>) {
+        let p = &net.params;
+        let fcw = &p[idx::FC_W].data;
+        self.dact.fill(0.0);
+        for (j, &dl) in dlogits.iter().enumerate() {
+            let gw = &mut self.grads[idx::FC_W][j * FC_IN..(j + 1) * FC_IN];
+            for (g, &a) in gw.iter_mut().zip(&self.act) {
+                *g += dl * a;
+            }
+            self.grads[idx::FC_B][j] += dl;
+            for (d, &w) in self.dact.iter_mut().zip(&fcw[j * FC_IN..(j + 1) * FC_IN]) {
+                *d += dl * w;
+            }
+        }
+        // through dropout, relu and dropout2d: d3 = dact * e * [z3 > 0] * s  (in place)
+        let plane = S2 * S2;
+        match drop {
+            Some((ch, el)) => {
+                for (c, (drow, zrow)) in self
+                    .dact
+                    .chunks_exact_mut(plane)
+                    .zip(self.z3.chunks_exact(plane))
+                    .enumerate()
+                {
+                    let s = ch[c];
+                    let erow = &el[c * plane..(c + 1) * plane];
+                    for ((d, &z), &e) in drow.iter_mut().zip(zrow).zip(erow) {
+                        *d = if z > 0.0 { *d * e * s } else { 0.0 };
+                    }
+                }
+            }
+            None => {
+                for (d, &z) in self.dact.iter_mut().zip(&self.z3) {
+                    if z <= 0.0 {
+                        *d = 0.0;
+                    }
+                }
+            }
+        }
+        let (head, tail) = self.grads.split_at_mut(idx::CONV3_B);
+        conv_backward(
+            &self.dact,
+            &G3,
+            &p[idx::CONV3_W].data,
+            &self.col3,
+            &mut head[idx::CONV3_W],
+            &mut tail[0],
+            Some((
+                &mut self.drelu2,
+                &mut self.dcol[..G3.col_rows() * G3.col_cols()],
+            )),
+        );
+        max_pool_backward(
+            &self.drelu2,
+            &self.relu2,
+            &self.arg2,
+            true,
+            &mut self.dconv2,
+        );
+        let (head, tail) = self.grads.split_at_mut(idx::CONV2_B);
+        conv_backward(
+            &self.dconv2,
+            &G2,
+            &p[idx::CONV2_W].data,
+            &self.col2,
+            &mut head[idx::CONV2_W],
+            &mut tail[0],
+            Some((&mut self.drelu1, &mut self.dcol)),
+        );
+        max_pool_backward(
+            &self.drelu1,
+            &self.relu1,
+            &self.arg1,
+            true,
+            &mut self.dconv1,
+        );
+        let (head, tail) = self.grads.split_at_mut(idx::CONV1_B);
+        conv_backward(
+            &self.dconv1,
+            &G1,
+            &p[idx::CONV1_W].data,
+            &self.col1,
+            &mut head[idx::CONV1_W],
+            &mut tail[0],
+            None,
+        );
+    }
+
+    /// Run a slice of the batch: forward, loss, and (with `targets` + `backward`) backward.
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        &mut self,
+        net: &ShapesNet,
+        input: &[f32],
+        targets: Option<&[usize]>,
+        batch_len: usize,
+        masks: Option<(&[f32], &[f32])>,
+        backward: bool,
+    ) {
+        self.reset();
+        let k = net.classes();
+        let mut logits = vec![0.0f32; k];
+        let mut dl = vec![0.0f32; k];
+        let n = input.len() / IN_LEN;
+        for i in 0..n {
+            let x = &input[i * IN_LEN..(i + 1) * IN_LEN];
+            let drop =
+                masks.map(|(ch, el)| (&ch[i * C3..(i + 1) * C3], &el[i * FC_IN..(i + 1) * FC_IN]));
+            self.forward(net, x, drop, &mut logits);
+            // log_softmax, stably
+            let m = logits.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+            let lse = logits.iter().map(|&v| (v - m).exp()).sum::<f32>().ln() + m;
+            let start = self.log_probs.len();
+            self.log_probs.extend(logits.iter().map(|&v| v - lse));
+            let lp = &self.log_probs[start..];
+            let pred = argmax(lp);
+            if let Some(t) = targets.map(|t| t[i]) {
+                self.loss_sum -= f64::from(lp[t]);
+                if pred == t {
+                    self.correct += 1;
+                }
+                if backward {
+                    let inv = 1.0 / batch_len as f32;
+                    for (j, d) in dl.iter_mut().enumerate() {
+                        let onehot = if j == t { 1.0 } else { 0.0 };
+                        *d = (lp[j].exp() - onehot) * inv;
+                    }
+                    self.backward(net, &dl, drop);
+                }
+            }
+        }
+    }
+}
+
+/// Index of the largest value (the first on ties, as `torch.max`).
+pub fn argmax(v: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// The CPU backend (see the module docs).
+pub struct CpuBackend {
+    pool: rayon::ThreadPool,
+    threads: usize,
+    workers: Vec<Worker>,
+    grads: Vec<Vec<f32>>,
+    ch_mask: Vec<f32>,
+    el_mask: Vec<f32>,
+    sizes: Vec<usize>,
+}
+
+impl std::fmt::Debug for CpuBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CpuBackend {{ threads: {} }}", self.threads)
+    }
+}
+
+impl CpuBackend {
+    /// A CPU backend with `threads` worker threads (`None`: one per core).
+    pub fn new(threads: Option<usize>) -> Result<CpuBackend> {
+        let threads = threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("cnn-cpu-{i}"))
+            .build()
+            .map_err(|e| Error::Other(format!("cannot start {threads} CPU threads: {e}")))?;
+        Ok(CpuBackend {
+            pool,
+            threads,
+            workers: Vec::new(),
+            grads: Vec::new(),
+            ch_mask: Vec::new(),
+            el_mask: Vec::new(),
+            sizes: Vec::new(),
+        })
+    }
+
+    /// Worker threads used.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    fn prepare(&mut self, net: &ShapesNet) {
+        let sizes: Vec<usize> = net.params.iter().map(|p| p.data.len()).collect();
+        if sizes != self.sizes {
+            self.workers = (0..self.threads).map(|_| Worker::new(&sizes)).collect();
+            self.grads = sizes.iter().map(|&n| vec![0.0; n]).collect();
+            self.sizes = sizes;
+        }
+    }
+
+    fn check_input(net: &ShapesNet, input: &[f32], targets: Option<&[usize]>) -> Result<usize> {
+        if input.len() % IN_LEN != 0 || input.is_empty() {
+            return Err(Error::Other(format!(
+                "input holds {} floats, not a whole number of 3x128x128 images",
+                input.len()
+            )));
+        }
+        let n = input.len() / IN_LEN;
+        if let Some(t) = targets {
+            if t.len() != n {
+                return Err(Error::Other(format!("{} targets for {n} images", t.len())));
+            }
+            if let Some(&bad) = t.iter().find(|&&t| t >= net.classes()) {
+                return Err(Error::Other(format!(
+                    "target class {bad} but the net has {} classes",
+                    net.classes()
+                )));
+            }
+        }
+        Ok(n)
+    }
+
+    /// Split `n` images into one contiguous range per worker.
+    fn ranges(&self, n: usize) -> Vec<std::ops::Range<usize>> {
+        let per = n.div_ceil(self.threads);
+        (0..self.threads)
+            .map(|t| (t * per).min(n)..((t + 1) * per).min(n))
+            .collect()
+    }
+
+    fn run_batch(
+        &mut self,
+        net: &ShapesNet,
+        input: &[f32],
+        targets: Option<&[usize]>,
+        dropout: Option<&mut ChaCha8Rng>,
+        backward: bool,
+    ) -> Result<usize> {
+        let n = Self::check_input(net, input, targets)?;
+        self.prepare(net);
+        let with_masks = if let Some(rng) = dropout {
+            self.ch_mask.resize(n * C3, 0.0);
+            self.el_mask.resize(n * FC_IN, 0.0);
+            fill_mask(&mut self.ch_mask, DROP2D_P, rng);
+            fill_mask(&mut self.el_mask, DROP_P, rng);
+            true
+        } else {
+            false
+        };
+        let ranges = self.ranges(n);
+        let ch = &self.ch_mask;
+        let el = &self.el_mask;
+        let workers = &mut self.workers;
+        self.pool.install(|| {
+            use rayon::prelude::*;
+            workers.par_iter_mut().zip(ranges).for_each(|(w, r)| {
+                let masks = with_masks.then(|| {
+                    (
+                        &ch[r.start * C3..r.end * C3],
+                        &el[r.start * FC_IN..r.end * FC_IN],
+                    )
+                });
+                w.run(
+                    net,
+                    &input[r.start * IN_LEN..r.end * IN_LEN],
+                    targets.map(|t| &t[r.clone()]),
+                    n,
+                    masks,
+                    backward,
+                );
+            });
+        });
+        Ok(n)
+    }
+}
+
+/// Fill `mask` with 0 (probability `p`) or 1/(1-p).
+fn fill_mask(mask: &mut [f32], p: f32, rng: &mut ChaCha8Rng) {
+    let keep = if p >= 1.0 { 0.0 } else { 1.0 / (1.0 - p) };
+    for m in mask {
+        *m = if rng.gen::<f32>() < p { 0.0 } else { keep };
+    }
+}
+
+impl Backend for CpuBackend {
+    fn name(&self) -> String {
+        format!("cpu ({} threads)", self.threads)
+    }
+
+    fn forward_backward(
+        &mut self,
+        net: &ShapesNet,
+        input: &[f32],
+        targets: &[usize],
+        dropout: Option<&mut ChaCha8Rng>,
+    ) -> Result<BatchStats> {
+        let n = self.run_batch(net, input, Some(targets), dropout, true)?;
+        for (i, g) in self.grads.iter_mut().enumerate() {
+            g.fill(0.0);
+            for w in &self.workers {
+                for (a, b) in g.iter_mut().zip(&w.grads[i]) {
+                    *a += *b;
+                }
+            }
+        }
+        let loss: f64 = self.workers.iter().map(|w| w.loss_sum).sum();
+        Ok(BatchStats {
+            loss: (loss / n as f64) as f32,
+            correct: self.workers.iter().map(|w| w.correct).sum(),
+            images: n,
+        })
+    }
+
+    fn grads(&self) -> &[Vec<f32>] {
+        &self.grads
+    }
+
+    fn predict(&mut self, net: &ShapesNet, input: &[f32]) -> Result<Array2<f32>> {
+        let n = self.run_batch(net, input, None, None, false)?;
+        let k = net.classes();
+        let mut out = Vec::with_capacity(n * k);
+        for w in &self.workers {
+            out.extend_from_slice(&w.log_probs);
+        }
+        Array2::from_shape_vec((n, k), out).map_err(|e| Error::Other(format!("predict: {e}")))
+    }
+}

@@ -1,0 +1,361 @@
+//! Slice-level kernels shared by the array ops in [`super::ops`] and the CPU backend:
+//! im2col / col2im, a GEMM wrapper, fused max-pool + ReLU with argmax, and their backward
+//! passes. Every buffer is a flat, row-major `f32` slice (one image, CHW), so the hot loops
+//! never allocate.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{ArrayView2, ArrayViewMut2};
+
+/// Geometry of one 2-D convolution or pooling window over a CHW image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvGeom {
+    /// Input channels.
+    pub c: usize,
+    /// Input height.
+    pub h: usize,
+    /// Input width.
+    pub w: usize,
+    /// Kernel height.
+    pub kh: usize,
+    /// Kernel width.
+    pub kw: usize,
+    /// Window step.
+    pub stride: usize,
+    /// Zero padding on every side.
+    pub pad: usize,
+}
+
+impl ConvGeom {
+    /// Output height: `(h + 2p - kh) / s + 1` (0 when the kernel does not fit).
+    pub fn oh(&self) -> usize {
+        (self.h + 2 * self.pad)
+            .checked_sub(self.kh)
+            .map_or(0, |v| v / self.stride + 1)
+    }
+    /// Output width: `(w + 2p - kw) / s + 1` (0 when the kernel does not fit).
+    pub fn ow(&self) -> usize {
+        (self.w + 2 * self.pad)
+            .checked_sub(self.kw)
+            .map_or(0, |v| v / self.stride + 1)
+    }
+    /// Rows of the im2col matrix: `c * kh * kw`.
+    pub fn col_rows(&self) -> usize {
+        self.c * self.kh * self.kw
+    }
+    /// Columns of the im2col matrix: `oh * ow`.
+    pub fn col_cols(&self) -> usize {
+        self.oh() * self.ow()
+    }
+    /// Floats in one input image: `c * h * w`.
+    pub fn input_len(&self) -> usize {
+        self.c * self.h * self.w
+    }
+}
+
+/// Unfold one CHW image into `col` = [c*kh*kw, oh*ow]: row `(ci, ky, kx)`, column
+/// `(oy, ox)` holds `x[ci, oy*s + ky - p, ox*s + kx - p]` (0 outside the image).
+pub fn im2col(x: &[f32], g: &ConvGeom, col: &mut [f32]) {
+    let (oh, ow) = (g.oh(), g.ow());
+    debug_assert_eq!(x.len(), g.input_len());
+    debug_assert_eq!(col.len(), g.col_rows() * oh * ow);
+    let mut rows = col.chunks_exact_mut(oh * ow);
+    for ci in 0..g.c {
+        let plane = &x[ci * g.h * g.w..(ci + 1) * g.h * g.w];
+        for ky in 0..g.kh {
+            for kx in 0..g.kw {
+                let Some(row) = rows.next() else { return };
+                for oy in 0..oh {
+                    let dst = &mut row[oy * ow..(oy + 1) * ow];
+                    let iy = (oy * g.stride + ky) as isize - g.pad as isize;
+                    if iy < 0 || iy >= g.h as isize {
+                        dst.fill(0.0);
+                        continue;
+                    }
+                    let src = &plane[iy as usize * g.w..(iy as usize + 1) * g.w];
+                    if g.stride == 1 {
+                        // ix = ox + kx - pad; valid ox range is [lo, hi)
+                        let lo = g.pad.saturating_sub(kx).min(ow);
+                        let hi = (g.w + g.pad).saturating_sub(kx).min(ow).max(lo);
+                        dst[..lo].fill(0.0);
+                        dst[hi..].fill(0.0);
+                        if hi > lo {
+                            let s0 = lo + kx - g.pad;
+                            dst[lo..hi].copy_from_slice(&src[s0..s0 + (hi - lo)]);
+                        }
+                    } else {
+                        for (ox, d) in dst.iter_mut().enumerate() {
+                            let ix = (ox * g.stride + kx) as isize - g.pad as isize;
+                            *d = if ix < 0 || ix >= g.w as isize {
+                                0.0
+                            } else {
+                                src[ix as usize]
+                            };
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Fold `col` ([c*kh*kw, oh*ow], as [`im2col`] lays it out) back into the CHW image `dx`,
+/// summing overlapping windows: the adjoint of [`im2col`]. `dx` is overwritten.
+pub fn col2im(col: &[f32], g: &ConvGeom, dx: &mut [f32]) {
+    let (oh, ow) = (g.oh(), g.ow());
+    debug_assert_eq!(dx.len(), g.input_len());
+    dx.fill(0.0);
+    let mut rows = col.chunks_exact(oh * ow);
+    for ci in 0..g.c {
+        let plane = &mut dx[ci * g.h * g.w..(ci + 1) * g.h * g.w];
+        for ky in 0..g.kh {
+            for kx in 0..g.kw {
+                let Some(row) = rows.next() else { return };
+                for oy in 0..oh {
+                    let srow = &row[oy * ow..(oy + 1) * ow];
+                    let iy = (oy * g.stride + ky) as isize - g.pad as isize;
+                    if iy < 0 || iy >= g.h as isize {
+                        continue;
+                    }
+                    let drow = &mut plane[iy as usize * g.w..(iy as usize + 1) * g.w];
+                    if g.stride == 1 {
+                        let lo = g.pad.saturating_sub(kx).min(ow);
+                        let hi = (g.w + g.pad).saturating_sub(kx).min(ow).max(lo);
+                        if hi > lo {
+                            let s0 = lo + kx - g.pad;
+                            for (d, s) in drow[s0..s0 + (hi - lo)].iter_mut().zip(&srow[lo..hi]) {
+                                *d += *s;
+                            }
+                        }
+                    } else {
+                        for (ox, s) in srow.iter().enumerate() {
+                            let ix = (ox * g.stride + kx) as isize - g.pad as isize;
+                            if ix >= 0 && (ix as usize) < g.w {
+                                drow[ix as usize] += *s;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `c = alpha * op(a) * op(b) + beta * c` on row-major slices, where `op(a)` is [m, k]
+/// (`a` stored [k, m] when `trans_a`) and `op(b)` is [k, n] (`b` stored [n, k] when `trans_b`).
+/// Runs on the calling thread (matrixmultiply's packed kernels).
+#[allow(clippy::too_many_arguments)]
+pub fn gemm(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: &[f32],
+    trans_a: bool,
+    b: &[f32],
+    trans_b: bool,
+    beta: f32,
+    c: &mut [f32],
+) {
+    let a = if trans_a {
+        view(a, k, m).reversed_axes()
+    } else {
+        view(a, m, k)
+    };
+    let b = if trans_b {
+        view(b, n, k).reversed_axes()
+    } else {
+        view(b, k, n)
+    };
+    let mut c = ArrayViewMut2::from_shape((m, n), &mut c[..m * n])
+        .unwrap_or_else(|_| unreachable!("gemm: c is sliced to m*n"));
+    general_mat_mul(alpha, &a, &b, beta, &mut c);
+}
+
+fn view(s: &[f32], rows: usize, cols: usize) -> ArrayView2<'_, f32> {
+    ArrayView2::from_shape((rows, cols), &s[..rows * cols])
+        .unwrap_or_else(|_| unreachable!("view: slice is cut to rows*cols"))
+}
+
+/// Forward convolution of one CHW image: `out` [cout, oh*ow] = `w` [cout, c*kh*kw] x
+/// im2col(x) + bias. `col` is scratch of `g.col_rows() * g.col_cols()` floats and keeps
+/// the unfolded input (needed again by [`conv_backward`]).
+pub fn conv_forward(
+    x: &[f32],
+    g: &ConvGeom,
+    w: &[f32],
+    bias: Option<&[f32]>,
+    col: &mut [f32],
+    out: &mut [f32],
+) {
+    let cout = w.len() / g.col_rows().max(1);
+    let p = g.col_cols();
+    im2col(x, g, col);
+    match bias {
+        Some(b) => {
+            for (row, &bv) in out.chunks_exact_mut(p).zip(b) {
+                row.fill(bv);
+            }
+        }
+        None => out[..cout * p].fill(0.0),
+    }
+    gemm(cout, g.col_rows(), p, 1.0, w, false, col, false, 1.0, out);
+}
+
+/// Backward of [`conv_forward`] for one image. Adds d loss / d w to `dw` ([cout, c*kh*kw])
+/// and d loss / d bias to `db`; when `dx` is given, writes d loss / d x into it using
+/// `dcol` (scratch the size of `col`). `col` must hold im2col(x) from the forward pass.
+#[allow(clippy::too_many_arguments)]
+pub fn conv_backward(
+    dout: &[f32],
+    g: &ConvGeom,
+    w: &[f32],
+    col: &[f32],
+    dw: &mut [f32],
+    db: &mut [f32],
+    dx: Option<(&mut [f32], &mut [f32])>,
+) {
+    let k = g.col_rows();
+    let p = g.col_cols();
+    let cout = w.len() / k.max(1);
+    gemm(cout, p, k, 1.0, dout, false, col, true, 1.0, dw);
+    for (d, row) in db.iter_mut().zip(dout.chunks_exact(p)) {
+        *d += row.iter().sum::<f32>();
+    }
+    if let Some((dx, dcol)) = dx {
+        gemm(k, cout, p, 1.0, w, true, dout, false, 0.0, dcol);
+        col2im(dcol, g, dx);
+    }
+}
+
+/// Max pooling of one CHW image with a `k`x`k` window and step `s` (floor mode), optionally
+/// followed by ReLU (`relu = true` gives relu(pool(x)) in one pass). `arg` receives, for
+/// every output, the flat index in `x` of the maximum (the first one on ties, as PyTorch).
+pub fn max_pool_forward(
+    x: &[f32],
+    c: usize,
+    h: usize,
+    w: usize,
+    k: usize,
+    s: usize,
+    relu: bool,
+    out: &mut [f32],
+    arg: &mut [u32],
+) {
+    let oh = (h - k) / s + 1;
+    let ow = (w - k) / s + 1;
+    if k == 2 && s == 2 {
+        for ci in 0..c {
+            let base = ci * h * w;
+            for oy in 0..oh {
+                let r0 = base + 2 * oy * w;
+                let r1 = r0 + w;
+                let o = (ci * oh + oy) * ow;
+                for ox in 0..ow {
+                    let i0 = r0 + 2 * ox;
+                    let cand = [i0, i0 + 1, r1 + 2 * ox, r1 + 2 * ox + 1];
+                    let mut bi = cand[0];
+                    let mut bv = x[bi];
+                    for &i in &cand[1..] {
+                        let v = x[i];
+                        if v > bv || v.is_nan() {
+                            bv = v;
+                            bi = i;
+                        }
+                    }
+                    out[o + ox] = if relu { bv.max(0.0) } else { bv };
+                    arg[o + ox] = bi as u32;
+                }
+            }
+        }
+        return;
+    }
+    for ci in 0..c {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let mut bi = ci * h * w + oy * s * w + ox * s;
+                let mut bv = x[bi];
+                for ky in 0..k {
+                    for kx in 0..k {
+                        let i = ci * h * w + (oy * s + ky) * w + ox * s + kx;
+                        let v = x[i];
+                        if v > bv || v.is_nan() {
+                            bv = v;
+                            bi = i;
+                        }
+                    }
+                }
+                let o = (ci * oh + oy) * ow + ox;
+                out[o] = if relu { bv.max(0.0) } else { bv };
+                arg[o] = bi as u32;
+            }
+        }
+    }
+}
+
+/// Backward of [`max_pool_forward`]: `dx` (overwritten, input-sized) gets each output
+/// gradient at its argmax. With `relu`, gradients pass only where the output was > 0.
+pub fn max_pool_backward(dout: &[f32], out: &[f32], arg: &[u32], relu: bool, dx: &mut [f32]) {
+    dx.fill(0.0);
+    for ((&d, &o), &a) in dout.iter().zip(out).zip(arg) {
+        if !relu || o > 0.0 {
+            dx[a as usize] += d;
+        }
+    }
+}
+
+/// Dot product with four independent accumulators (fast and still well within f32 error).
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0.0f32; 8];
+    let mut ca = a.chunks_exact(8);
+    let mut cb = b.chunks_exact(8);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    let mut tail = 0.0f32;
+    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+        tail += x * y;
+    }
+    let s0 = (acc[0] + acc[4]) + (acc[1] + acc[5]);
+    let s1 = (acc[2] + acc[6]) + (acc[3] + acc[7]);
+    s0 + s1 + tail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn im2col_then_col2im_counts_window_overlaps() {
+        let g = ConvGeom {
+            c: 2,
+            h: 5,
+            w: 4,
+            kh: 3,
+            kw: 3,
+            stride: 1,
+            pad: 1,
+        };
+        let x = vec![1.0; g.input_len()];
+        let mut col = vec![0.0; g.col_rows() * g.col_cols()];
+        im2col(&x, &g, &mut col);
+        let mut back = vec![0.0; g.input_len()];
+        col2im(&col, &g, &mut back);
+        // a corner pixel is covered by 4 windows, an interior one by 9
+        assert_eq!(back[0], 4.0);
+        assert_eq!(back[g.w + 1], 9.0);
+        assert_eq!(back[g.w], 6.0);
+    }
+
+    #[test]
+    fn pool_picks_first_of_ties() {
+        let x = [3.0, 3.0, 1.0, 3.0];
+        let mut out = [0.0];
+        let mut arg = [9];
+        max_pool_forward(&x, 1, 2, 2, 2, 2, false, &mut out, &mut arg);
+        assert_eq!((out[0], arg[0]), (3.0, 0));
+    }
+}
