@@ -163,3 +163,48 @@ fn cli_generate_prints_one_line() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("--per-class"), "{stderr}");
 }
+
+/// Compare our drawing with PIL's for every box the recipe can pick. Needs the files of
+/// `scripts/pil_shapes.py OUT` and `CNN_TUTOR_PIL_SHAPES=OUT`; run with `--ignored`.
+#[test]
+#[ignore = "needs CNN_TUTOR_PIL_SHAPES (scripts/pil_shapes.py)"]
+fn pil_drawing_matches() {
+    let Some(dir) = std::env::var_os("CNN_TUTOR_PIL_SHAPES") else {
+        println!("skipped: CNN_TUTOR_PIL_SHAPES is not set");
+        return;
+    };
+    let dir = Path::new(&dir);
+    for shape in Shape::ALL {
+        let (mut worst, mut total, mut exact, mut boxes) = (0usize, 0usize, 0usize, 0usize);
+        for xy1 in 10..=40u32 {
+            for xy2 in 60..=100u32 {
+                let pil = image::open(dir.join(format!("{shape}_{xy1}_{xy2}.png")))
+                    .unwrap()
+                    .to_rgb8();
+                let params = data::ShapeParams {
+                    xy1,
+                    xy2,
+                    color: [0, 0, 0],
+                };
+                let ours = data::draw_shape(shape, params);
+                let diff = pil
+                    .pixels()
+                    .zip(ours.pixels())
+                    .filter(|(a, b)| a != b)
+                    .count();
+                worst = worst.max(diff);
+                total += diff;
+                exact += usize::from(diff == 0);
+                boxes += 1;
+            }
+        }
+        println!(
+            "{shape}: {exact}/{boxes} boxes identical to PIL, {:.2} pixels differ on average, at most {worst}",
+            total as f64 / boxes as f64
+        );
+        // measured: squares and triangles are PIL's pixel for pixel, and so are circles
+        // covering an odd number of pixels; the others differ by a few edge pixels
+        let limit = if shape == Shape::Circle { 48 } else { 0 };
+        assert!(worst <= limit, "{shape}: {worst} pixels differ");
+    }
+}

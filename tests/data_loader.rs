@@ -304,14 +304,55 @@ fn golden_input_values_are_ours_bit_for_bit() {
     let table: std::collections::HashMap<u32, u8> = (0..=255u8)
         .map(|v| (normalize_pixel(v).to_bits(), v))
         .collect();
-    let mut whites = 0usize;
-    for chunk in input.data().chunks_exact(4) {
-        let bits = u32::from_le_bytes(chunk.try_into().unwrap());
-        let v = table
-            .get(&bits)
-            .unwrap_or_else(|| panic!("{} is not a normalised u8", f32::from_bits(bits)));
-        whites += usize::from(*v == 255);
+    let pixels: Vec<u8> = input
+        .data()
+        .chunks_exact(4)
+        .map(|chunk| {
+            let bits = u32::from_le_bytes(chunk.try_into().unwrap());
+            *table
+                .get(&bits)
+                .unwrap_or_else(|| panic!("{} is not a normalised u8", f32::from_bits(bits)))
+        })
+        .collect();
+    // and they are images of the seed's recipe: one colour on white, in a square box
+    // with its corners at 10..=40 and 60..=100
+    let target: Vec<i64> = st
+        .tensor("target")
+        .unwrap()
+        .data()
+        .chunks_exact(8)
+        .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    for (chw, &label) in pixels.chunks_exact(IMAGE_LEN).zip(&target) {
+        let plane = 128 * 128;
+        let mut colours = std::collections::HashSet::new();
+        let (mut lo, mut hi) = (u32::MAX, 0);
+        for i in 0..plane {
+            let px = [chw[i], chw[plane + i], chw[2 * plane + i]];
+            if px != [255, 255, 255] {
+                colours.insert(px);
+                let (x, y) = ((i % 128) as u32, (i / 128) as u32);
+                lo = lo.min(x.min(y));
+                hi = hi.max(x.max(y));
+            }
+        }
+        assert_eq!(colours.len(), 1, "one fill colour");
+        assert!(
+            (10..=40).contains(&lo) && (60..=100).contains(&hi),
+            "{lo} {hi}"
+        );
+        // our drawing of the same box and colour: the same image (a circle over an even
+        // number of pixels may have a few more edge pixels than PIL's)
+        let shape = Shape::ALL[usize::try_from(label).unwrap()];
+        let params = data::ShapeParams {
+            xy1: lo,
+            xy2: hi,
+            color: colours.into_iter().next().unwrap(),
+        };
+        let ours = data::rgb_to_chw(&data::draw_shape(shape, params));
+        let differ = ours.iter().zip(chw).filter(|(a, b)| a != b).count() / 3;
+        println!("golden {shape} box {lo}..={hi}: {differ} pixels differ from ours");
+        let limit = if shape == Shape::Circle { 48 } else { 0 };
+        assert!(differ <= limit, "{shape}: {differ} pixels differ");
     }
-    // shapes on a white background: most values are white
-    assert!(whites * 2 > input.data().len() / 4, "{whites}");
 }

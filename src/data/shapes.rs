@@ -16,6 +16,11 @@
 //! radius, which covers an odd number of pixels; when `xy2 - xy1` is odd (an even number of
 //! pixels, a half-pixel centre) we draw the circle at the four surrounding integer centres,
 //! which fills exactly the pixels `xy1..=xy2` on both axes, as PIL does.
+//!
+//! Measured against PIL 13 for every box the recipe can pick (`scripts/pil_shapes.py` and
+//! the ignored test `pil_drawing_matches`): squares and triangles are identical pixel for
+//! pixel, and so are circles over an odd number of pixels; circles over an even number of
+//! pixels have up to 48 (on average 24) more edge pixels than PIL's, about 1% of the disc.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
