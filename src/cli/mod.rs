@@ -85,6 +85,9 @@ pub struct TrainArgs {
     /// Print one JSON object per line instead of progress bars.
     #[arg(long)]
     pub json: bool,
+    /// CPU threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -1,8 +1,186 @@
-//! `cnn-tutor train`.
+//! `cnn-tutor train`: the seed's training loop, headless.
+//!
+//! On a terminal: a progress bar per epoch and the seed's per-epoch report. Piped: the
+//! seed's lines (a progress line every 10 batches). With `--json`: one JSON object per
+//! epoch (`epoch`, `train_loss`, `val_loss`, `val_accuracy`, `train_images_per_second`,
+//! `seconds`) and a final `{"event": "finished", ...}` line.
 
+use std::io::IsTerminal;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use crate::backend;
 use crate::cli::TrainArgs;
-use crate::{Error, Result};
+use crate::data;
+use crate::train::{self, Outcome, TrainConfig, TrainEvent};
+use crate::Result;
 
-pub fn run(_args: &TrainArgs) -> Result<()> {
-    Err(Error::Other("`train` is not built yet".into()))
+/// Run `cnn-tutor train`.
+pub fn run(args: &TrainArgs) -> Result<()> {
+    let config = TrainConfig {
+        data_dir: args.data.clone(),
+        dataset: None,
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        lr: f64::from(args.lr),
+        seed: args.seed,
+        device: args.device,
+        threads: args.threads,
+        out: Some(args.out.clone()),
+    };
+    // cheap checks first: settings, device; then the data (made when it is the default)
+    config.validate()?;
+    let (mut backend, note) = backend::select(config.device, config.threads)?;
+    if let Some(note) = note {
+        eprintln!("{note}");
+    }
+    data::ensure_dataset(&config.data_dir)?;
+    let dataset = Arc::new(data::load_folder(&config.data_dir)?);
+    let config = TrainConfig {
+        dataset: Some(dataset),
+        ..config
+    };
+
+    let json = args.json;
+    let bar_on = !json && std::io::stderr().is_terminal();
+    let mut bar: Option<ProgressBar> = None;
+    let mut train_size = 0usize;
+    let mut batches = 0usize;
+    let cancel = AtomicBool::new(false);
+    let mut sink = |event: TrainEvent| match event {
+        TrainEvent::Note(n) => eprintln!("{n}"),
+        TrainEvent::Started {
+            train_size: t,
+            val_size,
+            batches_per_epoch,
+            epochs,
+            classes,
+            device,
+        } => {
+            train_size = t;
+            batches = batches_per_epoch;
+            if !json {
+                println!(
+                    "Training on {device}: {t} training and {val_size} validation images, classes {}, {epochs} epoch(s) of {batches_per_epoch} batch(es)",
+                    classes.join(", ")
+                );
+            }
+        }
+        TrainEvent::Batch {
+            epoch,
+            batch,
+            images_done,
+            loss,
+            images_per_second,
+        } => {
+            if json {
+                return;
+            }
+            if bar_on {
+                let b = bar.get_or_insert_with(|| {
+                    let b = ProgressBar::new(train_size as u64);
+                    b.set_style(
+                        ProgressStyle::with_template(
+                            "Epoch {prefix} [{bar:30}] {pos}/{len} images  {msg}",
+                        )
+                        .unwrap_or_else(|_| ProgressStyle::default_bar())
+                        .progress_chars("=> "),
+                    );
+                    b.set_prefix(epoch.to_string());
+                    b
+                });
+                b.set_position(images_done as u64);
+                b.set_message(format!("loss {loss:.6}  {images_per_second:.0} images/s"));
+            } else {
+                if batch == 1 {
+                    println!("Epoch: {epoch}");
+                }
+                if (batch - 1) % 10 == 0 {
+                    let before = (batch - 1) * args.batch_size;
+                    println!(
+                        "Training set [{before}/{train_size} ({:.0}%)] Loss: {loss:.6}",
+                        100.0 * (batch - 1) as f64 / batches.max(1) as f64
+                    );
+                }
+            }
+        }
+        TrainEvent::Epoch(r) => {
+            if let Some(b) = bar.take() {
+                b.finish_and_clear();
+            }
+            if json {
+                println!(
+                    "{}",
+                    json!({
+                        "epoch": r.epoch,
+                        "train_loss": r.train_loss,
+                        "val_loss": r.val_loss,
+                        "val_accuracy": r.val_accuracy,
+                        "train_images_per_second": r.train_images_per_second,
+                        "seconds": r.seconds,
+                    })
+                );
+            } else {
+                if bar_on {
+                    println!("Epoch: {}", r.epoch);
+                }
+                println!("Training set: Average loss: {:.6}", r.train_loss);
+                println!(
+                    "Validation set: Average loss: {:.6}, Accuracy: {}/{} ({:.0}%)",
+                    r.val_loss,
+                    r.val_correct,
+                    r.val_size,
+                    100.0 * r.val_accuracy
+                );
+                println!(
+                    "({:.0} training images/s, epoch took {:.1} s)\n",
+                    r.train_images_per_second, r.seconds
+                );
+            }
+        }
+        TrainEvent::Finished(_) | TrainEvent::Cancelled { .. } | TrainEvent::Failed(_) => {}
+    };
+    let outcome = train::run(&config, backend.as_mut(), &cancel, &mut sink)?;
+    let Outcome::Finished(summary) = outcome else {
+        return Ok(());
+    };
+    let mean_ips = summary
+        .epochs
+        .iter()
+        .map(|e| e.train_images_per_second)
+        .sum::<f64>()
+        / summary.epochs.len().max(1) as f64;
+    let last = summary.epochs.last();
+    let saved = summary
+        .saved
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    if json {
+        println!(
+            "{}",
+            json!({
+                "event": "finished",
+                "epochs": summary.epochs.len(),
+                "val_accuracy": last.map(|e| e.val_accuracy),
+                "val_loss": last.map(|e| e.val_loss),
+                "train_images_per_second": mean_ips,
+                "seconds": summary.seconds,
+                "classes": summary.classes,
+                "confusion_matrix": summary.confusion.counts,
+                "saved": saved,
+            })
+        );
+    } else {
+        println!(
+            "Trained {} epoch(s) in {:.1} s ({mean_ips:.0} training images/s on average)",
+            summary.epochs.len(),
+            summary.seconds
+        );
+        println!("Model saved as {saved}");
+    }
+    Ok(())
 }

@@ -191,7 +191,7 @@ pub fn save(path: &Path, net: &ShapesNet, meta: &CheckpointMeta) -> Result<()> {
 
 /// Load a checkpoint (ours or a PyTorch-saved `state_dict` of the seed's `Net`). The number
 /// of classes comes from `fc.bias`; class names from the metadata when present, else
-/// `class0`, `class1` ... A missing tensor or wrong shape is an error naming the tensor and
+/// [`default_class_names`]. A missing tensor or wrong shape is an error naming the tensor and
 /// both shapes.
 pub fn load(path: &Path) -> Result<(ShapesNet, CheckpointMeta)> {
     let file = TensorFile::read(path)?;
@@ -216,7 +216,7 @@ pub fn load(path: &Path) -> Result<(ShapesNet, CheckpointMeta)> {
         .get("classes")
         .map(|s| parse_classes(s))
         .filter(|c| c.len() == classes)
-        .unwrap_or_else(|| (0..classes).map(|i| format!("class{i}")).collect());
+        .unwrap_or_else(|| default_class_names(classes));
     let settings = file
         .metadata
         .iter()
@@ -230,6 +230,16 @@ pub fn load(path: &Path) -> Result<(ShapesNet, CheckpointMeta)> {
             settings,
         },
     ))
+}
+
+/// Class names for a checkpoint without them: the seed's `circle`, `square`, `triangle`
+/// for three classes, else `class0`, `class1` ...
+pub fn default_class_names(classes: usize) -> Vec<String> {
+    if classes == 3 {
+        ["circle", "square", "triangle"].map(String::from).to_vec()
+    } else {
+        (0..classes).map(|i| format!("class{i}")).collect()
+    }
 }
 
 /// Class names from metadata: a JSON list, or comma-separated (the golden files' form).

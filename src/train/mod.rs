@@ -1,1 +1,424 @@
-//! The training loop: runs on a worker thread and reports `TrainEvent`s over a channel.
+//! The training loop: runs on a worker thread and reports [`TrainEvent`]s over a channel,
+//! so the headless `train` command and the app's training screen drive it the same way.
+//!
+//! The protocol is the seed's: a seeded 70/30 split, batches of 50 in split order
+//! (`shuffle=False`), Adam with lr 0.001, 5 epochs; the training loss of an epoch is the
+//! mean of its batch losses, the validation loss the mean of the validation batch losses,
+//! and the accuracy correct / validation images.
+
+pub mod metrics;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use crate::backend::{self, Backend, DeviceChoice};
+use crate::data::{self, Dataset, IMAGE_LEN};
+use crate::nn::adam::Adam;
+use crate::nn::checkpoint::{self, CheckpointMeta};
+use crate::nn::net::ShapesNet;
+use crate::{Error, Result};
+pub use metrics::ConfusionMatrix;
+
+/// What to train on and how.
+#[derive(Debug, Clone)]
+pub struct TrainConfig {
+    /// The image folder (one sub-folder per class); loaded unless `dataset` is given.
+    pub data_dir: PathBuf,
+    /// Already loaded images (skips loading `data_dir`).
+    pub dataset: Option<Arc<Dataset>>,
+    /// Passes over the training images (at least 1).
+    pub epochs: usize,
+    /// Images per batch (at least 1).
+    pub batch_size: usize,
+    /// Adam's learning rate.
+    pub lr: f64,
+    /// Seed of the initial weights, the split and the dropout masks.
+    pub seed: u64,
+    /// Where to run.
+    pub device: DeviceChoice,
+    /// CPU threads (`None`: one per core).
+    pub threads: Option<usize>,
+    /// Where to save the trained net (`None`: do not save).
+    pub out: Option<PathBuf>,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            data_dir: PathBuf::from(crate::cli::DEFAULT_DATA_DIR),
+            dataset: None,
+            epochs: 5,
+            batch_size: 50,
+            lr: 0.001,
+            seed: 42,
+            device: DeviceChoice::Auto,
+            threads: None,
+            out: Some(PathBuf::from(crate::cli::DEFAULT_MODEL_PATH)),
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Reject settings that cannot train (`--epochs 0`, a zero batch, a bad learning rate).
+    pub fn validate(&self) -> Result<()> {
+        if self.epochs == 0 {
+            return Err(Error::Usage("--epochs must be at least 1 (got 0)".into()));
+        }
+        if self.batch_size == 0 {
+            return Err(Error::Usage(
+                "--batch-size must be at least 1 (got 0)".into(),
+            ));
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(Error::Usage(format!(
+                "--lr must be a positive number (got {})",
+                self.lr
+            )));
+        }
+        if self.threads == Some(0) {
+            return Err(Error::Usage("--threads must be at least 1 (got 0)".into()));
+        }
+        Ok(())
+    }
+}
+
+/// The results of one epoch.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EpochReport {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Mean of the epoch's training batch losses.
+    pub train_loss: f64,
+    /// Mean of the validation batch losses.
+    pub val_loss: f64,
+    /// Correct validation predictions / validation images.
+    pub val_accuracy: f64,
+    /// Correct validation predictions.
+    pub val_correct: usize,
+    /// Validation images.
+    pub val_size: usize,
+    /// Training images per second (training passes only).
+    pub train_images_per_second: f64,
+    /// Wall time of the epoch, validation included.
+    pub seconds: f64,
+}
+
+/// The end of a finished run.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// Every epoch's report.
+    pub epochs: Vec<EpochReport>,
+    /// Where the net was saved, if it was.
+    pub saved: Option<PathBuf>,
+    /// Whole-run wall time.
+    pub seconds: f64,
+    /// The last epoch's validation confusion matrix.
+    pub confusion: ConfusionMatrix,
+    /// Class names.
+    pub classes: Vec<String>,
+    /// The trained net.
+    pub net: ShapesNet,
+}
+
+/// What the training thread reports, in order.
+#[derive(Debug, Clone)]
+pub enum TrainEvent {
+    /// A line worth showing (e.g. images were resized, the device chosen).
+    Note(String),
+    /// Data loaded, training about to start.
+    Started {
+        /// Training images.
+        train_size: usize,
+        /// Validation images.
+        val_size: usize,
+        /// Training batches per epoch.
+        batches_per_epoch: usize,
+        /// Epochs to run.
+        epochs: usize,
+        /// Class names.
+        classes: Vec<String>,
+        /// The backend, e.g. `cpu (2 threads)`.
+        device: String,
+    },
+    /// One training batch done.
+    Batch {
+        /// 1-based epoch.
+        epoch: usize,
+        /// 1-based batch within the epoch.
+        batch: usize,
+        /// Training images done in this epoch.
+        images_done: usize,
+        /// This batch's loss.
+        loss: f64,
+        /// Training images per second so far in this epoch.
+        images_per_second: f64,
+    },
+    /// One epoch done (training and validation).
+    Epoch(EpochReport),
+    /// All epochs done (and the net saved when asked).
+    Finished(Box<Summary>),
+    /// Stopped by [`TrainHandle::cancel`] after `epochs_done` whole epochs.
+    Cancelled {
+        /// Whole epochs finished before the stop.
+        epochs_done: usize,
+    },
+    /// Stopped by an error (one line).
+    Failed(String),
+}
+
+/// Control of a running training thread.
+#[derive(Debug)]
+pub struct TrainHandle {
+    cancel: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TrainHandle {
+    /// Ask the thread to stop; it stops after the batch it is on.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::SeqCst);
+    }
+
+    /// True once the thread has ended.
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(|t| t.is_finished())
+    }
+
+    /// Wait for the thread to end.
+    pub fn join(mut self) {
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for TrainHandle {
+    fn drop(&mut self) {
+        // a dropped handle stops the run rather than leaving a thread computing
+        if self.thread.is_some() {
+            self.cancel();
+        }
+    }
+}
+
+/// Start training on a worker thread. Settings and the device are checked here (so
+/// `--epochs 0` or `--device cuda` without a GPU fail at once); everything after that,
+/// including data errors, arrives as [`TrainEvent::Failed`].
+pub fn spawn(config: TrainConfig) -> Result<(Receiver<TrainEvent>, TrainHandle)> {
+    config.validate()?;
+    let (backend, note) = backend::select(config.device, config.threads)?;
+    let (tx, rx) = channel();
+    if let Some(note) = note {
+        let _ = tx.send(TrainEvent::Note(note));
+    }
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&cancel);
+    let thread = std::thread::Builder::new()
+        .name("cnn-train".into())
+        .spawn(move || {
+            let mut backend = backend;
+            let result = run(&config, backend.as_mut(), &flag, &mut |e| {
+                let _ = tx.send(e);
+            });
+            let last = match result {
+                Ok(Outcome::Finished(summary)) => TrainEvent::Finished(summary),
+                Ok(Outcome::Cancelled { epochs_done }) => TrainEvent::Cancelled { epochs_done },
+                Err(e) => TrainEvent::Failed(e.to_string()),
+            };
+            let _ = tx.send(last);
+        })
+        .map_err(|e| Error::Other(format!("cannot start the training thread: {e}")))?;
+    Ok((
+        rx,
+        TrainHandle {
+            cancel,
+            thread: Some(thread),
+        },
+    ))
+}
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Every epoch ran.
+    Finished(Box<Summary>),
+    /// Stopped by the cancel flag after this many whole epochs.
+    Cancelled {
+        /// Whole epochs finished.
+        epochs_done: usize,
+    },
+}
+
+/// Train on the calling thread, reporting events to `sink` (everything but the final
+/// `Finished`/`Cancelled`/`Failed`, which the return value says).
+pub fn run(
+    config: &TrainConfig,
+    backend: &mut dyn Backend,
+    cancel: &AtomicBool,
+    sink: &mut dyn FnMut(TrainEvent),
+) -> Result<Outcome> {
+    config.validate()?;
+    let start = Instant::now();
+    let dataset = match &config.dataset {
+        Some(d) => Arc::clone(d),
+        None => {
+            let (d, resized) = data::load_folder_quiet(&config.data_dir)?;
+            if resized > 0 {
+                sink(TrainEvent::Note(format!(
+                    "note: resized {resized} of {} images to 128x128",
+                    d.len()
+                )));
+            }
+            Arc::new(d)
+        }
+    };
+    let classes = dataset.classes.clone();
+    if dataset.len() < 2 {
+        return Err(Error::Data(format!(
+            "{} holds {} image(s); training needs at least 2 (one to train on, one to validate)",
+            config.data_dir.display(),
+            dataset.len()
+        )));
+    }
+    let (train_idx, val_idx) = data::split(dataset.len(), config.seed);
+    let bs = config.batch_size;
+    let batches_per_epoch = train_idx.len().div_ceil(bs);
+    sink(TrainEvent::Started {
+        train_size: train_idx.len(),
+        val_size: val_idx.len(),
+        batches_per_epoch,
+        epochs: config.epochs,
+        classes: classes.clone(),
+        device: backend.name(),
+    });
+
+    let mut net = ShapesNet::new(config.seed, classes.len());
+    let mut adam = Adam::new(config.lr, &net.params);
+    let mut drop_rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x5eed_d209_0u64);
+    let mut input = vec![0.0f32; bs * IMAGE_LEN];
+    let mut targets: Vec<usize> = Vec::with_capacity(bs);
+    let mut reports = Vec::new();
+    let mut confusion = ConfusionMatrix::new(classes.len());
+
+    for epoch in 1..=config.epochs {
+        let t0 = Instant::now();
+        let mut loss_sum = 0.0f64;
+        let mut done = 0usize;
+        for (b, chunk) in train_idx.chunks(bs).enumerate() {
+            if cancel.load(Ordering::SeqCst) {
+                sink(TrainEvent::Note(format!(
+                    "cancelled in epoch {epoch} after {done} images"
+                )));
+                return Ok(Outcome::Cancelled {
+                    epochs_done: epoch - 1,
+                });
+            }
+            let x = &mut input[..chunk.len() * IMAGE_LEN];
+            dataset.normalized_into(chunk, x);
+            targets.clear();
+            targets.extend(chunk.iter().map(|&i| dataset.labels[i]));
+            let stats =
+                backend.train_step(&mut net, &mut adam, x, &targets, Some(&mut drop_rng))?;
+            if !stats.loss.is_finite() {
+                return Err(Error::Other(format!(
+                    "training diverged: loss is {} in epoch {epoch}, batch {} (try a smaller --lr)",
+                    stats.loss,
+                    b + 1
+                )));
+            }
+            loss_sum += f64::from(stats.loss);
+            done += chunk.len();
+            sink(TrainEvent::Batch {
+                epoch,
+                batch: b + 1,
+                images_done: done,
+                loss: f64::from(stats.loss),
+                images_per_second: done as f64 / t0.elapsed().as_secs_f64().max(1e-9),
+            });
+        }
+        let train_secs = t0.elapsed().as_secs_f64();
+        let train_loss = loss_sum / batches_per_epoch.max(1) as f64;
+
+        confusion = ConfusionMatrix::new(classes.len());
+        let mut val_loss_sum = 0.0f64;
+        let val_batches = val_idx.len().div_ceil(bs);
+        for chunk in val_idx.chunks(bs) {
+            if cancel.load(Ordering::SeqCst) {
+                return Ok(Outcome::Cancelled {
+                    epochs_done: epoch - 1,
+                });
+            }
+            let x = &mut input[..chunk.len() * IMAGE_LEN];
+            dataset.normalized_into(chunk, x);
+            let lp = backend.predict(&net, x)?;
+            let mut batch_loss = 0.0f64;
+            for (row, &i) in lp.rows().into_iter().zip(chunk) {
+                let t = dataset.labels[i];
+                batch_loss -= f64::from(row[t]);
+                let pred = crate::backend::cpu::argmax(row.as_slice().unwrap_or(&[]));
+                confusion.add(t, pred);
+            }
+            val_loss_sum += batch_loss / chunk.len() as f64;
+        }
+        let report = EpochReport {
+            epoch,
+            train_loss,
+            val_loss: val_loss_sum / val_batches.max(1) as f64,
+            val_accuracy: confusion.accuracy(),
+            val_correct: confusion.correct(),
+            val_size: val_idx.len(),
+            train_images_per_second: train_idx.len() as f64 / train_secs.max(1e-9),
+            seconds: t0.elapsed().as_secs_f64(),
+        };
+        sink(TrainEvent::Epoch(report.clone()));
+        reports.push(report);
+    }
+
+    let saved = match &config.out {
+        Some(path) => {
+            let last = reports.last();
+            let mut settings = std::collections::BTreeMap::new();
+            let mut set = |k: &str, v: String| {
+                settings.insert(k.to_string(), v);
+            };
+            set("epochs", config.epochs.to_string());
+            set("batch_size", config.batch_size.to_string());
+            set("lr", config.lr.to_string());
+            set("seed", config.seed.to_string());
+            set("train_size", train_idx.len().to_string());
+            set("val_size", val_idx.len().to_string());
+            set("data", config.data_dir.display().to_string());
+            if let Some(r) = last {
+                set("val_accuracy", format!("{:.6}", r.val_accuracy));
+                set("val_loss", format!("{:.6}", r.val_loss));
+            }
+            set(
+                "trained_by",
+                format!("cnn-tutor {}", env!("CARGO_PKG_VERSION")),
+            );
+            let meta = CheckpointMeta {
+                classes: classes.clone(),
+                settings,
+            };
+            checkpoint::save(path, &net, &meta)?;
+            Some(path.clone())
+        }
+        None => None,
+    };
+    Ok(Outcome::Finished(Box::new(Summary {
+        epochs: reports,
+        saved,
+        seconds: start.elapsed().as_secs_f64(),
+        confusion,
+        classes,
+        net,
+    })))
+}
