@@ -284,6 +284,56 @@ fn course_images_load() {
     assert!(out[0] > 0.9, "{}", out[0]);
 }
 
+/// JPEGs decode to PIL's pixels bit for bit (libjpeg-turbo's decoder, as PIL uses): the
+/// sums below were computed from PIL 13's `Image.open(f).convert("RGB")`, CHW order.
+#[test]
+fn course_jpegs_decode_as_pil_does() {
+    let Some(dir) = shared("data/ms-learn-shapes") else {
+        return;
+    };
+    let cases = [
+        ("circle/circle1.jpg", 11_268_228u64, 277_241_210_188u64),
+        ("square/square100.jpg", 10_140_560, 259_432_873_057),
+        ("triangle/triangle57.jpg", 12_041_892, 297_524_805_365),
+    ];
+    for (file, sum, weighted) in cases {
+        let px = load_image(&dir.join(file)).unwrap();
+        let s: u64 = px.iter().map(|&v| u64::from(v)).sum();
+        let w: u64 = px.iter().zip(1u64..).map(|(&v, i)| u64::from(v) * i).sum();
+        assert_eq!((s, w), (sum, weighted), "{file}");
+    }
+}
+
+#[test]
+fn truncated_and_grey_jpegs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("c");
+    std::fs::create_dir_all(&d).unwrap();
+    // a grey JPEG becomes three equal channels
+    GrayImage::from_fn(128, 128, |x, _| Luma([(x * 2) as u8]))
+        .save(d.join("grey.jpg"))
+        .unwrap();
+    let px = load_image(&d.join("grey.jpg")).unwrap();
+    let plane = 128 * 128;
+    assert_eq!(px[..plane], px[plane..2 * plane]);
+    assert_eq!(px[..plane], px[2 * plane..]);
+    // a JPEG cut short is an error naming the file, as in PIL
+    let mut img = white();
+    img.put_pixel(5, 5, Rgb([0, 0, 0]));
+    img.save(d.join("whole.jpg")).unwrap();
+    let bytes = std::fs::read(d.join("whole.jpg")).unwrap();
+    std::fs::write(d.join("cut.jpg"), &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let e = data_err(dir.path());
+    assert!(e.contains("cut.jpg") && e.contains("truncated"), "{e}");
+    // a JPEG header followed by rubbish
+    std::fs::remove_file(d.join("cut.jpg")).unwrap();
+    let mut junk = bytes[..20].to_vec();
+    junk.extend_from_slice(&[0xFF, 0xDA, 1, 2, 3, 0xFF, 0xD9]);
+    std::fs::write(d.join("junk.jpeg"), junk).unwrap();
+    let e = data_err(dir.path());
+    assert!(e.contains("junk.jpeg") && e.contains("broken"), "{e}");
+}
+
 /// The golden file's `input` holds ToTensor + Normalize outputs of 8-bit images: every
 /// value must be, bit for bit, one of our 256 normalised values.
 #[test]
@@ -355,4 +405,43 @@ fn golden_input_values_are_ours_bit_for_bit() {
         let limit = if shape == Shape::Circle { 48 } else { 0 };
         assert!(differ <= limit, "{shape}: {differ} pixels differ");
     }
+}
+
+/// Compare our decoding of a folder with PIL's (`scripts/pil_pixels.py DIR OUT`); run with
+/// `CNN_TUTOR_PIL_DIR=DIR CNN_TUTOR_PIL_PIXELS=OUT ... -- --ignored pil_decoding`.
+#[test]
+#[ignore = "needs CNN_TUTOR_PIL_DIR and CNN_TUTOR_PIL_PIXELS (scripts/pil_pixels.py)"]
+fn pil_decoding_matches() {
+    let (Some(dir), Some(raw)) = (
+        std::env::var_os("CNN_TUTOR_PIL_DIR"),
+        std::env::var_os("CNN_TUTOR_PIL_PIXELS"),
+    ) else {
+        println!("skipped: CNN_TUTOR_PIL_DIR or CNN_TUTOR_PIL_PIXELS is not set");
+        return;
+    };
+    let (ds, _) = load_folder_quiet(Path::new(&dir)).unwrap();
+    let pil = std::fs::read(raw).unwrap();
+    assert_eq!(pil.len(), ds.pixels.len(), "same images in the same order");
+    let mut hist = [0usize; 256];
+    let mut images_differing = 0;
+    for (ours, theirs) in ds.pixels.chunks(IMAGE_LEN).zip(pil.chunks(IMAGE_LEN)) {
+        let mut any = false;
+        for (a, b) in ours.iter().zip(theirs) {
+            let d = a.abs_diff(*b);
+            hist[usize::from(d)] += 1;
+            any |= d > 0;
+        }
+        images_differing += usize::from(any);
+    }
+    let max = hist.iter().rposition(|&n| n > 0).unwrap_or(0);
+    let report = format!(
+        "{} images, {images_differing} differ from PIL; values off by 0: {}, 1: {}, 2: {}, more: {}; max {max}",
+        ds.len(),
+        hist[0],
+        hist[1],
+        hist[2],
+        hist[3..].iter().sum::<usize>()
+    );
+    println!("{report}");
+    assert_eq!(images_differing, 0, "{report}");
 }
