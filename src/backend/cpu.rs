@@ -400,7 +400,7 @@ impl CpuBackend {
     }
 
     fn check_input(net: &ShapesNet, input: &[f32], targets: Option<&[usize]>) -> Result<usize> {
-        if input.len() % IN_LEN != 0 || input.is_empty() {
+        if !input.len().is_multiple_of(IN_LEN) || input.is_empty() {
             return Err(Error::Other(format!(
                 "input holds {} floats, not a whole number of 3x128x128 images",
                 input.len()

@@ -166,7 +166,7 @@ mod tests {
         let lines: Vec<&str> = s.lines().collect();
         assert_eq!(lines.len(), 16);
         assert!(lines.iter().all(|l| l.len() == 32));
-        assert_eq!(&lines[0][..], " ".repeat(32));
+        assert_eq!(lines[0], " ".repeat(32));
         assert_eq!(&lines[8][8..24], "@".repeat(16));
     }
 }

@@ -230,6 +230,7 @@ pub fn conv_backward(
 /// Max pooling of one CHW image with a `k`x`k` window and step `s` (floor mode), optionally
 /// followed by ReLU (`relu = true` gives relu(pool(x)) in one pass). `arg` receives, for
 /// every output, the flat index in `x` of the maximum (the first one on ties, as PyTorch).
+#[allow(clippy::too_many_arguments)]
 pub fn max_pool_forward(
     x: &[f32],
     c: usize,

@@ -302,7 +302,7 @@ pub fn run(
 
     let mut net = ShapesNet::new(config.seed, classes.len());
     let mut adam = Adam::new(config.lr, &net.params);
-    let mut drop_rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x5eed_d209_0u64);
+    let mut drop_rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x5eed_d209_u64);
     let mut input = vec![0.0f32; bs * IMAGE_LEN];
     let mut targets: Vec<usize> = Vec::with_capacity(bs);
     let mut reports = Vec::new();
