@@ -10,9 +10,8 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::{Backend, BatchStats};
-use crate::nn::kernels::{
-    conv_backward, conv_forward, dot, max_pool_backward, max_pool_forward, ConvGeom,
-};
+use crate::nn::direct::{conv3x3_forward, conv3x3_weight_grad, flip_weights, pad1};
+use crate::nn::kernels::{dot, max_pool_backward, max_pool_forward};
 use crate::nn::net::{idx, ShapesNet, C1, C2, C3, DROP2D_P, DROP_P, FC_IN, IN_CHANNELS};
 use crate::{Error, Result};
 
@@ -22,52 +21,41 @@ const S2: usize = 32; // after pool 2
 /// Floats in one input image.
 const IN_LEN: usize = IN_CHANNELS * S0 * S0;
 
-const G1: ConvGeom = ConvGeom {
-    c: IN_CHANNELS,
-    h: S0,
-    w: S0,
-    kh: 3,
-    kw: 3,
-    stride: 1,
-    pad: 1,
-};
-const G2: ConvGeom = ConvGeom {
-    c: C1,
-    h: S1,
-    w: S1,
-    kh: 3,
-    kw: 3,
-    stride: 1,
-    pad: 1,
-};
-const G3: ConvGeom = ConvGeom {
-    c: C2,
-    h: S2,
-    w: S2,
-    kh: 3,
-    kw: 3,
-    stride: 1,
-    pad: 1,
-};
+/// conv2 and conv3 weights flipped for the input-gradient pass (see [`flip_weights`]).
+#[derive(Debug, Default)]
+struct Flipped {
+    w2: Vec<f32>,
+    w3: Vec<f32>,
+}
+
+impl Flipped {
+    fn update(&mut self, net: &ShapesNet) {
+        self.w2.resize(C2 * C1 * 9, 0.0);
+        self.w3.resize(C3 * C2 * 9, 0.0);
+        flip_weights(&net.params[idx::CONV2_W].data, C2, C1, &mut self.w2);
+        flip_weights(&net.params[idx::CONV3_W].data, C3, C2, &mut self.w3);
+    }
+}
 
 /// Buffers of one thread: one image's activations and scratch, plus its gradient sums.
 #[derive(Debug)]
 struct Worker {
-    col1: Vec<f32>,
+    xp1: Vec<f32>,
     conv1: Vec<f32>,
     relu1: Vec<f32>,
     arg1: Vec<u32>,
-    col2: Vec<f32>,
+    xp2: Vec<f32>,
     conv2: Vec<f32>,
     relu2: Vec<f32>,
     arg2: Vec<u32>,
-    col3: Vec<f32>,
+    xp3: Vec<f32>,
     z3: Vec<f32>,
     act: Vec<f32>,
     dact: Vec<f32>,
-    dcol: Vec<f32>,
+    dp3: Vec<f32>,
     drelu2: Vec<f32>,
     dconv2: Vec<f32>,
+    dp2: Vec<f32>,
     drelu1: Vec<f32>,
     dconv1: Vec<f32>,
     grads: Vec<Vec<f32>>,
@@ -79,22 +67,24 @@ struct Worker {
 
 impl Worker {
     fn new(sizes: &[usize]) -> Worker {
+        let padded = |c: usize, s: usize| vec![0.0; c * (s + 2) * (s + 2)];
         Worker {
-            col1: vec![0.0; G1.col_rows() * G1.col_cols()],
+            xp1: padded(IN_CHANNELS, S0),
             conv1: vec![0.0; C1 * S0 * S0],
             relu1: vec![0.0; C1 * S1 * S1],
             arg1: vec![0; C1 * S1 * S1],
-            col2: vec![0.0; G2.col_rows() * G2.col_cols()],
+            xp2: padded(C1, S1),
             conv2: vec![0.0; C2 * S1 * S1],
             relu2: vec![0.0; C2 * S2 * S2],
             arg2: vec![0; C2 * S2 * S2],
-            col3: vec![0.0; G3.col_rows() * G3.col_cols()],
+            xp3: padded(C2, S2),
             z3: vec![0.0; FC_IN],
             act: vec![0.0; FC_IN],
             dact: vec![0.0; FC_IN],
-            dcol: vec![0.0; G2.col_rows() * G2.col_cols()],
+            dp3: padded(C3, S2),
             drelu2: vec![0.0; C2 * S2 * S2],
             dconv2: vec![0.0; C2 * S1 * S1],
+            dp2: padded(C2, S1),
             drelu1: vec![0.0; C1 * S1 * S1],
             dconv1: vec![0.0; C1 * S0 * S0],
             grads: sizes.iter().map(|&n| vec![0.0; n]).collect(),
@@ -123,12 +113,15 @@ impl Worker {
         logits: &mut [f32],
     ) {
         let p = &net.params;
-        conv_forward(
-            x,
-            &G1,
+        pad1(x, IN_CHANNELS, S0, S0, &mut self.xp1);
+        conv3x3_forward(
+            &self.xp1,
+            IN_CHANNELS,
+            S0,
+            S0,
             &p[idx::CONV1_W].data,
             Some(&p[idx::CONV1_B].data),
-            &mut self.col1,
+            C1,
             &mut self.conv1,
         );
         max_pool_forward(
@@ -142,12 +135,15 @@ impl Worker {
             &mut self.relu1,
             &mut self.arg1,
         );
-        conv_forward(
-            &self.relu1,
-            &G2,
+        pad1(&self.relu1, C1, S1, S1, &mut self.xp2);
+        conv3x3_forward(
+            &self.xp2,
+            C1,
+            S1,
+            S1,
             &p[idx::CONV2_W].data,
             Some(&p[idx::CONV2_B].data),
-            &mut self.col2,
+            C2,
             &mut self.conv2,
         );
         max_pool_forward(
@@ -161,12 +157,15 @@ impl Worker {
             &mut self.relu2,
             &mut self.arg2,
         );
-        conv_forward(
-            &self.relu2,
-            &G3,
+        pad1(&self.relu2, C2, S2, S2, &mut self.xp3);
+        conv3x3_forward(
+            &self.xp3,
+            C2,
+            S2,
+            S2,
             &p[idx::CONV3_W].data,
             Some(&p[idx::CONV3_B].data),
-            &mut self.col3,
+            C3,
             &mut self.z3,
         );
         let plane = S2 * S2;
@@ -201,7 +200,13 @@ impl Worker {
     }
 
     /// Backward of one image given d loss / d logits; adds into `self.grads`.
-    fn backward(&mut self, net: &ShapesNet, dlogits: &[f32], drop: Option<(&[f32], &[f32])>) {
+    fn backward(
+        &mut self,
+        net: &ShapesNet,
+        flipped: &Flipped,
+        dlogits: &[f32],
+        drop: Option<(&[f32], &[f32])>,
+    ) {
         let p = &net.params;
         let fcw = &p[idx::FC_W].data;
         self.dact.fill(0.0);
@@ -241,17 +246,26 @@ impl Worker {
             }
         }
         let (head, tail) = self.grads.split_at_mut(idx::CONV3_B);
-        conv_backward(
+        conv3x3_weight_grad(
+            &self.xp3,
+            C2,
+            S2,
+            S2,
             &self.dact,
-            &G3,
-            &p[idx::CONV3_W].data,
-            &self.col3,
+            C3,
             &mut head[idx::CONV3_W],
             &mut tail[0],
-            Some((
-                &mut self.drelu2,
-                &mut self.dcol[..G3.col_rows() * G3.col_cols()],
-            )),
+        );
+        pad1(&self.dact, C3, S2, S2, &mut self.dp3);
+        conv3x3_forward(
+            &self.dp3,
+            C3,
+            S2,
+            S2,
+            &flipped.w3,
+            None,
+            C2,
+            &mut self.drelu2,
         );
         max_pool_backward(
             &self.drelu2,
@@ -261,14 +275,26 @@ impl Worker {
             &mut self.dconv2,
         );
         let (head, tail) = self.grads.split_at_mut(idx::CONV2_B);
-        conv_backward(
+        conv3x3_weight_grad(
+            &self.xp2,
+            C1,
+            S1,
+            S1,
             &self.dconv2,
-            &G2,
-            &p[idx::CONV2_W].data,
-            &self.col2,
+            C2,
             &mut head[idx::CONV2_W],
             &mut tail[0],
-            Some((&mut self.drelu1, &mut self.dcol)),
+        );
+        pad1(&self.dconv2, C2, S1, S1, &mut self.dp2);
+        conv3x3_forward(
+            &self.dp2,
+            C2,
+            S1,
+            S1,
+            &flipped.w2,
+            None,
+            C1,
+            &mut self.drelu1,
         );
         max_pool_backward(
             &self.drelu1,
@@ -278,14 +304,15 @@ impl Worker {
             &mut self.dconv1,
         );
         let (head, tail) = self.grads.split_at_mut(idx::CONV1_B);
-        conv_backward(
+        conv3x3_weight_grad(
+            &self.xp1,
+            IN_CHANNELS,
+            S0,
+            S0,
             &self.dconv1,
-            &G1,
-            &p[idx::CONV1_W].data,
-            &self.col1,
+            C1,
             &mut head[idx::CONV1_W],
             &mut tail[0],
-            None,
         );
     }
 
@@ -294,6 +321,7 @@ impl Worker {
     fn run(
         &mut self,
         net: &ShapesNet,
+        flipped: &Flipped,
         input: &[f32],
         targets: Option<&[usize]>,
         batch_len: usize,
@@ -328,7 +356,7 @@ impl Worker {
                         let onehot = if j == t { 1.0 } else { 0.0 };
                         *d = (lp[j].exp() - onehot) * inv;
                     }
-                    self.backward(net, &dl, drop);
+                    self.backward(net, flipped, &dl, drop);
                 }
             }
         }
@@ -355,6 +383,7 @@ pub struct CpuBackend {
     ch_mask: Vec<f32>,
     el_mask: Vec<f32>,
     sizes: Vec<usize>,
+    flipped: Flipped,
 }
 
 impl std::fmt::Debug for CpuBackend {
@@ -382,6 +411,7 @@ impl CpuBackend {
             ch_mask: Vec::new(),
             el_mask: Vec::new(),
             sizes: Vec::new(),
+            flipped: Flipped::default(),
         })
     }
 
@@ -448,7 +478,11 @@ impl CpuBackend {
         } else {
             false
         };
+        if backward {
+            self.flipped.update(net);
+        }
         let ranges = self.ranges(n);
+        let flipped = &self.flipped;
         let ch = &self.ch_mask;
         let el = &self.el_mask;
         let workers = &mut self.workers;
@@ -463,6 +497,7 @@ impl CpuBackend {
                 });
                 w.run(
                     net,
+                    flipped,
                     &input[r.start * IN_LEN..r.end * IN_LEN],
                     targets.map(|t| &t[r.clone()]),
                     n,

@@ -2,6 +2,7 @@
 
 pub mod adam;
 pub mod checkpoint;
+pub mod direct;
 pub mod kernels;
 pub mod net;
 pub mod ops;
