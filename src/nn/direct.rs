@@ -150,10 +150,35 @@ fn forward_impl<const FMA: bool>(
             let (k0, k1, k2, k3, k4, k5, k6, k7, k8) =
                 (k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8]);
             let src = &xp[ci * plane..(ci + 1) * plane];
-            for y in 0..h {
-                let r0 = &src[y * pw..y * pw + pw];
-                let r1 = &src[(y + 1) * pw..(y + 1) * pw + pw];
-                let r2 = &src[(y + 2) * pw..(y + 2) * pw + pw];
+            let row = |y: usize| &src[y * pw..y * pw + pw];
+            // two output rows per pass share three of their four input rows
+            let mut y = 0;
+            while y + 2 <= h {
+                let (r0, r1, r2, r3) = (row(y), row(y + 1), row(y + 2), row(y + 3));
+                let (oa, ob) = o_plane[y * w..(y + 2) * w].split_at_mut(w);
+                let (a0, a1, a2) = (&r0[..w], &r0[1..w + 1], &r0[2..w + 2]);
+                let (b0, b1, b2) = (&r1[..w], &r1[1..w + 1], &r1[2..w + 2]);
+                let (c0, c1, c2) = (&r2[..w], &r2[1..w + 1], &r2[2..w + 2]);
+                let (d0, d1, d2) = (&r3[..w], &r3[1..w + 1], &r3[2..w + 2]);
+                let (oa, ob) = (&mut oa[..w], &mut ob[..w]);
+                for x in 0..w {
+                    let (va0, va1, va2) = (a0[x], a1[x], a2[x]);
+                    let (vb0, vb1, vb2) = (b0[x], b1[x], b2[x]);
+                    let (vc0, vc1, vc2) = (c0[x], c1[x], c2[x]);
+                    let (vd0, vd1, vd2) = (d0[x], d1[x], d2[x]);
+                    let s0 = madd::<FMA>(k2, va2, madd::<FMA>(k1, va1, k0 * va0));
+                    let s1 = madd::<FMA>(k5, vb2, madd::<FMA>(k4, vb1, k3 * vb0));
+                    let s2 = madd::<FMA>(k8, vc2, madd::<FMA>(k7, vc1, k6 * vc0));
+                    let t0 = madd::<FMA>(k2, vb2, madd::<FMA>(k1, vb1, k0 * vb0));
+                    let t1 = madd::<FMA>(k5, vc2, madd::<FMA>(k4, vc1, k3 * vc0));
+                    let t2 = madd::<FMA>(k8, vd2, madd::<FMA>(k7, vd1, k6 * vd0));
+                    oa[x] += (s0 + s1) + s2;
+                    ob[x] += (t0 + t1) + t2;
+                }
+                y += 2;
+            }
+            if y < h {
+                let (r0, r1, r2) = (row(y), row(y + 1), row(y + 2));
                 let o = &mut o_plane[y * w..y * w + w];
                 let (a0, a1, a2) = (&r0[..w], &r0[1..w + 1], &r0[2..w + 2]);
                 let (b0, b1, b2) = (&r1[..w], &r1[1..w + 1], &r1[2..w + 2]);
@@ -197,21 +222,31 @@ fn weight_grad_impl<const FMA: bool>(
             let mut tail = [0.0f32; 9];
             for y in 0..h {
                 let d = &d_plane[y * w..y * w + w];
-                for ky in 0..3 {
-                    let r = &src[(y + ky) * pw..(y + ky) * pw + pw];
-                    for kx in 0..3 {
-                        let s = &r[kx..kx + w];
-                        let a = &mut acc[ky * 3 + kx];
-                        for (dc, sc) in d[..full]
-                            .chunks_exact(LANES)
-                            .zip(s[..full].chunks_exact(LANES))
-                        {
+                let r0 = &src[y * pw..y * pw + pw];
+                let r1 = &src[(y + 1) * pw..(y + 1) * pw + pw];
+                let r2 = &src[(y + 2) * pw..(y + 2) * pw + pw];
+                let mut x0 = 0;
+                while x0 < full {
+                    let dv: &[f32; LANES] = d[x0..x0 + LANES]
+                        .try_into()
+                        .unwrap_or_else(|_| unreachable!("LANES long"));
+                    for (ky, r) in [r0, r1, r2].into_iter().enumerate() {
+                        for kx in 0..3 {
+                            let sv: &[f32; LANES] = r[x0 + kx..x0 + kx + LANES]
+                                .try_into()
+                                .unwrap_or_else(|_| unreachable!("LANES long"));
+                            let a = &mut acc[ky * 3 + kx];
                             for l in 0..LANES {
-                                a[l] = madd::<FMA>(dc[l], sc[l], a[l]);
+                                a[l] = madd::<FMA>(dv[l], sv[l], a[l]);
                             }
                         }
-                        for x in full..w {
-                            tail[ky * 3 + kx] += d[x] * s[x];
+                    }
+                    x0 += LANES;
+                }
+                for x in full..w {
+                    for (ky, r) in [r0, r1, r2].into_iter().enumerate() {
+                        for kx in 0..3 {
+                            tail[ky * 3 + kx] += d[x] * r[x + kx];
                         }
                     }
                 }
