@@ -6,11 +6,14 @@
 use ndarray::{Array, Array1, Array2, Array4, Axis, Dimension, Zip};
 use rand::Rng;
 
+use super::direct;
 use super::kernels::{
     conv_backward, conv_forward, im2col, max_pool_backward, max_pool_forward, ConvGeom,
 };
 
-/// 2-D convolution (cross-correlation, as PyTorch's `Conv2d`).
+/// 2-D convolution (cross-correlation, as PyTorch's `Conv2d`). 3x3 kernels with stride 1
+/// and padding 1 (the net's) run the direct kernel of [`super::direct`]; everything else
+/// runs im2col + GEMM.
 /// `x`: [N, C_in, H, W], `w`: [C_out, C_in, kH, kW], `b`: [C_out].
 /// Zero padding of `padding` cells on every side, window step `stride`.
 /// Output: [N, C_out, (H + 2p - kH) / s + 1, (W + 2p - kW) / s + 1].
@@ -54,6 +57,18 @@ pub fn conv2d(
     let outs = out
         .as_slice_mut()
         .unwrap_or_else(|| unreachable!("fresh array"));
+    if (kh, kw, stride, padding) == (3, 3, 1, 1) {
+        // the net's convolution: the same direct kernel the CPU backend trains with
+        let mut xp = vec![0.0f32; cin * (h + 2) * (wd + 2)];
+        for (xi, oi) in xs
+            .chunks_exact(g.input_len().max(1))
+            .zip(outs.chunks_exact_mut(cout * oh * ow))
+        {
+            direct::pad1(xi, cin, h, wd, &mut xp);
+            direct::conv3x3_forward(&xp, cin, h, wd, wflat, bias.as_deref(), cout, oi);
+        }
+        return out;
+    }
     let mut col = vec![0.0f32; g.col_rows() * g.col_cols()];
     for (xi, oi) in xs
         .chunks_exact(g.input_len().max(1))
