@@ -10,6 +10,7 @@
 #   EPOCHS=5        epochs for both                 PRELOAD=1 PyTorch decodes images once
 #   VENV=DIR        Python environment (default target/pytorch-venv)
 #   SKIP_RUST=1 / SKIP_PYTORCH=1   run one side only
+#   NO_BUILD=1      use the release binary already in target/release
 #
 # The first run makes a virtual environment and installs torch and torchvision from PyPI
 # (several GB, a few minutes). Nothing here is committed: target/ is git-ignored and the
@@ -39,8 +40,10 @@ if [ -z "${SKIP_PYTORCH:-}" ] && ! "$VENV/bin/python" -c "import torch, torchvis
     "$VENV/bin/pip" install --quiet torch torchvision
 fi
 
-echo "== building cnn-tutor (release)" >&2
-cargo build --release --quiet
+if [ -z "${NO_BUILD:-}" ]; then
+    echo "== building cnn-tutor (release)" >&2
+    cargo build --release --quiet
+fi
 BIN=$ROOT/target/release/cnn-tutor
 
 if [ -n "${DATA:-}" ]; then
@@ -49,6 +52,9 @@ else
     IMAGES=$WORK/shapes
     "$BIN" data generate --out "$IMAGES" --per-class "$PER_CLASS" --seed "$SEED" >&2
 fi
+
+# Other work on the machine skews both sides: note how busy it was.
+cut -d' ' -f1-3 /proc/loadavg > "$WORK/load" 2>/dev/null || echo "?" > "$WORK/load"
 
 if [ -z "${SKIP_RUST:-}" ]; then
     echo "== cnn-tutor train ($EPOCHS epochs)" >&2
@@ -95,22 +101,27 @@ def side(name):
     acc = float(epochs[-1]["val_accuracy"])
     if acc > 1.0:  # given in percent
         acc /= 100.0
+    def median(xs):
+        xs = sorted(xs)
+        mid = len(xs) // 2
+        return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
     return {
-        "ips": sum(e["train_images_per_second"] for e in epochs) / len(epochs),
-        "spe": sum(e["seconds"] for e in epochs) / len(epochs),
+        "ips": median([e["train_images_per_second"] for e in epochs]),
+        "spe": median([e["seconds"] for e in epochs]),
         "rss": rss,
         "acc": acc,
     }
 
 rust, torch = side("rust"), side("py")
 rows = [
-    ("training images/s", "ips", "{:.1f}"),
-    ("seconds per epoch", "spe", "{:.2f}"),
+    ("training images/s", "ips", "{:.1f}"),  # median over the epochs
+    ("seconds per epoch", "spe", "{:.2f}"),  # median, training + validation
     ("peak RSS (MiB)", "rss", "{:.0f}"),
     ("final val accuracy", "acc", "{:.3f}"),
 ]
 def cell(s, key, fmt):
     return fmt.format(s[key]) if s and s[key] is not None else "-"
+print("median epoch; load average before the runs: " + open(os.path.join(work, "load")).read().strip())
 print("{:<20} {:>12} {:>12} {:>16}".format("", "cnn-tutor", "PyTorch", "cnn-tutor/PyTorch"))
 for label, key, fmt in rows:
     ratio = "-"
