@@ -1,0 +1,40 @@
+//! The acceptance runs of issue 2, slow on purpose: `cargo test --release -- --ignored`.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use cnn_tutor::backend::{CpuBackend, DeviceChoice};
+use cnn_tutor::data;
+use cnn_tutor::train::{self, Outcome, TrainConfig};
+
+/// The seed's protocol on 1,200 generated images (400 per class): at least 90% validation
+/// accuracy after 5 epochs.
+#[test]
+#[ignore = "trains 5 epochs on 1,200 images (about 15 s in release)"]
+fn five_epochs_on_1200_generated_images_reach_90_percent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("shapes");
+    data::generate(&dir, 400, 42).unwrap();
+    let cfg = TrainConfig {
+        data_dir: dir.clone(),
+        dataset: Some(Arc::new(data::load_folder(&dir).unwrap())),
+        device: DeviceChoice::Cpu,
+        out: Some(tmp.path().join("m.safetensors")),
+        ..TrainConfig::default()
+    };
+    let mut backend = CpuBackend::new(None).unwrap();
+    let Outcome::Finished(s) =
+        train::run(&cfg, &mut backend, &AtomicBool::new(false), &mut |_| {}).unwrap()
+    else {
+        panic!("cancelled")
+    };
+    for e in &s.epochs {
+        println!(
+            "epoch {}: train loss {:.4}, val loss {:.4}, accuracy {:.4}, {:.0} images/s",
+            e.epoch, e.train_loss, e.val_loss, e.val_accuracy, e.train_images_per_second
+        );
+    }
+    let last = s.epochs.last().unwrap();
+    assert!(last.val_accuracy >= 0.9, "{}", last.val_accuracy);
+    assert!(last.train_loss < s.epochs[0].train_loss);
+}
