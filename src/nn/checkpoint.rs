@@ -1,7 +1,7 @@
 //! Checkpoints and reference dumps in safetensors.
 //!
-//! A checkpoint holds exactly the seed `Net`'s `state_dict` (`conv1.weight` [12,3,3,3] ...
-//! `fc.bias` [3], f32), so `Net().load_state_dict(safetensors.torch.load_file(path))` works
+//! A checkpoint holds exactly the seed `Net`'s `state_dict` (`conv1.weight` `[12, 3, 3, 3]` ...
+//! `fc.bias` `[3]`, f32), so `Net().load_state_dict(safetensors.torch.load_file(path))` works
 //! in PyTorch unchanged; class names and training settings go in the file's metadata.
 //! [`TensorFile`] reads any safetensors file (a PyTorch-saved state_dict, a golden dump).
 

@@ -58,7 +58,7 @@ pub fn conv3x3_forward(
     forward_impl::<false>(xp, cin, h, w, wt, bias, cout, out);
 }
 
-/// Weight and bias gradients: `dw` [cout, cin, 3, 3] += Σ dout[co] ⋆ xp[ci], `db` += Σ dout.
+/// Weight and bias gradients: `dw` `[cout, cin, 3, 3]` += `Σ dout[co] ⋆ xp[ci]`, `db` += `Σ dout`.
 #[allow(clippy::too_many_arguments)]
 pub fn conv3x3_weight_grad(
     xp: &[f32],

@@ -14,7 +14,7 @@ use super::kernels::{
 /// 2-D convolution (cross-correlation, as PyTorch's `Conv2d`). 3x3 kernels with stride 1
 /// and padding 1 (the net's) run the direct kernel of [`super::direct`]; everything else
 /// runs im2col + GEMM.
-/// `x`: [N, C_in, H, W], `w`: [C_out, C_in, kH, kW], `b`: [C_out].
+/// `x`: `[N, C_in, H, W]`, `w`: `[C_out, C_in, kH, kW]`, `b`: `[C_out]`.
 /// Zero padding of `padding` cells on every side, window step `stride`.
 /// Output: [N, C_out, (H + 2p - kH) / s + 1, (W + 2p - kW) / s + 1].
 pub fn conv2d(
