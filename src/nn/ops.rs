@@ -209,7 +209,7 @@ pub fn flatten(x: &Array4<f32>) -> Array2<f32> {
         .expect("a standard-layout array reshapes")
 }
 
-/// Fully connected layer: `x` [N, in], `w` [out, in] (PyTorch's layout), `b` [out] → [N, out].
+/// Fully connected layer: `x` `[N, in]`, `w` `[out, in]` (PyTorch's layout), `b` `[out]` → `[N, out]`.
 pub fn linear(x: &Array2<f32>, w: &Array2<f32>, b: &Array1<f32>) -> Array2<f32> {
     x.dot(&w.t()) + b
 }
@@ -337,7 +337,7 @@ pub fn unflatten(x: &Array2<f32>, dim: (usize, usize, usize, usize)) -> Array4<f
 }
 
 /// Gradients of [`linear`]: given `x` [N, in], `w` [out, in] and `dout` [N, out], returns
-/// (d x [N, in], d w [out, in], d b [out]).
+/// (d x `[N, in]`, d w `[out, in]`, d b `[out]`).
 pub fn linear_backward(
     x: &Array2<f32>,
     w: &Array2<f32>,
