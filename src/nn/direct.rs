@@ -49,11 +49,19 @@ pub fn conv3x3_forward(
     out: &mut [f32],
 ) {
     #[cfg(target_arch = "x86_64")]
-    if has_avx2_fma() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked at run time just above), which is
-        // all `forward_avx2` requires beyond the safe body it inlines.
-        unsafe { forward_avx2(xp, cin, h, w, wt, bias, cout, out) };
-        return;
+    match simd_level() {
+        Simd::Avx512 => {
+            // SAFETY: the CPU supports AVX-512F, AVX2 and FMA (checked at run time by
+            // `simd_level`), which is all `forward_avx512` requires beyond its safe body.
+            unsafe { forward_avx512(xp, cin, h, w, wt, bias, cout, out) };
+            return;
+        }
+        Simd::Avx2 => {
+            // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `simd_level`).
+            unsafe { forward_avx2(xp, cin, h, w, wt, bias, cout, out) };
+            return;
+        }
+        Simd::Baseline => {}
     }
     forward_impl::<false>(xp, cin, h, w, wt, bias, cout, out);
 }
@@ -71,19 +79,77 @@ pub fn conv3x3_weight_grad(
     db: &mut [f32],
 ) {
     #[cfg(target_arch = "x86_64")]
-    if has_avx2_fma() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked at run time just above).
-        unsafe { weight_grad_avx2(xp, cin, h, w, dout, cout, dw, db) };
-        return;
+    match simd_level() {
+        Simd::Avx512 => {
+            // SAFETY: the CPU supports AVX-512F, AVX2 and FMA (checked by `simd_level`).
+            unsafe { weight_grad_avx512(xp, cin, h, w, dout, cout, dw, db) };
+            return;
+        }
+        Simd::Avx2 => {
+            // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `simd_level`).
+            unsafe { weight_grad_avx2(xp, cin, h, w, dout, cout, dw, db) };
+            return;
+        }
+        Simd::Baseline => {}
     }
     weight_grad_impl::<false>(xp, cin, h, w, dout, cout, dw, db);
 }
 
+/// The widest vector instructions the kernels may use on this CPU.
 #[cfg(target_arch = "x86_64")]
-fn has_avx2_fma() -> bool {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Simd {
+    Avx512,
+    Avx2,
+    Baseline,
+}
+
+#[cfg(target_arch = "x86_64")]
+fn simd_level() -> Simd {
     use std::sync::OnceLock;
-    static HAS: OnceLock<bool> = OnceLock::new();
-    *HAS.get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
+    static LEVEL: OnceLock<Simd> = OnceLock::new();
+    *LEVEL.get_or_init(|| {
+        let avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+        if avx2 && is_x86_feature_detected!("avx512f") {
+            Simd::Avx512
+        } else if avx2 {
+            Simd::Avx2
+        } else {
+            Simd::Baseline
+        }
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+fn forward_avx512(
+    xp: &[f32],
+    cin: usize,
+    h: usize,
+    w: usize,
+    wt: &[f32],
+    bias: Option<&[f32]>,
+    cout: usize,
+    out: &mut [f32],
+) {
+    forward_impl::<true>(xp, cin, h, w, wt, bias, cout, out);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+fn weight_grad_avx512(
+    xp: &[f32],
+    cin: usize,
+    h: usize,
+    w: usize,
+    dout: &[f32],
+    cout: usize,
+    dw: &mut [f32],
+    db: &mut [f32],
+) {
+    weight_grad_impl::<true>(xp, cin, h, w, dout, cout, dw, db);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -319,6 +385,13 @@ mod tests {
             let mut dx = vec![0.0; x.len()];
             conv3x3_forward(&dp, cout, h, w, &wf, None, cin, &mut dx);
 
+            // the portable build of the kernels (what a CPU without AVX2 runs)
+            let mut got_base = vec![0.0; cout * h * w];
+            forward_impl::<false>(&xp, cin, h, w, &wt, Some(&b), cout, &mut got_base);
+            let mut dw_base = vec![0.0; wt.len()];
+            let mut db_base = vec![0.0; cout];
+            weight_grad_impl::<false>(&xp, cin, h, w, &dout, cout, &mut dw_base, &mut db_base);
+
             let close = |a: &[f32], b: &[f32]| {
                 a.iter()
                     .zip(b)
@@ -328,6 +401,9 @@ mod tests {
             assert!(close(&dw, &dw_want), "dw");
             assert!(close(&db, &db_want), "db");
             assert!(close(&dx, &dx_want), "dx");
+            assert!(close(&got_base, &want), "portable forward");
+            assert!(close(&dw_base, &dw_want), "portable dw");
+            assert!(close(&db_base, &db_want), "portable db");
         }
     }
 }
