@@ -210,11 +210,15 @@ fn forward_impl<const FMA: bool>(
     let plane = (h + 2) * pw;
     for co in 0..cout {
         let o_plane = &mut out[co * h * w..(co + 1) * h * w];
-        o_plane.fill(bias.map_or(0.0, |b| b[co]));
+        let bv = bias.map_or(0.0, |b| b[co]);
+        if cin == 0 {
+            o_plane.fill(bv);
+        }
         for ci in 0..cin {
             let k = &wt[(co * cin + ci) * 9..(co * cin + ci) * 9 + 9];
             let (k0, k1, k2, k3, k4, k5, k6, k7, k8) =
                 (k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8]);
+            let first = ci == 0;
             let src = &xp[ci * plane..(ci + 1) * plane];
             let row = |y: usize| &src[y * pw..y * pw + pw];
             // two output rows per pass share three of their four input rows
@@ -238,8 +242,10 @@ fn forward_impl<const FMA: bool>(
                     let t0 = madd::<FMA>(k2, vb2, madd::<FMA>(k1, vb1, k0 * vb0));
                     let t1 = madd::<FMA>(k5, vc2, madd::<FMA>(k4, vc1, k3 * vc0));
                     let t2 = madd::<FMA>(k8, vd2, madd::<FMA>(k7, vd1, k6 * vd0));
-                    oa[x] += (s0 + s1) + s2;
-                    ob[x] += (t0 + t1) + t2;
+                    // the first input channel starts from the bias instead of the output
+                    let (pa, pb) = if first { (bv, bv) } else { (oa[x], ob[x]) };
+                    oa[x] = pa + ((s0 + s1) + s2);
+                    ob[x] = pb + ((t0 + t1) + t2);
                 }
                 y += 2;
             }
@@ -253,7 +259,8 @@ fn forward_impl<const FMA: bool>(
                     let s0 = madd::<FMA>(k2, a2[x], madd::<FMA>(k1, a1[x], k0 * a0[x]));
                     let s1 = madd::<FMA>(k5, b2[x], madd::<FMA>(k4, b1[x], k3 * b0[x]));
                     let s2 = madd::<FMA>(k8, c2[x], madd::<FMA>(k7, c1[x], k6 * c0[x]));
-                    o[x] += (s0 + s1) + s2;
+                    let p = if first { bv } else { o[x] };
+                    o[x] = p + ((s0 + s1) + s2);
                 }
             }
         }
