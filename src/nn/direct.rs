@@ -267,6 +267,98 @@ fn forward_impl<const FMA: bool>(
     }
 }
 
+/// relu(max_pool2d(x, 2, 2)) of one CHW image (`h`, `w` even), recording for each output
+/// which input of its window was the maximum: `code` 0..=3 in row-major window order, the
+/// first one on ties (as PyTorch). Written as selects so that it vectorises; NaN inputs
+/// are not propagated (a NaN loss stops training anyway).
+pub fn pool2_relu_forward(
+    x: &[f32],
+    c: usize,
+    h: usize,
+    w: usize,
+    out: &mut [f32],
+    code: &mut [u8],
+) {
+    #[cfg(target_arch = "x86_64")]
+    match simd_level() {
+        Simd::Avx512 => {
+            // SAFETY: the CPU supports AVX-512F, AVX2 and FMA (checked by `simd_level`).
+            unsafe { pool_avx512(x, c, h, w, out, code) };
+            return;
+        }
+        Simd::Avx2 => {
+            // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `simd_level`).
+            unsafe { pool_avx2(x, c, h, w, out, code) };
+            return;
+        }
+        Simd::Baseline => {}
+    }
+    pool_impl(x, c, h, w, out, code);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn pool_avx512(x: &[f32], c: usize, h: usize, w: usize, out: &mut [f32], code: &mut [u8]) {
+    pool_impl(x, c, h, w, out, code);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn pool_avx2(x: &[f32], c: usize, h: usize, w: usize, out: &mut [f32], code: &mut [u8]) {
+    pool_impl(x, c, h, w, out, code);
+}
+
+#[inline(always)]
+fn pool_impl(x: &[f32], c: usize, h: usize, w: usize, out: &mut [f32], code: &mut [u8]) {
+    let (oh, ow) = (h / 2, w / 2);
+    for ci in 0..c {
+        for oy in 0..oh {
+            let r0 = &x[(ci * h + 2 * oy) * w..(ci * h + 2 * oy) * w + 2 * ow];
+            let r1 = &x[(ci * h + 2 * oy + 1) * w..(ci * h + 2 * oy + 1) * w + 2 * ow];
+            let o = &mut out[(ci * oh + oy) * ow..(ci * oh + oy) * ow + ow];
+            let k = &mut code[(ci * oh + oy) * ow..(ci * oh + oy) * ow + ow];
+            for ox in 0..ow {
+                let (a, b) = (r0[2 * ox], r0[2 * ox + 1]);
+                let (cc, d) = (r1[2 * ox], r1[2 * ox + 1]);
+                let m0 = if b > a { b } else { a };
+                let m1 = if d > cc { d } else { cc };
+                let m = if m1 > m0 { m1 } else { m0 };
+                let i1: u8 = if b > a { 1 } else { 0 };
+                let i2: u8 = if d > cc { 3 } else { 2 };
+                k[ox] = if m1 > m0 { i2 } else { i1 };
+                o[ox] = if m > 0.0 { m } else { 0.0 };
+            }
+        }
+    }
+}
+
+/// Backward of [`pool2_relu_forward`]: `dx` (overwritten) gets each output gradient where
+/// the output was > 0, at the window position its `code` names.
+pub fn pool2_relu_backward(
+    dout: &[f32],
+    out: &[f32],
+    code: &[u8],
+    c: usize,
+    h: usize,
+    w: usize,
+    dx: &mut [f32],
+) {
+    dx.fill(0.0);
+    let (oh, ow) = (h / 2, w / 2);
+    for ci in 0..c {
+        for oy in 0..oh {
+            let o = (ci * oh + oy) * ow;
+            let base = (ci * h + 2 * oy) * w;
+            for ox in 0..ow {
+                if out[o + ox] > 0.0 {
+                    let k = usize::from(code[o + ox]);
+                    dx[base + 2 * ox + (k & 1) + (k >> 1) * w] += dout[o + ox];
+                }
+            }
+        }
+    }
+}
+
 /// Lanes accumulated side by side in the weight-gradient reductions.
 const LANES: usize = 8;
 
@@ -343,6 +435,32 @@ mod tests {
         (0..n)
             .map(|i| (((i as u32).wrapping_mul(2654435761) ^ seed) % 2000) as f32 / 1000.0 - 1.0)
             .collect()
+    }
+
+    #[test]
+    fn fused_pool_relu_matches_pool_then_relu_with_ties() {
+        use crate::nn::kernels::{max_pool_backward, max_pool_forward};
+        // small integers: many ties inside windows, negatives for the relu
+        let (c, h, w) = (3, 6, 8);
+        let x: Vec<f32> = (0..c * h * w).map(|i| ((i * 7 % 5) as f32) - 2.0).collect();
+        let n = c * (h / 2) * (w / 2);
+        let mut want = vec![0.0; n];
+        let mut arg = vec![0u32; n];
+        max_pool_forward(&x, c, h, w, 2, 2, true, &mut want, &mut arg);
+        let mut got = vec![0.0; n];
+        let mut code = vec![0u8; n];
+        pool2_relu_forward(&x, c, h, w, &mut got, &mut code);
+        assert_eq!(got, want);
+        // the portable build gives the same outputs and codes
+        let (mut got_base, mut code_base) = (vec![0.0; n], vec![0u8; n]);
+        pool_impl(&x, c, h, w, &mut got_base, &mut code_base);
+        assert_eq!((got_base, code_base), (got.clone(), code.clone()));
+        let dout: Vec<f32> = (0..n).map(|i| i as f32 + 1.0).collect();
+        let mut dx_want = vec![0.0; x.len()];
+        max_pool_backward(&dout, &want, &arg, true, &mut dx_want);
+        let mut dx = vec![0.0; x.len()];
+        pool2_relu_backward(&dout, &got, &code, c, h, w, &mut dx);
+        assert_eq!(dx, dx_want);
     }
 
     #[test]
