@@ -109,8 +109,12 @@ fn simd_level() -> Simd {
     use std::sync::OnceLock;
     static LEVEL: OnceLock<Simd> = OnceLock::new();
     *LEVEL.get_or_init(|| {
-        let avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
-        if avx2 && is_x86_feature_detected!("avx512f") {
+        // CNN_TUTOR_SIMD=avx2 or =baseline caps the level (for measuring and debugging)
+        let cap = std::env::var("CNN_TUTOR_SIMD").unwrap_or_default();
+        let avx2 = is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("fma")
+            && cap != "baseline";
+        if avx2 && cap != "avx2" && is_x86_feature_detected!("avx512f") {
             Simd::Avx512
         } else if avx2 {
             Simd::Avx2
