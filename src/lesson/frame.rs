@@ -14,11 +14,21 @@ pub struct Frame {
     pub formula: Option<String>,
 }
 
+/// One thing to draw in a frame.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Panel {
+    /// A matrix of numbers.
     Grid(Grid),
+    /// A picture (a shape image, a feature map shown as grey levels).
     Image(ImagePanel),
+    /// Labelled horizontal bars (class probabilities).
     Bars(Bars),
+    /// A 1-D list of numbers with their indices (the flattened vector); long vectors are
+    /// drawn wrapped over several lines, `?` for values not filled in yet.
+    Vector(Vector),
+    /// The stages of a network left to right with each stage's output shape
+    /// (`Image 1x128x128 -> Conv 2x128x128 -> ...`); `active` is the stage being explained.
+    Pipeline(Pipeline),
 }
 
 /// A matrix of numbers, some possibly not yet computed.
@@ -33,6 +43,61 @@ pub struct Grid {
     pub window: Option<Window>,
     /// Cells to emphasise (the value just written), row-major (row, col).
     pub emphasis: Vec<(usize, usize)>,
+    /// The whole grid was dropped (dropout): draw it faint or struck through and say
+    /// "dropped" next to the label. `false` for ordinary grids.
+    pub dimmed: bool,
+}
+
+impl Grid {
+    /// A grid with every cell known, no window, no emphasis, not dimmed.
+    pub fn full(label: impl Into<String>, rows: usize, cols: usize, values: &[f32]) -> Self {
+        Grid {
+            label: label.into(),
+            rows,
+            cols,
+            cells: values.iter().copied().map(Some).collect(),
+            window: None,
+            emphasis: Vec::new(),
+            dimmed: false,
+        }
+    }
+
+    /// The value at (row, col): `None` when out of range or not computed yet.
+    pub fn get(&self, row: usize, col: usize) -> Option<f32> {
+        if row < self.rows && col < self.cols {
+            self.cells.get(row * self.cols + col).copied().flatten()
+        } else {
+            None
+        }
+    }
+}
+
+/// A 1-D list of numbers (the flattened vector), indices starting at 0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Vector {
+    pub label: String,
+    /// `None` is a value not filled in yet (drawn as `?`).
+    pub values: Vec<Option<f32>>,
+    /// Indices to emphasise (the value just written).
+    pub emphasis: Vec<usize>,
+}
+
+/// The stages of a network and the shape each one outputs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pipeline {
+    pub label: String,
+    pub stages: Vec<Stage>,
+    /// Index into `stages` of the stage this frame explains.
+    pub active: Option<usize>,
+}
+
+/// One stage of a [`Pipeline`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stage {
+    /// What the stage does ("Convolution, 2 filters 3x3").
+    pub name: String,
+    /// The shape it outputs, channels x height x width ("2x128x128"), or a length ("8192").
+    pub shape: String,
 }
 
 /// A rectangle of cells.

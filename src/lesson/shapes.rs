@@ -1,0 +1,1 @@
+//! A small shape drawer for the image lessons.
