@@ -159,12 +159,13 @@ fn tab_moves_focus() {
     assert_eq!(app.lesson_state().expect("open").focus, Focus::Text);
 }
 
-/// All grid values of the last frame, flattened.
-fn last_frame_values(app: &App) -> Vec<Option<f32>> {
+/// All numbers of all frames' grids, flattened.
+fn all_values(app: &App) -> Vec<Option<f32>> {
     let state = app.lesson_state().expect("open");
-    let last = state.frames.last().expect("frames");
-    last.panels
+    state
+        .frames
         .iter()
+        .flat_map(|f| &f.panels)
         .filter_map(|p| match p {
             Panel::Grid(g) => Some(g.cells.clone()),
             _ => None,
@@ -179,7 +180,7 @@ fn editing_a_filter_weight_changes_the_output() {
     app.open_by_id("convolution").expect("opens");
     let targets = app.lessons()[0].edit_targets();
     assert!(!targets.is_empty(), "convolution is editable");
-    let before = last_frame_values(&app);
+    let before = all_values(&app);
     let old = app.lessons()[0].value(0, 0, 0);
     ch(&mut app, 'e');
     assert!(app.lesson_state().expect("open").edit.is_some());
@@ -188,7 +189,7 @@ fn editing_a_filter_weight_changes_the_output() {
     }
     key(&mut app, KeyCode::Enter);
     assert_eq!(app.lessons()[0].value(0, 0, 0), 7.0);
-    let after = last_frame_values(&app);
+    let after = all_values(&app);
     assert_ne!(
         before, after,
         "results recompute after an edit (old weight {old})"
@@ -205,7 +206,7 @@ fn editing_a_filter_weight_changes_the_output() {
     // r resets to the lesson's numbers
     ch(&mut app, 'r');
     assert_eq!(app.lessons()[0].value(0, 0, 0), old);
-    assert_eq!(last_frame_values(&app), before);
+    assert_eq!(all_values(&app), before);
 }
 
 #[test]
@@ -260,10 +261,10 @@ fn presets_cycle() {
     app.open_by_id("convolution").expect("opens");
     let presets = app.lessons()[0].presets();
     assert!(!presets.is_empty(), "the convolution lesson offers filters");
-    let before = last_frame_values(&app);
+    let before = all_values(&app);
     ch(&mut app, 'f');
     assert!(app.notice().is_some_and(|n| n.contains(&presets[0])));
-    assert_ne!(last_frame_values(&app), before);
+    assert_ne!(all_values(&app), before);
 }
 
 /// Every screen the app can show for the built-in lessons: the menu, every step of every

@@ -200,6 +200,12 @@ impl App {
         match event {
             AppEvent::Resize(w, h) => {
                 self.size = (w, h);
+                // keep scroll positions within what the new size shows
+                self.scroll(0);
+                if let Some(scroll) = self.help {
+                    let area = ratatui::layout::Rect::new(0, 0, w, h);
+                    self.help = Some(scroll.min(super::view::help_max_scroll(&self.theme, area)));
+                }
                 true
             }
             AppEvent::Tick => self.tick(),
@@ -239,6 +245,8 @@ impl App {
             return;
         }
         if let Some(scroll) = self.help {
+            let area = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
+            let help_max = super::view::help_max_scroll(&self.theme, area);
             self.help = match key.code {
                 KeyCode::Char('q') => {
                     self.quit = true;
@@ -246,10 +254,11 @@ impl App {
                 }
                 KeyCode::Esc | KeyCode::Char('?') | KeyCode::Enter => None,
                 KeyCode::Up | KeyCode::Char('k') => Some(scroll.saturating_sub(1)),
-                KeyCode::Down | KeyCode::Char('j') => Some(scroll.saturating_add(1)),
+                KeyCode::Down | KeyCode::Char('j') => Some((scroll + 1).min(help_max)),
                 KeyCode::PageUp => Some(scroll.saturating_sub(10)),
-                KeyCode::PageDown => Some(scroll.saturating_add(10)),
+                KeyCode::PageDown => Some((scroll + 10).min(help_max)),
                 KeyCode::Home => Some(0),
+                KeyCode::End => Some(help_max),
                 _ => Some(scroll),
             };
             return;
@@ -399,10 +408,10 @@ impl App {
                     Focus::Panels => Focus::Text,
                 };
             }
-            KeyCode::Up | KeyCode::Char('k') => scroll(state, -1),
-            KeyCode::Down | KeyCode::Char('j') => scroll(state, 1),
-            KeyCode::PageUp => scroll(state, -10),
-            KeyCode::PageDown => scroll(state, 10),
+            KeyCode::Up | KeyCode::Char('k') => self.scroll(-1),
+            KeyCode::Down | KeyCode::Char('j') => self.scroll(1),
+            KeyCode::PageUp => self.scroll(-10),
+            KeyCode::PageDown => self.scroll(10),
             KeyCode::Esc | KeyCode::Backspace => {
                 self.screen = Screen::Menu;
             }
@@ -413,6 +422,28 @@ impl App {
             KeyCode::Char(']') => self.adjust_probability(0.1),
             _ => {}
         }
+    }
+
+    /// Scroll the focused part of the lesson screen, within what the current size shows
+    /// (and clamp the other part).
+    fn scroll(&mut self, by: i32) {
+        let Screen::Lesson(state) = &self.screen else {
+            return;
+        };
+        let area = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
+        let lay = super::lesson_view::layout(self, state, area);
+        let (text_max, panel_max) = (lay.max_text_scroll(), lay.max_panel_scroll());
+        let Screen::Lesson(state) = &mut self.screen else {
+            return;
+        };
+        state.text_scroll = state.text_scroll.min(text_max);
+        state.panel_scroll = state.panel_scroll.min(panel_max);
+        let (target, max) = match state.focus {
+            Focus::Text => (&mut state.text_scroll, text_max),
+            Focus::Panels => (&mut state.panel_scroll, panel_max),
+        };
+        let next = (i32::from(*target) + by).clamp(0, i32::from(max));
+        *target = u16::try_from(next).unwrap_or(0);
     }
 
     fn current_lesson_mut(&mut self) -> Option<(&mut Lesson, &mut LessonState)> {
@@ -598,14 +629,4 @@ fn state_step(screen: &Screen) -> usize {
         Screen::Lesson(s) => s.step,
         Screen::Menu => 0,
     }
-}
-
-fn scroll(state: &mut LessonState, by: i32) {
-    let target = match state.focus {
-        Focus::Text => &mut state.text_scroll,
-        Focus::Panels => &mut state.panel_scroll,
-    };
-    // the view clamps to what exists; keep the stored value within reason
-    let next = i32::from(*target) + by;
-    *target = u16::try_from(next.clamp(0, 500)).unwrap_or(0);
 }

@@ -10,7 +10,7 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use super::app::{App, EditState, Focus, LessonState, SPEEDS_MS};
 use super::view::{lesson_hints, render_bar, render_status};
-use super::widgets::{fmt_value, panel_size, render_panel, width, wrap, PanelStyle};
+use super::widgets::{fmt_value, panel_size, render_panel, width, wrap, wrap_grouped, PanelStyle};
 use crate::lesson::frame::{Frame as Step, Grid, Panel};
 use crate::lesson::{EditTarget, Lesson};
 
@@ -100,7 +100,7 @@ pub(crate) fn layout(app: &App, state: &LessonState, area: Rect) -> Layout {
     let formula_lines: Vec<String> = step
         .and_then(|s| s.formula.as_deref())
         .map(|f| {
-            let mut lines = wrap(&theme.text(f), usize::from(w.saturating_sub(2)));
+            let mut lines = wrap_grouped(&theme.text(f), usize::from(w.saturating_sub(2)));
             lines.truncate(MAX_FORMULA_ROWS);
             lines
         })
@@ -186,14 +186,11 @@ pub(crate) fn render(app: &App, state: &LessonState, area: Rect, buf: &mut Buffe
 
     // title bar
     let n = state.frames.len();
+    let speed = SPEEDS_MS[state.speed] as f32 / 1000.0;
     let play = if state.playing {
-        format!(
-            "{} {:.1}s/step",
-            sym.play,
-            SPEEDS_MS[state.speed] as f32 / 1000.0
-        )
+        format!("{} playing, {speed:.1} s/step", sym.play)
     } else {
-        sym.pause.to_string()
+        format!("paused, p plays ({speed:.1} s/step)")
     };
     render_bar(
         theme,

@@ -253,8 +253,6 @@ pub struct Symbols {
     pub pointer: &'static str,
     /// Shown while playing.
     pub play: &'static str,
-    /// Shown while paused.
-    pub pause: &'static str,
     /// Marks cut-off text.
     pub ellipsis: &'static str,
     /// Filled part of a bar.
@@ -283,7 +281,6 @@ static UNICODE_SYMBOLS: Symbols = Symbols {
     fresh: " ",
     pointer: "▶",
     play: "▶",
-    pause: "⏸",
     ellipsis: "…",
     bar_full: "█",
     bar_empty: "░",
@@ -302,7 +299,6 @@ static ASCII_SYMBOLS: Symbols = Symbols {
     fresh: " ",
     pointer: ">",
     play: ">",
-    pause: "||",
     ellipsis: "...",
     bar_full: "#",
     bar_empty: ".",

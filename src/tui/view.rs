@@ -336,6 +336,20 @@ pub(crate) fn help_lines(theme: &Theme) -> Vec<(String, String)> {
     ]
 }
 
+/// How far the help can scroll in a terminal of `area`'s size.
+pub(crate) fn help_max_scroll(theme: &Theme, area: Rect) -> u16 {
+    let total = help_line_count(theme);
+    let h = (total + 2).min(area.height.saturating_sub(2));
+    total.saturating_sub(h.saturating_sub(2))
+}
+
+fn help_line_count(theme: &Theme) -> u16 {
+    let entries = help_lines(theme);
+    let sections = entries.iter().filter(|(k, _)| k.starts_with('#')).count();
+    // a blank line before every section but the first
+    u16::try_from(entries.len() + sections.saturating_sub(1)).unwrap_or(u16::MAX)
+}
+
 fn render_help(app: &App, scroll: u16, area: Rect, buf: &mut Buffer) {
     let theme = app.theme();
     let entries = help_lines(theme);

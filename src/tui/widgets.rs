@@ -79,6 +79,33 @@ pub fn wrap(text: &str, max: usize) -> Vec<String> {
     lines
 }
 
+/// Like [`wrap`], but a bracketed group such as `(255 x -1)` is never split across lines
+/// (unless it alone is wider than a line).
+pub fn wrap_grouped(text: &str, max: usize) -> Vec<String> {
+    // protect spaces inside brackets, wrap, then put them back
+    const KEEP: char = '\u{1}';
+    let mut depth = 0usize;
+    let protected: String = text
+        .chars()
+        .map(|c| match c {
+            '(' | '[' => {
+                depth += 1;
+                c
+            }
+            ')' | ']' => {
+                depth = depth.saturating_sub(1);
+                c
+            }
+            ' ' if depth > 0 => KEEP,
+            _ => c,
+        })
+        .collect();
+    wrap(&protected, max)
+        .into_iter()
+        .map(|l| l.replace(KEEP, " "))
+        .collect()
+}
+
 /// Cut `s` to at most `max` columns, ending with `ellipsis` when cut.
 pub fn truncate(s: &str, max: usize, ellipsis: &str) -> String {
     if width(s) <= max {
@@ -580,6 +607,14 @@ mod tests {
         assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
         assert_eq!(wrap("a\nb", 10), vec!["a", "b"]);
         assert_eq!(wrap("", 10), vec![""]);
+    }
+
+    #[test]
+    fn grouped_wrap_keeps_products_whole() {
+        assert_eq!(
+            wrap_grouped("(255 x 1) + (255 x -1) = 0", 14),
+            vec!["(255 x 1) +", "(255 x -1) = 0"]
+        );
     }
 
     #[test]
