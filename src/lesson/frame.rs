@@ -78,8 +78,13 @@ pub struct Vector {
     pub label: String,
     /// `None` is a value not filled in yet (drawn as `?`).
     pub values: Vec<Option<f32>>,
-    /// Indices to emphasise (the value just written).
+    /// Indices (into `values`) to emphasise (the value just written).
     pub emphasis: Vec<usize>,
+    /// The index of `values[0]` in the whole vector: 0, unless this shows a slice of a
+    /// long vector (then indices are drawn as `offset + i`).
+    pub offset: usize,
+    /// Names to show instead of indices (class names for scores); empty: show indices.
+    pub names: Vec<String>,
 }
 
 /// The stages of a network and the shape each one outputs.

@@ -146,6 +146,9 @@ pub(crate) struct Spec {
     pub edge_fill: Option<f32>,
     pub pool_size: usize,
     pub pool_stride: usize,
+    /// Whether the lesson pools its maps (always for pooling; for dropout and flatten
+    /// only when the file gives `pool_size`).
+    pub pool: bool,
     pub dropout_p: f32,
     pub seed: u64,
     pub inputs: Option<Vec<f32>>,
@@ -305,7 +308,7 @@ impl Lesson {
         }
     }
 
-    /// Well-known filters to try, by name; empty when the lesson has no 3x3-capable filter.
+    /// Well-known filters to try, by name; empty unless the lesson's first filter is 3x3.
     pub fn presets(&self) -> Vec<String> {
         if self.preset_target().is_some() {
             PRESETS.iter().map(|(n, _)| (*n).to_string()).collect()
@@ -314,14 +317,16 @@ impl Lesson {
         }
     }
 
-    /// Put preset `index` (from [`Lesson::presets`]) into the first filter. A filter of
-    /// another size is replaced by the 3x3 preset. Out-of-range indices do nothing.
+    /// Put preset `index` (from [`Lesson::presets`]) into the first filter.
+    /// Out-of-range indices, and lessons without presets, do nothing.
     pub fn apply_preset(&mut self, index: usize) {
         let (Some(t), Some((_, w))) = (self.preset_target(), PRESETS.get(index)) else {
             return;
         };
         if let Some((_, m)) = self.state.matrices.get_mut(t) {
-            *m = Array2::from_shape_vec((3, 3), w.to_vec()).unwrap_or_else(|_| m.clone());
+            for (cell, v) in m.iter_mut().zip(w.iter()) {
+                *cell = *v;
+            }
         }
     }
 
@@ -366,21 +371,15 @@ impl Lesson {
         matches!(self.spec.kind, Kind::Dropout | Kind::Architecture)
     }
 
-    /// The edit target presets go into: the first filter, if the image can take a 3x3 one.
+    /// The edit target presets go into: the first filter, when it is 3x3 (so a preset
+    /// never changes any size).
     fn preset_target(&self) -> Option<usize> {
         let t = self
             .state
             .matrices
             .iter()
             .position(|(n, _)| n.starts_with("filter"))?;
-        match self.spec.kind {
-            Kind::Architecture => Some(t),
-            _ => {
-                let img = self.state.matrices.iter().find(|(n, _)| n == "image")?;
-                let pad = 2 * self.spec.padding;
-                (img.1.nrows() + pad >= 3 && img.1.ncols() + pad >= 3).then_some(t)
-            }
-        }
+        (self.state.matrices[t].1.dim() == (3, 3)).then_some(t)
     }
 
     /// The current image (edited), if the lesson has one the learner can edit.
@@ -953,6 +952,7 @@ fn validate(ctx: &Ctx, f: LessonFile) -> Result<Spec> {
         edge_fill,
         pool_size,
         pool_stride,
+        pool: kind == Kind::Pooling || kind == Kind::Architecture || f.pool_size.is_some(),
         dropout_p,
         seed,
         inputs,
