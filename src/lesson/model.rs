@@ -200,15 +200,9 @@ pub(crate) const PRESETS: &[(&str, [f32; 9])] = &[
         "Sobel vertical edges",
         [-1.0, 0.0, 1.0, -2.0, 0.0, 2.0, -1.0, 0.0, 1.0],
     ),
-    (
-        "Sharpen",
-        [0.0, -1.0, 0.0, -1.0, 5.0, -1.0, 0.0, -1.0, 0.0],
-    ),
+    ("Sharpen", [0.0, -1.0, 0.0, -1.0, 5.0, -1.0, 0.0, -1.0, 0.0]),
     ("Blur (box, 1/9 each)", [1.0 / 9.0; 9]),
-    (
-        "Identity",
-        [0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0],
-    ),
+    ("Identity", [0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0]),
 ];
 
 /// Largest magnitude accepted for any number in a lesson file or an edit.
@@ -709,7 +703,11 @@ fn validate(ctx: &Ctx, f: LessonFile) -> Result<Spec> {
 
     if f.kernel.is_some() && f.kernels.is_some() {
         let span = f.kernels.as_ref().map(Spanned::span).unwrap_or_default();
-        return Err(ctx.err(span, "kernels", "give either `kernel` or `kernels`, not both"));
+        return Err(ctx.err(
+            span,
+            "kernels",
+            "give either `kernel` or `kernels`, not both",
+        ));
     }
     let mut kernels = Vec::new();
     if let Some(k) = &f.kernel {
@@ -725,11 +723,7 @@ fn validate(ctx: &Ctx, f: LessonFile) -> Result<Spec> {
             let m = matrix(ctx, &name, &one)?;
             if let Some(first) = kernels.first() {
                 if m.dim() != first.dim() {
-                    return Err(ctx.err(
-                        ks.span(),
-                        &name,
-                        "all filters must have the same size",
-                    ));
+                    return Err(ctx.err(ks.span(), &name, "all filters must have the same size"));
                 }
             }
             kernels.push(m);
@@ -742,10 +736,10 @@ fn validate(ctx: &Ctx, f: LessonFile) -> Result<Spec> {
             return Err(ctx.err(s.span(), "stride", "use a stride from 1 to 8"));
         }
     }
-    let padding = f.padding.as_ref().map_or(
-        usize::from(kind == Kind::Architecture),
-        |p| *p.get_ref(),
-    );
+    let padding = f
+        .padding
+        .as_ref()
+        .map_or(usize::from(kind == Kind::Architecture), |p| *p.get_ref());
     if let Some(p) = &f.padding {
         if *p.get_ref() > 8 {
             return Err(ctx.err(p.span(), "padding", "use a padding from 0 to 8"));
@@ -823,7 +817,10 @@ fn validate(ctx: &Ctx, f: LessonFile) -> Result<Spec> {
             return Err(ctx.err(c.span(), "classes", "give from 2 to 10 class names"));
         }
     }
-    let shape = f.shape.as_ref().map_or(ShapeName::Triangle, |s| *s.get_ref());
+    let shape = f
+        .shape
+        .as_ref()
+        .map_or(ShapeName::Triangle, |s| *s.get_ref());
     let image_size = f.image_size.as_ref().map_or(128, |s| *s.get_ref());
     if let Some(s) = &f.image_size {
         if !(16..=256).contains(s.get_ref()) {
@@ -886,11 +883,16 @@ fn validate(ctx: &Ctx, f: LessonFile) -> Result<Spec> {
                 ((h - k.nrows()) / stride + 1, (w - k.ncols()) / stride + 1)
             };
             if pool_size > mh || pool_size > mw {
-                let span = f.pool_size.as_ref().map_or(kind_span.clone(), Spanned::span);
+                let span = f
+                    .pool_size
+                    .as_ref()
+                    .map_or(kind_span.clone(), Spanned::span);
                 return Err(ctx.err(
                     span,
                     "pool_size",
-                    format!("a {pool_size}x{pool_size} pool does not fit the {mh}x{mw} feature map"),
+                    format!(
+                        "a {pool_size}x{pool_size} pool does not fit the {mh}x{mw} feature map"
+                    ),
                 ));
             }
         }
@@ -898,7 +900,11 @@ fn validate(ctx: &Ctx, f: LessonFile) -> Result<Spec> {
     if kind == Kind::Architecture {
         if let Some(k) = kernels.first() {
             if k.nrows() > image_size + 2 * padding || k.ncols() > image_size + 2 * padding {
-                return Err(ctx.err(kind_span, "kernels", "the filters are bigger than the image"));
+                return Err(ctx.err(
+                    kind_span,
+                    "kernels",
+                    "the filters are bigger than the image",
+                ));
             }
         }
     }
@@ -933,7 +939,11 @@ fn validate(ctx: &Ctx, f: LessonFile) -> Result<Spec> {
                 return Err(ctx.err(
                     span,
                     "bias",
-                    format!("one bias per class: {} classes but {} biases", w.nrows(), b.len()),
+                    format!(
+                        "one bias per class: {} classes but {} biases",
+                        w.nrows(),
+                        b.len()
+                    ),
                 ));
             }
         }

@@ -41,7 +41,11 @@ pub fn lesson(lesson: &Lesson, step: Option<usize>) -> Result<String> {
 
 fn render_numbered(frame: &Frame, n: usize, total: usize) -> String {
     let head = format!("Step {n} of {total}: {}", frame.heading);
-    format!("{head}\n{}\n{}", "=".repeat(head.chars().count().min(78)), body(frame))
+    format!(
+        "{head}\n{}\n{}",
+        "=".repeat(head.chars().count().min(78)),
+        body(frame)
+    )
 }
 
 /// One frame as plain text: heading, panels, formula, text.
@@ -145,7 +149,11 @@ fn vector_text(v: &Vector) -> String {
     let per_line = (70 / (width + 2)).max(1);
     for chunk_start in (0..v.values.len()).step_by(per_line) {
         let end = (chunk_start + per_line).min(v.values.len());
-        let mut idx = String::from(if v.names.is_empty() { "index " } else { "      " });
+        let mut idx = String::from(if v.names.is_empty() {
+            "index "
+        } else {
+            "      "
+        });
         let mut val = String::from("value ");
         for (i, cell) in cells.iter().enumerate().take(end).skip(chunk_start) {
             let (o, c) = if v.emphasis.contains(&i) {
@@ -206,14 +214,22 @@ fn image_text(img: &ImagePanel) -> String {
     for r in 0..rows {
         let mut line = String::with_capacity(cols);
         for c in 0..cols {
-            let (y0, y1) = (r * img.height / rows, ((r + 1) * img.height / rows).max(r * img.height / rows + 1));
-            let (x0, x1) = (c * img.width / cols, ((c + 1) * img.width / cols).max(c * img.width / cols + 1));
+            let (y0, y1) = (
+                r * img.height / rows,
+                ((r + 1) * img.height / rows).max(r * img.height / rows + 1),
+            );
+            let (x0, x1) = (
+                c * img.width / cols,
+                ((c + 1) * img.width / cols).max(c * img.width / cols + 1),
+            );
             let mut sum = 0u64;
             let mut n = 0u64;
             for y in y0..y1.min(img.height) {
                 for x in x0..x1.min(img.width) {
                     let i = (y * img.width + x) * 3;
-                    sum += u64::from(img.rgb[i]) + u64::from(img.rgb[i + 1]) + u64::from(img.rgb[i + 2]);
+                    sum += u64::from(img.rgb[i])
+                        + u64::from(img.rgb[i + 1])
+                        + u64::from(img.rgb[i + 2]);
                     n += 3;
                 }
             }

@@ -8,9 +8,7 @@ use ndarray::{s, Array1, Array2, Array4, Axis};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::lesson::frame::{
-    Bars, Frame, Grid, ImagePanel, Panel, Pipeline, Stage, Vector, Window,
-};
+use crate::lesson::frame::{Bars, Frame, Grid, ImagePanel, Panel, Pipeline, Stage, Vector, Window};
 use crate::lesson::model::{Kind, Lesson};
 use crate::lesson::shapes;
 use crate::nn::ops;
@@ -153,9 +151,10 @@ fn normalised(m: &Array2<f32>) -> Array2<f32> {
 }
 
 fn min_max(m: &Array2<f32>) -> (f32, f32) {
-    m.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
-        (lo.min(v), hi.max(v))
-    })
+    m.iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        })
 }
 
 fn grey_image(label: impl Into<String>, m: &Array2<f32>) -> ImagePanel {
@@ -222,7 +221,10 @@ fn convolve(l: &Lesson) -> Result<Conv> {
     let img = image_of(l)?;
     let kernels = l.kernels();
     let Some(k0) = kernels.first() else {
-        return Err(Error::Lesson(format!("{}: this lesson has no filter", l.source())));
+        return Err(Error::Lesson(format!(
+            "{}: this lesson has no filter",
+            l.source()
+        )));
     };
     let (p, stride) = (l.spec.padding, l.spec.stride.max(1));
     let (kh, kw) = k0.dim();
@@ -678,15 +680,16 @@ fn dropout(l: &Lesson) -> Result<Vec<Frame>> {
             format!("map {} dropped: every value x 0 = 0", i + 1)
         } else {
             // an example cell: the largest value of the map
-            let (at, v) = before[i]
-                .indexed_iter()
-                .fold(((0, 0), f32::NEG_INFINITY), |acc, (ix, &v)| {
-                    if v > acc.1 {
-                        (ix, v)
-                    } else {
-                        acc
-                    }
-                });
+            let (at, v) =
+                before[i]
+                    .indexed_iter()
+                    .fold(((0, 0), f32::NEG_INFINITY), |acc, (ix, &v)| {
+                        if v > acc.1 {
+                            (ix, v)
+                        } else {
+                            acc
+                        }
+                    });
             format!(
                 "map {} kept: every value x {} (for example {} x {} = {})",
                 i + 1,
@@ -855,12 +858,7 @@ fn fully_connected(l: &Lesson) -> Result<Vec<Frame>> {
     }
     let b: Array1<f32> = match l.matrix("bias") {
         Some(b) if b.ncols() == k => b.row(0).to_owned(),
-        Some(_) => {
-            return Err(Error::Lesson(format!(
-                "{}: one bias per class",
-                l.source()
-            )))
-        }
+        Some(_) => return Err(Error::Lesson(format!("{}: one bias per class", l.source()))),
         None => Array1::zeros(k),
     };
     let has_bias = l.matrix("bias").is_some();
@@ -957,18 +955,30 @@ fn fully_connected(l: &Lesson) -> Result<Vec<Frame>> {
         frames.push(f);
     }
 
-    let exps: Vec<String> = scores.iter().map(|&s| format!("e^{}", fmt_num(s))).collect();
-    let denom = exps.join(" + ");
-    let parts: Vec<String> = (0..k)
+    // the exponentials are written out for display; the probabilities come from ops::softmax
+    let exps: Vec<f32> = scores.iter().map(|&s| s.exp()).collect();
+    let total_exp: f32 = exps.iter().sum();
+    let powers: Vec<String> = scores
+        .iter()
+        .zip(&exps)
+        .map(|(&s, &e)| format!("e^{} = {}", fmt_num(s), fmt_num(e)))
+        .collect();
+    let shares: Vec<String> = (0..k)
         .map(|j| {
             format!(
-                "{} = e^{} / ({denom}) = {}",
+                "{} {} / {} = {}",
                 classes[j],
-                fmt_num(scores[j]),
+                fmt_num(exps[j]),
+                fmt_num(total_exp),
                 fmt_num(probs[j])
             )
         })
         .collect();
+    let parts = [
+        powers.join(", "),
+        format!("total {}", fmt_num(total_exp)),
+        shares.join(", "),
+    ];
     let mut f = frame(
         "Softmax: scores become probabilities",
         t.result.clone(),
@@ -1008,7 +1018,14 @@ fn fully_connected(l: &Lesson) -> Result<Vec<Frame>> {
 
 fn architecture(l: &Lesson) -> Result<Vec<Frame>> {
     let t = &l.spec.text;
-    let para = |i: usize| -> Vec<String> { t.step.get(i).cloned().into_iter().collect() };
+    let p = l.state.dropout_p;
+    let vars = [("p", fmt_num(p)), ("scale", fmt_num(keep_scale(p)))];
+    let para = |i: usize| -> Vec<String> {
+        fill(
+            &t.step.get(i).cloned().into_iter().collect::<Vec<_>>(),
+            &vars,
+        )
+    };
     let size = l.spec.image_size;
     let img = shapes::draw(l.spec.shape, size as u32, l.spec.seed);
     // grey, scaled to -1..1 as the seed's Normalize(mean 0.5, std 0.5) does
@@ -1032,7 +1049,6 @@ fn architecture(l: &Lesson) -> Result<Vec<Frame>> {
     let conv = ops::conv2d(&as_batch(&grey), &stack(&kernels, true)?, None, 1, pad);
     let act = ops::relu(&conv);
     let pooled = pool(l, &act)?;
-    let p = l.state.dropout_p;
     let mut rng = ChaCha8Rng::seed_from_u64(l.state.seed);
     let (dropped, mask) = ops::dropout2d(&pooled, p, &mut rng);
     let flat = ops::flatten(&dropped);
@@ -1210,7 +1226,11 @@ fn architecture(l: &Lesson) -> Result<Vec<Frame>> {
             pipe(Some(6)),
             Panel::Bars(Bars {
                 label: "Probabilities".into(),
-                items: classes.iter().cloned().zip(prob_vec.iter().copied()).collect(),
+                items: classes
+                    .iter()
+                    .cloned()
+                    .zip(prob_vec.iter().copied())
+                    .collect(),
             }),
         ],
     );
@@ -1246,10 +1266,19 @@ fn train(l: &Lesson) -> Vec<Frame> {
         ("Image (colour)", format!("3x{s}x{s}")),
         ("conv1: 12 filters 3x3, padding 1", format!("{c1}x{s}x{s}")),
         ("max pool 2x2 + ReLU", format!("{c1}x{s2}x{s2}")),
-        ("conv2: 12 filters 3x3, padding 1", format!("{c1}x{s2}x{s2}")),
+        (
+            "conv2: 12 filters 3x3, padding 1",
+            format!("{c1}x{s2}x{s2}"),
+        ),
         ("max pool 2x2 + ReLU", format!("{c1}x{s4}x{s4}")),
-        ("conv3: 24 filters 3x3, padding 1", format!("{c3}x{s4}x{s4}")),
-        ("Dropout2d p=0.2 + ReLU + dropout", format!("{c3}x{s4}x{s4}")),
+        (
+            "conv3: 24 filters 3x3, padding 1",
+            format!("{c3}x{s4}x{s4}"),
+        ),
+        (
+            "Dropout2d p=0.2 + ReLU + dropout",
+            format!("{c3}x{s4}x{s4}"),
+        ),
         ("Flatten", (c3 * s4 * s4).to_string()),
         ("Fully connected", "3".to_string()),
         ("Log-softmax", "3".to_string()),
@@ -1297,7 +1326,10 @@ mod tests {
 
     #[test]
     fn placeholders_are_filled() {
-        let out = fill(&["row {row}, value {value}".into()], &[("row", "2".into()), ("value", "155".into())]);
+        let out = fill(
+            &["row {row}, value {value}".into()],
+            &[("row", "2".into()), ("value", "155".into())],
+        );
         assert_eq!(out, vec!["row 2, value 155".to_string()]);
     }
 }
