@@ -294,10 +294,8 @@ impl App {
             }
             KeyCode::Home | KeyCode::Char('g') => self.selected = 0,
             KeyCode::End | KeyCode::Char('G') => self.selected = n.saturating_sub(1),
-            KeyCode::Enter | KeyCode::Right | KeyCode::Char('l' | ' ') => {
-                if n > 0 {
-                    self.open(self.selected);
-                }
+            KeyCode::Enter | KeyCode::Right | KeyCode::Char('l' | ' ') if n > 0 => {
+                self.open(self.selected);
             }
             KeyCode::Esc => self.notice = None,
             _ => {}
@@ -590,10 +588,8 @@ impl App {
                 edit.col = edit.col.min(t.cols.saturating_sub(1));
                 edit.input.clear();
             }
-            KeyCode::Char(c @ ('0'..='9' | '-' | '.')) => {
-                if edit.input.len() < 8 {
-                    edit.input.push(c);
-                }
+            KeyCode::Char(c @ ('0'..='9' | '-' | '.')) if edit.input.len() < 10 => {
+                edit.input.push(c);
             }
             KeyCode::Backspace | KeyCode::Delete => {
                 edit.input.pop();

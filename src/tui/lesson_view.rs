@@ -10,7 +10,9 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use super::app::{App, EditState, Focus, LessonState, SPEEDS_MS};
 use super::view::{lesson_hints, render_bar, render_status};
-use super::widgets::{fmt_value, panel_size, render_panel, width, wrap, wrap_grouped, PanelStyle};
+use super::widgets::{
+    fmt_value, grid_cell_width, panel_size, render_panel, width, wrap, wrap_grouped, PanelStyle,
+};
 use crate::lesson::frame::{Frame as Step, Grid, Panel};
 use crate::lesson::{EditTarget, Lesson};
 
@@ -23,6 +25,8 @@ const MAX_FORMULA_ROWS: usize = 4;
 
 /// Where everything of the lesson screen goes, for one terminal size.
 pub(crate) struct Layout {
+    /// Per panel: the cell width that keeps the panel steady over the lesson's steps.
+    min_cells: Vec<usize>,
     header: Rect,
     heading: Rect,
     /// Visible part of the panels.
@@ -52,6 +56,32 @@ impl Layout {
     pub(crate) fn max_panel_scroll(&self) -> u16 {
         self.canvas_h.saturating_sub(self.panels.height)
     }
+}
+
+/// For each panel of step `step`: the widest cell the same grid (same place, same label)
+/// has in any step, so a grid keeps its size while its cells fill in.
+fn steady_cell_widths(frames: &[Step], step: usize) -> Vec<usize> {
+    let Some(current) = frames.get(step) else {
+        return Vec::new();
+    };
+    current
+        .panels
+        .iter()
+        .enumerate()
+        .map(|(i, panel)| {
+            let Panel::Grid(g) = panel else { return 0 };
+            frames
+                .iter()
+                .filter_map(|f| match f.panels.get(i) {
+                    Some(Panel::Grid(other)) if other.label == g.label => {
+                        Some(grid_cell_width(other))
+                    }
+                    _ => None,
+                })
+                .max()
+                .unwrap_or(0)
+        })
+        .collect()
 }
 
 /// Place panels left to right, wrapping into rows that are centred in `width`.
@@ -115,9 +145,11 @@ pub(crate) fn layout(app: &App, state: &LessonState, area: Rect) -> Layout {
     let reserved = 1 + bottom_min + formula_h;
     let panel_room = body_h.saturating_sub(reserved).max(3);
     let panels: &[Panel] = step.map_or(&[], |s| s.panels.as_slice());
+    let min_cells = steady_cell_widths(&state.frames, state.step);
     let sizes: Vec<(u16, u16)> = panels
         .iter()
-        .map(|p| panel_size(p, theme, w, panel_room))
+        .zip(&min_cells)
+        .map(|(p, &min_cell)| panel_size(p, theme, w, panel_room, min_cell))
         .collect();
     let (panel_rects, canvas_h) = flow(&sizes, w);
     let panels_h = canvas_h.min(panel_room).min(body_h);
@@ -137,6 +169,7 @@ pub(crate) fn layout(app: &App, state: &LessonState, area: Rect) -> Layout {
         }
     }
     Layout {
+        min_cells,
         header,
         heading,
         panels: panels_area,
@@ -275,6 +308,7 @@ fn render_panels(
             theme: *theme,
             focused,
             cursor: cursor_panel.and_then(|(p, pos)| (p == i).then_some(pos)),
+            min_cell: lay.min_cells.get(i).copied().unwrap_or(0),
         };
         render_panel(panel, &style, rect, &mut canvas);
     }
@@ -407,7 +441,7 @@ fn render_editor(app: &App, lesson: &Lesson, edit: &EditState, lay: &Layout, buf
         dimmed: false,
     };
     let panel = Panel::Grid(grid);
-    let (gw, _) = panel_size(&panel, theme, lay.bottom.width / 2, lay.bottom.height);
+    let (gw, _) = panel_size(&panel, theme, lay.bottom.width / 2, lay.bottom.height, 0);
     let gh = lay
         .bottom
         .height
@@ -417,6 +451,7 @@ fn render_editor(app: &App, lesson: &Lesson, edit: &EditState, lay: &Layout, buf
         theme: *theme,
         focused: true,
         cursor: Some((edit.row, edit.col)),
+        min_cell: 0,
     };
     render_panel(&panel, &style, grid_rect, buf);
 

@@ -26,7 +26,7 @@ mod widgets;
 pub use app::{App, EditState, Focus, LessonState, Screen, DEFAULT_SPEED, SPEEDS_MS};
 pub use event::{AppEvent, Key, KeyCode, TICK_MS};
 pub use progress::{default_path as default_progress_path, LessonProgress, Progress};
-pub use terminal::TerminalGuard;
+pub use terminal::{Output, TerminalGuard};
 pub use theme::{asciify, Symbols, Theme};
 pub use view::{buffer_text, render, render_into, render_to_buffer, MIN_HEIGHT, MIN_WIDTH};
 pub use widgets::{fmt_value, wrap};
@@ -84,7 +84,7 @@ pub fn run(options: Options) -> Result<()> {
     // everything that can fail on bad input fails here, before the screen changes
     let (mut app, progress_path) = build_app(&options, theme)?;
 
-    let mut guard = TerminalGuard::enter()?;
+    let mut guard = TerminalGuard::enter(theme.color)?;
     let result = event_loop(&mut app, &mut guard, progress_path.as_deref());
     let restored = guard.restore();
     save_progress(&mut app, progress_path.as_deref());

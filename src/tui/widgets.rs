@@ -137,6 +137,9 @@ pub struct PanelStyle {
     pub focused: bool,
     /// The edit cursor (row, col), for grids.
     pub cursor: Option<(usize, usize)>,
+    /// Grids: draw every cell at least this wide (keeps a grid's size steady from step to
+    /// step while its cells fill in).
+    pub min_cell: usize,
 }
 
 fn block<'a>(title: &str, style: &PanelStyle) -> Block<'a> {
@@ -153,9 +156,16 @@ fn block<'a>(title: &str, style: &PanelStyle) -> Block<'a> {
 }
 
 /// The size (columns, rows) a panel wants, given at most `max_w` x `max_h` cells.
-pub fn panel_size(panel: &Panel, theme: &Theme, max_w: u16, max_h: u16) -> (u16, u16) {
+/// `min_cell` as in [`PanelStyle::min_cell`].
+pub fn panel_size(
+    panel: &Panel,
+    theme: &Theme,
+    max_w: u16,
+    max_h: u16,
+    min_cell: usize,
+) -> (u16, u16) {
     let (w, h) = match panel {
-        Panel::Grid(g) => grid_size(g, theme),
+        Panel::Grid(g) => grid_size(g, theme, min_cell),
         Panel::Image(img) => image_size(img, max_w, max_h),
         Panel::Bars(b) => bars_size(b, theme),
         Panel::Vector(v) => vector_size(v, theme, max_w),
@@ -181,7 +191,8 @@ fn cell_text(v: Option<f32>) -> String {
     v.map_or_else(|| "?".to_string(), fmt_value)
 }
 
-fn grid_cell_width(g: &Grid) -> usize {
+/// The widest cell of a grid, in columns.
+pub fn grid_cell_width(g: &Grid) -> usize {
     g.cells
         .iter()
         .map(|v| width(&cell_text(*v)))
@@ -199,8 +210,8 @@ fn grid_title(g: &Grid) -> String {
     }
 }
 
-fn grid_size(g: &Grid, theme: &Theme) -> (u16, u16) {
-    let cw = grid_cell_width(g);
+fn grid_size(g: &Grid, theme: &Theme, min_cell: usize) -> (u16, u16) {
+    let cw = grid_cell_width(g).max(min_cell);
     let inner = g.cols * (cw + 1) + 1;
     let title = width(&theme.text(&grid_title(g))) + 2;
     let w = inner.max(title.min(inner + 12)) + 2;
@@ -220,7 +231,7 @@ fn render_grid(g: &Grid, style: &PanelStyle, area: Rect, buf: &mut Buffer) {
     if inner.width == 0 || inner.height == 0 {
         return;
     }
-    let cw = grid_cell_width(g);
+    let cw = grid_cell_width(g).max(style.min_cell);
     let content_w = g.cols * (cw + 1) + 1;
     let pad = (usize::from(inner.width).saturating_sub(content_w)) / 2;
     let x0 = usize::from(inner.x) + pad;
@@ -369,8 +380,8 @@ fn render_image(img: &ImagePanel, style: &PanelStyle, area: Rect, buf: &mut Buff
 // ---------------------------------------------------------------- vectors
 
 /// Entries per line of a vector drawn in at most `max_w` columns, the index column width and
-/// the value width.
-fn vector_geometry(v: &Vector, max_w: u16) -> (usize, usize, usize) {
+/// the value width. Named vectors (class scores) put one entry on each line.
+fn vector_geometry(v: &Vector, theme: &Theme, max_w: u16) -> (usize, usize, usize) {
     let cw = v
         .values
         .iter()
@@ -378,15 +389,25 @@ fn vector_geometry(v: &Vector, max_w: u16) -> (usize, usize, usize) {
         .max()
         .unwrap_or(1)
         .max(1);
-    let idx_w = width(&v.values.len().saturating_sub(1).to_string());
-    // "|" + " [idx]" + entries of (space + value) + " " + "|"
+    if !v.names.is_empty() {
+        let name_w = v
+            .names
+            .iter()
+            .map(|n| width(&theme.text(n)))
+            .max()
+            .unwrap_or(0);
+        return (1, name_w, cw);
+    }
+    let last = v.offset + v.values.len().saturating_sub(1);
+    let idx_w = width(&last.to_string());
+    // border, " [idx]", then (space + value) per entry, then a space
     let room = usize::from(max_w).saturating_sub(2 + idx_w + 4);
     let per_line = (room / (cw + 1)).clamp(1, v.values.len().max(1));
     (per_line, idx_w, cw)
 }
 
 fn vector_size(v: &Vector, theme: &Theme, max_w: u16) -> (u16, u16) {
-    let (per_line, idx_w, cw) = vector_geometry(v, max_w);
+    let (per_line, idx_w, cw) = vector_geometry(v, theme, max_w);
     let lines = v.values.len().div_ceil(per_line).max(1);
     let inner = idx_w + 3 + per_line * (cw + 1) + 1;
     let w = inner.max(width(&theme.text(&v.label)) + 2) + 2;
@@ -398,7 +419,7 @@ fn render_vector(v: &Vector, style: &PanelStyle, area: Rect, buf: &mut Buffer) {
     let b = block(&v.label, style);
     let inner = b.inner(area);
     b.render(area, buf);
-    let (per_line, idx_w, cw) = vector_geometry(v, area.width);
+    let (per_line, idx_w, cw) = vector_geometry(v, theme, area.width);
     let right = usize::from(inner.right());
     for (line, chunk) in v.values.chunks(per_line).enumerate() {
         if line >= usize::from(inner.height) {
@@ -406,13 +427,12 @@ fn render_vector(v: &Vector, style: &PanelStyle, area: Rect, buf: &mut Buffer) {
         }
         let y = inner.y + clamp_u16(line);
         let first = line * per_line;
-        let (mut x, _) = buf.set_stringn(
-            inner.x,
-            y,
-            format!(" [{first:>idx_w$}]"),
-            usize::from(inner.width),
-            theme.dim(),
-        );
+        let lead = match v.names.get(first) {
+            Some(name) => format!(" {:<idx_w$}", theme.text(name)),
+            None if !v.names.is_empty() => format!(" {:<idx_w$}", ""),
+            None => format!(" [{:>idx_w$}]", v.offset + first),
+        };
+        let (mut x, _) = buf.set_stringn(inner.x, y, lead, usize::from(inner.width), theme.dim());
         for (k, value) in chunk.iter().enumerate() {
             let index = first + k;
             let cell_style = if v.emphasis.contains(&index) {
