@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::app::{App, EditState, Focus, LessonState, SPEEDS_MS};
+use super::theme::Theme;
 use super::view::{lesson_hints, render_bar, render_status};
 use super::widgets::{
     fmt_value, grid_cell_width, panel_size, render_panel, width, wrap, wrap_grouped, PanelStyle,
@@ -22,6 +23,10 @@ const GAP: u16 = 1;
 const MIN_TEXT_ROWS: u16 = 3;
 /// Most rows the formula may take.
 const MAX_FORMULA_ROWS: usize = 4;
+/// Widest an image panel gets (columns, border included).
+const MAX_IMAGE_WIDTH: u16 = 66;
+/// Rows an image panel always gets (border included).
+const MIN_IMAGE_HEIGHT: u16 = 6;
 
 /// Where everything of the lesson screen goes, for one terminal size.
 pub(crate) struct Layout {
@@ -116,6 +121,56 @@ fn flow(sizes: &[(u16, u16)], width: u16) -> (Vec<Rect>, u16) {
     (rects, y)
 }
 
+/// The size of each panel. Images share what the other panels leave: side by side across
+/// the width, and no taller than about half the screen, so the explanation stays in view.
+fn panel_sizes(
+    panels: &[Panel],
+    min_cells: &[usize],
+    theme: &Theme,
+    w: u16,
+    panel_room: u16,
+    body_h: u16,
+) -> Vec<(u16, u16)> {
+    let is_image = |p: &Panel| matches!(p, Panel::Image(_));
+    let size_of = |i: usize, p: &Panel, max_w: u16, max_h: u16| {
+        panel_size(
+            p,
+            theme,
+            max_w,
+            max_h,
+            min_cells.get(i).copied().unwrap_or(0),
+        )
+    };
+    let others: Vec<(u16, u16)> = panels
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !is_image(p))
+        .map(|(i, p)| size_of(i, p, w, panel_room))
+        .collect();
+    let (_, others_h) = flow(&others, w);
+    let images = u16::try_from(panels.iter().filter(|p| is_image(p)).count()).unwrap_or(1);
+    let img_w = w
+        .saturating_sub(GAP * images.saturating_sub(1))
+        .checked_div(images)
+        .unwrap_or(w)
+        .min(MAX_IMAGE_WIDTH);
+    let img_h = panel_room
+        .saturating_sub(others_h)
+        .min((body_h / 2).max(MIN_IMAGE_HEIGHT))
+        .max(MIN_IMAGE_HEIGHT);
+    panels
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if is_image(p) {
+                size_of(i, p, img_w, img_h)
+            } else {
+                size_of(i, p, w, panel_room)
+            }
+        })
+        .collect()
+}
+
 /// Lay out the lesson screen for `area`.
 pub(crate) fn layout(app: &App, state: &LessonState, area: Rect) -> Layout {
     let theme = app.theme();
@@ -146,11 +201,7 @@ pub(crate) fn layout(app: &App, state: &LessonState, area: Rect) -> Layout {
     let panel_room = body_h.saturating_sub(reserved).max(3);
     let panels: &[Panel] = step.map_or(&[], |s| s.panels.as_slice());
     let min_cells = steady_cell_widths(&state.frames, state.step);
-    let sizes: Vec<(u16, u16)> = panels
-        .iter()
-        .zip(&min_cells)
-        .map(|(p, &min_cell)| panel_size(p, theme, w, panel_room, min_cell))
-        .collect();
+    let sizes = panel_sizes(panels, &min_cells, theme, w, panel_room, body_h);
     let (panel_rects, canvas_h) = flow(&sizes, w);
     let panels_h = canvas_h.min(panel_room).min(body_h);
     let panels_area = Rect::new(area.x, body_top, w, panels_h);

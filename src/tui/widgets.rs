@@ -214,7 +214,7 @@ fn grid_size(g: &Grid, theme: &Theme, min_cell: usize) -> (u16, u16) {
     let cw = grid_cell_width(g).max(min_cell);
     let inner = g.cols * (cw + 1) + 1;
     let title = width(&theme.text(&grid_title(g))) + 2;
-    let w = inner.max(title.min(inner + 12)) + 2;
+    let w = inner.max(title) + 2;
     let h = g.rows + 2;
     (clamp_u16(w), clamp_u16(h))
 }
@@ -471,7 +471,13 @@ fn pipeline_lines(p: &Pipeline, theme: &Theme, max: usize) -> Vec<Vec<(String, O
         let text = truncate(&text, max.saturating_sub(1), theme.symbols().ellipsis);
         let tw = width(&text);
         let lead = if i == 0 { 0 } else { width(arrow) };
-        if i > 0 && used + lead + tw > max {
+        // room for the arrow that ends the line if the next stage has to wrap
+        let reserve = if i + 1 < p.stages.len() {
+            width(arrow.trim_end())
+        } else {
+            0
+        };
+        if i > 0 && used + lead + tw + reserve > max {
             // the arrow ends the line; the stage starts the next one
             if let Some(line) = lines.last_mut() {
                 line.push((arrow.trim_end().to_string(), None));
