@@ -174,39 +174,66 @@ fn all_values(app: &App) -> Vec<Option<f32>> {
         .collect()
 }
 
+/// The value of cell (row, col) of the current step's grid whose label starts with `label`.
+fn grid_value(app: &App, label: &str, row: usize, col: usize) -> Option<f32> {
+    let state = app.lesson_state().expect("open");
+    state.frames[state.step]
+        .panels
+        .iter()
+        .find_map(|p| match p {
+            Panel::Grid(g) if g.label.starts_with(label) => g.get(row, col),
+            _ => None,
+        })
+}
+
 #[test]
 fn editing_a_filter_weight_changes_the_output() {
     let mut app = fresh();
     app.open_by_id("convolution").expect("opens");
     let targets = app.lessons()[0].edit_targets();
-    assert!(!targets.is_empty(), "convolution is editable");
+    let filter = targets
+        .iter()
+        .position(|t| t.name == "filter")
+        .expect("the filter is editable");
     let before = all_values(&app);
-    let old = app.lessons()[0].value(0, 0, 0);
+    // the first window: (255 x 1) + ... = 155, written at row 1, column 1 of the feature map
+    key(&mut app, KeyCode::Right);
+    assert_eq!(grid_value(&app, "Feature map", 1, 1), Some(155.0));
+    let old = app.lessons()[0].value(filter, 0, 0);
+    assert_eq!(old, 1.0);
     ch(&mut app, 'e');
     assert!(app.lesson_state().expect("open").edit.is_some());
-    for c in "7".chars() {
-        ch(&mut app, c);
+    while app
+        .lesson_state()
+        .expect("open")
+        .edit
+        .as_ref()
+        .map(|e| e.target)
+        != Some(filter)
+    {
+        key(&mut app, KeyCode::Tab);
     }
+    // the filter's top-left weight 1 becomes 2: the sum gains one more 255
+    ch(&mut app, '2');
     key(&mut app, KeyCode::Enter);
-    assert_eq!(app.lessons()[0].value(0, 0, 0), 7.0);
-    let after = all_values(&app);
-    assert_ne!(
-        before, after,
-        "results recompute after an edit (old weight {old})"
-    );
+    assert_eq!(app.lessons()[0].value(filter, 0, 0), 2.0);
+    assert_eq!(grid_value(&app, "Feature map", 1, 1), Some(410.0));
+    assert_ne!(before, all_values(&app), "every result recomputes");
+    assert_eq!(step(&app), 1, "editing keeps the step");
     // Backspace and Esc: typing is cleared first, then editing ends
     ch(&mut app, '1');
     key(&mut app, KeyCode::Backspace);
-    ch(&mut app, '2');
+    ch(&mut app, '9');
     key(&mut app, KeyCode::Esc);
     assert!(app.lesson_state().expect("open").edit.is_some());
-    assert_eq!(app.lessons()[0].value(0, 0, 0), 7.0);
+    assert_eq!(app.lessons()[0].value(filter, 0, 0), 2.0);
     key(&mut app, KeyCode::Esc);
     assert!(app.lesson_state().expect("open").edit.is_none());
     // r resets to the lesson's numbers
     ch(&mut app, 'r');
-    assert_eq!(app.lessons()[0].value(0, 0, 0), old);
+    assert_eq!(app.lessons()[0].value(filter, 0, 0), old);
     assert_eq!(all_values(&app), before);
+    assert_eq!(grid_value(&app, "Feature map", 1, 1), Some(155.0));
 }
 
 #[test]
@@ -363,4 +390,56 @@ fn resize_is_remembered_and_small_sizes_draw_a_message() {
     for (w, h) in [(0, 0), (1, 1), (5, 2), (59, 40), (200, 19)] {
         let _ = render_to_buffer(&app, w, h);
     }
+}
+
+#[test]
+fn dropout_keys_reroll_and_change_p() {
+    let mut app = fresh();
+    app.open_by_id("dropout").expect("opens");
+    let i = app
+        .lessons()
+        .iter()
+        .position(|l| l.id() == "dropout")
+        .expect("dropout lesson");
+    let p = app.lessons()[i].dropout_p();
+    ch(&mut app, ']');
+    assert!((app.lessons()[i].dropout_p() - (p + 0.1)).abs() < 1e-6);
+    assert!(app.notice().is_some_and(|n| n.contains("p =")));
+    ch(&mut app, '[');
+    ch(&mut app, '[');
+    assert!((app.lessons()[i].dropout_p() - (p - 0.1)).abs() < 1e-6);
+    let seed = app.lessons()[i].seed();
+    ch(&mut app, 'r');
+    assert_ne!(app.lessons()[i].seed(), seed, "r draws new drops");
+    // + and - stay the play speed here too
+    let speed = app.lesson_state().expect("open").speed;
+    ch(&mut app, '+');
+    assert_eq!(app.lesson_state().expect("open").speed, speed + 1);
+}
+
+#[test]
+fn edit_cursor_is_drawn_in_the_grid() {
+    let mut app = fresh();
+    app.open_by_id("convolution").expect("opens");
+    let plain = render_to_buffer(&app, 80, 24);
+    ch(&mut app, 'e');
+    let editing = render_to_buffer(&app, 80, 24);
+    let reversed_or_coloured = |buf: &ratatui::buffer::Buffer| {
+        buf.content
+            .iter()
+            .filter(|c| c.bg == Color::Magenta)
+            .count()
+    };
+    assert_eq!(reversed_or_coloured(&plain), 0);
+    // the cursor cell in the lesson's grid and in the editor
+    assert!(reversed_or_coloured(&editing) >= 2);
+}
+
+#[test]
+fn the_train_lesson_shows_its_frames() {
+    let mut app = fresh();
+    app.open_by_id("train").expect("opens");
+    assert!(frame_count(&app) >= 1);
+    let text = cnn_tutor::tui::buffer_text(&render_to_buffer(&app, 80, 24));
+    assert!(text.contains("Training"), "{text}");
 }

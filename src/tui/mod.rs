@@ -74,15 +74,15 @@ pub fn build_app(options: &Options, theme: Theme) -> Result<(App, Option<PathBuf
 
 /// Open the app in the local terminal and run it until the user quits.
 pub fn run(options: Options) -> Result<()> {
+    let theme = Theme::detect(options.ascii);
+    // everything that can fail on bad input fails here, before the screen changes
+    let (mut app, progress_path) = build_app(&options, theme)?;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(Error::Terminal(
             "the lesson app needs an interactive terminal; for text output use `cnn-tutor lesson ID --plain`"
                 .into(),
         ));
     }
-    let theme = Theme::detect(options.ascii);
-    // everything that can fail on bad input fails here, before the screen changes
-    let (mut app, progress_path) = build_app(&options, theme)?;
 
     let mut guard = TerminalGuard::enter(theme.color)?;
     let result = event_loop(&mut app, &mut guard, progress_path.as_deref());
