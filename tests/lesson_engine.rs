@@ -48,13 +48,22 @@ fn check_sane(id: &str, f: &Frame) {
                     assert!(w.row + w.height <= g.rows && w.col + w.width <= g.cols);
                 }
                 for &(r, c) in &g.emphasis {
-                    assert!(r < g.rows && c < g.cols, "{id}: emphasis out of {}", g.label);
+                    assert!(
+                        r < g.rows && c < g.cols,
+                        "{id}: emphasis out of {}",
+                        g.label
+                    );
                 }
                 assert!(g.cells.iter().flatten().all(|v| v.is_finite()));
             }
             Panel::Image(img) => {
                 assert!(img.width > 0 && img.height > 0);
-                assert_eq!(img.rgb.len(), img.width * img.height * 3, "{id}: {}", img.label);
+                assert_eq!(
+                    img.rgb.len(),
+                    img.width * img.height * 3,
+                    "{id}: {}",
+                    img.label
+                );
             }
             Panel::Bars(b) => {
                 assert!(!b.items.is_empty());
@@ -105,7 +114,11 @@ fn every_builtin_lesson_builds_sane_frames() {
         ]
     );
     for l in &lessons {
-        assert!(!l.title().is_empty() && !l.summary().is_empty(), "{}", l.id());
+        assert!(
+            !l.title().is_empty() && !l.summary().is_empty(),
+            "{}",
+            l.id()
+        );
         let frames = l.frames().unwrap();
         assert!(!frames.is_empty(), "{}", l.id());
         assert!(
@@ -277,7 +290,10 @@ fn dropout_drops_about_p_of_the_maps() {
         l.reroll();
     }
     let rate = dropped as f64 / total as f64;
-    assert!((rate - 0.3).abs() < 0.05, "dropped {rate} of maps at p = 0.3");
+    assert!(
+        (rate - 0.3).abs() < 0.05,
+        "dropped {rate} of maps at p = 0.3"
+    );
     assert!(patterns.len() > 8, "rerolls give varied drops");
 }
 

@@ -26,11 +26,7 @@ const RELU_MAP: [[f32; 6]; 6] = [
 
 /// 2x2 max pooling, stride 2, of RELU_MAP (worked by hand: e.g. the seed's top-left
 /// patch `0 0 / 0 155` gives 155).
-const POOLED: [[f32; 3]; 3] = [
-    [155.0, 155.0, 0.0],
-    [310.0, 310.0, 155.0],
-    [0.0, 0.0, 0.0],
-];
+const POOLED: [[f32; 3]; 3] = [[155.0, 155.0, 0.0], [310.0, 310.0, 155.0], [0.0, 0.0, 0.0]];
 
 fn builtin(id: &str) -> Lesson {
     lesson::builtin()
@@ -154,7 +150,10 @@ fn pooling_gives_the_three_by_three_map() {
     assert_eq!(frames.len(), 11);
     assert_grid(grid_named(&frames[0], "ReLU map"), &RELU_MAP);
     // the seed's patch: 0 0 / 0 155 -> 155
-    assert_eq!(frames[1].formula.as_deref(), Some("max(0, 0, 0, 155) = 155"));
+    assert_eq!(
+        frames[1].formula.as_deref(),
+        Some("max(0, 0, 0, 155) = 155")
+    );
     let w = grid_named(&frames[1], "ReLU map").window.unwrap();
     assert_eq!((w.row, w.col, w.height, w.width), (0, 0, 2, 2));
     for (i, f) in frames[1..10].iter().enumerate() {

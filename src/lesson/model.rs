@@ -178,8 +178,7 @@ pub struct Lesson {
 
 /// Placeholders a `step` text may use; anything else in braces is an error.
 pub(crate) const PLACEHOLDERS: &[&str] = &[
-    "step", "steps", "row", "col", "value", "result", "map", "maps", "index", "p", "scale",
-    "class", "stage",
+    "step", "steps", "row", "col", "value", "result", "map", "maps", "index", "p", "scale", "class",
 ];
 
 /// Well-known 3x3 filters offered as presets: (name, row-major weights).

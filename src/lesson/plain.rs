@@ -233,7 +233,7 @@ fn image_text(img: &ImagePanel) -> String {
                     n += 3;
                 }
             }
-            let lum = if n == 0 { 255 } else { sum / n };
+            let lum = sum.checked_div(n).unwrap_or(255);
             let idx = (lum as usize * (SHADES.len() - 1)) / 255;
             line.push(SHADES[idx] as char);
         }

