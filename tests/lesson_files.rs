@@ -233,3 +233,27 @@ fn odd_but_valid_numbers_do_not_panic() {
     let too_big = tiny.replace("pool_size = 1", "pool_size = 2");
     assert!(Lesson::parse("t.toml", &too_big).is_err());
 }
+
+#[test]
+fn sizes_too_big_to_step_through_are_refused() {
+    let row = format!("[{}]", vec!["1"; 17].join(", "));
+    let big = format!("[{}]", vec![row.as_str(); 17].join(", "));
+    let text = format!(
+        "id = \"b\"\ntitle = \"B\"\nkind = \"convolution\"\nimage = {big}\nkernel = [[1]]\n"
+    );
+    let msg = one_file_err(&text);
+    assert!(msg.contains("`image`") && msg.contains("16x16"), "{msg}");
+
+    let row = format!("[{}]", vec!["1"; 16].join(", "));
+    let img = format!("[{}]", vec![row.as_str(); 16].join(", "));
+    let kernels = "[[[1]], [[2]], [[3]]]";
+    let text = format!(
+        "id = \"f\"\ntitle = \"F\"\nkind = \"flatten\"\nimage = {img}\nkernels = {kernels}\n"
+    );
+    let msg = one_file_err(&text);
+    assert!(msg.contains("768 values"), "{msg}");
+    // with pooling it fits: 3 x 8 x 8 = 192
+    let ok = text.replace("kernels =", "pool_size = 2\nkernels =");
+    let l = Lesson::parse("f.toml", &ok).unwrap();
+    assert_eq!(l.frames().unwrap().len(), 192 + 2);
+}

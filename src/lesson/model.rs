@@ -204,6 +204,12 @@ pub(crate) const PRESETS: &[(&str, [f32; 9])] = &[
     ("Identity", [0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0]),
 ];
 
+/// Largest image or filter side: every cell becomes a step, and the grid must fit a terminal.
+pub(crate) const MAX_SIDE: usize = 16;
+/// Most values a fully connected lesson takes, and most a flatten lesson may produce.
+pub(crate) const MAX_INPUTS: usize = 64;
+/// Most values a flatten lesson may produce (one step each).
+pub(crate) const MAX_FLAT: usize = 256;
 /// Largest magnitude accepted for any number in a lesson file or an edit.
 pub(crate) const MAX_ABS: f32 = 1.0e6;
 /// The range `adjust_probability` keeps dropout's p in.
@@ -526,7 +532,13 @@ fn check_placeholders(ctx: &Ctx, field: &str, s: &Spanned<String>) -> Result<()>
     Ok(())
 }
 
-fn matrix(ctx: &Ctx, field: &str, m: &Spanned<Matrix>) -> Result<Array2<f32>> {
+/// A rectangular matrix of usable numbers, at most `max_rows` x `max_cols`.
+fn matrix(
+    ctx: &Ctx,
+    field: &str,
+    m: &Spanned<Matrix>,
+    (max_rows, max_cols): (usize, usize),
+) -> Result<Array2<f32>> {
     let rows = m.get_ref();
     if rows.is_empty() || rows[0].is_empty() {
         return Err(ctx.err(m.span(), field, "the matrix is empty"));
@@ -546,12 +558,12 @@ fn matrix(ctx: &Ctx, field: &str, m: &Spanned<Matrix>) -> Result<Array2<f32>> {
         }
         check_numbers(ctx, field, m.span(), r)?;
     }
-    if rows.len() > 64 || cols > 64 {
+    if rows.len() > max_rows || cols > max_cols {
         return Err(ctx.err(
             m.span(),
             field,
             format!(
-                "{}x{cols} is too big to step through; use at most 64x64",
+                "{}x{cols} is too big to step through; use at most {max_rows}x{max_cols}",
                 rows.len()
             ),
         ));
@@ -697,7 +709,7 @@ fn validate(ctx: &Ctx, f: LessonFile) -> Result<Spec> {
     let image = f
         .image
         .as_ref()
-        .map(|m| matrix(ctx, "image", m))
+        .map(|m| matrix(ctx, "image", m, (MAX_SIDE, MAX_SIDE)))
         .transpose()?;
 
     if f.kernel.is_some() && f.kernels.is_some() {
@@ -710,7 +722,7 @@ fn validate(ctx: &Ctx, f: LessonFile) -> Result<Spec> {
     }
     let mut kernels = Vec::new();
     if let Some(k) = &f.kernel {
-        kernels.push(matrix(ctx, "kernel", k)?);
+        kernels.push(matrix(ctx, "kernel", k, (MAX_SIDE, MAX_SIDE))?);
     }
     if let Some(ks) = &f.kernels {
         if ks.get_ref().is_empty() || ks.get_ref().len() > 8 {
@@ -719,7 +731,7 @@ fn validate(ctx: &Ctx, f: LessonFile) -> Result<Spec> {
         for (i, k) in ks.get_ref().iter().enumerate() {
             let one = Spanned::new(ks.span(), k.clone());
             let name = format!("kernels[{i}]");
-            let m = matrix(ctx, &name, &one)?;
+            let m = matrix(ctx, &name, &one, (MAX_SIDE, MAX_SIDE))?;
             if let Some(first) = kernels.first() {
                 if m.dim() != first.dim() {
                     return Err(ctx.err(ks.span(), &name, "all filters must have the same size"));
@@ -794,14 +806,18 @@ fn validate(ctx: &Ctx, f: LessonFile) -> Result<Spec> {
     let inputs = f.inputs.as_ref().map(|s| s.get_ref().clone());
     if let Some(s) = &f.inputs {
         check_numbers(ctx, "inputs", s.span(), s.get_ref())?;
-        if s.get_ref().is_empty() || s.get_ref().len() > 64 {
-            return Err(ctx.err(s.span(), "inputs", "give from 1 to 64 values"));
+        if s.get_ref().is_empty() || s.get_ref().len() > MAX_INPUTS {
+            return Err(ctx.err(
+                s.span(),
+                "inputs",
+                format!("give from 1 to {MAX_INPUTS} values"),
+            ));
         }
     }
     let weights = f
         .weights
         .as_ref()
-        .map(|m| matrix(ctx, "weights", m))
+        .map(|m| matrix(ctx, "weights", m, (10, MAX_INPUTS)))
         .transpose()?;
     let bias = f.bias.as_ref().map(|s| s.get_ref().clone());
     if let Some(s) = &f.bias {
@@ -891,6 +907,31 @@ fn validate(ctx: &Ctx, f: LessonFile) -> Result<Spec> {
                     "pool_size",
                     format!(
                         "a {pool_size}x{pool_size} pool does not fit the {mh}x{mw} feature map"
+                    ),
+                ));
+            }
+        }
+    }
+    if kind == Kind::Flatten {
+        if let (Some(img), Some(k)) = (&image, kernels.first()) {
+            let (h, w) = (img.nrows() + 2 * padding, img.ncols() + 2 * padding);
+            let (mut mh, mut mw) = if edge_fill.is_some() {
+                (img.nrows(), img.ncols())
+            } else {
+                ((h - k.nrows()) / stride + 1, (w - k.ncols()) / stride + 1)
+            };
+            if f.pool_size.is_some() && pool_size <= mh && pool_size <= mw {
+                mh = (mh - pool_size) / pool_stride + 1;
+                mw = (mw - pool_size) / pool_stride + 1;
+            }
+            let n = kernels.len() * mh * mw;
+            if n > MAX_FLAT {
+                return Err(ctx.err(
+                    kind_span.clone(),
+                    "kernels",
+                    format!(
+                        "the maps hold {n} values, too many to step through one by one; \
+                         keep it to {MAX_FLAT} (a smaller image, fewer filters, or pooling)"
                     ),
                 ));
             }
