@@ -34,8 +34,11 @@ pub enum Panel {
 /// A matrix of numbers, some possibly not yet computed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Grid {
+    /// What the grid is ("Image 6x6", "Feature map 6x6").
     pub label: String,
+    /// Number of rows.
     pub rows: usize,
+    /// Number of columns.
     pub cols: usize,
     /// Row-major; `None` is a cell not computed yet (drawn as `?`).
     pub cells: Vec<Option<f32>>,
@@ -75,6 +78,7 @@ impl Grid {
 /// A 1-D list of numbers (the flattened vector), indices starting at 0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Vector {
+    /// What the vector is ("Vector (18 values)", "Scores").
     pub label: String,
     /// `None` is a value not filled in yet (drawn as `?`).
     pub values: Vec<Option<f32>>,
@@ -90,7 +94,9 @@ pub struct Vector {
 /// The stages of a network and the shape each one outputs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pipeline {
+    /// What the pipeline is ("The network").
     pub label: String,
+    /// The stages in order, input first.
     pub stages: Vec<Stage>,
     /// Index into `stages` of the stage this frame explains.
     pub active: Option<usize>,
@@ -108,24 +114,34 @@ pub struct Stage {
 /// A rectangle of cells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
+    /// Top row of the rectangle.
     pub row: usize,
+    /// Left column of the rectangle.
     pub col: usize,
+    /// Rows covered.
     pub height: usize,
+    /// Columns covered.
     pub width: usize,
 }
 
 /// A small RGB image (row-major, 3 bytes per pixel).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImagePanel {
+    /// What the picture shows ("Feature map 1", "Mirrored (left-right)").
     pub label: String,
+    /// Width in pixels.
     pub width: usize,
+    /// Height in pixels.
     pub height: usize,
+    /// `width * height * 3` bytes, row-major, red-green-blue.
     pub rgb: Vec<u8>,
 }
 
 /// Labelled values drawn as horizontal bars (class probabilities).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bars {
+    /// What the bars are ("Probabilities").
     pub label: String,
+    /// (name, value) pairs in order; probabilities lie in 0..=1.
     pub items: Vec<(String, f32)>,
 }
