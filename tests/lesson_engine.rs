@@ -411,10 +411,10 @@ fn architecture_walks_every_stage_with_its_shape() {
         shapes,
         [
             "1x128x128",
-            "2x128x128",
-            "2x64x64",
-            "2x64x64",
-            "8192",
+            "2x126x126",
+            "2x63x63",
+            "2x63x63",
+            "7938",
             "3",
             "3 probabilities"
         ]

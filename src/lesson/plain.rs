@@ -69,12 +69,10 @@ fn body(frame: &Frame) -> String {
         out.push_str(f);
         out.push('\n');
     }
-    if !frame.text.is_empty() {
+    for p in &frame.text {
         out.push('\n');
-        for p in &frame.text {
-            out.push_str(&wrap(p, 78));
-            out.push('\n');
-        }
+        out.push_str(&wrap(p, 78));
+        out.push('\n');
     }
     out
 }
@@ -211,8 +209,10 @@ fn image_text(img: &ImagePanel) -> String {
     let cols = img.width.min(32);
     // characters are about twice as tall as wide
     let rows = (img.height * cols / img.width).div_ceil(2).max(1);
+    let edge = format!("+{}+\n", "-".repeat(cols));
+    out.push_str(&edge);
     for r in 0..rows {
-        let mut line = String::with_capacity(cols);
+        let mut line = String::with_capacity(cols + 2);
         for c in 0..cols {
             let (y0, y1) = (
                 r * img.height / rows,
@@ -237,9 +237,11 @@ fn image_text(img: &ImagePanel) -> String {
             let idx = (lum as usize * (SHADES.len() - 1)) / 255;
             line.push(SHADES[idx] as char);
         }
-        out.push_str(line.trim_end());
-        out.push('\n');
+        out.push('|');
+        out.push_str(&line);
+        out.push_str("|\n");
     }
+    out.push_str(&edge);
     out
 }
 
