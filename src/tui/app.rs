@@ -78,6 +78,8 @@ pub struct LessonState {
 pub struct App {
     theme: Theme,
     lessons: Vec<Lesson>,
+    /// Each lesson's opening text (its first step), shown in the menu.
+    intros: Vec<Vec<String>>,
     progress: Progress,
     progress_changed: bool,
     screen: Screen,
@@ -91,9 +93,20 @@ pub struct App {
 impl App {
     /// An app on the menu with these lessons and this progress.
     pub fn new(lessons: Vec<Lesson>, theme: Theme, progress: Progress) -> Self {
+        let intros = lessons
+            .iter()
+            .map(|l| {
+                l.frames()
+                    .ok()
+                    .and_then(|f| f.into_iter().next())
+                    .map(|f| f.text)
+                    .unwrap_or_default()
+            })
+            .collect();
         App {
             theme,
             lessons,
+            intros,
             progress,
             progress_changed: false,
             screen: Screen::Menu,
@@ -155,6 +168,11 @@ impl App {
     /// The lessons, in menu order.
     pub fn lessons(&self) -> &[Lesson] {
         &self.lessons
+    }
+
+    /// The opening paragraphs of lesson `index` (empty if it has none).
+    pub fn intro(&self, index: usize) -> &[String] {
+        self.intros.get(index).map_or(&[], Vec::as_slice)
     }
 
     /// The learner's progress.

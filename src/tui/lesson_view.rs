@@ -32,6 +32,8 @@ const MIN_IMAGE_HEIGHT: u16 = 6;
 pub(crate) struct Layout {
     /// Per panel: the cell width that keeps the panel steady over the lesson's steps.
     min_cells: Vec<usize>,
+    /// Grids drawn roomy (big terminals).
+    roomy: bool,
     header: Rect,
     heading: Rect,
     /// Visible part of the panels.
@@ -126,20 +128,18 @@ fn flow(sizes: &[(u16, u16)], width: u16) -> (Vec<Rect>, u16) {
 fn panel_sizes(
     panels: &[Panel],
     min_cells: &[usize],
-    theme: &Theme,
+    look: PanelStyle,
     w: u16,
     panel_room: u16,
     body_h: u16,
 ) -> Vec<(u16, u16)> {
     let is_image = |p: &Panel| matches!(p, Panel::Image(_));
     let size_of = |i: usize, p: &Panel, max_w: u16, max_h: u16| {
-        panel_size(
-            p,
-            theme,
-            max_w,
-            max_h,
-            min_cells.get(i).copied().unwrap_or(0),
-        )
+        let style = PanelStyle {
+            min_cell: min_cells.get(i).copied().unwrap_or(0),
+            ..look
+        };
+        panel_size(p, &style, max_w, max_h)
     };
     let others: Vec<(u16, u16)> = panels
         .iter()
@@ -169,6 +169,42 @@ fn panel_sizes(
             }
         })
         .collect()
+}
+
+/// Rows of the screen below the panels that roomy grids must leave free.
+const ROOMY_KEEP_ROWS: u16 = 8;
+
+/// Whether every step of the lesson fits with roomy grids (wider spacing, a blank line
+/// between rows) in the same number of panel rows as compact ones, leaving room for the
+/// explanation. Decided for the whole lesson so the screen does not jump between steps.
+fn roomy_fits(theme: &Theme, frames: &[Step], w: u16, body_h: u16, bottom_need: u16) -> bool {
+    let compact = PanelStyle::plain(*theme);
+    let roomy = PanelStyle {
+        roomy: true,
+        ..compact
+    };
+    frames.iter().enumerate().all(|(i, f)| {
+        let formula_h = f.formula.as_deref().map_or(0, |t| {
+            wrap_grouped(&theme.text(t), usize::from(w.saturating_sub(2)))
+                .len()
+                .min(MAX_FORMULA_ROWS)
+        });
+        let formula_h = u16::try_from(formula_h).unwrap_or(u16::MAX);
+        let room = body_h.saturating_sub(1 + formula_h + bottom_need);
+        let min_cells = steady_cell_widths(frames, i);
+        let rows_of = |look: PanelStyle| {
+            let sizes = panel_sizes(&f.panels, &min_cells, look, w, room, body_h);
+            let (rects, h) = flow(&sizes, w);
+            let rows = rects
+                .iter()
+                .map(|r| r.y)
+                .collect::<std::collections::BTreeSet<_>>();
+            (rows.len(), h)
+        };
+        let (compact_rows, _) = rows_of(compact);
+        let (roomy_rows, roomy_h) = rows_of(roomy);
+        roomy_rows == compact_rows && roomy_h <= room
+    })
 }
 
 /// Lay out the lesson screen for `area`.
@@ -201,7 +237,12 @@ pub(crate) fn layout(app: &App, state: &LessonState, area: Rect) -> Layout {
     let panel_room = body_h.saturating_sub(reserved).max(3);
     let panels: &[Panel] = step.map_or(&[], |s| s.panels.as_slice());
     let min_cells = steady_cell_widths(&state.frames, state.step);
-    let sizes = panel_sizes(panels, &min_cells, theme, w, panel_room, body_h);
+    let bottom_need = bottom_min.max(ROOMY_KEEP_ROWS);
+    let look = PanelStyle {
+        roomy: roomy_fits(theme, &state.frames, w, body_h, bottom_need),
+        ..PanelStyle::plain(*theme)
+    };
+    let sizes = panel_sizes(panels, &min_cells, look, w, panel_room, body_h);
     let (panel_rects, canvas_h) = flow(&sizes, w);
     let panels_h = canvas_h.min(panel_room).min(body_h);
     let panels_area = Rect::new(area.x, body_top, w, panels_h);
@@ -221,6 +262,7 @@ pub(crate) fn layout(app: &App, state: &LessonState, area: Rect) -> Layout {
     }
     Layout {
         min_cells,
+        roomy: look.roomy,
         header,
         heading,
         panels: panels_area,
@@ -360,6 +402,7 @@ fn render_panels(
             focused,
             cursor: cursor_panel.and_then(|(p, pos)| (p == i).then_some(pos)),
             min_cell: lay.min_cells.get(i).copied().unwrap_or(0),
+            roomy: lay.roomy,
         };
         render_panel(panel, &style, rect, &mut canvas);
     }
@@ -492,7 +535,12 @@ fn render_editor(app: &App, lesson: &Lesson, edit: &EditState, lay: &Layout, buf
         dimmed: false,
     };
     let panel = Panel::Grid(grid);
-    let (gw, _) = panel_size(&panel, theme, lay.bottom.width / 2, lay.bottom.height, 0);
+    let (gw, _) = panel_size(
+        &panel,
+        &PanelStyle::plain(*theme),
+        lay.bottom.width / 2,
+        lay.bottom.height,
+    );
     let gh = lay
         .bottom
         .height
@@ -503,6 +551,7 @@ fn render_editor(app: &App, lesson: &Lesson, edit: &EditState, lay: &Layout, buf
         focused: true,
         cursor: Some((edit.row, edit.col)),
         min_cell: 0,
+        roomy: false,
     };
     render_panel(&panel, &style, grid_rect, buf);
 

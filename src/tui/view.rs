@@ -274,6 +274,33 @@ fn render_menu_detail(app: &App, area: Rect, buf: &mut Buffer) {
         lines.push(Line::raw(part));
     }
     let room = usize::from(inner.height);
+    // the lesson's opening paragraphs, as many whole ones as fit above the hint line
+    let free = room.saturating_sub(lines.len() + 1);
+    let mut intro: Vec<Line> = Vec::new();
+    for para in app.intro(app.selected()) {
+        let mut block = vec![Line::raw("")];
+        block.extend(
+            wrap(&theme.text(para), w)
+                .into_iter()
+                .map(|l| Line::styled(l, theme.dim())),
+        );
+        if intro.len() + block.len() <= free {
+            intro.extend(block);
+            continue;
+        }
+        if intro.is_empty() && free >= 2 {
+            // not even the first paragraph fits: show its start, marked as cut
+            block.truncate(free);
+            if let Some(last) = block.pop() {
+                let text: String = last.spans.iter().map(|s| s.content.as_ref()).collect();
+                let cut = truncate(&text, w.saturating_sub(2), sym.ellipsis);
+                block.push(Line::styled(format!("{cut}{}", sym.ellipsis), theme.dim()));
+            }
+            intro.extend(block);
+        }
+        break;
+    }
+    lines.extend(intro);
     if lines.len() < room {
         while lines.len() + 1 < room {
             lines.push(Line::raw(""));

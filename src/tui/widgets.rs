@@ -140,6 +140,21 @@ pub struct PanelStyle {
     /// Grids: draw every cell at least this wide (keeps a grid's size steady from step to
     /// step while its cells fill in).
     pub min_cell: usize,
+    /// Grids: two columns between cells and a blank line between rows (big terminals).
+    pub roomy: bool,
+}
+
+impl PanelStyle {
+    /// A plain, compact, unfocused style.
+    pub fn plain(theme: Theme) -> Self {
+        PanelStyle {
+            theme,
+            focused: false,
+            cursor: None,
+            min_cell: 0,
+            roomy: false,
+        }
+    }
 }
 
 fn block<'a>(title: &str, style: &PanelStyle) -> Block<'a> {
@@ -156,16 +171,10 @@ fn block<'a>(title: &str, style: &PanelStyle) -> Block<'a> {
 }
 
 /// The size (columns, rows) a panel wants, given at most `max_w` x `max_h` cells.
-/// `min_cell` as in [`PanelStyle::min_cell`].
-pub fn panel_size(
-    panel: &Panel,
-    theme: &Theme,
-    max_w: u16,
-    max_h: u16,
-    min_cell: usize,
-) -> (u16, u16) {
+pub fn panel_size(panel: &Panel, style: &PanelStyle, max_w: u16, max_h: u16) -> (u16, u16) {
+    let theme = &style.theme;
     let (w, h) = match panel {
-        Panel::Grid(g) => grid_size(g, theme, min_cell),
+        Panel::Grid(g) => grid_size(g, style),
         Panel::Image(img) => image_size(img, max_w, max_h),
         Panel::Bars(b) => bars_size(b, theme),
         Panel::Vector(v) => vector_size(v, theme, max_w),
@@ -210,12 +219,22 @@ fn grid_title(g: &Grid) -> String {
     }
 }
 
-fn grid_size(g: &Grid, theme: &Theme, min_cell: usize) -> (u16, u16) {
-    let cw = grid_cell_width(g).max(min_cell);
-    let inner = g.cols * (cw + 1) + 1;
-    let title = width(&theme.text(&grid_title(g))) + 2;
+/// Cell width, columns between cells, rows per grid row.
+fn grid_geometry(g: &Grid, style: &PanelStyle) -> (usize, usize, usize) {
+    let cw = grid_cell_width(g).max(style.min_cell);
+    if style.roomy {
+        (cw, 2, 2)
+    } else {
+        (cw, 1, 1)
+    }
+}
+
+fn grid_size(g: &Grid, style: &PanelStyle) -> (u16, u16) {
+    let (cw, sep, pitch) = grid_geometry(g, style);
+    let inner = g.cols * (cw + sep) + sep;
+    let title = width(&style.theme.text(&grid_title(g))) + 2;
     let w = inner.max(title) + 2;
-    let h = g.rows + 2;
+    let h = (g.rows * pitch).saturating_sub(pitch - 1) + 2;
     (clamp_u16(w), clamp_u16(h))
 }
 
@@ -231,26 +250,33 @@ fn render_grid(g: &Grid, style: &PanelStyle, area: Rect, buf: &mut Buffer) {
     if inner.width == 0 || inner.height == 0 {
         return;
     }
-    let cw = grid_cell_width(g).max(style.min_cell);
-    let content_w = g.cols * (cw + 1) + 1;
+    let (cw, sep_w, pitch) = grid_geometry(g, style);
+    let content_w = g.cols * (cw + sep_w) + sep_w;
     let pad = (usize::from(inner.width).saturating_sub(content_w)) / 2;
     let x0 = usize::from(inner.x) + pad;
     let right = usize::from(inner.right());
-    for r in 0..g.rows.min(usize::from(inner.height)) {
-        let y = inner.y + clamp_u16(r);
+    for r in 0..g.rows {
+        let dy = r * pitch;
+        if dy >= usize::from(inner.height) {
+            break;
+        }
+        let y = inner.y + clamp_u16(dy);
         let in_rows = g.window.is_some_and(|w| r >= w.row && r < w.row + w.height);
         for sep in 0..=g.cols {
-            let x = x0 + sep * (cw + 1);
+            let x = x0 + sep * (cw + sep_w);
             if x >= right {
                 break;
             }
+            // brackets hug the window's cells
             let mark = match g.window {
-                Some(w) if in_rows && sep == w.col => "[",
-                Some(w) if in_rows && sep == w.col + w.width => "]",
-                _ => "",
+                Some(w) if in_rows && sep == w.col => Some(("[", x + sep_w - 1)),
+                Some(w) if in_rows && sep == w.col + w.width => Some(("]", x)),
+                _ => None,
             };
-            if !mark.is_empty() {
-                buf.set_string(clamp_u16(x), y, mark, theme.bracket());
+            if let Some((mark, mx)) = mark {
+                if mx < right {
+                    buf.set_string(clamp_u16(mx), y, mark, theme.bracket());
+                }
             }
             if sep == g.cols {
                 break;
@@ -272,8 +298,8 @@ fn render_grid(g: &Grid, style: &PanelStyle, area: Rect, buf: &mut Buffer) {
             } else {
                 Style::new()
             };
-            let room = right.saturating_sub(x + 1);
-            buf.set_stringn(clamp_u16(x + 1), y, text, room, cell_style);
+            let room = right.saturating_sub(x + sep_w);
+            buf.set_stringn(clamp_u16(x + sep_w), y, text, room, cell_style);
         }
     }
 }
