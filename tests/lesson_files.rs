@@ -257,3 +257,12 @@ fn sizes_too_big_to_step_through_are_refused() {
     let l = Lesson::parse("f.toml", &ok).unwrap();
     assert_eq!(l.frames().unwrap().len(), 192 + 2);
 }
+
+#[test]
+fn a_placeholder_where_nothing_fills_it_is_refused() {
+    let msg = one_file_err(&GOOD.replace("intro = \"Hello.\"", "intro = \"Hello {row}.\""));
+    assert!(
+        msg.contains("text.intro") && msg.contains("no placeholders"),
+        "{msg}"
+    );
+}

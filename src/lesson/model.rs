@@ -176,11 +176,6 @@ pub struct Lesson {
     pub(crate) state: State,
 }
 
-/// Placeholders a `step` text may use; anything else in braces is an error.
-pub(crate) const PLACEHOLDERS: &[&str] = &[
-    "step", "steps", "row", "col", "value", "result", "map", "maps", "index", "p", "scale", "class",
-];
-
 /// Well-known 3x3 filters offered as presets: (name, row-major weights).
 pub(crate) const PRESETS: &[(&str, [f32; 9])] = &[
     (
@@ -474,11 +469,16 @@ impl Ctx<'_> {
     }
 }
 
-fn paragraphs(ctx: &Ctx, field: &str, s: &Option<Spanned<String>>) -> Result<Vec<String>> {
+fn paragraphs(
+    ctx: &Ctx,
+    kind: Kind,
+    field: &str,
+    s: &Option<Spanned<String>>,
+) -> Result<Vec<String>> {
     let Some(s) = s else {
         return Ok(Vec::new());
     };
-    check_placeholders(ctx, field, s)?;
+    check_placeholders(ctx, field, s, placeholders_for(kind, field))?;
     let mut out = Vec::new();
     let mut cur = String::new();
     for line in s.get_ref().lines() {
@@ -500,7 +500,24 @@ fn paragraphs(ctx: &Ctx, field: &str, s: &Option<Spanned<String>>) -> Result<Vec
     Ok(out)
 }
 
-fn check_placeholders(ctx: &Ctx, field: &str, s: &Spanned<String>) -> Result<()> {
+/// The placeholders the engine fills in text block `field` of a `kind` lesson.
+pub(crate) fn placeholders_for(kind: Kind, field: &str) -> &'static [&'static str] {
+    match (kind, field) {
+        (Kind::Convolution | Kind::Pooling, "text.step") => {
+            &["step", "steps", "row", "col", "value"]
+        }
+        (Kind::Relu, "text.step") => &["step", "steps", "row", "col", "value", "result"],
+        (Kind::Dropout, "text.intro" | "text.result") => &["p", "scale", "maps"],
+        (Kind::Dropout, "text.step") => &["step", "steps", "map", "maps", "result", "p", "scale"],
+        (Kind::Flatten, "text.step") => &["step", "steps", "index", "map", "row", "col", "value"],
+        (Kind::FullyConnected, "text.step") => &["step", "steps", "class", "value"],
+        (Kind::FullyConnected, "text.closing") => &["class", "value"],
+        (Kind::Architecture, "text.step") => &["p", "scale"],
+        _ => &[],
+    }
+}
+
+fn check_placeholders(ctx: &Ctx, field: &str, s: &Spanned<String>, known: &[&str]) -> Result<()> {
     let text = s.get_ref();
     let mut rest = text.as_str();
     while let Some(open) = rest.find('{') {
@@ -513,19 +530,20 @@ fn check_placeholders(ctx: &Ctx, field: &str, s: &Spanned<String>) -> Result<()>
             ));
         };
         let name = &after[..close];
-        if !PLACEHOLDERS.contains(&name) {
-            return Err(ctx.err(
-                s.span(),
-                field,
+        if !known.contains(&name) {
+            let msg = if known.is_empty() {
+                format!("{{{name}}}: this block takes no placeholders")
+            } else {
                 format!(
-                    "unknown placeholder {{{name}}}; known: {}",
-                    PLACEHOLDERS
+                    "unknown placeholder {{{name}}}; this block knows: {}",
+                    known
                         .iter()
                         .map(|p| format!("{{{p}}}"))
                         .collect::<Vec<_>>()
                         .join(" ")
-                ),
-            ));
+                )
+            };
+            return Err(ctx.err(s.span(), field, msg));
         }
         rest = &after[close + 1..];
     }
@@ -699,11 +717,11 @@ fn validate(ctx: &Ctx, f: LessonFile) -> Result<Spec> {
     }
 
     let text = Text {
-        intro: paragraphs(ctx, "text.intro", &f.text.intro)?,
-        step: paragraphs(ctx, "text.step", &f.text.step)?,
-        result: paragraphs(ctx, "text.result", &f.text.result)?,
-        closing: paragraphs(ctx, "text.closing", &f.text.closing)?,
-        augment: paragraphs(ctx, "text.augment", &f.text.augment)?,
+        intro: paragraphs(ctx, kind, "text.intro", &f.text.intro)?,
+        step: paragraphs(ctx, kind, "text.step", &f.text.step)?,
+        result: paragraphs(ctx, kind, "text.result", &f.text.result)?,
+        closing: paragraphs(ctx, kind, "text.closing", &f.text.closing)?,
+        augment: paragraphs(ctx, kind, "text.augment", &f.text.augment)?,
     };
 
     let image = f
