@@ -141,34 +141,36 @@ fn panel_sizes(
         };
         panel_size(p, &style, max_w, max_h)
     };
-    let others: Vec<(u16, u16)> = panels
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| !is_image(p))
-        .map(|(i, p)| size_of(i, p, w, panel_room))
-        .collect();
-    let (_, others_h) = flow(&others, w);
     let images = u16::try_from(panels.iter().filter(|p| is_image(p)).count()).unwrap_or(1);
     let img_w = w
         .saturating_sub(GAP * images.saturating_sub(1))
         .checked_div(images)
         .unwrap_or(w)
         .min(MAX_IMAGE_WIDTH);
-    let img_h = panel_room
-        .saturating_sub(others_h)
+    let sizes_with = |img_h: u16| -> Vec<(u16, u16)> {
+        panels
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                if is_image(p) {
+                    size_of(i, p, img_w, img_h)
+                } else {
+                    size_of(i, p, w, panel_room)
+                }
+            })
+            .collect()
+    };
+    // the tallest images (up to half the screen) with which all panels fit
+    let mut img_h = panel_room
         .min((body_h / 2).max(MIN_IMAGE_HEIGHT))
         .max(MIN_IMAGE_HEIGHT);
-    panels
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            if is_image(p) {
-                size_of(i, p, img_w, img_h)
-            } else {
-                size_of(i, p, w, panel_room)
-            }
-        })
-        .collect()
+    loop {
+        let sizes = sizes_with(img_h);
+        if images == 0 || img_h <= MIN_IMAGE_HEIGHT || flow(&sizes, w).1 <= panel_room {
+            return sizes;
+        }
+        img_h -= 1;
+    }
 }
 
 /// Rows of the screen below the panels that roomy grids must leave free.
@@ -368,6 +370,7 @@ pub(crate) fn render(app: &App, state: &LessonState, area: Rect, buf: &mut Buffe
         editable,
         presets,
         state.edit.is_some(),
+        state.playing,
     );
     render_status(theme, app.notice(), &hints, lay.status, buf);
 }

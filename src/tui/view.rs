@@ -448,6 +448,7 @@ pub(crate) fn lesson_hints(
     editable: bool,
     presets: bool,
     editing: bool,
+    playing: bool,
 ) -> Vec<(String, &'static str)> {
     let s = theme.symbols();
     let k = |a: &str| a.to_string();
@@ -467,7 +468,7 @@ pub(crate) fn lesson_hints(
     }
     let mut hints = vec![
         (format!("{}/{}", s.left, s.right), "step"),
-        (k("p"), "play"),
+        (k("p"), if playing { "pause" } else { "play" }),
     ];
     if editable {
         hints.push((k("e"), "edit"));
