@@ -443,3 +443,11 @@ fn the_train_lesson_shows_its_frames() {
     let text = cnn_tutor::tui::buffer_text(&render_to_buffer(&app, 80, 24));
     assert!(text.contains("Training"), "{text}");
 }
+
+#[test]
+fn the_app_can_move_to_another_thread() {
+    // an SSH server runs one App per connection on its own task
+    fn assert_send<T: Send + 'static>() {}
+    assert_send::<App>();
+    assert_send::<AppEvent>();
+}
