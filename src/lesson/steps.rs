@@ -139,8 +139,8 @@ fn channel(x: &Array4<f32>, c: usize) -> Array2<f32> {
     x.slice(s![0, c, .., ..]).to_owned()
 }
 
-/// A map scaled to 0..255 grey (min → black, max → white; a flat map is mid-grey... or
-/// black when it is all 0).
+/// A map scaled to 0..255 grey: its smallest value becomes 0 (black), its largest 255
+/// (white); a map whose values are all equal becomes all black.
 fn normalised(m: &Array2<f32>) -> Array2<f32> {
     let (lo, hi) = min_max(m);
     if hi > lo {
