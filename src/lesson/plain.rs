@@ -4,6 +4,8 @@
 //! Marks: `[155]` a cell inside the active window, `<155>` the cell just written (or
 //! emphasised), `?` a value not computed yet.
 
+use std::collections::HashMap;
+
 use crate::lesson::frame::{Bars, Frame, Grid, ImagePanel, Panel, Pipeline, Vector};
 use crate::lesson::model::Lesson;
 use crate::lesson::steps::fmt_num;
@@ -13,6 +15,7 @@ use crate::{Error, Result};
 pub fn lesson(lesson: &Lesson, step: Option<usize>) -> Result<String> {
     let frames = lesson.frames()?;
     let total = frames.len();
+    let widths = column_widths(&frames);
     let mut out = format!("{} ({})\n", lesson.title(), lesson.id());
     if !lesson.summary().is_empty() {
         out.push_str(lesson.summary());
@@ -27,25 +30,50 @@ pub fn lesson(lesson: &Lesson, step: Option<usize>) -> Result<String> {
                 )));
             }
             out.push('\n');
-            out.push_str(&render_numbered(&frames[n - 1], n, total));
+            out.push_str(&render_numbered(&frames[n - 1], n, total, &widths));
         }
         None => {
             for (i, f) in frames.iter().enumerate() {
                 out.push('\n');
-                out.push_str(&render_numbered(f, i + 1, total));
+                out.push_str(&render_numbered(f, i + 1, total, &widths));
             }
         }
     }
     Ok(out)
 }
 
-fn render_numbered(frame: &Frame, n: usize, total: usize) -> String {
+fn render_numbered(frame: &Frame, n: usize, total: usize, widths: &Widths) -> String {
     let head = format!("Step {n} of {total}: {}", frame.heading);
     format!(
         "{head}\n{}\n{}",
         "=".repeat(head.chars().count().min(78)),
-        body(frame)
+        body(frame, widths)
     )
+}
+
+/// Cell width per panel label, the widest over all frames, so that a grid keeps its
+/// columns while its `?` cells fill in.
+type Widths = HashMap<String, usize>;
+
+fn column_widths(frames: &[Frame]) -> Widths {
+    let mut widths = Widths::new();
+    for f in frames {
+        for p in &f.panels {
+            let (label, cells) = match p {
+                Panel::Grid(g) => (&g.label, &g.cells),
+                Panel::Vector(v) => (&v.label, &v.values),
+                _ => continue,
+            };
+            let w = cells
+                .iter()
+                .map(|c| c.map_or(1, |v| fmt_num(v).chars().count()))
+                .max()
+                .unwrap_or(1);
+            let e = widths.entry(label.clone()).or_insert(0);
+            *e = (*e).max(w);
+        }
+    }
+    widths
 }
 
 /// One frame as plain text: heading, panels, formula, text.
@@ -54,15 +82,15 @@ pub fn render(frame: &Frame) -> String {
         "{}\n{}\n{}",
         frame.heading,
         "=".repeat(frame.heading.chars().count().min(78)),
-        body(frame)
+        body(frame, &Widths::new())
     )
 }
 
-fn body(frame: &Frame) -> String {
+fn body(frame: &Frame, widths: &Widths) -> String {
     let mut out = String::new();
     for panel in &frame.panels {
         out.push('\n');
-        out.push_str(&panel_text(panel));
+        out.push_str(&panel_with_widths(panel, widths));
     }
     if let Some(f) = &frame.formula {
         out.push('\n');
@@ -79,16 +107,20 @@ fn body(frame: &Frame) -> String {
 
 /// One panel as plain text, ending in a newline.
 pub fn panel_text(panel: &Panel) -> String {
+    panel_with_widths(panel, &Widths::new())
+}
+
+fn panel_with_widths(panel: &Panel, widths: &Widths) -> String {
     match panel {
-        Panel::Grid(g) => grid_text(g),
+        Panel::Grid(g) => grid_text(g, widths.get(&g.label).copied().unwrap_or(0)),
         Panel::Image(img) => image_text(img),
         Panel::Bars(b) => bars_text(b),
-        Panel::Vector(v) => vector_text(v),
+        Panel::Vector(v) => vector_text(v, widths.get(&v.label).copied().unwrap_or(0)),
         Panel::Pipeline(p) => pipeline_text(p),
     }
 }
 
-fn grid_text(g: &Grid) -> String {
+fn grid_text(g: &Grid, min_width: usize) -> String {
     let mut out = g.label.clone();
     if g.dimmed {
         out.push_str(" (dropped: every value is 0)");
@@ -99,7 +131,12 @@ fn grid_text(g: &Grid) -> String {
         .iter()
         .map(|c| c.map_or_else(|| "?".to_string(), fmt_num))
         .collect();
-    let width = cells.iter().map(|c| c.chars().count()).max().unwrap_or(1);
+    let width = cells
+        .iter()
+        .map(|c| c.chars().count())
+        .max()
+        .unwrap_or(1)
+        .max(min_width);
     for r in 0..g.rows {
         let mut line = String::new();
         for c in 0..g.cols {
@@ -125,7 +162,7 @@ fn grid_text(g: &Grid) -> String {
     out
 }
 
-fn vector_text(v: &Vector) -> String {
+fn vector_text(v: &Vector, min_width: usize) -> String {
     let mut out = format!("{}\n", v.label);
     let cells: Vec<String> = v
         .values
@@ -143,7 +180,8 @@ fn vector_text(v: &Vector) -> String {
         .map(|c| c.chars().count())
         .chain((0..v.values.len()).map(|i| index(i).chars().count()))
         .max()
-        .unwrap_or(1);
+        .unwrap_or(1)
+        .max(min_width);
     let per_line = (70 / (width + 2)).max(1);
     for chunk_start in (0..v.values.len()).step_by(per_line) {
         let end = (chunk_start + per_line).min(v.values.len());
