@@ -67,3 +67,41 @@ pub(crate) fn skew(img: &RgbImage, shear: f32) -> RgbImage {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ink(img: &RgbImage) -> usize {
+        img.pixels().filter(|p| p.0 != [255, 255, 255]).count()
+    }
+
+    #[test]
+    fn the_same_seed_draws_the_same_picture() {
+        for shape in [ShapeName::Circle, ShapeName::Square, ShapeName::Triangle] {
+            let a = draw(shape, 128, 5);
+            assert_eq!(a, draw(shape, 128, 5));
+            assert_eq!(a.dimensions(), (128, 128));
+            // a shape of at least 20x20 pixels on a white background
+            assert!(ink(&a) > 200, "{shape:?}");
+            assert!(ink(&a) < 128 * 128 / 2, "{shape:?}");
+        }
+        assert_ne!(
+            draw(ShapeName::Circle, 64, 1),
+            draw(ShapeName::Square, 64, 1)
+        );
+    }
+
+    #[test]
+    fn transforms_move_pixels_but_keep_the_size() {
+        let img = draw(ShapeName::Triangle, 64, 2);
+        for t in [flip(&img), mirror(&img), skew(&img, 0.3)] {
+            assert_eq!(t.dimensions(), img.dimensions());
+            assert_ne!(t, img);
+            assert!(ink(&t) > 0);
+        }
+        assert_eq!(flip(&flip(&img)), img);
+        assert_eq!(mirror(&mirror(&img)), img);
+        assert_eq!(ink(&flip(&img)), ink(&img));
+    }
+}
