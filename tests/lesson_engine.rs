@@ -439,3 +439,59 @@ fn architecture_walks_every_stage_with_its_shape() {
     let sum: f32 = bars.items.iter().map(|(_, p)| p).sum();
     assert!((sum - 1.0).abs() < 1e-5);
 }
+
+#[test]
+fn the_written_out_sums_agree_with_linear() {
+    let frames = builtin("fully-connected").frames().unwrap();
+    for f in frames.iter().filter(|f| f.heading.starts_with("Score ")) {
+        let formula = f.formula.as_deref().unwrap();
+        let (_, sum) = formula.split_once(": ").unwrap();
+        let (lhs, rhs) = sum.rsplit_once(" = ").unwrap();
+        // "(a x b) + (c x d) + ... + bias" or "... - bias"
+        let (terms, bias) = match lhs.rsplit_once(") ") {
+            Some((t, b)) => (format!("{t})"), b.replace(' ', "")),
+            None => (lhs.to_string(), String::new()),
+        };
+        let mut total: f32 = terms
+            .split(" + ")
+            .map(|term| {
+                let inner = term.trim_start_matches('(').trim_end_matches(')');
+                let (a, b) = inner.split_once(" x ").unwrap();
+                a.parse::<f32>().unwrap() * b.parse::<f32>().unwrap()
+            })
+            .sum();
+        if !bias.is_empty() {
+            total += bias.parse::<f32>().unwrap();
+        }
+        let shown: f32 = rhs.parse().unwrap();
+        assert!(
+            (total - shown).abs() < 1e-3,
+            "{formula}: terms give {total}"
+        );
+    }
+}
+
+#[test]
+fn pooling_formulas_list_the_window_and_its_maximum() {
+    let frames = builtin("pooling").frames().unwrap();
+    for f in frames.iter().filter(|f| f.heading.starts_with("Window ")) {
+        let formula = f.formula.as_deref().unwrap();
+        let inner = formula
+            .trim_start_matches("max(")
+            .split_once(") = ")
+            .unwrap();
+        let max = inner
+            .0
+            .split(", ")
+            .map(|v| v.parse::<f32>().unwrap())
+            .fold(f32::NEG_INFINITY, f32::max);
+        assert_eq!(max, inner.1.parse::<f32>().unwrap(), "{formula}");
+        let relu = grids(f)[0];
+        let w = relu.window.unwrap();
+        let in_window: Vec<f32> = (w.row..w.row + w.height)
+            .flat_map(|r| (w.col..w.col + w.width).map(move |c| (r, c)))
+            .map(|(r, c)| relu.get(r, c).unwrap())
+            .collect();
+        assert_eq!(in_window.len(), 4);
+    }
+}
