@@ -964,6 +964,15 @@ fn validate(ctx: &Ctx, f: LessonFile) -> Result<Spec> {
                     "the filters are bigger than the image",
                 ));
             }
+            let side = image_size + 2 * padding + 1 - k.nrows().max(k.ncols());
+            if pool_size > side {
+                let span = f.pool_size.as_ref().map_or(kind_span, Spanned::span);
+                return Err(ctx.err(
+                    span,
+                    "pool_size",
+                    format!("a {pool_size}x{pool_size} pool does not fit the {side}x{side} feature maps"),
+                ));
+            }
         }
     }
     if let (Some(x), Some(w)) = (&inputs, &weights) {
