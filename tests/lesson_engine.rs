@@ -495,3 +495,27 @@ fn pooling_formulas_list_the_window_and_its_maximum() {
         assert_eq!(in_window.len(), 4);
     }
 }
+
+#[test]
+fn extreme_edits_still_give_sane_frames() {
+    for mut l in lesson::builtin().unwrap() {
+        let targets = l.edit_targets();
+        for (t, target) in targets.iter().enumerate() {
+            for r in 0..target.rows {
+                for c in 0..target.cols {
+                    let v = if (r + c) % 2 == 0 { 1.0e9 } else { -1.0e9 };
+                    l.set_value(t, r, c, v);
+                }
+            }
+        }
+        if !targets.is_empty() {
+            assert_eq!(l.value(0, 0, 0), 1.0e6, "{}: edits are clamped", l.id());
+        }
+        let frames = l.frames().unwrap();
+        for f in &frames {
+            check_sane(l.id(), f);
+        }
+        let text = lesson::plain::lesson(&l, None).unwrap();
+        assert!(!text.contains("NaN"), "{}", l.id());
+    }
+}
