@@ -583,3 +583,140 @@ fn render_editor(app: &App, lesson: &Lesson, edit: &EditState, lay: &Layout, buf
     );
     Paragraph::new(lines).style(Style::new()).render(info, buf);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lesson::frame::{Bars, ImagePanel, Pipeline, Stage, Vector, Window};
+    use crate::tui::app::DEFAULT_SPEED;
+    use crate::tui::progress::Progress;
+
+    /// Frames no lesson file would make: empty, huge, inconsistent, not finite.
+    fn odd_frames() -> Vec<Step> {
+        let grid = |rows: usize, cols: usize, n: usize, v: f32| {
+            Panel::Grid(Grid {
+                label: "a label much longer than the grid it names, to see it cut".into(),
+                rows,
+                cols,
+                cells: vec![Some(v); n],
+                window: Some(Window {
+                    row: rows,
+                    col: cols.saturating_sub(1),
+                    height: 9,
+                    width: 9,
+                }),
+                emphasis: vec![(99, 99), (0, 0)],
+                dimmed: true,
+            })
+        };
+        vec![
+            Step {
+                heading: String::new(),
+                text: Vec::new(),
+                panels: Vec::new(),
+                formula: None,
+            },
+            Step {
+                heading: "x".repeat(500),
+                text: vec!["word ".repeat(400), "y".repeat(1000)],
+                panels: vec![
+                    grid(0, 0, 0, 1.0),
+                    grid(3, 3, 2, f32::NAN),
+                    grid(40, 40, 1600, -1.0e6),
+                    grid(1, 200, 200, 0.125),
+                ],
+                formula: Some("(1 x 2) + ".repeat(100)),
+            },
+            Step {
+                heading: "images and friends".into(),
+                text: vec!["ünïcödé × → ✓".into()],
+                panels: vec![
+                    Panel::Image(ImagePanel {
+                        label: "short rgb".into(),
+                        width: 64,
+                        height: 64,
+                        rgb: vec![7; 10],
+                    }),
+                    Panel::Image(ImagePanel {
+                        label: "empty".into(),
+                        width: 0,
+                        height: 0,
+                        rgb: Vec::new(),
+                    }),
+                    Panel::Image(ImagePanel {
+                        label: "tall".into(),
+                        width: 1,
+                        height: 500,
+                        rgb: vec![255; 1500],
+                    }),
+                    Panel::Bars(Bars {
+                        label: "bars".into(),
+                        items: vec![
+                            ("nan".into(), f32::NAN),
+                            ("inf".into(), f32::INFINITY),
+                            ("neg".into(), -3.0),
+                        ],
+                    }),
+                    Panel::Vector(Vector {
+                        label: "v".into(),
+                        values: vec![None; 3000],
+                        emphasis: vec![5000],
+                        offset: usize::MAX / 2,
+                        names: vec!["only one name".into()],
+                    }),
+                    Panel::Vector(Vector {
+                        label: "empty".into(),
+                        values: Vec::new(),
+                        emphasis: Vec::new(),
+                        offset: 0,
+                        names: Vec::new(),
+                    }),
+                    Panel::Pipeline(Pipeline {
+                        label: "p".into(),
+                        stages: vec![
+                            Stage {
+                                name: "z".repeat(300),
+                                shape: "1x1".into(),
+                            };
+                            5
+                        ],
+                        active: Some(42),
+                    }),
+                ],
+                formula: Some(String::new()),
+            },
+        ]
+    }
+
+    #[test]
+    fn odd_frames_never_panic() {
+        let lessons = crate::lesson::builtin().expect("lessons");
+        for theme in [Theme::new(true, false), Theme::new(false, true)] {
+            let app = App::new(lessons.clone(), theme, Progress::new());
+            let frames = odd_frames();
+            for step in 0..frames.len() {
+                for (w, h) in [(60, 20), (80, 24), (120, 40), (250, 70), (61, 200)] {
+                    let state = LessonState {
+                        lesson: 0,
+                        frames: frames.clone(),
+                        step,
+                        playing: true,
+                        speed: DEFAULT_SPEED,
+                        elapsed_ms: 0,
+                        focus: Focus::Panels,
+                        text_scroll: u16::MAX,
+                        panel_scroll: u16::MAX,
+                        edit: None,
+                        preset: None,
+                    };
+                    let area = Rect::new(0, 0, w, h);
+                    let mut buf = Buffer::empty(area);
+                    render(&app, &state, area, &mut buf);
+                    if theme.ascii {
+                        assert!(buf.content.iter().all(|c| c.symbol().is_ascii()));
+                    }
+                }
+            }
+        }
+    }
+}
