@@ -65,9 +65,26 @@ impl Layout {
     }
 }
 
+/// The widest cell of every grid panel of every frame (0 for other panels).
+fn cell_width_table(frames: &[Step]) -> Vec<Vec<usize>> {
+    frames
+        .iter()
+        .map(|f| {
+            f.panels
+                .iter()
+                .map(|p| match p {
+                    Panel::Grid(g) => grid_cell_width(g),
+                    _ => 0,
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// For each panel of step `step`: the widest cell the same grid (same place, same label)
-/// has in any step, so a grid keeps its size while its cells fill in.
-fn steady_cell_widths(frames: &[Step], step: usize) -> Vec<usize> {
+/// has in any step, so a grid keeps its size while its cells fill in. `table` is
+/// [`cell_width_table`] of `frames`.
+fn steady_cell_widths(frames: &[Step], table: &[Vec<usize>], step: usize) -> Vec<usize> {
     let Some(current) = frames.get(step) else {
         return Vec::new();
     };
@@ -79,10 +96,9 @@ fn steady_cell_widths(frames: &[Step], step: usize) -> Vec<usize> {
             let Panel::Grid(g) = panel else { return 0 };
             frames
                 .iter()
-                .filter_map(|f| match f.panels.get(i) {
-                    Some(Panel::Grid(other)) if other.label == g.label => {
-                        Some(grid_cell_width(other))
-                    }
+                .zip(table)
+                .filter_map(|(f, widths)| match f.panels.get(i) {
+                    Some(Panel::Grid(other)) if other.label == g.label => widths.get(i).copied(),
                     _ => None,
                 })
                 .max()
@@ -179,7 +195,14 @@ const ROOMY_KEEP_ROWS: u16 = 8;
 /// Whether every step of the lesson fits with roomy grids (wider spacing, a blank line
 /// between rows) in the same number of panel rows as compact ones, leaving room for the
 /// explanation. Decided for the whole lesson so the screen does not jump between steps.
-fn roomy_fits(theme: &Theme, frames: &[Step], w: u16, body_h: u16, bottom_need: u16) -> bool {
+fn roomy_fits(
+    theme: &Theme,
+    frames: &[Step],
+    table: &[Vec<usize>],
+    w: u16,
+    body_h: u16,
+    bottom_need: u16,
+) -> bool {
     let compact = PanelStyle::plain(*theme);
     let roomy = PanelStyle {
         roomy: true,
@@ -193,7 +216,7 @@ fn roomy_fits(theme: &Theme, frames: &[Step], w: u16, body_h: u16, bottom_need: 
         });
         let formula_h = u16::try_from(formula_h).unwrap_or(u16::MAX);
         let room = body_h.saturating_sub(1 + formula_h + bottom_need);
-        let min_cells = steady_cell_widths(frames, i);
+        let min_cells = steady_cell_widths(frames, table, i);
         let rows_of = |look: PanelStyle| {
             let sizes = panel_sizes(&f.panels, &min_cells, look, w, room, body_h);
             let (rects, h) = flow(&sizes, w);
@@ -238,10 +261,11 @@ pub(crate) fn layout(app: &App, state: &LessonState, area: Rect) -> Layout {
     let reserved = 1 + bottom_min + formula_h;
     let panel_room = body_h.saturating_sub(reserved).max(3);
     let panels: &[Panel] = step.map_or(&[], |s| s.panels.as_slice());
-    let min_cells = steady_cell_widths(&state.frames, state.step);
+    let table = cell_width_table(&state.frames);
+    let min_cells = steady_cell_widths(&state.frames, &table, state.step);
     let bottom_need = bottom_min.max(ROOMY_KEEP_ROWS);
     let look = PanelStyle {
-        roomy: roomy_fits(theme, &state.frames, w, body_h, bottom_need),
+        roomy: roomy_fits(theme, &state.frames, &table, w, body_h, bottom_need),
         ..PanelStyle::plain(*theme)
     };
     let sizes = panel_sizes(panels, &min_cells, look, w, panel_room, body_h);
