@@ -256,30 +256,33 @@ fn edit_cursor_stays_inside_the_target_and_tab_switches_target() {
     app.open_by_id("convolution").expect("opens");
     let targets = app.lessons()[0].edit_targets();
     ch(&mut app, 'e');
+    let editing = |app: &App| {
+        app.lesson_state()
+            .expect("open")
+            .edit
+            .clone()
+            .expect("editing")
+    };
+    let first = editing(&app).target;
+    assert_eq!(
+        targets[first].name, "filter",
+        "editing starts on the filter"
+    );
     for _ in 0..20 {
         key(&mut app, KeyCode::Right);
         key(&mut app, KeyCode::Down);
     }
-    let edit = app
-        .lesson_state()
-        .expect("open")
-        .edit
-        .clone()
-        .expect("editing");
+    let edit = editing(&app);
     assert_eq!(
         (edit.row, edit.col),
-        (targets[0].rows - 1, targets[0].cols - 1)
+        (targets[first].rows - 1, targets[first].cols - 1)
     );
-    if targets.len() > 1 {
-        key(&mut app, KeyCode::Tab);
-        let edit = app
-            .lesson_state()
-            .expect("open")
-            .edit
-            .clone()
-            .expect("editing");
-        assert_eq!(edit.target, 1);
-    }
+    key(&mut app, KeyCode::Tab);
+    let edit = editing(&app);
+    assert_ne!(edit.target, first, "Tab switches to the image");
+    assert!(edit.row < targets[edit.target].rows && edit.col < targets[edit.target].cols);
+    key(&mut app, KeyCode::BackTab);
+    assert_eq!(editing(&app).target, first);
 }
 
 #[test]

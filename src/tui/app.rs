@@ -489,13 +489,19 @@ impl App {
         let Some((lesson, state)) = self.current_lesson_mut() else {
             return;
         };
-        if lesson.edit_targets().is_empty() {
+        let targets = lesson.edit_targets();
+        if targets.is_empty() {
             self.notice = Some("nothing to edit in this lesson".into());
             return;
         }
+        // start on the filter when there is one: its weights are what learners try first
+        let target = targets
+            .iter()
+            .position(|t| t.name.to_lowercase().starts_with("filter"))
+            .unwrap_or(0);
         state.playing = false;
         state.edit = Some(EditState {
-            target: 0,
+            target,
             row: 0,
             col: 0,
             input: String::new(),
