@@ -344,18 +344,19 @@ pub(crate) fn render(app: &App, state: &LessonState, area: Rect, buf: &mut Buffe
     } else {
         format!("paused, p plays ({speed:.1} s/step)")
     };
-    render_bar(
-        theme,
-        &format!(
-            " cnn-tutor {} {}. {}",
-            sym.dot,
-            state.lesson + 1,
-            theme.text(lesson.title())
-        ),
-        &format!("step {}/{} {} ", state.step + 1, n, play),
-        lay.header,
-        buf,
+    let left = format!(
+        " cnn-tutor {} {}. {}",
+        sym.dot,
+        state.lesson + 1,
+        theme.text(lesson.title())
     );
+    let mut right = format!("step {}/{} {} ", state.step + 1, n, play);
+    if width(&left) + width(&right) + 1 > usize::from(area.width) {
+        // narrow: keep the title whole, shorten the play state
+        let short = if state.playing { sym.play } else { "" };
+        right = format!("step {}/{} {short} ", state.step + 1, n);
+    }
+    render_bar(theme, &left, &right, lay.header, buf);
 
     let Some(step) = step else {
         return;
@@ -444,30 +445,15 @@ fn render_panels(
             }
         }
     }
-    // say when panels are cut off
-    let sym = theme.symbols();
-    let mark = if scroll < lay.max_panel_scroll() {
-        Some(sym.more_below)
-    } else if scroll > 0 {
-        Some(sym.more_above)
-    } else {
-        None
-    };
-    if let Some(mark) = mark {
-        let text = format!(" {mark} (Tab, j/k) ");
-        let tw = u16::try_from(width(&text)).unwrap_or(0);
-        if tw < lay.panels.width {
-            let x = lay.panels.right() - tw;
-            let y = lay.panels.bottom() - 1;
-            buf.set_string(x, y, text, theme.key());
-        }
-    }
 }
 
+/// The line between the panels and the text: a title, then an optional note right after
+/// it (`middle`) and one at the right end (`extra`); notes that do not fit are left out.
 fn render_rule(
     app: &App,
     title: &str,
     focused: bool,
+    middle: Option<&str>,
     extra: Option<&str>,
     lay: &Layout,
     buf: &mut Buffer,
@@ -482,10 +468,18 @@ fn render_rule(
         theme.heading()
     };
     let (x, _) = buf.set_stringn(lay.rule.x + 1, lay.rule.y, format!(" {title} "), w, style);
+    let mut right_end = lay.rule.right();
     if let Some(extra) = extra {
         let ew = u16::try_from(width(extra)).unwrap_or(0);
-        if x + ew + 2 < lay.rule.right() {
-            buf.set_string(lay.rule.right() - ew - 1, lay.rule.y, extra, theme.key());
+        if x + ew + 2 < right_end {
+            right_end -= ew + 1;
+            buf.set_string(right_end, lay.rule.y, extra, theme.key());
+        }
+    }
+    if let Some(middle) = middle {
+        let mw = u16::try_from(width(middle)).unwrap_or(0);
+        if x + 1 + mw + 1 < right_end {
+            buf.set_string(x + 1, lay.rule.y, middle, theme.key());
         }
     }
 }
@@ -495,15 +489,48 @@ fn render_text(app: &App, state: &LessonState, lay: &Layout, buf: &mut Buffer) {
     let sym = theme.symbols();
     let max = lay.max_text_scroll();
     let scroll = state.text_scroll.min(max);
-    let extra = if scroll < max {
-        Some(format!(" {} (j/k) ", sym.more_below))
+    // what scrolls the text and the panels: j/k for the focused one, Tab to switch
+    let how = |focus: Focus| {
+        if state.focus == focus {
+            "(j/k)"
+        } else {
+            "(Tab)"
+        }
+    };
+    let text_note = if scroll < max {
+        Some(format!(" {} {} ", sym.more_below, how(Focus::Text)))
     } else if scroll > 0 {
-        Some(format!(" {} ", sym.more_above))
+        Some(format!(" {} {} ", sym.more_above, how(Focus::Text)))
+    } else {
+        None
+    };
+    let panel_max = lay.max_panel_scroll();
+    let panel_scroll = state.panel_scroll.min(panel_max);
+    let panel_note = if panel_scroll < panel_max {
+        Some(format!(
+            " panels {} {} ",
+            sym.more_below,
+            how(Focus::Panels)
+        ))
+    } else if panel_scroll > 0 {
+        Some(format!(
+            " panels {} {} ",
+            sym.more_above,
+            how(Focus::Panels)
+        ))
     } else {
         None
     };
     let focused = state.focus == Focus::Text;
-    render_rule(app, "Explanation", focused, extra.as_deref(), lay, buf);
+    render_rule(
+        app,
+        "Explanation",
+        focused,
+        panel_note.as_deref(),
+        text_note.as_deref(),
+        lay,
+        buf,
+    );
     let lines: Vec<Line> = lay
         .text_lines
         .iter()
@@ -543,6 +570,7 @@ fn render_editor(app: &App, lesson: &Lesson, edit: &EditState, lay: &Layout, buf
         app,
         &format!("Editing {}", theme.text(&target.name)),
         true,
+        None,
         Some(&format!(" Tab: {} ", theme.text(&names.join(" | ")))),
         lay,
         buf,
