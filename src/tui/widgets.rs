@@ -493,7 +493,7 @@ fn pipeline_lines(p: &Pipeline, theme: &Theme, max: usize) -> Vec<Vec<(String, O
     let mut lines: Vec<Vec<(String, Option<usize>)>> = vec![Vec::new()];
     let mut used = 0;
     for (i, stage) in p.stages.iter().enumerate() {
-        let text = format!("{} {}", theme.text(&stage.name), theme.text(&stage.shape));
+        let text = format!("{} [{}]", theme.text(&stage.name), theme.text(&stage.shape));
         let text = truncate(&text, max.saturating_sub(1), theme.symbols().ellipsis);
         let tw = width(&text);
         let lead = if i == 0 { 0 } else { width(arrow) };
