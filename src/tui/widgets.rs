@@ -676,6 +676,42 @@ mod tests {
     }
 
     #[test]
+    fn images_are_half_blocks_in_colour_and_shades_without() {
+        use ratatui::style::Color;
+        // 2x2: white top row, black bottom row
+        let img = ImagePanel {
+            label: "i".into(),
+            width: 2,
+            height: 2,
+            rgb: vec![255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0],
+        };
+        let panel = Panel::Image(img);
+        let draw = |theme: Theme| {
+            let (w, h) = panel_size(&panel, &PanelStyle::plain(theme), 20, 10);
+            let area = Rect::new(0, 0, w, h);
+            let mut buf = Buffer::empty(area);
+            render_panel(&panel, &PanelStyle::plain(theme), area, &mut buf);
+            buf
+        };
+        let buf = draw(Theme::new(true, false));
+        let pixels: Vec<_> = buf.content.iter().filter(|c| c.symbol() == "▀").collect();
+        let white = Color::Rgb(255, 255, 255);
+        let black = Color::Rgb(0, 0, 0);
+        assert!(pixels.iter().any(|c| c.fg == white && c.bg == white));
+        assert!(pixels.iter().any(|c| c.fg == black && c.bg == black));
+        for theme in [Theme::new(false, false), Theme::new(true, true)] {
+            let buf = draw(theme);
+            assert!(buf.content.iter().all(|c| c.symbol() != "▀"));
+            assert!(buf
+                .content
+                .iter()
+                .all(|c| c.fg == Color::Reset && c.bg == Color::Reset));
+            // white is the densest shade
+            assert!(buf.content.iter().any(|c| c.symbol() == "@"));
+        }
+    }
+
+    #[test]
     fn images_fit_their_box() {
         let img = ImagePanel {
             label: "x".into(),
