@@ -454,3 +454,20 @@ fn the_app_can_move_to_another_thread() {
     assert_send::<App>();
     assert_send::<AppEvent>();
 }
+
+#[test]
+fn a_lesson_reopens_where_it_was_left() {
+    let mut app = fresh();
+    key(&mut app, KeyCode::Enter);
+    for _ in 0..3 {
+        key(&mut app, KeyCode::Right);
+    }
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(step(&app), 3, "back at the step it was left at");
+    // a finished lesson starts over
+    key(&mut app, KeyCode::End);
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(step(&app), 0);
+}

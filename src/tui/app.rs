@@ -80,6 +80,8 @@ pub struct App {
     lessons: Vec<Lesson>,
     /// Each lesson's opening text (its first step), shown in the menu.
     intros: Vec<Vec<String>>,
+    /// Per lesson, the step to reopen it at (where the learner left it in this run).
+    resume: Vec<usize>,
     progress: Progress,
     progress_changed: bool,
     screen: Screen,
@@ -105,6 +107,7 @@ impl App {
             .collect();
         App {
             theme,
+            resume: vec![0; lessons.len()],
             lessons,
             intros,
             progress,
@@ -344,7 +347,8 @@ impl App {
                 if self.progress.visit(&id) {
                     self.progress_changed = true;
                 }
-                self.go_to(0);
+                let resume = self.resume.get(index).copied().unwrap_or(0);
+                self.go_to(resume);
             }
             Ok(_) => {
                 self.notice = Some(format!("lesson `{}` has no steps", lesson.id()));
@@ -429,6 +433,11 @@ impl App {
             KeyCode::PageUp => self.scroll(-10),
             KeyCode::PageDown => self.scroll(10),
             KeyCode::Esc | KeyCode::Backspace => {
+                // remember where the learner was, for coming back during this run
+                let (lesson, at_end) = (state.lesson, step == last);
+                if let Some(slot) = self.resume.get_mut(lesson) {
+                    *slot = if at_end { 0 } else { step };
+                }
                 self.screen = Screen::Menu;
             }
             KeyCode::Char('e') => self.start_edit(),
