@@ -240,14 +240,25 @@ fn editing_a_filter_weight_changes_the_output() {
 fn bad_numbers_are_refused_with_a_note() {
     let mut app = fresh();
     app.open_by_id("convolution").expect("opens");
-    let old = app.lessons()[0].value(0, 0, 0);
     ch(&mut app, 'e');
+    let t = app
+        .lesson_state()
+        .and_then(|s| s.edit.as_ref())
+        .expect("editing")
+        .target;
+    let old = app.lessons()[0].value(t, 0, 0);
     for c in "1-.".chars() {
         ch(&mut app, c);
     }
     key(&mut app, KeyCode::Enter);
-    assert_eq!(app.lessons()[0].value(0, 0, 0), old);
+    assert_eq!(app.lessons()[0].value(t, 0, 0), old);
     assert!(app.notice().is_some_and(|n| n.contains("not a number")));
+    for c in "99999999".chars() {
+        ch(&mut app, c);
+    }
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.lessons()[0].value(t, 0, 0), old);
+    assert!(app.notice().is_some_and(|n| n.contains("between")));
 }
 
 #[test]

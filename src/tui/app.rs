@@ -640,7 +640,11 @@ impl App {
                         self.notice = None;
                         self.recompute();
                     }
-                    _ => {
+                    Ok(_) => {
+                        edit.input.clear();
+                        self.notice = Some("keep numbers between -1000000 and 1000000".into());
+                    }
+                    Err(_) => {
                         let typed = std::mem::take(&mut edit.input);
                         self.notice = Some(format!("`{typed}` is not a number"));
                     }
