@@ -482,3 +482,29 @@ fn a_lesson_reopens_where_it_was_left() {
     key(&mut app, KeyCode::Enter);
     assert_eq!(step(&app), 0);
 }
+
+#[test]
+fn resizing_a_real_terminal_redraws_cleanly() {
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+    let mut app = fresh();
+    app.open_by_id("convolution").expect("opens");
+    key(&mut app, KeyCode::Right);
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    for (w, h) in [(80, 24), (40, 12), (120, 40), (80, 24)] {
+        terminal.backend_mut().resize(w, h);
+        app.handle(AppEvent::Resize(w, h));
+        terminal.autoresize().expect("resize");
+        terminal
+            .draw(|f| cnn_tutor::tui::render(&app, f))
+            .expect("draw");
+        let text = cnn_tutor::tui::buffer_text(terminal.backend().buffer());
+        if w < 60 {
+            assert!(text.contains("40 x 12"), "{text}");
+            assert!(!text.contains("155"), "nothing of the lesson shows through");
+        } else {
+            assert!(text.contains("= 155"), "{text}");
+            assert!(!text.contains("too small"));
+        }
+    }
+}
