@@ -6,6 +6,6 @@ use crate::Result;
 /// Draw the seed's shapes into `--out` and print a one-line summary.
 pub fn generate(args: &GenerateArgs) -> Result<()> {
     let summary = crate::data::generate(&args.out, args.per_class, args.seed)?;
-    println!("{summary}");
+    crate::outln!("{summary}");
     Ok(())
 }
