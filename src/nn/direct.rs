@@ -366,7 +366,7 @@ pub fn pool2_relu_backward(
 ) {
     #[cfg(target_arch = "x86_64")]
     match simd_level() {
-        Simd::Avx512 if h % 2 == 0 && w % (2 * wide::V) == 0 => {
+        Simd::Avx512 if h.is_multiple_of(2) && w.is_multiple_of(2 * wide::V) => {
             // SAFETY: the CPU supports AVX-512F and VL, AVX2 and FMA (checked at run time by
             // `simd_level`).
             unsafe { wide::pool_back(dout, out, code, c, h, w, dx) };
@@ -776,7 +776,7 @@ mod wide {
         dx: &mut [f32],
     ) {
         let (oh, ow) = (h / 2, w / 2);
-        assert!(h % 2 == 0 && ow.is_multiple_of(V));
+        assert!(h.is_multiple_of(2) && ow.is_multiple_of(V));
         let n = c * oh * ow;
         assert!(dout.len() >= n && out.len() >= n && code.len() >= n);
         assert!(dx.len() >= c * h * w);
