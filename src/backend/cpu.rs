@@ -1,6 +1,7 @@
 //! The CPU backend: direct 3x3 convolutions (AVX-512 or AVX2 chosen at run time, see
 //! [`crate::nn::direct`]), fused max-pool + ReLU, the batch split across a rayon pool, one
-//! workspace per thread reused across batches (a batch allocates only a few small vectors). `CpuBackend::set_profiling` times every stage of the pass.
+//! workspace per thread reused across batches (a batch allocates only a few small
+//! vectors). `CpuBackend::set_profiling` times every stage of the pass.
 //!
 //! Each image is pushed forward and straight back (its loss is independent of the others),
 //! so a thread only ever holds one image's activations; gradients are summed per thread
