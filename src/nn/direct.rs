@@ -554,11 +554,13 @@ mod wide {
         assert!(wt.len() >= cout * cin * 9);
         assert!(out.len() >= cout * h * w);
         assert!(bias.is_none_or(|b| b.len() >= cout));
+        // six output channels per pass (every layer of the net has 12 or 24): six sums,
+        // nine input vectors and the row temporaries fit the 32 vector registers
         let mut co = 0;
-        while co + 4 <= cout {
+        while co + 6 <= cout {
             // SAFETY: AVX-512F and VL are enabled here; the lengths were checked above.
-            unsafe { forward_block::<4>(xp, cin, h, w, wt, bias, co, out) };
-            co += 4;
+            unsafe { forward_block::<6>(xp, cin, h, w, wt, bias, co, out) };
+            co += 6;
         }
         while co < cout {
             // SAFETY: as above.
