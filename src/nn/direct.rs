@@ -883,6 +883,25 @@ mod tests {
         }
     }
 
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn wide_forward_rounds_as_the_fused_kernel() {
+        if simd_level() != Simd::Avx512 {
+            return;
+        }
+        let (cin, cout, h, w) = (5, 13, 6, 32);
+        let xp = data(cin * (h + 2) * (w + 2), 3);
+        let wt = data(cout * cin * 9, 4);
+        let b = data(cout, 5);
+        let (mut wide_out, mut fused_out) = (vec![0.0; cout * h * w], vec![0.0; cout * h * w]);
+        // SAFETY: the CPU supports AVX-512F and VL, AVX2 and FMA (checked just above).
+        unsafe {
+            wide::forward(&xp, cin, h, w, &wt, Some(&b), cout, &mut wide_out);
+            forward_avx512(&xp, cin, h, w, &wt, Some(&b), cout, &mut fused_out);
+        }
+        assert_eq!(wide_out, fused_out);
+    }
+
     #[test]
     fn direct_kernels_match_im2col() {
         for (cin, cout, h, w) in [
