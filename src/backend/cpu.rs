@@ -1,5 +1,7 @@
-//! The CPU backend: im2col + GEMM convolutions, fused max-pool + ReLU, the batch split
-//! across a rayon pool, one workspace per thread reused across batches.
+//! The CPU backend: direct 3x3 convolutions (AVX-512 or AVX2 chosen at run time, see
+//! [`crate::nn::direct`]), fused max-pool + ReLU, the batch split across a rayon pool, one
+//! workspace per thread reused across batches (a batch allocates only a few small
+//! vectors). `CpuBackend::set_profiling` times every stage of the pass.
 //!
 //! Each image is pushed forward and straight back (its loss is independent of the others),
 //! so a thread only ever holds one image's activations; gradients are summed per thread
@@ -40,6 +42,55 @@ impl Flipped {
     }
 }
 
+/// Stages of one image's pass that [`CpuBackend::set_profiling`] times, in order.
+pub const STAGES: [&str; 15] = [
+    "conv1 forward",
+    "pool1+relu forward",
+    "conv2 forward",
+    "pool2+relu forward",
+    "conv3 forward",
+    "dropout+relu+fc forward",
+    "loss",
+    "fc backward+dropout",
+    "conv3 weight grad",
+    "conv3 input grad",
+    "pool2+relu backward",
+    "conv2 weight grad",
+    "conv2 input grad",
+    "pool1+relu backward",
+    "conv1 weight grad",
+];
+
+/// Time spent per stage when profiling is on (off: no clock is read).
+#[derive(Debug, Default)]
+struct StageTimer {
+    on: bool,
+    last: Option<std::time::Instant>,
+    nanos: [u64; STAGES.len()],
+}
+
+impl StageTimer {
+    /// Start timing the next stage.
+    #[inline]
+    fn start(&mut self) {
+        if self.on {
+            self.last = Some(std::time::Instant::now());
+        }
+    }
+
+    /// The stage `i` ends here; the next one starts.
+    #[inline]
+    fn lap(&mut self, i: usize) {
+        if self.on {
+            let now = std::time::Instant::now();
+            if let Some(t) = self.last {
+                self.nanos[i] += (now - t).as_nanos() as u64;
+            }
+            self.last = Some(now);
+        }
+    }
+}
+
 /// Buffers of one thread: one image's activations and scratch, plus its gradient sums.
 #[derive(Debug)]
 struct Worker {
@@ -66,6 +117,7 @@ struct Worker {
     correct: usize,
     /// log-probabilities of the images this worker handled, [images, classes] row-major.
     log_probs: Vec<f32>,
+    timer: StageTimer,
 }
 
 impl Worker {
@@ -94,6 +146,7 @@ impl Worker {
             loss_sum: 0.0,
             correct: 0,
             log_probs: Vec::new(),
+            timer: StageTimer::default(),
         }
     }
 
@@ -127,7 +180,9 @@ impl Worker {
             C1,
             &mut self.conv1,
         );
+        self.timer.lap(0);
         pool2_relu_forward(&self.conv1, C1, S0, S0, &mut self.relu1, &mut self.arg1);
+        self.timer.lap(1);
         pad1(&self.relu1, C1, S1, S1, &mut self.xp2);
         conv3x3_forward(
             &self.xp2,
@@ -139,7 +194,9 @@ impl Worker {
             C2,
             &mut self.conv2,
         );
+        self.timer.lap(2);
         pool2_relu_forward(&self.conv2, C2, S1, S1, &mut self.relu2, &mut self.arg2);
+        self.timer.lap(3);
         pad1(&self.relu2, C2, S2, S2, &mut self.xp3);
         conv3x3_forward(
             &self.xp3,
@@ -151,6 +208,7 @@ impl Worker {
             C3,
             &mut self.z3,
         );
+        self.timer.lap(4);
         let plane = S2 * S2;
         match drop {
             Some((ch, el)) => {
@@ -180,6 +238,7 @@ impl Worker {
         for (j, l) in logits.iter_mut().enumerate() {
             *l = dot(&fcw[j * FC_IN..(j + 1) * FC_IN], &self.act) + fcb[j];
         }
+        self.timer.lap(5);
     }
 
     /// Backward of one image given d loss / d logits; adds into `self.grads`.
@@ -228,6 +287,7 @@ impl Worker {
                 }
             }
         }
+        self.timer.lap(7);
         let (head, tail) = self.grads.split_at_mut(idx::CONV3_B);
         conv3x3_weight_grad(
             &self.xp3,
@@ -239,6 +299,7 @@ impl Worker {
             &mut head[idx::CONV3_W],
             &mut tail[0],
         );
+        self.timer.lap(8);
         pad1(&self.dact, C3, S2, S2, &mut self.dp3);
         conv3x3_forward(
             &self.dp3,
@@ -250,6 +311,7 @@ impl Worker {
             C2,
             &mut self.drelu2,
         );
+        self.timer.lap(9);
         pool2_relu_backward(
             &self.drelu2,
             &self.relu2,
@@ -259,6 +321,7 @@ impl Worker {
             S1,
             &mut self.dconv2,
         );
+        self.timer.lap(10);
         let (head, tail) = self.grads.split_at_mut(idx::CONV2_B);
         conv3x3_weight_grad(
             &self.xp2,
@@ -270,6 +333,7 @@ impl Worker {
             &mut head[idx::CONV2_W],
             &mut tail[0],
         );
+        self.timer.lap(11);
         pad1(&self.dconv2, C2, S1, S1, &mut self.dp2);
         conv3x3_forward(
             &self.dp2,
@@ -281,6 +345,7 @@ impl Worker {
             C1,
             &mut self.drelu1,
         );
+        self.timer.lap(12);
         pool2_relu_backward(
             &self.drelu1,
             &self.relu1,
@@ -290,6 +355,7 @@ impl Worker {
             S0,
             &mut self.dconv1,
         );
+        self.timer.lap(13);
         let (head, tail) = self.grads.split_at_mut(idx::CONV1_B);
         conv3x3_weight_grad(
             &self.xp1,
@@ -301,6 +367,7 @@ impl Worker {
             &mut head[idx::CONV1_W],
             &mut tail[0],
         );
+        self.timer.lap(14);
     }
 
     /// Run a slice of the batch: forward, loss, and (with `targets` + `backward`) backward.
@@ -324,6 +391,7 @@ impl Worker {
             let x = &input[i * IN_LEN..(i + 1) * IN_LEN];
             let drop =
                 masks.map(|(ch, el)| (&ch[i * C3..(i + 1) * C3], &el[i * FC_IN..(i + 1) * FC_IN]));
+            self.timer.start();
             self.forward(net, x, drop, &mut logits);
             // log_softmax, stably
             let m = logits.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
@@ -343,6 +411,7 @@ impl Worker {
                         let onehot = if j == t { 1.0 } else { 0.0 };
                         *d = (lp[j].exp() - onehot) * inv;
                     }
+                    self.timer.lap(6);
                     self.backward(net, flipped, &dl, drop);
                 }
             }
@@ -371,6 +440,7 @@ pub struct CpuBackend {
     el_mask: Vec<f32>,
     sizes: Vec<usize>,
     flipped: Flipped,
+    profiling: bool,
 }
 
 impl std::fmt::Debug for CpuBackend {
@@ -399,6 +469,7 @@ impl CpuBackend {
             el_mask: Vec::new(),
             sizes: Vec::new(),
             flipped: Flipped::default(),
+            profiling: false,
         })
     }
 
@@ -407,10 +478,38 @@ impl CpuBackend {
         self.threads
     }
 
+    /// Time every stage of every image from now on (see [`STAGES`]), or stop; either way
+    /// the times so far are cleared. Off by default: then no clock is read.
+    pub fn set_profiling(&mut self, on: bool) {
+        self.profiling = on;
+        for w in &mut self.workers {
+            w.timer = StageTimer {
+                on,
+                ..StageTimer::default()
+            };
+        }
+    }
+
+    /// Seconds spent in each of [`STAGES`] since profiling was switched on, summed over
+    /// the worker threads (so with 2 threads busy, twice the wall-clock time).
+    pub fn profile(&self) -> Vec<(&'static str, f64)> {
+        STAGES
+            .iter()
+            .enumerate()
+            .map(|(i, &name)| {
+                let ns: u64 = self.workers.iter().map(|w| w.timer.nanos[i]).sum();
+                (name, ns as f64 * 1e-9)
+            })
+            .collect()
+    }
+
     fn prepare(&mut self, net: &ShapesNet) {
         let sizes: Vec<usize> = net.params.iter().map(|p| p.data.len()).collect();
         if sizes != self.sizes {
             self.workers = (0..self.threads).map(|_| Worker::new(&sizes)).collect();
+            for w in &mut self.workers {
+                w.timer.on = self.profiling;
+            }
             self.grads = sizes.iter().map(|&n| vec![0.0; n]).collect();
             self.sizes = sizes;
         }
@@ -456,45 +555,78 @@ impl CpuBackend {
     ) -> Result<usize> {
         let n = Self::check_input(net, input, targets)?;
         self.prepare(net);
-        let with_masks = if let Some(rng) = dropout {
+        // The dropout masks take one generator word per float: first the channel masks of
+        // all images, then the element masks. Each worker fills the part of its own images
+        // from a copy of the generator moved to that part's word, so the masks are the
+        // same as drawn in one sequence (and the generator ends where that would leave it).
+        let draws = dropout.map(|rng| {
+            let base = rng.get_word_pos();
+            let copy = rng.clone();
+            rng.set_word_pos(base + (n * (C3 + FC_IN)) as u128);
+            (copy, base)
+        });
+        let with_masks = draws.is_some();
+        if with_masks {
             self.ch_mask.resize(n * C3, 0.0);
             self.el_mask.resize(n * FC_IN, 0.0);
-            fill_mask(&mut self.ch_mask, DROP2D_P, rng);
-            fill_mask(&mut self.el_mask, DROP_P, rng);
-            true
-        } else {
-            false
-        };
+        }
         if backward {
             self.flipped.update(net);
         }
         let ranges = self.ranges(n);
+        let ch_parts = split_by_ranges(&mut self.ch_mask, &ranges, C3, with_masks);
+        let el_parts = split_by_ranges(&mut self.el_mask, &ranges, FC_IN, with_masks);
         let flipped = &self.flipped;
-        let ch = &self.ch_mask;
-        let el = &self.el_mask;
+        let draws = draws.as_ref();
         let workers = &mut self.workers;
         self.pool.install(|| {
             use rayon::prelude::*;
-            workers.par_iter_mut().zip(ranges).for_each(|(w, r)| {
-                let masks = with_masks.then(|| {
-                    (
-                        &ch[r.start * C3..r.end * C3],
-                        &el[r.start * FC_IN..r.end * FC_IN],
-                    )
+            workers
+                .par_iter_mut()
+                .zip(ranges)
+                .zip(ch_parts.into_par_iter().zip(el_parts))
+                .for_each(|((w, r), (ch, el))| {
+                    if let Some((rng, base)) = draws {
+                        let mut rng = rng.clone();
+                        rng.set_word_pos(base + (r.start * C3) as u128);
+                        fill_mask(ch, DROP2D_P, &mut rng);
+                        rng.set_word_pos(base + (n * C3 + r.start * FC_IN) as u128);
+                        fill_mask(el, DROP_P, &mut rng);
+                    }
+                    let masks = with_masks.then_some((&*ch, &*el));
+                    w.run(
+                        net,
+                        flipped,
+                        &input[r.start * IN_LEN..r.end * IN_LEN],
+                        targets.map(|t| &t[r.clone()]),
+                        n,
+                        masks,
+                        backward,
+                    );
                 });
-                w.run(
-                    net,
-                    flipped,
-                    &input[r.start * IN_LEN..r.end * IN_LEN],
-                    targets.map(|t| &t[r.clone()]),
-                    n,
-                    masks,
-                    backward,
-                );
-            });
         });
         Ok(n)
     }
+}
+
+/// One slice of `buf` per range (`unit` floats per image), empty ones too; all empty
+/// when `!used`.
+fn split_by_ranges<'a>(
+    buf: &'a mut [f32],
+    ranges: &[std::ops::Range<usize>],
+    unit: usize,
+    used: bool,
+) -> Vec<&'a mut [f32]> {
+    let mut rest = if used { buf } else { &mut [] };
+    ranges
+        .iter()
+        .map(|r| {
+            let len = if used { r.len() * unit } else { 0 };
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(len);
+            rest = tail;
+            head
+        })
+        .collect()
 }
 
 /// Fill `mask` with 0 (probability `p`) or 1/(1-p).
@@ -546,5 +678,32 @@ impl Backend for CpuBackend {
             out.extend_from_slice(&w.log_probs);
         }
         Array2::from_shape_vec((n, k), out).map_err(|e| Error::Other(format!("predict: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn masks_drawn_by_the_workers_equal_one_sequence() {
+        let net = ShapesNet::new(3, 3);
+        for (threads, n) in [(1, 3), (2, 5), (3, 5), (2, 1)] {
+            let input = vec![0.1f32; n * IN_LEN];
+            let targets: Vec<usize> = (0..n).map(|i| i % 3).collect();
+            let mut be = CpuBackend::new(Some(threads)).expect("threads");
+            let mut rng = ChaCha8Rng::seed_from_u64(9);
+            be.run_batch(&net, &input, Some(&targets), Some(&mut rng), true)
+                .expect("batch");
+            let mut seq = ChaCha8Rng::seed_from_u64(9);
+            let mut ch = vec![0.0; n * C3];
+            let mut el = vec![0.0; n * FC_IN];
+            fill_mask(&mut ch, DROP2D_P, &mut seq);
+            fill_mask(&mut el, DROP_P, &mut seq);
+            assert_eq!(be.ch_mask, ch, "{threads} threads, {n} images");
+            assert_eq!(be.el_mask, el, "{threads} threads, {n} images");
+            assert_eq!(rng.gen::<u64>(), seq.gen::<u64>(), "generator position");
+        }
     }
 }
