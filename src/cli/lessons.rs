@@ -1,12 +1,35 @@
 //! `cnn-tutor lessons` and `cnn-tutor lesson ID --plain`.
 
-use crate::cli::{GlobalOpts, LessonArgs};
-use crate::{Error, Result};
+use std::io::Write;
 
-pub fn list(_global: &GlobalOpts) -> Result<()> {
-    Err(Error::Other("`lessons` is not built yet".into()))
+use crate::cli::{GlobalOpts, LessonArgs};
+use crate::{lesson, Error, Result};
+
+/// Print one `id  title` line per lesson, in menu order.
+pub fn list(global: &GlobalOpts) -> Result<()> {
+    let lessons = lesson::load(global.lessons.as_deref())?;
+    let width = lessons.iter().map(|l| l.id().len()).max().unwrap_or(0);
+    let mut text = String::new();
+    for l in &lessons {
+        text.push_str(&format!("{:<width$}  {}\n", l.id(), l.title()));
+    }
+    print_out(&text)
 }
 
-pub fn plain(_global: &GlobalOpts, _args: &LessonArgs) -> Result<()> {
-    Err(Error::Other("`lesson --plain` is not built yet".into()))
+/// Print a lesson's frames (or one of them, `--step N`) as plain text.
+pub fn plain(global: &GlobalOpts, args: &LessonArgs) -> Result<()> {
+    let lessons = lesson::load(global.lessons.as_deref())?;
+    let l = lesson::find(&lessons, &args.id)?;
+    let text = lesson::plain::lesson(l, args.step)?;
+    print_out(&text)
+}
+
+/// Write to stdout; a closed pipe (`| head`) is not an error.
+fn print_out(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::io("<stdout>", e)),
+    }
 }

@@ -1,0 +1,303 @@
+//! Frames as plain text: handouts, screen readers, tests. No escape codes, ASCII only
+//! apart from what the lesson's own words contain.
+//!
+//! Marks: `[155]` a cell inside the active window, `<155>` the cell just written (or
+//! emphasised), `?` a value not computed yet.
+
+use std::collections::HashMap;
+
+use crate::lesson::frame::{Bars, Frame, Grid, ImagePanel, Panel, Pipeline, Vector};
+use crate::lesson::model::Lesson;
+use crate::lesson::steps::fmt_num;
+use crate::{Error, Result};
+
+/// The whole lesson (or only step `step`, 1-based) as plain text.
+pub fn lesson(lesson: &Lesson, step: Option<usize>) -> Result<String> {
+    let frames = lesson.frames()?;
+    let total = frames.len();
+    let widths = column_widths(&frames);
+    let mut out = format!("{} ({})\n", lesson.title(), lesson.id());
+    if !lesson.summary().is_empty() {
+        out.push_str(lesson.summary());
+        out.push('\n');
+    }
+    match step {
+        Some(n) => {
+            if n == 0 || n > total {
+                return Err(Error::Usage(format!(
+                    "step {n} is out of range: lesson `{}` has steps 1 to {total}",
+                    lesson.id()
+                )));
+            }
+            out.push('\n');
+            out.push_str(&render_numbered(&frames[n - 1], n, total, &widths));
+        }
+        None => {
+            for (i, f) in frames.iter().enumerate() {
+                out.push('\n');
+                out.push_str(&render_numbered(f, i + 1, total, &widths));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn render_numbered(frame: &Frame, n: usize, total: usize, widths: &Widths) -> String {
+    let head = format!("Step {n} of {total}: {}", frame.heading);
+    format!(
+        "{head}\n{}\n{}",
+        "=".repeat(head.chars().count().min(78)),
+        body(frame, widths)
+    )
+}
+
+/// Cell width per panel label, the widest over all frames, so that a grid keeps its
+/// columns while its `?` cells fill in.
+type Widths = HashMap<String, usize>;
+
+fn column_widths(frames: &[Frame]) -> Widths {
+    let mut widths = Widths::new();
+    for f in frames {
+        for p in &f.panels {
+            let (label, cells) = match p {
+                Panel::Grid(g) => (&g.label, &g.cells),
+                Panel::Vector(v) => (&v.label, &v.values),
+                _ => continue,
+            };
+            let w = cells
+                .iter()
+                .map(|c| c.map_or(1, |v| fmt_num(v).chars().count()))
+                .max()
+                .unwrap_or(1);
+            let e = widths.entry(label.clone()).or_insert(0);
+            *e = (*e).max(w);
+        }
+    }
+    widths
+}
+
+/// One frame as plain text: heading, panels, formula, text.
+pub fn render(frame: &Frame) -> String {
+    format!(
+        "{}\n{}\n{}",
+        frame.heading,
+        "=".repeat(frame.heading.chars().count().min(78)),
+        body(frame, &Widths::new())
+    )
+}
+
+fn body(frame: &Frame, widths: &Widths) -> String {
+    let mut out = String::new();
+    for panel in &frame.panels {
+        out.push('\n');
+        out.push_str(&panel_with_widths(panel, widths));
+    }
+    if let Some(f) = &frame.formula {
+        out.push('\n');
+        out.push_str(f);
+        out.push('\n');
+    }
+    for p in &frame.text {
+        out.push('\n');
+        out.push_str(&wrap(p, 78));
+        out.push('\n');
+    }
+    out
+}
+
+/// One panel as plain text, ending in a newline.
+pub fn panel_text(panel: &Panel) -> String {
+    panel_with_widths(panel, &Widths::new())
+}
+
+fn panel_with_widths(panel: &Panel, widths: &Widths) -> String {
+    match panel {
+        Panel::Grid(g) => grid_text(g, widths.get(&g.label).copied().unwrap_or(0)),
+        Panel::Image(img) => image_text(img),
+        Panel::Bars(b) => bars_text(b),
+        Panel::Vector(v) => vector_text(v, widths.get(&v.label).copied().unwrap_or(0)),
+        Panel::Pipeline(p) => pipeline_text(p),
+    }
+}
+
+fn grid_text(g: &Grid, min_width: usize) -> String {
+    let mut out = g.label.clone();
+    if g.dimmed {
+        out.push_str(" (dropped: every value is 0)");
+    }
+    out.push('\n');
+    let cells: Vec<String> = g
+        .cells
+        .iter()
+        .map(|c| c.map_or_else(|| "?".to_string(), fmt_num))
+        .collect();
+    let width = cells
+        .iter()
+        .map(|c| c.chars().count())
+        .max()
+        .unwrap_or(1)
+        .max(min_width);
+    for r in 0..g.rows {
+        let mut line = String::new();
+        for c in 0..g.cols {
+            let text = cells.get(r * g.cols + c).map_or("?", String::as_str);
+            let in_window = g.window.is_some_and(|w| {
+                r >= w.row && r < w.row + w.height && c >= w.col && c < w.col + w.width
+            });
+            let emphasised = g.emphasis.contains(&(r, c));
+            let (open, close) = if in_window {
+                ('[', ']')
+            } else if emphasised {
+                ('<', '>')
+            } else {
+                (' ', ' ')
+            };
+            let cell = format!("{open}{text}{close}");
+            let w = width + 2;
+            line.push_str(&format!("{cell:>w$}"));
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn vector_text(v: &Vector, min_width: usize) -> String {
+    let mut out = format!("{}\n", v.label);
+    let cells: Vec<String> = v
+        .values
+        .iter()
+        .map(|c| c.map_or_else(|| "?".to_string(), fmt_num))
+        .collect();
+    let index = |i: usize| -> String {
+        v.names
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| (v.offset + i).to_string())
+    };
+    let width = cells
+        .iter()
+        .map(|c| c.chars().count())
+        .chain((0..v.values.len()).map(|i| index(i).chars().count()))
+        .max()
+        .unwrap_or(1)
+        .max(min_width);
+    let per_line = (70 / (width + 2)).max(1);
+    for chunk_start in (0..v.values.len()).step_by(per_line) {
+        let end = (chunk_start + per_line).min(v.values.len());
+        let mut idx = String::from(if v.names.is_empty() {
+            "index "
+        } else {
+            "      "
+        });
+        let mut val = String::from("value ");
+        for (i, cell) in cells.iter().enumerate().take(end).skip(chunk_start) {
+            let (o, c) = if v.emphasis.contains(&i) {
+                ('<', '>')
+            } else {
+                (' ', ' ')
+            };
+            let w = width + 2;
+            idx.push_str(&format!("{:>w$}", format!("{} ", index(i))));
+            val.push_str(&format!("{:>w$}", format!("{o}{cell}{c}")));
+        }
+        out.push_str(idx.trim_end());
+        out.push('\n');
+        out.push_str(val.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn bars_text(b: &Bars) -> String {
+    let mut out = format!("{}\n", b.label);
+    let name_w = b
+        .items
+        .iter()
+        .map(|(n, _)| n.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (name, v) in &b.items {
+        let len = (v.clamp(0.0, 1.0) * 40.0).round() as usize;
+        out.push_str(&format!(
+            "{name:<name_w$} {:>6} {}\n",
+            fmt_num(*v),
+            "#".repeat(len)
+        ));
+    }
+    out
+}
+
+fn pipeline_text(p: &Pipeline) -> String {
+    let mut out = format!("{}\n", p.label);
+    for (i, s) in p.stages.iter().enumerate() {
+        let mark = if p.active == Some(i) { "->" } else { "  " };
+        out.push_str(&format!("{mark} {}. {}: {}\n", i + 1, s.name, s.shape));
+    }
+    out
+}
+
+/// A picture as shaded ASCII, at most 32 characters wide.
+fn image_text(img: &ImagePanel) -> String {
+    let mut out = format!("{} ({}x{} pixels)\n", img.label, img.width, img.height);
+    if img.width == 0 || img.height == 0 || img.rgb.len() < img.width * img.height * 3 {
+        return out;
+    }
+    const SHADES: &[u8] = b"@%#*+=-:. ";
+    let cols = img.width.min(32);
+    // characters are about twice as tall as wide
+    let rows = (img.height * cols / img.width).div_ceil(2).max(1);
+    let edge = format!("+{}+\n", "-".repeat(cols));
+    out.push_str(&edge);
+    for r in 0..rows {
+        let mut line = String::with_capacity(cols + 2);
+        for c in 0..cols {
+            let (y0, y1) = (
+                r * img.height / rows,
+                ((r + 1) * img.height / rows).max(r * img.height / rows + 1),
+            );
+            let (x0, x1) = (
+                c * img.width / cols,
+                ((c + 1) * img.width / cols).max(c * img.width / cols + 1),
+            );
+            let mut sum = 0u64;
+            let mut n = 0u64;
+            for y in y0..y1.min(img.height) {
+                for x in x0..x1.min(img.width) {
+                    let i = (y * img.width + x) * 3;
+                    sum += u64::from(img.rgb[i])
+                        + u64::from(img.rgb[i + 1])
+                        + u64::from(img.rgb[i + 2]);
+                    n += 3;
+                }
+            }
+            let lum = sum.checked_div(n).unwrap_or(255);
+            let idx = (lum as usize * (SHADES.len() - 1)) / 255;
+            line.push(SHADES[idx] as char);
+        }
+        out.push('|');
+        out.push_str(&line);
+        out.push_str("|\n");
+    }
+    out.push_str(&edge);
+    out
+}
+
+/// Wrap a paragraph at `width` columns on spaces.
+fn wrap(p: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line_len = 0;
+    for word in p.split_whitespace() {
+        let wl = word.chars().count();
+        if line_len > 0 && line_len + 1 + wl > width {
+            out.push('\n');
+            line_len = 0;
+        } else if line_len > 0 {
+            out.push(' ');
+            line_len += 1;
+        }
+        out.push_str(word);
+        line_len += wl;
+    }
+    out
+}

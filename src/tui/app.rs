@@ -1,0 +1,646 @@
+//! The app's state and how events change it. Nothing here draws or touches the terminal or
+//! the disk: front ends feed [`AppEvent`]s to [`App::handle`], draw with
+//! [`super::view::render`], and save [`App::progress`] when [`App::take_progress_changed`]
+//! says so.
+
+use crate::lesson::frame::Frame as Step;
+use crate::lesson::Lesson;
+
+use super::event::{AppEvent, Key, KeyCode, TICK_MS};
+use super::progress::Progress;
+use super::theme::Theme;
+
+/// Automatic stepping intervals, slowest first (milliseconds per step).
+pub const SPEEDS_MS: [u64; 6] = [3000, 2000, 1000, 600, 300, 150];
+/// The interval chosen at start (index into [`SPEEDS_MS`]).
+pub const DEFAULT_SPEED: usize = 2;
+
+/// Which screen is showing. A live training screen will be added here by the training issue.
+#[derive(Debug)]
+pub enum Screen {
+    /// The lesson list.
+    Menu,
+    /// One lesson, stepping through its frames.
+    Lesson(LessonState),
+}
+
+/// Which part of the lesson screen the scroll keys move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    /// The explanation text.
+    Text,
+    /// The panels (matrices, images, bars).
+    Panels,
+}
+
+/// The number being edited in a lesson's matrix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EditState {
+    /// Index into the lesson's edit targets.
+    pub target: usize,
+    /// Cursor row.
+    pub row: usize,
+    /// Cursor column.
+    pub col: usize,
+    /// What has been typed so far.
+    pub input: String,
+}
+
+/// State of an open lesson.
+#[derive(Debug)]
+pub struct LessonState {
+    /// Index into [`App::lessons`].
+    pub lesson: usize,
+    /// The lesson's frames, recomputed after every edit.
+    pub frames: Vec<Step>,
+    /// The current frame (0-based).
+    pub step: usize,
+    /// Automatic stepping is on.
+    pub playing: bool,
+    /// Index into [`SPEEDS_MS`].
+    pub speed: usize,
+    /// Milliseconds since the last automatic step.
+    pub elapsed_ms: u64,
+    /// What the scroll keys move.
+    pub focus: Focus,
+    /// First text line shown.
+    pub text_scroll: u16,
+    /// First panel row shown.
+    pub panel_scroll: u16,
+    /// Editing a matrix, when on.
+    pub edit: Option<EditState>,
+    /// The last preset applied (for `f` to cycle).
+    pub preset: Option<usize>,
+}
+
+/// The whole app: lessons, progress, the screen, the help overlay, a notice line.
+#[derive(Debug)]
+pub struct App {
+    theme: Theme,
+    lessons: Vec<Lesson>,
+    /// Each lesson's opening text (its first step), shown in the menu.
+    intros: Vec<Vec<String>>,
+    progress: Progress,
+    progress_changed: bool,
+    screen: Screen,
+    selected: usize,
+    help: Option<u16>,
+    notice: Option<String>,
+    quit: bool,
+    size: (u16, u16),
+}
+
+impl App {
+    /// An app on the menu with these lessons and this progress.
+    pub fn new(lessons: Vec<Lesson>, theme: Theme, progress: Progress) -> Self {
+        let intros = lessons
+            .iter()
+            .map(|l| {
+                l.frames()
+                    .ok()
+                    .and_then(|f| f.into_iter().next())
+                    .map(|f| f.text)
+                    .unwrap_or_default()
+            })
+            .collect();
+        App {
+            theme,
+            lessons,
+            intros,
+            progress,
+            progress_changed: false,
+            screen: Screen::Menu,
+            selected: 0,
+            help: None,
+            notice: None,
+            quit: false,
+            size: (80, 24),
+        }
+    }
+
+    /// Open the lesson with this id (as `cnn-tutor lesson ID` does). Unknown id: an error
+    /// naming the known ids.
+    pub fn open_by_id(&mut self, id: &str) -> crate::Result<()> {
+        let Some(i) = self.lessons.iter().position(|l| l.id() == id) else {
+            let ids: Vec<&str> = self.lessons.iter().map(Lesson::id).collect();
+            return Err(crate::Error::Usage(format!(
+                "no lesson `{id}`; the lessons are: {}",
+                ids.join(", ")
+            )));
+        };
+        self.selected = i;
+        self.open(i);
+        match &self.screen {
+            Screen::Lesson(_) => Ok(()),
+            Screen::Menu => Err(crate::Error::Lesson(
+                self.notice
+                    .clone()
+                    .unwrap_or_else(|| format!("cannot open `{id}`")),
+            )),
+        }
+    }
+
+    /// Show a one-line note in the status line (e.g. a damaged progress file).
+    pub fn set_notice(&mut self, notice: impl Into<String>) {
+        self.notice = Some(notice.into());
+    }
+
+    /// The note in the status line, if any.
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
+    }
+
+    /// The app asked to end.
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    /// Colours and symbols.
+    pub fn theme(&self) -> &Theme {
+        &self.theme
+    }
+
+    /// Change colours and symbols (an SSH session learning its client's terminal).
+    pub fn set_theme(&mut self, theme: Theme) {
+        self.theme = theme;
+    }
+
+    /// The lessons, in menu order.
+    pub fn lessons(&self) -> &[Lesson] {
+        &self.lessons
+    }
+
+    /// The opening paragraphs of lesson `index` (empty if it has none).
+    pub fn intro(&self, index: usize) -> &[String] {
+        self.intros.get(index).map_or(&[], Vec::as_slice)
+    }
+
+    /// The learner's progress.
+    pub fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
+    /// True once after progress changed (the front end saves it then).
+    pub fn take_progress_changed(&mut self) -> bool {
+        std::mem::take(&mut self.progress_changed)
+    }
+
+    /// The current screen.
+    pub fn screen(&self) -> &Screen {
+        &self.screen
+    }
+
+    /// The selected menu row.
+    pub fn selected(&self) -> usize {
+        self.selected
+    }
+
+    /// The help overlay is open (with this scroll offset).
+    pub fn help(&self) -> Option<u16> {
+        self.help
+    }
+
+    /// The last size the front end reported.
+    pub fn size(&self) -> (u16, u16) {
+        self.size
+    }
+
+    /// The open lesson's state, if a lesson is open.
+    pub fn lesson_state(&self) -> Option<&LessonState> {
+        match &self.screen {
+            Screen::Lesson(s) => Some(s),
+            Screen::Menu => None,
+        }
+    }
+
+    /// Apply one event. Returns true when something may look different (redraw).
+    pub fn handle(&mut self, event: AppEvent) -> bool {
+        match event {
+            AppEvent::Resize(w, h) => {
+                self.size = (w, h);
+                // keep scroll positions within what the new size shows
+                self.scroll(0);
+                if let Some(scroll) = self.help {
+                    let area = ratatui::layout::Rect::new(0, 0, w, h);
+                    self.help = Some(scroll.min(super::view::help_max_scroll(&self.theme, area)));
+                }
+                true
+            }
+            AppEvent::Tick => self.tick(),
+            AppEvent::Key(key) => {
+                self.key(key);
+                true
+            }
+        }
+    }
+
+    fn tick(&mut self) -> bool {
+        let Screen::Lesson(state) = &mut self.screen else {
+            return false;
+        };
+        if !state.playing || self.help.is_some() {
+            return false;
+        }
+        state.elapsed_ms += TICK_MS;
+        if state.elapsed_ms < SPEEDS_MS[state.speed] {
+            return false;
+        }
+        state.elapsed_ms = 0;
+        if state.step + 1 >= state.frames.len() {
+            state.playing = false;
+        } else {
+            self.go_to(state_step(&self.screen) + 1);
+        }
+        true
+    }
+
+    fn key(&mut self, key: Key) {
+        if key.ctrl && matches!(key.code, KeyCode::Char('c' | 'C')) {
+            self.quit = true;
+            return;
+        }
+        if key.ctrl {
+            return;
+        }
+        if let Some(scroll) = self.help {
+            let area = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
+            let help_max = super::view::help_max_scroll(&self.theme, area);
+            self.help = match key.code {
+                KeyCode::Char('q') => {
+                    self.quit = true;
+                    None
+                }
+                KeyCode::Esc | KeyCode::Char('?') | KeyCode::Enter => None,
+                KeyCode::Up | KeyCode::Char('k') => Some(scroll.saturating_sub(1)),
+                KeyCode::Down | KeyCode::Char('j') => Some((scroll + 1).min(help_max)),
+                KeyCode::PageUp => Some(scroll.saturating_sub(10)),
+                KeyCode::PageDown => Some((scroll + 10).min(help_max)),
+                KeyCode::Home => Some(0),
+                KeyCode::End => Some(help_max),
+                _ => Some(scroll),
+            };
+            return;
+        }
+        let editing = matches!(&self.screen, Screen::Lesson(s) if s.edit.is_some());
+        if editing {
+            self.edit_key(key);
+            return;
+        }
+        match key.code {
+            KeyCode::Char('q') => {
+                self.quit = true;
+                return;
+            }
+            KeyCode::Char('?') => {
+                self.help = Some(0);
+                return;
+            }
+            _ => {}
+        }
+        match self.screen {
+            Screen::Menu => self.menu_key(key),
+            Screen::Lesson(_) => self.lesson_key(key),
+        }
+    }
+
+    fn menu_key(&mut self, key: Key) {
+        let n = self.lessons.len();
+        match key.code {
+            KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => {
+                self.selected = (self.selected + 1).min(n.saturating_sub(1));
+            }
+            KeyCode::Home | KeyCode::Char('g') => self.selected = 0,
+            KeyCode::End | KeyCode::Char('G') => self.selected = n.saturating_sub(1),
+            KeyCode::Enter | KeyCode::Right | KeyCode::Char('l' | ' ') if n > 0 => {
+                self.open(self.selected);
+            }
+            KeyCode::Esc => self.notice = None,
+            _ => {}
+        }
+    }
+
+    fn open(&mut self, index: usize) {
+        let Some(lesson) = self.lessons.get(index) else {
+            return;
+        };
+        match lesson.frames() {
+            Ok(frames) if !frames.is_empty() => {
+                let id = lesson.id().to_string();
+                self.notice = None;
+                self.screen = Screen::Lesson(LessonState {
+                    lesson: index,
+                    frames,
+                    step: 0,
+                    playing: false,
+                    speed: DEFAULT_SPEED,
+                    elapsed_ms: 0,
+                    focus: Focus::Text,
+                    text_scroll: 0,
+                    panel_scroll: 0,
+                    edit: None,
+                    preset: None,
+                });
+                if self.progress.visit(&id) {
+                    self.progress_changed = true;
+                }
+                self.go_to(0);
+            }
+            Ok(_) => {
+                self.notice = Some(format!("lesson `{}` has no steps", lesson.id()));
+            }
+            Err(e) => self.notice = Some(format!("cannot open `{}`: {e}", lesson.id())),
+        }
+    }
+
+    /// Move the open lesson to `step` (clamped); reaching the last step finishes the lesson.
+    fn go_to(&mut self, step: usize) {
+        let Screen::Lesson(state) = &mut self.screen else {
+            return;
+        };
+        let last = state.frames.len().saturating_sub(1);
+        let step = step.min(last);
+        if step != state.step {
+            state.text_scroll = 0;
+        }
+        state.step = step;
+        state.elapsed_ms = 0;
+        if step == last {
+            state.playing = false;
+            if let Some(lesson) = self.lessons.get(state.lesson) {
+                if self.progress.finish(lesson.id()) {
+                    self.progress_changed = true;
+                }
+            }
+        }
+    }
+
+    fn lesson_key(&mut self, key: Key) {
+        let Screen::Lesson(state) = &mut self.screen else {
+            return;
+        };
+        let step = state.step;
+        let last = state.frames.len().saturating_sub(1);
+        match key.code {
+            KeyCode::Right | KeyCode::Char(' ' | 'l' | 'n') => {
+                state.playing = false;
+                self.go_to(step + 1);
+            }
+            KeyCode::Left | KeyCode::Char('h' | 'b') => {
+                state.playing = false;
+                self.go_to(step.saturating_sub(1));
+            }
+            KeyCode::Home | KeyCode::Char('g') => {
+                state.playing = false;
+                self.go_to(0);
+            }
+            KeyCode::End | KeyCode::Char('G') => {
+                state.playing = false;
+                self.go_to(last);
+            }
+            KeyCode::Char('p') => {
+                if state.playing {
+                    state.playing = false;
+                } else if step < last {
+                    state.playing = true;
+                    state.elapsed_ms = 0;
+                } else {
+                    // at the end: play from the start
+                    state.playing = true;
+                    state.elapsed_ms = 0;
+                    self.go_to(0);
+                    if let Screen::Lesson(s) = &mut self.screen {
+                        s.playing = true;
+                    }
+                }
+            }
+            KeyCode::Char('+' | '=') => {
+                state.speed = (state.speed + 1).min(SPEEDS_MS.len() - 1);
+            }
+            KeyCode::Char('-' | '_') => state.speed = state.speed.saturating_sub(1),
+            KeyCode::Tab | KeyCode::BackTab => {
+                state.focus = match state.focus {
+                    Focus::Text => Focus::Panels,
+                    Focus::Panels => Focus::Text,
+                };
+            }
+            KeyCode::Up | KeyCode::Char('k') => self.scroll(-1),
+            KeyCode::Down | KeyCode::Char('j') => self.scroll(1),
+            KeyCode::PageUp => self.scroll(-10),
+            KeyCode::PageDown => self.scroll(10),
+            KeyCode::Esc | KeyCode::Backspace => {
+                self.screen = Screen::Menu;
+            }
+            KeyCode::Char('e') => self.start_edit(),
+            KeyCode::Char('f') => self.next_preset(),
+            KeyCode::Char('r') => self.reset_or_reroll(false),
+            KeyCode::Char('[') => self.adjust_probability(-0.1),
+            KeyCode::Char(']') => self.adjust_probability(0.1),
+            _ => {}
+        }
+    }
+
+    /// Scroll the focused part of the lesson screen, within what the current size shows
+    /// (and clamp the other part).
+    fn scroll(&mut self, by: i32) {
+        let Screen::Lesson(state) = &self.screen else {
+            return;
+        };
+        let area = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
+        let lay = super::lesson_view::layout(self, state, area);
+        let (text_max, panel_max) = (lay.max_text_scroll(), lay.max_panel_scroll());
+        let Screen::Lesson(state) = &mut self.screen else {
+            return;
+        };
+        state.text_scroll = state.text_scroll.min(text_max);
+        state.panel_scroll = state.panel_scroll.min(panel_max);
+        let (target, max) = match state.focus {
+            Focus::Text => (&mut state.text_scroll, text_max),
+            Focus::Panels => (&mut state.panel_scroll, panel_max),
+        };
+        let next = (i32::from(*target) + by).clamp(0, i32::from(max));
+        *target = u16::try_from(next).unwrap_or(0);
+    }
+
+    fn current_lesson_mut(&mut self) -> Option<(&mut Lesson, &mut LessonState)> {
+        let Screen::Lesson(state) = &mut self.screen else {
+            return None;
+        };
+        let lesson = self.lessons.get_mut(state.lesson)?;
+        Some((lesson, state))
+    }
+
+    /// Recompute the open lesson's frames after a change, keeping the step.
+    fn recompute(&mut self) {
+        let Some((lesson, state)) = self.current_lesson_mut() else {
+            return;
+        };
+        match lesson.frames() {
+            Ok(frames) if !frames.is_empty() => {
+                state.step = state.step.min(frames.len() - 1);
+                state.frames = frames;
+            }
+            Ok(_) => self.notice = Some("these numbers give no steps".into()),
+            Err(e) => self.notice = Some(format!("cannot compute: {e}")),
+        }
+    }
+
+    fn start_edit(&mut self) {
+        let Some((lesson, state)) = self.current_lesson_mut() else {
+            return;
+        };
+        if lesson.edit_targets().is_empty() {
+            self.notice = Some("nothing to edit in this lesson".into());
+            return;
+        }
+        state.playing = false;
+        state.edit = Some(EditState {
+            target: 0,
+            row: 0,
+            col: 0,
+            input: String::new(),
+        });
+        self.notice = None;
+    }
+
+    fn next_preset(&mut self) {
+        let Some((lesson, state)) = self.current_lesson_mut() else {
+            return;
+        };
+        let presets = lesson.presets();
+        if presets.is_empty() {
+            self.notice = Some("this lesson has no preset filters".into());
+            return;
+        }
+        let next = state.preset.map_or(0, |p| (p + 1) % presets.len());
+        state.preset = Some(next);
+        lesson.apply_preset(next);
+        let name = presets.get(next).cloned().unwrap_or_default();
+        self.notice = Some(format!("filter: {name}"));
+        self.recompute();
+    }
+
+    /// `r`: outside editing, a lesson with random drops re-rolls them; otherwise (and while
+    /// editing) the lesson's own numbers come back.
+    fn reset_or_reroll(&mut self, editing: bool) {
+        let Some((lesson, state)) = self.current_lesson_mut() else {
+            return;
+        };
+        if !editing && lesson.reroll() {
+            self.notice = Some("new random drops".into());
+            self.recompute();
+            return;
+        }
+        if lesson.edit_targets().is_empty() {
+            return;
+        }
+        lesson.reset();
+        state.preset = None;
+        self.notice = Some("numbers reset to the lesson's own".into());
+        self.recompute();
+    }
+
+    fn adjust_probability(&mut self, delta: f32) {
+        let Some((lesson, _)) = self.current_lesson_mut() else {
+            return;
+        };
+        if lesson.adjust_probability(delta) {
+            self.notice = Some(format!(
+                "dropout p = {}",
+                super::widgets::fmt_value(lesson.dropout_p())
+            ));
+            self.recompute();
+        }
+    }
+
+    fn edit_key(&mut self, key: Key) {
+        let Some((lesson, state)) = self.current_lesson_mut() else {
+            return;
+        };
+        let targets = lesson.edit_targets();
+        let Some(edit) = state.edit.as_mut() else {
+            return;
+        };
+        let Some(target) = targets.get(edit.target) else {
+            state.edit = None;
+            return;
+        };
+        let (rows, cols) = (target.rows.max(1), target.cols.max(1));
+        match key.code {
+            KeyCode::Esc => {
+                if edit.input.is_empty() {
+                    state.edit = None;
+                } else {
+                    edit.input.clear();
+                }
+            }
+            KeyCode::Char('q') => self.quit = true,
+            KeyCode::Char('?') => self.help = Some(0),
+            KeyCode::Up => {
+                edit.row = edit.row.saturating_sub(1);
+                edit.input.clear();
+            }
+            KeyCode::Down => {
+                edit.row = (edit.row + 1).min(rows - 1);
+                edit.input.clear();
+            }
+            KeyCode::Left => {
+                edit.col = edit.col.saturating_sub(1);
+                edit.input.clear();
+            }
+            KeyCode::Right => {
+                edit.col = (edit.col + 1).min(cols - 1);
+                edit.input.clear();
+            }
+            KeyCode::Home => edit.col = 0,
+            KeyCode::End => edit.col = cols - 1,
+            KeyCode::Tab | KeyCode::BackTab => {
+                let n = targets.len();
+                edit.target = if key.code == KeyCode::Tab {
+                    (edit.target + 1) % n
+                } else {
+                    (edit.target + n - 1) % n
+                };
+                let t = &targets[edit.target];
+                edit.row = edit.row.min(t.rows.saturating_sub(1));
+                edit.col = edit.col.min(t.cols.saturating_sub(1));
+                edit.input.clear();
+            }
+            KeyCode::Char(c @ ('0'..='9' | '-' | '.')) if edit.input.len() < 10 => {
+                edit.input.push(c);
+            }
+            KeyCode::Backspace | KeyCode::Delete => {
+                edit.input.pop();
+            }
+            KeyCode::Enter => {
+                if edit.input.is_empty() {
+                    return;
+                }
+                match edit.input.parse::<f32>() {
+                    Ok(v) if v.is_finite() && v.abs() <= 1.0e6 => {
+                        let (t, r, c) = (edit.target, edit.row, edit.col);
+                        edit.input.clear();
+                        lesson.set_value(t, r, c, v);
+                        state.preset = None;
+                        self.notice = None;
+                        self.recompute();
+                    }
+                    _ => {
+                        let typed = std::mem::take(&mut edit.input);
+                        self.notice = Some(format!("`{typed}` is not a number"));
+                    }
+                }
+            }
+            KeyCode::Char('f') => self.next_preset(),
+            KeyCode::Char('r') => self.reset_or_reroll(true),
+            _ => {}
+        }
+    }
+}
+
+fn state_step(screen: &Screen) -> usize {
+    match screen {
+        Screen::Lesson(s) => s.step,
+        Screen::Menu => 0,
+    }
+}

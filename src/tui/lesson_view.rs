@@ -1,0 +1,585 @@
+//! The lesson screen: title bar, the step's heading, its panels side by side (wrapping to
+//! more rows when narrow, scrollable when they do not fit), the formula, the explanation (or
+//! the editor while editing) and the status line.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+use super::app::{App, EditState, Focus, LessonState, SPEEDS_MS};
+use super::theme::Theme;
+use super::view::{lesson_hints, render_bar, render_status};
+use super::widgets::{
+    fmt_value, grid_cell_width, panel_size, render_panel, width, wrap, wrap_grouped, PanelStyle,
+};
+use crate::lesson::frame::{Frame as Step, Grid, Panel};
+use crate::lesson::{EditTarget, Lesson};
+
+/// Columns between panels in a row.
+const GAP: u16 = 1;
+/// Fewest rows left for the explanation below the panels.
+const MIN_TEXT_ROWS: u16 = 3;
+/// Most rows the formula may take.
+const MAX_FORMULA_ROWS: usize = 4;
+/// Widest an image panel gets (columns, border included).
+const MAX_IMAGE_WIDTH: u16 = 66;
+/// Rows an image panel always gets (border included).
+const MIN_IMAGE_HEIGHT: u16 = 6;
+
+/// Where everything of the lesson screen goes, for one terminal size.
+pub(crate) struct Layout {
+    /// Per panel: the cell width that keeps the panel steady over the lesson's steps.
+    min_cells: Vec<usize>,
+    /// Grids drawn roomy (big terminals).
+    roomy: bool,
+    header: Rect,
+    heading: Rect,
+    /// Visible part of the panels.
+    panels: Rect,
+    /// Each panel's place in the (virtual, possibly taller) panel canvas.
+    panel_rects: Vec<Rect>,
+    /// Height of the panel canvas.
+    canvas_h: u16,
+    formula: Rect,
+    formula_lines: Vec<String>,
+    rule: Rect,
+    /// The explanation, or the editor while editing.
+    bottom: Rect,
+    text_lines: Vec<String>,
+    status: Rect,
+}
+
+impl Layout {
+    /// Largest useful text scroll.
+    pub(crate) fn max_text_scroll(&self) -> u16 {
+        u16::try_from(self.text_lines.len())
+            .unwrap_or(u16::MAX)
+            .saturating_sub(self.bottom.height)
+    }
+
+    /// Largest useful panel scroll.
+    pub(crate) fn max_panel_scroll(&self) -> u16 {
+        self.canvas_h.saturating_sub(self.panels.height)
+    }
+}
+
+/// For each panel of step `step`: the widest cell the same grid (same place, same label)
+/// has in any step, so a grid keeps its size while its cells fill in.
+fn steady_cell_widths(frames: &[Step], step: usize) -> Vec<usize> {
+    let Some(current) = frames.get(step) else {
+        return Vec::new();
+    };
+    current
+        .panels
+        .iter()
+        .enumerate()
+        .map(|(i, panel)| {
+            let Panel::Grid(g) = panel else { return 0 };
+            frames
+                .iter()
+                .filter_map(|f| match f.panels.get(i) {
+                    Some(Panel::Grid(other)) if other.label == g.label => {
+                        Some(grid_cell_width(other))
+                    }
+                    _ => None,
+                })
+                .max()
+                .unwrap_or(0)
+        })
+        .collect()
+}
+
+/// Place panels left to right, wrapping into rows that are centred in `width`.
+fn flow(sizes: &[(u16, u16)], width: u16) -> (Vec<Rect>, u16) {
+    let mut rects = Vec::with_capacity(sizes.len());
+    let mut rows: Vec<(usize, usize, u16, u16)> = Vec::new(); // first, end, row width, row height
+    let mut first = 0;
+    let (mut x, mut row_h) = (0u16, 0u16);
+    for (i, &(w, h)) in sizes.iter().enumerate() {
+        let needed = if x == 0 { w } else { x + GAP + w };
+        if x > 0 && needed > width {
+            rows.push((first, i, x, row_h));
+            first = i;
+            x = 0;
+            row_h = 0;
+        }
+        x = if x == 0 { w } else { x + GAP + w };
+        row_h = row_h.max(h);
+    }
+    if first < sizes.len() {
+        rows.push((first, sizes.len(), x, row_h));
+    }
+    let mut y = 0u16;
+    for (first, end, row_w, row_h) in rows {
+        let mut px = width.saturating_sub(row_w) / 2;
+        for &(w, h) in &sizes[first..end] {
+            rects.push(Rect::new(px, y, w.min(width), h));
+            px = px.saturating_add(w + GAP);
+        }
+        y = y.saturating_add(row_h);
+    }
+    (rects, y)
+}
+
+/// The size of each panel. Images share what the other panels leave: side by side across
+/// the width, and no taller than about half the screen, so the explanation stays in view.
+fn panel_sizes(
+    panels: &[Panel],
+    min_cells: &[usize],
+    look: PanelStyle,
+    w: u16,
+    panel_room: u16,
+    body_h: u16,
+) -> Vec<(u16, u16)> {
+    let is_image = |p: &Panel| matches!(p, Panel::Image(_));
+    let size_of = |i: usize, p: &Panel, max_w: u16, max_h: u16| {
+        let style = PanelStyle {
+            min_cell: min_cells.get(i).copied().unwrap_or(0),
+            ..look
+        };
+        panel_size(p, &style, max_w, max_h)
+    };
+    let images = u16::try_from(panels.iter().filter(|p| is_image(p)).count()).unwrap_or(1);
+    let img_w = w
+        .saturating_sub(GAP * images.saturating_sub(1))
+        .checked_div(images)
+        .unwrap_or(w)
+        .min(MAX_IMAGE_WIDTH);
+    let sizes_with = |img_h: u16| -> Vec<(u16, u16)> {
+        panels
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                if is_image(p) {
+                    size_of(i, p, img_w, img_h)
+                } else {
+                    size_of(i, p, w, panel_room)
+                }
+            })
+            .collect()
+    };
+    // the tallest images (up to half the screen) with which all panels fit
+    let mut img_h = panel_room
+        .min((body_h / 2).max(MIN_IMAGE_HEIGHT))
+        .max(MIN_IMAGE_HEIGHT);
+    loop {
+        let sizes = sizes_with(img_h);
+        if images == 0 || img_h <= MIN_IMAGE_HEIGHT || flow(&sizes, w).1 <= panel_room {
+            return sizes;
+        }
+        img_h -= 1;
+    }
+}
+
+/// Rows of the screen below the panels that roomy grids must leave free.
+const ROOMY_KEEP_ROWS: u16 = 8;
+
+/// Whether every step of the lesson fits with roomy grids (wider spacing, a blank line
+/// between rows) in the same number of panel rows as compact ones, leaving room for the
+/// explanation. Decided for the whole lesson so the screen does not jump between steps.
+fn roomy_fits(theme: &Theme, frames: &[Step], w: u16, body_h: u16, bottom_need: u16) -> bool {
+    let compact = PanelStyle::plain(*theme);
+    let roomy = PanelStyle {
+        roomy: true,
+        ..compact
+    };
+    frames.iter().enumerate().all(|(i, f)| {
+        let formula_h = f.formula.as_deref().map_or(0, |t| {
+            wrap_grouped(&theme.text(t), usize::from(w.saturating_sub(2)))
+                .len()
+                .min(MAX_FORMULA_ROWS)
+        });
+        let formula_h = u16::try_from(formula_h).unwrap_or(u16::MAX);
+        let room = body_h.saturating_sub(1 + formula_h + bottom_need);
+        let min_cells = steady_cell_widths(frames, i);
+        let rows_of = |look: PanelStyle| {
+            let sizes = panel_sizes(&f.panels, &min_cells, look, w, room, body_h);
+            let (rects, h) = flow(&sizes, w);
+            let rows = rects
+                .iter()
+                .map(|r| r.y)
+                .collect::<std::collections::BTreeSet<_>>();
+            (rows.len(), h)
+        };
+        let (compact_rows, _) = rows_of(compact);
+        let (roomy_rows, roomy_h) = rows_of(roomy);
+        roomy_rows == compact_rows && roomy_h <= room
+    })
+}
+
+/// Lay out the lesson screen for `area`.
+pub(crate) fn layout(app: &App, state: &LessonState, area: Rect) -> Layout {
+    let theme = app.theme();
+    let step = state.frames.get(state.step);
+    let w = area.width;
+    let header = Rect::new(area.x, area.y, w, 1);
+    let heading = Rect::new(area.x, area.y + 1, w, 1);
+    let status = Rect::new(area.x, area.bottom().saturating_sub(1), w, 1);
+    let body_top = heading.bottom();
+    let body_h = status.y.saturating_sub(body_top);
+
+    let formula_lines: Vec<String> = step
+        .and_then(|s| s.formula.as_deref())
+        .map(|f| {
+            let mut lines = wrap_grouped(&theme.text(f), usize::from(w.saturating_sub(2)));
+            lines.truncate(MAX_FORMULA_ROWS);
+            lines
+        })
+        .unwrap_or_default();
+    let formula_h = u16::try_from(formula_lines.len()).unwrap_or(0);
+
+    let bottom_min = match &state.edit {
+        Some(edit) => editor_height(app, state, edit),
+        None => MIN_TEXT_ROWS,
+    };
+    // rule line + bottom part + formula
+    let reserved = 1 + bottom_min + formula_h;
+    let panel_room = body_h.saturating_sub(reserved).max(3);
+    let panels: &[Panel] = step.map_or(&[], |s| s.panels.as_slice());
+    let min_cells = steady_cell_widths(&state.frames, state.step);
+    let bottom_need = bottom_min.max(ROOMY_KEEP_ROWS);
+    let look = PanelStyle {
+        roomy: roomy_fits(theme, &state.frames, w, body_h, bottom_need),
+        ..PanelStyle::plain(*theme)
+    };
+    let sizes = panel_sizes(panels, &min_cells, look, w, panel_room, body_h);
+    let (panel_rects, canvas_h) = flow(&sizes, w);
+    let panels_h = canvas_h.min(panel_room).min(body_h);
+    let panels_area = Rect::new(area.x, body_top, w, panels_h);
+    let formula = Rect::new(area.x, panels_area.bottom(), w, formula_h);
+    let rule = Rect::new(area.x, formula.bottom(), w, 1);
+    let bottom_h = status.y.saturating_sub(rule.bottom());
+    let bottom = Rect::new(area.x, rule.bottom(), w, bottom_h);
+
+    let mut text_lines = Vec::new();
+    if let Some(step) = step {
+        for (i, para) in step.text.iter().enumerate() {
+            if i > 0 {
+                text_lines.push(String::new());
+            }
+            text_lines.extend(wrap(&theme.text(para), usize::from(w.saturating_sub(2))));
+        }
+    }
+    Layout {
+        min_cells,
+        roomy: look.roomy,
+        header,
+        heading,
+        panels: panels_area,
+        panel_rects,
+        canvas_h,
+        formula,
+        formula_lines,
+        rule,
+        bottom,
+        text_lines,
+        status,
+    }
+}
+
+fn editor_height(app: &App, state: &LessonState, edit: &EditState) -> u16 {
+    let rows = app
+        .lessons()
+        .get(state.lesson)
+        .and_then(|l| l.edit_targets().get(edit.target).map(|t| t.rows))
+        .unwrap_or(1);
+    u16::try_from(rows + 2).unwrap_or(u16::MAX).max(6)
+}
+
+/// The grid panel that shows an edit target: same shape, and one label contains the other.
+fn panel_for_target(step: &Step, target: &EditTarget) -> Option<usize> {
+    let name = target.name.to_lowercase();
+    step.panels.iter().position(|p| match p {
+        Panel::Grid(g) => {
+            let label = g.label.to_lowercase();
+            g.rows == target.rows
+                && g.cols == target.cols
+                && (label.contains(&name) || name.contains(&label))
+        }
+        _ => false,
+    })
+}
+
+/// Draw the lesson screen.
+pub(crate) fn render(app: &App, state: &LessonState, area: Rect, buf: &mut Buffer) {
+    let theme = app.theme();
+    let sym = theme.symbols();
+    let Some(lesson) = app.lessons().get(state.lesson) else {
+        return;
+    };
+    let lay = layout(app, state, area);
+    let step = state.frames.get(state.step);
+
+    // title bar
+    let n = state.frames.len();
+    let speed = SPEEDS_MS[state.speed] as f32 / 1000.0;
+    let play = if state.playing {
+        format!("{} playing, {speed:.1} s/step", sym.play)
+    } else {
+        format!("paused, p plays ({speed:.1} s/step)")
+    };
+    render_bar(
+        theme,
+        &format!(
+            " cnn-tutor {} {}. {}",
+            sym.dot,
+            state.lesson + 1,
+            theme.text(lesson.title())
+        ),
+        &format!("step {}/{} {} ", state.step + 1, n, play),
+        lay.header,
+        buf,
+    );
+
+    let Some(step) = step else {
+        return;
+    };
+    buf.set_stringn(
+        lay.heading.x + 1,
+        lay.heading.y,
+        theme.text(&step.heading),
+        usize::from(lay.heading.width.saturating_sub(2)),
+        theme.heading(),
+    );
+
+    render_panels(app, state, lesson, step, &lay, buf);
+
+    for (i, line) in lay.formula_lines.iter().enumerate() {
+        let y = lay.formula.y + u16::try_from(i).unwrap_or(0);
+        buf.set_stringn(
+            lay.formula.x + 1,
+            y,
+            line,
+            usize::from(lay.formula.width.saturating_sub(2)),
+            theme.formula(),
+        );
+    }
+
+    match &state.edit {
+        Some(edit) => render_editor(app, lesson, edit, &lay, buf),
+        None => render_text(app, state, &lay, buf),
+    }
+
+    let editable = !lesson.edit_targets().is_empty();
+    let presets = !lesson.presets().is_empty();
+    let hints = lesson_hints(
+        theme,
+        lesson.kind(),
+        editable,
+        presets,
+        state.edit.is_some(),
+        state.playing,
+    );
+    render_status(theme, app.notice(), &hints, lay.status, buf);
+}
+
+fn render_panels(
+    app: &App,
+    state: &LessonState,
+    lesson: &Lesson,
+    step: &Step,
+    lay: &Layout,
+    buf: &mut Buffer,
+) {
+    let theme = app.theme();
+    if lay.panels.height == 0 || step.panels.is_empty() {
+        return;
+    }
+    let focused = state.focus == Focus::Panels && state.edit.is_none();
+    let cursor_panel = state.edit.as_ref().and_then(|e| {
+        let target = lesson.edit_targets().into_iter().nth(e.target)?;
+        panel_for_target(step, &target).map(|i| (i, (e.row, e.col)))
+    });
+    // draw on a canvas as tall as all panels, then copy the visible rows
+    let canvas_area = Rect::new(0, 0, lay.panels.width, lay.canvas_h.max(1));
+    let mut canvas = Buffer::empty(canvas_area);
+    for (i, (panel, rect)) in step.panels.iter().zip(&lay.panel_rects).enumerate() {
+        let rect = rect.intersection(canvas_area);
+        if rect.is_empty() {
+            continue;
+        }
+        let style = PanelStyle {
+            theme: *theme,
+            focused,
+            cursor: cursor_panel.and_then(|(p, pos)| (p == i).then_some(pos)),
+            min_cell: lay.min_cells.get(i).copied().unwrap_or(0),
+            roomy: lay.roomy,
+        };
+        render_panel(panel, &style, rect, &mut canvas);
+    }
+    let scroll = state.panel_scroll.min(lay.max_panel_scroll());
+    for dy in 0..lay.panels.height {
+        for dx in 0..lay.panels.width {
+            let Some(src) = canvas.cell((dx, dy + scroll)) else {
+                continue;
+            };
+            if let Some(dst) = buf.cell_mut((lay.panels.x + dx, lay.panels.y + dy)) {
+                *dst = src.clone();
+            }
+        }
+    }
+    // say when panels are cut off
+    let sym = theme.symbols();
+    let mark = if scroll < lay.max_panel_scroll() {
+        Some(sym.more_below)
+    } else if scroll > 0 {
+        Some(sym.more_above)
+    } else {
+        None
+    };
+    if let Some(mark) = mark {
+        let text = format!(" {mark} (Tab, j/k) ");
+        let tw = u16::try_from(width(&text)).unwrap_or(0);
+        if tw < lay.panels.width {
+            let x = lay.panels.right() - tw;
+            let y = lay.panels.bottom() - 1;
+            buf.set_string(x, y, text, theme.key());
+        }
+    }
+}
+
+fn render_rule(
+    app: &App,
+    title: &str,
+    focused: bool,
+    extra: Option<&str>,
+    lay: &Layout,
+    buf: &mut Buffer,
+) {
+    let theme = app.theme();
+    let horizontal = theme.border().horizontal_top;
+    let w = usize::from(lay.rule.width);
+    buf.set_stringn(lay.rule.x, lay.rule.y, horizontal.repeat(w), w, theme.dim());
+    let style = if focused {
+        theme.focused()
+    } else {
+        theme.heading()
+    };
+    let (x, _) = buf.set_stringn(lay.rule.x + 1, lay.rule.y, format!(" {title} "), w, style);
+    if let Some(extra) = extra {
+        let ew = u16::try_from(width(extra)).unwrap_or(0);
+        if x + ew + 2 < lay.rule.right() {
+            buf.set_string(lay.rule.right() - ew - 1, lay.rule.y, extra, theme.key());
+        }
+    }
+}
+
+fn render_text(app: &App, state: &LessonState, lay: &Layout, buf: &mut Buffer) {
+    let theme = app.theme();
+    let sym = theme.symbols();
+    let max = lay.max_text_scroll();
+    let scroll = state.text_scroll.min(max);
+    let extra = if scroll < max {
+        Some(format!(" {} (j/k) ", sym.more_below))
+    } else if scroll > 0 {
+        Some(format!(" {} ", sym.more_above))
+    } else {
+        None
+    };
+    let focused = state.focus == Focus::Text;
+    render_rule(app, "Explanation", focused, extra.as_deref(), lay, buf);
+    let lines: Vec<Line> = lay
+        .text_lines
+        .iter()
+        .skip(usize::from(scroll))
+        .take(usize::from(lay.bottom.height))
+        .map(|l| Line::raw(l.as_str()))
+        .collect();
+    Paragraph::new(lines).render(
+        Rect::new(
+            lay.bottom.x + 1,
+            lay.bottom.y,
+            lay.bottom.width.saturating_sub(2),
+            lay.bottom.height,
+        ),
+        buf,
+    );
+}
+
+fn render_editor(app: &App, lesson: &Lesson, edit: &EditState, lay: &Layout, buf: &mut Buffer) {
+    let theme = app.theme();
+    let targets = lesson.edit_targets();
+    let Some(target) = targets.get(edit.target) else {
+        return;
+    };
+    let names: Vec<String> = targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            if i == edit.target {
+                format!("[{}]", t.name)
+            } else {
+                t.name.clone()
+            }
+        })
+        .collect();
+    render_rule(
+        app,
+        &format!("Editing {}", theme.text(&target.name)),
+        true,
+        Some(&format!(" Tab: {} ", theme.text(&names.join(" | ")))),
+        lay,
+        buf,
+    );
+    // the target's numbers with the cursor
+    let grid = Grid {
+        label: target.name.clone(),
+        rows: target.rows,
+        cols: target.cols,
+        cells: (0..target.rows * target.cols)
+            .map(|i| {
+                Some(lesson.value(edit.target, i / target.cols.max(1), i % target.cols.max(1)))
+            })
+            .collect(),
+        window: None,
+        emphasis: Vec::new(),
+        dimmed: false,
+    };
+    let panel = Panel::Grid(grid);
+    let (gw, _) = panel_size(
+        &panel,
+        &PanelStyle::plain(*theme),
+        lay.bottom.width / 2,
+        lay.bottom.height,
+    );
+    let gh = lay
+        .bottom
+        .height
+        .min(u16::try_from(target.rows + 2).unwrap_or(u16::MAX));
+    let grid_rect = Rect::new(lay.bottom.x + 1, lay.bottom.y, gw, gh);
+    let style = PanelStyle {
+        theme: *theme,
+        focused: true,
+        cursor: Some((edit.row, edit.col)),
+        min_cell: 0,
+        roomy: false,
+    };
+    render_panel(&panel, &style, grid_rect, buf);
+
+    let current = lesson.value(edit.target, edit.row, edit.col);
+    let cursor_mark = if theme.ascii { "_" } else { "▏" };
+    let lines = vec![
+        Line::from(vec![
+            Span::raw(format!("row {}, column {}: ", edit.row + 1, edit.col + 1)),
+            Span::styled(fmt_value(current), theme.heading()),
+        ]),
+        Line::from(vec![
+            Span::raw("new value: "),
+            Span::styled(format!("{}{cursor_mark}", edit.input), theme.cursor()),
+        ]),
+        Line::raw(""),
+        Line::styled("Type a number, Enter sets it and", theme.dim()),
+        Line::styled("every result recomputes. Esc: done.", theme.dim()),
+        Line::styled("f: a well-known filter  r: reset", theme.dim()),
+    ];
+    let x = grid_rect.right() + 2;
+    let info = Rect::new(
+        x,
+        lay.bottom.y,
+        lay.bottom.right().saturating_sub(x),
+        lay.bottom.height,
+    );
+    Paragraph::new(lines).style(Style::new()).render(info, buf);
+}

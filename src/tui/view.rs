@@ -1,0 +1,525 @@
+//! Drawing the app: a pure function of [`App`] state into any ratatui frame. The menu, the
+//! help overlay, the too-small message and the status line live here; the lesson screen is
+//! in [`super::lesson_view`].
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Widget};
+use ratatui::Frame as TermFrame;
+
+use super::app::{App, Screen};
+use super::lesson_view;
+use super::theme::Theme;
+use super::widgets::{truncate, width, wrap};
+use crate::lesson::Kind;
+
+/// Smallest terminal the app draws in (columns).
+pub const MIN_WIDTH: u16 = 60;
+/// Smallest terminal the app draws in (rows).
+pub const MIN_HEIGHT: u16 = 20;
+
+/// Draw the whole app into `frame`. Rendering never changes state.
+pub fn render(app: &App, frame: &mut TermFrame<'_>) {
+    let area = frame.area();
+    render_into(app, area, frame.buffer_mut());
+}
+
+/// Draw the whole app into a buffer region (what [`render`] does, for any buffer).
+pub fn render_into(app: &App, area: Rect, buf: &mut Buffer) {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        render_too_small(app.theme(), area, buf);
+        return;
+    }
+    match app.screen() {
+        Screen::Menu => render_menu(app, area, buf),
+        Screen::Lesson(state) => lesson_view::render(app, state, area, buf),
+    }
+    if let Some(scroll) = app.help() {
+        render_help(app, scroll, area, buf);
+    }
+}
+
+fn render_too_small(theme: &Theme, area: Rect, buf: &mut Buffer) {
+    Clear.render(area, buf);
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    let messages = [
+        "Terminal too small".to_string(),
+        String::new(),
+        format!("cnn-tutor needs at least {MIN_WIDTH} x {MIN_HEIGHT};"),
+        format!("this one is {} x {}.", area.width, area.height),
+        String::new(),
+        "Enlarge the window, or press q to quit.".to_string(),
+    ];
+    let mut lines: Vec<Line> = Vec::new();
+    for (i, m) in messages.iter().enumerate() {
+        for part in wrap(m, usize::from(area.width)) {
+            let style = if i == 0 {
+                theme.heading()
+            } else {
+                Style::new()
+            };
+            lines.push(Line::styled(part, style));
+        }
+    }
+    let h = u16::try_from(lines.len())
+        .unwrap_or(u16::MAX)
+        .min(area.height);
+    let y = area.y + (area.height - h) / 2;
+    Paragraph::new(lines)
+        .alignment(Alignment::Center)
+        .render(Rect::new(area.x, y, area.width, h), buf);
+}
+
+/// The top bar: `left` at the left, `right` at the right, in the bar style.
+pub(crate) fn render_bar(theme: &Theme, left: &str, right: &str, area: Rect, buf: &mut Buffer) {
+    let w = usize::from(area.width);
+    buf.set_style(area, theme.bar());
+    let right_w = width(right);
+    let left = truncate(
+        left,
+        w.saturating_sub(right_w + 1),
+        theme.symbols().ellipsis,
+    );
+    buf.set_stringn(area.x, area.y, &left, w, theme.bar());
+    if right_w < w {
+        let x = area.right() - u16::try_from(right_w).unwrap_or(0);
+        buf.set_stringn(x, area.y, right, right_w, theme.bar());
+    }
+}
+
+/// The status line: a notice (if any) then as many key hints as fit.
+pub(crate) fn render_status(
+    theme: &Theme,
+    notice: Option<&str>,
+    hints: &[(String, &str)],
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let w = usize::from(area.width);
+    let mut spans: Vec<Span> = Vec::new();
+    let mut used = 0;
+    if let Some(n) = notice {
+        let n = truncate(
+            &theme.text(n),
+            w.saturating_sub(1),
+            theme.symbols().ellipsis,
+        );
+        used += width(&n) + 2;
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(n, theme.notice()));
+        spans.push(Span::raw(" "));
+    }
+    for (key, what) in hints {
+        let piece = width(key) + 1 + width(what) + 2;
+        if used + piece > w {
+            break;
+        }
+        used += piece;
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(key.clone(), theme.key()));
+        spans.push(Span::raw(format!(" {what} ")));
+    }
+    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+}
+
+fn render_menu(app: &App, area: Rect, buf: &mut Buffer) {
+    let theme = app.theme();
+    let sym = theme.symbols();
+    let header = Rect::new(area.x, area.y, area.width, 1);
+    let status = Rect::new(area.x, area.bottom() - 1, area.width, 1);
+    render_bar(
+        theme,
+        &format!(
+            " cnn-tutor {} how a convolutional network sees, one cell at a time",
+            sym.dot
+        ),
+        &format!("{} lessons ", app.lessons().len()),
+        header,
+        buf,
+    );
+
+    let body_h = area.height - 2;
+    let n = app.lessons().len();
+    // the list takes what it needs, leaving at least 6 rows for the details
+    let list_h = u16::try_from(n + 2)
+        .unwrap_or(u16::MAX)
+        .min(body_h.saturating_sub(6))
+        .max(3);
+    let list_area = Rect::new(area.x, area.y + 1, area.width, list_h);
+    let detail_area = Rect::new(
+        area.x,
+        list_area.bottom(),
+        area.width,
+        body_h.saturating_sub(list_h),
+    );
+
+    let block = Block::bordered()
+        .border_set(theme.border())
+        .title(" Lessons ")
+        .title_style(theme.heading());
+    let inner = block.inner(list_area);
+    block.render(list_area, buf);
+    if n == 0 {
+        buf.set_stringn(
+            inner.x + 1,
+            inner.y,
+            "No lessons found.",
+            usize::from(inner.width),
+            Style::new(),
+        );
+    }
+    let rows = usize::from(inner.height);
+    let first = app.selected().saturating_sub(rows.saturating_sub(1));
+    let title_w = app
+        .lessons()
+        .iter()
+        .enumerate()
+        .map(|(i, l)| width(&format!("{}. {}", i + 1, theme.text(l.title()))))
+        .max()
+        .unwrap_or(0)
+        .min(30);
+    for (row, (i, lesson)) in app
+        .lessons()
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(rows)
+        .enumerate()
+    {
+        let y = inner.y + u16::try_from(row).unwrap_or(0);
+        let selected = i == app.selected();
+        let p = app.progress().get(lesson.id());
+        let mark = if p.finished {
+            sym.finished
+        } else if p.visited {
+            sym.visited
+        } else {
+            sym.fresh
+        };
+        let pointer = if selected { sym.pointer } else { " " };
+        let title = truncate(
+            &format!("{}. {}", i + 1, theme.text(lesson.title())),
+            title_w,
+            sym.ellipsis,
+        );
+        let pad = title_w.saturating_sub(width(&title));
+        let line_w = usize::from(inner.width);
+        let head = format!(" {pointer} {mark} {title}{}  ", " ".repeat(pad));
+        let summary = truncate(
+            &theme.text(lesson.summary()),
+            line_w.saturating_sub(width(&head) + 1),
+            sym.ellipsis,
+        );
+        let row_style = if selected {
+            theme.selected()
+        } else {
+            Style::new()
+        };
+        if selected {
+            buf.set_style(Rect::new(inner.x, y, inner.width, 1), row_style);
+        }
+        let (x, _) = buf.set_stringn(inner.x, y, &head, line_w, row_style);
+        let summary_style = if selected { row_style } else { theme.dim() };
+        buf.set_stringn(
+            x,
+            y,
+            &summary,
+            usize::from(inner.right().saturating_sub(x)),
+            summary_style,
+        );
+    }
+
+    if detail_area.height >= 3 {
+        render_menu_detail(app, detail_area, buf);
+    }
+    let hints = vec![
+        (format!("{}/{}", sym.up, sym.down), "choose"),
+        ("Enter".to_string(), "open"),
+        ("?".to_string(), "help"),
+        ("q".to_string(), "quit"),
+    ];
+    render_status(theme, app.notice(), &hints, status, buf);
+}
+
+fn render_menu_detail(app: &App, area: Rect, buf: &mut Buffer) {
+    let theme = app.theme();
+    let sym = theme.symbols();
+    let block = Block::bordered()
+        .border_set(theme.border())
+        .title(" About this lesson ")
+        .title_style(theme.heading());
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let Some(lesson) = app.lessons().get(app.selected()) else {
+        return;
+    };
+    let w = usize::from(inner.width.saturating_sub(2));
+    let p = app.progress().get(lesson.id());
+    let state = if p.finished {
+        format!("{} finished", sym.finished)
+    } else if p.visited {
+        format!("{} visited", sym.visited)
+    } else {
+        "not opened yet".to_string()
+    };
+    let mut lines = vec![Line::from(vec![
+        Span::styled(theme.text(lesson.title()).into_owned(), theme.heading()),
+        Span::styled(format!("  ({state})"), theme.dim()),
+    ])];
+    for part in wrap(&theme.text(lesson.summary()), w) {
+        lines.push(Line::raw(part));
+    }
+    let room = usize::from(inner.height);
+    // the lesson's opening paragraphs, as many whole ones as fit above the hint line
+    let free = room.saturating_sub(lines.len() + 1);
+    let mut intro: Vec<Line> = Vec::new();
+    for para in app.intro(app.selected()) {
+        let mut block = vec![Line::raw("")];
+        block.extend(
+            wrap(&theme.text(para), w)
+                .into_iter()
+                .map(|l| Line::styled(l, theme.dim())),
+        );
+        if intro.len() + block.len() <= free {
+            intro.extend(block);
+            continue;
+        }
+        if intro.is_empty() && free >= 2 {
+            // not even the first paragraph fits: show its start, marked as cut
+            block.truncate(free);
+            if let Some(last) = block.pop() {
+                let text: String = last.spans.iter().map(|s| s.content.as_ref()).collect();
+                let cut = truncate(&text, w.saturating_sub(2), sym.ellipsis);
+                block.push(Line::styled(format!("{cut}{}", sym.ellipsis), theme.dim()));
+            }
+            intro.extend(block);
+        }
+        break;
+    }
+    lines.extend(intro);
+    if lines.len() < room {
+        while lines.len() + 1 < room {
+            lines.push(Line::raw(""));
+        }
+        lines.push(Line::styled(
+            format!(
+                "Enter opens it. Marks: {} finished, {} visited.",
+                sym.finished, sym.visited
+            ),
+            theme.dim(),
+        ));
+    }
+    Paragraph::new(lines).render(
+        Rect::new(
+            inner.x + 1,
+            inner.y,
+            inner.width.saturating_sub(2),
+            inner.height,
+        ),
+        buf,
+    );
+}
+
+/// Every key the app knows, by section, as the help overlay lists them.
+pub(crate) fn help_lines(theme: &Theme) -> Vec<(String, String)> {
+    let s = theme.symbols();
+    let k = |a: &str| a.to_string();
+    vec![
+        (k("#Everywhere"), k("")),
+        (k("?"), k("this help (Esc closes it)")),
+        (k("q, Ctrl-C"), k("quit")),
+        (k("#Menu"), k("")),
+        (format!("{} {} j k", s.up, s.down), k("choose a lesson")),
+        (k("Enter"), k("open it")),
+        (k("#Lesson"), k("")),
+        (format!("{} Space l", s.right), k("next step")),
+        (format!("{} h", s.left), k("previous step")),
+        (k("Home End"), k("first / last step")),
+        (k("p"), k("play / pause automatic steps")),
+        (k("+ -"), k("faster / slower")),
+        (k("Tab"), k("focus text or panels")),
+        (
+            format!("{} {} PgUp PgDn", s.up, s.down),
+            k("scroll the focused part"),
+        ),
+        (k("Esc"), k("back to the menu")),
+        (k("#Try your own numbers (convolution)"), k("")),
+        (k("e"), k("edit the filter or the image")),
+        (k("Tab"), k("next matrix (filter / image)")),
+        (k("arrows"), k("move the cell cursor")),
+        (k("0-9 - ."), k("type a number")),
+        (k("Enter"), k("set it; every result recomputes")),
+        (k("Backspace"), k("delete a typed character")),
+        (k("Esc"), k("clear the typing, then leave editing")),
+        (k("f"), k("next well-known filter")),
+        (k("r"), k("reset to the lesson's numbers")),
+        (k("#Dropout, the whole network"), k("")),
+        (k("r"), k("re-roll which maps are dropped")),
+        (k("[ ]"), k("lower / raise the drop probability p")),
+    ]
+}
+
+/// How far the help can scroll in a terminal of `area`'s size.
+pub(crate) fn help_max_scroll(theme: &Theme, area: Rect) -> u16 {
+    let total = help_line_count(theme);
+    let h = (total + 2).min(area.height.saturating_sub(2));
+    total.saturating_sub(h.saturating_sub(2))
+}
+
+fn help_line_count(theme: &Theme) -> u16 {
+    let entries = help_lines(theme);
+    let sections = entries.iter().filter(|(k, _)| k.starts_with('#')).count();
+    // a blank line before every section but the first
+    u16::try_from(entries.len() + sections.saturating_sub(1)).unwrap_or(u16::MAX)
+}
+
+fn render_help(app: &App, scroll: u16, area: Rect, buf: &mut Buffer) {
+    let theme = app.theme();
+    let entries = help_lines(theme);
+    let key_w = entries
+        .iter()
+        .filter(|(k, _)| !k.starts_with('#'))
+        .map(|(k, _)| width(k))
+        .max()
+        .unwrap_or(0);
+    let mut lines: Vec<Line> = Vec::new();
+    for (key, what) in &entries {
+        if let Some(section) = key.strip_prefix('#') {
+            if !lines.is_empty() {
+                lines.push(Line::raw(""));
+            }
+            lines.push(Line::styled(section.to_string(), theme.heading()));
+        } else {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {key:<key_w$}  "), theme.key()),
+                Span::raw(what.clone()),
+            ]));
+        }
+    }
+    let content_w = 2 + key_w + 2 + entries.iter().map(|(_, w)| width(w)).max().unwrap_or(0);
+    let content_w = content_w.max(40);
+    let w = u16::try_from(content_w + 4)
+        .unwrap_or(u16::MAX)
+        .min(area.width.saturating_sub(2));
+    let total = u16::try_from(lines.len()).unwrap_or(u16::MAX);
+    let h = (total + 2).min(area.height.saturating_sub(2));
+    let x = area.x + (area.width - w) / 2;
+    let y = area.y + (area.height - h) / 2;
+    let rect = Rect::new(x, y, w, h);
+    let visible = h.saturating_sub(2);
+    let max_scroll = total.saturating_sub(visible);
+    let scroll = scroll.min(max_scroll);
+    let sym = theme.symbols();
+    let mut block = Block::bordered()
+        .border_set(theme.border())
+        .title(" Keys ")
+        .title_style(theme.heading())
+        .title_bottom(Line::from(" Esc or ? closes ").right_aligned());
+    if max_scroll > 0 {
+        let more = if scroll < max_scroll {
+            format!(" {} (j/k) ", sym.more_below)
+        } else {
+            format!(" {} ", sym.more_above)
+        };
+        block = block.title_bottom(Line::from(more).left_aligned());
+    }
+    Clear.render(rect, buf);
+    let inner = block.inner(rect);
+    block.render(rect, buf);
+    Paragraph::new(lines).scroll((scroll, 0)).render(
+        Rect::new(
+            inner.x + 1,
+            inner.y,
+            inner.width.saturating_sub(1),
+            inner.height,
+        ),
+        buf,
+    );
+}
+
+/// The key hints for the lesson screen, most important first.
+pub(crate) fn lesson_hints(
+    theme: &Theme,
+    kind: Kind,
+    editable: bool,
+    presets: bool,
+    editing: bool,
+    playing: bool,
+) -> Vec<(String, &'static str)> {
+    let s = theme.symbols();
+    let k = |a: &str| a.to_string();
+    if editing {
+        let mut hints = vec![
+            (k("arrows"), "move"),
+            (k("0-9 - ."), "type"),
+            (k("Enter"), "set"),
+            (k("Esc"), "done"),
+            (k("Tab"), "next matrix"),
+        ];
+        if presets {
+            hints.push((k("f"), "filters"));
+        }
+        hints.push((k("r"), "reset"));
+        return hints;
+    }
+    let mut hints = vec![
+        (format!("{}/{}", s.left, s.right), "step"),
+        (k("p"), if playing { "pause" } else { "play" }),
+    ];
+    if editable {
+        hints.push((k("e"), "edit"));
+    }
+    if presets {
+        hints.push((k("f"), "filters"));
+    }
+    if matches!(kind, Kind::Dropout | Kind::Architecture) {
+        hints.push((k("r"), "re-roll"));
+        hints.push((k("[ ]"), "p"));
+    }
+    hints.push((k("?"), "help"));
+    hints.push((k("Esc"), "menu"));
+    hints.push((k("q"), "quit"));
+    hints.push((k("+/-"), "speed"));
+    hints.push((k("Tab"), "focus"));
+    hints.push((k("Home/End"), "first/last"));
+    hints
+}
+
+/// Draw the app into a fresh `width` x `height` buffer (tests, snapshots, previews).
+pub fn render_to_buffer(app: &App, width: u16, height: u16) -> Buffer {
+    let area = Rect::new(0, 0, width, height);
+    let mut buf = Buffer::empty(area);
+    render_into(app, area, &mut buf);
+    buf
+}
+
+/// The characters of a buffer as text, one line per row, trailing spaces removed (for
+/// snapshots: no styles, no escape codes).
+pub fn buffer_text(buf: &Buffer) -> String {
+    let area = buf.area;
+    let mut out = String::new();
+    for y in area.top()..area.bottom() {
+        let mut line = String::new();
+        let mut hidden = 0;
+        for x in area.left()..area.right() {
+            let cell = &buf[(x, y)];
+            if hidden > 0 {
+                // covered by the wide character before it
+                hidden -= 1;
+                continue;
+            }
+            if cell.skip {
+                continue;
+            }
+            line.push_str(cell.symbol());
+            hidden = width(cell.symbol()).saturating_sub(1);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}

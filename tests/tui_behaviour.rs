@@ -1,0 +1,453 @@
+//! What keys do to the app's state, and what every screen may draw: no colour under
+//! NO_COLOR, only ASCII in ASCII mode.
+
+use cnn_tutor::lesson::frame::Panel;
+use cnn_tutor::tui::{
+    render_to_buffer, App, AppEvent, Focus, Key, KeyCode, Progress, Screen, Theme, SPEEDS_MS,
+    TICK_MS,
+};
+use ratatui::style::Color;
+
+fn app_with(theme: Theme) -> App {
+    let lessons = cnn_tutor::lesson::builtin().expect("built-in lessons load");
+    App::new(lessons, theme, Progress::new())
+}
+
+fn fresh() -> App {
+    app_with(Theme::new(true, false))
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app.handle(AppEvent::Key(Key::new(code)));
+}
+
+fn ch(app: &mut App, c: char) {
+    app.handle(AppEvent::Key(Key::char(c)));
+}
+
+fn step(app: &App) -> usize {
+    app.lesson_state().expect("a lesson is open").step
+}
+
+fn frame_count(app: &App) -> usize {
+    app.lesson_state().expect("a lesson is open").frames.len()
+}
+
+#[test]
+fn menu_keys_choose_and_open() {
+    let mut app = fresh();
+    assert!(matches!(app.screen(), Screen::Menu));
+    key(&mut app, KeyCode::Down);
+    ch(&mut app, 'j');
+    assert_eq!(app.selected(), 2);
+    ch(&mut app, 'k');
+    key(&mut app, KeyCode::Up);
+    key(&mut app, KeyCode::Up);
+    assert_eq!(app.selected(), 0, "stops at the top");
+    key(&mut app, KeyCode::End);
+    assert_eq!(app.selected(), app.lessons().len() - 1);
+    key(&mut app, KeyCode::Home);
+    key(&mut app, KeyCode::Enter);
+    let state = app.lesson_state().expect("Enter opens the lesson");
+    assert_eq!(state.lesson, 0);
+    assert_eq!(state.step, 0);
+    assert!(app.progress().get(app.lessons()[0].id()).visited);
+}
+
+#[test]
+fn stepping_keys() {
+    let mut app = fresh();
+    app.open_by_id("convolution").expect("opens");
+    let n = frame_count(&app);
+    key(&mut app, KeyCode::Right);
+    assert_eq!(step(&app), 1);
+    ch(&mut app, ' ');
+    ch(&mut app, 'l');
+    assert_eq!(step(&app), 3);
+    key(&mut app, KeyCode::Left);
+    ch(&mut app, 'h');
+    assert_eq!(step(&app), 1);
+    key(&mut app, KeyCode::End);
+    assert_eq!(step(&app), n - 1);
+    key(&mut app, KeyCode::Right);
+    assert_eq!(step(&app), n - 1, "stays on the last step");
+    assert!(app.progress().get("convolution").finished);
+    key(&mut app, KeyCode::Home);
+    assert_eq!(step(&app), 0);
+    key(&mut app, KeyCode::Left);
+    assert_eq!(step(&app), 0, "stays on the first step");
+    key(&mut app, KeyCode::Esc);
+    assert!(matches!(app.screen(), Screen::Menu));
+    assert!(!app.should_quit());
+}
+
+#[test]
+fn q_and_ctrl_c_quit_everywhere() {
+    let mut app = fresh();
+    ch(&mut app, 'q');
+    assert!(app.should_quit());
+
+    let mut app = fresh();
+    app.open_by_id("convolution").expect("opens");
+    ch(&mut app, 'e');
+    app.handle(AppEvent::Key(Key::ctrl('c')));
+    assert!(app.should_quit(), "Ctrl-C quits even while editing");
+
+    let mut app = fresh();
+    ch(&mut app, '?');
+    assert!(app.help().is_some());
+    app.handle(AppEvent::Key(Key::ctrl('c')));
+    assert!(app.should_quit(), "Ctrl-C quits from the help");
+}
+
+#[test]
+fn help_opens_and_closes() {
+    let mut app = fresh();
+    app.open_by_id("relu").expect("opens");
+    ch(&mut app, '?');
+    assert!(app.help().is_some());
+    key(&mut app, KeyCode::Right);
+    assert_eq!(step(&app), 0, "keys go to the help while it is open");
+    key(&mut app, KeyCode::Esc);
+    assert!(app.help().is_none());
+    assert!(app.lesson_state().is_some(), "Esc closes only the help");
+}
+
+#[test]
+fn play_steps_on_ticks_and_speed_changes() {
+    let mut app = fresh();
+    app.open_by_id("convolution").expect("opens");
+    let speed = app.lesson_state().expect("open").speed;
+    let ticks = SPEEDS_MS[speed] / TICK_MS;
+    ch(&mut app, 'p');
+    assert!(app.lesson_state().expect("open").playing);
+    for _ in 0..ticks {
+        app.handle(AppEvent::Tick);
+    }
+    assert_eq!(step(&app), 1);
+    ch(&mut app, '+');
+    assert_eq!(app.lesson_state().expect("open").speed, speed + 1);
+    ch(&mut app, '-');
+    ch(&mut app, '-');
+    assert_eq!(app.lesson_state().expect("open").speed, speed - 1);
+    ch(&mut app, 'p');
+    assert!(!app.lesson_state().expect("open").playing);
+    for _ in 0..100 {
+        app.handle(AppEvent::Tick);
+    }
+    assert_eq!(step(&app), 1, "paused: ticks do nothing");
+    // playing stops at the end
+    key(&mut app, KeyCode::End);
+    key(&mut app, KeyCode::Left);
+    ch(&mut app, 'p');
+    for _ in 0..1000 {
+        app.handle(AppEvent::Tick);
+    }
+    let state = app.lesson_state().expect("open");
+    assert_eq!(state.step, state.frames.len() - 1);
+    assert!(!state.playing);
+}
+
+#[test]
+fn tab_moves_focus() {
+    let mut app = fresh();
+    app.open_by_id("convolution").expect("opens");
+    assert_eq!(app.lesson_state().expect("open").focus, Focus::Text);
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.lesson_state().expect("open").focus, Focus::Panels);
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.lesson_state().expect("open").focus, Focus::Text);
+}
+
+/// All numbers of all frames' grids, flattened.
+fn all_values(app: &App) -> Vec<Option<f32>> {
+    let state = app.lesson_state().expect("open");
+    state
+        .frames
+        .iter()
+        .flat_map(|f| &f.panels)
+        .filter_map(|p| match p {
+            Panel::Grid(g) => Some(g.cells.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+/// The value of cell (row, col) of the current step's grid whose label starts with `label`.
+fn grid_value(app: &App, label: &str, row: usize, col: usize) -> Option<f32> {
+    let state = app.lesson_state().expect("open");
+    state.frames[state.step]
+        .panels
+        .iter()
+        .find_map(|p| match p {
+            Panel::Grid(g) if g.label.starts_with(label) => g.get(row, col),
+            _ => None,
+        })
+}
+
+#[test]
+fn editing_a_filter_weight_changes_the_output() {
+    let mut app = fresh();
+    app.open_by_id("convolution").expect("opens");
+    let targets = app.lessons()[0].edit_targets();
+    let filter = targets
+        .iter()
+        .position(|t| t.name == "filter")
+        .expect("the filter is editable");
+    let before = all_values(&app);
+    // the first window: (255 x 1) + ... = 155, written at row 1, column 1 of the feature map
+    key(&mut app, KeyCode::Right);
+    assert_eq!(grid_value(&app, "Feature map", 1, 1), Some(155.0));
+    let old = app.lessons()[0].value(filter, 0, 0);
+    assert_eq!(old, 1.0);
+    ch(&mut app, 'e');
+    assert!(app.lesson_state().expect("open").edit.is_some());
+    while app
+        .lesson_state()
+        .expect("open")
+        .edit
+        .as_ref()
+        .map(|e| e.target)
+        != Some(filter)
+    {
+        key(&mut app, KeyCode::Tab);
+    }
+    // the filter's top-left weight 1 becomes 2: the sum gains one more 255
+    ch(&mut app, '2');
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.lessons()[0].value(filter, 0, 0), 2.0);
+    assert_eq!(grid_value(&app, "Feature map", 1, 1), Some(410.0));
+    assert_ne!(before, all_values(&app), "every result recomputes");
+    assert_eq!(step(&app), 1, "editing keeps the step");
+    // Backspace and Esc: typing is cleared first, then editing ends
+    ch(&mut app, '1');
+    key(&mut app, KeyCode::Backspace);
+    ch(&mut app, '9');
+    key(&mut app, KeyCode::Esc);
+    assert!(app.lesson_state().expect("open").edit.is_some());
+    assert_eq!(app.lessons()[0].value(filter, 0, 0), 2.0);
+    key(&mut app, KeyCode::Esc);
+    assert!(app.lesson_state().expect("open").edit.is_none());
+    // r resets to the lesson's numbers
+    ch(&mut app, 'r');
+    assert_eq!(app.lessons()[0].value(filter, 0, 0), old);
+    assert_eq!(all_values(&app), before);
+    assert_eq!(grid_value(&app, "Feature map", 1, 1), Some(155.0));
+}
+
+#[test]
+fn bad_numbers_are_refused_with_a_note() {
+    let mut app = fresh();
+    app.open_by_id("convolution").expect("opens");
+    let old = app.lessons()[0].value(0, 0, 0);
+    ch(&mut app, 'e');
+    for c in "1-.".chars() {
+        ch(&mut app, c);
+    }
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.lessons()[0].value(0, 0, 0), old);
+    assert!(app.notice().is_some_and(|n| n.contains("not a number")));
+}
+
+#[test]
+fn edit_cursor_stays_inside_the_target_and_tab_switches_target() {
+    let mut app = fresh();
+    app.open_by_id("convolution").expect("opens");
+    let targets = app.lessons()[0].edit_targets();
+    ch(&mut app, 'e');
+    for _ in 0..20 {
+        key(&mut app, KeyCode::Right);
+        key(&mut app, KeyCode::Down);
+    }
+    let edit = app
+        .lesson_state()
+        .expect("open")
+        .edit
+        .clone()
+        .expect("editing");
+    assert_eq!(
+        (edit.row, edit.col),
+        (targets[0].rows - 1, targets[0].cols - 1)
+    );
+    if targets.len() > 1 {
+        key(&mut app, KeyCode::Tab);
+        let edit = app
+            .lesson_state()
+            .expect("open")
+            .edit
+            .clone()
+            .expect("editing");
+        assert_eq!(edit.target, 1);
+    }
+}
+
+#[test]
+fn presets_cycle() {
+    let mut app = fresh();
+    app.open_by_id("convolution").expect("opens");
+    let presets = app.lessons()[0].presets();
+    assert!(!presets.is_empty(), "the convolution lesson offers filters");
+    let before = all_values(&app);
+    ch(&mut app, 'f');
+    assert!(app.notice().is_some_and(|n| n.contains(&presets[0])));
+    assert_ne!(all_values(&app), before);
+}
+
+/// Every screen the app can show for the built-in lessons: the menu, every step of every
+/// lesson, the help, at two sizes.
+fn every_screen(theme: Theme, mut check: impl FnMut(&str, &ratatui::buffer::Buffer)) {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut app = app_with(theme);
+        check("menu", &render_to_buffer(&app, w, h));
+        ch(&mut app, '?');
+        check("help", &render_to_buffer(&app, w, h));
+        key(&mut app, KeyCode::Esc);
+        let ids: Vec<String> = app.lessons().iter().map(|l| l.id().to_string()).collect();
+        for id in ids {
+            app.open_by_id(&id).expect("opens");
+            for s in 0..frame_count(&app) {
+                check(&format!("{id} step {s}"), &render_to_buffer(&app, w, h));
+                key(&mut app, KeyCode::Right);
+            }
+            if id == "convolution" {
+                ch(&mut app, 'e');
+                check("edit", &render_to_buffer(&app, w, h));
+                key(&mut app, KeyCode::Esc);
+            }
+            key(&mut app, KeyCode::Esc);
+        }
+        check("too small", &render_to_buffer(&app, 40, 12));
+    }
+}
+
+#[test]
+fn no_color_draws_no_colour() {
+    every_screen(Theme::new(false, false), |name, buf| {
+        for cell in &buf.content {
+            assert!(
+                cell.fg == Color::Reset && cell.bg == Color::Reset,
+                "{name}: coloured cell {:?} ({:?} on {:?})",
+                cell.symbol(),
+                cell.fg,
+                cell.bg
+            );
+        }
+    });
+}
+
+#[test]
+fn no_color_keeps_highlights_visible() {
+    let mut app = app_with(Theme::new(false, false));
+    app.open_by_id("convolution").expect("opens");
+    key(&mut app, KeyCode::Right);
+    key(&mut app, KeyCode::Right);
+    let buf = render_to_buffer(&app, 80, 24);
+    let marked = buf
+        .content
+        .iter()
+        .filter(|c| {
+            !c.modifier.is_empty() && c.symbol().trim().chars().any(|ch| ch.is_ascii_digit())
+        })
+        .count();
+    assert!(marked > 0, "window and emphasis are drawn bold/reversed");
+    let text = cnn_tutor::tui::buffer_text(&buf);
+    assert!(
+        text.contains('[') && text.contains(']'),
+        "the window has brackets"
+    );
+}
+
+#[test]
+fn ascii_mode_draws_only_ascii() {
+    every_screen(Theme::new(true, true), |name, buf| {
+        for cell in &buf.content {
+            assert!(
+                cell.symbol().is_ascii(),
+                "{name}: non-ASCII symbol {:?}",
+                cell.symbol()
+            );
+        }
+    });
+}
+
+#[test]
+fn unknown_lesson_id_is_an_error_naming_the_ids() {
+    let mut app = fresh();
+    let err = app.open_by_id("nope").expect_err("unknown id");
+    let msg = err.to_string();
+    assert!(msg.contains("nope") && msg.contains("convolution"), "{msg}");
+}
+
+#[test]
+fn resize_is_remembered_and_small_sizes_draw_a_message() {
+    let mut app = fresh();
+    assert!(app.handle(AppEvent::Resize(50, 15)));
+    assert_eq!(app.size(), (50, 15));
+    let text = cnn_tutor::tui::buffer_text(&render_to_buffer(&app, 50, 15));
+    assert!(text.contains("50 x 15"), "{text}");
+    // the tiniest terminals do not panic
+    for (w, h) in [(0, 0), (1, 1), (5, 2), (59, 40), (200, 19)] {
+        let _ = render_to_buffer(&app, w, h);
+    }
+}
+
+#[test]
+fn dropout_keys_reroll_and_change_p() {
+    let mut app = fresh();
+    app.open_by_id("dropout").expect("opens");
+    let i = app
+        .lessons()
+        .iter()
+        .position(|l| l.id() == "dropout")
+        .expect("dropout lesson");
+    let p = app.lessons()[i].dropout_p();
+    ch(&mut app, ']');
+    assert!((app.lessons()[i].dropout_p() - (p + 0.1)).abs() < 1e-6);
+    assert!(app.notice().is_some_and(|n| n.contains("p =")));
+    ch(&mut app, '[');
+    ch(&mut app, '[');
+    assert!((app.lessons()[i].dropout_p() - (p - 0.1)).abs() < 1e-6);
+    let seed = app.lessons()[i].seed();
+    ch(&mut app, 'r');
+    assert_ne!(app.lessons()[i].seed(), seed, "r draws new drops");
+    // + and - stay the play speed here too
+    let speed = app.lesson_state().expect("open").speed;
+    ch(&mut app, '+');
+    assert_eq!(app.lesson_state().expect("open").speed, speed + 1);
+}
+
+#[test]
+fn edit_cursor_is_drawn_in_the_grid() {
+    let mut app = fresh();
+    app.open_by_id("convolution").expect("opens");
+    let plain = render_to_buffer(&app, 80, 24);
+    ch(&mut app, 'e');
+    let editing = render_to_buffer(&app, 80, 24);
+    let reversed_or_coloured = |buf: &ratatui::buffer::Buffer| {
+        buf.content
+            .iter()
+            .filter(|c| c.bg == Color::Magenta)
+            .count()
+    };
+    assert_eq!(reversed_or_coloured(&plain), 0);
+    // the cursor cell in the lesson's grid and in the editor
+    assert!(reversed_or_coloured(&editing) >= 2);
+}
+
+#[test]
+fn the_train_lesson_shows_its_frames() {
+    let mut app = fresh();
+    app.open_by_id("train").expect("opens");
+    assert!(frame_count(&app) >= 1);
+    let text = cnn_tutor::tui::buffer_text(&render_to_buffer(&app, 80, 24));
+    assert!(text.contains("Training"), "{text}");
+}
+
+#[test]
+fn the_app_can_move_to_another_thread() {
+    // an SSH server runs one App per connection on its own task
+    fn assert_send<T: Send + 'static>() {}
+    assert_send::<App>();
+    assert_send::<AppEvent>();
+}
