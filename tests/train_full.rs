@@ -38,3 +38,31 @@ fn five_epochs_on_1200_generated_images_reach_90_percent() {
     assert!(last.val_accuracy >= 0.9, "{}", last.val_accuracy);
     assert!(last.train_loss < s.epochs[0].train_loss);
 }
+
+/// The same protocol on the course's own 1,200 JPEGs (`../shared/data/ms-learn-shapes`).
+#[test]
+#[ignore = "trains 5 epochs on the course's 1,200 JPEGs (about 15 s in release)"]
+fn five_epochs_on_the_course_images_reach_90_percent() {
+    let dir =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/ms-learn-shapes");
+    if !dir.exists() {
+        eprintln!("skipped: {} is absent", dir.display());
+        return;
+    }
+    let cfg = TrainConfig {
+        data_dir: dir.clone(),
+        dataset: Some(Arc::new(data::load_folder(&dir).unwrap())),
+        device: DeviceChoice::Cpu,
+        out: None,
+        ..TrainConfig::default()
+    };
+    let mut backend = CpuBackend::new(None).unwrap();
+    let Outcome::Finished(s) =
+        train::run(&cfg, &mut backend, &AtomicBool::new(false), &mut |_| {}).unwrap()
+    else {
+        panic!("cancelled")
+    };
+    let last = s.epochs.last().unwrap();
+    println!("accuracy {:.4}", last.val_accuracy);
+    assert!(last.val_accuracy >= 0.9, "{}", last.val_accuracy);
+}

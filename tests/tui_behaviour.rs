@@ -240,14 +240,25 @@ fn editing_a_filter_weight_changes_the_output() {
 fn bad_numbers_are_refused_with_a_note() {
     let mut app = fresh();
     app.open_by_id("convolution").expect("opens");
-    let old = app.lessons()[0].value(0, 0, 0);
     ch(&mut app, 'e');
+    let t = app
+        .lesson_state()
+        .and_then(|s| s.edit.as_ref())
+        .expect("editing")
+        .target;
+    let old = app.lessons()[0].value(t, 0, 0);
     for c in "1-.".chars() {
         ch(&mut app, c);
     }
     key(&mut app, KeyCode::Enter);
-    assert_eq!(app.lessons()[0].value(0, 0, 0), old);
+    assert_eq!(app.lessons()[0].value(t, 0, 0), old);
     assert!(app.notice().is_some_and(|n| n.contains("not a number")));
+    for c in "99999999".chars() {
+        ch(&mut app, c);
+    }
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.lessons()[0].value(t, 0, 0), old);
+    assert!(app.notice().is_some_and(|n| n.contains("between")));
 }
 
 #[test]
@@ -256,30 +267,33 @@ fn edit_cursor_stays_inside_the_target_and_tab_switches_target() {
     app.open_by_id("convolution").expect("opens");
     let targets = app.lessons()[0].edit_targets();
     ch(&mut app, 'e');
+    let editing = |app: &App| {
+        app.lesson_state()
+            .expect("open")
+            .edit
+            .clone()
+            .expect("editing")
+    };
+    let first = editing(&app).target;
+    assert_eq!(
+        targets[first].name, "filter",
+        "editing starts on the filter"
+    );
     for _ in 0..20 {
         key(&mut app, KeyCode::Right);
         key(&mut app, KeyCode::Down);
     }
-    let edit = app
-        .lesson_state()
-        .expect("open")
-        .edit
-        .clone()
-        .expect("editing");
+    let edit = editing(&app);
     assert_eq!(
         (edit.row, edit.col),
-        (targets[0].rows - 1, targets[0].cols - 1)
+        (targets[first].rows - 1, targets[first].cols - 1)
     );
-    if targets.len() > 1 {
-        key(&mut app, KeyCode::Tab);
-        let edit = app
-            .lesson_state()
-            .expect("open")
-            .edit
-            .clone()
-            .expect("editing");
-        assert_eq!(edit.target, 1);
-    }
+    key(&mut app, KeyCode::Tab);
+    let edit = editing(&app);
+    assert_ne!(edit.target, first, "Tab switches to the image");
+    assert!(edit.row < targets[edit.target].rows && edit.col < targets[edit.target].cols);
+    key(&mut app, KeyCode::BackTab);
+    assert_eq!(editing(&app).target, first);
 }
 
 #[test]
@@ -450,4 +464,47 @@ fn the_app_can_move_to_another_thread() {
     fn assert_send<T: Send + 'static>() {}
     assert_send::<App>();
     assert_send::<AppEvent>();
+}
+
+#[test]
+fn a_lesson_reopens_where_it_was_left() {
+    let mut app = fresh();
+    key(&mut app, KeyCode::Enter);
+    for _ in 0..3 {
+        key(&mut app, KeyCode::Right);
+    }
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(step(&app), 3, "back at the step it was left at");
+    // a finished lesson starts over
+    key(&mut app, KeyCode::End);
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(step(&app), 0);
+}
+
+#[test]
+fn resizing_a_real_terminal_redraws_cleanly() {
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+    let mut app = fresh();
+    app.open_by_id("convolution").expect("opens");
+    key(&mut app, KeyCode::Right);
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    for (w, h) in [(80, 24), (40, 12), (120, 40), (80, 24)] {
+        terminal.backend_mut().resize(w, h);
+        app.handle(AppEvent::Resize(w, h));
+        terminal.autoresize().expect("resize");
+        terminal
+            .draw(|f| cnn_tutor::tui::render(&app, f))
+            .expect("draw");
+        let text = cnn_tutor::tui::buffer_text(terminal.backend().buffer());
+        if w < 60 {
+            assert!(text.contains("40 x 12"), "{text}");
+            assert!(!text.contains("155"), "nothing of the lesson shows through");
+        } else {
+            assert!(text.contains("= 155"), "{text}");
+            assert!(!text.contains("too small"));
+        }
+    }
 }

@@ -125,3 +125,18 @@ fn ascii_and_no_colour_convolution() {
     press(&mut app, &[KeyCode::Right, KeyCode::Right]);
     insta::assert_snapshot!("convolution_ascii_80x24", screen(&app, 80, 24));
 }
+
+#[test]
+fn narrow_terminal_stacks_and_scrolls_panels() {
+    let mut app = open("convolution", 60, 20);
+    press(&mut app, &[KeyCode::Right]);
+    insta::assert_snapshot!("convolution_window1_60x20", screen(&app, 60, 20));
+    // Tab gives the panels the scroll keys; the feature map comes into view
+    press(
+        &mut app,
+        &[KeyCode::Tab, KeyCode::Down, KeyCode::Down, KeyCode::Down],
+    );
+    let text = screen(&app, 60, 20);
+    assert!(text.contains("155"), "{text}");
+    insta::assert_snapshot!("convolution_window1_60x20_scrolled", text);
+}

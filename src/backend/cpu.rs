@@ -10,8 +10,11 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::{Backend, BatchStats};
-use crate::nn::direct::{conv3x3_forward, conv3x3_weight_grad, flip_weights, pad1};
-use crate::nn::kernels::{dot, max_pool_backward, max_pool_forward};
+use crate::nn::direct::{
+    conv3x3_forward, conv3x3_weight_grad, flip_weights, pad1, pool2_relu_backward,
+    pool2_relu_forward,
+};
+use crate::nn::kernels::dot;
 use crate::nn::net::{idx, ShapesNet, C1, C2, C3, DROP2D_P, DROP_P, FC_IN, IN_CHANNELS};
 use crate::{Error, Result};
 
@@ -43,11 +46,11 @@ struct Worker {
     xp1: Vec<f32>,
     conv1: Vec<f32>,
     relu1: Vec<f32>,
-    arg1: Vec<u32>,
+    arg1: Vec<u8>,
     xp2: Vec<f32>,
     conv2: Vec<f32>,
     relu2: Vec<f32>,
-    arg2: Vec<u32>,
+    arg2: Vec<u8>,
     xp3: Vec<f32>,
     z3: Vec<f32>,
     act: Vec<f32>,
@@ -124,17 +127,7 @@ impl Worker {
             C1,
             &mut self.conv1,
         );
-        max_pool_forward(
-            &self.conv1,
-            C1,
-            S0,
-            S0,
-            2,
-            2,
-            true,
-            &mut self.relu1,
-            &mut self.arg1,
-        );
+        pool2_relu_forward(&self.conv1, C1, S0, S0, &mut self.relu1, &mut self.arg1);
         pad1(&self.relu1, C1, S1, S1, &mut self.xp2);
         conv3x3_forward(
             &self.xp2,
@@ -146,17 +139,7 @@ impl Worker {
             C2,
             &mut self.conv2,
         );
-        max_pool_forward(
-            &self.conv2,
-            C2,
-            S1,
-            S1,
-            2,
-            2,
-            true,
-            &mut self.relu2,
-            &mut self.arg2,
-        );
+        pool2_relu_forward(&self.conv2, C2, S1, S1, &mut self.relu2, &mut self.arg2);
         pad1(&self.relu2, C2, S2, S2, &mut self.xp3);
         conv3x3_forward(
             &self.xp3,
@@ -267,11 +250,13 @@ impl Worker {
             C2,
             &mut self.drelu2,
         );
-        max_pool_backward(
+        pool2_relu_backward(
             &self.drelu2,
             &self.relu2,
             &self.arg2,
-            true,
+            C2,
+            S1,
+            S1,
             &mut self.dconv2,
         );
         let (head, tail) = self.grads.split_at_mut(idx::CONV2_B);
@@ -296,11 +281,13 @@ impl Worker {
             C1,
             &mut self.drelu1,
         );
-        max_pool_backward(
+        pool2_relu_backward(
             &self.drelu1,
             &self.relu1,
             &self.arg1,
-            true,
+            C1,
+            S0,
+            S0,
             &mut self.dconv1,
         );
         let (head, tail) = self.grads.split_at_mut(idx::CONV1_B);

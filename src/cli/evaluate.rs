@@ -82,10 +82,10 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
             "recall": (0..classes.len()).map(|c| confusion.recall(c)).collect::<Vec<_>>(),
             "predictions": preds,
         });
-        println!("{out}");
+        crate::outln!("{out}");
         return Ok(());
     }
-    print!("{}", report(classes, &confusion));
+    crate::out!("{}", report(classes, &confusion));
     Ok(())
 }
 

@@ -11,6 +11,7 @@ use crate::Result;
 pub mod data;
 pub mod evaluate;
 pub mod lessons;
+pub mod out;
 pub mod predict;
 pub mod train;
 pub mod verify;

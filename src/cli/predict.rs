@@ -74,13 +74,13 @@ pub fn run(args: &PredictArgs) -> Result<()> {
                 o
             })
             .collect();
-        println!("{}", json!({ "classes": classes, "predictions": preds }));
+        crate::outln!("{}", json!({ "classes": classes, "predictions": preds }));
         return Ok(());
     }
 
     if let (Some(img), Some((_, Some(shape), _))) = (&drawn, items.first()) {
-        print!("{}", render_image(img, use_color()));
-        println!("Drew a random {shape}.");
+        crate::out!("{}", render_image(img, use_color()));
+        crate::outln!("Drew a random {shape}.");
     }
     for ((name, _, _), (pred, probs)) in items.iter().zip(&results) {
         let detail: Vec<String> = classes
@@ -89,7 +89,7 @@ pub fn run(args: &PredictArgs) -> Result<()> {
             .map(|(c, p)| format!("{c} {:.1}%", 100.0 * p))
             .collect();
         let pred_name = classes.get(*pred).map_or("?", String::as_str);
-        println!("{name}: {pred_name} ({})", detail.join(", "));
+        crate::outln!("{name}: {pred_name} ({})", detail.join(", "));
     }
     Ok(())
 }

@@ -63,7 +63,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             train_size = t;
             batches = batches_per_epoch;
             if !json {
-                println!(
+                crate::outln!(
                     "Training on {device}: {t} training and {val_size} validation images, classes {}, {epochs} epoch(s) of {batches_per_epoch} batch(es)",
                     classes.join(", ")
                 );
@@ -96,11 +96,11 @@ pub fn run(args: &TrainArgs) -> Result<()> {
                 b.set_message(format!("loss {loss:.6}  {images_per_second:.0} images/s"));
             } else {
                 if batch == 1 {
-                    println!("Epoch: {epoch}");
+                    crate::outln!("Epoch: {epoch}");
                 }
                 if (batch - 1) % 10 == 0 {
                     let before = (batch - 1) * args.batch_size;
-                    println!(
+                    crate::outln!(
                         "Training set [{before}/{train_size} ({:.0}%)] Loss: {loss:.6}",
                         100.0 * (batch - 1) as f64 / batches.max(1) as f64
                     );
@@ -112,7 +112,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
                 b.finish_and_clear();
             }
             if json {
-                println!(
+                crate::outln!(
                     "{}",
                     json!({
                         "epoch": r.epoch,
@@ -125,19 +125,20 @@ pub fn run(args: &TrainArgs) -> Result<()> {
                 );
             } else {
                 if bar_on {
-                    println!("Epoch: {}", r.epoch);
+                    crate::outln!("Epoch: {}", r.epoch);
                 }
-                println!("Training set: Average loss: {:.6}", r.train_loss);
-                println!(
+                crate::outln!("Training set: Average loss: {:.6}", r.train_loss);
+                crate::outln!(
                     "Validation set: Average loss: {:.6}, Accuracy: {}/{} ({:.0}%)",
                     r.val_loss,
                     r.val_correct,
                     r.val_size,
                     100.0 * r.val_accuracy
                 );
-                println!(
+                crate::outln!(
                     "({:.0} training images/s, epoch took {:.1} s)\n",
-                    r.train_images_per_second, r.seconds
+                    r.train_images_per_second,
+                    r.seconds
                 );
             }
         }
@@ -160,7 +161,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         .map(|p| p.display().to_string())
         .unwrap_or_default();
     if json {
-        println!(
+        crate::outln!(
             "{}",
             json!({
                 "event": "finished",
@@ -175,12 +176,12 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             })
         );
     } else {
-        println!(
+        crate::outln!(
             "Trained {} epoch(s) in {:.1} s ({mean_ips:.0} training images/s on average)",
             summary.epochs.len(),
             summary.seconds
         );
-        println!("Model saved as {saved}");
+        crate::outln!("Model saved as {saved}");
     }
     Ok(())
 }

@@ -13,21 +13,23 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
         eprintln!("{note}");
     }
     let checks = reference::verify(&args.reference, backend.as_mut())?;
-    println!(
+    crate::outln!(
         "Checking {} on {}",
         args.reference.display(),
         backend.name()
     );
-    println!(
+    crate::outln!(
         "{:<28} {:>12} {:>10}  result",
-        "tensor", "max error", "tolerance"
+        "tensor",
+        "max error",
+        "tolerance"
     );
     for c in &checks {
         let kind = match c.measure {
             Measure::Relative => "rel",
             Measure::Absolute => "abs",
         };
-        println!(
+        crate::outln!(
             "{:<28} {:>12.3e} {:>6.0e} {kind}  {}",
             c.name,
             c.error,
@@ -42,6 +44,6 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
             checks.len()
         )));
     }
-    println!("All {} tensors match within tolerance.", checks.len());
+    crate::outln!("All {} tensors match within tolerance.", checks.len());
     Ok(())
 }

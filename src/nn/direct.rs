@@ -49,11 +49,19 @@ pub fn conv3x3_forward(
     out: &mut [f32],
 ) {
     #[cfg(target_arch = "x86_64")]
-    if has_avx2_fma() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked at run time just above), which is
-        // all `forward_avx2` requires beyond the safe body it inlines.
-        unsafe { forward_avx2(xp, cin, h, w, wt, bias, cout, out) };
-        return;
+    match simd_level() {
+        Simd::Avx512 => {
+            // SAFETY: the CPU supports AVX-512F, AVX2 and FMA (checked at run time by
+            // `simd_level`), which is all `forward_avx512` requires beyond its safe body.
+            unsafe { forward_avx512(xp, cin, h, w, wt, bias, cout, out) };
+            return;
+        }
+        Simd::Avx2 => {
+            // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `simd_level`).
+            unsafe { forward_avx2(xp, cin, h, w, wt, bias, cout, out) };
+            return;
+        }
+        Simd::Baseline => {}
     }
     forward_impl::<false>(xp, cin, h, w, wt, bias, cout, out);
 }
@@ -71,19 +79,81 @@ pub fn conv3x3_weight_grad(
     db: &mut [f32],
 ) {
     #[cfg(target_arch = "x86_64")]
-    if has_avx2_fma() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked at run time just above).
-        unsafe { weight_grad_avx2(xp, cin, h, w, dout, cout, dw, db) };
-        return;
+    match simd_level() {
+        Simd::Avx512 => {
+            // SAFETY: the CPU supports AVX-512F, AVX2 and FMA (checked by `simd_level`).
+            unsafe { weight_grad_avx512(xp, cin, h, w, dout, cout, dw, db) };
+            return;
+        }
+        Simd::Avx2 => {
+            // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `simd_level`).
+            unsafe { weight_grad_avx2(xp, cin, h, w, dout, cout, dw, db) };
+            return;
+        }
+        Simd::Baseline => {}
     }
     weight_grad_impl::<false>(xp, cin, h, w, dout, cout, dw, db);
 }
 
+/// The widest vector instructions the kernels may use on this CPU.
 #[cfg(target_arch = "x86_64")]
-fn has_avx2_fma() -> bool {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Simd {
+    Avx512,
+    Avx2,
+    Baseline,
+}
+
+#[cfg(target_arch = "x86_64")]
+fn simd_level() -> Simd {
     use std::sync::OnceLock;
-    static HAS: OnceLock<bool> = OnceLock::new();
-    *HAS.get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
+    static LEVEL: OnceLock<Simd> = OnceLock::new();
+    *LEVEL.get_or_init(|| {
+        // CNN_TUTOR_SIMD=avx2 or =baseline caps the level (for measuring and debugging)
+        let cap = std::env::var("CNN_TUTOR_SIMD").unwrap_or_default();
+        let avx2 = is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("fma")
+            && cap != "baseline";
+        if avx2 && cap != "avx2" && is_x86_feature_detected!("avx512f") {
+            Simd::Avx512
+        } else if avx2 {
+            Simd::Avx2
+        } else {
+            Simd::Baseline
+        }
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+fn forward_avx512(
+    xp: &[f32],
+    cin: usize,
+    h: usize,
+    w: usize,
+    wt: &[f32],
+    bias: Option<&[f32]>,
+    cout: usize,
+    out: &mut [f32],
+) {
+    forward_impl::<true>(xp, cin, h, w, wt, bias, cout, out);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+fn weight_grad_avx512(
+    xp: &[f32],
+    cin: usize,
+    h: usize,
+    w: usize,
+    dout: &[f32],
+    cout: usize,
+    dw: &mut [f32],
+    db: &mut [f32],
+) {
+    weight_grad_impl::<true>(xp, cin, h, w, dout, cout, dw, db);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -144,11 +214,15 @@ fn forward_impl<const FMA: bool>(
     let plane = (h + 2) * pw;
     for co in 0..cout {
         let o_plane = &mut out[co * h * w..(co + 1) * h * w];
-        o_plane.fill(bias.map_or(0.0, |b| b[co]));
+        let bv = bias.map_or(0.0, |b| b[co]);
+        if cin == 0 {
+            o_plane.fill(bv);
+        }
         for ci in 0..cin {
             let k = &wt[(co * cin + ci) * 9..(co * cin + ci) * 9 + 9];
             let (k0, k1, k2, k3, k4, k5, k6, k7, k8) =
                 (k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8]);
+            let first = ci == 0;
             let src = &xp[ci * plane..(ci + 1) * plane];
             let row = |y: usize| &src[y * pw..y * pw + pw];
             // two output rows per pass share three of their four input rows
@@ -172,8 +246,10 @@ fn forward_impl<const FMA: bool>(
                     let t0 = madd::<FMA>(k2, vb2, madd::<FMA>(k1, vb1, k0 * vb0));
                     let t1 = madd::<FMA>(k5, vc2, madd::<FMA>(k4, vc1, k3 * vc0));
                     let t2 = madd::<FMA>(k8, vd2, madd::<FMA>(k7, vd1, k6 * vd0));
-                    oa[x] += (s0 + s1) + s2;
-                    ob[x] += (t0 + t1) + t2;
+                    // the first input channel starts from the bias instead of the output
+                    let (pa, pb) = if first { (bv, bv) } else { (oa[x], ob[x]) };
+                    oa[x] = pa + ((s0 + s1) + s2);
+                    ob[x] = pb + ((t0 + t1) + t2);
                 }
                 y += 2;
             }
@@ -187,7 +263,100 @@ fn forward_impl<const FMA: bool>(
                     let s0 = madd::<FMA>(k2, a2[x], madd::<FMA>(k1, a1[x], k0 * a0[x]));
                     let s1 = madd::<FMA>(k5, b2[x], madd::<FMA>(k4, b1[x], k3 * b0[x]));
                     let s2 = madd::<FMA>(k8, c2[x], madd::<FMA>(k7, c1[x], k6 * c0[x]));
-                    o[x] += (s0 + s1) + s2;
+                    let p = if first { bv } else { o[x] };
+                    o[x] = p + ((s0 + s1) + s2);
+                }
+            }
+        }
+    }
+}
+
+/// relu(max_pool2d(x, 2, 2)) of one CHW image (`h`, `w` even), recording for each output
+/// which input of its window was the maximum: `code` 0..=3 in row-major window order, the
+/// first one on ties (as PyTorch). Written as selects so that it vectorises; NaN inputs
+/// are not propagated (a NaN loss stops training anyway).
+pub fn pool2_relu_forward(
+    x: &[f32],
+    c: usize,
+    h: usize,
+    w: usize,
+    out: &mut [f32],
+    code: &mut [u8],
+) {
+    #[cfg(target_arch = "x86_64")]
+    match simd_level() {
+        Simd::Avx512 => {
+            // SAFETY: the CPU supports AVX-512F, AVX2 and FMA (checked by `simd_level`).
+            unsafe { pool_avx512(x, c, h, w, out, code) };
+            return;
+        }
+        Simd::Avx2 => {
+            // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `simd_level`).
+            unsafe { pool_avx2(x, c, h, w, out, code) };
+            return;
+        }
+        Simd::Baseline => {}
+    }
+    pool_impl(x, c, h, w, out, code);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn pool_avx512(x: &[f32], c: usize, h: usize, w: usize, out: &mut [f32], code: &mut [u8]) {
+    pool_impl(x, c, h, w, out, code);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn pool_avx2(x: &[f32], c: usize, h: usize, w: usize, out: &mut [f32], code: &mut [u8]) {
+    pool_impl(x, c, h, w, out, code);
+}
+
+#[inline(always)]
+fn pool_impl(x: &[f32], c: usize, h: usize, w: usize, out: &mut [f32], code: &mut [u8]) {
+    let (oh, ow) = (h / 2, w / 2);
+    for ci in 0..c {
+        for oy in 0..oh {
+            let r0 = &x[(ci * h + 2 * oy) * w..(ci * h + 2 * oy) * w + 2 * ow];
+            let r1 = &x[(ci * h + 2 * oy + 1) * w..(ci * h + 2 * oy + 1) * w + 2 * ow];
+            let o = &mut out[(ci * oh + oy) * ow..(ci * oh + oy) * ow + ow];
+            let k = &mut code[(ci * oh + oy) * ow..(ci * oh + oy) * ow + ow];
+            for ox in 0..ow {
+                let (a, b) = (r0[2 * ox], r0[2 * ox + 1]);
+                let (cc, d) = (r1[2 * ox], r1[2 * ox + 1]);
+                let m0 = if b > a { b } else { a };
+                let m1 = if d > cc { d } else { cc };
+                let m = if m1 > m0 { m1 } else { m0 };
+                let i1: u8 = if b > a { 1 } else { 0 };
+                let i2: u8 = if d > cc { 3 } else { 2 };
+                k[ox] = if m1 > m0 { i2 } else { i1 };
+                o[ox] = if m > 0.0 { m } else { 0.0 };
+            }
+        }
+    }
+}
+
+/// Backward of [`pool2_relu_forward`]: `dx` (overwritten) gets each output gradient where
+/// the output was > 0, at the window position its `code` names.
+pub fn pool2_relu_backward(
+    dout: &[f32],
+    out: &[f32],
+    code: &[u8],
+    c: usize,
+    h: usize,
+    w: usize,
+    dx: &mut [f32],
+) {
+    dx.fill(0.0);
+    let (oh, ow) = (h / 2, w / 2);
+    for ci in 0..c {
+        for oy in 0..oh {
+            let o = (ci * oh + oy) * ow;
+            let base = (ci * h + 2 * oy) * w;
+            for ox in 0..ow {
+                if out[o + ox] > 0.0 {
+                    let k = usize::from(code[o + ox]);
+                    dx[base + 2 * ox + (k & 1) + (k >> 1) * w] += dout[o + ox];
                 }
             }
         }
@@ -273,6 +442,32 @@ mod tests {
     }
 
     #[test]
+    fn fused_pool_relu_matches_pool_then_relu_with_ties() {
+        use crate::nn::kernels::{max_pool_backward, max_pool_forward};
+        // small integers: many ties inside windows, negatives for the relu
+        let (c, h, w) = (3, 6, 8);
+        let x: Vec<f32> = (0..c * h * w).map(|i| ((i * 7 % 5) as f32) - 2.0).collect();
+        let n = c * (h / 2) * (w / 2);
+        let mut want = vec![0.0; n];
+        let mut arg = vec![0u32; n];
+        max_pool_forward(&x, c, h, w, 2, 2, true, &mut want, &mut arg);
+        let mut got = vec![0.0; n];
+        let mut code = vec![0u8; n];
+        pool2_relu_forward(&x, c, h, w, &mut got, &mut code);
+        assert_eq!(got, want);
+        // the portable build gives the same outputs and codes
+        let (mut got_base, mut code_base) = (vec![0.0; n], vec![0u8; n]);
+        pool_impl(&x, c, h, w, &mut got_base, &mut code_base);
+        assert_eq!((got_base, code_base), (got.clone(), code.clone()));
+        let dout: Vec<f32> = (0..n).map(|i| i as f32 + 1.0).collect();
+        let mut dx_want = vec![0.0; x.len()];
+        max_pool_backward(&dout, &want, &arg, true, &mut dx_want);
+        let mut dx = vec![0.0; x.len()];
+        pool2_relu_backward(&dout, &got, &code, c, h, w, &mut dx);
+        assert_eq!(dx, dx_want);
+    }
+
+    #[test]
     fn direct_kernels_match_im2col() {
         for (cin, cout, h, w) in [(3, 4, 9, 13), (2, 3, 16, 16), (1, 1, 3, 20)] {
             let g = ConvGeom {
@@ -319,6 +514,13 @@ mod tests {
             let mut dx = vec![0.0; x.len()];
             conv3x3_forward(&dp, cout, h, w, &wf, None, cin, &mut dx);
 
+            // the portable build of the kernels (what a CPU without AVX2 runs)
+            let mut got_base = vec![0.0; cout * h * w];
+            forward_impl::<false>(&xp, cin, h, w, &wt, Some(&b), cout, &mut got_base);
+            let mut dw_base = vec![0.0; wt.len()];
+            let mut db_base = vec![0.0; cout];
+            weight_grad_impl::<false>(&xp, cin, h, w, &dout, cout, &mut dw_base, &mut db_base);
+
             let close = |a: &[f32], b: &[f32]| {
                 a.iter()
                     .zip(b)
@@ -328,6 +530,9 @@ mod tests {
             assert!(close(&dw, &dw_want), "dw");
             assert!(close(&db, &db_want), "db");
             assert!(close(&dx, &dx_want), "dx");
+            assert!(close(&got_base, &want), "portable forward");
+            assert!(close(&dw_base, &dw_want), "portable dw");
+            assert!(close(&db_base, &db_want), "portable db");
         }
     }
 }

@@ -120,19 +120,25 @@ pub fn verify(path: &std::path::Path, backend: &mut dyn Backend) -> Result<Vec<C
         )));
     }
     let target = file.get_shaped("target", &[n])?;
-    let targets: Vec<usize> = match &target.ints {
-        Some(v) => v
+    // i64 as PyTorch stores class indices; whole-number floats are accepted too
+    let ints: Vec<i64> = match &target.ints {
+        Some(v) => v.clone(),
+        None => target
+            .data
             .iter()
-            .map(|&t| usize::try_from(t).ok().filter(|&t| t < classes))
-            .collect::<Option<Vec<_>>>(),
-        None => None,
-    }
-    .ok_or_else(|| {
-        Error::Checkpoint(format!(
-            "{}: tensor `target` must hold integer classes 0..{classes}",
-            path.display()
-        ))
-    })?;
+            .map(|&f| if f.fract() == 0.0 { f as i64 } else { -1 })
+            .collect(),
+    };
+    let targets: Vec<usize> = ints
+        .iter()
+        .map(|&t| usize::try_from(t).ok().filter(|&t| t < classes))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| {
+            Error::Checkpoint(format!(
+                "{}: tensor `target` must hold integer classes 0..{classes}",
+                path.display()
+            ))
+        })?;
 
     let mut params = Vec::new();
     for (name, shape) in param_specs(classes) {

@@ -80,6 +80,8 @@ pub struct App {
     lessons: Vec<Lesson>,
     /// Each lesson's opening text (its first step), shown in the menu.
     intros: Vec<Vec<String>>,
+    /// Per lesson, the step to reopen it at (where the learner left it in this run).
+    resume: Vec<usize>,
     progress: Progress,
     progress_changed: bool,
     screen: Screen,
@@ -105,6 +107,7 @@ impl App {
             .collect();
         App {
             theme,
+            resume: vec![0; lessons.len()],
             lessons,
             intros,
             progress,
@@ -344,7 +347,8 @@ impl App {
                 if self.progress.visit(&id) {
                     self.progress_changed = true;
                 }
-                self.go_to(0);
+                let resume = self.resume.get(index).copied().unwrap_or(0);
+                self.go_to(resume);
             }
             Ok(_) => {
                 self.notice = Some(format!("lesson `{}` has no steps", lesson.id()));
@@ -429,6 +433,11 @@ impl App {
             KeyCode::PageUp => self.scroll(-10),
             KeyCode::PageDown => self.scroll(10),
             KeyCode::Esc | KeyCode::Backspace => {
+                // remember where the learner was, for coming back during this run
+                let (lesson, at_end) = (state.lesson, step == last);
+                if let Some(slot) = self.resume.get_mut(lesson) {
+                    *slot = if at_end { 0 } else { step };
+                }
                 self.screen = Screen::Menu;
             }
             KeyCode::Char('e') => self.start_edit(),
@@ -489,13 +498,19 @@ impl App {
         let Some((lesson, state)) = self.current_lesson_mut() else {
             return;
         };
-        if lesson.edit_targets().is_empty() {
+        let targets = lesson.edit_targets();
+        if targets.is_empty() {
             self.notice = Some("nothing to edit in this lesson".into());
             return;
         }
+        // start on the filter when there is one: its weights are what learners try first
+        let target = targets
+            .iter()
+            .position(|t| t.name.to_lowercase().starts_with("filter"))
+            .unwrap_or(0);
         state.playing = false;
         state.edit = Some(EditState {
-            target: 0,
+            target,
             row: 0,
             col: 0,
             input: String::new(),
@@ -625,7 +640,11 @@ impl App {
                         self.notice = None;
                         self.recompute();
                     }
-                    _ => {
+                    Ok(_) => {
+                        edit.input.clear();
+                        self.notice = Some("keep numbers between -1000000 and 1000000".into());
+                    }
+                    Err(_) => {
                         let typed = std::mem::take(&mut edit.input);
                         self.notice = Some(format!("`{typed}` is not a number"));
                     }

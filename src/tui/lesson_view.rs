@@ -65,9 +65,26 @@ impl Layout {
     }
 }
 
+/// The widest cell of every grid panel of every frame (0 for other panels).
+fn cell_width_table(frames: &[Step]) -> Vec<Vec<usize>> {
+    frames
+        .iter()
+        .map(|f| {
+            f.panels
+                .iter()
+                .map(|p| match p {
+                    Panel::Grid(g) => grid_cell_width(g),
+                    _ => 0,
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// For each panel of step `step`: the widest cell the same grid (same place, same label)
-/// has in any step, so a grid keeps its size while its cells fill in.
-fn steady_cell_widths(frames: &[Step], step: usize) -> Vec<usize> {
+/// has in any step, so a grid keeps its size while its cells fill in. `table` is
+/// [`cell_width_table`] of `frames`.
+fn steady_cell_widths(frames: &[Step], table: &[Vec<usize>], step: usize) -> Vec<usize> {
     let Some(current) = frames.get(step) else {
         return Vec::new();
     };
@@ -79,10 +96,9 @@ fn steady_cell_widths(frames: &[Step], step: usize) -> Vec<usize> {
             let Panel::Grid(g) = panel else { return 0 };
             frames
                 .iter()
-                .filter_map(|f| match f.panels.get(i) {
-                    Some(Panel::Grid(other)) if other.label == g.label => {
-                        Some(grid_cell_width(other))
-                    }
+                .zip(table)
+                .filter_map(|(f, widths)| match f.panels.get(i) {
+                    Some(Panel::Grid(other)) if other.label == g.label => widths.get(i).copied(),
                     _ => None,
                 })
                 .max()
@@ -179,7 +195,14 @@ const ROOMY_KEEP_ROWS: u16 = 8;
 /// Whether every step of the lesson fits with roomy grids (wider spacing, a blank line
 /// between rows) in the same number of panel rows as compact ones, leaving room for the
 /// explanation. Decided for the whole lesson so the screen does not jump between steps.
-fn roomy_fits(theme: &Theme, frames: &[Step], w: u16, body_h: u16, bottom_need: u16) -> bool {
+fn roomy_fits(
+    theme: &Theme,
+    frames: &[Step],
+    table: &[Vec<usize>],
+    w: u16,
+    body_h: u16,
+    bottom_need: u16,
+) -> bool {
     let compact = PanelStyle::plain(*theme);
     let roomy = PanelStyle {
         roomy: true,
@@ -193,7 +216,7 @@ fn roomy_fits(theme: &Theme, frames: &[Step], w: u16, body_h: u16, bottom_need: 
         });
         let formula_h = u16::try_from(formula_h).unwrap_or(u16::MAX);
         let room = body_h.saturating_sub(1 + formula_h + bottom_need);
-        let min_cells = steady_cell_widths(frames, i);
+        let min_cells = steady_cell_widths(frames, table, i);
         let rows_of = |look: PanelStyle| {
             let sizes = panel_sizes(&f.panels, &min_cells, look, w, room, body_h);
             let (rects, h) = flow(&sizes, w);
@@ -238,10 +261,11 @@ pub(crate) fn layout(app: &App, state: &LessonState, area: Rect) -> Layout {
     let reserved = 1 + bottom_min + formula_h;
     let panel_room = body_h.saturating_sub(reserved).max(3);
     let panels: &[Panel] = step.map_or(&[], |s| s.panels.as_slice());
-    let min_cells = steady_cell_widths(&state.frames, state.step);
+    let table = cell_width_table(&state.frames);
+    let min_cells = steady_cell_widths(&state.frames, &table, state.step);
     let bottom_need = bottom_min.max(ROOMY_KEEP_ROWS);
     let look = PanelStyle {
-        roomy: roomy_fits(theme, &state.frames, w, body_h, bottom_need),
+        roomy: roomy_fits(theme, &state.frames, &table, w, body_h, bottom_need),
         ..PanelStyle::plain(*theme)
     };
     let sizes = panel_sizes(panels, &min_cells, look, w, panel_room, body_h);
@@ -320,18 +344,19 @@ pub(crate) fn render(app: &App, state: &LessonState, area: Rect, buf: &mut Buffe
     } else {
         format!("paused, p plays ({speed:.1} s/step)")
     };
-    render_bar(
-        theme,
-        &format!(
-            " cnn-tutor {} {}. {}",
-            sym.dot,
-            state.lesson + 1,
-            theme.text(lesson.title())
-        ),
-        &format!("step {}/{} {} ", state.step + 1, n, play),
-        lay.header,
-        buf,
+    let left = format!(
+        " cnn-tutor {} {}. {}",
+        sym.dot,
+        state.lesson + 1,
+        theme.text(lesson.title())
     );
+    let mut right = format!("step {}/{} {} ", state.step + 1, n, play);
+    if width(&left) + width(&right) + 1 > usize::from(area.width) {
+        // narrow: keep the title whole, shorten the play state
+        let short = if state.playing { sym.play } else { "" };
+        right = format!("step {}/{} {short} ", state.step + 1, n);
+    }
+    render_bar(theme, &left, &right, lay.header, buf);
 
     let Some(step) = step else {
         return;
@@ -420,30 +445,15 @@ fn render_panels(
             }
         }
     }
-    // say when panels are cut off
-    let sym = theme.symbols();
-    let mark = if scroll < lay.max_panel_scroll() {
-        Some(sym.more_below)
-    } else if scroll > 0 {
-        Some(sym.more_above)
-    } else {
-        None
-    };
-    if let Some(mark) = mark {
-        let text = format!(" {mark} (Tab, j/k) ");
-        let tw = u16::try_from(width(&text)).unwrap_or(0);
-        if tw < lay.panels.width {
-            let x = lay.panels.right() - tw;
-            let y = lay.panels.bottom() - 1;
-            buf.set_string(x, y, text, theme.key());
-        }
-    }
 }
 
+/// The line between the panels and the text: a title, then an optional note right after
+/// it (`middle`) and one at the right end (`extra`); notes that do not fit are left out.
 fn render_rule(
     app: &App,
     title: &str,
     focused: bool,
+    middle: Option<&str>,
     extra: Option<&str>,
     lay: &Layout,
     buf: &mut Buffer,
@@ -458,10 +468,18 @@ fn render_rule(
         theme.heading()
     };
     let (x, _) = buf.set_stringn(lay.rule.x + 1, lay.rule.y, format!(" {title} "), w, style);
+    let mut right_end = lay.rule.right();
     if let Some(extra) = extra {
         let ew = u16::try_from(width(extra)).unwrap_or(0);
-        if x + ew + 2 < lay.rule.right() {
-            buf.set_string(lay.rule.right() - ew - 1, lay.rule.y, extra, theme.key());
+        if x + ew + 2 < right_end {
+            right_end -= ew + 1;
+            buf.set_string(right_end, lay.rule.y, extra, theme.key());
+        }
+    }
+    if let Some(middle) = middle {
+        let mw = u16::try_from(width(middle)).unwrap_or(0);
+        if x + 1 + mw + 1 < right_end {
+            buf.set_string(x + 1, lay.rule.y, middle, theme.key());
         }
     }
 }
@@ -471,15 +489,48 @@ fn render_text(app: &App, state: &LessonState, lay: &Layout, buf: &mut Buffer) {
     let sym = theme.symbols();
     let max = lay.max_text_scroll();
     let scroll = state.text_scroll.min(max);
-    let extra = if scroll < max {
-        Some(format!(" {} (j/k) ", sym.more_below))
+    // what scrolls the text and the panels: j/k for the focused one, Tab to switch
+    let how = |focus: Focus| {
+        if state.focus == focus {
+            "(j/k)"
+        } else {
+            "(Tab)"
+        }
+    };
+    let text_note = if scroll < max {
+        Some(format!(" {} {} ", sym.more_below, how(Focus::Text)))
     } else if scroll > 0 {
-        Some(format!(" {} ", sym.more_above))
+        Some(format!(" {} {} ", sym.more_above, how(Focus::Text)))
+    } else {
+        None
+    };
+    let panel_max = lay.max_panel_scroll();
+    let panel_scroll = state.panel_scroll.min(panel_max);
+    let panel_note = if panel_scroll < panel_max {
+        Some(format!(
+            " panels {} {} ",
+            sym.more_below,
+            how(Focus::Panels)
+        ))
+    } else if panel_scroll > 0 {
+        Some(format!(
+            " panels {} {} ",
+            sym.more_above,
+            how(Focus::Panels)
+        ))
     } else {
         None
     };
     let focused = state.focus == Focus::Text;
-    render_rule(app, "Explanation", focused, extra.as_deref(), lay, buf);
+    render_rule(
+        app,
+        "Explanation",
+        focused,
+        panel_note.as_deref(),
+        text_note.as_deref(),
+        lay,
+        buf,
+    );
     let lines: Vec<Line> = lay
         .text_lines
         .iter()
@@ -519,6 +570,7 @@ fn render_editor(app: &App, lesson: &Lesson, edit: &EditState, lay: &Layout, buf
         app,
         &format!("Editing {}", theme.text(&target.name)),
         true,
+        None,
         Some(&format!(" Tab: {} ", theme.text(&names.join(" | ")))),
         lay,
         buf,
@@ -582,4 +634,141 @@ fn render_editor(app: &App, lesson: &Lesson, edit: &EditState, lay: &Layout, buf
         lay.bottom.height,
     );
     Paragraph::new(lines).style(Style::new()).render(info, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lesson::frame::{Bars, ImagePanel, Pipeline, Stage, Vector, Window};
+    use crate::tui::app::DEFAULT_SPEED;
+    use crate::tui::progress::Progress;
+
+    /// Frames no lesson file would make: empty, huge, inconsistent, not finite.
+    fn odd_frames() -> Vec<Step> {
+        let grid = |rows: usize, cols: usize, n: usize, v: f32| {
+            Panel::Grid(Grid {
+                label: "a label much longer than the grid it names, to see it cut".into(),
+                rows,
+                cols,
+                cells: vec![Some(v); n],
+                window: Some(Window {
+                    row: rows,
+                    col: cols.saturating_sub(1),
+                    height: 9,
+                    width: 9,
+                }),
+                emphasis: vec![(99, 99), (0, 0)],
+                dimmed: true,
+            })
+        };
+        vec![
+            Step {
+                heading: String::new(),
+                text: Vec::new(),
+                panels: Vec::new(),
+                formula: None,
+            },
+            Step {
+                heading: "x".repeat(500),
+                text: vec!["word ".repeat(400), "y".repeat(1000)],
+                panels: vec![
+                    grid(0, 0, 0, 1.0),
+                    grid(3, 3, 2, f32::NAN),
+                    grid(40, 40, 1600, -1.0e6),
+                    grid(1, 200, 200, 0.125),
+                ],
+                formula: Some("(1 x 2) + ".repeat(100)),
+            },
+            Step {
+                heading: "images and friends".into(),
+                text: vec!["ünïcödé × → ✓".into()],
+                panels: vec![
+                    Panel::Image(ImagePanel {
+                        label: "short rgb".into(),
+                        width: 64,
+                        height: 64,
+                        rgb: vec![7; 10],
+                    }),
+                    Panel::Image(ImagePanel {
+                        label: "empty".into(),
+                        width: 0,
+                        height: 0,
+                        rgb: Vec::new(),
+                    }),
+                    Panel::Image(ImagePanel {
+                        label: "tall".into(),
+                        width: 1,
+                        height: 500,
+                        rgb: vec![255; 1500],
+                    }),
+                    Panel::Bars(Bars {
+                        label: "bars".into(),
+                        items: vec![
+                            ("nan".into(), f32::NAN),
+                            ("inf".into(), f32::INFINITY),
+                            ("neg".into(), -3.0),
+                        ],
+                    }),
+                    Panel::Vector(Vector {
+                        label: "v".into(),
+                        values: vec![None; 3000],
+                        emphasis: vec![5000],
+                        offset: usize::MAX / 2,
+                        names: vec!["only one name".into()],
+                    }),
+                    Panel::Vector(Vector {
+                        label: "empty".into(),
+                        values: Vec::new(),
+                        emphasis: Vec::new(),
+                        offset: 0,
+                        names: Vec::new(),
+                    }),
+                    Panel::Pipeline(Pipeline {
+                        label: "p".into(),
+                        stages: vec![
+                            Stage {
+                                name: "z".repeat(300),
+                                shape: "1x1".into(),
+                            };
+                            5
+                        ],
+                        active: Some(42),
+                    }),
+                ],
+                formula: Some(String::new()),
+            },
+        ]
+    }
+
+    #[test]
+    fn odd_frames_never_panic() {
+        let lessons = crate::lesson::builtin().expect("lessons");
+        for theme in [Theme::new(true, false), Theme::new(false, true)] {
+            let app = App::new(lessons.clone(), theme, Progress::new());
+            let frames = odd_frames();
+            for step in 0..frames.len() {
+                for (w, h) in [(60, 20), (80, 24), (120, 40), (250, 70), (61, 200)] {
+                    let state = LessonState {
+                        lesson: 0,
+                        frames: frames.clone(),
+                        step,
+                        playing: true,
+                        speed: DEFAULT_SPEED,
+                        elapsed_ms: 0,
+                        focus: Focus::Panels,
+                        text_scroll: u16::MAX,
+                        panel_scroll: u16::MAX,
+                        edit: None,
+                        preset: None,
+                    };
+                    let area = Rect::new(0, 0, w, h);
+                    let mut buf = Buffer::empty(area);
+                    render(&app, &state, area, &mut buf);
+                    if theme.ascii {
+                        assert!(buf.content.iter().all(|c| c.symbol().is_ascii()));
+                    }
+                }
+            }
+        }
+    }
 }

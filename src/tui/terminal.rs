@@ -3,6 +3,7 @@
 //! before the panic message prints.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
 
 use crossterm::terminal::{
@@ -85,8 +86,18 @@ impl std::fmt::Debug for TerminalGuard {
 
 static PANIC_HOOK: Once = Once::new();
 
-/// Leave raw mode and the alternate screen, show the cursor. Safe to call more than once.
+/// The terminal is in raw mode and the alternate screen (set by `enter`, cleared by the first
+/// restore). Restoring twice would leave the alternate screen twice, and the second time
+/// the terminal moves the cursor back to where the app started, over what was printed since
+/// (a panic message, the shell prompt).
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Leave raw mode and the alternate screen, show the cursor; only the first call after
+/// entering does anything.
 fn restore_terminal() -> std::io::Result<()> {
+    if !ACTIVE.swap(false, Ordering::SeqCst) {
+        return Ok(());
+    }
     let mut out = std::io::stdout();
     let raw = disable_raw_mode();
     let screen = execute!(out, LeaveAlternateScreen, cursor::Show);
@@ -108,6 +119,7 @@ impl TerminalGuard {
         let fail = |e: std::io::Error| Error::Terminal(format!("cannot set up the terminal: {e}"));
         let terminal = Terminal::new(CrosstermBackend::new(Output::new(!color))).map_err(fail)?;
         enable_raw_mode().map_err(fail)?;
+        ACTIVE.store(true, Ordering::SeqCst);
         // from here on, dropping the guard restores the terminal
         let mut guard = TerminalGuard {
             terminal,

@@ -295,7 +295,7 @@ static UNICODE_SYMBOLS: Symbols = Symbols {
 
 static ASCII_SYMBOLS: Symbols = Symbols {
     finished: "x",
-    visited: ".",
+    visited: "o",
     fresh: " ",
     pointer: ">",
     play: ">",

@@ -324,13 +324,14 @@ fn render_menu_detail(app: &App, area: Rect, buf: &mut Buffer) {
     );
 }
 
-/// Every key the app knows, by section, as the help overlay lists them.
+/// Every key the app knows, by section, as the help overlay lists them. A key starting
+/// with `#` is a section title.
 pub(crate) fn help_lines(theme: &Theme) -> Vec<(String, String)> {
     let s = theme.symbols();
     let k = |a: &str| a.to_string();
     vec![
         (k("#Everywhere"), k("")),
-        (k("?"), k("this help (Esc closes it)")),
+        (k("?"), k("this help")),
         (k("q, Ctrl-C"), k("quit")),
         (k("#Menu"), k("")),
         (format!("{} {} j k", s.up, s.down), k("choose a lesson")),
@@ -339,46 +340,33 @@ pub(crate) fn help_lines(theme: &Theme) -> Vec<(String, String)> {
         (format!("{} Space l", s.right), k("next step")),
         (format!("{} h", s.left), k("previous step")),
         (k("Home End"), k("first / last step")),
-        (k("p"), k("play / pause automatic steps")),
+        (k("p"), k("play / pause")),
         (k("+ -"), k("faster / slower")),
-        (k("Tab"), k("focus text or panels")),
+        (k("Tab"), k("focus text / panels")),
         (
             format!("{} {} PgUp PgDn", s.up, s.down),
-            k("scroll the focused part"),
+            k("scroll focused part"),
         ),
         (k("Esc"), k("back to the menu")),
-        (k("#Try your own numbers (convolution)"), k("")),
-        (k("e"), k("edit the filter or the image")),
-        (k("Tab"), k("next matrix (filter / image)")),
-        (k("arrows"), k("move the cell cursor")),
+        (k("#Your own numbers"), k("")),
+        (k("e"), k("edit filter or image")),
+        (k("Tab"), k("filter <-> image")),
+        (k("arrows"), k("move the cursor")),
         (k("0-9 - ."), k("type a number")),
-        (k("Enter"), k("set it; every result recomputes")),
-        (k("Backspace"), k("delete a typed character")),
-        (k("Esc"), k("clear the typing, then leave editing")),
-        (k("f"), k("next well-known filter")),
-        (k("r"), k("reset to the lesson's numbers")),
-        (k("#Dropout, the whole network"), k("")),
-        (k("r"), k("re-roll which maps are dropped")),
-        (k("[ ]"), k("lower / raise the drop probability p")),
+        (k("Enter"), k("set; all recompute")),
+        (k("Backspace"), k("delete a character")),
+        (k("Esc"), k("clear, then stop")),
+        (k("f"), k("next known filter")),
+        (k("r"), k("the lesson's numbers")),
+        (k("#Dropout, whole network"), k("")),
+        (k("r"), k("new random drops")),
+        (k("[ ]"), k("lower / raise p")),
     ]
 }
 
-/// How far the help can scroll in a terminal of `area`'s size.
-pub(crate) fn help_max_scroll(theme: &Theme, area: Rect) -> u16 {
-    let total = help_line_count(theme);
-    let h = (total + 2).min(area.height.saturating_sub(2));
-    total.saturating_sub(h.saturating_sub(2))
-}
-
-fn help_line_count(theme: &Theme) -> u16 {
-    let entries = help_lines(theme);
-    let sections = entries.iter().filter(|(k, _)| k.starts_with('#')).count();
-    // a blank line before every section but the first
-    u16::try_from(entries.len() + sections.saturating_sub(1)).unwrap_or(u16::MAX)
-}
-
-fn render_help(app: &App, scroll: u16, area: Rect, buf: &mut Buffer) {
-    let theme = app.theme();
+/// The help as columns of lines: two side by side when the terminal is wide enough, else
+/// one. Also returns the width of one column.
+fn help_columns(theme: &Theme, area: Rect) -> (Vec<Vec<Line<'static>>>, usize) {
     let entries = help_lines(theme);
     let key_w = entries
         .iter()
@@ -386,34 +374,81 @@ fn render_help(app: &App, scroll: u16, area: Rect, buf: &mut Buffer) {
         .map(|(k, _)| width(k))
         .max()
         .unwrap_or(0);
-    let mut lines: Vec<Line> = Vec::new();
+    let col_w = entries
+        .iter()
+        .map(|(k, w)| match k.strip_prefix('#') {
+            Some(section) => width(section),
+            None => key_w + 2 + width(w),
+        })
+        .max()
+        .unwrap_or(0);
+    // sections, each a list of lines
+    let mut sections: Vec<Vec<Line<'static>>> = Vec::new();
     for (key, what) in &entries {
         if let Some(section) = key.strip_prefix('#') {
-            if !lines.is_empty() {
-                lines.push(Line::raw(""));
-            }
-            lines.push(Line::styled(section.to_string(), theme.heading()));
-        } else {
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {key:<key_w$}  "), theme.key()),
+            sections.push(vec![Line::styled(section.to_string(), theme.heading())]);
+        } else if let Some(current) = sections.last_mut() {
+            current.push(Line::from(vec![
+                Span::styled(format!("{key:<key_w$}  "), theme.key()),
                 Span::raw(what.clone()),
             ]));
         }
     }
-    let content_w = 2 + key_w + 2 + entries.iter().map(|(_, w)| width(w)).max().unwrap_or(0);
-    let content_w = content_w.max(40);
+    let join = |parts: &[Vec<Line<'static>>]| {
+        let mut lines = Vec::new();
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                lines.push(Line::raw(""));
+            }
+            lines.extend(part.iter().cloned());
+        }
+        lines
+    };
+    let two_wide = 2 * col_w + HELP_GAP + 4;
+    if usize::from(area.width.saturating_sub(2)) >= two_wide && sections.len() > 1 {
+        // split where the taller column is shortest
+        let best = (1..sections.len())
+            .min_by_key(|&i| join(&sections[..i]).len().max(join(&sections[i..]).len()))
+            .unwrap_or(1);
+        (
+            vec![join(&sections[..best]), join(&sections[best..])],
+            col_w,
+        )
+    } else {
+        (vec![join(&sections)], col_w)
+    }
+}
+
+/// Columns between the help's two columns.
+const HELP_GAP: usize = 3;
+
+/// How far the help can scroll in a terminal of `area`'s size.
+pub(crate) fn help_max_scroll(theme: &Theme, area: Rect) -> u16 {
+    let (columns, _) = help_columns(theme, area);
+    let total = columns.iter().map(Vec::len).max().unwrap_or(0);
+    let total = u16::try_from(total).unwrap_or(u16::MAX);
+    let h = (total + 2).min(area.height.saturating_sub(2));
+    total.saturating_sub(h.saturating_sub(2))
+}
+
+fn render_help(app: &App, scroll: u16, area: Rect, buf: &mut Buffer) {
+    let theme = app.theme();
+    let sym = theme.symbols();
+    let (columns, col_w) = help_columns(theme, area);
+    let n = columns.len();
+    let content_w = n * col_w + (n - 1) * HELP_GAP;
     let w = u16::try_from(content_w + 4)
         .unwrap_or(u16::MAX)
+        .max(36)
         .min(area.width.saturating_sub(2));
-    let total = u16::try_from(lines.len()).unwrap_or(u16::MAX);
+    let total = columns.iter().map(Vec::len).max().unwrap_or(0);
+    let total = u16::try_from(total).unwrap_or(u16::MAX);
     let h = (total + 2).min(area.height.saturating_sub(2));
     let x = area.x + (area.width - w) / 2;
     let y = area.y + (area.height - h) / 2;
     let rect = Rect::new(x, y, w, h);
-    let visible = h.saturating_sub(2);
-    let max_scroll = total.saturating_sub(visible);
+    let max_scroll = help_max_scroll(theme, area);
     let scroll = scroll.min(max_scroll);
-    let sym = theme.symbols();
     let mut block = Block::bordered()
         .border_set(theme.border())
         .title(" Keys ")
@@ -430,15 +465,18 @@ fn render_help(app: &App, scroll: u16, area: Rect, buf: &mut Buffer) {
     Clear.render(rect, buf);
     let inner = block.inner(rect);
     block.render(rect, buf);
-    Paragraph::new(lines).scroll((scroll, 0)).render(
-        Rect::new(
-            inner.x + 1,
-            inner.y,
-            inner.width.saturating_sub(1),
-            inner.height,
-        ),
-        buf,
-    );
+    let col_w16 = u16::try_from(col_w).unwrap_or(u16::MAX);
+    let gap = u16::try_from(HELP_GAP).unwrap_or(0);
+    for (i, lines) in columns.into_iter().enumerate() {
+        let cx = inner.x + 1 + u16::try_from(i).unwrap_or(0) * (col_w16 + gap);
+        if cx >= inner.right() {
+            break;
+        }
+        let cw = col_w16.min(inner.right() - cx);
+        Paragraph::new(lines)
+            .scroll((scroll, 0))
+            .render(Rect::new(cx, inner.y, cw, inner.height), buf);
+    }
 }
 
 /// The key hints for the lesson screen, most important first.

@@ -493,7 +493,7 @@ fn pipeline_lines(p: &Pipeline, theme: &Theme, max: usize) -> Vec<Vec<(String, O
     let mut lines: Vec<Vec<(String, Option<usize>)>> = vec![Vec::new()];
     let mut used = 0;
     for (i, stage) in p.stages.iter().enumerate() {
-        let text = format!("{} {}", theme.text(&stage.name), theme.text(&stage.shape));
+        let text = format!("{} [{}]", theme.text(&stage.name), theme.text(&stage.shape));
         let text = truncate(&text, max.saturating_sub(1), theme.symbols().ellipsis);
         let tw = width(&text);
         let lead = if i == 0 { 0 } else { width(arrow) };
@@ -673,6 +673,44 @@ mod tests {
     fn truncate_marks_the_cut() {
         assert_eq!(truncate("hello world", 8, "..."), "hello...");
         assert_eq!(truncate("hi", 8, "..."), "hi");
+    }
+
+    #[test]
+    fn images_are_half_blocks_in_colour_and_shades_without() {
+        use ratatui::style::Color;
+        // 2x2: white top row, black bottom row
+        let img = ImagePanel {
+            label: "i".into(),
+            width: 2,
+            height: 2,
+            rgb: vec![255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0],
+        };
+        let panel = Panel::Image(img);
+        let draw = |theme: Theme| {
+            let (w, h) = panel_size(&panel, &PanelStyle::plain(theme), 20, 10);
+            let area = Rect::new(0, 0, w, h);
+            let mut buf = Buffer::empty(area);
+            render_panel(&panel, &PanelStyle::plain(theme), area, &mut buf);
+            buf
+        };
+        let buf = draw(Theme::new(true, false));
+        let pixels: Vec<_> = buf.content.iter().filter(|c| c.symbol() == "▀").collect();
+        let white = Color::Rgb(255, 255, 255);
+        let black = Color::Rgb(0, 0, 0);
+        assert!(pixels.iter().any(|c| c.fg == white && c.bg == white));
+        assert!(pixels.iter().any(|c| c.fg == black && c.bg == black));
+        for theme in [Theme::new(false, false), Theme::new(true, true)] {
+            let buf = draw(theme);
+            assert!(buf.content.iter().all(|c| c.symbol() != "▀"));
+            if !theme.color {
+                assert!(buf
+                    .content
+                    .iter()
+                    .all(|c| c.fg == Color::Reset && c.bg == Color::Reset));
+            }
+            // white is the densest shade
+            assert!(buf.content.iter().any(|c| c.symbol() == "@"));
+        }
     }
 
     #[test]
