@@ -164,7 +164,7 @@ fn render_settings(theme: &Theme, st: &TrainingState, area: Rect, buf: &mut Buff
     let total = "The seed trains 5 epochs of batches of 50 with Adam at lr 0.001; each epoch \
                  ends with a pass over the validation images.";
     lines.push(Line::raw(total));
-    if let Some(why) = &st.cuda_unavailable {
+    if let (DeviceChoice::Cuda, Some(why)) = (s.device, &st.cuda_unavailable) {
         lines.push(Line::raw(format!("cuda: {why}")));
     }
     lines.push(Line::raw(""));
@@ -353,17 +353,29 @@ fn render_loss_chart(
                 .data(batches),
         );
     }
+    // thin lines between the epochs (Unicode only), then the epoch points on top
+    if !theme.ascii {
+        for (data, c) in [(&train, Color::Cyan), (&val, Color::Yellow)] {
+            sets.push(
+                Dataset::default()
+                    .marker(Marker::Braille)
+                    .graph_type(GraphType::Line)
+                    .style(colored(c))
+                    .data(data),
+            );
+        }
+    }
     sets.push(
         Dataset::default()
             .marker(train_marker)
-            .graph_type(GraphType::Line)
+            .graph_type(GraphType::Scatter)
             .style(colored(Color::Cyan))
             .data(&train),
     );
     sets.push(
         Dataset::default()
             .marker(val_marker)
-            .graph_type(GraphType::Line)
+            .graph_type(GraphType::Scatter)
             .style(colored(Color::Yellow))
             .data(&val),
     );
@@ -624,6 +636,10 @@ fn render_evaluation(theme: &Theme, st: &TrainingState, area: Rect, buf: &mut Bu
                 .get(i)
                 .and_then(|f| f.file_name())
                 .map_or_else(|| format!("#{i}"), |f| f.to_string_lossy().into_owned());
+            let file = file
+                .trim_end_matches(".png")
+                .trim_end_matches(".jpg")
+                .to_string();
             Panel::Image(ImagePanel {
                 label: file,
                 width: crate::data::IMAGE_SIZE,
@@ -632,7 +648,7 @@ fn render_evaluation(theme: &Theme, st: &TrainingState, area: Rect, buf: &mut Bu
             })
         })
         .collect();
-    flow_panels(theme, &panels, img_area, 16, buf);
+    flow_panels(theme, &panels, img_area, 14, buf);
 }
 
 /// Draw panels left to right, wrapping, each at most `max_w` wide (rows as tall as fit).

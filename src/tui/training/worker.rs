@@ -141,7 +141,7 @@ fn work(
             data::DEFAULT_PER_CLASS,
             data::DEFAULT_GENERATE_SEED,
         )?;
-        note(tx, format!("made {summary}"));
+        note(tx, summary.to_string());
     } else {
         data::ensure_dataset_with(&data_dir, false, 0, 0)?;
     }
