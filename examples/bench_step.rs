@@ -1,6 +1,7 @@
 //! Time one training step (batch 50, dropouts on) and one eval batch on the CPU backend.
-//! `cargo run --release --example bench_step -- [threads]`; prints the best of 15 runs,
-//! which filters out noise from other processes.
+//! `cargo run --release --example bench_step -- [threads] [--profile]`; prints the best of
+//! 15 runs, which filters out noise from other processes. `--profile` then runs 10 more
+//! training steps with every stage timed and prints where one image's time goes.
 
 use std::time::Instant;
 
@@ -11,10 +12,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 fn main() {
-    let threads: usize = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let profile = args.iter().any(|a| a == "--profile");
+    let threads: usize = args.iter().find_map(|s| s.parse().ok()).unwrap_or(1).max(1);
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let n = 50;
     let x: Vec<f32> = (0..n * 3 * 128 * 128)
@@ -23,7 +23,13 @@ fn main() {
     let t: Vec<usize> = (0..n).map(|i| i % 3).collect();
     let mut net = ShapesNet::new(1, 3);
     let mut adam = Adam::new(0.001, &net.params);
-    let mut be = CpuBackend::new(Some(threads)).expect("threads");
+    let mut be = match CpuBackend::new(Some(threads)) {
+        Ok(be) => be,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    };
     let mut best_train = f64::MAX;
     let mut best_eval = f64::MAX;
     for _ in 0..15 {
@@ -41,4 +47,32 @@ fn main() {
         best_train * 1e3,
         n as f64 / best_eval
     );
+    if profile {
+        let steps = 10;
+        be.set_profiling(true);
+        let t0 = Instant::now();
+        for _ in 0..steps {
+            be.train_step(&mut net, &mut adam, &x, &t, Some(&mut rng))
+                .expect("step");
+        }
+        let wall = t0.elapsed().as_secs_f64();
+        let stages = be.profile();
+        let images = (steps * n) as f64;
+        let busy: f64 = stages.iter().map(|s| s.1).sum();
+        // thread time outside the stages: batch split, gradient sums, Adam, waiting
+        let other = (wall * threads as f64 - busy).max(0.0);
+        println!("per image, {threads} thread(s), {steps} steps of {n}:");
+        for (name, secs) in stages.iter().copied().chain([("other", other)]) {
+            println!(
+                "  {name:<26} {:>8.1} us  {:>5.1}%",
+                secs / images * 1e6,
+                100.0 * secs / (busy + other)
+            );
+        }
+        println!(
+            "  {:<26} {:>8.1} us",
+            "total (thread time)",
+            (busy + other) / images * 1e6
+        );
+    }
 }

@@ -40,6 +40,55 @@ impl Flipped {
     }
 }
 
+/// Stages of one image's pass that [`CpuBackend::set_profiling`] times, in order.
+pub const STAGES: [&str; 15] = [
+    "conv1 forward",
+    "pool1+relu forward",
+    "conv2 forward",
+    "pool2+relu forward",
+    "conv3 forward",
+    "dropout+relu+fc forward",
+    "loss",
+    "fc backward+dropout",
+    "conv3 weight grad",
+    "conv3 input grad",
+    "pool2+relu backward",
+    "conv2 weight grad",
+    "conv2 input grad",
+    "pool1+relu backward",
+    "conv1 weight grad",
+];
+
+/// Time spent per stage when profiling is on (off: no clock is read).
+#[derive(Debug, Default)]
+struct StageTimer {
+    on: bool,
+    last: Option<std::time::Instant>,
+    nanos: [u64; STAGES.len()],
+}
+
+impl StageTimer {
+    /// Start timing the next stage.
+    #[inline]
+    fn start(&mut self) {
+        if self.on {
+            self.last = Some(std::time::Instant::now());
+        }
+    }
+
+    /// The stage `i` ends here; the next one starts.
+    #[inline]
+    fn lap(&mut self, i: usize) {
+        if self.on {
+            let now = std::time::Instant::now();
+            if let Some(t) = self.last {
+                self.nanos[i] += (now - t).as_nanos() as u64;
+            }
+            self.last = Some(now);
+        }
+    }
+}
+
 /// Buffers of one thread: one image's activations and scratch, plus its gradient sums.
 #[derive(Debug)]
 struct Worker {
@@ -66,6 +115,7 @@ struct Worker {
     correct: usize,
     /// log-probabilities of the images this worker handled, [images, classes] row-major.
     log_probs: Vec<f32>,
+    timer: StageTimer,
 }
 
 impl Worker {
@@ -94,6 +144,7 @@ impl Worker {
             loss_sum: 0.0,
             correct: 0,
             log_probs: Vec::new(),
+            timer: StageTimer::default(),
         }
     }
 
@@ -127,7 +178,9 @@ impl Worker {
             C1,
             &mut self.conv1,
         );
+        self.timer.lap(0);
         pool2_relu_forward(&self.conv1, C1, S0, S0, &mut self.relu1, &mut self.arg1);
+        self.timer.lap(1);
         pad1(&self.relu1, C1, S1, S1, &mut self.xp2);
         conv3x3_forward(
             &self.xp2,
@@ -139,7 +192,9 @@ impl Worker {
             C2,
             &mut self.conv2,
         );
+        self.timer.lap(2);
         pool2_relu_forward(&self.conv2, C2, S1, S1, &mut self.relu2, &mut self.arg2);
+        self.timer.lap(3);
         pad1(&self.relu2, C2, S2, S2, &mut self.xp3);
         conv3x3_forward(
             &self.xp3,
@@ -151,6 +206,7 @@ impl Worker {
             C3,
             &mut self.z3,
         );
+        self.timer.lap(4);
         let plane = S2 * S2;
         match drop {
             Some((ch, el)) => {
@@ -180,6 +236,7 @@ impl Worker {
         for (j, l) in logits.iter_mut().enumerate() {
             *l = dot(&fcw[j * FC_IN..(j + 1) * FC_IN], &self.act) + fcb[j];
         }
+        self.timer.lap(5);
     }
 
     /// Backward of one image given d loss / d logits; adds into `self.grads`.
@@ -228,6 +285,7 @@ impl Worker {
                 }
             }
         }
+        self.timer.lap(7);
         let (head, tail) = self.grads.split_at_mut(idx::CONV3_B);
         conv3x3_weight_grad(
             &self.xp3,
@@ -239,6 +297,7 @@ impl Worker {
             &mut head[idx::CONV3_W],
             &mut tail[0],
         );
+        self.timer.lap(8);
         pad1(&self.dact, C3, S2, S2, &mut self.dp3);
         conv3x3_forward(
             &self.dp3,
@@ -250,6 +309,7 @@ impl Worker {
             C2,
             &mut self.drelu2,
         );
+        self.timer.lap(9);
         pool2_relu_backward(
             &self.drelu2,
             &self.relu2,
@@ -259,6 +319,7 @@ impl Worker {
             S1,
             &mut self.dconv2,
         );
+        self.timer.lap(10);
         let (head, tail) = self.grads.split_at_mut(idx::CONV2_B);
         conv3x3_weight_grad(
             &self.xp2,
@@ -270,6 +331,7 @@ impl Worker {
             &mut head[idx::CONV2_W],
             &mut tail[0],
         );
+        self.timer.lap(11);
         pad1(&self.dconv2, C2, S1, S1, &mut self.dp2);
         conv3x3_forward(
             &self.dp2,
@@ -281,6 +343,7 @@ impl Worker {
             C1,
             &mut self.drelu1,
         );
+        self.timer.lap(12);
         pool2_relu_backward(
             &self.drelu1,
             &self.relu1,
@@ -290,6 +353,7 @@ impl Worker {
             S0,
             &mut self.dconv1,
         );
+        self.timer.lap(13);
         let (head, tail) = self.grads.split_at_mut(idx::CONV1_B);
         conv3x3_weight_grad(
             &self.xp1,
@@ -301,6 +365,7 @@ impl Worker {
             &mut head[idx::CONV1_W],
             &mut tail[0],
         );
+        self.timer.lap(14);
     }
 
     /// Run a slice of the batch: forward, loss, and (with `targets` + `backward`) backward.
@@ -324,6 +389,7 @@ impl Worker {
             let x = &input[i * IN_LEN..(i + 1) * IN_LEN];
             let drop =
                 masks.map(|(ch, el)| (&ch[i * C3..(i + 1) * C3], &el[i * FC_IN..(i + 1) * FC_IN]));
+            self.timer.start();
             self.forward(net, x, drop, &mut logits);
             // log_softmax, stably
             let m = logits.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
@@ -343,6 +409,7 @@ impl Worker {
                         let onehot = if j == t { 1.0 } else { 0.0 };
                         *d = (lp[j].exp() - onehot) * inv;
                     }
+                    self.timer.lap(6);
                     self.backward(net, flipped, &dl, drop);
                 }
             }
@@ -371,6 +438,7 @@ pub struct CpuBackend {
     el_mask: Vec<f32>,
     sizes: Vec<usize>,
     flipped: Flipped,
+    profiling: bool,
 }
 
 impl std::fmt::Debug for CpuBackend {
@@ -399,6 +467,7 @@ impl CpuBackend {
             el_mask: Vec::new(),
             sizes: Vec::new(),
             flipped: Flipped::default(),
+            profiling: false,
         })
     }
 
@@ -407,10 +476,38 @@ impl CpuBackend {
         self.threads
     }
 
+    /// Time every stage of every image from now on (see [`STAGES`]), or stop; either way
+    /// the times so far are cleared. Off by default: then no clock is read.
+    pub fn set_profiling(&mut self, on: bool) {
+        self.profiling = on;
+        for w in &mut self.workers {
+            w.timer = StageTimer {
+                on,
+                ..StageTimer::default()
+            };
+        }
+    }
+
+    /// Seconds spent in each of [`STAGES`] since profiling was switched on, summed over
+    /// the worker threads (so with 2 threads busy, twice the wall-clock time).
+    pub fn profile(&self) -> Vec<(&'static str, f64)> {
+        STAGES
+            .iter()
+            .enumerate()
+            .map(|(i, &name)| {
+                let ns: u64 = self.workers.iter().map(|w| w.timer.nanos[i]).sum();
+                (name, ns as f64 * 1e-9)
+            })
+            .collect()
+    }
+
     fn prepare(&mut self, net: &ShapesNet) {
         let sizes: Vec<usize> = net.params.iter().map(|p| p.data.len()).collect();
         if sizes != self.sizes {
             self.workers = (0..self.threads).map(|_| Worker::new(&sizes)).collect();
+            for w in &mut self.workers {
+                w.timer.on = self.profiling;
+            }
             self.grads = sizes.iter().map(|&n| vec![0.0; n]).collect();
             self.sizes = sizes;
         }

@@ -50,6 +50,12 @@ pub fn conv3x3_forward(
 ) {
     #[cfg(target_arch = "x86_64")]
     match simd_level() {
+        Simd::Avx512 if w.is_multiple_of(wide::V) => {
+            // SAFETY: the CPU supports AVX-512F and VL, AVX2 and FMA (checked at run time by
+            // `simd_level`).
+            unsafe { wide::forward(xp, cin, h, w, wt, bias, cout, out) };
+            return;
+        }
         Simd::Avx512 => {
             // SAFETY: the CPU supports AVX-512F, AVX2 and FMA (checked at run time by
             // `simd_level`), which is all `forward_avx512` requires beyond its safe body.
@@ -80,6 +86,12 @@ pub fn conv3x3_weight_grad(
 ) {
     #[cfg(target_arch = "x86_64")]
     match simd_level() {
+        Simd::Avx512 if w.is_multiple_of(wide::V) => {
+            // SAFETY: the CPU supports AVX-512F and VL, AVX2 and FMA (checked at run time by
+            // `simd_level`).
+            unsafe { wide::weight_grad(xp, cin, h, w, dout, cout, dw, db) };
+            return;
+        }
         Simd::Avx512 => {
             // SAFETY: the CPU supports AVX-512F, AVX2 and FMA (checked by `simd_level`).
             unsafe { weight_grad_avx512(xp, cin, h, w, dout, cout, dw, db) };
@@ -114,7 +126,11 @@ fn simd_level() -> Simd {
         let avx2 = is_x86_feature_detected!("avx2")
             && is_x86_feature_detected!("fma")
             && cap != "baseline";
-        if avx2 && cap != "avx2" && is_x86_feature_detected!("avx512f") {
+        if avx2
+            && cap != "avx2"
+            && is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512vl")
+        {
             Simd::Avx512
         } else if avx2 {
             Simd::Avx2
@@ -337,7 +353,8 @@ fn pool_impl(x: &[f32], c: usize, h: usize, w: usize, out: &mut [f32], code: &mu
 }
 
 /// Backward of [`pool2_relu_forward`]: `dx` (overwritten) gets each output gradient where
-/// the output was > 0, at the window position its `code` names.
+/// the output was > 0, at the window position its `code` names, and 0 elsewhere. Written
+/// as dense selects (no scatter, no branches on the data) so that it vectorises.
 pub fn pool2_relu_backward(
     dout: &[f32],
     out: &[f32],
@@ -347,17 +364,80 @@ pub fn pool2_relu_backward(
     w: usize,
     dx: &mut [f32],
 ) {
-    dx.fill(0.0);
+    #[cfg(target_arch = "x86_64")]
+    match simd_level() {
+        Simd::Avx512 => {
+            // SAFETY: the CPU supports AVX-512F, AVX2 and FMA (checked by `simd_level`).
+            unsafe { pool_back_avx512(dout, out, code, c, h, w, dx) };
+            return;
+        }
+        Simd::Avx2 => {
+            // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `simd_level`).
+            unsafe { pool_back_avx2(dout, out, code, c, h, w, dx) };
+            return;
+        }
+        Simd::Baseline => {}
+    }
+    pool_back_impl(dout, out, code, c, h, w, dx);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn pool_back_avx512(
+    dout: &[f32],
+    out: &[f32],
+    code: &[u8],
+    c: usize,
+    h: usize,
+    w: usize,
+    dx: &mut [f32],
+) {
+    pool_back_impl(dout, out, code, c, h, w, dx);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn pool_back_avx2(
+    dout: &[f32],
+    out: &[f32],
+    code: &[u8],
+    c: usize,
+    h: usize,
+    w: usize,
+    dx: &mut [f32],
+) {
+    pool_back_impl(dout, out, code, c, h, w, dx);
+}
+
+#[inline(always)]
+fn pool_back_impl(
+    dout: &[f32],
+    out: &[f32],
+    code: &[u8],
+    c: usize,
+    h: usize,
+    w: usize,
+    dx: &mut [f32],
+) {
     let (oh, ow) = (h / 2, w / 2);
+    if h % 2 == 1 || w % 2 == 1 {
+        // a last row or column outside every window gets no gradient
+        dx.fill(0.0);
+    }
     for ci in 0..c {
         for oy in 0..oh {
             let o = (ci * oh + oy) * ow;
+            let (d, ov, k) = (&dout[o..o + ow], &out[o..o + ow], &code[o..o + ow]);
             let base = (ci * h + 2 * oy) * w;
+            let (r0, r1) = dx[base..base + 2 * w].split_at_mut(w);
+            let (r0, r1) = (&mut r0[..2 * ow], &mut r1[..2 * ow]);
             for ox in 0..ow {
-                if out[o + ox] > 0.0 {
-                    let k = usize::from(code[o + ox]);
-                    dx[base + 2 * ox + (k & 1) + (k >> 1) * w] += dout[o + ox];
-                }
+                let g = if ov[ox] > 0.0 { d[ox] } else { 0.0 };
+                let kk = k[ox];
+                r0[2 * ox] = if kk == 0 { g } else { 0.0 };
+                r0[2 * ox + 1] = if kk == 1 { g } else { 0.0 };
+                r1[2 * ox] = if kk == 2 { g } else { 0.0 };
+                r1[2 * ox + 1] = if kk == 3 { g } else { 0.0 };
             }
         }
     }
@@ -430,6 +510,272 @@ fn weight_grad_impl<const FMA: bool>(
     }
 }
 
+/// AVX-512 kernels for rows that are a whole number of 16-float vectors (all the shapes
+/// net's layers: 128, 64 and 32 wide). They block several output channels together so
+/// that each input vector loaded is used for all of them, and keep the sums in registers
+/// across the input channels instead of re-reading the output plane for each.
+#[cfg(target_arch = "x86_64")]
+mod wide {
+    use std::arch::x86_64::*;
+
+    /// Floats in one vector.
+    pub const V: usize = 16;
+    /// Weight gradients of two output channels per pass (else one). With AVX-512VL
+    /// enabled the compiler keeps all 18 sums in registers (without it, it used only
+    /// zmm0-20 and spilled some to the stack inside the loop).
+    const PAIRS: bool = true;
+
+    /// [`super::conv3x3_forward`] for `w % 16 == 0`, with the same rounding: every output
+    /// is `bias + Σ_ci ((s0 + s1) + s2)`, `s_r` being row `r` of the 3x3 window summed
+    /// left to right with fused multiply-adds, exactly as the portable kernel does it.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F and AVX-512VL.
+    #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn forward(
+        xp: &[f32],
+        cin: usize,
+        h: usize,
+        w: usize,
+        wt: &[f32],
+        bias: Option<&[f32]>,
+        cout: usize,
+        out: &mut [f32],
+    ) {
+        assert!(w.is_multiple_of(V));
+        assert!(xp.len() >= cin * (h + 2) * (w + 2));
+        assert!(wt.len() >= cout * cin * 9);
+        assert!(out.len() >= cout * h * w);
+        assert!(bias.is_none_or(|b| b.len() >= cout));
+        let mut co = 0;
+        while co + 4 <= cout {
+            // SAFETY: AVX-512F and VL are enabled here; the lengths were checked above.
+            unsafe { forward_block::<4>(xp, cin, h, w, wt, bias, co, out) };
+            co += 4;
+        }
+        while co < cout {
+            // SAFETY: as above.
+            unsafe { forward_block::<1>(xp, cin, h, w, wt, bias, co, out) };
+            co += 1;
+        }
+    }
+
+    /// Output channels `co0..co0 + NB` of [`forward`].
+    ///
+    /// # Safety
+    /// AVX-512F and VL; `xp` holds `cin` padded planes, `wt` holds the kernels of channels up to
+    /// `co0 + NB`, `out` their planes, `bias` (if any) their biases, and `w % 16 == 0`.
+    #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn forward_block<const NB: usize>(
+        xp: &[f32],
+        cin: usize,
+        h: usize,
+        w: usize,
+        wt: &[f32],
+        bias: Option<&[f32]>,
+        co0: usize,
+        out: &mut [f32],
+    ) {
+        let pw = w + 2;
+        let plane = (h + 2) * pw;
+        let xp = xp.as_ptr();
+        let wt = wt.as_ptr();
+        let out = out.as_mut_ptr();
+        for y in 0..h {
+            for x0 in (0..w).step_by(V) {
+                let mut acc = [_mm512_setzero_ps(); NB];
+                for (j, a) in acc.iter_mut().enumerate() {
+                    *a = _mm512_set1_ps(bias.map_or(0.0, |b| b[co0 + j]));
+                }
+                for ci in 0..cin {
+                    // SAFETY: the window's top-left input is at (ci, y, x0) of the padded
+                    // planes; the last float read, (ci, y + 2, x0 + 17), is at most the
+                    // last of plane ci since x0 + 16 <= w. Kernel (co, ci) lies within
+                    // `wt` for co < co0 + NB. Unaligned loads are allowed.
+                    unsafe {
+                        let r0 = xp.add(ci * plane + y * pw + x0);
+                        let (r1, r2) = (r0.add(pw), r0.add(2 * pw));
+                        let a0 = _mm512_loadu_ps(r0);
+                        let a1 = _mm512_loadu_ps(r0.add(1));
+                        let a2 = _mm512_loadu_ps(r0.add(2));
+                        let b0 = _mm512_loadu_ps(r1);
+                        let b1 = _mm512_loadu_ps(r1.add(1));
+                        let b2 = _mm512_loadu_ps(r1.add(2));
+                        let c0 = _mm512_loadu_ps(r2);
+                        let c1 = _mm512_loadu_ps(r2.add(1));
+                        let c2 = _mm512_loadu_ps(r2.add(2));
+                        for (j, a) in acc.iter_mut().enumerate() {
+                            let k = wt.add(((co0 + j) * cin + ci) * 9);
+                            let kv = |i: usize| _mm512_set1_ps(*k.add(i));
+                            let s0 = _mm512_fmadd_ps(
+                                kv(2),
+                                a2,
+                                _mm512_fmadd_ps(kv(1), a1, _mm512_mul_ps(kv(0), a0)),
+                            );
+                            let s1 = _mm512_fmadd_ps(
+                                kv(5),
+                                b2,
+                                _mm512_fmadd_ps(kv(4), b1, _mm512_mul_ps(kv(3), b0)),
+                            );
+                            let s2 = _mm512_fmadd_ps(
+                                kv(8),
+                                c2,
+                                _mm512_fmadd_ps(kv(7), c1, _mm512_mul_ps(kv(6), c0)),
+                            );
+                            *a = _mm512_add_ps(*a, _mm512_add_ps(_mm512_add_ps(s0, s1), s2));
+                        }
+                    }
+                }
+                for (j, a) in acc.iter().enumerate() {
+                    // SAFETY: output (co0 + j, y, x0..x0 + 16) lies within `out`.
+                    unsafe { _mm512_storeu_ps(out.add(((co0 + j) * h + y) * w + x0), *a) };
+                }
+            }
+        }
+    }
+
+    /// [`super::conv3x3_weight_grad`] for `w % 16 == 0`: two output channels at a time,
+    /// 18 vector sums of 16 lanes; the bias gradient is summed in vectors too.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F and AVX-512VL.
+    #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn weight_grad(
+        xp: &[f32],
+        cin: usize,
+        h: usize,
+        w: usize,
+        dout: &[f32],
+        cout: usize,
+        dw: &mut [f32],
+        db: &mut [f32],
+    ) {
+        assert!(w.is_multiple_of(V));
+        assert!(xp.len() >= cin * (h + 2) * (w + 2));
+        assert!(dout.len() >= cout * h * w);
+        assert!(dw.len() >= cout * cin * 9);
+        assert!(db.len() >= cout);
+        let mut co = 0;
+        while PAIRS && co + 2 <= cout {
+            // SAFETY: AVX-512F and VL are enabled here; the lengths were checked above.
+            unsafe { weight_grad_block::<true>(xp, cin, h, w, dout, co, dw, db) };
+            co += 2;
+        }
+        while co < cout {
+            // SAFETY: as above.
+            unsafe { weight_grad_block::<false>(xp, cin, h, w, dout, co, dw, db) };
+            co += 1;
+        }
+    }
+
+    /// Output channels `co0` and `co0 + 1` of [`weight_grad`], or only `co0` when `!PAIR`.
+    /// The eighteen sums are named variables so that they stay in registers.
+    ///
+    /// # Safety
+    /// AVX-512F and VL; `xp` holds `cin` padded planes, `dout` the planes of channels up to
+    /// `co0 + 1` (`co0` when `!PAIR`), `dw` and `db` their gradients, and `w % 16 == 0`.
+    #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn weight_grad_block<const PAIR: bool>(
+        xp: &[f32],
+        cin: usize,
+        h: usize,
+        w: usize,
+        dout: &[f32],
+        co0: usize,
+        dw: &mut [f32],
+        db: &mut [f32],
+    ) {
+        let pw = w + 2;
+        let plane = (h + 2) * pw;
+        let xpp = xp.as_ptr();
+        let dp = dout.as_ptr();
+        // without PAIR the second channel's sums are computed from the first's gradient
+        // and thrown away (a layer with an odd channel count is not on the hot path)
+        let co1 = if PAIR { co0 + 1 } else { co0 };
+        for ci in 0..cin {
+            let z = _mm512_setzero_ps();
+            let (mut p0, mut p1, mut p2, mut p3, mut p4, mut p5, mut p6, mut p7, mut p8) =
+                (z, z, z, z, z, z, z, z, z);
+            let (mut q0, mut q1, mut q2, mut q3, mut q4, mut q5, mut q6, mut q7, mut q8) =
+                (z, z, z, z, z, z, z, z, z);
+            for y in 0..h {
+                for x0 in (0..w).step_by(V) {
+                    // SAFETY: as in `forward_block`, the nine shifted vectors lie within
+                    // padded plane ci; gradient (co, y, x0..x0 + 16) lies within `dout`
+                    // for co <= co1.
+                    unsafe {
+                        let r = xpp.add(ci * plane + y * pw + x0);
+                        let d0 = _mm512_loadu_ps(dp.add((co0 * h + y) * w + x0));
+                        let d1 = _mm512_loadu_ps(dp.add((co1 * h + y) * w + x0));
+                        macro_rules! tap {
+                            ($p:ident, $q:ident, $off:expr) => {
+                                let s = _mm512_loadu_ps(r.add($off));
+                                $p = _mm512_fmadd_ps(d0, s, $p);
+                                if PAIR {
+                                    $q = _mm512_fmadd_ps(d1, s, $q);
+                                }
+                            };
+                        }
+                        tap!(p0, q0, 0);
+                        tap!(p1, q1, 1);
+                        tap!(p2, q2, 2);
+                        tap!(p3, q3, pw);
+                        tap!(p4, q4, pw + 1);
+                        tap!(p5, q5, pw + 2);
+                        tap!(p6, q6, 2 * pw);
+                        tap!(p7, q7, 2 * pw + 1);
+                        tap!(p8, q8, 2 * pw + 2);
+                    }
+                }
+            }
+            let sums = [
+                [p0, p1, p2, p3, p4, p5, p6, p7, p8],
+                [q0, q1, q2, q3, q4, q5, q6, q7, q8],
+            ];
+            for (co, a) in [co0, co1]
+                .into_iter()
+                .zip(&sums)
+                .take(1 + usize::from(PAIR))
+            {
+                let g = &mut dw[(co * cin + ci) * 9..(co * cin + ci) * 9 + 9];
+                for (gk, ak) in g.iter_mut().zip(a) {
+                    *gk += _mm512_reduce_add_ps(*ak);
+                }
+            }
+        }
+        for co in [co0, co1].into_iter().take(1 + usize::from(PAIR)) {
+            // SAFETY: AVX-512F and VL are enabled here; plane co of `dout` exists.
+            db[co] += unsafe { sum(&dout[co * h * w..(co + 1) * h * w]) };
+        }
+    }
+
+    /// Sum of `x` (`x.len() % 16 == 0`) in four vector accumulators.
+    ///
+    /// # Safety
+    /// AVX-512F and VL.
+    #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+    unsafe fn sum(x: &[f32]) -> f32 {
+        let mut acc = [_mm512_setzero_ps(); 4];
+        let mut chunks = x.chunks_exact(4 * V);
+        for c in &mut chunks {
+            for (j, a) in acc.iter_mut().enumerate() {
+                // SAFETY: c holds 4 * V floats, so c[j * V..] holds at least V.
+                *a = _mm512_add_ps(*a, unsafe { _mm512_loadu_ps(c.as_ptr().add(j * V)) });
+            }
+        }
+        for c in chunks.remainder().chunks_exact(V) {
+            // SAFETY: c holds exactly V floats.
+            acc[0] = _mm512_add_ps(acc[0], unsafe { _mm512_loadu_ps(c.as_ptr()) });
+        }
+        let s = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
+        _mm512_reduce_add_ps(s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,32 +790,40 @@ mod tests {
     #[test]
     fn fused_pool_relu_matches_pool_then_relu_with_ties() {
         use crate::nn::kernels::{max_pool_backward, max_pool_forward};
-        // small integers: many ties inside windows, negatives for the relu
-        let (c, h, w) = (3, 6, 8);
-        let x: Vec<f32> = (0..c * h * w).map(|i| ((i * 7 % 5) as f32) - 2.0).collect();
-        let n = c * (h / 2) * (w / 2);
-        let mut want = vec![0.0; n];
-        let mut arg = vec![0u32; n];
-        max_pool_forward(&x, c, h, w, 2, 2, true, &mut want, &mut arg);
-        let mut got = vec![0.0; n];
-        let mut code = vec![0u8; n];
-        pool2_relu_forward(&x, c, h, w, &mut got, &mut code);
-        assert_eq!(got, want);
-        // the portable build gives the same outputs and codes
-        let (mut got_base, mut code_base) = (vec![0.0; n], vec![0u8; n]);
-        pool_impl(&x, c, h, w, &mut got_base, &mut code_base);
-        assert_eq!((got_base, code_base), (got.clone(), code.clone()));
-        let dout: Vec<f32> = (0..n).map(|i| i as f32 + 1.0).collect();
-        let mut dx_want = vec![0.0; x.len()];
-        max_pool_backward(&dout, &want, &arg, true, &mut dx_want);
-        let mut dx = vec![0.0; x.len()];
-        pool2_relu_backward(&dout, &got, &code, c, h, w, &mut dx);
-        assert_eq!(dx, dx_want);
+        // small integers: many ties inside windows, negatives for the relu; odd sizes
+        // leave a last row and column outside every window
+        for (c, h, w) in [(3, 6, 8), (2, 7, 9)] {
+            let x: Vec<f32> = (0..c * h * w).map(|i| ((i * 7 % 5) as f32) - 2.0).collect();
+            let n = c * (h / 2) * (w / 2);
+            let mut want = vec![0.0; n];
+            let mut arg = vec![0u32; n];
+            max_pool_forward(&x, c, h, w, 2, 2, true, &mut want, &mut arg);
+            let mut got = vec![0.0; n];
+            let mut code = vec![0u8; n];
+            pool2_relu_forward(&x, c, h, w, &mut got, &mut code);
+            assert_eq!(got, want);
+            // the portable build gives the same outputs and codes
+            let (mut got_base, mut code_base) = (vec![0.0; n], vec![0u8; n]);
+            pool_impl(&x, c, h, w, &mut got_base, &mut code_base);
+            assert_eq!((got_base, code_base), (got.clone(), code.clone()));
+            let dout: Vec<f32> = (0..n).map(|i| i as f32 + 1.0).collect();
+            let mut dx_want = vec![0.0; x.len()];
+            max_pool_backward(&dout, &want, &arg, true, &mut dx_want);
+            let mut dx = vec![f32::NAN; x.len()];
+            pool2_relu_backward(&dout, &got, &code, c, h, w, &mut dx);
+            assert_eq!(dx, dx_want);
+        }
     }
 
     #[test]
     fn direct_kernels_match_im2col() {
-        for (cin, cout, h, w) in [(3, 4, 9, 13), (2, 3, 16, 16), (1, 1, 3, 20)] {
+        for (cin, cout, h, w) in [
+            (3, 4, 9, 13),
+            (2, 3, 16, 16),
+            (1, 1, 3, 20),
+            (3, 6, 5, 32),
+            (5, 9, 4, 48),
+        ] {
             let g = ConvGeom {
                 c: cin,
                 h,
