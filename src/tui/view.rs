@@ -505,10 +505,15 @@ pub(crate) fn lesson_hints(
         hints.push((k("r"), "reset"));
         return hints;
     }
-    let mut hints = vec![
+    let mut hints = Vec::new();
+    if kind == Kind::Train {
+        hints.push((k("s"), "train now"));
+        hints.push((k("Enter"), "settings"));
+    }
+    hints.extend([
         (format!("{}/{}", s.left, s.right), "step"),
         (k("p"), if playing { "pause" } else { "play" }),
-    ];
+    ]);
     if editable {
         hints.push((k("e"), "edit"));
     }

@@ -465,12 +465,15 @@ fn render_results(theme: &Theme, st: &TrainingState, area: Rect, buf: &mut Buffe
         spans.push(Span::raw(" "));
     }
     if let Some(r) = st.reports.last() {
-        spans.push(Span::raw(format!(
-            " accuracy {:.1}% {} val loss {:.4}",
-            100.0 * r.val_accuracy,
-            theme.symbols().dot,
-            r.val_loss
-        )));
+        let mut s = format!(" accuracy {:.1}%", 100.0 * r.val_accuracy);
+        if area.width >= 100 {
+            s.push_str(&format!(
+                " {} validation loss {:.4}",
+                theme.symbols().dot,
+                r.val_loss
+            ));
+        }
+        spans.push(Span::raw(s));
     }
     Paragraph::new(Line::from(spans)).render(tabs, buf);
     match st.tab {
