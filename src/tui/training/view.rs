@@ -676,7 +676,7 @@ fn flow_panels(theme: &Theme, panels: &[Panel], area: Rect, max_w: u16, buf: &mu
 }
 
 fn render_loss_history(theme: &Theme, st: &TrainingState, area: Rect, buf: &mut Buffer) {
-    let text_h = if area.height >= 24 { 9 } else { 5 };
+    let text_h = if area.height >= 24 { 9 } else { 7 };
     let [chart, text] =
         Layout::vertical([Constraint::Min(6), Constraint::Length(text_h)]).areas(area);
     if area.width >= 100 {
