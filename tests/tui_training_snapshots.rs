@@ -3,7 +3,7 @@
 
 use cnn_tutor::nn::net::ShapesNet;
 use cnn_tutor::train::{ConfusionMatrix, EpochReport, Summary, TrainEvent};
-use cnn_tutor::tui::training::WorkerMsg;
+use cnn_tutor::tui::training::{TrainPrefs, WorkerMsg};
 use cnn_tutor::tui::{buffer_text, render, App, AppEvent, Key, KeyCode, Progress, Theme};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -20,13 +20,22 @@ fn press(app: &mut App, code: KeyCode) {
     app.handle(AppEvent::Key(Key::new(code)));
 }
 
-/// The train lesson's settings screen.
+/// The train lesson's settings screen, on a tiny generated data set (2 images a class).
 fn settings_app(theme: Theme, w: u16, h: u16) -> App {
     let lessons = cnn_tutor::lesson::builtin().expect("lessons");
     let mut app = App::new(lessons, theme, Progress::new());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("shapes");
+    cnn_tutor::data::generate(&data, 2, 42).expect("tiny data");
+    app.set_train_prefs(TrainPrefs {
+        data_dir: data,
+        ..TrainPrefs::default()
+    });
     app.handle(AppEvent::Resize(w, h));
     app.open_by_id("train").expect("train lesson");
     press(&mut app, KeyCode::Enter);
+    // the preview was read when the screen opened: the folder can go
+    drop(tmp);
     app
 }
 

@@ -7,10 +7,12 @@
 //! screen redraws at the tick rate. State changes only in [`TrainingState::apply`] and
 //! [`TrainingState::key`]; [`view::render`] draws it without changing it.
 
+mod preview;
 mod state;
 pub(crate) mod view;
 mod worker;
 
+pub use preview::{preview, ClassPreview, DataPreview};
 pub use state::{
     KeyOutcome, Phase, PredictView, ResultsTab, SettingField, TrainPrefs, TrainSettings,
     TrainingState, LOG_LINES,

@@ -194,6 +194,8 @@ pub struct TrainingState {
     pub input: String,
     /// Why CUDA cannot be chosen here, if it cannot.
     pub cuda_unavailable: Option<String>,
+    /// The data, as the settings step shows it.
+    pub data: super::preview::DataPreview,
     rx: Option<Receiver<WorkerMsg>>,
     worker: Option<WorkerHandle>,
     /// Paused by `p`.
@@ -258,19 +260,32 @@ pub struct TrainingState {
 }
 
 impl TrainingState {
-    /// The screen on its settings step, coming from `back`.
+    /// The screen on its settings step, coming from `back` (looks at the data folder).
     pub fn new(back: Option<LessonState>, prefs: TrainPrefs) -> Self {
         let cuda_unavailable = crate::backend::select(DeviceChoice::Cuda, Some(1))
             .err()
             .map(|e| e.to_string());
+        let data = super::preview::preview(&prefs.data_dir);
+        TrainingState {
+            data,
+            cuda_unavailable,
+            ..TrainingState::empty(back, prefs)
+        }
+    }
+
+    fn empty(back: Option<LessonState>, prefs: TrainPrefs) -> Self {
         let seed = prefs.settings.seed;
         TrainingState {
+            data: super::preview::DataPreview {
+                classes: Vec::new(),
+                note: String::new(),
+            },
             back,
             prefs,
             phase: Phase::Settings,
             field: 0,
             input: String::new(),
-            cuda_unavailable,
+            cuda_unavailable: None,
             rx: None,
             worker: None,
             paused: false,
@@ -311,7 +326,19 @@ impl TrainingState {
     pub fn begin(&mut self) {
         let back = self.back.take();
         let prefs = self.prefs.clone();
-        *self = TrainingState::new(back, prefs);
+        let data = std::mem::replace(
+            &mut self.data,
+            super::preview::DataPreview {
+                classes: Vec::new(),
+                note: String::new(),
+            },
+        );
+        let cuda = self.cuda_unavailable.take();
+        *self = TrainingState {
+            data,
+            cuda_unavailable: cuda,
+            ..TrainingState::empty(back, prefs)
+        };
         self.phase = Phase::Running;
         self.epochs = self.prefs.settings.epochs;
         self.push_log("Getting the images ready ...".into());

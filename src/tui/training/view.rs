@@ -161,17 +161,16 @@ fn render_settings(theme: &Theme, st: &TrainingState, area: Rect, buf: &mut Buff
         ]));
     }
     lines.push(Line::raw(""));
-    let total = "The seed trains 5 epochs of batches of 50 with Adam at lr 0.001; each epoch \
-                 ends with a pass over the validation images.";
-    lines.push(Line::raw(total));
-    if let (DeviceChoice::Cuda, Some(why)) = (s.device, &st.cuda_unavailable) {
-        lines.push(Line::raw(format!("cuda: {why}")));
-    }
-    lines.push(Line::raw(""));
     lines.push(Line::styled(
         "Press Enter (or s) to start training with these settings.",
         theme.emphasis(),
     ));
+    if let (DeviceChoice::Cuda, Some(why)) = (s.device, &st.cuda_unavailable) {
+        lines.push(Line::raw(format!("cuda: {why}")));
+    }
+    let total = "The seed trains 5 epochs of batches of 50 with Adam at lr 0.001; each epoch \
+                 ends with a pass over the validation images.";
+    lines.push(Line::raw(total));
     let text: Vec<Line> = lines
         .into_iter()
         .map(|l| {
@@ -184,10 +183,77 @@ fn render_settings(theme: &Theme, st: &TrainingState, area: Rect, buf: &mut Buff
             .style(l.style)
         })
         .collect();
+    let (set_area, data_area) = if area.width >= 100 {
+        let [a, b] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+            .areas(area);
+        (a, Some(b))
+    } else if area.height >= 22 {
+        let [a, b] = Layout::vertical([Constraint::Min(8), Constraint::Length(9)]).areas(area);
+        (a, Some(b))
+    } else {
+        (area, None)
+    };
     Paragraph::new(text)
         .wrap(Wrap { trim: false })
         .block(block(theme, "Settings"))
-        .render(area, buf);
+        .render(set_area, buf);
+    if let Some(d) = data_area {
+        render_data(theme, st, d, buf);
+    }
+}
+
+/// The data: the first image of each class, the counts, what normalising does.
+fn render_data(theme: &Theme, st: &TrainingState, area: Rect, buf: &mut Buffer) {
+    let b = block(theme, "The data");
+    let inner = b.inner(area);
+    b.render(area, buf);
+    if inner.height < 3 {
+        return;
+    }
+    let w = usize::from(inner.width);
+    let ell = theme.symbols().ellipsis;
+    buf.set_stringn(
+        inner.x,
+        inner.y,
+        truncate(&theme.text(&st.data.note), w, ell),
+        w,
+        Style::new(),
+    );
+    let norm = "Normalised to mean 0.5, std 0.5: a pixel p becomes (p/255 - 0.5)/0.5, so white \
+                (255) is 1, black (0) is -1 and mid-grey (128) about 0.";
+    let norm_lines = super::super::widgets::wrap(&theme.text(norm), w);
+    let norm_h = u16::try_from(norm_lines.len())
+        .unwrap_or(2)
+        .min(inner.height - 2);
+    let panels: Vec<Panel> = st
+        .data
+        .classes
+        .iter()
+        .map(|c| {
+            Panel::Image(ImagePanel {
+                label: format!("{} ({})", c.name, c.count),
+                width: if c.rgb.is_some() {
+                    crate::data::IMAGE_SIZE
+                } else {
+                    0
+                },
+                height: if c.rgb.is_some() {
+                    crate::data::IMAGE_SIZE
+                } else {
+                    0
+                },
+                rgb: c.rgb.clone().unwrap_or_default(),
+            })
+        })
+        .collect();
+    let img_h = inner.height.saturating_sub(1 + norm_h);
+    let img_area = Rect::new(inner.x, inner.y + 1, inner.width, img_h);
+    let max_w = (inner.width / 3).clamp(10, 26);
+    flow_panels(theme, &panels, img_area, max_w, buf);
+    for (i, l) in norm_lines.iter().take(usize::from(norm_h)).enumerate() {
+        let y = inner.y + 1 + img_h + u16::try_from(i).unwrap_or(0);
+        buf.set_stringn(inner.x, y, l, w, theme.dim());
+    }
 }
 
 // ------------------------------------------------------------------------------ live
