@@ -49,6 +49,7 @@ pub(crate) fn render(theme: &Theme, st: &TrainingState, area: Rect, buf: &mut Bu
             (k("0-9"), "type"),
             (k("Enter/s"), "start"),
             (k("Esc"), "back"),
+            (k("L"), "load saved model"),
             (k("q"), "quit"),
         ],
         Phase::Running => vec![
