@@ -774,10 +774,9 @@ fn render_loss_history(theme: &Theme, st: &TrainingState, area: Rect, buf: &mut 
     }
     let verdict = overfitting_verdict(st);
     let words = [
-        "Both curves should fall as the network learns. Watch the gap: when the validation loss \
-         levels off or rises while the training loss keeps falling, the network is memorising \
-         its training images rather than learning shapes (overfitting); more epochs will not help, \
-         more (or more varied) data and dropout will.",
+        "Both curves should fall. When the validation loss levels off or rises while the \
+         training loss keeps falling, the network is memorising its training images instead of \
+         learning shapes: overfitting (more epochs will not help; more varied data will).",
         verdict.as_str(),
     ];
     let lines: Vec<Line> = words
