@@ -1,5 +1,7 @@
-//! The CPU backend: im2col + GEMM convolutions, fused max-pool + ReLU, the batch split
-//! across a rayon pool, one workspace per thread reused across batches.
+//! The CPU backend: direct 3x3 convolutions (AVX-512 or AVX2 chosen at run time, see
+//! [`crate::nn::direct`]), fused max-pool + ReLU, the batch split across a rayon pool, one
+//! workspace per thread reused across batches (a batch allocates only a few small
+//! vectors). `CpuBackend::set_profiling` times every stage of the pass.
 //!
 //! Each image is pushed forward and straight back (its loss is independent of the others),
 //! so a thread only ever holds one image's activations; gradients are summed per thread
@@ -553,45 +555,78 @@ impl CpuBackend {
     ) -> Result<usize> {
         let n = Self::check_input(net, input, targets)?;
         self.prepare(net);
-        let with_masks = if let Some(rng) = dropout {
+        // The dropout masks take one generator word per float: first the channel masks of
+        // all images, then the element masks. Each worker fills the part of its own images
+        // from a copy of the generator moved to that part's word, so the masks are the
+        // same as drawn in one sequence (and the generator ends where that would leave it).
+        let draws = dropout.map(|rng| {
+            let base = rng.get_word_pos();
+            let copy = rng.clone();
+            rng.set_word_pos(base + (n * (C3 + FC_IN)) as u128);
+            (copy, base)
+        });
+        let with_masks = draws.is_some();
+        if with_masks {
             self.ch_mask.resize(n * C3, 0.0);
             self.el_mask.resize(n * FC_IN, 0.0);
-            fill_mask(&mut self.ch_mask, DROP2D_P, rng);
-            fill_mask(&mut self.el_mask, DROP_P, rng);
-            true
-        } else {
-            false
-        };
+        }
         if backward {
             self.flipped.update(net);
         }
         let ranges = self.ranges(n);
+        let ch_parts = split_by_ranges(&mut self.ch_mask, &ranges, C3, with_masks);
+        let el_parts = split_by_ranges(&mut self.el_mask, &ranges, FC_IN, with_masks);
         let flipped = &self.flipped;
-        let ch = &self.ch_mask;
-        let el = &self.el_mask;
+        let draws = draws.as_ref();
         let workers = &mut self.workers;
         self.pool.install(|| {
             use rayon::prelude::*;
-            workers.par_iter_mut().zip(ranges).for_each(|(w, r)| {
-                let masks = with_masks.then(|| {
-                    (
-                        &ch[r.start * C3..r.end * C3],
-                        &el[r.start * FC_IN..r.end * FC_IN],
-                    )
+            workers
+                .par_iter_mut()
+                .zip(ranges)
+                .zip(ch_parts.into_par_iter().zip(el_parts))
+                .for_each(|((w, r), (ch, el))| {
+                    if let Some((rng, base)) = draws {
+                        let mut rng = rng.clone();
+                        rng.set_word_pos(base + (r.start * C3) as u128);
+                        fill_mask(ch, DROP2D_P, &mut rng);
+                        rng.set_word_pos(base + (n * C3 + r.start * FC_IN) as u128);
+                        fill_mask(el, DROP_P, &mut rng);
+                    }
+                    let masks = with_masks.then_some((&*ch, &*el));
+                    w.run(
+                        net,
+                        flipped,
+                        &input[r.start * IN_LEN..r.end * IN_LEN],
+                        targets.map(|t| &t[r.clone()]),
+                        n,
+                        masks,
+                        backward,
+                    );
                 });
-                w.run(
-                    net,
-                    flipped,
-                    &input[r.start * IN_LEN..r.end * IN_LEN],
-                    targets.map(|t| &t[r.clone()]),
-                    n,
-                    masks,
-                    backward,
-                );
-            });
         });
         Ok(n)
     }
+}
+
+/// One slice of `buf` per range (`unit` floats per image), empty ones too; all empty
+/// when `!used`.
+fn split_by_ranges<'a>(
+    buf: &'a mut [f32],
+    ranges: &[std::ops::Range<usize>],
+    unit: usize,
+    used: bool,
+) -> Vec<&'a mut [f32]> {
+    let mut rest = if used { buf } else { &mut [] };
+    ranges
+        .iter()
+        .map(|r| {
+            let len = if used { r.len() * unit } else { 0 };
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(len);
+            rest = tail;
+            head
+        })
+        .collect()
 }
 
 /// Fill `mask` with 0 (probability `p`) or 1/(1-p).
@@ -643,5 +678,32 @@ impl Backend for CpuBackend {
             out.extend_from_slice(&w.log_probs);
         }
         Array2::from_shape_vec((n, k), out).map_err(|e| Error::Other(format!("predict: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn masks_drawn_by_the_workers_equal_one_sequence() {
+        let net = ShapesNet::new(3, 3);
+        for (threads, n) in [(1, 3), (2, 5), (3, 5), (2, 1)] {
+            let input = vec![0.1f32; n * IN_LEN];
+            let targets: Vec<usize> = (0..n).map(|i| i % 3).collect();
+            let mut be = CpuBackend::new(Some(threads)).expect("threads");
+            let mut rng = ChaCha8Rng::seed_from_u64(9);
+            be.run_batch(&net, &input, Some(&targets), Some(&mut rng), true)
+                .expect("batch");
+            let mut seq = ChaCha8Rng::seed_from_u64(9);
+            let mut ch = vec![0.0; n * C3];
+            let mut el = vec![0.0; n * FC_IN];
+            fill_mask(&mut ch, DROP2D_P, &mut seq);
+            fill_mask(&mut el, DROP_P, &mut seq);
+            assert_eq!(be.ch_mask, ch, "{threads} threads, {n} images");
+            assert_eq!(be.el_mask, el, "{threads} threads, {n} images");
+            assert_eq!(rng.gen::<u64>(), seq.gen::<u64>(), "generator position");
+        }
     }
 }

@@ -366,6 +366,12 @@ pub fn pool2_relu_backward(
 ) {
     #[cfg(target_arch = "x86_64")]
     match simd_level() {
+        Simd::Avx512 if h.is_multiple_of(2) && w.is_multiple_of(2 * wide::V) => {
+            // SAFETY: the CPU supports AVX-512F and VL, AVX2 and FMA (checked at run time by
+            // `simd_level`).
+            unsafe { wide::pool_back(dout, out, code, c, h, w, dx) };
+            return;
+        }
         Simd::Avx512 => {
             // SAFETY: the CPU supports AVX-512F, AVX2 and FMA (checked by `simd_level`).
             unsafe { pool_back_avx512(dout, out, code, c, h, w, dx) };
@@ -548,11 +554,13 @@ mod wide {
         assert!(wt.len() >= cout * cin * 9);
         assert!(out.len() >= cout * h * w);
         assert!(bias.is_none_or(|b| b.len() >= cout));
+        // six output channels per pass (every layer of the net has 12 or 24): six sums,
+        // nine input vectors and the row temporaries fit the 32 vector registers
         let mut co = 0;
-        while co + 4 <= cout {
+        while co + 6 <= cout {
             // SAFETY: AVX-512F and VL are enabled here; the lengths were checked above.
-            unsafe { forward_block::<4>(xp, cin, h, w, wt, bias, co, out) };
-            co += 4;
+            unsafe { forward_block::<6>(xp, cin, h, w, wt, bias, co, out) };
+            co += 6;
         }
         while co < cout {
             // SAFETY: as above.
@@ -753,6 +761,63 @@ mod wide {
         }
     }
 
+    /// [`super::pool2_relu_backward`] for even `h` and `w % 32 == 0`, 16 windows at a
+    /// time: four masked copies of the gradient, one per window position, interleaved
+    /// into the two input rows. The same values as the portable loop, bit for bit.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F and AVX-512VL.
+    #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+    pub unsafe fn pool_back(
+        dout: &[f32],
+        out: &[f32],
+        code: &[u8],
+        c: usize,
+        h: usize,
+        w: usize,
+        dx: &mut [f32],
+    ) {
+        let (oh, ow) = (h / 2, w / 2);
+        assert!(h.is_multiple_of(2) && ow.is_multiple_of(V));
+        let n = c * oh * ow;
+        assert!(dout.len() >= n && out.len() >= n && code.len() >= n);
+        assert!(dx.len() >= c * h * w);
+        // lanes of (a, b) interleaved: a0 b0 a1 b1 ... (low half, then high half)
+        let lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        let hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        let zero = _mm512_setzero_ps();
+        let dx = dx.as_mut_ptr();
+        for row in 0..c * oh {
+            // output row `row` covers input rows 2 * row and 2 * row + 1 (channel planes
+            // of even height follow each other without a gap)
+            for ox0 in (0..ow).step_by(V) {
+                let o = row * ow + ox0;
+                // SAFETY: o + 16 <= n, checked against the three inputs above; the stores
+                // write input columns 2 * ox0 .. 2 * ox0 + 32 <= w of rows 2 * row and
+                // 2 * row + 1 < c * h, within `dx`.
+                unsafe {
+                    let g = _mm512_loadu_ps(dout.as_ptr().add(o));
+                    let pos = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(
+                        _mm512_loadu_ps(out.as_ptr().add(o)),
+                        zero,
+                    );
+                    let k = _mm512_cvtepu8_epi32(_mm_loadu_si128(code.as_ptr().add(o).cast()));
+                    let at = |i: i32| {
+                        let m = pos & _mm512_cmpeq_epi32_mask(k, _mm512_set1_epi32(i));
+                        _mm512_maskz_mov_ps(m, g)
+                    };
+                    let (s0, s1, s2, s3) = (at(0), at(1), at(2), at(3));
+                    let r0 = dx.add(2 * row * w + 2 * ox0);
+                    let r1 = r0.add(w);
+                    _mm512_storeu_ps(r0, _mm512_permutex2var_ps(s0, lo, s1));
+                    _mm512_storeu_ps(r0.add(V), _mm512_permutex2var_ps(s0, hi, s1));
+                    _mm512_storeu_ps(r1, _mm512_permutex2var_ps(s2, lo, s3));
+                    _mm512_storeu_ps(r1.add(V), _mm512_permutex2var_ps(s2, hi, s3));
+                }
+            }
+        }
+    }
+
     /// Sum of `x` (`x.len() % 16 == 0`) in four vector accumulators.
     ///
     /// # Safety
@@ -792,7 +857,7 @@ mod tests {
         use crate::nn::kernels::{max_pool_backward, max_pool_forward};
         // small integers: many ties inside windows, negatives for the relu; odd sizes
         // leave a last row and column outside every window
-        for (c, h, w) in [(3, 6, 8), (2, 7, 9)] {
+        for (c, h, w) in [(3, 6, 8), (2, 7, 9), (2, 4, 64)] {
             let x: Vec<f32> = (0..c * h * w).map(|i| ((i * 7 % 5) as f32) - 2.0).collect();
             let n = c * (h / 2) * (w / 2);
             let mut want = vec![0.0; n];
@@ -812,7 +877,29 @@ mod tests {
             let mut dx = vec![f32::NAN; x.len()];
             pool2_relu_backward(&dout, &got, &code, c, h, w, &mut dx);
             assert_eq!(dx, dx_want);
+            let mut dx_base = vec![f32::NAN; x.len()];
+            pool_back_impl(&dout, &got, &code, c, h, w, &mut dx_base);
+            assert_eq!(dx_base, dx_want);
         }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn wide_forward_rounds_as_the_fused_kernel() {
+        if simd_level() != Simd::Avx512 {
+            return;
+        }
+        let (cin, cout, h, w) = (5, 13, 6, 32);
+        let xp = data(cin * (h + 2) * (w + 2), 3);
+        let wt = data(cout * cin * 9, 4);
+        let b = data(cout, 5);
+        let (mut wide_out, mut fused_out) = (vec![0.0; cout * h * w], vec![0.0; cout * h * w]);
+        // SAFETY: the CPU supports AVX-512F and VL, AVX2 and FMA (checked just above).
+        unsafe {
+            wide::forward(&xp, cin, h, w, &wt, Some(&b), cout, &mut wide_out);
+            forward_avx512(&xp, cin, h, w, &wt, Some(&b), cout, &mut fused_out);
+        }
+        assert_eq!(wide_out, fused_out);
     }
 
     #[test]
