@@ -337,3 +337,69 @@ fn keys_during_training() {
     press(&mut app, KeyCode::Esc);
     assert!(matches!(app.screen(), Screen::Lesson(_)));
 }
+
+#[test]
+fn pause_holds_the_worker_between_batches() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tiny_data(tmp.path(), 20);
+    let (rx, handle) = spawn_worker(&settings(3, 2), data).expect("worker starts");
+    let start = Instant::now();
+    loop {
+        let m = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("a batch comes");
+        if matches!(m, WorkerMsg::Train(TrainEvent::Batch { .. })) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60));
+    }
+    // paused, the worker stops after the batch it is on
+    handle.set_paused(true);
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = rx.try_iter().count();
+    std::thread::sleep(Duration::from_millis(300));
+    let while_paused = rx
+        .try_iter()
+        .filter(|m| matches!(m, WorkerMsg::Train(TrainEvent::Batch { .. })))
+        .count();
+    assert_eq!(while_paused, 0, "no batches while paused");
+    // resumed, it carries on; cancelled while paused it still ends
+    handle.set_paused(false);
+    let m = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("more events");
+    assert!(matches!(m, WorkerMsg::Train(_)));
+    handle.set_paused(true);
+    handle.cancel();
+    let rest = collect(&rx, Duration::from_secs(20));
+    assert!(matches!(
+        rest.last(),
+        Some(WorkerMsg::Train(TrainEvent::Cancelled { .. }))
+    ));
+    handle.join();
+}
+
+#[test]
+fn odd_events_do_not_panic() {
+    let mut t = cnn_tutor::tui::training::TrainingState::new(None, TrainPrefs::default());
+    t.begin();
+    t.apply_event(TrainEvent::Batch {
+        epoch: 0,
+        batch: 0,
+        images_done: 10_000,
+        loss: f64::NAN,
+        images_per_second: 0.0,
+    });
+    t.apply_event(TrainEvent::Failed("boom".into()));
+    assert_eq!(t.phase, Phase::Failed("boom".into()));
+    // to the settings, then keys that change nothing there
+    for k in [
+        KeyCode::Char('e'),
+        KeyCode::Char('x'),
+        KeyCode::Left,
+        KeyCode::Up,
+    ] {
+        t.key(Key::new(k));
+    }
+    assert_eq!(t.phase, Phase::Settings);
+}

@@ -441,12 +441,12 @@ impl TrainingState {
                 if batch == 1 {
                     self.push_log(format!("Epoch: {epoch}"));
                 }
-                if (batch - 1) % 10 == 0 {
-                    let before = (batch - 1) * self.prefs.settings.batch_size;
+                if batch.saturating_sub(1) % 10 == 0 {
+                    let before = batch.saturating_sub(1) * self.prefs.settings.batch_size;
                     self.push_log(format!(
                         "Training set [{before}/{} ({:.0}%)] Loss: {loss:.6}",
                         self.train_size,
-                        100.0 * (batch - 1) as f64 / self.batches.max(1) as f64
+                        100.0 * batch.saturating_sub(1) as f64 / self.batches.max(1) as f64
                     ));
                 }
                 self.epoch = epoch;
@@ -454,7 +454,8 @@ impl TrainingState {
                 self.images_done = images_done;
                 self.loss = Some(loss);
                 self.images_per_second = images_per_second;
-                let x = (epoch - 1) as f64 + images_done as f64 / self.train_size.max(1) as f64;
+                let x = epoch.saturating_sub(1) as f64
+                    + images_done as f64 / self.train_size.max(1) as f64;
                 self.batch_losses.push((x, loss));
             }
             TrainEvent::Epoch(r) => {
@@ -513,7 +514,8 @@ impl TrainingState {
         if total <= 0.0 || self.epoch == 0 {
             return 0.0;
         }
-        let done = ((self.epoch - 1) * self.train_size + self.images_done) as f64;
+        let done =
+            ((self.epoch - 1) * self.train_size + self.images_done.min(self.train_size)) as f64;
         (done / total).clamp(0.0, 1.0)
     }
 
@@ -749,7 +751,9 @@ impl TrainingState {
                     KeyCode::Left | KeyCode::Char('h') => {
                         self.filter = self.filter.saturating_sub(1);
                     }
-                    KeyCode::Right | KeyCode::Char('l') => self.filter = (self.filter + 1).min(11),
+                    KeyCode::Right | KeyCode::Char('l') => {
+                        self.filter = (self.filter + 1).min(crate::nn::net::C1 - 1);
+                    }
                     _ => {}
                 },
                 ResultsTab::Predict => match key.code {
