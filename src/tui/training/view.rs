@@ -172,6 +172,7 @@ fn render_settings(theme: &Theme, st: &TrainingState, area: Rect, buf: &mut Buff
     let total = "The seed trains 5 epochs of batches of 50 with Adam at lr 0.001; each epoch \
                  ends with a pass over the validation images.";
     lines.push(Line::raw(total));
+    lines.push(Line::raw(param_line(st.data.classes.len().max(1))));
     let text: Vec<Line> = lines
         .into_iter()
         .map(|l| {
@@ -201,6 +202,22 @@ fn render_settings(theme: &Theme, st: &TrainingState, area: Rect, buf: &mut Buff
     if let Some(d) = data_area {
         render_data(theme, st, d, buf);
     }
+}
+
+/// The weights to learn, per layer: `conv1 336 + conv2 1308 + ... = 77991`.
+fn param_line(classes: usize) -> String {
+    let mut per_layer: Vec<(String, usize)> = Vec::new();
+    for (name, shape) in crate::nn::net::param_specs(classes) {
+        let layer = name.split('.').next().unwrap_or(name).to_string();
+        let n: usize = shape.iter().product();
+        match per_layer.last_mut() {
+            Some((l, c)) if *l == layer => *c += n,
+            _ => per_layer.push((layer, n)),
+        }
+    }
+    let total: usize = per_layer.iter().map(|(_, n)| n).sum();
+    let parts: Vec<String> = per_layer.iter().map(|(l, n)| format!("{l} {n}")).collect();
+    format!("Weights to learn: {} = {total}", parts.join(" + "))
 }
 
 /// The data: the first image of each class, the counts, what normalising does.
