@@ -136,12 +136,31 @@ fn work(
                 data_dir.display()
             ),
         );
+        // made beside the real folder and renamed when complete, so quitting half-way
+        // never leaves a half-filled data folder behind
+        let name = data_dir
+            .file_name()
+            .map_or_else(|| "shapes".into(), |n| n.to_string_lossy().into_owned());
+        let making = data_dir.with_file_name(format!(".{name}.making"));
+        let _ = std::fs::remove_dir_all(&making);
         let summary = data::generate(
-            &data_dir,
+            &making,
             data::DEFAULT_PER_CLASS,
             data::DEFAULT_GENERATE_SEED,
         )?;
-        note(tx, summary.to_string());
+        std::fs::rename(&making, &data_dir).map_err(|e| {
+            crate::Error::Data(format!(
+                "cannot move the new images into {}: {e}",
+                data_dir.display()
+            ))
+        })?;
+        note(
+            tx,
+            format!(
+                "made {} images ({} per class) in {:.1} s",
+                summary.images, summary.per_class, summary.seconds
+            ),
+        );
     } else {
         data::ensure_dataset_with(&data_dir, false, 0, 0)?;
     }
