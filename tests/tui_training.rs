@@ -125,13 +125,14 @@ fn event_stream_of_a_short_run() {
     assert_eq!(summary.confusion.total(), 9);
     assert_eq!(summary.confusion.correct(), reports[0].val_correct);
 
-    // the same numbers as the headless loop (what `cnn-tutor train --json` prints)
+    // the same numbers as the headless loop, configured as `cnn-tutor train` does it
+    // (its --lr is an f32)
     let config = TrainConfig {
         data_dir: data,
         dataset: None,
         epochs: 1,
         batch_size: 5,
-        lr: 0.001,
+        lr: f64::from(0.001f32),
         seed: 3,
         device: DeviceChoice::Cpu,
         threads: None,

@@ -116,7 +116,8 @@ fn work(
         dataset: None,
         epochs: settings.epochs,
         batch_size: settings.batch_size,
-        lr: settings.lr,
+        // `cnn-tutor train --lr` is read as an f32: the same value gives the same numbers
+        lr: f64::from(settings.lr as f32),
         seed: settings.seed,
         device: settings.device,
         threads: None,
