@@ -99,6 +99,7 @@ run_rust() {
         --batch-size 50 --lr 0.001 --seed "$SEED" --device cpu --threads "$THREADS" \
         --out "$WORK/rust.safetensors" ||
         { cat "$WORK/rust.$i.jsonl.err" >&2; die "cnn-tutor train failed"; }
+    cat "$WORK/rust.$i.jsonl" >&2
 }
 
 run_torch() {
@@ -109,6 +110,7 @@ run_torch() {
     measure "$WORK/py.$i.jsonl" "$VENV/bin/python" scripts/pytorch_baseline.py "$IMAGES" \
         "${args[@]}" ||
         { cat "$WORK/py.$i.jsonl.err" >&2; die "the PyTorch baseline failed"; }
+    cat "$WORK/py.$i.jsonl" >&2
 }
 
 # Other work on the machine skews both sides: note how busy it was before and after.
