@@ -9,19 +9,22 @@ use crate::lesson::Lesson;
 use super::event::{AppEvent, Key, KeyCode, TICK_MS};
 use super::progress::Progress;
 use super::theme::Theme;
+use super::training::{KeyOutcome, TrainPrefs, TrainingState};
 
 /// Automatic stepping intervals, slowest first (milliseconds per step).
 pub const SPEEDS_MS: [u64; 6] = [3000, 2000, 1000, 600, 300, 150];
 /// The interval chosen at start (index into [`SPEEDS_MS`]).
 pub const DEFAULT_SPEED: usize = 2;
 
-/// Which screen is showing. A live training screen will be added here by the training issue.
+/// Which screen is showing.
 #[derive(Debug)]
 pub enum Screen {
     /// The lesson list.
     Menu,
     /// One lesson, stepping through its frames.
     Lesson(LessonState),
+    /// Training the real network (from the `train` lesson), and its results.
+    Training(Box<TrainingState>),
 }
 
 /// Which part of the lesson screen the scroll keys move.
@@ -90,6 +93,8 @@ pub struct App {
     notice: Option<String>,
     quit: bool,
     size: (u16, u16),
+    /// Settings and paths of the training screen (kept between visits).
+    train_prefs: TrainPrefs,
 }
 
 impl App {
@@ -118,6 +123,7 @@ impl App {
             notice: None,
             quit: false,
             size: (80, 24),
+            train_prefs: TrainPrefs::default(),
         }
     }
 
@@ -134,7 +140,7 @@ impl App {
         self.selected = i;
         self.open(i);
         match &self.screen {
-            Screen::Lesson(_) => Ok(()),
+            Screen::Lesson(_) | Screen::Training(_) => Ok(()),
             Screen::Menu => Err(crate::Error::Lesson(
                 self.notice
                     .clone()
@@ -212,7 +218,7 @@ impl App {
     pub fn lesson_state(&self) -> Option<&LessonState> {
         match &self.screen {
             Screen::Lesson(s) => Some(s),
-            Screen::Menu => None,
+            Screen::Menu | Screen::Training(_) => None,
         }
     }
 
@@ -238,6 +244,9 @@ impl App {
     }
 
     fn tick(&mut self) -> bool {
+        if let Screen::Training(t) = &mut self.screen {
+            return t.tick();
+        }
         let Screen::Lesson(state) = &mut self.screen else {
             return false;
         };
@@ -258,6 +267,14 @@ impl App {
     }
 
     fn key(&mut self, key: Key) {
+        if let Screen::Training(t) = &mut self.screen {
+            match t.key(key) {
+                KeyOutcome::Stay => {}
+                KeyOutcome::Quit => self.quit = true,
+                KeyOutcome::Back => self.leave_training(),
+            }
+            return;
+        }
         if key.ctrl && matches!(key.code, KeyCode::Char('c' | 'C')) {
             self.quit = true;
             return;
@@ -303,6 +320,7 @@ impl App {
         match self.screen {
             Screen::Menu => self.menu_key(key),
             Screen::Lesson(_) => self.lesson_key(key),
+            Screen::Training(_) => {}
         }
     }
 
@@ -439,6 +457,9 @@ impl App {
                     *slot = if at_end { 0 } else { step };
                 }
                 self.screen = Screen::Menu;
+            }
+            KeyCode::Char('s') | KeyCode::Enter if self.is_train_lesson() => {
+                self.open_training(key.code == KeyCode::Char('s'));
             }
             KeyCode::Char('e') => self.start_edit(),
             KeyCode::Char('f') => self.next_preset(),
@@ -660,6 +681,72 @@ impl App {
 fn state_step(screen: &Screen) -> usize {
     match screen {
         Screen::Lesson(s) => s.step,
-        Screen::Menu => 0,
+        Screen::Menu | Screen::Training(_) => 0,
+    }
+}
+
+impl App {
+    /// Where the training screen reads images and saves the model (tests use temporary
+    /// folders).
+    pub fn set_train_prefs(&mut self, prefs: TrainPrefs) {
+        self.train_prefs = prefs;
+    }
+
+    /// The training screen's state, when it is showing.
+    pub fn training(&self) -> Option<&TrainingState> {
+        match &self.screen {
+            Screen::Training(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The training screen's state, mutable (tests feed recorded events through it).
+    pub fn training_mut(&mut self) -> Option<&mut TrainingState> {
+        match &mut self.screen {
+            Screen::Training(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    fn is_train_lesson(&self) -> bool {
+        let Screen::Lesson(state) = &self.screen else {
+            return false;
+        };
+        self.lessons
+            .get(state.lesson)
+            .is_some_and(|l| l.kind() == crate::lesson::Kind::Train)
+    }
+
+    /// Leave the train lesson for the training screen: on its settings step, or (`start`)
+    /// training at once with the settings shown.
+    pub fn open_training(&mut self, start: bool) {
+        let back = match std::mem::replace(&mut self.screen, Screen::Menu) {
+            Screen::Lesson(s) => Some(s),
+            other => {
+                self.screen = other;
+                return;
+            }
+        };
+        let mut t = TrainingState::new(back, self.train_prefs.clone());
+        if start {
+            t.start();
+        }
+        self.notice = None;
+        self.screen = Screen::Training(Box::new(t));
+    }
+
+    fn leave_training(&mut self) {
+        let Screen::Training(mut t) = std::mem::replace(&mut self.screen, Screen::Menu) else {
+            return;
+        };
+        t.cancel();
+        self.train_prefs.settings = t.prefs.settings.clone();
+        if t.phase == super::training::Phase::Cancelled {
+            self.notice = Some("training cancelled; no model was written".into());
+        }
+        self.screen = match t.back.take() {
+            Some(s) => Screen::Lesson(s),
+            None => Screen::Menu,
+        };
     }
 }

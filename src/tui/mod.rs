@@ -20,6 +20,7 @@ mod lesson_view;
 mod progress;
 mod terminal;
 mod theme;
+pub mod training;
 mod view;
 mod widgets;
 

@@ -35,6 +35,7 @@ pub fn render_into(app: &App, area: Rect, buf: &mut Buffer) {
     match app.screen() {
         Screen::Menu => render_menu(app, area, buf),
         Screen::Lesson(state) => lesson_view::render(app, state, area, buf),
+        Screen::Training(t) => super::training::view::render(app.theme(), t, area, buf),
     }
     if let Some(scroll) = app.help() {
         render_help(app, scroll, area, buf);
@@ -504,10 +505,15 @@ pub(crate) fn lesson_hints(
         hints.push((k("r"), "reset"));
         return hints;
     }
-    let mut hints = vec![
+    let mut hints = Vec::new();
+    if kind == Kind::Train {
+        hints.push((k("s"), "train now"));
+        hints.push((k("Enter"), "settings"));
+    }
+    hints.extend([
         (format!("{}/{}", s.left, s.right), "step"),
         (k("p"), if playing { "pause" } else { "play" }),
-    ];
+    ]);
     if editable {
         hints.push((k("e"), "edit"));
     }

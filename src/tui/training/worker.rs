@@ -1,0 +1,247 @@
+//! The training worker: makes the data when the default folder is missing, loads it,
+//! trains with [`crate::train::run`] and, once finished, classifies the validation images
+//! (for the evaluation screen). Everything it learns goes over a channel as [`WorkerMsg`]s.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::backend::{self, cpu::argmax, Backend};
+use crate::data::{self, Dataset, IMAGE_LEN};
+use crate::nn::net::ShapesNet;
+use crate::train::{self, Outcome, TrainConfig, TrainEvent};
+use crate::Result;
+
+use super::state::TrainSettings;
+
+/// What the worker reports, in order: notes and `Loaded`, then the training events, then
+/// (after a finished run) `Predictions` just before `Train(Finished)`.
+#[derive(Debug, Clone)]
+pub enum WorkerMsg {
+    /// The images are in memory; `val` are the validation images' indices in split order.
+    Loaded {
+        /// The whole data set (shared, not copied).
+        dataset: Arc<Dataset>,
+        /// Validation indices, in the order the validation pass visits them.
+        val: Vec<usize>,
+    },
+    /// The predicted class of every validation image, in the order of `Loaded::val`.
+    Predictions(Vec<usize>),
+    /// An event of the training loop (the same events `cnn-tutor train` gets).
+    Train(TrainEvent),
+}
+
+/// Control of a running worker: cancel, pause. Dropping it cancels the run.
+#[derive(Debug)]
+pub struct WorkerHandle {
+    cancel: Arc<AtomicBool>,
+    pause: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl WorkerHandle {
+    /// Ask the worker to stop; it stops after the batch it is on.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::SeqCst);
+    }
+
+    /// Pause (true) or resume (false) after the current batch.
+    pub fn set_paused(&self, paused: bool) {
+        self.pause.store(paused, Ordering::SeqCst);
+    }
+
+    /// True once the worker thread has ended.
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+
+    /// Wait for the worker thread to end.
+    pub fn join(mut self) {
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for WorkerHandle {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
+
+/// Start training with `settings` on the images in `data_dir` (made first when it is the
+/// default `data/shapes` and missing). Never saves: saving is the learner's choice later.
+pub fn spawn_worker(
+    settings: &TrainSettings,
+    data_dir: PathBuf,
+) -> std::io::Result<(Receiver<WorkerMsg>, WorkerHandle)> {
+    let (tx, rx) = channel();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let pause = Arc::new(AtomicBool::new(false));
+    let (c, p) = (Arc::clone(&cancel), Arc::clone(&pause));
+    let settings = settings.clone();
+    let thread = std::thread::Builder::new()
+        .name("cnn-tutor-train".into())
+        .spawn(move || {
+            if let Err(e) = work(&settings, data_dir, &c, &p, &tx) {
+                let _ = tx.send(WorkerMsg::Train(TrainEvent::Failed(e.to_string())));
+            }
+        })?;
+    Ok((
+        rx,
+        WorkerHandle {
+            cancel,
+            pause,
+            thread: Some(thread),
+        },
+    ))
+}
+
+fn note(tx: &Sender<WorkerMsg>, text: String) {
+    let _ = tx.send(WorkerMsg::Train(TrainEvent::Note(text)));
+}
+
+fn work(
+    settings: &TrainSettings,
+    data_dir: PathBuf,
+    cancel: &AtomicBool,
+    pause: &AtomicBool,
+    tx: &Sender<WorkerMsg>,
+) -> Result<()> {
+    let config = TrainConfig {
+        data_dir: data_dir.clone(),
+        dataset: None,
+        epochs: settings.epochs,
+        batch_size: settings.batch_size,
+        // `cnn-tutor train --lr` is read as an f32: the same value gives the same numbers
+        lr: f64::from(settings.lr as f32),
+        seed: settings.seed,
+        device: settings.device,
+        threads: None,
+        out: None,
+    };
+    config.validate()?;
+    let (mut backend, device_note) = backend::select(config.device, config.threads)?;
+    if let Some(n) = device_note {
+        note(tx, n);
+    }
+    if !data_dir.exists() && data::is_default_data_dir(&data_dir) {
+        note(
+            tx,
+            format!(
+                "generating images: {} per class into {} ...",
+                data::DEFAULT_PER_CLASS,
+                data_dir.display()
+            ),
+        );
+        // made beside the real folder and renamed when complete, so quitting half-way
+        // never leaves a half-filled data folder behind
+        let name = data_dir
+            .file_name()
+            .map_or_else(|| "shapes".into(), |n| n.to_string_lossy().into_owned());
+        let making = data_dir.with_file_name(format!(".{name}.making"));
+        let _ = std::fs::remove_dir_all(&making);
+        let summary = data::generate(
+            &making,
+            data::DEFAULT_PER_CLASS,
+            data::DEFAULT_GENERATE_SEED,
+        )?;
+        std::fs::rename(&making, &data_dir).map_err(|e| {
+            crate::Error::Data(format!(
+                "cannot move the new images into {}: {e}",
+                data_dir.display()
+            ))
+        })?;
+        note(
+            tx,
+            format!(
+                "made {} images ({} per class) in {:.1} s",
+                summary.images, summary.per_class, summary.seconds
+            ),
+        );
+    } else {
+        data::ensure_dataset_with(&data_dir, false, 0, 0)?;
+    }
+    if cancel.load(Ordering::SeqCst) {
+        let _ = tx.send(WorkerMsg::Train(TrainEvent::Cancelled { epochs_done: 0 }));
+        return Ok(());
+    }
+    note(
+        tx,
+        format!("loading images from {} ...", data_dir.display()),
+    );
+    let (dataset, resized) = data::load_folder_quiet(&data_dir)?;
+    if resized > 0 {
+        note(
+            tx,
+            format!(
+                "note: resized {resized} of {} images to 128x128",
+                dataset.len()
+            ),
+        );
+    }
+    let dataset = Arc::new(dataset);
+    let (_, val) = data::split(dataset.len(), settings.seed);
+    let _ = tx.send(WorkerMsg::Loaded {
+        dataset: Arc::clone(&dataset),
+        val: val.clone(),
+    });
+    let config = TrainConfig {
+        dataset: Some(Arc::clone(&dataset)),
+        ..config
+    };
+    let mut sink = |event: TrainEvent| {
+        let _ = tx.send(WorkerMsg::Train(event));
+        // pausing holds the worker between batches (cancel still ends it)
+        while pause.load(Ordering::SeqCst) && !cancel.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let last = match train::run(&config, backend.as_mut(), cancel, &mut sink)? {
+        Outcome::Finished(summary) => {
+            if let Some(preds) = classify(
+                backend.as_mut(),
+                &summary.net,
+                &dataset,
+                &val,
+                settings.batch_size,
+                cancel,
+            )? {
+                let _ = tx.send(WorkerMsg::Predictions(preds));
+            }
+            TrainEvent::Finished(summary)
+        }
+        Outcome::Cancelled { epochs_done } => TrainEvent::Cancelled { epochs_done },
+    };
+    let _ = tx.send(WorkerMsg::Train(last));
+    Ok(())
+}
+
+/// The predicted class of each image in `indices` (eval mode); `None` when cancelled.
+fn classify(
+    backend: &mut dyn Backend,
+    net: &ShapesNet,
+    dataset: &Dataset,
+    indices: &[usize],
+    batch_size: usize,
+    cancel: &AtomicBool,
+) -> Result<Option<Vec<usize>>> {
+    let mut out = Vec::with_capacity(indices.len());
+    let mut input = vec![0.0f32; batch_size.max(1) * IMAGE_LEN];
+    for chunk in indices.chunks(batch_size.max(1)) {
+        if cancel.load(Ordering::SeqCst) {
+            return Ok(None);
+        }
+        let x = &mut input[..chunk.len() * IMAGE_LEN];
+        dataset.normalized_into(chunk, x);
+        let lp = backend.predict(net, x)?;
+        for row in lp.rows() {
+            let v: Vec<f32> = row.iter().copied().collect();
+            out.push(argmax(&v));
+        }
+    }
+    Ok(Some(out))
+}

@@ -1,0 +1,406 @@
+//! The training screen: the worker's event stream on a tiny generated data set, cancelling
+//! mid-epoch, keys during training, and the whole flow from the `train` lesson's `s` key to
+//! the confusion matrix.
+
+use std::path::Path;
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+use cnn_tutor::backend::{self, DeviceChoice};
+use cnn_tutor::train::{self, Outcome, TrainConfig, TrainEvent};
+use cnn_tutor::tui::training::{spawn_worker, Phase, TrainPrefs, TrainSettings, WorkerMsg};
+use cnn_tutor::tui::{
+    buffer_text, render_to_buffer, App, AppEvent, Key, KeyCode, Progress, Screen, Theme,
+};
+
+/// A data folder with `per_class` images of each shape.
+fn tiny_data(dir: &Path, per_class: usize) -> std::path::PathBuf {
+    let data = dir.join("shapes");
+    cnn_tutor::data::generate(&data, per_class, 7).expect("tiny data set");
+    data
+}
+
+fn settings(epochs: usize, batch_size: usize) -> TrainSettings {
+    TrainSettings {
+        epochs,
+        batch_size,
+        lr: 0.001,
+        device: DeviceChoice::Cpu,
+        seed: 3,
+    }
+}
+
+/// Messages until the worker's last event (or a time limit).
+fn collect(rx: &Receiver<WorkerMsg>, limit: Duration) -> Vec<WorkerMsg> {
+    let start = Instant::now();
+    let mut out = Vec::new();
+    while start.elapsed() < limit {
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(m) => {
+                let last = matches!(
+                    m,
+                    WorkerMsg::Train(
+                        TrainEvent::Finished(_)
+                            | TrainEvent::Cancelled { .. }
+                            | TrainEvent::Failed(_)
+                    )
+                );
+                out.push(m);
+                if last {
+                    break;
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(_) => break,
+        }
+    }
+    out
+}
+
+#[test]
+fn event_stream_of_a_short_run() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tiny_data(tmp.path(), 10);
+    let (rx, handle) = spawn_worker(&settings(1, 5), data.clone()).expect("worker starts");
+    let msgs = collect(&rx, Duration::from_secs(60));
+    handle.join();
+
+    let loaded = msgs
+        .iter()
+        .position(|m| matches!(m, WorkerMsg::Loaded { .. }))
+        .expect("Loaded");
+    let started = msgs
+        .iter()
+        .position(|m| matches!(m, WorkerMsg::Train(TrainEvent::Started { .. })))
+        .expect("Started");
+    assert!(loaded < started);
+    let Some(WorkerMsg::Train(TrainEvent::Started {
+        train_size,
+        val_size,
+        batches_per_epoch,
+        classes,
+        ..
+    })) = msgs.get(started)
+    else {
+        unreachable!()
+    };
+    assert_eq!((*train_size, *val_size), (21, 9));
+    assert_eq!(*batches_per_epoch, 5);
+    assert_eq!(classes, &["circle", "square", "triangle"]);
+    let batches: Vec<(usize, usize, f64)> = msgs
+        .iter()
+        .filter_map(|m| match m {
+            WorkerMsg::Train(TrainEvent::Batch {
+                epoch, batch, loss, ..
+            }) => Some((*epoch, *batch, *loss)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(batches.len(), 5);
+    assert!(batches.iter().all(|b| b.0 == 1 && b.2.is_finite()));
+    assert_eq!(
+        batches.iter().map(|b| b.1).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5]
+    );
+    let reports: Vec<_> = msgs
+        .iter()
+        .filter_map(|m| match m {
+            WorkerMsg::Train(TrainEvent::Epoch(r)) => Some(r.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reports.len(), 1);
+    let preds = msgs
+        .iter()
+        .find_map(|m| match m {
+            WorkerMsg::Predictions(p) => Some(p.clone()),
+            _ => None,
+        })
+        .expect("Predictions");
+    assert_eq!(preds.len(), 9);
+    let Some(WorkerMsg::Train(TrainEvent::Finished(summary))) = msgs.last() else {
+        panic!("the stream ends with Finished: {:?}", msgs.last());
+    };
+    assert!(summary.saved.is_none(), "the screen never saves on its own");
+    assert_eq!(summary.confusion.total(), 9);
+    assert_eq!(summary.confusion.correct(), reports[0].val_correct);
+
+    // the same numbers as the headless loop, configured as `cnn-tutor train` does it
+    // (its --lr is an f32)
+    let config = TrainConfig {
+        data_dir: data,
+        dataset: None,
+        epochs: 1,
+        batch_size: 5,
+        lr: f64::from(0.001f32),
+        seed: 3,
+        device: DeviceChoice::Cpu,
+        threads: None,
+        out: None,
+    };
+    let (mut be, _) = backend::select(DeviceChoice::Cpu, None).expect("cpu");
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let outcome = train::run(&config, be.as_mut(), &cancel, &mut |_| {}).expect("runs");
+    let Outcome::Finished(headless) = outcome else {
+        panic!("finished")
+    };
+    assert_eq!(headless.epochs[0].train_loss, reports[0].train_loss);
+    assert_eq!(headless.epochs[0].val_loss, reports[0].val_loss);
+    assert_eq!(headless.confusion, summary.confusion);
+}
+
+#[test]
+fn cancel_mid_epoch_returns_within_a_batch() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tiny_data(tmp.path(), 20);
+    let (rx, handle) = spawn_worker(&settings(3, 2), data).expect("worker starts");
+    // wait for the first batch
+    let start = Instant::now();
+    loop {
+        let m = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("a batch comes");
+        if matches!(m, WorkerMsg::Train(TrainEvent::Batch { .. })) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60));
+    }
+    let asked = Instant::now();
+    handle.cancel();
+    let rest = collect(&rx, Duration::from_secs(20));
+    let took = asked.elapsed();
+    let more_batches = rest
+        .iter()
+        .filter(|m| matches!(m, WorkerMsg::Train(TrainEvent::Batch { .. })))
+        .count();
+    assert!(more_batches <= 1, "{more_batches} batches after cancel");
+    assert!(
+        matches!(
+            rest.last(),
+            Some(WorkerMsg::Train(TrainEvent::Cancelled { epochs_done: 0 }))
+        ),
+        "{:?}",
+        rest.last()
+    );
+    assert!(took < Duration::from_secs(2), "cancel took {took:?}");
+    assert!(!rest
+        .iter()
+        .any(|m| matches!(m, WorkerMsg::Train(TrainEvent::Epoch(_)))));
+    handle.join();
+}
+
+fn app_with(prefs: TrainPrefs, w: u16, h: u16) -> App {
+    let lessons = cnn_tutor::lesson::builtin().expect("lessons");
+    let mut app = App::new(lessons, Theme::new(true, false), Progress::new());
+    app.set_train_prefs(prefs);
+    app.handle(AppEvent::Resize(w, h));
+    app.open_by_id("train").expect("train lesson");
+    app
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    app.handle(AppEvent::Key(Key::new(code)));
+}
+
+#[test]
+fn s_in_the_lesson_trains_and_ends_on_the_confusion_matrix() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let prefs = TrainPrefs {
+        settings: settings(1, 5),
+        data_dir: tiny_data(tmp.path(), 10),
+        model_path: tmp.path().join("models/m.safetensors"),
+    };
+    let mut app = app_with(prefs.clone(), 120, 40);
+    press(&mut app, KeyCode::Char('s'));
+    assert!(matches!(app.screen(), Screen::Training(_)));
+    let start = Instant::now();
+    while app.training().is_some_and(|t| t.phase == Phase::Running) {
+        let t0 = Instant::now();
+        app.handle(AppEvent::Tick);
+        // a tick is answered at once, whatever the worker is doing
+        assert!(t0.elapsed() < Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "training finishes"
+        );
+    }
+    // the last messages may still be queued: one more tick takes them
+    app.handle(AppEvent::Tick);
+    let t = app.training().expect("still on the training screen");
+    assert_eq!(t.phase, Phase::Done);
+    assert!(t.predictions.is_some());
+    let text = buffer_text(&render_to_buffer(&app, 120, 40));
+    assert!(text.contains("Confusion matrix"), "{text}");
+    for class in ["circle", "square", "triangle"] {
+        assert!(text.contains(class), "{class} named: {text}");
+    }
+    // save: written once, then asked before overwriting
+    press(&mut app, KeyCode::Char('w'));
+    assert!(prefs.model_path.exists());
+    press(&mut app, KeyCode::Char('w'));
+    let t = app.training().expect("screen");
+    assert!(t.confirm_overwrite);
+    assert!(t.notice.as_deref().unwrap_or("").contains("overwrite"));
+    press(&mut app, KeyCode::Char('n'));
+    assert_eq!(
+        app.training().and_then(|t| t.notice.clone()).as_deref(),
+        Some("not saved")
+    );
+    // predict a random shape: probabilities sum to 1
+    press(&mut app, KeyCode::Char('4'));
+    press(&mut app, KeyCode::Char('n'));
+    let p = app
+        .training()
+        .and_then(|t| t.predicted.clone())
+        .expect("a prediction");
+    let sum: f32 = p.probs.iter().sum();
+    assert!((sum - 1.0).abs() < 1e-4, "{sum}");
+    // a bad path is a notice, not a panic
+    press(&mut app, KeyCode::Char('o'));
+    for c in "/no/such.png".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    assert!(app.training().and_then(|t| t.notice.clone()).is_some());
+    // Esc returns to the lesson
+    press(&mut app, KeyCode::Esc);
+    assert!(matches!(app.screen(), Screen::Lesson(_)));
+}
+
+#[test]
+fn keys_during_training() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let prefs = TrainPrefs {
+        settings: settings(5, 2),
+        data_dir: tiny_data(tmp.path(), 20),
+        model_path: tmp.path().join("m.safetensors"),
+    };
+    // p pauses and resumes; Esc cancels and returns to the lesson
+    let mut app = app_with(prefs.clone(), 80, 24);
+    press(&mut app, KeyCode::Char('s'));
+    press(&mut app, KeyCode::Char('p'));
+    assert!(app.training().is_some_and(|t| t.paused));
+    press(&mut app, KeyCode::Char('p'));
+    assert!(app.training().is_some_and(|t| !t.paused));
+    let t0 = Instant::now();
+    press(&mut app, KeyCode::Esc);
+    assert!(t0.elapsed() < Duration::from_millis(100));
+    assert!(matches!(app.screen(), Screen::Lesson(_)));
+    assert!(app.notice().unwrap_or("").contains("cancelled"));
+    assert!(
+        !prefs.model_path.exists(),
+        "a cancelled run writes no model"
+    );
+
+    // q quits at once
+    let mut app = app_with(prefs.clone(), 80, 24);
+    press(&mut app, KeyCode::Char('s'));
+    let t0 = Instant::now();
+    press(&mut app, KeyCode::Char('q'));
+    assert!(app.should_quit());
+    assert!(t0.elapsed() < Duration::from_millis(100));
+
+    // Enter opens the settings; arrows change them; Esc goes back keeping them
+    let mut app = app_with(prefs, 80, 24);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        app.training().map(|t| t.phase.clone()),
+        Some(Phase::Settings)
+    );
+    press(&mut app, KeyCode::Right); // epochs 5 -> 6
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Char('1'));
+    press(&mut app, KeyCode::Char('0'));
+    press(&mut app, KeyCode::Down); // batch size typed: 10
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Char('x')); // ignored
+    press(&mut app, KeyCode::Char('9'));
+    press(&mut app, KeyCode::Char('9'));
+    press(&mut app, KeyCode::Char('9'));
+    press(&mut app, KeyCode::Enter); // seed 999
+    let s = app
+        .training()
+        .map(|t| t.prefs.settings.clone())
+        .expect("screen");
+    assert_eq!((s.epochs, s.batch_size, s.seed), (6, 10, 999));
+    press(&mut app, KeyCode::Up); // device
+    press(&mut app, KeyCode::Up); // lr
+    press(&mut app, KeyCode::Char('0'));
+    press(&mut app, KeyCode::Char('.'));
+    press(&mut app, KeyCode::Char('.'));
+    press(&mut app, KeyCode::Enter);
+    assert!(app
+        .training()
+        .and_then(|t| t.notice.clone())
+        .is_some_and(|n| n.contains("not allowed")));
+    press(&mut app, KeyCode::Esc);
+    assert!(matches!(app.screen(), Screen::Lesson(_)));
+}
+
+#[test]
+fn pause_holds_the_worker_between_batches() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tiny_data(tmp.path(), 20);
+    let (rx, handle) = spawn_worker(&settings(3, 2), data).expect("worker starts");
+    let start = Instant::now();
+    loop {
+        let m = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("a batch comes");
+        if matches!(m, WorkerMsg::Train(TrainEvent::Batch { .. })) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60));
+    }
+    // paused, the worker stops after the batch it is on
+    handle.set_paused(true);
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = rx.try_iter().count();
+    std::thread::sleep(Duration::from_millis(300));
+    let while_paused = rx
+        .try_iter()
+        .filter(|m| matches!(m, WorkerMsg::Train(TrainEvent::Batch { .. })))
+        .count();
+    assert_eq!(while_paused, 0, "no batches while paused");
+    // resumed, it carries on; cancelled while paused it still ends
+    handle.set_paused(false);
+    let m = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("more events");
+    assert!(matches!(m, WorkerMsg::Train(_)));
+    handle.set_paused(true);
+    handle.cancel();
+    let rest = collect(&rx, Duration::from_secs(20));
+    assert!(matches!(
+        rest.last(),
+        Some(WorkerMsg::Train(TrainEvent::Cancelled { .. }))
+    ));
+    handle.join();
+}
+
+#[test]
+fn odd_events_do_not_panic() {
+    let mut t = cnn_tutor::tui::training::TrainingState::new(None, TrainPrefs::default());
+    t.begin();
+    t.apply_event(TrainEvent::Batch {
+        epoch: 0,
+        batch: 0,
+        images_done: 10_000,
+        loss: f64::NAN,
+        images_per_second: 0.0,
+    });
+    t.apply_event(TrainEvent::Failed("boom".into()));
+    assert_eq!(t.phase, Phase::Failed("boom".into()));
+    // to the settings, then keys that change nothing there
+    for k in [
+        KeyCode::Char('e'),
+        KeyCode::Char('x'),
+        KeyCode::Left,
+        KeyCode::Up,
+    ] {
+        t.key(Key::new(k));
+    }
+    assert_eq!(t.phase, Phase::Settings);
+}
