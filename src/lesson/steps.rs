@@ -1301,7 +1301,7 @@ fn train(l: &Lesson) -> Vec<Frame> {
     )];
     if !t.step.is_empty() || !t.result.is_empty() || !t.closing.is_empty() {
         frames.push(frame(
-            "What the training screen will show",
+            "How training works: press s to start",
             [t.step.clone(), t.result.clone(), t.closing.clone()].concat(),
             vec![pipe],
         ));
