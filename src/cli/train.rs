@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::backend;
 use crate::cli::TrainArgs;
 use crate::data;
-use crate::train::{self, Outcome, TrainConfig, TrainEvent};
+use crate::train::{self, report, Outcome, TrainConfig, TrainEvent};
 use crate::Result;
 
 /// Run `cnn-tutor train`.
@@ -95,15 +95,10 @@ pub fn run(args: &TrainArgs) -> Result<()> {
                 b.set_position(images_done as u64);
                 b.set_message(format!("loss {loss:.6}  {images_per_second:.0} images/s"));
             } else {
-                if batch == 1 {
-                    crate::outln!("Epoch: {epoch}");
-                }
-                if (batch - 1) % 10 == 0 {
-                    let before = (batch - 1) * args.batch_size;
-                    crate::outln!(
-                        "Training set [{before}/{train_size} ({:.0}%)] Loss: {loss:.6}",
-                        100.0 * (batch - 1) as f64 / batches.max(1) as f64
-                    );
+                for line in
+                    report::batch_lines(epoch, batch, loss, args.batch_size, train_size, batches)
+                {
+                    crate::outln!("{line}");
                 }
             }
         }
@@ -127,14 +122,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
                 if bar_on {
                     crate::outln!("Epoch: {}", r.epoch);
                 }
-                crate::outln!("Training set: Average loss: {:.6}", r.train_loss);
-                crate::outln!(
-                    "Validation set: Average loss: {:.6}, Accuracy: {}/{} ({:.0}%)",
-                    r.val_loss,
-                    r.val_correct,
-                    r.val_size,
-                    100.0 * r.val_accuracy
-                );
+                for line in report::epoch_lines(&r) {
+                    crate::outln!("{line}");
+                }
                 crate::outln!(
                     "({:.0} training images/s, epoch took {:.1} s)\n",
                     r.train_images_per_second,

@@ -7,6 +7,7 @@
 //! and the accuracy correct / validation images.
 
 pub mod metrics;
+pub mod report;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -12,7 +12,7 @@ use crate::backend::{cpu::argmax, Backend, CpuBackend, DeviceChoice};
 use crate::data::{self, Dataset, Shape};
 use crate::nn::checkpoint::{self, CheckpointMeta};
 use crate::nn::net::ShapesNet;
-use crate::train::{ConfusionMatrix, EpochReport, TrainEvent};
+use crate::train::{report, ConfusionMatrix, EpochReport, TrainEvent};
 
 use super::super::app::LessonState;
 use super::super::event::{Key, KeyCode, TICK_MS};
@@ -438,16 +438,15 @@ impl TrainingState {
                 loss,
                 images_per_second,
             } => {
-                if batch == 1 {
-                    self.push_log(format!("Epoch: {epoch}"));
-                }
-                if batch.saturating_sub(1) % 10 == 0 {
-                    let before = batch.saturating_sub(1) * self.prefs.settings.batch_size;
-                    self.push_log(format!(
-                        "Training set [{before}/{} ({:.0}%)] Loss: {loss:.6}",
-                        self.train_size,
-                        100.0 * batch.saturating_sub(1) as f64 / self.batches.max(1) as f64
-                    ));
+                for line in report::batch_lines(
+                    epoch,
+                    batch,
+                    loss,
+                    self.prefs.settings.batch_size,
+                    self.train_size,
+                    self.batches,
+                ) {
+                    self.push_log(line);
                 }
                 self.epoch = epoch;
                 self.batch = batch;
@@ -459,14 +458,9 @@ impl TrainingState {
                 self.batch_losses.push((x, loss));
             }
             TrainEvent::Epoch(r) => {
-                self.push_log(format!("Training set: Average loss: {:.6}", r.train_loss));
-                self.push_log(format!(
-                    "Validation set: Average loss: {:.6}, Accuracy: {}/{} ({:.0}%)",
-                    r.val_loss,
-                    r.val_correct,
-                    r.val_size,
-                    100.0 * r.val_accuracy
-                ));
+                for line in report::epoch_lines(&r) {
+                    self.push_log(line);
+                }
                 self.reports.push(r);
             }
             TrainEvent::Finished(summary) => {
