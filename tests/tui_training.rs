@@ -348,8 +348,12 @@ fn pause_holds_the_worker_between_batches() {
     }
     // paused, the worker stops after the batch it is on
     handle.set_paused(true);
-    std::thread::sleep(Duration::from_millis(300));
-    let _ = rx.try_iter().count();
+    // drain what the batch in flight sends (however slow this machine is) ...
+    let drained = Instant::now();
+    while rx.recv_timeout(Duration::from_millis(500)).is_ok() {
+        assert!(drained.elapsed() < Duration::from_secs(60), "never paused");
+    }
+    // ... then nothing more comes
     std::thread::sleep(Duration::from_millis(300));
     let while_paused = rx
         .try_iter()
