@@ -13,6 +13,7 @@ pub mod error;
 pub mod fsutil;
 pub mod lesson;
 pub mod nn;
+pub mod serve;
 pub mod train;
 pub mod tui;
 

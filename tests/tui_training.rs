@@ -61,7 +61,8 @@ fn collect(rx: &Receiver<WorkerMsg>, limit: Duration) -> Vec<WorkerMsg> {
 fn event_stream_of_a_short_run() {
     let tmp = tempfile::tempdir().expect("tmp");
     let data = tiny_data(tmp.path(), 10);
-    let (rx, handle) = spawn_worker(&settings(1, 5), data.clone()).expect("worker starts");
+    let (rx, handle) =
+        spawn_worker(&settings(1, 5), data.clone(), None, None).expect("worker starts");
     let msgs = collect(&rx, Duration::from_secs(60));
     handle.join();
 
@@ -153,7 +154,7 @@ fn event_stream_of_a_short_run() {
 fn cancel_mid_epoch_returns_within_a_batch() {
     let tmp = tempfile::tempdir().expect("tmp");
     let data = tiny_data(tmp.path(), 20);
-    let (rx, handle) = spawn_worker(&settings(3, 2), data).expect("worker starts");
+    let (rx, handle) = spawn_worker(&settings(3, 2), data, None, None).expect("worker starts");
     // wait for the first batch
     let start = Instant::now();
     loop {
@@ -208,6 +209,7 @@ fn s_in_the_lesson_trains_and_ends_on_the_confusion_matrix() {
         settings: settings(1, 5),
         data_dir: tiny_data(tmp.path(), 10),
         model_path: tmp.path().join("models/m.safetensors"),
+        ..TrainPrefs::default()
     };
     let mut app = app_with(prefs.clone(), 120, 40);
     press(&mut app, KeyCode::Char('s'));
@@ -271,6 +273,7 @@ fn keys_during_training() {
         settings: settings(5, 2),
         data_dir: tiny_data(tmp.path(), 20),
         model_path: tmp.path().join("m.safetensors"),
+        ..TrainPrefs::default()
     };
     // p pauses and resumes; Esc cancels and returns to the lesson
     let mut app = app_with(prefs.clone(), 80, 24);
@@ -335,7 +338,7 @@ fn keys_during_training() {
 fn pause_holds_the_worker_between_batches() {
     let tmp = tempfile::tempdir().expect("tmp");
     let data = tiny_data(tmp.path(), 20);
-    let (rx, handle) = spawn_worker(&settings(3, 2), data).expect("worker starts");
+    let (rx, handle) = spawn_worker(&settings(3, 2), data, None, None).expect("worker starts");
     let start = Instant::now();
     loop {
         let m = rx

@@ -13,6 +13,7 @@ pub mod evaluate;
 pub mod lessons;
 pub mod out;
 pub mod predict;
+pub mod serve;
 pub mod train;
 pub mod verify;
 
@@ -62,6 +63,34 @@ pub enum Command {
     /// Make or inspect the shapes images.
     #[command(subcommand)]
     Data(DataCommand),
+    /// Teach a classroom over SSH: every student who connects gets their own lesson app.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, default_value = "0.0.0.0:2222", value_name = "ADDR:PORT")]
+    pub listen: String,
+    /// File whose first line is the class code (students type it as the SSH password).
+    /// Without it, the code comes from CNN_TUTOR_CODE.
+    #[arg(long, value_name = "FILE")]
+    pub code_file: Option<PathBuf>,
+    /// An authorized_keys file: these public keys may log in.
+    #[arg(long, value_name = "FILE")]
+    pub authorized_keys: Option<PathBuf>,
+    /// Most students at once; later ones are told the class is full.
+    #[arg(long, default_value_t = 40)]
+    pub max_sessions: usize,
+    /// Most trainings at once (default: one per core); the rest wait in line.
+    #[arg(long)]
+    pub max_trainings: Option<usize>,
+    /// End a session after this long without a key press (e.g. 90s, 30m, 1h).
+    #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
+    pub idle_timeout: std::time::Duration,
+    /// The shared training images (made once at start when it is the default and missing).
+    #[arg(long, default_value = DEFAULT_DATA_DIR)]
+    pub data: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -174,5 +203,6 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Some(Command::Data(DataCommand::Generate(args))) => data::generate(&args),
+        Some(Command::Serve(args)) => serve::run(&args, &cli.global),
     }
 }

@@ -26,8 +26,8 @@ mod widgets;
 
 pub use app::{App, EditState, Focus, LessonState, Screen, DEFAULT_SPEED, SPEEDS_MS};
 pub use event::{AppEvent, Key, KeyCode, TICK_MS};
-pub use progress::{default_path as default_progress_path, LessonProgress, Progress};
-pub use terminal::{Output, TerminalGuard};
+pub use progress::{default_path as default_progress_path, state_dir, LessonProgress, Progress};
+pub use terminal::{strip_color_resets, Output, TerminalGuard};
 pub use theme::{asciify, Symbols, Theme};
 pub use view::{buffer_text, render, render_into, render_to_buffer, MIN_HEIGHT, MIN_WIDTH};
 pub use widgets::{fmt_value, wrap};

@@ -109,12 +109,18 @@ impl Progress {
 /// `<XDG state dir>/cnn-tutor/progress.json`, else `<data dir>/cnn-tutor/progress.json`.
 /// `None` when no folder is known (progress is then kept only while the app runs).
 pub fn default_path() -> Option<PathBuf> {
+    state_dir().map(|d| d.join(FILE_NAME))
+}
+
+/// The state folder: `$CNN_TUTOR_STATE_DIR`, else `<XDG state dir>/cnn-tutor`, else
+/// `<data dir>/cnn-tutor`; `None` when no folder is known.
+pub fn state_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("CNN_TUTOR_STATE_DIR").filter(|d| !d.is_empty()) {
-        return Some(PathBuf::from(dir).join(FILE_NAME));
+        return Some(PathBuf::from(dir));
     }
     dirs::state_dir()
         .or_else(dirs::data_dir)
-        .map(|d| d.join("cnn-tutor").join(FILE_NAME))
+        .map(|d| d.join("cnn-tutor"))
 }
 
 #[cfg(test)]

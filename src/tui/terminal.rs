@@ -37,7 +37,7 @@ impl Output {
 }
 
 /// `bytes` without any of the colour reset sequences.
-fn strip_color_resets(bytes: &[u8]) -> Vec<u8> {
+pub fn strip_color_resets(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {

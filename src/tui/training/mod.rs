@@ -8,13 +8,15 @@
 //! [`TrainingState::key`]; [`view::render`] draws it without changing it.
 
 mod preview;
+mod queue;
 mod state;
 pub(crate) mod view;
 mod worker;
 
 pub use preview::{preview, ClassPreview, DataPreview};
+pub use queue::{Ticket, TrainQueue};
 pub use state::{
     KeyOutcome, Phase, PredictView, ResultsTab, SettingField, TrainPrefs, TrainSettings,
-    TrainingState, LOG_LINES,
+    TrainingState, LOG_LINES, RESTRICTED,
 };
 pub use worker::{spawn_worker, WorkerHandle, WorkerMsg};

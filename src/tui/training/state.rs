@@ -16,10 +16,13 @@ use crate::train::{report, ConfusionMatrix, EpochReport, TrainEvent};
 
 use super::super::app::LessonState;
 use super::super::event::{Key, KeyCode, TICK_MS};
+use super::queue::{Ticket, TrainQueue};
 use super::worker::{spawn_worker, WorkerHandle, WorkerMsg};
 
 /// Log lines kept (older ones scroll away, so memory stays flat).
 pub const LOG_LINES: usize = 200;
+/// The note for keys a classroom session may not use (they would read server files).
+pub const RESTRICTED: &str = "not available in a classroom session";
 /// Most worker messages handled per tick (the rest wait for the next tick).
 const MSGS_PER_TICK: usize = 500;
 
@@ -60,6 +63,13 @@ pub struct TrainPrefs {
     pub data_dir: PathBuf,
     /// Where `w` saves and `L` loads the model.
     pub model_path: PathBuf,
+    /// The shared training queue of a classroom server; `None` trains at once (local app).
+    pub queue: Option<Arc<TrainQueue>>,
+    /// CPU threads per run (`None`: one per core).
+    pub threads: Option<usize>,
+    /// A classroom session: no reading of files the student names (`o`), no loading of
+    /// models (`L`); `w` saves only to `model_path`, which the server makes per student.
+    pub restricted: bool,
 }
 
 impl Default for TrainPrefs {
@@ -68,6 +78,9 @@ impl Default for TrainPrefs {
             settings: TrainSettings::default(),
             data_dir: PathBuf::from(crate::cli::DEFAULT_DATA_DIR),
             model_path: PathBuf::from(crate::cli::DEFAULT_MODEL_PATH),
+            queue: None,
+            threads: None,
+            restricted: false,
         }
     }
 }
@@ -198,6 +211,8 @@ pub struct TrainingState {
     pub data: super::preview::DataPreview,
     rx: Option<Receiver<WorkerMsg>>,
     worker: Option<WorkerHandle>,
+    /// Waiting in the classroom's training queue (the run starts when this ticket does).
+    queued: Option<Ticket>,
     /// Paused by `p`.
     pub paused: bool,
     /// Training images per epoch (0 until known).
@@ -288,6 +303,7 @@ impl TrainingState {
             cuda_unavailable: None,
             rx: None,
             worker: None,
+            queued: None,
             paused: false,
             train_size: 0,
             val_size: 0,
@@ -344,16 +360,38 @@ impl TrainingState {
         self.push_log("Getting the images ready ...".into());
     }
 
-    /// Start a run with the current settings on a worker thread.
+    /// Start a run with the current settings on a worker thread (or, with a shared queue
+    /// and no free place, get in line; the run starts on a later tick).
     pub fn start(&mut self) {
         self.begin();
-        match spawn_worker(&self.prefs.settings, self.prefs.data_dir.clone()) {
+        match self.prefs.queue.as_ref().map(TrainQueue::join) {
+            Some(ticket) if !ticket.is_running() => {
+                self.queued = Some(ticket);
+            }
+            ticket => self.spawn(ticket),
+        }
+    }
+
+    fn spawn(&mut self, ticket: Option<Ticket>) {
+        match spawn_worker(
+            &self.prefs.settings,
+            self.prefs.data_dir.clone(),
+            self.prefs.threads,
+            ticket,
+        ) {
             Ok((rx, worker)) => {
+                // `p` may have been pressed while waiting in line
+                worker.set_paused(self.paused);
                 self.rx = Some(rx);
                 self.worker = Some(worker);
             }
             Err(e) => self.phase = Phase::Failed(format!("cannot start training: {e}")),
         }
+    }
+
+    /// Place in the classroom's training queue while waiting (1 = next); `None` otherwise.
+    pub fn queue_position(&self) -> Option<usize> {
+        self.queued.as_ref().and_then(Ticket::position)
     }
 
     /// True while a worker is computing.
@@ -363,6 +401,14 @@ impl TrainingState {
 
     /// A tick passed: take what the worker sent. Returns true when the screen changed.
     pub fn tick(&mut self) -> bool {
+        if let Some(ticket) = self.queued.as_mut() {
+            if !ticket.try_start() {
+                // still waiting: the place in line may have changed
+                return true;
+            }
+            let ticket = self.queued.take();
+            self.spawn(ticket);
+        }
         let running = self.is_running();
         if running && !self.paused {
             self.elapsed_ms += TICK_MS;
@@ -515,6 +561,8 @@ impl TrainingState {
 
     /// Cancel a running worker (returns at once; the worker stops within a batch).
     pub fn cancel(&mut self) {
+        // leaving the line gives the place to the next in line
+        self.queued = None;
         if let Some(w) = self.worker.take() {
             w.cancel();
         }
@@ -612,6 +660,9 @@ impl TrainingState {
                 }
             }
             KeyCode::Char('s') if self.commit_input() => self.start(),
+            KeyCode::Char('L') if self.prefs.restricted => {
+                self.notice = Some(RESTRICTED.into());
+            }
             KeyCode::Char('L') => {
                 self.load();
                 if self.net.is_some() {
@@ -727,6 +778,7 @@ impl TrainingState {
                 self.tab = ResultsTab::ALL[(i + ResultsTab::ALL.len() - 1) % ResultsTab::ALL.len()];
             }
             KeyCode::Char('w') => self.save(false),
+            KeyCode::Char('L') if self.prefs.restricted => self.notice = Some(RESTRICTED.into()),
             KeyCode::Char('L') => self.load(),
             KeyCode::Char('r') => self.phase = Phase::Settings,
             _ => match self.tab {
@@ -752,6 +804,9 @@ impl TrainingState {
                 },
                 ResultsTab::Predict => match key.code {
                     KeyCode::Char('n') | KeyCode::Enter => self.predict_random(),
+                    KeyCode::Char('o' | '/') if self.prefs.restricted => {
+                        self.notice = Some(RESTRICTED.into());
+                    }
                     KeyCode::Char('o' | '/') => self.path_input = Some(String::new()),
                     _ => {}
                 },

@@ -26,6 +26,7 @@ pub(crate) fn render(theme: &Theme, st: &TrainingState, area: Rect, buf: &mut Bu
     let sym = theme.symbols();
     let title = match &st.phase {
         Phase::Settings => format!(" Training {} settings", sym.dot),
+        Phase::Running if st.queue_position().is_some() => format!(" Training {} queued", sym.dot),
         Phase::Running if st.epoch == 0 => format!(" Training {} getting ready", sym.dot),
         Phase::Running => format!(
             " Training {} epoch {}/{} {} {}",
@@ -316,6 +317,10 @@ fn render_progress(theme: &Theme, st: &TrainingState, area: Rect, buf: &mut Buff
     let w = usize::from(inner.width);
     let mut lines: Vec<Line> = Vec::new();
     let head = match &st.phase {
+        Phase::Running if st.queue_position().is_some() => format!(
+            "queued: you are number {} in line (others are training; Esc leaves the line)",
+            st.queue_position().unwrap_or(1)
+        ),
         Phase::Running if st.epoch == 0 => {
             let last = st.log.back().map_or("", String::as_str);
             format!("Getting ready: {last}")

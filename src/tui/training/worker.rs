@@ -15,6 +15,7 @@ use crate::nn::net::ShapesNet;
 use crate::train::{self, Outcome, TrainConfig, TrainEvent};
 use crate::Result;
 
+use super::queue::Ticket;
 use super::state::TrainSettings;
 
 /// What the worker reports, in order: notes and `Loaded`, then the training events, then
@@ -74,9 +75,14 @@ impl Drop for WorkerHandle {
 
 /// Start training with `settings` on the images in `data_dir` (made first when it is the
 /// default `data/shapes` and missing). Never saves: saving is the learner's choice later.
+///
+/// `threads`: CPU threads for this run (`None`: one per core). `ticket`: the run's place in
+/// a classroom's [`TrainQueue`](super::TrainQueue), held until the worker thread ends.
 pub fn spawn_worker(
     settings: &TrainSettings,
     data_dir: PathBuf,
+    threads: Option<usize>,
+    ticket: Option<Ticket>,
 ) -> std::io::Result<(Receiver<WorkerMsg>, WorkerHandle)> {
     let (tx, rx) = channel();
     let cancel = Arc::new(AtomicBool::new(false));
@@ -86,7 +92,9 @@ pub fn spawn_worker(
     let thread = std::thread::Builder::new()
         .name("cnn-tutor-train".into())
         .spawn(move || {
-            if let Err(e) = work(&settings, data_dir, &c, &p, &tx) {
+            // the queue place is given back when this thread ends, however it ends
+            let _ticket = ticket;
+            if let Err(e) = work(&settings, data_dir, threads, &c, &p, &tx) {
                 let _ = tx.send(WorkerMsg::Train(TrainEvent::Failed(e.to_string())));
             }
         })?;
@@ -107,6 +115,7 @@ fn note(tx: &Sender<WorkerMsg>, text: String) {
 fn work(
     settings: &TrainSettings,
     data_dir: PathBuf,
+    threads: Option<usize>,
     cancel: &AtomicBool,
     pause: &AtomicBool,
     tx: &Sender<WorkerMsg>,
@@ -120,7 +129,7 @@ fn work(
         lr: f64::from(settings.lr as f32),
         seed: settings.seed,
         device: settings.device,
-        threads: None,
+        threads,
         out: None,
     };
     config.validate()?;

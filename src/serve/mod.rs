@@ -1,0 +1,508 @@
+//! `cnn-tutor serve`: a classroom over SSH. A built-in SSH server (russh) gives every
+//! student who connects their own [`App`](crate::tui::App), the same code as the local
+//! terminal app, drawn through a ratatui backend that writes to the SSH channel. Nothing
+//! else is offered: no shell, no commands, no forwarding.
+//!
+//! [`start`] binds, starts the server on its own tokio runtime and returns a [`Server`]
+//! (the bound address, the host key's fingerprint, counters, shutdown). The rest of the
+//! crate stays synchronous: each session's app runs on its own thread fed by a channel of
+//! events (see [`session`]).
+//!
+//! Shared limits live in [`Shared`]: the session slots (`max_sessions`), the training
+//! queue ([`TrainQueue`]) and the failed-login counts per address.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use russh::keys::ssh_key::{private::Ed25519Keypair, LineEnding};
+use russh::keys::{HashAlg, PrivateKey, PublicKey};
+
+use crate::lesson::Lesson;
+use crate::tui::training::TrainQueue;
+use crate::{Error, Result};
+
+pub mod input;
+mod session;
+
+/// Name of the host key file in the state folder.
+pub const HOST_KEY_FILE: &str = "ssh_host_ed25519_key";
+/// Failed logins from one address within [`THROTTLE_WINDOW`] before it is turned away.
+pub const MAX_FAILURES: u32 = 5;
+/// How long failed logins are remembered (and a throttled address waits).
+pub const THROTTLE_WINDOW: Duration = Duration::from_secs(60);
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Address to listen on (port 0: any free port).
+    pub listen: SocketAddr,
+    /// The class code students type as their SSH password.
+    pub code: Option<String>,
+    /// Public keys that may log in.
+    pub authorized_keys: Vec<PublicKey>,
+    /// Most students at once.
+    pub max_sessions: usize,
+    /// Most trainings at once; the rest wait in line.
+    pub max_trainings: usize,
+    /// CPU threads of each training.
+    pub threads_per_training: usize,
+    /// No input for this long ends a session.
+    pub idle_timeout: Duration,
+    /// Where the host key and the students' saved models live.
+    pub state_dir: PathBuf,
+    /// Lessons folder (`None`: the built-in lessons).
+    pub lessons_dir: Option<PathBuf>,
+    /// The shared training images (made before serving; see [`prepare_data`]).
+    pub data_dir: PathBuf,
+    /// Delay before a refused login is answered.
+    pub auth_delay: Duration,
+}
+
+impl ServeConfig {
+    /// Defaults for everything but where to listen and the state folder: no code, no keys,
+    /// 40 sessions, one training per core (one thread each), 30 minutes idle.
+    pub fn new(listen: SocketAddr, state_dir: PathBuf) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        ServeConfig {
+            listen,
+            code: None,
+            authorized_keys: Vec::new(),
+            max_sessions: 40,
+            max_trainings: cores,
+            threads_per_training: 1,
+            idle_timeout: Duration::from_secs(30 * 60),
+            state_dir,
+            lessons_dir: None,
+            data_dir: PathBuf::from(crate::cli::DEFAULT_DATA_DIR),
+            auth_delay: Duration::from_secs(1),
+        }
+    }
+
+    /// Anyone may log in: no code and no keys (allowed on loopback only).
+    pub fn is_open(&self) -> bool {
+        self.code.is_none() && self.authorized_keys.is_empty()
+    }
+}
+
+/// What every session shares.
+#[derive(Debug)]
+pub struct Shared {
+    config: ServeConfig,
+    lessons: Vec<Lesson>,
+    sessions: AtomicUsize,
+    queue: Arc<TrainQueue>,
+    failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+    next_id: AtomicU64,
+    runtime: tokio::runtime::Handle,
+}
+
+/// A place among `max_sessions`; dropping it frees the place.
+#[derive(Debug)]
+pub struct SessionSlot(Arc<Shared>);
+
+impl Drop for SessionSlot {
+    fn drop(&mut self) {
+        self.0.sessions.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Shared {
+    /// Take a session place, if one is free.
+    fn try_slot(self: &Arc<Self>) -> Option<SessionSlot> {
+        self.sessions
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < self.config.max_sessions).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| SessionSlot(Arc::clone(self)))
+    }
+
+    /// Too many failed logins lately from this address.
+    fn throttled(&self, ip: IpAddr) -> bool {
+        let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        f.retain(|_, (_, last)| last.elapsed() < THROTTLE_WINDOW);
+        f.get(&ip).is_some_and(|(n, _)| *n >= MAX_FAILURES)
+    }
+
+    fn record_failure(&self, ip: IpAddr) {
+        let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = f.entry(ip).or_insert((0, Instant::now()));
+        entry.0 += 1;
+        entry.1 = Instant::now();
+    }
+}
+
+/// A running server.
+pub struct Server {
+    addr: SocketAddr,
+    fingerprint: String,
+    shared: Arc<Shared>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The host key's fingerprint as OpenSSH prints it (`SHA256:...`).
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// Sessions showing the app now.
+    pub fn sessions(&self) -> usize {
+        self.shared.sessions.load(Ordering::SeqCst)
+    }
+
+    /// The shared training queue.
+    pub fn queue(&self) -> Arc<TrainQueue> {
+        Arc::clone(&self.shared.queue)
+    }
+
+    /// Serve until the listener fails (the command line's `serve` runs until killed).
+    pub fn wait(mut self) -> Result<()> {
+        let (Some(rt), Some(task)) = (self.runtime.as_ref(), self.task.take()) else {
+            return Ok(());
+        };
+        match rt.block_on(task) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(Error::Other(format!("the server stopped: {e}"))),
+            Err(e) => Err(Error::Other(format!("the server stopped: {e}"))),
+        }
+    }
+
+    /// Stop accepting and disconnect everyone.
+    pub fn shutdown(mut self) {
+        self.stop_now();
+    }
+
+    fn stop_now(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(rt) = self.runtime.take() {
+            // also fine inside another runtime (tests)
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}
+
+/// Start serving: check the configuration, load the lessons and the host key (made on first
+/// start), bind, and accept connections on a runtime of its own. Returns once listening.
+pub fn start(config: ServeConfig) -> Result<Server> {
+    if config.is_open() && !config.listen.ip().is_loopback() {
+        return Err(Error::Usage(format!(
+            "refusing to serve on {} with no class code and no authorized keys: anyone could connect. \
+             Give --code-file FILE (or CNN_TUTOR_CODE) and/or --authorized-keys FILE, or listen on 127.0.0.1",
+            config.listen
+        )));
+    }
+    if config.max_sessions == 0 {
+        return Err(Error::Usage("--max-sessions must be at least 1".into()));
+    }
+    if config.code.as_deref().is_some_and(str::is_empty) {
+        return Err(Error::Usage("the class code is empty".into()));
+    }
+    let lessons = crate::lesson::load(config.lessons_dir.as_deref())?;
+    let key = load_or_create_host_key(&config.state_dir.join(HOST_KEY_FILE))?;
+    let fingerprint = key.public_key().fingerprint(HashAlg::Sha256).to_string();
+
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 4));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .thread_name("cnn-tutor-ssh")
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Other(format!("cannot start the server runtime: {e}")))?;
+    // bound here (std), handed to tokio inside the task: `start` may itself be called from
+    // within a runtime (tests), where blocking on another one is not allowed
+    let listener = std::net::TcpListener::bind(config.listen)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .map_err(|e| Error::Usage(format!("cannot listen on {}: {e}", config.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::Other(format!("cannot read the bound address: {e}")))?;
+
+    let mut methods = russh::MethodSet::empty();
+    if config.code.is_some() {
+        methods.push(russh::MethodKind::Password);
+    }
+    if !config.authorized_keys.is_empty() {
+        methods.push(russh::MethodKind::PublicKey);
+    }
+    if config.is_open() {
+        methods.push(russh::MethodKind::None);
+    }
+    let ssh_config = Arc::new(russh::server::Config {
+        server_id: russh::SshId::Standard(
+            format!("SSH-2.0-cnn_tutor_{}", env!("CARGO_PKG_VERSION")).into(),
+        ),
+        methods,
+        auth_rejection_time: config.auth_delay,
+        auth_rejection_time_initial: Some(Duration::ZERO),
+        keys: vec![key],
+        max_auth_attempts: 6,
+        // the app ends idle sessions itself; this catches connections that never log in
+        inactivity_timeout: Some(config.idle_timeout + Duration::from_secs(60)),
+        keepalive_interval: Some(Duration::from_secs(60)),
+        nodelay: true,
+        ..Default::default()
+    });
+
+    let shared = Arc::new(Shared {
+        queue: TrainQueue::new(config.max_trainings),
+        lessons,
+        sessions: AtomicUsize::new(0),
+        failures: Mutex::new(HashMap::new()),
+        next_id: AtomicU64::new(1),
+        runtime: runtime.handle().clone(),
+        config,
+    });
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut acceptor = session::Acceptor {
+        shared: Arc::clone(&shared),
+    };
+    let task = runtime.spawn(async move {
+        use russh::server::Server as _;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let running = acceptor.run_on_socket(ssh_config, &listener);
+        let handle = running.handle();
+        tokio::select! {
+            r = running => r,
+            _ = stop_rx => {
+                handle.shutdown("the class is over: the server is stopping".into());
+                Ok(())
+            }
+        }
+    });
+    Ok(Server {
+        addr,
+        fingerprint,
+        shared,
+        stop: Some(stop_tx),
+        task: Some(task),
+        runtime: Some(runtime),
+    })
+}
+
+/// The host key at `path`, made (Ed25519, file mode 0600, written atomically) when missing.
+pub fn load_or_create_host_key(path: &Path) -> Result<PrivateKey> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            return PrivateKey::from_openssh(text.as_bytes()).map_err(|e| {
+                Error::Other(format!(
+                    "host key {} cannot be read ({e}); move it away to make a new one",
+                    path.display()
+                ))
+            })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io(path, e)),
+    }
+    let mut seed = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut seed);
+    let key = PrivateKey::from(Ed25519Keypair::from_seed(&seed));
+    let text = key
+        .to_openssh(LineEnding::LF)
+        .map_err(|e| Error::Other(format!("cannot encode the host key: {e}")))?;
+    crate::fsutil::write_atomic(path, text.as_bytes())?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| Error::io(path, e))?;
+    }
+    Ok(key)
+}
+
+/// The keys of an authorized_keys file (options are ignored; comments and blank lines
+/// skipped). A line that does not parse is an error naming it.
+pub fn read_authorized_keys(path: &Path) -> Result<Vec<PublicKey>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let mut keys = Vec::new();
+    for (i, entry) in russh::keys::ssh_key::AuthorizedKeys::new(&text).enumerate() {
+        match entry {
+            Ok(entry) => keys.push(entry.public_key().clone()),
+            Err(e) => {
+                return Err(Error::Usage(format!(
+                    "{}: key {} cannot be read: {e}",
+                    path.display(),
+                    i + 1
+                )))
+            }
+        }
+    }
+    if keys.is_empty() {
+        return Err(Error::Usage(format!("{} holds no keys", path.display())));
+    }
+    Ok(keys)
+}
+
+/// Make the shared training images before serving when the folder is the default one and
+/// missing (so concurrent first trainings never race to make it); check it otherwise.
+pub fn prepare_data(dir: &Path) -> Result<()> {
+    if dir.exists() || !crate::data::is_default_data_dir(dir) {
+        crate::data::ensure_dataset_with(dir, false, 0, 0)?;
+        return Ok(());
+    }
+    eprintln!("making the training images in {} (once) ...", dir.display());
+    let name = dir
+        .file_name()
+        .map_or_else(|| "shapes".into(), |n| n.to_string_lossy().into_owned());
+    let making = dir.with_file_name(format!(".{name}.making"));
+    let _ = std::fs::remove_dir_all(&making);
+    crate::data::generate(
+        &making,
+        crate::data::DEFAULT_PER_CLASS,
+        crate::data::DEFAULT_GENERATE_SEED,
+    )?;
+    std::fs::rename(&making, dir).map_err(|e| {
+        Error::Data(format!(
+            "cannot move the new images into {}: {e}",
+            dir.display()
+        ))
+    })
+}
+
+/// A display name safe to show, log and use in a file name: letters, digits, `-`, `_` and
+/// `.` (not leading), at most 32 characters; `student` when nothing is left.
+pub fn display_name(user: &str) -> String {
+    let name: String = user
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .take(32)
+        .collect();
+    let name = name.trim_start_matches('.').to_string();
+    if name.is_empty() {
+        "student".into()
+    } else {
+        name
+    }
+}
+
+/// Compare a typed code with the class code in constant time (for equal lengths).
+fn code_matches(typed: &str, code: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    typed.len() == code.len() && bool::from(typed.as_bytes().ct_eq(code.as_bytes()))
+}
+
+/// Does the client's terminal type take colour? `dumb`, missing and unknown types do not.
+pub fn term_has_color(term: &str) -> bool {
+    const COLOR_TERMS: [&str; 18] = [
+        "xterm",
+        "screen",
+        "tmux",
+        "rxvt",
+        "linux",
+        "alacritty",
+        "kitty",
+        "foot",
+        "wezterm",
+        "st",
+        "konsole",
+        "gnome",
+        "putty",
+        "ansi",
+        "cygwin",
+        "vte",
+        "iterm",
+        "contour",
+    ];
+    let t = term.to_ascii_lowercase();
+    t.contains("color") || COLOR_TERMS.iter().any(|p| t.starts_with(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_sanitised() {
+        assert_eq!(display_name("ada"), "ada");
+        assert_eq!(display_name("../../etc/passwd"), "etcpasswd");
+        assert_eq!(display_name("a b\x1b[31m"), "ab31m");
+        assert_eq!(display_name(""), "student");
+        assert_eq!(display_name(&"x".repeat(80)).len(), 32);
+    }
+
+    #[test]
+    fn codes_compare_exactly() {
+        assert!(code_matches("owl-42", "owl-42"));
+        assert!(!code_matches("owl-43", "owl-42"));
+        assert!(!code_matches("owl-4", "owl-42"));
+        assert!(!code_matches("", "owl-42"));
+    }
+
+    #[test]
+    fn terminal_types_decide_colour() {
+        assert!(term_has_color("xterm-256color"));
+        assert!(term_has_color("screen"));
+        assert!(term_has_color("tmux-256color"));
+        assert!(!term_has_color("dumb"));
+        assert!(!term_has_color(""));
+        assert!(!term_has_color("vt100"));
+    }
+
+    #[test]
+    fn host_key_is_made_once_private_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join(HOST_KEY_FILE);
+        let a = load_or_create_host_key(&path).unwrap();
+        let b = load_or_create_host_key(&path).unwrap();
+        assert_eq!(a.public_key(), b.public_key());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let fp = a.public_key().fingerprint(HashAlg::Sha256).to_string();
+        assert!(fp.starts_with("SHA256:") && fp.len() == 7 + 43, "{fp}");
+    }
+
+    #[test]
+    fn open_server_refused_off_loopback() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = ServeConfig::new("0.0.0.0:0".parse().unwrap(), dir.path().into());
+        let err = start(config).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("no class code"), "{err}");
+    }
+
+    #[test]
+    fn throttles_after_repeated_failures() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = ServeConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().into());
+        config.code = Some("c".into());
+        let server = start(config).unwrap();
+        let ip: IpAddr = "10.0.0.7".parse().unwrap();
+        for _ in 0..MAX_FAILURES {
+            assert!(!server.shared.throttled(ip));
+            server.shared.record_failure(ip);
+        }
+        assert!(server.shared.throttled(ip));
+        assert!(!server.shared.throttled("10.0.0.8".parse().unwrap()));
+    }
+}

@@ -1,0 +1,625 @@
+//! One SSH connection: authentication, the channel requests (only a PTY and a shell are
+//! granted), and the student's app on a thread of its own.
+//!
+//! The russh handler ([`Conn`]) turns input bytes into keys and window changes into
+//! resizes, and sends them over a channel to the session thread ([`run_app`]), which owns
+//! the `App` and a ratatui terminal whose backend writes to the SSH channel. Everything a
+//! session holds (the app, a training run or its place in the queue, the session slot) is
+//! owned by that thread and freed when it ends: on quit, on idle timeout, or when the
+//! connection drops (the handler is dropped, the channel closes, the thread sees it).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::{cursor, execute, terminal};
+use ratatui::backend::CrosstermBackend;
+use ratatui::layout::Rect;
+use ratatui::{Terminal, TerminalOptions, Viewport};
+use russh::server::{Auth, ChannelOpenHandle, Msg, Session};
+use russh::{Channel, ChannelId, Pty};
+
+use super::input::InputParser;
+use super::{code_matches, display_name, term_has_color, SessionSlot, Shared};
+use crate::tui::training::TrainPrefs;
+use crate::tui::{render, App, AppEvent, Progress, Theme, TICK_MS};
+
+/// Told to a client that asks for no terminal.
+pub const NO_PTY: &str =
+    "cnn-tutor needs a terminal: connect with `ssh -t` (and without a command).";
+/// Told to a client when every place is taken.
+pub const FULL: &str = "Sorry, the class is full right now; please try again in a few minutes.";
+/// Told to a client that asks to run a command.
+pub const NO_COMMANDS: &str =
+    "This server only shows the cnn-tutor lessons; it runs no commands. Connect with plain `ssh`.";
+
+/// Makes a [`Conn`] for every connection.
+pub(super) struct Acceptor {
+    pub(super) shared: Arc<Shared>,
+}
+
+impl russh::server::Server for Acceptor {
+    type Handler = Conn;
+
+    fn new_client(&mut self, peer: Option<SocketAddr>) -> Conn {
+        Conn {
+            shared: Arc::clone(&self.shared),
+            id: self
+                .shared
+                .next_id
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+            peer,
+            name: None,
+            channel: None,
+            pty: None,
+            env: HashMap::new(),
+            input: InputParser::new(),
+            app: None,
+        }
+    }
+}
+
+/// The terminal the client asked for.
+#[derive(Debug, Clone)]
+struct PtyInfo {
+    term: String,
+    cols: u16,
+    rows: u16,
+}
+
+/// What the handler tells the session thread.
+enum Event {
+    App(AppEvent),
+}
+
+/// One connection's handler.
+pub(super) struct Conn {
+    shared: Arc<Shared>,
+    id: u64,
+    peer: Option<SocketAddr>,
+    /// The display name, once logged in.
+    name: Option<String>,
+    channel: Option<ChannelId>,
+    pty: Option<PtyInfo>,
+    env: HashMap<String, String>,
+    input: InputParser,
+    app: Option<Sender<Event>>,
+}
+
+impl Conn {
+    fn who(&self, user: &str) -> String {
+        let addr = self
+            .peer
+            .map_or_else(|| "unknown address".to_string(), |p| p.to_string());
+        format!("{}@{addr} (#{})", display_name(user), self.id)
+    }
+
+    fn log(&self, what: &str) {
+        let name = self.name.clone().unwrap_or_else(|| "-".into());
+        eprintln!("{} {}", self.who(&name), what);
+    }
+
+    fn accepted(&mut self, user: &str, how: &str) -> Auth {
+        self.name = Some(display_name(user));
+        eprintln!("{} logged in ({how})", self.who(user));
+        Auth::Accept
+    }
+
+    fn throttled(&self, user: &str) -> bool {
+        let Some(peer) = self.peer else { return false };
+        if self.shared.throttled(peer.ip()) {
+            eprintln!(
+                "{} refused: too many failed logins from this address",
+                self.who(user)
+            );
+            return true;
+        }
+        false
+    }
+
+    /// Write a line to the client and close the channel (the connection may open another).
+    fn say_and_close(
+        &mut self,
+        session: &mut Session,
+        channel: ChannelId,
+        line: &str,
+        status: u32,
+    ) {
+        if self.channel == Some(channel) {
+            self.channel = None;
+            self.pty = None;
+        }
+        let _ = session.data(channel, format!("{line}\r\n").into_bytes());
+        let _ = session.exit_status_request(channel, status);
+        let _ = session.eof(channel);
+        let _ = session.close(channel);
+    }
+
+    fn send(&self, event: AppEvent) {
+        if let Some(tx) = &self.app {
+            let _ = tx.send(Event::App(event));
+        }
+    }
+
+    fn start_app(
+        &mut self,
+        channel: ChannelId,
+        pty: PtyInfo,
+        slot: SessionSlot,
+        session: &Session,
+    ) {
+        let shared = Arc::clone(&self.shared);
+        let name = self.name.clone().unwrap_or_else(|| "student".into());
+        let env = self.env.clone();
+        let theme = {
+            let mut theme = Theme::from_env(false, |var| match var {
+                "TERM" => Some(pty.term.clone()),
+                other => env.get(other).cloned(),
+            });
+            theme.color &= term_has_color(&pty.term);
+            theme
+        };
+        let mut app = App::new(shared.lessons.clone(), theme, Progress::new());
+        let config = &shared.config;
+        app.set_train_prefs(TrainPrefs {
+            data_dir: config.data_dir.clone(),
+            model_path: config
+                .state_dir
+                .join("students")
+                .join(format!("{name}.safetensors")),
+            queue: Some(Arc::clone(&shared.queue)),
+            threads: Some(config.threads_per_training.max(1)),
+            restricted: true,
+            ..TrainPrefs::default()
+        });
+        let out = ChannelOut {
+            pending: Vec::with_capacity(1 << 14),
+            strip_color: !theme.color,
+            handle: session.handle(),
+            channel,
+            runtime: shared.runtime.clone(),
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.app = Some(tx);
+        let who = self.who(&name);
+        let idle = config.idle_timeout;
+        let spawned = std::thread::Builder::new()
+            .name(format!("cnn-tutor-session-{}", self.id))
+            .spawn(move || {
+                let end = run_app(app, out, (pty.cols, pty.rows), &rx, idle);
+                eprintln!("{who} {end}");
+                drop(slot);
+            });
+        if let Err(e) = spawned {
+            self.app = None;
+            eprintln!("cannot start a session thread: {e}");
+        }
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if self.name.is_some() {
+            self.log("disconnected");
+        }
+        // dropping `app` (the sender) ends the session thread, which frees the rest
+    }
+}
+
+impl russh::server::Handler for Conn {
+    type Error = russh::Error;
+
+    async fn auth_none(&mut self, user: &str) -> Result<Auth, Self::Error> {
+        if self.shared.config.is_open() {
+            return Ok(self.accepted(user, "open class on loopback"));
+        }
+        Ok(Auth::reject())
+    }
+
+    async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, Self::Error> {
+        if self.throttled(user) {
+            return Ok(Auth::reject());
+        }
+        let ok = self
+            .shared
+            .config
+            .code
+            .as_deref()
+            .is_some_and(|code| code_matches(password, code));
+        if ok {
+            return Ok(self.accepted(user, "class code"));
+        }
+        if let Some(peer) = self.peer {
+            self.shared.record_failure(peer.ip());
+        }
+        eprintln!("{} login failed: wrong class code", self.who(user));
+        Ok(Auth::reject())
+    }
+
+    async fn auth_publickey_offered(
+        &mut self,
+        _user: &str,
+        offer: russh::server::PublicKeyOffer<'_>,
+    ) -> Result<Auth, Self::Error> {
+        Ok(if self.key_allowed(offer.public_key) {
+            Auth::Accept
+        } else {
+            Auth::reject()
+        })
+    }
+
+    async fn auth_publickey(
+        &mut self,
+        user: &str,
+        key: russh::server::VerifiedPublicKey<'_>,
+    ) -> Result<Auth, Self::Error> {
+        if self.throttled(user) {
+            return Ok(Auth::reject());
+        }
+        if self.key_allowed(key.public_key) {
+            return Ok(self.accepted(user, "public key"));
+        }
+        eprintln!("{} login failed: key not authorized", self.who(user));
+        Ok(Auth::reject())
+    }
+
+    async fn channel_open_session(
+        &mut self,
+        channel: Channel<Msg>,
+        reply: ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if self.channel.is_some() {
+            // one app per connection
+            reply
+                .reject(russh::ChannelOpenFailure::AdministrativelyProhibited)
+                .await;
+            return Ok(());
+        }
+        self.channel = Some(channel.id());
+        reply.accept().await;
+        Ok(())
+    }
+
+    async fn pty_request(
+        &mut self,
+        channel: ChannelId,
+        term: &str,
+        col_width: u32,
+        row_height: u32,
+        _pix_width: u32,
+        _pix_height: u32,
+        _modes: &[(Pty, u32)],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.pty = Some(PtyInfo {
+            term: term.to_string(),
+            cols: clamp_dim(col_width),
+            rows: clamp_dim(row_height),
+        });
+        session.channel_success(channel)?;
+        Ok(())
+    }
+
+    async fn env_request(
+        &mut self,
+        channel: ChannelId,
+        name: &str,
+        value: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        const KEPT: [&str; 5] = ["NO_COLOR", "LANG", "LC_ALL", "LC_CTYPE", "COLORTERM"];
+        if KEPT.contains(&name) && value.len() < 256 && self.env.len() < KEPT.len() {
+            self.env.insert(name.to_string(), value.to_string());
+            session.channel_success(channel)?;
+        } else {
+            session.channel_failure(channel)?;
+        }
+        Ok(())
+    }
+
+    async fn shell_request(
+        &mut self,
+        channel: ChannelId,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if self.app.is_some() {
+            session.channel_failure(channel)?;
+            return Ok(());
+        }
+        session.channel_success(channel)?;
+        let Some(pty) = self.pty.clone() else {
+            self.log("refused: no terminal (asked to use ssh -t)");
+            self.say_and_close(session, channel, NO_PTY, 1);
+            return Ok(());
+        };
+        let Some(slot) = self.shared.try_slot() else {
+            self.log("refused: the class is full");
+            self.say_and_close(session, channel, FULL, 1);
+            return Ok(());
+        };
+        self.log(&format!(
+            "started the app ({}x{}, TERM={})",
+            pty.cols, pty.rows, pty.term
+        ));
+        self.start_app(channel, pty, slot, session);
+        Ok(())
+    }
+
+    async fn exec_request(
+        &mut self,
+        channel: ChannelId,
+        _data: &[u8],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        // the command is neither run nor logged (it may hold anything)
+        self.log("refused a command (exec request)");
+        session.channel_failure(channel)?;
+        self.say_and_close(session, channel, NO_COMMANDS, 1);
+        Ok(())
+    }
+
+    async fn subsystem_request(
+        &mut self,
+        channel: ChannelId,
+        name: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.log(&format!("refused subsystem `{}`", display_name(name)));
+        session.channel_failure(channel)?;
+        self.say_and_close(session, channel, NO_COMMANDS, 1);
+        Ok(())
+    }
+
+    async fn x11_request(
+        &mut self,
+        channel: ChannelId,
+        _single_connection: bool,
+        _x11_auth_protocol: &str,
+        _x11_auth_cookie: &str,
+        _x11_screen_number: u32,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        session.channel_failure(channel)?;
+        Ok(())
+    }
+
+    async fn agent_request(
+        &mut self,
+        _channel: ChannelId,
+        _session: &mut Session,
+    ) -> Result<bool, Self::Error> {
+        Ok(false)
+    }
+
+    async fn tcpip_forward(
+        &mut self,
+        _address: &str,
+        _port: &mut u32,
+        _session: &mut Session,
+    ) -> Result<bool, Self::Error> {
+        self.log("refused port forwarding");
+        Ok(false)
+    }
+
+    async fn channel_open_direct_tcpip(
+        &mut self,
+        _channel: Channel<Msg>,
+        _host_to_connect: &str,
+        _port_to_connect: u32,
+        _originator_address: &str,
+        _originator_port: u32,
+        reply: ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.log("refused port forwarding (direct-tcpip)");
+        reply
+            .reject(russh::ChannelOpenFailure::AdministrativelyProhibited)
+            .await;
+        Ok(())
+    }
+
+    async fn data(
+        &mut self,
+        _channel: ChannelId,
+        data: &[u8],
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        for key in self.input.feed(data) {
+            self.send(AppEvent::Key(key));
+        }
+        Ok(())
+    }
+
+    async fn window_change_request(
+        &mut self,
+        _channel: ChannelId,
+        col_width: u32,
+        row_height: u32,
+        _pix_width: u32,
+        _pix_height: u32,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let (cols, rows) = (clamp_dim(col_width), clamp_dim(row_height));
+        if let Some(pty) = self.pty.as_mut() {
+            pty.cols = cols;
+            pty.rows = rows;
+        }
+        self.send(AppEvent::Resize(cols, rows));
+        Ok(())
+    }
+
+    async fn channel_eof(
+        &mut self,
+        _channel: ChannelId,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.app = None;
+        Ok(())
+    }
+
+    async fn channel_close(
+        &mut self,
+        channel: ChannelId,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if self.channel == Some(channel) {
+            self.channel = None;
+            self.pty = None;
+        }
+        self.app = None;
+        Ok(())
+    }
+}
+
+impl Conn {
+    fn key_allowed(&self, key: &russh::keys::PublicKey) -> bool {
+        self.shared
+            .config
+            .authorized_keys
+            .iter()
+            .any(|k| k.key_data() == key.key_data())
+    }
+}
+
+/// A terminal size from the client, kept within what ratatui handles.
+fn clamp_dim(v: u32) -> u16 {
+    u16::try_from(v).unwrap_or(u16::MAX).clamp(1, 1000)
+}
+
+/// The app's output: buffered until a frame is complete, then sent as channel data.
+struct ChannelOut {
+    pending: Vec<u8>,
+    strip_color: bool,
+    handle: russh::server::Handle,
+    channel: ChannelId,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Write for ChannelOut {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let bytes = std::mem::take(&mut self.pending);
+        let bytes = if self.strip_color {
+            crate::tui::strip_color_resets(&bytes)
+        } else {
+            bytes
+        };
+        self.runtime
+            .block_on(self.handle.data(self.channel, bytes))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client gone"))
+    }
+}
+
+impl ChannelOut {
+    /// Close the channel with an exit status (the client's ssh then ends).
+    fn close(
+        handle: &russh::server::Handle,
+        ch: ChannelId,
+        runtime: &tokio::runtime::Handle,
+        status: u32,
+    ) {
+        let h = handle;
+        runtime.block_on(async {
+            let _ = h.exit_status_request(ch, status).await;
+            let _ = h.eof(ch).await;
+            let _ = h.close(ch).await;
+        });
+    }
+}
+
+/// Run one student's app until they quit, go idle or disconnect. Returns what ended it, for
+/// the log.
+fn run_app(
+    mut app: App,
+    out: ChannelOut,
+    (cols, rows): (u16, u16),
+    rx: &Receiver<Event>,
+    idle: Duration,
+) -> String {
+    let area = |w: u16, h: u16| Rect::new(0, 0, w, h);
+    let (handle, channel, runtime) = (out.handle.clone(), out.channel, out.runtime.clone());
+    let Ok(mut term) = Terminal::with_options(
+        CrosstermBackend::new(out),
+        TerminalOptions {
+            viewport: Viewport::Fixed(area(cols, rows)),
+        },
+    ) else {
+        return "ended: cannot set up the terminal".into();
+    };
+    if execute!(
+        term.backend_mut(),
+        terminal::EnterAlternateScreen,
+        cursor::Hide,
+        terminal::Clear(terminal::ClearType::All)
+    )
+    .is_err()
+    {
+        return "disconnected".into();
+    }
+    app.handle(AppEvent::Resize(cols, rows));
+    let tick = Duration::from_millis(TICK_MS);
+    let mut last_tick = Instant::now();
+    let mut last_input = Instant::now();
+    let mut dirty = true;
+    let ending = loop {
+        if app.should_quit() {
+            break Some(("Goodbye!".to_string(), "quit"));
+        }
+        if dirty {
+            if term.draw(|frame| render(&app, frame)).is_err() {
+                break None;
+            }
+            dirty = false;
+        }
+        match rx.recv_timeout(tick.saturating_sub(last_tick.elapsed())) {
+            Ok(Event::App(AppEvent::Resize(w, h))) => {
+                if term.resize(area(w, h)).is_err() {
+                    break None;
+                }
+                app.handle(AppEvent::Resize(w, h));
+                dirty = true;
+            }
+            Ok(Event::App(ev)) => {
+                if matches!(ev, AppEvent::Key(_)) {
+                    last_input = Instant::now();
+                }
+                dirty |= app.handle(ev);
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break None,
+        }
+        if last_tick.elapsed() >= tick {
+            last_tick = Instant::now();
+            dirty |= app.handle(AppEvent::Tick);
+            if last_input.elapsed() >= idle {
+                let line = format!(
+                    "No key pressed for {}: goodbye! Connect again to carry on.",
+                    humantime::format_duration(idle)
+                );
+                break Some((line, "idle timeout"));
+            }
+        }
+    };
+    // the app (and any training it runs) goes before the goodbye is sent
+    drop(app);
+    let Some((line, why)) = ending else {
+        return "session ended (connection closed)".into();
+    };
+    let backend = term.backend_mut();
+    let _ = execute!(backend, terminal::LeaveAlternateScreen, cursor::Show);
+    let _ = write!(backend, "{line}\r\n");
+    let _ = backend.flush();
+    ChannelOut::close(&handle, channel, &runtime, 0);
+    format!("session ended ({why})")
+}

@@ -1,0 +1,454 @@
+//! `cnn-tutor serve` end to end: a server started in-process on loopback, russh's client
+//! logging in, the screen read back through a terminal emulator (vt100).
+//!
+//! Every wait has a generous guard against hanging forever; no test asserts a time.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cnn_tutor::serve::{self, ServeConfig, Server};
+use russh::client;
+use russh::keys::ssh_key::private::Ed25519Keypair;
+use russh::keys::{PrivateKey, PrivateKeyWithHashAlg};
+use russh::ChannelMsg;
+
+/// Longest wait for anything (only reached when something is broken).
+const GUARD: Duration = Duration::from_secs(60);
+const CODE: &str = "owl-42";
+
+struct Client;
+
+impl client::Handler for Client {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        _key: &russh::keys::PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        Ok(true)
+    }
+}
+
+fn config(state: &std::path::Path) -> ServeConfig {
+    let mut c = ServeConfig::new("127.0.0.1:0".parse().unwrap(), state.to_path_buf());
+    c.code = Some(CODE.into());
+    c.auth_delay = Duration::from_millis(100);
+    c.data_dir = state.join("no-data-needed");
+    c
+}
+
+fn start(c: ServeConfig) -> Server {
+    serve::start(c).expect("server starts")
+}
+
+async fn connect(addr: SocketAddr) -> client::Handle<Client> {
+    let config = Arc::new(client::Config::default());
+    tokio::time::timeout(GUARD, client::connect(config, addr, Client))
+        .await
+        .expect("connect in time")
+        .expect("connects")
+}
+
+async fn login(addr: SocketAddr, user: &str, code: &str) -> (client::Handle<Client>, bool) {
+    let mut h = connect(addr).await;
+    let ok = h
+        .authenticate_password(user, code)
+        .await
+        .expect("auth exchange")
+        .success();
+    (h, ok)
+}
+
+/// A logged-in session's channel and what its screen shows.
+struct Term {
+    channel: russh::Channel<client::Msg>,
+    vt: vt100::Parser,
+    /// Everything received, as text (for messages printed outside the app).
+    raw: Vec<u8>,
+    closed: bool,
+}
+
+impl Term {
+    async fn open(h: &client::Handle<Client>, cols: u16, rows: u16) -> Term {
+        let channel = h.channel_open_session().await.expect("session channel");
+        channel
+            .request_pty(false, "xterm-256color", cols.into(), rows.into(), 0, 0, &[])
+            .await
+            .expect("pty");
+        channel
+            .set_env(false, "LANG", "C.UTF-8")
+            .await
+            .expect("env");
+        channel.request_shell(true).await.expect("shell");
+        Term {
+            channel,
+            vt: vt100::Parser::new(rows, cols, 0),
+            raw: Vec::new(),
+            closed: false,
+        }
+    }
+
+    fn screen(&self) -> String {
+        self.vt.screen().contents()
+    }
+
+    fn raw_text(&self) -> String {
+        String::from_utf8_lossy(&self.raw).into_owned()
+    }
+
+    /// Read until `done` holds for the screen (or the channel closes); returns the screen.
+    async fn until(&mut self, what: &str, done: impl Fn(&Term) -> bool) -> String {
+        let wait = async {
+            while !done(self) {
+                match self.channel.wait().await {
+                    Some(ChannelMsg::Data { data }) => {
+                        self.vt.process(&data);
+                        self.raw.extend_from_slice(&data);
+                    }
+                    Some(ChannelMsg::Close) | None => {
+                        self.closed = true;
+                        break;
+                    }
+                    Some(_) => {}
+                }
+            }
+        };
+        if tokio::time::timeout(GUARD, wait).await.is_err() {
+            panic!(
+                "waited too long for {what}; screen:\n{}\nraw: {:?}",
+                self.screen(),
+                self.raw_text()
+            );
+        }
+        self.screen()
+    }
+
+    async fn until_text(&mut self, text: &str) -> String {
+        let screen = self
+            .until(text, |t| t.screen().contains(text) || t.closed)
+            .await;
+        assert!(
+            screen.contains(text),
+            "{text:?} never showed; screen:\n{screen}\nraw: {:?}",
+            self.raw_text()
+        );
+        screen
+    }
+
+    /// Read until the server closes the channel.
+    async fn until_closed(&mut self) -> String {
+        self.until("the channel to close", |t| t.closed).await;
+        self.raw_text()
+    }
+
+    async fn keys(&self, bytes: &[u8]) {
+        self.channel.data(bytes).await.expect("send keys");
+    }
+}
+
+fn first_lesson_title() -> String {
+    cnn_tutor::lesson::load(None).expect("lessons")[0]
+        .title()
+        .to_string()
+}
+
+/// Poll a condition of the server (the session thread frees its slot a moment after the
+/// connection ends).
+async fn eventually(what: &str, cond: impl Fn() -> bool) {
+    let wait = async {
+        while !cond() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(GUARD, wait)
+        .await
+        .unwrap_or_else(|_| panic!("never: {what}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn class_code_login_gets_the_lesson_menu_and_q_quits() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(config(dir.path()));
+    assert!(server.fingerprint().starts_with("SHA256:"));
+    let (h, ok) = login(server.addr(), "ada", CODE).await;
+    assert!(ok, "the class code logs in");
+    let mut t = Term::open(&h, 100, 30).await;
+    t.until_text(&first_lesson_title()).await;
+    assert_eq!(server.sessions(), 1);
+    // the alternate screen was entered and the cursor hidden
+    let raw = t.raw_text();
+    assert!(raw.contains("\x1b[?1049h") && raw.contains("\x1b[?25l"));
+    t.keys(b"q").await;
+    let raw = t.until_closed().await;
+    assert!(raw.contains("\x1b[?1049l"), "the screen is restored");
+    assert!(raw.contains("Goodbye"));
+    eventually("the slot is free", || server.sessions() == 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_code_is_refused_and_nothing_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(config(dir.path()));
+    let (_h, ok) = login(server.addr(), "mallory", "owl-43").await;
+    assert!(!ok, "a wrong code must not log in");
+    let (_h, ok) = login(server.addr(), "mallory", "").await;
+    assert!(!ok, "an empty code must not log in");
+    assert_eq!(server.sessions(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorized_key_logs_in_and_other_keys_do_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = PrivateKey::from(Ed25519Keypair::from_seed(&[7; 32]));
+    let bad = PrivateKey::from(Ed25519Keypair::from_seed(&[8; 32]));
+    // the keys come from an authorized_keys file, as `--authorized-keys` reads it
+    let file = dir.path().join("authorized_keys");
+    std::fs::write(
+        &file,
+        format!("# the class\n{}\n", good.public_key().to_openssh().unwrap()),
+    )
+    .unwrap();
+    let mut c = config(dir.path());
+    c.code = None;
+    c.authorized_keys = serve::read_authorized_keys(&file).unwrap();
+    let server = start(c);
+
+    let mut h = connect(server.addr()).await;
+    let refused = h
+        .authenticate_publickey("eve", PrivateKeyWithHashAlg::new(Arc::new(bad), None))
+        .await
+        .unwrap();
+    assert!(!refused.success());
+    let mut h2 = connect(server.addr()).await;
+    let denied = h2.authenticate_password("eve", CODE).await.unwrap();
+    assert!(
+        !denied.success(),
+        "no code is configured, so no password works"
+    );
+
+    let mut h = connect(server.addr()).await;
+    let ok = h
+        .authenticate_publickey("grace", PrivateKeyWithHashAlg::new(Arc::new(good), None))
+        .await
+        .unwrap();
+    assert!(ok.success());
+    let mut t = Term::open(&h, 80, 24).await;
+    t.until_text(&first_lesson_title()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_are_never_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(config(dir.path()));
+    let (h, ok) = login(server.addr(), "ada", CODE).await;
+    assert!(ok);
+    let mut channel = h.channel_open_session().await.unwrap();
+    channel.exec(true, "echo X; id").await.unwrap();
+    let mut out = Vec::new();
+    let mut failed = false;
+    let mut status = None;
+    let read = async {
+        while let Some(msg) = channel.wait().await {
+            match msg {
+                ChannelMsg::Data { data } => out.extend_from_slice(&data),
+                ChannelMsg::Failure => failed = true,
+                ChannelMsg::ExitStatus { exit_status } => status = Some(exit_status),
+                ChannelMsg::Close => break,
+                _ => {}
+            }
+        }
+    };
+    tokio::time::timeout(GUARD, read)
+        .await
+        .expect("closed in time");
+    let out = String::from_utf8_lossy(&out);
+    assert!(failed, "the exec request is refused");
+    assert_eq!(status, Some(1));
+    assert!(!out.contains("uid="), "id ran: {out}");
+    assert!(!out.lines().any(|l| l.trim() == "X"), "echo ran: {out}");
+    assert!(out.contains("runs no commands"), "{out}");
+    assert_eq!(server.sessions(), 0);
+
+    // nor a subsystem (sftp)
+    let mut channel = h.channel_open_session().await.unwrap_or_else(|_| {
+        panic!("a second channel after the first closed");
+    });
+    channel.request_subsystem(true, "sftp").await.unwrap();
+    let mut refused = false;
+    let read = async {
+        while let Some(msg) = channel.wait().await {
+            match msg {
+                ChannelMsg::Failure => refused = true,
+                ChannelMsg::Close => break,
+                _ => {}
+            }
+        }
+    };
+    tokio::time::timeout(GUARD, read)
+        .await
+        .expect("closed in time");
+    assert!(refused);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_pty_gets_a_message_and_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(config(dir.path()));
+    let (h, _) = login(server.addr(), "ada", CODE).await;
+    let channel = h.channel_open_session().await.unwrap();
+    channel.request_shell(true).await.unwrap();
+    let mut t = Term {
+        channel,
+        vt: vt100::Parser::new(24, 80, 0),
+        raw: Vec::new(),
+        closed: false,
+    };
+    let raw = t.until_closed().await;
+    assert!(raw.contains("ssh -t"), "{raw}");
+    assert_eq!(server.sessions(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn window_change_redraws_at_the_new_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(config(dir.path()));
+    let (h, _) = login(server.addr(), "ada", CODE).await;
+    let mut t = Term::open(&h, 80, 24).await;
+    t.until_text(&first_lesson_title()).await;
+    let rows_at = |t: &Term, rows: u16, cols: u16| -> Vec<String> {
+        t.vt.screen()
+            .rows(0, cols)
+            .take(usize::from(rows))
+            .collect()
+    };
+    let before = rows_at(&t, 24, 80);
+    let last_before = before[23].trim().to_string();
+    assert!(!last_before.is_empty(), "the bottom line has the key hints");
+
+    t.vt.set_size(40, 120);
+    t.channel.window_change(120, 40, 0, 0).await.unwrap();
+    let moved = |t: &Term| {
+        let rows: Vec<String> = t.vt.screen().rows(0, 120).take(40).collect();
+        rows[39].trim() == last_before && rows[23].trim() != last_before
+    };
+    t.until("the bottom line to move to row 40", moved).await;
+    assert!(moved(&t), "screen after resize:\n{}", t.screen());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_class_turns_students_away_politely_and_frees_places() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.max_sessions = 1;
+    let server = start(c);
+    let title = first_lesson_title();
+
+    let (h1, _) = login(server.addr(), "first", CODE).await;
+    let mut t1 = Term::open(&h1, 80, 24).await;
+    t1.until_text(&title).await;
+
+    let (h2, ok) = login(server.addr(), "second", CODE).await;
+    assert!(ok);
+    let mut t2 = Term::open(&h2, 80, 24).await;
+    let raw = t2.until_closed().await;
+    assert!(raw.contains("class is full"), "{raw}");
+    assert_eq!(server.sessions(), 1);
+
+    // the first student drops the connection (no quit): the place is freed
+    drop(t1);
+    h1.disconnect(russh::Disconnect::ByApplication, "", "")
+        .await
+        .unwrap();
+    drop(h1);
+    eventually("the first place is freed", || server.sessions() == 0).await;
+
+    let (h3, _) = login(server.addr(), "third", CODE).await;
+    let mut t3 = Term::open(&h3, 80, 24).await;
+    t3.until_text(&title).await;
+    assert_eq!(server.sessions(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_sessions_are_ended_with_a_goodbye() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.idle_timeout = Duration::from_millis(300);
+    let server = start(c);
+    let (h, _) = login(server.addr(), "ada", CODE).await;
+    let mut t = Term::open(&h, 80, 24).await;
+    let raw = t.until_closed().await;
+    assert!(raw.contains("goodbye"), "{raw}");
+    eventually("the slot is free", || server.sessions() == 0).await;
+}
+
+/// The train lesson's place in the menu.
+fn train_lesson_index() -> usize {
+    cnn_tutor::lesson::load(None)
+        .unwrap()
+        .iter()
+        .position(|l| l.kind() == cnn_tutor::lesson::Kind::Train)
+        .expect("a train lesson")
+}
+
+/// Menu → train lesson → training settings, 1000 epochs, start.
+async fn start_long_training(t: &mut Term) {
+    t.until_text(&first_lesson_title()).await;
+    for _ in 0..train_lesson_index() {
+        t.keys(b"j").await;
+    }
+    t.keys(b"\r").await; // open the lesson
+    t.keys(b"\r").await; // its settings step
+    t.until_text("Epochs").await;
+    t.keys(b"1000\r").await; // epochs
+    t.keys(b"\r").await; // start
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trainings_beyond_the_limit_queue_in_order_and_leave_on_esc() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("shapes");
+    cnn_tutor::data::generate(&data, 4, 7).unwrap();
+    let mut c = config(dir.path());
+    c.max_trainings = 1;
+    c.data_dir = data;
+    let server = start(c);
+    let queue = server.queue();
+
+    let (h1, _) = login(server.addr(), "one", CODE).await;
+    let mut t1 = Term::open(&h1, 100, 30).await;
+    start_long_training(&mut t1).await;
+    eventually("the first training runs", || queue.running() == 1).await;
+
+    let (h2, _) = login(server.addr(), "two", CODE).await;
+    let mut t2 = Term::open(&h2, 100, 30).await;
+    start_long_training(&mut t2).await;
+    t2.until_text("you are number 1 in line").await;
+
+    let (h3, _) = login(server.addr(), "three", CODE).await;
+    let mut t3 = Term::open(&h3, 100, 30).await;
+    start_long_training(&mut t3).await;
+    t3.until_text("you are number 2 in line").await;
+    assert_eq!((queue.running(), queue.waiting()), (1, 2));
+
+    // the first cancels: the second (first in line) trains, the third moves up
+    t1.keys(b"\x1b").await;
+    t2.until("the second to start", |t| !t.screen().contains("in line"))
+        .await;
+    t3.until_text("you are number 1 in line").await;
+    assert_eq!((queue.running(), queue.waiting()), (1, 1));
+
+    // the third leaves the line with Esc; the second disconnects mid-training
+    t3.keys(b"\x1b").await;
+    eventually("the third left the line", || queue.waiting() == 0).await;
+    drop(t2);
+    h2.disconnect(russh::Disconnect::ByApplication, "", "")
+        .await
+        .unwrap();
+    drop(h2);
+    eventually("the disconnected run gave its place back", || {
+        queue.running() == 0
+    })
+    .await;
+    eventually("both places freed", || server.sessions() == 2).await;
+}
