@@ -195,6 +195,26 @@ async fn wrong_code_is_refused_and_nothing_starts() {
     let (_h, ok) = login(server.addr(), "mallory", "").await;
     assert!(!ok, "an empty code must not log in");
     assert_eq!(server.sessions(), 0);
+    // a mistyped code may be typed again on the same connection
+    let (mut h, ok) = login(server.addr(), "ada", "owl-24").await;
+    assert!(!ok);
+    let again = h.authenticate_password("ada", CODE).await.unwrap();
+    assert!(again.success(), "the right code after a typo logs in");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failures_from_one_address_are_throttled() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.auth_delay = Duration::from_millis(10);
+    let server = start(c);
+    for _ in 0..serve::MAX_FAILURES {
+        let (_h, ok) = login(server.addr(), "mallory", "guess").await;
+        assert!(!ok);
+    }
+    // now even the right code is turned away from this address for a while
+    let (_h, ok) = login(server.addr(), "ada", CODE).await;
+    assert!(!ok, "a throttled address must not log in");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

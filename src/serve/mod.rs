@@ -96,6 +96,8 @@ pub struct Shared {
     sessions: AtomicUsize,
     queue: Arc<TrainQueue>,
     failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+    /// The login methods offered (kept after a wrong code, so the client may ask again).
+    methods: russh::MethodSet,
     next_id: AtomicU64,
     runtime: tokio::runtime::Handle,
 }
@@ -255,6 +257,7 @@ pub fn start(config: ServeConfig) -> Result<Server> {
     if config.is_open() {
         methods.push(russh::MethodKind::None);
     }
+    let offered = methods.clone();
     let ssh_config = Arc::new(russh::server::Config {
         server_id: russh::SshId::Standard(
             format!("SSH-2.0-cnn_tutor_{}", env!("CARGO_PKG_VERSION")).into(),
@@ -276,6 +279,7 @@ pub fn start(config: ServeConfig) -> Result<Server> {
         lessons,
         sessions: AtomicUsize::new(0),
         failures: Mutex::new(HashMap::new()),
+        methods: offered,
         next_id: AtomicU64::new(1),
         runtime: runtime.handle().clone(),
         config,

@@ -236,7 +236,12 @@ impl russh::server::Handler for Conn {
             self.shared.record_failure(peer.ip());
         }
         eprintln!("{} login failed: wrong class code", self.who(user));
-        Ok(Auth::reject())
+        // russh would drop `password` from the methods offered; keep it, as OpenSSH does,
+        // so a mistyped code can be typed again (within max_auth_attempts and the throttle)
+        Ok(Auth::Reject {
+            proceed_with_methods: Some(self.shared.methods.clone()),
+            partial_success: false,
+        })
     }
 
     async fn auth_publickey_offered(
