@@ -45,7 +45,10 @@ fn arg(name: &str, default: &str) -> String {
 /// The number after `step 1/` on the screen (the lesson's step count).
 fn steps_on(screen: &str) -> Option<usize> {
     let at = screen.find("step 1/")? + "step 1/".len();
-    let digits: String = screen[at..].chars().take_while(char::is_ascii_digit).collect();
+    let digits: String = screen[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
     digits.parse().ok()
 }
 
@@ -102,13 +105,17 @@ async fn student(addr: SocketAddr, n: usize, steps: usize) -> Result<usize, Stri
         .set_env(false, "LANG", "C.UTF-8")
         .await
         .map_err(|e| e.to_string())?;
-    channel.request_shell(true).await.map_err(|e| e.to_string())?;
+    channel
+        .request_shell(true)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut s = Student {
         channel,
         vt: vt100::Parser::new(30, 100, 0),
         keys: 0,
     };
-    s.until("the menu", |sc| sc.contains("1. Convolution")).await?;
+    s.until("the menu", |sc| sc.contains("1. Convolution"))
+        .await?;
     for lesson in 0..7 {
         if lesson > 0 {
             s.press(b"j").await?;
@@ -122,7 +129,8 @@ async fn student(addr: SocketAddr, n: usize, steps: usize) -> Result<usize, Stri
             s.until(&want, |sc| sc.contains(&want)).await?;
         }
         s.press(b"\x1b").await?;
-        s.until("the menu again", |sc| sc.contains("Lessons")).await?;
+        s.until("the menu again", |sc| sc.contains("Lessons"))
+            .await?;
     }
     s.press(b"q").await?;
     let _ = s.until("goodbye", |_| false).await;
@@ -168,10 +176,7 @@ fn main() {
         .unwrap_or_else(|e| panic!("cannot start {bin}: {e} (build it first)"));
     let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
     let addr: SocketAddr = loop {
-        let line = lines
-            .next()
-            .expect("server output")
-            .expect("server output");
+        let line = lines.next().expect("server output").expect("server output");
         if let Some(a) = line.strip_prefix("cnn-tutor classroom listening on ") {
             break a.trim().parse().expect("address");
         }

@@ -472,3 +472,42 @@ async fn trainings_beyond_the_limit_queue_in_order_and_leave_on_esc() {
     .await;
     eventually("both places freed", || server.sessions() == 2).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn students_follow_the_teacher_with_f_and_take_control_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.teacher = Some("teach".into());
+    let server = start(c);
+    let title = first_lesson_title();
+
+    let (ht, _) = login(server.addr(), "teach", CODE).await;
+    let mut teacher = Term::open(&ht, 100, 30).await;
+    teacher.until_text(&title).await;
+    let (hs, _) = login(server.addr(), "kim", CODE).await;
+    let mut student = Term::open(&hs, 100, 30).await;
+    student
+        .until_text("press f to follow the teacher (teach)")
+        .await;
+    student.keys(b"f").await;
+    student.until_text("following the teacher").await;
+
+    // the teacher opens the second lesson and steps twice: the student's screen follows
+    teacher.keys(b"j").await;
+    teacher.keys(b"\r").await;
+    teacher.until_text("2. ReLU").await;
+    teacher.keys(b"\x1b[C").await;
+    teacher.keys(b"\x1b[C").await;
+    teacher.until_text("step 3/").await;
+    let screen = student.until_text("step 3/").await;
+    assert!(screen.contains("2. ReLU"), "{screen}");
+
+    // f again: the student has the controls; the teacher moving on no longer moves them
+    student.keys(b"f").await;
+    student.until_text("you have the controls again").await;
+    teacher.keys(b"\x1b[C").await;
+    teacher.until_text("step 4/").await;
+    student.keys(b"\x1b[D").await;
+    let screen = student.until_text("step 2/").await;
+    assert!(screen.contains("2. ReLU"), "{screen}");
+}

@@ -88,6 +88,11 @@ pub struct ServeArgs {
     /// End a session after this long without a key press (e.g. 90s, 30m, 1h).
     #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
     pub idle_timeout: std::time::Duration,
+    /// This user name leads the class: students press `f` on the menu to follow the
+    /// teacher's lesson and step (and `f` again to take the controls back). With
+    /// --authorized-keys the teacher must log in by key.
+    #[arg(long, value_name = "NAME")]
+    pub teacher: Option<String>,
     /// The shared training images (made once at start when it is the default and missing).
     #[arg(long, default_value = DEFAULT_DATA_DIR)]
     pub data: PathBuf,

@@ -37,6 +37,7 @@ pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
     }
     config.idle_timeout = args.idle_timeout;
     config.lessons_dir = global.lessons.clone();
+    config.teacher = args.teacher.as_deref().map(serve::display_name);
     config.data_dir = args.data.clone();
     serve::prepare_data(&config.data_dir)?;
 
@@ -53,6 +54,12 @@ pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
     eprintln!("cnn-tutor classroom listening on {addr}");
     eprintln!("host key fingerprint: {}", server.fingerprint());
     eprintln!("login: {how}; up to {sessions} students, {trainings} training(s) at once");
+    if let Some(t) = &args.teacher {
+        eprintln!(
+            "teacher: {}; students press f on the menu to follow",
+            serve::display_name(t)
+        );
+    }
     if open {
         eprintln!("warning: no class code and no keys: anyone who can reach {addr} gets in");
     }

@@ -60,6 +60,9 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     /// Delay before a refused login is answered.
     pub auth_delay: Duration,
+    /// The user name that leads the class: students pressing `f` on the menu follow this
+    /// user's lesson and step. When keys are configured the teacher must log in by key.
+    pub teacher: Option<String>,
 }
 
 impl ServeConfig {
@@ -79,6 +82,7 @@ impl ServeConfig {
             lessons_dir: None,
             data_dir: PathBuf::from(crate::cli::DEFAULT_DATA_DIR),
             auth_delay: Duration::from_secs(1),
+            teacher: None,
         }
     }
 
@@ -100,6 +104,8 @@ pub struct Shared {
     methods: russh::MethodSet,
     next_id: AtomicU64,
     runtime: tokio::runtime::Handle,
+    /// The teacher's lesson and step, while a teacher has a lesson open.
+    teacher_at: Mutex<Option<(usize, usize)>>,
 }
 
 /// A place among `max_sessions`; dropping it frees the place.
@@ -282,6 +288,7 @@ pub fn start(config: ServeConfig) -> Result<Server> {
         methods: offered,
         next_id: AtomicU64::new(1),
         runtime: runtime.handle().clone(),
+        teacher_at: Mutex::new(None),
         config,
     });
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

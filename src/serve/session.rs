@@ -58,8 +58,20 @@ impl russh::server::Server for Acceptor {
             env: HashMap::new(),
             input: InputParser::new(),
             app: None,
+            by_key: false,
         }
     }
+}
+
+/// A session's part in a class led by a teacher (`serve --teacher NAME`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// No teacher configured.
+    Alone,
+    /// The teacher: publishes their lesson and step.
+    Teacher,
+    /// A student: `f` on the menu follows the teacher, `f` again stops.
+    Student,
 }
 
 /// The terminal the client asked for.
@@ -87,6 +99,8 @@ pub(super) struct Conn {
     env: HashMap<String, String>,
     input: InputParser,
     app: Option<Sender<Event>>,
+    /// Logged in with a key (a teacher must, when keys are configured).
+    by_key: bool,
 }
 
 impl Conn {
@@ -104,6 +118,7 @@ impl Conn {
 
     fn accepted(&mut self, user: &str, how: &str) -> Auth {
         self.name = Some(display_name(user));
+        self.by_key = how == "public key";
         eprintln!("{} logged in ({how})", self.who(user));
         Auth::Accept
     }
@@ -164,6 +179,16 @@ impl Conn {
         };
         let mut app = App::new(shared.lessons.clone(), theme, Progress::new());
         let config = &shared.config;
+        let role = match &config.teacher {
+            None => Role::Alone,
+            Some(t) if *t == name && (config.authorized_keys.is_empty() || self.by_key) => {
+                Role::Teacher
+            }
+            Some(t) => {
+                app.set_notice(format!("press f to follow the teacher ({t})"));
+                Role::Student
+            }
+        };
         app.set_train_prefs(TrainPrefs {
             data_dir: config.data_dir.clone(),
             model_path: config
@@ -186,10 +211,14 @@ impl Conn {
         self.app = Some(tx);
         let who = self.who(&name);
         let idle = config.idle_timeout;
+        let class = Class {
+            shared: Arc::clone(&shared),
+            role,
+        };
         let spawned = std::thread::Builder::new()
             .name(format!("cnn-tutor-session-{}", self.id))
             .spawn(move || {
-                let end = run_app(app, out, (pty.cols, pty.rows), &rx, idle);
+                let end = run_app(app, out, (pty.cols, pty.rows), &rx, idle, &class);
                 eprintln!("{who} {end}");
                 drop(slot);
             });
@@ -543,6 +572,76 @@ impl ChannelOut {
     }
 }
 
+/// A session's view of the class: the shared state and its role in it.
+struct Class {
+    shared: Arc<Shared>,
+    role: Role,
+}
+
+impl Class {
+    fn teacher_at(&self) -> Option<(usize, usize)> {
+        *self
+            .shared
+            .teacher_at
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn publish(&self, at: Option<(usize, usize)>) {
+        *self
+            .shared
+            .teacher_at
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = at;
+    }
+}
+
+/// Following the teacher: `f` toggles it, on the menu or while following (in a lesson `f`
+/// keeps its own meaning, the filter presets).
+struct Follow {
+    on: bool,
+    /// The teacher's position last shown.
+    shown: Option<(usize, usize)>,
+}
+
+impl Follow {
+    /// Handle `f` for a student; true when the key was used.
+    fn key(&mut self, app: &mut App, key: &crate::tui::Key, class: &Class) -> bool {
+        let is_f = key.code == crate::tui::KeyCode::Char('f') && !key.ctrl;
+        let on_menu = matches!(app.screen(), crate::tui::Screen::Menu) && app.help().is_none();
+        if class.role != Role::Student || !is_f || !(self.on || on_menu) {
+            return false;
+        }
+        self.on = !self.on;
+        self.shown = None;
+        if self.on {
+            if !self.sync(app, class) {
+                app.set_notice("following the teacher, who has no lesson open yet (f stops)");
+            }
+        } else {
+            app.set_notice("you have the controls again (f on the menu follows the teacher)");
+        }
+        true
+    }
+
+    /// Show the teacher's lesson and step when they changed; true when the app changed.
+    fn sync(&mut self, app: &mut App, class: &Class) -> bool {
+        if !self.on {
+            return false;
+        }
+        let at = class.teacher_at();
+        if at.is_none() || at == self.shown {
+            return false;
+        }
+        self.shown = at;
+        if let Some((lesson, step)) = at {
+            app.show_position(lesson, step);
+            app.set_notice("following the teacher (f takes the controls back)");
+        }
+        true
+    }
+}
+
 /// Run one student's app until they quit, go idle or disconnect. Returns what ended it, for
 /// the log.
 fn run_app(
@@ -551,7 +650,12 @@ fn run_app(
     (cols, rows): (u16, u16),
     rx: &Receiver<Event>,
     idle: Duration,
+    class: &Class,
 ) -> String {
+    let mut follow = Follow {
+        on: false,
+        shown: None,
+    };
     let area = |w: u16, h: u16| Rect::new(0, 0, w, h);
     let (handle, channel, runtime) = (out.handle.clone(), out.channel, out.runtime.clone());
     let Ok(mut term) = Terminal::with_options(
@@ -595,18 +699,28 @@ fn run_app(
                 app.handle(AppEvent::Resize(w, h));
                 dirty = true;
             }
-            Ok(Event::App(ev)) => {
-                if matches!(ev, AppEvent::Key(_)) {
-                    last_input = Instant::now();
+            Ok(Event::App(AppEvent::Key(key))) => {
+                last_input = Instant::now();
+                if follow.key(&mut app, &key, class) {
+                    dirty = true;
+                } else {
+                    dirty |= app.handle(AppEvent::Key(key));
                 }
-                dirty |= app.handle(ev);
             }
+            Ok(Event::App(ev)) => dirty |= app.handle(ev),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break None,
+        }
+        if class.role == Role::Teacher {
+            let at = app.position();
+            if at != class.teacher_at() {
+                class.publish(at);
+            }
         }
         if last_tick.elapsed() >= tick {
             last_tick = Instant::now();
             dirty |= app.handle(AppEvent::Tick);
+            dirty |= follow.sync(&mut app, class);
             if last_input.elapsed() >= idle {
                 let line = format!(
                     "No key pressed for {}: goodbye! Connect again to carry on.",
@@ -616,6 +730,9 @@ fn run_app(
             }
         }
     };
+    if class.role == Role::Teacher {
+        class.publish(None);
+    }
     // the app (and any training it runs) goes before the goodbye is sent
     drop(app);
     let Some((line, why)) = ending else {

@@ -735,6 +735,32 @@ impl App {
         self.screen = Screen::Training(Box::new(t));
     }
 
+    /// The open lesson and step (index into [`App::lessons`], 0-based step); `None` on the
+    /// menu and the training screen. A classroom's teacher publishes this.
+    pub fn position(&self) -> Option<(usize, usize)> {
+        self.lesson_state().map(|s| (s.lesson, s.step))
+    }
+
+    /// Show lesson `index` at `step` (a classroom student following the teacher). Does
+    /// nothing on the training screen, where a run of the student's own may be going.
+    pub fn show_position(&mut self, index: usize, step: usize) {
+        match &self.screen {
+            Screen::Training(_) => return,
+            Screen::Lesson(s) if s.lesson == index => {}
+            _ => {
+                if index >= self.lessons.len() {
+                    return;
+                }
+                self.selected = index;
+                self.open(index);
+            }
+        }
+        if let Screen::Lesson(s) = &mut self.screen {
+            s.playing = false;
+        }
+        self.go_to(step);
+    }
+
     fn leave_training(&mut self) {
         let Screen::Training(mut t) = std::mem::replace(&mut self.screen, Screen::Menu) else {
             return;
