@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -106,6 +106,8 @@ pub struct Shared {
     runtime: tokio::runtime::Handle,
     /// The teacher's lesson and step, while a teacher has a lesson open.
     teacher_at: Mutex<Option<(usize, usize)>>,
+    /// The server is stopping: sessions say goodbye and restore the students' screens.
+    stopping: AtomicBool,
 }
 
 /// A place among `max_sessions`; dropping it frees the place.
@@ -183,15 +185,34 @@ impl Server {
         Arc::clone(&self.shared.queue)
     }
 
-    /// Serve until the listener fails (the command line's `serve` runs until killed).
+    /// Serve until Ctrl-C (or the listener fails). On Ctrl-C every session says goodbye
+    /// and gives the student's terminal back before the server ends.
     pub fn wait(mut self) -> Result<()> {
         let (Some(rt), Some(task)) = (self.runtime.as_ref(), self.task.take()) else {
             return Ok(());
         };
-        match rt.block_on(task) {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(Error::Other(format!("the server stopped: {e}"))),
-            Err(e) => Err(Error::Other(format!("the server stopped: {e}"))),
+        let shared = Arc::clone(&self.shared);
+        let result = rt.block_on(async move {
+            tokio::select! {
+                r = task => Some(r),
+                _ = tokio::signal::ctrl_c() => {
+                    eprintln!("stopping: saying goodbye to {} session(s)", shared.sessions.load(Ordering::SeqCst));
+                    shared.stopping.store(true, Ordering::SeqCst);
+                    // sessions notice within a tick; give them a moment to close
+                    for _ in 0..50 {
+                        if shared.sessions.load(Ordering::SeqCst) == 0 {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(40)).await;
+                    }
+                    None
+                }
+            }
+        });
+        match result {
+            None | Some(Ok(Ok(()))) => Ok(()),
+            Some(Ok(Err(e))) => Err(Error::Other(format!("the server stopped: {e}"))),
+            Some(Err(e)) => Err(Error::Other(format!("the server stopped: {e}"))),
         }
     }
 
@@ -289,6 +310,7 @@ pub fn start(config: ServeConfig) -> Result<Server> {
         next_id: AtomicU64::new(1),
         runtime: runtime.handle().clone(),
         teacher_at: Mutex::new(None),
+        stopping: AtomicBool::new(false),
         config,
     });
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

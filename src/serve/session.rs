@@ -721,6 +721,16 @@ fn run_app(
             last_tick = Instant::now();
             dirty |= app.handle(AppEvent::Tick);
             dirty |= follow.sync(&mut app, class);
+            if class
+                .shared
+                .stopping
+                .load(std::sync::atomic::Ordering::SeqCst)
+            {
+                break Some((
+                    "The class is over: the server is stopping. Goodbye!".to_string(),
+                    "server stopping",
+                ));
+            }
             if last_input.elapsed() >= idle {
                 let line = format!(
                     "No key pressed for {}: goodbye! Connect again to carry on.",
