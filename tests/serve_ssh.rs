@@ -511,3 +511,37 @@ async fn students_follow_the_teacher_with_f_and_take_control_back() {
     let screen = student.until_text("step 2/").await;
     assert!(screen.contains("2. ReLU"), "{screen}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_students_at_once_each_step_their_own_lesson() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(config(dir.path()));
+    let addr = server.addr();
+    let title = first_lesson_title();
+    let students: Vec<_> = (0..8)
+        .map(|n| {
+            let title = title.clone();
+            tokio::spawn(async move {
+                let (h, ok) = login(addr, &format!("s{n}"), CODE).await;
+                assert!(ok);
+                let mut t = Term::open(&h, 90, 28).await;
+                t.until_text(&title).await;
+                t.keys(b"\r").await;
+                // each student goes as far as their number: the screens are their own
+                for k in 0..=n {
+                    t.keys(b"\x1b[C").await;
+                    t.until_text(&format!("step {}/", k + 2)).await;
+                }
+                (h, t)
+            })
+        })
+        .collect();
+    let mut open = Vec::new();
+    for s in students {
+        open.push(s.await.expect("student task"));
+    }
+    assert_eq!(server.sessions(), 8);
+    for (n, (_h, t)) in open.iter().enumerate() {
+        assert!(t.screen().contains(&format!("step {}/", n + 2)));
+    }
+}
