@@ -403,3 +403,35 @@ fn odd_events_do_not_panic() {
     }
     assert_eq!(t.phase, Phase::Settings);
 }
+
+#[test]
+fn a_classroom_session_opens_and_loads_no_files() {
+    use cnn_tutor::tui::training::{ResultsTab, RESTRICTED};
+    let tmp = tempfile::tempdir().expect("tmp");
+    for restricted in [false, true] {
+        let prefs = TrainPrefs {
+            restricted,
+            model_path: tmp.path().join("missing.safetensors"),
+            ..TrainPrefs::default()
+        };
+        let mut app = app_with(prefs, 100, 30);
+        press(&mut app, KeyCode::Enter); // the settings step
+        press(&mut app, KeyCode::Char('L'));
+        let notice = app.training().and_then(|t| t.notice.clone());
+        if restricted {
+            assert_eq!(notice.as_deref(), Some(RESTRICTED));
+        } else {
+            assert!(notice.is_some_and(|n| n.starts_with("cannot load")));
+        }
+        let t = app.training_mut().expect("training screen");
+        t.phase = Phase::Done;
+        t.tab = ResultsTab::Predict;
+        press(&mut app, KeyCode::Char('o'));
+        let t = app.training().expect("training screen");
+        assert_eq!(
+            t.path_input.is_some(),
+            !restricted,
+            "restricted={restricted}"
+        );
+    }
+}

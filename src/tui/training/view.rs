@@ -43,7 +43,7 @@ pub(crate) fn render(theme: &Theme, st: &TrainingState, area: Rect, buf: &mut Bu
     };
     render_bar(theme, &title, &right, top, buf);
     let k = |s: &str| s.to_string();
-    let hints: Vec<(String, &str)> = match &st.phase {
+    let mut hints: Vec<(String, &str)> = match &st.phase {
         Phase::Settings => vec![
             (format!("{}/{}", sym.up, sym.down), "choose"),
             (format!("{}/{}", sym.left, sym.right), "change"),
@@ -85,6 +85,10 @@ pub(crate) fn render(theme: &Theme, st: &TrainingState, area: Rect, buf: &mut Bu
             (k("q"), "quit"),
         ],
     };
+    if st.prefs.restricted {
+        // a classroom session reads no files on the server
+        hints.retain(|(key, _)| key != "L" && key != "o");
+    }
     let notice = if let Some(p) = &st.path_input {
         Some(format!("image file: {p}_  (Enter classify, Esc cancel)"))
     } else if st.paused {
