@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo build --release && cargo run --release --example serve_load -- \
-//!     [--bin target/release/cnn-tutor] [--sessions 30] [--steps 6]
+//!     [--bin target/release/cnn-tutor] [--sessions 30] [--steps 6] [--hold SECONDS]
 //! ```
 //!
 //! The server runs as its own process (the real `cnn-tutor serve` binary), so its numbers
@@ -84,7 +84,12 @@ impl Student {
     }
 }
 
-async fn student(addr: SocketAddr, n: usize, steps: usize) -> Result<usize, String> {
+async fn student(
+    addr: SocketAddr,
+    n: usize,
+    steps: usize,
+    hold: Duration,
+) -> Result<usize, String> {
     let config = Arc::new(client::Config::default());
     let mut h = client::connect(config, addr, Client)
         .await
@@ -132,6 +137,8 @@ async fn student(addr: SocketAddr, n: usize, steps: usize) -> Result<usize, Stri
         s.until("the menu again", |sc| sc.contains("Lessons"))
             .await?;
     }
+    // stay connected, idle on the menu (the server keeps ticking every session)
+    tokio::time::sleep(hold).await;
     s.press(b"q").await?;
     let _ = s.until("goodbye", |_| false).await;
     Ok(s.keys)
@@ -160,6 +167,7 @@ fn main() {
     let bin = arg("--bin", "target/release/cnn-tutor");
     let sessions: usize = arg("--sessions", "30").parse().expect("--sessions N");
     let steps: usize = arg("--steps", "6").parse().expect("--steps N");
+    let hold = Duration::from_secs(arg("--hold", "0").parse().expect("--hold SECONDS"));
     let tmp = tempfile::tempdir().expect("temporary folder");
     let data = tmp.path().join("shapes");
     cnn_tutor::data::generate(&data, 4, 7).expect("tiny data set");
@@ -189,7 +197,7 @@ fn main() {
     let start = Instant::now();
     let results = rt.block_on(async {
         let tasks: Vec<_> = (0..sessions)
-            .map(|n| tokio::spawn(student(addr, n, steps)))
+            .map(|n| tokio::spawn(student(addr, n, steps, hold)))
             .collect();
         let mut out = Vec::new();
         for t in tasks {
