@@ -354,6 +354,20 @@ async fn window_change_redraws_at_the_new_size() {
     };
     t.until("the bottom line to move to row 40", moved).await;
     assert!(moved(&t), "screen after resize:\n{}", t.screen());
+
+    // absurd sizes neither crash the session nor stop it drawing afterwards
+    for (w, h) in [(1, 1), (0, 0), (100_000, 100_000), (2, 3)] {
+        t.channel.window_change(w, h, 0, 0).await.unwrap();
+    }
+    t.vt.set_size(24, 80);
+    t.channel.window_change(80, 24, 0, 0).await.unwrap();
+    t.until_text(&first_lesson_title()).await;
+    let back = |t: &Term| {
+        let rows: Vec<String> = t.vt.screen().rows(0, 80).take(24).collect();
+        rows[23].trim() == last_before
+    };
+    t.until("the 80x24 screen again", back).await;
+    assert_eq!(server.sessions(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -329,10 +329,11 @@ impl russh::server::Handler for Conn {
         _modes: &[(Pty, u32)],
         session: &mut Session,
     ) -> Result<(), Self::Error> {
+        let (cols, rows) = clamp_size(col_width, row_height);
         self.pty = Some(PtyInfo {
-            term: term.to_string(),
-            cols: clamp_dim(col_width),
-            rows: clamp_dim(row_height),
+            term: term.chars().take(64).collect(),
+            cols,
+            rows,
         });
         session.channel_success(channel)?;
         Ok(())
@@ -477,7 +478,7 @@ impl russh::server::Handler for Conn {
         _pix_height: u32,
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
-        let (cols, rows) = (clamp_dim(col_width), clamp_dim(row_height));
+        let (cols, rows) = clamp_size(col_width, row_height);
         if let Some(pty) = self.pty.as_mut() {
             pty.cols = cols;
             pty.rows = rows;
@@ -519,9 +520,14 @@ impl Conn {
     }
 }
 
-/// A terminal size from the client, kept within what ratatui handles.
-fn clamp_dim(v: u32) -> u16 {
-    u16::try_from(v).unwrap_or(u16::MAX).clamp(1, 1000)
+/// Largest terminal drawn (columns, rows): a huge size asked for by a client would cost
+/// memory for every frame buffer.
+const MAX_SIZE: (u16, u16) = (400, 200);
+
+/// A terminal size from the client, kept between 1x1 and [`MAX_SIZE`].
+fn clamp_size(cols: u32, rows: u32) -> (u16, u16) {
+    let clamp = |v: u32, max: u16| u16::try_from(v).unwrap_or(max).clamp(1, max);
+    (clamp(cols, MAX_SIZE.0), clamp(rows, MAX_SIZE.1))
 }
 
 /// The app's output: buffered until a frame is complete, then sent as channel data.
