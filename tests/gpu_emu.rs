@@ -6,21 +6,18 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use cnn_tutor::backend::cuda::{Arg, CudaBackend, Gpu};
 use cnn_tutor::backend::{Backend, CpuBackend, DeviceChoice};
-use cnn_tutor::nn::adam::Adam;
-use cnn_tutor::nn::net::{ShapesNet, DROP2D_P, DROP_P, FC_IN, IMAGE_SIDE, IN_CHANNELS};
-use cnn_tutor::nn::reference::{compare, verify, Measure};
+use cnn_tutor::nn::net::{ShapesNet, DROP2D_P, DROP_P};
+use cnn_tutor::nn::reference::{compare, Measure};
 use cnn_tutor::train::{self, Outcome, TrainConfig};
 use common::emu::EmuGpu;
+use common::parity::{self, assert_close, batch};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-
-const IN_LEN: usize = IN_CHANNELS * IMAGE_SIDE * IMAGE_SIDE;
 
 fn emu() -> Option<EmuGpu> {
     match EmuGpu::new() {
@@ -37,38 +34,10 @@ fn gpu() -> Option<CudaBackend<EmuGpu>> {
     emu().map(CudaBackend::new)
 }
 
-/// `n` random images roughly like normalised pixels, and targets below `classes`.
-fn batch(n: usize, classes: usize, seed: u64) -> (Vec<f32>, Vec<usize>) {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let x = (0..n * IN_LEN).map(|_| rng.gen_range(-1.0..1.0)).collect();
-    let t = (0..n).map(|_| rng.gen_range(0..classes)).collect();
-    (x, t)
-}
-
-fn assert_close(what: &str, ours: &[f32], theirs: &[f32], tol: f32) {
-    assert_eq!(ours.len(), theirs.len(), "{what}: length");
-    let e = compare(ours, theirs, Measure::Relative);
-    assert!(e <= tol, "{what}: relative error {e:e} > {tol:e}");
-}
-
 #[test]
 fn every_golden_tensor_is_within_tolerance_on_the_emulated_gpu() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/golden/shapes_net_seed42_batch4.safetensors");
-    if !path.exists() {
-        eprintln!("skipped: ../shared/golden is not beside the checkout");
-        return;
-    }
     let Some(mut be) = gpu() else { return };
-    let checks = verify(&path, &mut be).unwrap();
-    assert_eq!(checks.len(), 37);
-    for c in &checks {
-        println!("{:<28} {:.3e}", c.name, c.error);
-        assert!(c.pass(), "{}: error {} > {}", c.name, c.error, c.tolerance);
-        if c.measure == Measure::Relative {
-            assert!(c.error <= 1e-4, "{}: {}", c.name, c.error);
-        }
-    }
+    parity::golden(&mut be);
     assert!(be.name().starts_with("cuda ("), "{}", be.name());
 }
 
@@ -114,119 +83,25 @@ fn device_dropout_masks_are_the_cpu_generator_stream() {
     }
 }
 
-/// Gradients of one batch, with and without dropout, equal the CPU backend's; so do
-/// the loss, the count right and where the dropout generator ends.
 #[test]
 fn forward_backward_matches_the_cpu_backend() {
     let Some(mut be) = gpu() else { return };
-    let mut cpu = CpuBackend::new(Some(2)).unwrap();
-    for (n, classes, seed, dropout) in [(2, 3, 1u64, true), (3, 5, 2, false), (1, 2, 3, true)] {
-        let net = ShapesNet::new(seed, classes);
-        let (x, t) = batch(n, classes, seed + 10);
-        let mut r1 = ChaCha8Rng::seed_from_u64(seed + 20);
-        let mut r2 = r1.clone();
-        let a = cpu
-            .forward_backward(&net, &x, &t, dropout.then_some(&mut r1))
-            .unwrap();
-        let b = be
-            .forward_backward(&net, &x, &t, dropout.then_some(&mut r2))
-            .unwrap();
-        let what = format!("n={n} classes={classes} dropout={dropout}");
-        assert_eq!((a.images, a.correct), (b.images, b.correct), "{what}");
-        assert_close(&format!("{what} loss"), &[b.loss], &[a.loss], 1e-5);
-        for (i, (ga, gb)) in cpu.grads().iter().zip(be.grads()).enumerate() {
-            assert!(ga.iter().any(|&v| v != 0.0), "{what}: grad {i} all zero");
-            assert_close(&format!("{what} grad {i}"), gb, ga, 1e-4);
-        }
-        assert_eq!(r1.get_word_pos(), r2.get_word_pos(), "{what}: generator");
-    }
+    parity::forward_backward(
+        &mut be,
+        &[(2, 3, 1, true), (3, 5, 2, false), (1, 2, 3, true)],
+    );
 }
 
 #[test]
 fn predictions_match_the_cpu_backend() {
     let Some(mut be) = gpu() else { return };
-    let mut cpu = CpuBackend::new(Some(1)).unwrap();
-    let net = ShapesNet::new(5, 4);
-    let (x, _) = batch(3, 4, 6);
-    let a = cpu.predict(&net, &x).unwrap();
-    let b = be.predict(&net, &x).unwrap();
-    assert_eq!(a.dim(), (3, 4));
-    assert_eq!(b.dim(), (3, 4));
-    assert_close(
-        "log-probs",
-        b.as_slice().unwrap(),
-        a.as_slice().unwrap(),
-        1e-5,
-    );
-    // a smaller batch after a larger one reuses the buffers
-    let b1 = be.predict(&net, &x[..IN_LEN]).unwrap();
-    assert_close(
-        "one image",
-        b1.as_slice().unwrap(),
-        &a.as_slice().unwrap()[..4],
-        1e-5,
-    );
+    parity::predict(&mut be, 3);
 }
 
-/// Adam steps with dropout on, all on the device, then `sync_to_host`: the parameters,
-/// Adam's moments and step count equal the CPU backend's after the same steps; a new
-/// net and optimiser afterwards starts from its own values, not the device's.
 #[test]
 fn train_steps_with_dropout_match_the_cpu_backend() {
     let Some(mut be) = gpu() else { return };
-    let mut cpu = CpuBackend::new(Some(2)).unwrap();
-    for round in 0..2u64 {
-        let classes = 3;
-        let mut na = ShapesNet::new(30 + round, classes);
-        let mut nb = na.clone();
-        let mut aa = Adam::new(0.001, &na.params);
-        let mut ab = aa.clone();
-        let mut ra = ChaCha8Rng::seed_from_u64(round);
-        let mut rb = ra.clone();
-        for step in 0..3u64 {
-            let (x, t) = batch(2, classes, 100 * round + step);
-            let sa = cpu
-                .train_step(&mut na, &mut aa, &x, &t, Some(&mut ra))
-                .unwrap();
-            let sb = be
-                .train_step(&mut nb, &mut ab, &x, &t, Some(&mut rb))
-                .unwrap();
-            assert_close(
-                &format!("round {round} step {step} loss"),
-                &[sb.loss],
-                &[sa.loss],
-                1e-4,
-            );
-            assert_eq!(sa.correct, sb.correct);
-        }
-        // the host copy is stale until synced
-        assert_eq!(ab.step, 3);
-        assert_ne!(
-            nb.params[0].data, na.params[0].data,
-            "synced before sync_to_host"
-        );
-        be.sync_to_host(&mut nb, &mut ab).unwrap();
-        for (pa, pb) in na.params.iter().zip(&nb.params) {
-            let e = compare(&pb.data, &pa.data, Measure::Absolute);
-            // Adam's tolerance in `verify` (ABS_TOL): tiny gradients summed in another
-            // order may move a value by a different fraction of lr
-            assert!(e <= 1e-5, "round {round} {}: {e:e}", pa.name);
-        }
-        let (ma, va) = aa.moments();
-        let (mb, vb) = ab.moments();
-        for i in 0..ma.len() {
-            assert_close(&format!("m {i}"), &mb[i], &ma[i], 1e-4);
-            assert_close(&format!("v {i}"), &vb[i], &va[i], 1e-4);
-        }
-        assert_eq!(ra.get_word_pos(), rb.get_word_pos());
-        // after a sync, more steps continue from the device copy
-        let (x, t) = batch(2, classes, 999);
-        cpu.train_step(&mut na, &mut aa, &x, &t, None).unwrap();
-        be.train_step(&mut nb, &mut ab, &x, &t, None).unwrap();
-        be.sync_to_host(&mut nb, &mut ab).unwrap();
-        let e = compare(&nb.params[6].data, &na.params[6].data, Measure::Absolute);
-        assert!(e <= 1e-5, "after a further step: {e:e}");
-    }
+    parity::train_steps(&mut be, 2);
 }
 
 #[test]
@@ -297,5 +172,4 @@ fn a_short_training_run_matches_the_cpu() {
     for k in ["conv3x3_fwd", "adam_step", "chacha8_mask", "pool2_relu_bwd"] {
         assert!(launches.get(k).copied().unwrap_or(0) > 0, "{k} never ran");
     }
-    let _ = FC_IN;
 }
