@@ -31,12 +31,16 @@ pub fn assert_close(what: &str, ours: &[f32], theirs: &[f32], tol: f32) {
     assert!(e <= tol, "{what}: relative error {e:e} > {tol:e}");
 }
 
-/// The golden PyTorch dump, when `../shared` is beside the checkout.
+/// The golden PyTorch dump: `$CNN_TUTOR_GOLDEN` (for a test binary run elsewhere, see
+/// `scripts/gpu_check.sh`), else `../shared/golden` beside the checkout.
 pub fn golden_path() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/golden/shapes_net_seed42_batch4.safetensors");
+    let p = match std::env::var_os("CNN_TUTOR_GOLDEN").filter(|v| !v.is_empty()) {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/golden/shapes_net_seed42_batch4.safetensors"),
+    };
     if !p.exists() {
-        eprintln!("skipped: ../shared/golden is not beside the checkout");
+        eprintln!("skipped: no golden file at {}", p.display());
         return None;
     }
     Some(p)
