@@ -78,3 +78,33 @@ fn gpu_train_steps_match_the_cpu() {
     parity::train_steps(&mut be, 2);
     parity::train_steps(&mut be, 50);
 }
+
+/// NVRTC compiles every kernel (no GPU needed, only `libnvrtc.so.13`): for the H200's
+/// compute capability and an older one, each kernel is an entry of the PTX.
+#[test]
+fn kernels_compile_with_nvrtc_when_it_is_installed() {
+    use cnn_tutor::backend::cuda::cudarc_gpu::compile_kernels;
+    use cnn_tutor::backend::cuda::{kernel_names, SOURCES};
+    for (major, minor) in [(9, 0), (8, 0)] {
+        let ptx = match compile_kernels(major, minor) {
+            Ok(p) => p.to_src(),
+            Err(e) if e.to_string().starts_with("no NVRTC") => {
+                eprintln!("skipped: {e}");
+                return;
+            }
+            Err(e) => panic!("compute_{major}{minor}: {e}"),
+        };
+        assert!(
+            ptx.contains(&format!(".target sm_{major}{minor}")),
+            "{ptx:.300}"
+        );
+        for (file, text) in SOURCES {
+            for k in kernel_names(text) {
+                assert!(
+                    ptx.contains(&format!(".entry {k}(")),
+                    "{file}: {k} not in the PTX"
+                );
+            }
+        }
+    }
+}

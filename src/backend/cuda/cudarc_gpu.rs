@@ -182,13 +182,36 @@ fn open(ordinal: usize) -> Result<Loaded> {
         let (major, minor) = ctx
             .compute_capability()
             .map_err(driver_err("compute capability query"))?;
+        let ptx = compile(major, minor).map_err(|e| match e {
+            Error::Device(m) if m.starts_with("no NVRTC") => Error::Device(format!(
+                "CUDA GPU found ({name}), but {}",
+                m.trim_start_matches("no NVRTC: ")
+            )),
+            e => e,
+        })?;
+        let module = ctx.load_module(ptx).map_err(driver_err("module load"))?;
+        Ok((ctx, module, format!("{name}, sm_{major}{minor}")))
+    })?;
+    cache.push((ordinal, loaded.clone()));
+    Ok(loaded)
+}
+
+/// Compile the kernels of [`SOURCES`] with NVRTC for compute capability `major.minor`
+/// (no device needed), or why not: NVRTC missing (a message starting `no NVRTC`) or the
+/// first error line of its log.
+pub fn compile_kernels(major: i32, minor: i32) -> Result<cudarc::nvrtc::Ptx> {
+    guarded("NVRTC", || compile(major, minor))
+}
+
+/// [`compile_kernels`] without the panic guard (for callers already inside one).
+fn compile(major: i32, minor: i32) -> Result<cudarc::nvrtc::Ptx> {
+    {
         preload_nvrtc();
         // SAFETY: only tries to open the NVRTC library.
         if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
             return Err(Error::Device(format!(
-                "CUDA GPU found ({name}), but not NVRTC ({NVRTC_SONAME}, CUDA 13): install the \
-                 CUDA 13 toolkit or `pip install nvidia-cuda-nvrtc`, or add its folder to \
-                 LD_LIBRARY_PATH"
+                "no NVRTC: {NVRTC_SONAME} (CUDA 13) is not installed: install the CUDA 13 \
+                 toolkit or `pip install nvidia-cuda-nvrtc`, or add its folder to LD_LIBRARY_PATH"
             )));
         }
         let src: String = SOURCES
@@ -201,7 +224,7 @@ fn open(ordinal: usize) -> Result<Loaded> {
             name: Some("cnn_tutor_kernels.cu".into()),
             ..Default::default()
         };
-        let ptx = compile_ptx_with_opts(src, opts).map_err(|e| match e {
+        compile_ptx_with_opts(src, opts).map_err(|e| match e {
             CompileError::CompileError { log, .. } => {
                 let log = log.to_string_lossy();
                 let first = log
@@ -215,12 +238,8 @@ fn open(ordinal: usize) -> Result<Loaded> {
                 ))
             }
             other => Error::Device(format!("NVRTC failed: {other:?}")),
-        })?;
-        let module = ctx.load_module(ptx).map_err(driver_err("module load"))?;
-        Ok((ctx, module, format!("{name}, sm_{major}{minor}")))
-    })?;
-    cache.push((ordinal, loaded.clone()));
-    Ok(loaded)
+        })
+    }
 }
 
 /// One buffer: the allocation and its device address.
