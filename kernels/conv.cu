@@ -100,6 +100,22 @@ extern "C" __global__ void conv3x3_dwb_part(const float* __restrict__ x,
     part[i] = acc;
 }
 
+// First of two reduction stages for long rows: out[r*chunks + c] = sum over
+// i = c, c+chunks, ... < cols of part[r*cols + i] (neighbouring threads read neighbouring
+// values). `reduce_rows` with cols = chunks then finishes.
+extern "C" __global__ void reduce_rows_part(const float* __restrict__ part,
+                                            float* __restrict__ out, int rows, int cols,
+                                            int chunks) {
+    int t = blockIdx.x * blockDim.x + threadIdx.x;
+    if (t >= rows * chunks) return;
+    int r = t / chunks;
+    int c = t % chunks;
+    const float* p = part + (long long)r * cols;
+    float acc = 0.0f;
+    for (int i = c; i < cols; i += chunks) acc += p[i];
+    out[t] = acc;
+}
+
 // out[r] = sum_{c < cols} part[r*cols + c], for r < rows (in order, one thread per row).
 extern "C" __global__ void reduce_rows(const float* __restrict__ part, float* __restrict__ out,
                                        int rows, int cols) {

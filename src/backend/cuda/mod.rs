@@ -103,6 +103,8 @@ const IN_LEN: usize = IN_CHANNELS * S0 * S0;
 const THREADS: u32 = 256;
 /// Partial sums per logit in the fc forward pass.
 const FC_CHUNKS: usize = 256;
+/// Partial sums per weight gradient in the second stage of the conv weight gradients.
+const W_CHUNKS: usize = 64;
 
 /// Buffers sized for up to `cap` images of a net with `classes` outputs.
 #[derive(Debug, Clone, Copy)]
@@ -133,6 +135,7 @@ struct Work {
     drelu1: Buf,
     dconv1: Buf,
     wpart: Buf,
+    wpart2: Buf,
 }
 
 impl Work {
@@ -175,6 +178,7 @@ impl Work {
             drelu1: gpu.alloc(n * C1 * S1 * S1)?,
             dconv1: gpu.alloc(n * C1 * S0 * S0)?,
             wpart: gpu.alloc(wpart)?,
+            wpart2: gpu.alloc((C3 * C2 * 9 + C3).max(C2 * C1 * 9 + C2) * W_CHUNKS)?,
         })
     }
 
@@ -204,6 +208,7 @@ impl Work {
             self.drelu1,
             self.dconv1,
             self.wpart,
+            self.wpart2,
         ] {
             gpu.free(b);
         }
@@ -631,16 +636,17 @@ impl<G: Gpu> CudaBackend<G> {
         n: usize,
         ga: &dyn Fn(usize) -> Arg,
     ) -> Result<()> {
-        let part = self
+        let w = self
             .work
             .as_ref()
-            .ok_or_else(|| Error::Device("GPU buffers not made".into()))?
-            .wpart;
+            .ok_or_else(|| Error::Device("GPU buffers not made".into()))?;
+        let (part, part2) = (w.wpart, w.wpart2);
         let rows = cout * cin * 9 + cout;
+        let cols = n * s;
         let int = |v: usize| Arg::I32(v as i32);
         self.launch(
             "conv3x3_dwb_part",
-            rows * n * s,
+            rows * cols,
             &[
                 Arg::Buf(x, 0),
                 Arg::Buf(dy, 0),
@@ -652,10 +658,22 @@ impl<G: Gpu> CudaBackend<G> {
                 int(s),
             ],
         )?;
+        // rows of n*s partial sums: in two stages, so that many threads share the work
+        self.launch(
+            "reduce_rows_part",
+            rows * W_CHUNKS,
+            &[
+                Arg::Buf(part, 0),
+                Arg::Buf(part2, 0),
+                int(rows),
+                int(cols),
+                int(W_CHUNKS),
+            ],
+        )?;
         self.launch(
             "reduce_rows",
             rows,
-            &[Arg::Buf(part, 0), ga(wi), int(rows), int(n * s)],
+            &[Arg::Buf(part2, 0), ga(wi), int(rows), int(W_CHUNKS)],
         )
     }
 
