@@ -104,6 +104,39 @@ fn train_steps_with_dropout_match_the_cpu_backend() {
     parity::train_steps(&mut be, 2);
 }
 
+/// No kernel depends on the order its threads run in (on a GPU they run in any order):
+/// a training step with dropout gives bit-identical loss, gradients, parameters and
+/// moments when the emulator runs every launch's blocks and threads last to first.
+#[test]
+fn results_do_not_depend_on_the_order_threads_run_in() {
+    let Some(g) = emu() else { return };
+    let mut be = CudaBackend::new(g);
+    let run = |be: &mut CudaBackend<EmuGpu>, reverse: bool| {
+        be.gpu_mut().set_reverse(reverse);
+        let mut net = ShapesNet::new(8, 3);
+        let mut adam = cnn_tutor::nn::adam::Adam::new(0.001, &net.params);
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let (x, t) = batch(3, 3, 12);
+        let s1 = be
+            .train_step(&mut net, &mut adam, &x, &t, Some(&mut rng))
+            .unwrap();
+        let s2 = be.forward_backward(&net, &x, &t, Some(&mut rng)).unwrap();
+        be.sync_to_host(&mut net, &mut adam).unwrap();
+        let lp = be.predict(&net, &x).unwrap();
+        let (m, v) = adam.moments();
+        (s1, s2, be.grads().to_vec(), net, m.to_vec(), v.to_vec(), lp)
+    };
+    let a = run(&mut be, false);
+    let b = run(&mut be, true);
+    be.gpu_mut().set_reverse(false);
+    assert_eq!(a.0, b.0);
+    assert_eq!(a.1, b.1);
+    assert_eq!(a.2, b.2, "gradients");
+    assert_eq!(a.3, b.3, "parameters");
+    assert_eq!((a.4, a.5), (b.4, b.5), "moments");
+    assert_eq!(a.6, b.6, "log-probs");
+}
+
 #[test]
 fn bad_batches_are_errors_not_panics() {
     let Some(mut be) = gpu() else { return };

@@ -48,23 +48,35 @@ void call(void (*f)(A...), void** p, std::index_sequence<I...>) {
     f(*static_cast<typename std::remove_reference<A>::type*>(p[I])...);
 }
 
+// Run blocks and threads last to first instead (see emu_set_reverse).
+static thread_local bool reverse = false;
+
 // Run kernel `f` as cuLaunchKernel would: `params[i]` points to the value of parameter i.
 template <typename... A>
 void launch(void (*f)(A...), void** params, unsigned gx, unsigned gy, unsigned gz,
             unsigned bx, unsigned by, unsigned bz) {
     gridDim.x = gx; gridDim.y = gy; gridDim.z = gz;
     blockDim.x = bx; blockDim.y = by; blockDim.z = bz;
-    for (unsigned z = 0; z < gz; ++z)
-        for (unsigned y = 0; y < gy; ++y)
-            for (unsigned x = 0; x < gx; ++x) {
-                blockIdx.x = x; blockIdx.y = y; blockIdx.z = z;
-                for (unsigned tz = 0; tz < bz; ++tz)
-                    for (unsigned ty = 0; ty < by; ++ty)
-                        for (unsigned tx = 0; tx < bx; ++tx) {
-                            threadIdx.x = tx; threadIdx.y = ty; threadIdx.z = tz;
-                            call(f, params, std::index_sequence_for<A...>{});
-                        }
-            }
+    unsigned long long blocks = (unsigned long long)gx * gy * gz;
+    unsigned long long threads = (unsigned long long)bx * by * bz;
+    for (unsigned long long b0 = 0; b0 < blocks; ++b0) {
+        unsigned long long b = reverse ? blocks - 1 - b0 : b0;
+        blockIdx.x = (unsigned)(b % gx);
+        blockIdx.y = (unsigned)(b / gx % gy);
+        blockIdx.z = (unsigned)(b / gx / gy);
+        for (unsigned long long t0 = 0; t0 < threads; ++t0) {
+            unsigned long long t = reverse ? threads - 1 - t0 : t0;
+            threadIdx.x = (unsigned)(t % bx);
+            threadIdx.y = (unsigned)(t / bx % by);
+            threadIdx.z = (unsigned)(t / bx / by);
+            call(f, params, std::index_sequence_for<A...>{});
+        }
+    }
 }
 
 }  // namespace emu
+
+// Run the launches of this OS thread with blocks and threads in reverse order (on != 0),
+// or in order: a kernel whose result depends on the order its threads run in gives
+// different results, which the tests look for.
+extern "C" void emu_set_reverse(int on) { emu::reverse = on != 0; }

@@ -101,7 +101,7 @@ fn build(cxx: &str) -> std::result::Result<PathBuf, String> {
 
 /// Kernels on the CPU (see the module docs).
 pub struct EmuGpu {
-    _lib: libloading::Library,
+    lib: libloading::Library,
     kernels: HashMap<String, (Launcher, String)>,
     bufs: Vec<Option<Vec<f32>>>,
     /// Launches so far, by kernel name.
@@ -141,11 +141,22 @@ impl EmuGpu {
             }
         }
         Ok(EmuGpu {
-            _lib: lib,
+            lib,
             kernels,
             bufs: Vec::new(),
             launches: HashMap::new(),
         })
+    }
+
+    /// Run this thread's launches with blocks and threads last to first (`true`), or
+    /// first to last.
+    pub fn set_reverse(&mut self, on: bool) {
+        // SAFETY: `emu_set_reverse(int)` is defined in cuda_emu.h.
+        unsafe {
+            let f: libloading::Symbol<unsafe extern "C" fn(i32)> =
+                self.lib.get(b"emu_set_reverse").expect("emu_set_reverse");
+            f(i32::from(on));
+        }
     }
 
     fn buf(&self, b: Buf) -> Result<&Vec<f32>> {

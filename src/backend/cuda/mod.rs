@@ -284,6 +284,11 @@ impl<G: Gpu> CudaBackend<G> {
         &self.gpu
     }
 
+    /// The device, to change (the tests' emulator has settings).
+    pub fn gpu_mut(&mut self) -> &mut G {
+        &mut self.gpu
+    }
+
     fn launch(&mut self, kernel: &str, total: usize, args: &[Arg]) -> Result<()> {
         let total = u32::try_from(total).map_err(dev(kernel))?;
         let blocks = total.div_ceil(THREADS).max(1);
