@@ -206,3 +206,47 @@ fn a_short_training_run_matches_the_cpu() {
         assert!(launches.get(k).copied().unwrap_or(0) > 0, "{k} never ran");
     }
 }
+
+/// The training batch size on the real data: 1,200 generated images (the seed's set),
+/// the first two training batches of 50 of `train --seed 42`, as train steps with dropout
+/// on the emulated GPU and on the CPU (a few seconds).
+#[test]
+fn batches_of_50_real_images_match_the_cpu() {
+    let Some(g) = emu() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("shapes");
+    cnn_tutor::data::generate(&dir, 400, 42).unwrap();
+    let ds = cnn_tutor::data::load_folder(&dir).unwrap();
+    let (train_idx, _) = cnn_tutor::data::split(ds.len(), 42);
+    let mut be = CudaBackend::new(g);
+    let mut cpu = CpuBackend::new(None).unwrap();
+    let mut na = ShapesNet::new(42, 3);
+    let mut nb = na.clone();
+    let mut aa = cnn_tutor::nn::adam::Adam::new(0.001, &na.params);
+    let mut ab = aa.clone();
+    let mut ra = ChaCha8Rng::seed_from_u64(42 ^ 0x5eed_d209_u64);
+    let mut rb = ra.clone();
+    let mut x = vec![0.0f32; 50 * parity::IN_LEN];
+    for chunk in train_idx.chunks(50).take(2) {
+        ds.normalized_into(chunk, &mut x);
+        let t: Vec<usize> = chunk.iter().map(|&i| ds.labels[i]).collect();
+        let sa = cpu
+            .train_step(&mut na, &mut aa, &x, &t, Some(&mut ra))
+            .unwrap();
+        let sb = be
+            .train_step(&mut nb, &mut ab, &x, &t, Some(&mut rb))
+            .unwrap();
+        println!(
+            "loss cpu {} gpu(emu) {}, right {} {}",
+            sa.loss, sb.loss, sa.correct, sb.correct
+        );
+        assert_close("loss", &[sb.loss], &[sa.loss], 1e-4);
+        assert_eq!(sa.correct, sb.correct);
+    }
+    be.sync_to_host(&mut nb, &mut ab).unwrap();
+    for (pa, pb) in na.params.iter().zip(&nb.params) {
+        let e = compare(&pb.data, &pa.data, Measure::Absolute);
+        println!("{:<14} max |gpu - cpu| {e:.3e}", pa.name);
+        assert!(e <= 1e-5, "{}: {e:e}", pa.name);
+    }
+}
