@@ -69,10 +69,13 @@ extern "C" __global__ void conv3x3_dwb_part(const float* __restrict__ x,
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     int rows = n * h;
     int nw = cout * cin * 9;
-    int total = (nw + cout) * rows;
+    int nj = nw + cout;
+    int total = nj * rows;
     if (i >= total) return;
-    int r = i % rows;
-    int j = i / rows;
+    // neighbouring threads take neighbouring gradient values of the same image row, so
+    // a warp reads a few rows of x and dy (not 32 different ones)
+    int j = i % nj;
+    int r = i / nj;
     int img = r / h;
     int oy = r % h;
     float acc = 0.0f;
@@ -97,7 +100,7 @@ extern "C" __global__ void conv3x3_dwb_part(const float* __restrict__ x,
         const float* dp = dy + (((long long)img * cout + co) * h + oy) * wd;
         for (int ox = 0; ox < wd; ++ox) acc += dp[ox];
     }
-    part[i] = acc;
+    part[(long long)j * rows + r] = acc;
 }
 
 // First of two reduction stages for long rows: out[r*chunks + c] = sum over
