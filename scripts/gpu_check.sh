@@ -64,8 +64,12 @@ FAILED=()
 step() { echo; echo "== $*"; }
 
 step "1. driver, NVRTC, PyTorch"
-nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv 2>&1 | head -5 ||
+if command -v nvidia-smi >/dev/null; then
+    nvidia-smi | head -4 | tail -2   # the driver and the CUDA version it supports
+    nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv
+else
     echo "nvidia-smi: not found"
+fi
 echo "-- loader cache:"
 ldconfig -p 2>/dev/null | grep -E 'libcuda\.so|libnvrtc(-builtins)?\.so' | head -8 || true
 echo "-- files:"

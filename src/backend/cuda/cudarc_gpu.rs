@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use cudarc::driver::{CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, DevicePtr};
@@ -62,6 +62,9 @@ fn nvrtc_dirs() -> Vec<PathBuf> {
     roots.push("/opt/conda/lib".into());
     if let Some(home) = dirs::home_dir() {
         roots.push(home.join(".local/lib"));
+        if let Ok(rd) = std::fs::read_dir(home.join(".pyenv/versions")) {
+            roots.extend(rd.flatten().map(|e| e.path().join("lib")));
+        }
     }
     for root in roots {
         let Ok(rd) = std::fs::read_dir(&root) else {
@@ -75,19 +78,45 @@ fn nvrtc_dirs() -> Vec<PathBuf> {
             for pkgs in ["site-packages", "dist-packages"] {
                 let nv = e.path().join(pkgs).join("nvidia");
                 dirs.push(nv.join("cu13/lib"));
-                dirs.push(nv.join("cuda_nvrtc/lib"));
+                dirs.push(nv.join("cuda_nvrtc/lib")); // CUDA 12 wheels
             }
         }
     }
     dirs
 }
 
-/// Where `libnvrtc.so.13` was found outside the loader's path (if it was).
+/// Where NVRTC was found outside the loader's path (if it was).
 static NVRTC_FROM: OnceLock<Option<PathBuf>> = OnceLock::new();
 
+/// Open `lib` (and the builtins NVRTC opens by name at compile time, from the same
+/// folder) and keep them loaded for the process. True when `lib` loaded.
+fn keep_loaded(lib: &Path, builtins_prefix: &str) -> bool {
+    if let Some(Ok(rd)) = lib.parent().map(std::fs::read_dir) {
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().starts_with(builtins_prefix) {
+                // SAFETY: loading NVRTC's builtins runs their initialisers, which have no
+                // preconditions; kept loaded for the process.
+                if let Ok(l) = unsafe { libloading::Library::new(e.path()) } {
+                    std::mem::forget(l);
+                }
+            }
+        }
+    }
+    // SAFETY: as above.
+    match unsafe { libloading::Library::new(lib) } {
+        Ok(l) => {
+            std::mem::forget(l);
+            true
+        }
+        Err(_) => false,
+    }
+}
+
 /// Make sure cudarc will find NVRTC: when the loader cannot open `libnvrtc.so.13` by
-/// name, open it (and its builtins) by full path from [`nvrtc_dirs`] and keep it loaded,
-/// so the loader hands that library to cudarc's open by name. Returns the folder used.
+/// name, open it by full path from [`nvrtc_dirs`] and keep it loaded, so that the loader
+/// hands that library to cudarc's open by name; failing that, CUDA 12's
+/// `libnvrtc.so.12` (cudarc tries that name too; e.g. PyTorch's pip packages). Returns
+/// the library used when it came from there.
 fn preload_nvrtc() -> Option<PathBuf> {
     NVRTC_FROM
         .get_or_init(|| {
@@ -95,29 +124,13 @@ fn preload_nvrtc() -> Option<PathBuf> {
             if unsafe { libloading::Library::new(NVRTC_SONAME) }.is_ok() {
                 return None;
             }
-            for dir in nvrtc_dirs() {
-                let lib = dir.join(NVRTC_SONAME);
-                if !lib.exists() {
-                    continue;
-                }
-                // the builtins NVRTC opens by name at compile time, from the same folder
-                if let Ok(rd) = std::fs::read_dir(&dir) {
-                    for e in rd.flatten() {
-                        if e.file_name()
-                            .to_string_lossy()
-                            .starts_with("libnvrtc-builtins.so.13")
-                        {
-                            // SAFETY: as above; kept loaded for the process.
-                            if let Ok(l) = unsafe { libloading::Library::new(e.path()) } {
-                                std::mem::forget(l);
-                            }
-                        }
+            let dirs = nvrtc_dirs();
+            for major in [13, 12] {
+                for dir in &dirs {
+                    let lib = dir.join(format!("libnvrtc.so.{major}"));
+                    if lib.exists() && keep_loaded(&lib, &format!("libnvrtc-builtins.so.{major}")) {
+                        return Some(lib);
                     }
-                }
-                // SAFETY: as above; kept loaded for the process.
-                if let Ok(l) = unsafe { libloading::Library::new(&lib) } {
-                    std::mem::forget(l);
-                    return Some(dir);
                 }
             }
             None
@@ -189,7 +202,17 @@ fn open(ordinal: usize) -> Result<Loaded> {
             )),
             e => e,
         })?;
-        let module = ctx.load_module(ptx).map_err(driver_err("module load"))?;
+        let module = ctx.load_module(ptx).map_err(|e| {
+            let mut v = 0i32;
+            // SAFETY: writes the driver's CUDA version into `v`.
+            unsafe { cudarc::driver::sys::cuDriverGetVersion(&mut v) };
+            Error::Device(format!(
+                "CUDA cannot load the kernels NVRTC compiled ({e}); the driver supports CUDA \
+                 {}.{}: an older driver needs the NVRTC of its CUDA version",
+                v / 1000,
+                v % 1000 / 10
+            ))
+        })?;
         Ok((ctx, module, format!("{name}, sm_{major}{minor}")))
     })?;
     cache.push((ordinal, loaded.clone()));
@@ -283,8 +306,8 @@ impl CudarcGpu {
         })
     }
 
-    /// The folder `libnvrtc.so.13` was loaded from when the loader's path lacked it.
-    pub fn nvrtc_folder() -> Option<PathBuf> {
+    /// The NVRTC library loaded by full path when the loader's path lacked it.
+    pub fn nvrtc_loaded_from() -> Option<PathBuf> {
         NVRTC_FROM.get().cloned().flatten()
     }
 
