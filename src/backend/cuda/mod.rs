@@ -808,3 +808,41 @@ impl<G: Gpu> Backend for CudaBackend<G> {
         Array2::from_shape_vec((n, k), out).map_err(|e| Error::Other(format!("predict: {e}")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_names_are_found_in_the_sources_once_each() {
+        assert_eq!(
+            kernel_names("extern \"C\" __global__ void a_1(int x) {}\n__global__ void b() {}"),
+            ["a_1", "b"]
+        );
+        let all: Vec<String> = SOURCES.iter().flat_map(|(_, t)| kernel_names(t)).collect();
+        let mut unique = all.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), all.len(), "{all:?}");
+        for k in [
+            "conv3x3_fwd",
+            "conv3x3_dx",
+            "conv3x3_dwb_part",
+            "reduce_rows_part",
+            "reduce_rows",
+            "pool2_relu_fwd",
+            "pool2_relu_bwd",
+            "drop_relu_fwd",
+            "chacha8_mask",
+            "fc_fwd_part",
+            "fc_bwd_wb",
+            "fc_bwd_x",
+            "log_softmax_nll",
+            "batch_stats",
+            "adam_step",
+        ] {
+            assert!(all.iter().any(|n| n == k), "{k} missing from {all:?}");
+        }
+        assert_eq!(all.len(), 15);
+    }
+}
