@@ -11,9 +11,12 @@ with the peak resident memory.
 
 Usage: pytorch_baseline.py DATA_DIR [--epochs 5] [--batch-size 50] [--lr 0.001]
                                     [--threads 2] [--seed 42] [--preload]
+                                    [--device cpu|cuda]
 
 `--preload` decodes every image once before training (as cnn-tutor does) instead of the
 notebook's decode-on-every-batch, to separate compute speed from JPEG/PNG decoding.
+`--device cuda` runs the model on the GPU (eager mode, as the notebook would with
+`.to(device)`): each batch is copied to the device as it comes from the DataLoader.
 """
 
 import argparse
@@ -75,12 +78,13 @@ def load_dataset(data_path, batch_size, preload):
     return classes, train_loader, test_loader
 
 
-def train(model, train_loader, optimizer, loss_criteria):
+def train(model, train_loader, optimizer, loss_criteria, device):
     """One epoch of the seed's train(): returns the mean batch loss."""
     model.train()
     train_loss = 0.0
     batches = 0
     for data, target in train_loader:
+        data, target = data.to(device), target.to(device)
         optimizer.zero_grad()
         output = model(data)
         loss = loss_criteria(output, target)
@@ -91,7 +95,7 @@ def train(model, train_loader, optimizer, loss_criteria):
     return train_loss / batches
 
 
-def test(model, test_loader, loss_criteria):
+def test(model, test_loader, loss_criteria, device):
     """The seed's test(): mean batch loss and the fraction classified right."""
     model.eval()
     test_loss = 0.0
@@ -99,6 +103,7 @@ def test(model, test_loader, loss_criteria):
     batches = 0
     with torch.no_grad():
         for data, target in test_loader:
+            data, target = data.to(device), target.to(device)
             output = model(data)
             test_loss += loss_criteria(output, target).item()
             _, predicted = torch.max(output.data, 1)
@@ -122,6 +127,8 @@ def main():
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--preload", action="store_true",
                         help="decode all images once before training")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                        help="where the model runs (cuda: the first GPU)")
     args = parser.parse_args()
     if args.epochs < 1:
         sys.exit("error: --epochs must be at least 1")
@@ -132,7 +139,10 @@ def main():
     classes, train_loader, test_loader = load_dataset(args.data, args.batch_size, args.preload)
     load_seconds = time.perf_counter() - start
 
-    model = Net(num_classes=len(classes))
+    if args.device == "cuda" and not torch.cuda.is_available():
+        sys.exit("error: --device cuda but torch sees no CUDA GPU")
+    device = torch.device(args.device)
+    model = Net(num_classes=len(classes)).to(device)
     optimizer = optim.Adam(model.parameters(), lr=args.lr)
     loss_criteria = nn.CrossEntropyLoss()
     n_train = len(train_loader.dataset)
@@ -140,9 +150,11 @@ def main():
     train_total = 0.0
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()
-        train_loss = train(model, train_loader, optimizer, loss_criteria)
+        train_loss = train(model, train_loader, optimizer, loss_criteria, device)
+        if args.device == "cuda":
+            torch.cuda.synchronize()
         t1 = time.perf_counter()
-        val_loss, val_accuracy = test(model, test_loader, loss_criteria)
+        val_loss, val_accuracy = test(model, test_loader, loss_criteria, device)
         t2 = time.perf_counter()
         train_total += t1 - t0
         print(json.dumps({
@@ -158,6 +170,7 @@ def main():
         "summary": "pytorch",
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
+        "device": torch.cuda.get_device_name(0) if args.device == "cuda" else "cpu",
         "preload": args.preload,
         "classes": classes,
         "train_images": n_train,

@@ -117,6 +117,11 @@ fn empty_class_folder_and_broken_image_are_named() {
 
 #[test]
 fn cuda_without_a_gpu_backend_is_a_device_error() {
+    if let Ok(b) = cnn_tutor::backend::cuda_backend() {
+        use cnn_tutor::backend::Backend;
+        eprintln!("skipped: this machine has a GPU ({})", b.name());
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let data = tiny_data(tmp.path());
     let out = tmp.path().join("m.safetensors");
@@ -144,6 +149,17 @@ fn cuda_without_a_gpu_backend_is_a_device_error() {
             model.to_str().unwrap(),
             "--data",
             data.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert_one_line_error(&o, 2, "CUDA");
+    let o = run(
+        &[
+            "verify",
+            "--device",
+            "cuda",
+            "--reference",
+            model.to_str().unwrap(),
         ],
         tmp.path(),
     );

@@ -515,28 +515,6 @@ impl CpuBackend {
         }
     }
 
-    fn check_input(net: &ShapesNet, input: &[f32], targets: Option<&[usize]>) -> Result<usize> {
-        if !input.len().is_multiple_of(IN_LEN) || input.is_empty() {
-            return Err(Error::Other(format!(
-                "input holds {} floats, not a whole number of 3x128x128 images",
-                input.len()
-            )));
-        }
-        let n = input.len() / IN_LEN;
-        if let Some(t) = targets {
-            if t.len() != n {
-                return Err(Error::Other(format!("{} targets for {n} images", t.len())));
-            }
-            if let Some(&bad) = t.iter().find(|&&t| t >= net.classes()) {
-                return Err(Error::Other(format!(
-                    "target class {bad} but the net has {} classes",
-                    net.classes()
-                )));
-            }
-        }
-        Ok(n)
-    }
-
     /// Split `n` images into one contiguous range per worker.
     fn ranges(&self, n: usize) -> Vec<std::ops::Range<usize>> {
         let per = n.div_ceil(self.threads);
@@ -553,7 +531,7 @@ impl CpuBackend {
         dropout: Option<&mut ChaCha8Rng>,
         backward: bool,
     ) -> Result<usize> {
-        let n = Self::check_input(net, input, targets)?;
+        let n = super::check_input(net, input, targets)?;
         self.prepare(net);
         // The dropout masks take one generator word per float: first the channel masks of
         // all images, then the element masks. Each worker fills the part of its own images

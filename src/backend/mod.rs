@@ -13,6 +13,7 @@ pub enum DeviceChoice {
 }
 
 pub mod cpu;
+pub mod cuda;
 
 use ndarray::Array2;
 use rand_chacha::ChaCha8Rng;
@@ -71,40 +72,77 @@ pub trait Backend: Send {
 
     /// Eval-mode forward (dropouts off): log-probabilities, [images, classes].
     fn predict(&mut self, net: &ShapesNet, input: &[f32]) -> Result<Array2<f32>>;
+
+    /// Bring `net` and `adam` up to date after [`Backend::train_step`]s. A backend may
+    /// keep the parameters and Adam's moments on its device across steps (the GPU does);
+    /// call this before reading `net` (validation, saving). The CPU has nothing to do.
+    fn sync_to_host(&mut self, net: &mut ShapesNet, adam: &mut Adam) -> Result<()> {
+        let _ = (net, adam);
+        Ok(())
+    }
 }
 
-/// Whether an NVIDIA driver is visible on this machine.
-fn nvidia_driver_present() -> bool {
-    std::path::Path::new("/proc/driver/nvidia/version").exists()
-        || std::path::Path::new("/dev/nvidia0").exists()
+/// Check a batch: whole 3x128x128 images, one target per image, each below the class
+/// count. Returns the number of images.
+pub(crate) fn check_input(
+    net: &ShapesNet,
+    input: &[f32],
+    targets: Option<&[usize]>,
+) -> Result<usize> {
+    const IN_LEN: usize =
+        crate::nn::net::IN_CHANNELS * crate::nn::net::IMAGE_SIDE * crate::nn::net::IMAGE_SIDE;
+    if !input.len().is_multiple_of(IN_LEN) || input.is_empty() {
+        return Err(Error::Other(format!(
+            "input holds {} floats, not a whole number of 3x128x128 images",
+            input.len()
+        )));
+    }
+    let n = input.len() / IN_LEN;
+    if let Some(t) = targets {
+        if t.len() != n {
+            return Err(Error::Other(format!("{} targets for {n} images", t.len())));
+        }
+        if let Some(&bad) = t.iter().find(|&&t| t >= net.classes()) {
+            return Err(Error::Other(format!(
+                "target class {bad} but the net has {} classes",
+                net.classes()
+            )));
+        }
+    }
+    Ok(n)
+}
+
+/// The CUDA backend on the first GPU, or why there is none (one line).
+pub fn cuda_backend() -> Result<cuda::CudaBackend<cuda::cudarc_gpu::CudarcGpu>> {
+    Ok(cuda::CudaBackend::new(cuda::cudarc_gpu::CudarcGpu::new(0)?))
 }
 
 /// Make the backend asked for. `threads`: CPU worker threads (`None`: one per core).
 /// Returns the backend and, for `auto`, a one-line note saying what was chosen.
-/// `cuda` is an [`Error::Device`] for now (exit code 2).
+/// `cuda` without a usable GPU (no driver, no device, no NVRTC, kernels that do not
+/// compile) is an [`Error::Device`] (exit code 2); `auto` then runs on the CPU and says why.
 pub fn select(
     choice: DeviceChoice,
     threads: Option<usize>,
 ) -> Result<(Box<dyn Backend>, Option<String>)> {
     match choice {
         DeviceChoice::Cpu => Ok((Box::new(CpuBackend::new(threads)?), None)),
-        DeviceChoice::Cuda => Err(Error::Device(if nvidia_driver_present() {
-            "CUDA GPU found, but this build has no CUDA backend yet; use --device cpu".into()
-        } else {
-            "no CUDA GPU: no NVIDIA driver found on this machine; use --device cpu (or auto)".into()
-        })),
-        DeviceChoice::Auto => {
-            let cpu = CpuBackend::new(threads)?;
-            let why = if nvidia_driver_present() {
-                "this build has no CUDA backend yet"
-            } else {
-                "no CUDA GPU found"
-            };
-            let note = format!(
-                "note: {why}, running on the CPU ({} threads)",
-                cpu.threads()
-            );
-            Ok((Box::new(cpu), Some(note)))
-        }
+        DeviceChoice::Cuda => Ok((Box::new(cuda_backend()?), None)),
+        DeviceChoice::Auto => match cuda_backend() {
+            Ok(gpu) => {
+                let note = format!("note: running on the GPU, {}", gpu.name());
+                Ok((Box::new(gpu), Some(note)))
+            }
+            Err(e) => {
+                let cpu = CpuBackend::new(threads)?;
+                let why = e.to_string();
+                let why = why.strip_suffix("; use --device cpu").unwrap_or(&why);
+                let note = format!(
+                    "note: {why}; running on the CPU ({} threads)",
+                    cpu.threads()
+                );
+                Ok((Box::new(cpu), Some(note)))
+            }
+        },
     }
 }

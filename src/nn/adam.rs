@@ -44,6 +44,16 @@ impl Adam {
         }
     }
 
+    /// The first and second moments, one vector per parameter.
+    pub fn moments(&self) -> (&[Vec<f32>], &[Vec<f32>]) {
+        (&self.m, &self.v)
+    }
+
+    /// The moments, to write (a device backend copies its own back here).
+    pub fn moments_mut(&mut self) -> (&mut [Vec<f32>], &mut [Vec<f32>]) {
+        (&mut self.m, &mut self.v)
+    }
+
     /// One update of every parameter with its gradient (`grads[i]` has `params[i]`'s length).
     ///
     /// # Panics

@@ -345,6 +345,8 @@ pub fn run(
                 images_per_second: done as f64 / t0.elapsed().as_secs_f64().max(1e-9),
             });
         }
+        // a GPU keeps the parameters on the device while training: bring them back
+        backend.sync_to_host(&mut net, &mut adam)?;
         let train_secs = t0.elapsed().as_secs_f64();
         let train_loss = loss_sum / batches_per_epoch.max(1) as f64;
 

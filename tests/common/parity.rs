@@ -1,0 +1,158 @@
+//! Checks of a [`CudaBackend`] on any [`Gpu`] (the emulator in `gpu_emu.rs`, the real
+//! device in `gpu_cuda.rs`) against the PyTorch golden file and the CPU backend.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use cnn_tutor::backend::cuda::{CudaBackend, Gpu};
+use cnn_tutor::backend::{Backend, CpuBackend};
+use cnn_tutor::nn::adam::Adam;
+use cnn_tutor::nn::net::{ShapesNet, IMAGE_SIDE, IN_CHANNELS};
+use cnn_tutor::nn::reference::{compare, verify, Measure};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Floats in one image.
+pub const IN_LEN: usize = IN_CHANNELS * IMAGE_SIDE * IMAGE_SIDE;
+
+/// `n` random images roughly like normalised pixels, and targets below `classes`.
+pub fn batch(n: usize, classes: usize, seed: u64) -> (Vec<f32>, Vec<usize>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let x = (0..n * IN_LEN).map(|_| rng.gen_range(-1.0..1.0)).collect();
+    let t = (0..n).map(|_| rng.gen_range(0..classes)).collect();
+    (x, t)
+}
+
+/// max|ours - theirs| / max|theirs| within `tol`.
+pub fn assert_close(what: &str, ours: &[f32], theirs: &[f32], tol: f32) {
+    assert_eq!(ours.len(), theirs.len(), "{what}: length");
+    let e = compare(ours, theirs, Measure::Relative);
+    assert!(e <= tol, "{what}: relative error {e:e} > {tol:e}");
+}
+
+/// The golden PyTorch dump: `$CNN_TUTOR_GOLDEN` (for a test binary run elsewhere, see
+/// `scripts/gpu_check.sh`), else `../shared/golden` beside the checkout.
+pub fn golden_path() -> Option<PathBuf> {
+    let p = match std::env::var_os("CNN_TUTOR_GOLDEN").filter(|v| !v.is_empty()) {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/golden/shapes_net_seed42_batch4.safetensors"),
+    };
+    if !p.exists() {
+        eprintln!("skipped: no golden file at {}", p.display());
+        return None;
+    }
+    Some(p)
+}
+
+/// Every tensor of the golden file within tolerance (relative ones within 1e-4).
+pub fn golden<G: Gpu>(be: &mut CudaBackend<G>) {
+    let Some(path) = golden_path() else { return };
+    let checks = verify(&path, be).unwrap();
+    assert_eq!(checks.len(), 37);
+    for c in &checks {
+        println!("{:<28} {:.3e}", c.name, c.error);
+        assert!(c.pass(), "{}: error {} > {}", c.name, c.error, c.tolerance);
+        if c.measure == Measure::Relative {
+            assert!(c.error <= 1e-4, "{}: {}", c.name, c.error);
+        }
+    }
+}
+
+/// Gradients of one batch, with and without dropout, equal the CPU backend's; so do the
+/// loss, the count right and where the dropout generator ends. Cases: (images,
+/// classes, seed, dropout).
+pub fn forward_backward<G: Gpu>(be: &mut CudaBackend<G>, cases: &[(usize, usize, u64, bool)]) {
+    let mut cpu = CpuBackend::new(Some(2)).unwrap();
+    for &(n, classes, seed, dropout) in cases {
+        let net = ShapesNet::new(seed, classes);
+        let (x, t) = batch(n, classes, seed + 10);
+        let mut r1 = ChaCha8Rng::seed_from_u64(seed + 20);
+        let mut r2 = r1.clone();
+        let a = cpu
+            .forward_backward(&net, &x, &t, dropout.then_some(&mut r1))
+            .unwrap();
+        let b = be
+            .forward_backward(&net, &x, &t, dropout.then_some(&mut r2))
+            .unwrap();
+        let what = format!("n={n} classes={classes} dropout={dropout}");
+        assert_eq!((a.images, a.correct), (b.images, b.correct), "{what}");
+        assert_close(&format!("{what} loss"), &[b.loss], &[a.loss], 1e-5);
+        for (i, (ga, gb)) in cpu.grads().iter().zip(be.grads()).enumerate() {
+            assert!(ga.iter().any(|&v| v != 0.0), "{what}: grad {i} all zero");
+            assert_close(&format!("{what} grad {i}"), gb, ga, 1e-4);
+        }
+        assert_eq!(r1.get_word_pos(), r2.get_word_pos(), "{what}: generator");
+    }
+}
+
+/// Log-probabilities of `n` images equal the CPU backend's, and a smaller batch after a
+/// larger one reuses the buffers.
+pub fn predict<G: Gpu>(be: &mut CudaBackend<G>, n: usize) {
+    let mut cpu = CpuBackend::new(Some(2)).unwrap();
+    let net = ShapesNet::new(5, 4);
+    let (x, _) = batch(n, 4, 6);
+    let a = cpu.predict(&net, &x).unwrap();
+    let b = be.predict(&net, &x).unwrap();
+    assert_eq!(a.dim(), (n, 4));
+    assert_eq!(b.dim(), (n, 4));
+    let (a, b) = (a.as_slice().unwrap(), b.as_slice().unwrap());
+    assert_close("log-probs", b, a, 1e-5);
+    let b1 = be.predict(&net, &x[..IN_LEN]).unwrap();
+    assert_close("one image", b1.as_slice().unwrap(), &a[..4], 1e-5);
+}
+
+/// Adam steps on batches of `n` with dropout on, all on the device, then
+/// `sync_to_host`: the parameters, Adam's moments and step count equal the CPU
+/// backend's; the host copy is stale before the sync; after it, more steps continue from
+/// the device; a second net and optimiser start from their own values.
+pub fn train_steps<G: Gpu>(be: &mut CudaBackend<G>, n: usize) {
+    let mut cpu = CpuBackend::new(Some(2)).unwrap();
+    for round in 0..2u64 {
+        let classes = 3;
+        let mut na = ShapesNet::new(30 + round, classes);
+        let mut nb = na.clone();
+        let mut aa = Adam::new(0.001, &na.params);
+        let mut ab = aa.clone();
+        let mut ra = ChaCha8Rng::seed_from_u64(round);
+        let mut rb = ra.clone();
+        for step in 0..3u64 {
+            let (x, t) = batch(n, classes, 100 * round + step);
+            let sa = cpu
+                .train_step(&mut na, &mut aa, &x, &t, Some(&mut ra))
+                .unwrap();
+            let sb = be
+                .train_step(&mut nb, &mut ab, &x, &t, Some(&mut rb))
+                .unwrap();
+            let what = format!("round {round} step {step} loss");
+            assert_close(&what, &[sb.loss], &[sa.loss], 1e-4);
+            assert_eq!(sa.correct, sb.correct);
+        }
+        assert_eq!(ab.step, 3);
+        assert_ne!(
+            nb.params[0].data, na.params[0].data,
+            "synced before sync_to_host"
+        );
+        be.sync_to_host(&mut nb, &mut ab).unwrap();
+        for (pa, pb) in na.params.iter().zip(&nb.params) {
+            // Adam's tolerance in `verify` (ABS_TOL): tiny gradients summed in another
+            // order may move a value by a different fraction of lr
+            let e = compare(&pb.data, &pa.data, Measure::Absolute);
+            assert!(e <= 1e-5, "round {round} {}: {e:e}", pa.name);
+        }
+        let (ma, va) = aa.moments();
+        let (mb, vb) = ab.moments();
+        for i in 0..ma.len() {
+            assert_close(&format!("m {i}"), &mb[i], &ma[i], 1e-4);
+            assert_close(&format!("v {i}"), &vb[i], &va[i], 1e-4);
+        }
+        assert_eq!(ra.get_word_pos(), rb.get_word_pos());
+        let (x, t) = batch(n, classes, 999);
+        cpu.train_step(&mut na, &mut aa, &x, &t, None).unwrap();
+        be.train_step(&mut nb, &mut ab, &x, &t, None).unwrap();
+        be.sync_to_host(&mut nb, &mut ab).unwrap();
+        let e = compare(&nb.params[6].data, &na.params[6].data, Measure::Absolute);
+        assert!(e <= 1e-5, "after a further step: {e:e}");
+    }
+}

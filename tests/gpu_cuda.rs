@@ -1,0 +1,110 @@
+//! The CUDA backend on a real GPU (cudarc, NVRTC): the golden PyTorch checks and parity
+//! with the CPU backend, at the emulator's small batches and at the training batch size.
+//! Each test skips, saying why, when this machine has no usable GPU. Without one, the
+//! device error is checked instead: one line, no panic.
+
+mod common;
+
+use cnn_tutor::backend::cuda::cudarc_gpu::CudarcGpu;
+use cnn_tutor::backend::cuda::CudaBackend;
+use cnn_tutor::backend::{cuda_backend, select, Backend, DeviceChoice};
+use cnn_tutor::Error;
+use common::parity;
+
+fn gpu() -> Option<CudaBackend<CudarcGpu>> {
+    match cuda_backend() {
+        Ok(b) => Some(b),
+        Err(e) => {
+            eprintln!("skipped: no usable GPU: {e}");
+            None
+        }
+    }
+}
+
+#[test]
+fn without_a_gpu_cuda_is_a_one_line_device_error_and_auto_the_cpu() {
+    match cuda_backend() {
+        Ok(b) => {
+            eprintln!("skipped: this machine has a GPU ({})", b.name());
+        }
+        Err(e) => {
+            assert!(matches!(e, Error::Device(_)), "{e:?}");
+            assert_eq!(e.exit_code(), 2);
+            let msg = e.to_string();
+            assert!(!msg.contains('\n') && msg.contains("CUDA"), "{msg}");
+            // asked twice: the same answer, still no panic
+            assert_eq!(cuda_backend().unwrap_err().to_string(), msg);
+            let (be, note) = select(DeviceChoice::Auto, Some(1)).unwrap();
+            assert!(be.name().starts_with("cpu"), "{}", be.name());
+            let note = note.unwrap();
+            assert!(
+                note.starts_with("note: ") && note.contains("running on the CPU"),
+                "{note}"
+            );
+            assert!(!note.contains('\n'), "{note}");
+        }
+    }
+}
+
+#[test]
+fn golden_checks_on_the_gpu() {
+    let Some(mut be) = gpu() else { return };
+    parity::golden(&mut be);
+}
+
+#[test]
+fn gpu_forward_backward_matches_the_cpu() {
+    let Some(mut be) = gpu() else { return };
+    parity::forward_backward(
+        &mut be,
+        &[
+            (2, 3, 1, true),
+            (3, 5, 2, false),
+            (50, 3, 4, true),
+            (7, 3, 5, true),
+        ],
+    );
+}
+
+#[test]
+fn gpu_predictions_match_the_cpu() {
+    let Some(mut be) = gpu() else { return };
+    parity::predict(&mut be, 50);
+}
+
+#[test]
+fn gpu_train_steps_match_the_cpu() {
+    let Some(mut be) = gpu() else { return };
+    parity::train_steps(&mut be, 2);
+    parity::train_steps(&mut be, 50);
+}
+
+/// NVRTC compiles every kernel (no GPU needed, only `libnvrtc.so.13`): for the H200's
+/// compute capability and an older one, each kernel is an entry of the PTX.
+#[test]
+fn kernels_compile_with_nvrtc_when_it_is_installed() {
+    use cnn_tutor::backend::cuda::cudarc_gpu::compile_kernels;
+    use cnn_tutor::backend::cuda::{kernel_names, SOURCES};
+    for (major, minor) in [(9, 0), (8, 0)] {
+        let ptx = match compile_kernels(major, minor) {
+            Ok(p) => p.to_src(),
+            Err(e) if e.to_string().starts_with("no NVRTC") => {
+                eprintln!("skipped: {e}");
+                return;
+            }
+            Err(e) => panic!("compute_{major}{minor}: {e}"),
+        };
+        assert!(
+            ptx.contains(&format!(".target sm_{major}{minor}")),
+            "{ptx:.300}"
+        );
+        for (file, text) in SOURCES {
+            for k in kernel_names(text) {
+                assert!(
+                    ptx.contains(&format!(".entry {k}(")),
+                    "{file}: {k} not in the PTX"
+                );
+            }
+        }
+    }
+}
