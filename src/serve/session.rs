@@ -206,6 +206,7 @@ impl Conn {
             handle: session.handle(),
             channel,
             runtime: shared.runtime.clone(),
+            done: Arc::default(),
         };
         let (tx, rx) = std::sync::mpsc::channel();
         self.app = Some(tx);
@@ -537,6 +538,9 @@ struct ChannelOut {
     handle: russh::server::Handle,
     channel: ChannelId,
     runtime: tokio::runtime::Handle,
+    /// Set once the session is over: later writes (ratatui's own clean-up when the
+    /// `Terminal` drops) go nowhere instead of failing and logging.
+    done: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Write for ChannelOut {
@@ -546,6 +550,9 @@ impl Write for ChannelOut {
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
+        if self.done.load(std::sync::atomic::Ordering::Relaxed) {
+            self.pending.clear();
+        }
         if self.pending.is_empty() {
             return Ok(());
         }
@@ -664,6 +671,7 @@ fn run_app(
     };
     let area = |w: u16, h: u16| Rect::new(0, 0, w, h);
     let (handle, channel, runtime) = (out.handle.clone(), out.channel, out.runtime.clone());
+    let done = Arc::clone(&out.done);
     let Ok(mut term) = Terminal::with_options(
         CrosstermBackend::new(out),
         TerminalOptions {
@@ -752,12 +760,14 @@ fn run_app(
     // the app (and any training it runs) goes before the goodbye is sent
     drop(app);
     let Some((line, why)) = ending else {
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
         return "session ended (connection closed)".into();
     };
     let backend = term.backend_mut();
     let _ = execute!(backend, terminal::LeaveAlternateScreen, cursor::Show);
     let _ = write!(backend, "{line}\r\n");
     let _ = backend.flush();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
     ChannelOut::close(&handle, channel, &runtime, 0);
     format!("session ended ({why})")
 }
