@@ -561,61 +561,27 @@ impl<G: Gpu> CudaBackend<G> {
             )?;
             // conv3: weight+bias grads, input grad, then pool2+relu backward
             self.conv_backward(w.relu2, w.d3, idx::CONV3_W, C2, C3, S2, n, &ga)?;
-            self.launch(
-                "conv3x3_dx",
-                n * C2 * S2 * S2,
-                &[
-                    at(w.d3),
-                    pa(idx::CONV3_W),
-                    at(w.drelu2),
-                    ni,
-                    int(C2),
-                    int(C3),
-                    int(S2),
-                    int(S2),
-                ],
-            )?;
-            self.launch(
-                "pool2_relu_bwd",
-                n * C2 * S1 * S1,
-                &[
-                    at(w.drelu2),
-                    at(w.relu2),
-                    at(w.code2),
-                    at(w.dconv2),
-                    int(n * C2),
-                    int(S1),
-                    int(S1),
-                ],
-            )?;
+            let stage2 = PoolStage {
+                act: w.relu2,
+                drelu: w.drelu2,
+                code: w.code2,
+                dconv: w.dconv2,
+                cin: C2,
+                cout: C3,
+                s: S2,
+            };
+            self.conv_pool_backward(w.d3, pa(idx::CONV3_W), stage2, n)?;
             self.conv_backward(w.relu1, w.dconv2, idx::CONV2_W, C1, C2, S1, n, &ga)?;
-            self.launch(
-                "conv3x3_dx",
-                n * C1 * S1 * S1,
-                &[
-                    at(w.dconv2),
-                    pa(idx::CONV2_W),
-                    at(w.drelu1),
-                    ni,
-                    int(C1),
-                    int(C2),
-                    int(S1),
-                    int(S1),
-                ],
-            )?;
-            self.launch(
-                "pool2_relu_bwd",
-                n * C1 * S0 * S0,
-                &[
-                    at(w.drelu1),
-                    at(w.relu1),
-                    at(w.code1),
-                    at(w.dconv1),
-                    int(n * C1),
-                    int(S0),
-                    int(S0),
-                ],
-            )?;
+            let stage1 = PoolStage {
+                act: w.relu1,
+                drelu: w.drelu1,
+                code: w.code1,
+                dconv: w.dconv1,
+                cin: C1,
+                cout: C2,
+                s: S1,
+            };
+            self.conv_pool_backward(w.dconv2, pa(idx::CONV2_W), stage1, n)?;
             self.conv_backward(w.x, w.dconv1, idx::CONV1_W, IN_CHANNELS, C1, S0, n, &ga)?;
         }
         self.launch(
@@ -626,6 +592,41 @@ impl<G: Gpu> CudaBackend<G> {
         let mut stats = [0.0f32; 2];
         self.gpu.download(w.stats, 0, &mut stats)?;
         Ok(Some((stats[0], stats[1])))
+    }
+
+    /// Back through a conv layer's input and the pool+ReLU before it: `dy` is the gradient
+    /// at the conv's output (`st.s` square), `weight` its weights; writes `st.dconv`, the
+    /// gradient at the previous conv's output (twice the size).
+    fn conv_pool_backward(&mut self, dy: Buf, weight: Arg, st: PoolStage, n: usize) -> Result<()> {
+        let int = |v: usize| Arg::I32(v as i32);
+        self.launch(
+            "conv3x3_dx",
+            n * st.cin * st.s * st.s,
+            &[
+                Arg::Buf(dy, 0),
+                weight,
+                Arg::Buf(st.drelu, 0),
+                int(n),
+                int(st.cin),
+                int(st.cout),
+                int(st.s),
+                int(st.s),
+            ],
+        )?;
+        let s = 2 * st.s;
+        self.launch(
+            "pool2_relu_bwd",
+            n * st.cin * s * s,
+            &[
+                Arg::Buf(st.drelu, 0),
+                Arg::Buf(st.act, 0),
+                Arg::Buf(st.code, 0),
+                Arg::Buf(st.dconv, 0),
+                int(n * st.cin),
+                int(s),
+                int(s),
+            ],
+        )
     }
 
     /// Weight and bias gradients of the conv layer whose weight is parameter `wi`.
@@ -845,4 +846,23 @@ mod tests {
         }
         assert_eq!(all.len(), 15);
     }
+}
+
+/// The buffers and sizes of one conv+pool+ReLU stage, for [`CudaBackend::conv_pool_backward`].
+#[derive(Clone, Copy)]
+struct PoolStage {
+    /// The stage's output (pooled, after ReLU).
+    act: Buf,
+    /// Gradient at `act`.
+    drelu: Buf,
+    /// Which of the four pooled values won.
+    code: Buf,
+    /// Gradient at the stage's conv output (before pooling).
+    dconv: Buf,
+    /// Channels of `act` (the next conv's input).
+    cin: usize,
+    /// Output channels of the next conv.
+    cout: usize,
+    /// Side of `act`.
+    s: usize,
 }
