@@ -108,3 +108,50 @@ fn kernels_compile_with_nvrtc_when_it_is_installed() {
         }
     }
 }
+
+/// Set in the run of [`every_test_here_passes_through_the_fake_driver`].
+const FAKE_RUN: &str = "CNN_TUTOR_FAKE_CUDA_RUN";
+
+/// Without a GPU: every other test of this file again, in a child process with the fake
+/// NVIDIA driver and NVRTC of `common::fake_cuda` first on the loader's path, so that
+/// the golden checks and the CPU parity run through cudarc and `CudarcGpu` (only the
+/// kernels run on the CPU) and none of them skips.
+#[test]
+fn every_test_here_passes_through_the_fake_driver() {
+    use common::fake_cuda::FakeCuda;
+    if std::env::var_os(FAKE_RUN).is_some() {
+        return;
+    }
+    if let Ok(b) = cuda_backend() {
+        eprintln!(
+            "skipped: the tests above ran on this machine's GPU ({})",
+            b.name()
+        );
+        return;
+    }
+    let fake = match FakeCuda::get() {
+        Ok(Some(f)) => f,
+        Ok(None) => {
+            eprintln!("skipped: no C++ compiler (c++, g++, clang++ or $CXX) for the fake driver");
+            return;
+        }
+        Err(e) => panic!("fake driver: {e}"),
+    };
+    let o = fake
+        .command(std::env::current_exe().unwrap(), true)
+        .args(["--test-threads", "2", "--nocapture"])
+        .args(["--skip", "every_test_here_passes_through_the_fake_driver"])
+        .env(FAKE_RUN, "1")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("test result: ok. 6 passed"), "{out}");
+    assert!(!out.contains("skipped: no usable GPU"), "{out}");
+    assert!(
+        out.contains(
+            "skipped: this machine has a GPU (cuda (Fake GPU (cnn-tutor test driver), sm_90))"
+        ),
+        "{out}"
+    );
+}

@@ -37,15 +37,21 @@ pub fn compiler() -> Option<String> {
     })
 }
 
-fn kernels_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("kernels")
+/// The text of `kernels/emu/NAME`.
+pub fn emu_file(name: &str) -> std::result::Result<String, String> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("kernels/emu")
+        .join(name);
+    std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Build (or reuse) the emulator library for the current kernel sources.
-fn build(cxx: &str) -> std::result::Result<PathBuf, String> {
-    let header = std::fs::read_to_string(kernels_dir().join("emu/cuda_emu.h"))
-        .map_err(|e| format!("kernels/emu/cuda_emu.h: {e}"))?;
-    let mut src = String::from("#include \"cuda_emu.h\"\n");
+/// The kernels of [`SOURCES`] as C++ with `kernels/emu/cuda_emu.h`, and for each kernel
+/// `NAME` the launcher `emu_NAME` and `emu_sig_NAME`; then the names of the kernels.
+pub fn kernels_cpp() -> std::result::Result<(String, Vec<String>), String> {
+    let mut src = format!(
+        "#line 1 \"kernels/emu/cuda_emu.h\"\n{}\n",
+        emu_file("cuda_emu.h")?.replace("#pragma once", "")
+    );
     let mut names = Vec::new();
     for (file, text) in SOURCES {
         src.push_str(&format!("#line 1 \"kernels/{file}\"\n{text}\n"));
@@ -59,44 +65,65 @@ fn build(cxx: &str) -> std::result::Result<PathBuf, String> {
              extern \"C\" const char* emu_sig_{n}() {{ return emu::signature({n}); }}\n"
         ));
     }
+    Ok((src, names))
+}
+
+/// Compile the C++ `src` into the shared library `file` (with `soname`, if given) in a
+/// folder named after the source, once: a later call with the same source reuses it.
+pub fn compile_shared(
+    cxx: &str,
+    src: &str,
+    file: &str,
+    soname: Option<&str>,
+) -> std::result::Result<PathBuf, String> {
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    (&header, &src, cxx).hash(&mut h);
+    (src, cxx, file, soname).hash(&mut h);
     let dir =
         PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("gpu-emu-{:016x}", h.finish()));
-    let lib = dir.join("libkernels_emu.so");
+    let lib = dir.join(file);
     if lib.exists() {
         return Ok(lib);
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    std::fs::write(dir.join("cuda_emu.h"), &header).map_err(|e| e.to_string())?;
-    let cpp = dir.join("kernels_emu.cpp");
-    std::fs::write(&cpp, &src).map_err(|e| e.to_string())?;
+    let cpp = dir.join(format!("{file}.{}.cpp", std::process::id()));
+    std::fs::write(&cpp, src).map_err(|e| e.to_string())?;
     // a private name, then a rename: test binaries building at once do not clash
-    let tmp = dir.join(format!("lib.{}.so", std::process::id()));
-    let out = Command::new(cxx)
-        .args([
-            "-std=c++17",
-            "-O2",
-            "-ffp-contract=off",
-            "-fno-fast-math",
-            "-Wall",
-            "-Werror",
-            "-shared",
-            "-fPIC",
-            "-o",
-        ])
+    let tmp = dir.join(format!("{file}.{}.tmp", std::process::id()));
+    let mut cmd = Command::new(cxx);
+    cmd.args([
+        "-std=c++17",
+        "-O2",
+        "-ffp-contract=off",
+        "-fno-fast-math",
+        "-Wall",
+        "-Werror",
+        "-shared",
+        "-fPIC",
+    ]);
+    if let Some(so) = soname {
+        cmd.arg(format!("-Wl,-soname,{so}"));
+    }
+    let out = cmd
+        .arg("-o")
         .arg(&tmp)
         .arg(&cpp)
         .output()
         .map_err(|e| format!("{cxx}: {e}"))?;
+    let _ = std::fs::remove_file(&cpp);
     if !out.status.success() {
         return Err(format!(
-            "the kernels do not compile as C++:\n{}",
+            "{file} does not compile as C++:\n{}",
             String::from_utf8_lossy(&out.stderr)
         ));
     }
     std::fs::rename(&tmp, &lib).map_err(|e| e.to_string())?;
     Ok(lib)
+}
+
+/// Build (or reuse) the emulator library for the current kernel sources.
+fn build(cxx: &str) -> std::result::Result<PathBuf, String> {
+    let (src, _) = kernels_cpp()?;
+    compile_shared(cxx, &src, "libkernels_emu.so", None)
 }
 
 /// Kernels on the CPU (see the module docs).

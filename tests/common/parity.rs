@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use cnn_tutor::backend::cuda::{CudaBackend, Gpu};
 use cnn_tutor::backend::{Backend, CpuBackend};
 use cnn_tutor::nn::adam::Adam;
-use cnn_tutor::nn::net::{ShapesNet, IMAGE_SIDE, IN_CHANNELS};
+use cnn_tutor::nn::net::{idx, ShapesNet, IMAGE_SIDE, IN_CHANNELS};
 use cnn_tutor::nn::reference::{compare, verify, Measure};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -60,6 +60,23 @@ pub fn golden<G: Gpu>(be: &mut CudaBackend<G>) {
     }
 }
 
+/// Tolerance (relative to the largest value) for conv1's weight gradient of a batch of
+/// `n` random images. Where two values of a 2x2 pooling window of conv1's output are a
+/// rounding error apart, the CPU and the GPU (which sum in another order) can pick
+/// different ones, and the gradient of that window flows to a different pixel. That is
+/// right on both sides (PyTorch's CPU and CUDA kernels differ the same way), but one such
+/// window moves conv1's weight gradient by up to a few percent for one image (measured:
+/// image 5 of `batch(8, 3, 14)`, two values 1 ulp apart, 3.8e-2; a batch of 50, 1.7e-3).
+/// The batches of 4 or fewer used here have no such window, so they keep the tight
+/// tolerance (as do the deeper layers, whose weights average many more values).
+pub fn conv1_weight_tol(n: usize) -> f32 {
+    if n <= 4 {
+        1e-4
+    } else {
+        5e-2
+    }
+}
+
 /// Gradients of one batch, with and without dropout, equal the CPU backend's; so do the
 /// loss, the count right and where the dropout generator ends. Cases: (images,
 /// classes, seed, dropout).
@@ -81,7 +98,12 @@ pub fn forward_backward<G: Gpu>(be: &mut CudaBackend<G>, cases: &[(usize, usize,
         assert_close(&format!("{what} loss"), &[b.loss], &[a.loss], 1e-5);
         for (i, (ga, gb)) in cpu.grads().iter().zip(be.grads()).enumerate() {
             assert!(ga.iter().any(|&v| v != 0.0), "{what}: grad {i} all zero");
-            assert_close(&format!("{what} grad {i}"), gb, ga, 1e-4);
+            let tol = if i == idx::CONV1_W {
+                conv1_weight_tol(n)
+            } else {
+                1e-4
+            };
+            assert_close(&format!("{what} grad {i}"), gb, ga, tol);
         }
         assert_eq!(r1.get_word_pos(), r2.get_word_pos(), "{what}: generator");
     }
@@ -108,6 +130,16 @@ pub fn predict<G: Gpu>(be: &mut CudaBackend<G>, n: usize) {
 /// backend's; the host copy is stale before the sync; after it, more steps continue from
 /// the device; a second net and optimiser start from their own values.
 pub fn train_steps<G: Gpu>(be: &mut CudaBackend<G>, n: usize) {
+    // Parameters: Adam's tolerance in `verify` (ABS_TOL), as tiny gradients summed in
+    // another order may move a value by a different fraction of lr; moments: relative.
+    // Batches that may take another pooling branch (see `conv1_weight_tol`) start the
+    // next step from slightly different weights, and every layer drifts a little:
+    // measured at 50 images, parameters 2.1e-5 (2% of an lr step), moments 9.1e-4.
+    let (param_tol, moment_tol) = if conv1_weight_tol(n) > 1e-4 {
+        (1e-4, 5e-3)
+    } else {
+        (1e-5, 1e-4)
+    };
     let mut cpu = CpuBackend::new(Some(2)).unwrap();
     for round in 0..2u64 {
         let classes = 3;
@@ -136,16 +168,14 @@ pub fn train_steps<G: Gpu>(be: &mut CudaBackend<G>, n: usize) {
         );
         be.sync_to_host(&mut nb, &mut ab).unwrap();
         for (pa, pb) in na.params.iter().zip(&nb.params) {
-            // Adam's tolerance in `verify` (ABS_TOL): tiny gradients summed in another
-            // order may move a value by a different fraction of lr
             let e = compare(&pb.data, &pa.data, Measure::Absolute);
-            assert!(e <= 1e-5, "round {round} {}: {e:e}", pa.name);
+            assert!(e <= param_tol, "round {round} {}: {e:e}", pa.name);
         }
         let (ma, va) = aa.moments();
         let (mb, vb) = ab.moments();
         for i in 0..ma.len() {
-            assert_close(&format!("m {i}"), &mb[i], &ma[i], 1e-4);
-            assert_close(&format!("v {i}"), &vb[i], &va[i], 1e-4);
+            assert_close(&format!("m {i}"), &mb[i], &ma[i], moment_tol);
+            assert_close(&format!("v {i}"), &vb[i], &va[i], moment_tol);
         }
         assert_eq!(ra.get_word_pos(), rb.get_word_pos());
         let (x, t) = batch(n, classes, 999);
@@ -153,6 +183,6 @@ pub fn train_steps<G: Gpu>(be: &mut CudaBackend<G>, n: usize) {
         be.train_step(&mut nb, &mut ab, &x, &t, None).unwrap();
         be.sync_to_host(&mut nb, &mut ab).unwrap();
         let e = compare(&nb.params[6].data, &na.params[6].data, Measure::Absolute);
-        assert!(e <= 1e-5, "after a further step: {e:e}");
+        assert!(e <= param_tol, "after a further step: {e:e}");
     }
 }

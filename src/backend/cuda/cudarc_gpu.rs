@@ -14,6 +14,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use cudarc::driver::sys::CUresult;
+use cudarc::driver::DriverError;
 use cudarc::driver::{CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, DevicePtr};
 use cudarc::driver::{LaunchConfig, PushKernelArg};
 use cudarc::nvrtc::{compile_ptx_with_opts, CompileError, CompileOptions};
@@ -161,9 +163,21 @@ fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     }
 }
 
-fn driver_err(what: &str) -> impl Fn(cudarc::driver::DriverError) -> Error + '_ {
-    move |e| Error::Device(format!("CUDA {what} failed: {e}"))
+/// A driver error as the driver describes it, with its name: "out of memory
+/// (CUDA_ERROR_OUT_OF_MEMORY)".
+fn describe(e: &DriverError) -> String {
+    match e.error_string() {
+        Ok(s) => format!("{} ({:?})", s.to_string_lossy(), e.0),
+        Err(_) => format!("{:?}", e.0),
+    }
 }
+
+fn driver_err(what: &str) -> impl Fn(DriverError) -> Error + '_ {
+    move |e| Error::Device(format!("CUDA {what} failed: {}", describe(&e)))
+}
+
+/// The oldest compute capability CUDA 13's NVRTC compiles for.
+const OLDEST_CC: (i32, i32) = (7, 5);
 
 /// The compiled kernels of this process, per device ordinal.
 type Loaded = (Arc<CudaContext>, Arc<CudaModule>, String);
@@ -184,7 +198,11 @@ fn open(ordinal: usize) -> Result<Loaded> {
         ));
     }
     let loaded = guarded("CUDA driver", || {
-        let count = CudaContext::device_count().map_err(driver_err("device query"))?;
+        let count = match CudaContext::device_count() {
+            // what the driver says when it is installed but finds no GPU
+            Err(DriverError(CUresult::CUDA_ERROR_NO_DEVICE)) => 0,
+            r => r.map_err(driver_err("device query"))?,
+        };
         if count <= 0 || ordinal >= count as usize {
             return Err(Error::Device(
                 "no CUDA GPU: the NVIDIA driver reports no device; use --device cpu".into(),
@@ -195,6 +213,13 @@ fn open(ordinal: usize) -> Result<Loaded> {
         let (major, minor) = ctx
             .compute_capability()
             .map_err(driver_err("compute capability query"))?;
+        if (major, minor) < OLDEST_CC {
+            return Err(Error::Device(format!(
+                "CUDA GPU found ({name}, sm_{major}{minor}), but CUDA 13 needs compute \
+                 capability {}.{} or newer; use --device cpu",
+                OLDEST_CC.0, OLDEST_CC.1
+            )));
+        }
         let ptx = compile(major, minor).map_err(|e| match e {
             Error::Device(m) if m.starts_with("no NVRTC") => Error::Device(format!(
                 "CUDA GPU found ({name}), but {}",
@@ -207,8 +232,9 @@ fn open(ordinal: usize) -> Result<Loaded> {
             // SAFETY: writes the driver's CUDA version into `v`.
             unsafe { cudarc::driver::sys::cuDriverGetVersion(&mut v) };
             Error::Device(format!(
-                "CUDA cannot load the kernels NVRTC compiled ({e}); the driver supports CUDA \
+                "CUDA cannot load the kernels NVRTC compiled: {}; the driver supports CUDA \
                  {}.{}: an older driver needs the NVRTC of its CUDA version",
+                describe(&e),
                 v / 1000,
                 v % 1000 / 10
             ))
@@ -335,10 +361,17 @@ impl Gpu for CudarcGpu {
     }
 
     fn alloc(&mut self, len: usize) -> Result<Buf> {
-        let slice = self
-            .stream
-            .alloc_zeros::<f32>(len.max(1))
-            .map_err(driver_err("allocation"))?;
+        let slice = self.stream.alloc_zeros::<f32>(len.max(1)).map_err(|e| {
+            let mib = (len * 4).div_ceil(1 << 20);
+            if e.0 == CUresult::CUDA_ERROR_OUT_OF_MEMORY {
+                Error::Device(format!(
+                    "the GPU ({}) has no room for {mib} MiB more; try a smaller --batch-size",
+                    self.name
+                ))
+            } else {
+                driver_err(&format!("allocation of {mib} MiB"))(e)
+            }
+        })?;
         let (ptr, _) = slice.device_ptr(&self.stream);
         self.bufs.push(Some(Slot { slice, ptr }));
         Ok(Buf {

@@ -1,0 +1,290 @@
+//! The real CUDA code path run end to end without a GPU: the `cnn-tutor` binary, cudarc
+//! and our adapter (`CudarcGpu`) against a fake NVIDIA driver and NVRTC
+//! (`tests/common/fake_cuda.rs`) that run the kernels on the CPU. This checks what the
+//! emulator tests cannot: how the adapter calls cudarc (allocations, copies, offsets,
+//! launch arguments, NVRTC options, module loading), what crosses the bus during training,
+//! and every device error the CLI turns into one line and exit code 2. Skipped, with the
+//! reason printed, when no C++ compiler is found.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::fake_cuda::{count, stats, FakeCuda};
+use common::parity::golden_path;
+
+const BIN: &str = env!("CARGO_BIN_EXE_cnn-tutor");
+
+fn fake() -> Option<&'static FakeCuda> {
+    match FakeCuda::get() {
+        Ok(Some(f)) => Some(f),
+        Ok(None) => {
+            eprintln!("skipped: no C++ compiler (c++, g++, clang++ or $CXX) for the fake driver");
+            None
+        }
+        Err(e) => panic!("fake driver: {e}"),
+    }
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// The error of a run that must fail as a device error: exit code 2, one line.
+fn device_error(o: &Output) -> String {
+    let (out, err) = text(o);
+    assert_eq!(o.status.code(), Some(2), "stdout: {out}\nstderr: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let err = err.trim_end().to_string();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    err
+}
+
+/// Counters of the fake driver for one run.
+fn counters(dir: &Path, name: &str) -> std::path::PathBuf {
+    dir.join(format!("{name}.stats"))
+}
+
+#[test]
+fn verify_device_cuda_passes_the_golden_file_through_cudarc() {
+    let (Some(fake), Some(golden)) = (fake(), golden_path()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for (cc, target) in [("9.0", "sm_90"), ("8.6", "sm_86")] {
+        let file = counters(dir.path(), cc);
+        let o = fake
+            .command(BIN, true)
+            .args(["verify", "--device", "cuda", "--reference"])
+            .arg(&golden)
+            .env("FAKE_CUDA_STATS", &file)
+            .env("FAKE_CUDA_CC", cc)
+            .output()
+            .unwrap();
+        let (out, err) = text(&o);
+        assert!(o.status.success(), "stdout: {out}\nstderr: {err}");
+        assert!(
+            out.contains(&format!(
+                "on cuda (Fake GPU (cnn-tutor test driver), {target})"
+            )),
+            "{out}"
+        );
+        assert!(
+            out.contains("All 37 tensors match within tolerance."),
+            "{out}"
+        );
+        assert!(!out.contains("FAIL"), "{out}");
+        let s = stats(&file);
+        // compiled once, for this device's architecture, without fused multiply-adds
+        assert_eq!(s["target"], target);
+        assert_eq!(s["fmad"], "false");
+        assert_eq!(count(&s, "modules"), 1);
+        assert_eq!(count(&s, "contexts"), 1);
+        assert!(count(&s, "launches") >= 27, "{s:?}");
+        // every buffer zeroed when made, and given back
+        assert_eq!(count(&s, "memsets"), count(&s, "allocs"));
+        assert_eq!(count(&s, "live_allocs"), 0, "{s:?}");
+    }
+}
+
+fn json_lines(out: &str) -> Vec<serde_json::Value> {
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// Two epochs on 60 images, batches of 10: the same numbers as the CPU backend, the same
+/// checkpoint, and per step only the batch goes to the device and two floats come back.
+#[test]
+fn training_through_cudarc_matches_the_cpu_and_keeps_the_data_on_the_device() {
+    let Some(fake) = fake() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("shapes");
+    let o = std::process::Command::new(BIN)
+        .args(["data", "generate", "--per-class", "20", "--out"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{:?}", text(&o));
+    let train = |device: &str| {
+        let model = dir.path().join(format!("{device}.safetensors"));
+        let file = counters(dir.path(), device);
+        let o = fake
+            .command(BIN, true)
+            .args([
+                "train",
+                "--json",
+                "--epochs",
+                "2",
+                "--batch-size",
+                "10",
+                "--threads",
+                "1",
+            ])
+            .args(["--device", device, "--data"])
+            .arg(&data)
+            .arg("--out")
+            .arg(&model)
+            .env("FAKE_CUDA_STATS", &file)
+            .output()
+            .unwrap();
+        let (out, err) = text(&o);
+        assert!(o.status.success(), "{device}: stdout: {out}\nstderr: {err}");
+        (json_lines(&out), model, file)
+    };
+    let (gpu, gpu_model, gpu_file) = train("cuda");
+    let (cpu, cpu_model, cpu_file) = train("cpu");
+    assert_eq!(gpu.len(), 3, "{gpu:?}");
+    assert_eq!(gpu.len(), cpu.len());
+    for (g, c) in gpu.iter().zip(&cpu) {
+        for key in ["train_loss", "val_loss"] {
+            let (Some(g), Some(c)) = (g[key].as_f64(), c[key].as_f64()) else {
+                assert_eq!(g.get(key), c.get(key), "{key}");
+                continue;
+            };
+            assert!((g - c).abs() <= 1e-5 * c.abs(), "{key}: gpu {g}, cpu {c}");
+        }
+        assert_eq!(g["val_accuracy"], c["val_accuracy"]);
+    }
+    assert_eq!(gpu[2]["confusion_matrix"], cpu[2]["confusion_matrix"]);
+    let load = |p: &Path| cnn_tutor::nn::checkpoint::load(p).unwrap();
+    let ((g, gmeta), (c, cmeta)) = (load(&gpu_model), load(&cpu_model));
+    assert_eq!(gmeta.classes, cmeta.classes);
+    for (gp, cp) in g.params.iter().zip(&c.params) {
+        assert_eq!(gp.shape, cp.shape, "{}", gp.name);
+        let worst = gp
+            .data
+            .iter()
+            .zip(&cp.data)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-5, "{}: differs by {worst}", gp.name);
+    }
+
+    // the CPU run never touched the driver
+    assert!(!cpu_file.exists());
+
+    // What crossed the bus. Per epoch: every image once (training, then validation);
+    // back came two floats per step (loss sum, number right), the log-probabilities of
+    // the validation images, and once the weights and Adam's moments (for validation
+    // and the checkpoint). No activations, no per-layer round trips.
+    let s = stats(&gpu_file);
+    let (epochs, batch, k) = (2u64, 10u64, 3u64);
+    let val: u64 = gpu[2]["confusion_matrix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap())
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    let train = 60 - val;
+    let steps = train.div_ceil(batch);
+    let image = 3 * 128 * 128 * 4;
+    let weights = 4 * cnn_tutor::nn::net::ShapesNet::new(0, 3).num_values() as u64;
+    assert_eq!(
+        count(&s, "dtoh_bytes"),
+        epochs * (steps * 8 + val * k * 4 + 3 * weights),
+        "{s:?}"
+    );
+    let up = count(&s, "htod_bytes");
+    let images = epochs * (train + val) * image;
+    assert!(up >= images, "{s:?}");
+    assert!(up - images <= epochs * (train * 4 + 6 * weights), "{s:?}");
+    assert_eq!(count(&s, "live_allocs"), 0, "{s:?}");
+}
+
+/// Each way the device can fail: one line on stderr, exit code 2, no panic, and no
+/// checkpoint left behind.
+#[test]
+fn device_failures_are_one_line_and_exit_code_2() {
+    let Some(fake) = fake() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("shapes");
+    let o = std::process::Command::new(BIN)
+        .args(["data", "generate", "--per-class", "4", "--out"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{:?}", text(&o));
+    let model = dir.path().join("model.safetensors");
+    let train = |nvrtc: bool, env: &[(&str, &str)]| {
+        let mut cmd = fake.command(BIN, nvrtc);
+        cmd.args(["train", "--json", "--epochs", "1", "--batch-size", "4"])
+            .args(["--device", "cuda", "--data"])
+            .arg(&data)
+            .arg("--out")
+            .arg(&model);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let err = device_error(&cmd.output().unwrap());
+        assert!(!model.exists(), "a checkpoint was written after: {err}");
+        err
+    };
+    let err = train(true, &[("FAKE_CUDA_DEVICES", "0")]);
+    assert_eq!(
+        err,
+        "error: no CUDA GPU: the NVIDIA driver reports no device; use --device cpu"
+    );
+    let err = train(false, &[]);
+    assert!(
+        err.starts_with("error: CUDA GPU found (Fake GPU (cnn-tutor test driver))")
+            && err.contains("libnvrtc.so.13"),
+        "{err}"
+    );
+    let err = train(true, &[("FAKE_CUDA_CC", "6.1")]);
+    assert!(
+        err.contains("(Fake GPU (cnn-tutor test driver), sm_61)")
+            && err.contains("compute capability 7.5 or newer; use --device cpu"),
+        "{err}"
+    );
+    let err = train(
+        true,
+        &[("FAKE_NVRTC_ERROR", "identifier \"x\" is undefined")],
+    );
+    assert_eq!(
+        err,
+        "error: the GPU kernels do not compile with NVRTC: \
+         cnn_tutor_kernels.cu(1): error: identifier \"x\" is undefined"
+    );
+    let err = train(true, &[("FAKE_CUDA_MEM", "1000000")]);
+    assert!(
+        err.starts_with("error: the GPU (Fake GPU (cnn-tutor test driver), sm_90) has no room")
+            && err.ends_with("MiB more; try a smaller --batch-size"),
+        "{err}"
+    );
+    // a fault in the middle of the first step
+    let err = train(true, &[("FAKE_CUDA_FAIL_LAUNCH", "10")]);
+    assert!(
+        err.starts_with("error: CUDA launch of ")
+            && err.ends_with(
+                "failed: an illegal memory access was encountered (CUDA_ERROR_ILLEGAL_ADDRESS)"
+            ),
+        "{err}"
+    );
+
+    // `auto` without a device trains on the CPU and says why
+    let o = fake
+        .command(BIN, true)
+        .args(["train", "--json", "--epochs", "1", "--batch-size", "4"])
+        .args(["--device", "auto", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&model)
+        .env("FAKE_CUDA_DEVICES", "0")
+        .output()
+        .unwrap();
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(
+        err.starts_with(
+            "note: no CUDA GPU: the NVIDIA driver reports no device; running on the CPU"
+        ),
+        "{err}"
+    );
+    assert!(model.exists());
+}
