@@ -120,7 +120,8 @@ step "4. training: cnn-tutor on CUDA, then PyTorch on CUDA"
 "$BIN" data generate --out "$WORK/shapes" --per-class "$PER_CLASS" --seed "$SEED" >/dev/null ||
     FAILED+=("data generate")
 if ! timeout 240 "$BIN" train --device cuda --json --data "$WORK/shapes" --epochs "$EPOCHS" \
-    --batch-size "$BATCH" --seed "$SEED" >"$WORK/rust.json" 2>"$WORK/rust.err"; then
+    --batch-size "$BATCH" --seed "$SEED" --out "$WORK/model.safetensors" >"$WORK/rust.json" \
+    2>"$WORK/rust.err"; then
     FAILED+=("train --device cuda")
 fi
 cat "$WORK/rust.err" "$WORK/rust.json"
