@@ -8,8 +8,8 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Output;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use common::fake_cuda::{count, stats, FakeCuda};
 use common::parity::golden_path;
@@ -45,8 +45,47 @@ fn device_error(o: &Output) -> String {
 }
 
 /// Counters of the fake driver for one run.
-fn counters(dir: &Path, name: &str) -> std::path::PathBuf {
+fn counters(dir: &Path, name: &str) -> PathBuf {
     dir.join(format!("{name}.stats"))
+}
+
+/// `per_class` images of each shape, drawn into `dir/shapes`.
+fn shapes(dir: &Path, per_class: usize) -> PathBuf {
+    let data = dir.join("shapes");
+    let o = Command::new(BIN)
+        .args([
+            "data",
+            "generate",
+            "--per-class",
+            &per_class.to_string(),
+            "--out",
+        ])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{:?}", text(&o));
+    data
+}
+
+/// `cnn-tutor train --json` (one CPU thread) through the fake driver.
+fn train_cmd(
+    fake: &FakeCuda,
+    nvrtc: bool,
+    device: &str,
+    data: &Path,
+    model: &Path,
+    epochs: u32,
+    batch: u32,
+) -> Command {
+    let mut cmd = fake.command(BIN, nvrtc);
+    cmd.args(["train", "--json", "--threads", "1", "--device", device])
+        .args(["--epochs", &epochs.to_string()])
+        .args(["--batch-size", &batch.to_string()])
+        .arg("--data")
+        .arg(data)
+        .arg("--out")
+        .arg(model);
+    cmd
 }
 
 #[test]
@@ -103,32 +142,11 @@ fn json_lines(out: &str) -> Vec<serde_json::Value> {
 fn training_through_cudarc_matches_the_cpu_and_keeps_the_data_on_the_device() {
     let Some(fake) = fake() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("shapes");
-    let o = std::process::Command::new(BIN)
-        .args(["data", "generate", "--per-class", "20", "--out"])
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{:?}", text(&o));
+    let data = shapes(dir.path(), 20);
     let train = |device: &str| {
         let model = dir.path().join(format!("{device}.safetensors"));
         let file = counters(dir.path(), device);
-        let o = fake
-            .command(BIN, true)
-            .args([
-                "train",
-                "--json",
-                "--epochs",
-                "2",
-                "--batch-size",
-                "10",
-                "--threads",
-                "1",
-            ])
-            .args(["--device", device, "--data"])
-            .arg(&data)
-            .arg("--out")
-            .arg(&model)
+        let o = train_cmd(fake, true, device, &data, &model, 2, 10)
             .env("FAKE_CUDA_STATS", &file)
             .output()
             .unwrap();
@@ -203,21 +221,10 @@ fn training_through_cudarc_matches_the_cpu_and_keeps_the_data_on_the_device() {
 fn device_failures_are_one_line_and_exit_code_2() {
     let Some(fake) = fake() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("shapes");
-    let o = std::process::Command::new(BIN)
-        .args(["data", "generate", "--per-class", "4", "--out"])
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{:?}", text(&o));
+    let data = shapes(dir.path(), 4);
     let model = dir.path().join("model.safetensors");
     let train = |nvrtc: bool, env: &[(&str, &str)]| {
-        let mut cmd = fake.command(BIN, nvrtc);
-        cmd.args(["train", "--json", "--epochs", "1", "--batch-size", "4"])
-            .args(["--device", "cuda", "--data"])
-            .arg(&data)
-            .arg("--out")
-            .arg(&model);
+        let mut cmd = train_cmd(fake, nvrtc, "cuda", &data, &model, 1, 4);
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -268,13 +275,7 @@ fn device_failures_are_one_line_and_exit_code_2() {
     );
 
     // `auto` without a device trains on the CPU and says why
-    let o = fake
-        .command(BIN, true)
-        .args(["train", "--json", "--epochs", "1", "--batch-size", "4"])
-        .args(["--device", "auto", "--data"])
-        .arg(&data)
-        .arg("--out")
-        .arg(&model)
+    let o = train_cmd(fake, true, "auto", &data, &model, 1, 4)
         .env("FAKE_CUDA_DEVICES", "0")
         .output()
         .unwrap();
