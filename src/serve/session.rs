@@ -125,11 +125,8 @@ impl Conn {
 
     fn throttled(&self, user: &str) -> bool {
         let Some(peer) = self.peer else { return false };
-        if self.shared.throttled(peer.ip()) {
-            eprintln!(
-                "{} refused: too many failed logins from this address",
-                self.who(user)
-            );
+        if let Some(why) = self.shared.throttled(peer.ip(), user) {
+            eprintln!("{} refused: {why}", self.who(user));
             return true;
         }
         false
@@ -263,7 +260,7 @@ impl russh::server::Handler for Conn {
             return Ok(self.accepted(user, "class code"));
         }
         if let Some(peer) = self.peer {
-            self.shared.record_failure(peer.ip());
+            self.shared.record_failure(peer.ip(), user);
         }
         eprintln!("{} login failed: wrong class code", self.who(user));
         // russh would drop `password` from the methods offered; keep it, as OpenSSH does,
