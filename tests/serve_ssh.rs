@@ -186,6 +186,37 @@ async fn class_code_login_gets_the_lesson_menu_and_q_quits() {
     eventually("the slot is free", || server.sessions() == 0).await;
 }
 
+/// A bug that panics one student's app ends only that session: the student gets their
+/// terminal back with a line saying so, the place is freed, and the class carries on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_session_restores_the_students_terminal_and_spares_the_class() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.panic_key = Some('!');
+    let server = start(c);
+    let (h1, _) = login(server.addr(), "ada", CODE).await;
+    let (h2, _) = login(server.addr(), "grace", CODE).await;
+    let mut t1 = Term::open(&h1, 80, 24).await;
+    let mut t2 = Term::open(&h2, 80, 24).await;
+    let title = first_lesson_title();
+    t1.until_text(&title).await;
+    t2.until_text(&title).await;
+    t1.keys(b"!").await;
+    let raw = t1.until_closed().await;
+    let after = &raw[raw.rfind("\x1b[?1049l").expect("left the alternate screen")..];
+    assert!(after.contains("\x1b[?25h"), "cursor shown again: {after:?}");
+    assert!(after.contains("internal error"), "{after:?}");
+    assert!(!t1.vt.screen().alternate_screen());
+    eventually("the place is free", || server.sessions() == 1).await;
+    // the other student carries on
+    t2.keys(b"\r").await;
+    t2.until_text("1/").await;
+    let (h3, ok) = login(server.addr(), "ada", CODE).await;
+    assert!(ok);
+    let mut t3 = Term::open(&h3, 80, 24).await;
+    t3.until_text(&title).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_code_is_refused_and_nothing_starts() {
     let dir = tempfile::tempdir().unwrap();

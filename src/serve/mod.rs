@@ -68,6 +68,10 @@ pub struct ServeConfig {
     /// The user name that leads the class: students pressing `f` on the menu follow this
     /// user's lesson and step. When keys are configured the teacher must log in by key.
     pub teacher: Option<String>,
+    /// Tests only (the CLI never sets it): a session panics when its student presses this
+    /// key, to check that a crashed session still gives the student their terminal back.
+    #[doc(hidden)]
+    pub panic_key: Option<char>,
 }
 
 impl ServeConfig {
@@ -88,6 +92,7 @@ impl ServeConfig {
             data_dir: PathBuf::from(crate::cli::DEFAULT_DATA_DIR),
             auth_delay: Duration::from_secs(1),
             teacher: None,
+            panic_key: None,
         }
     }
 

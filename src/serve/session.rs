@@ -216,7 +216,24 @@ impl Conn {
         let spawned = std::thread::Builder::new()
             .name(format!("cnn-tutor-session-{}", self.id))
             .spawn(move || {
-                let end = run_app(app, out, (pty.cols, pty.rows), &rx, idle, &class);
+                let (handle, channel, runtime) =
+                    (out.handle.clone(), out.channel, out.runtime.clone());
+                let done = Arc::clone(&out.done);
+                let size = (pty.cols, pty.rows);
+                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run_app(app, out, size, &rx, idle, &class)
+                }));
+                // a bug in the app ends only this session (the panic message is in the log
+                // above); the student still gets their terminal back
+                let end = run.unwrap_or_else(|_| {
+                    if class.role == Role::Teacher {
+                        class.publish(None);
+                    }
+                    if !done.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                        say_sorry_and_close(&handle, channel, &runtime);
+                    }
+                    "session ended (internal error: it panicked)".into()
+                });
                 eprintln!("{who} {end}");
                 drop(slot);
             });
@@ -565,6 +582,28 @@ impl Write for ChannelOut {
     }
 }
 
+/// After a session panicked: leave the alternate screen, show the cursor, say what
+/// happened and close the channel with exit status 1.
+fn say_sorry_and_close(
+    handle: &russh::server::Handle,
+    ch: ChannelId,
+    runtime: &tokio::runtime::Handle,
+) {
+    let mut bytes = Vec::new();
+    let _ = crossterm::queue!(
+        bytes,
+        crossterm::style::ResetColor,
+        terminal::LeaveAlternateScreen,
+        cursor::Show
+    );
+    bytes.extend_from_slice(
+        b"Sorry: cnn-tutor hit an internal error and ended this session. \
+          Connect again to carry on.\r\n",
+    );
+    let _ = runtime.block_on(handle.data(ch, bytes));
+    ChannelOut::close(handle, ch, runtime, 1);
+}
+
 impl ChannelOut {
     /// Close the channel with an exit status (the client's ssh then ends).
     fn close(
@@ -712,6 +751,12 @@ fn run_app(
             }
             Ok(Event::App(AppEvent::Key(key))) => {
                 last_input = Instant::now();
+                if let Some(c) = class.shared.config.panic_key {
+                    assert!(
+                        key.code != crate::tui::KeyCode::Char(c),
+                        "the test panic key"
+                    );
+                }
                 if follow.key(&mut app, &key, class) {
                     dirty = true;
                 } else {
