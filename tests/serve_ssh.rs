@@ -534,9 +534,10 @@ async fn students_follow_the_teacher_with_f_and_take_control_back() {
     teacher.until_text(&title).await;
     let (hs, _) = login(server.addr(), "kim", CODE).await;
     let mut student = Term::open(&hs, 100, 30).await;
-    student
+    let menu = student
         .until_text("press f to follow the teacher (teach)")
         .await;
+    assert!(menu.contains("f follow teacher"), "{menu}");
     student.keys(b"f").await;
     student.until_text("following the teacher").await;
 
@@ -549,6 +550,9 @@ async fn students_follow_the_teacher_with_f_and_take_control_back() {
     teacher.until_text("step 3/").await;
     let screen = student.until_text("step 3/").await;
     assert!(screen.contains("2. ReLU"), "{screen}");
+    // the key hints say what f does now
+    assert!(screen.contains("f stop following"), "{screen}");
+    assert!(!screen.contains("f filters"), "{screen}");
 
     // f again: the student has the controls; the teacher moving on no longer moves them
     student.keys(b"f").await;

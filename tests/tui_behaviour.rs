@@ -308,6 +308,28 @@ fn presets_cycle() {
     assert_ne!(all_values(&app), before);
 }
 
+fn text(buf: &ratatui::buffer::Buffer) -> String {
+    buf.content().iter().map(|c| c.symbol()).collect()
+}
+
+/// In a classroom with a teacher, the key hints say what `f` does: follow on the menu,
+/// and while following, stop following (instead of cycling the lesson's filters).
+#[test]
+fn hints_say_what_f_does_for_a_classroom_student() {
+    let mut app = fresh();
+    assert!(!text(&render_to_buffer(&app, 100, 30)).contains("follow teacher"));
+    app.set_follow(Some(false));
+    assert!(text(&render_to_buffer(&app, 100, 30)).contains("f follow teacher"));
+    app.open_by_id("convolution").expect("opens");
+    let lesson = text(&render_to_buffer(&app, 100, 30));
+    assert!(lesson.contains("f filters") && !lesson.contains("stop following"));
+    app.set_follow(Some(true));
+    let lesson = text(&render_to_buffer(&app, 100, 30));
+    assert!(lesson.contains("f stop following") && !lesson.contains("f filters"));
+    key(&mut app, KeyCode::Esc);
+    assert!(text(&render_to_buffer(&app, 100, 30)).contains("f stop following"));
+}
+
 /// Every screen the app can show for the built-in lessons: the menu, every step of every
 /// lesson, the help, at two sizes.
 fn every_screen(theme: Theme, mut check: impl FnMut(&str, &ratatui::buffer::Buffer)) {

@@ -183,6 +183,7 @@ impl Conn {
             }
             Some(t) => {
                 app.set_notice(format!("press f to follow the teacher ({t})"));
+                app.set_follow(Some(false));
                 Role::Student
             }
         };
@@ -663,6 +664,7 @@ impl Follow {
         }
         self.on = !self.on;
         self.shown = None;
+        app.set_follow(Some(self.on));
         if self.on {
             if !self.sync(app, class) {
                 app.set_notice("following the teacher, who has no lesson open yet (f stops)");

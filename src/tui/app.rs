@@ -95,6 +95,9 @@ pub struct App {
     size: (u16, u16),
     /// Settings and paths of the training screen (kept between visits).
     train_prefs: TrainPrefs,
+    /// In a classroom with a teacher: whether this student follows the teacher (`None`:
+    /// no teacher to follow). Only changes the key hints; the session does the following.
+    follow: Option<bool>,
 }
 
 impl App {
@@ -124,6 +127,7 @@ impl App {
             quit: false,
             size: (80, 24),
             train_prefs: TrainPrefs::default(),
+            follow: None,
         }
     }
 
@@ -739,6 +743,17 @@ impl App {
     /// menu and the training screen. A classroom's teacher publishes this.
     pub fn position(&self) -> Option<(usize, usize)> {
         self.lesson_state().map(|s| (s.lesson, s.step))
+    }
+
+    /// Say whether this classroom student follows the teacher (`None`: no teacher), for
+    /// the key hints.
+    pub fn set_follow(&mut self, follow: Option<bool>) {
+        self.follow = follow;
+    }
+
+    /// Whether this classroom student follows the teacher (`None`: no teacher).
+    pub fn follow(&self) -> Option<bool> {
+        self.follow
     }
 
     /// Show lesson `index` at `step` (a classroom student following the teacher). Does

@@ -396,6 +396,7 @@ pub(crate) fn render(app: &App, state: &LessonState, area: Rect, buf: &mut Buffe
         presets,
         state.edit.is_some(),
         state.playing,
+        app.follow() == Some(true),
     );
     render_status(theme, app.notice(), &hints, lay.status, buf);
 }

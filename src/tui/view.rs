@@ -237,12 +237,20 @@ fn render_menu(app: &App, area: Rect, buf: &mut Buffer) {
     if detail_area.height >= 3 {
         render_menu_detail(app, detail_area, buf);
     }
-    let hints = vec![
+    let mut hints = vec![
         (format!("{}/{}", sym.up, sym.down), "choose"),
         ("Enter".to_string(), "open"),
         ("?".to_string(), "help"),
         ("q".to_string(), "quit"),
     ];
+    if let Some(on) = app.follow() {
+        let what = if on {
+            "stop following"
+        } else {
+            "follow teacher"
+        };
+        hints.insert(2, ("f".to_string(), what));
+    }
     render_status(theme, app.notice(), &hints, status, buf);
 }
 
@@ -488,6 +496,7 @@ pub(crate) fn lesson_hints(
     presets: bool,
     editing: bool,
     playing: bool,
+    following: bool,
 ) -> Vec<(String, &'static str)> {
     let s = theme.symbols();
     let k = |a: &str| a.to_string();
@@ -514,10 +523,14 @@ pub(crate) fn lesson_hints(
         (format!("{}/{}", s.left, s.right), "step"),
         (k("p"), if playing { "pause" } else { "play" }),
     ]);
+    // following the teacher in a classroom, `f` stops following (filters come back after)
+    if following {
+        hints.insert(0, (k("f"), "stop following"));
+    }
     if editable {
         hints.push((k("e"), "edit"));
     }
-    if presets {
+    if presets && !following {
         hints.push((k("f"), "filters"));
     }
     if matches!(kind, Kind::Dropout | Kind::Architecture) {
