@@ -123,6 +123,17 @@ impl Conn {
         Auth::Accept
     }
 
+    /// Refuse a password, still offering the methods: russh would drop `password` from
+    /// them; OpenSSH keeps it, so a mistyped code can be typed again (within
+    /// max_auth_attempts and the throttle) and the client says "Permission denied
+    /// (password)" rather than "()".
+    fn reject_keeping_methods(&self) -> Auth {
+        Auth::Reject {
+            proceed_with_methods: Some(self.shared.methods.clone()),
+            partial_success: false,
+        }
+    }
+
     fn throttled(&self, user: &str) -> bool {
         let Some(peer) = self.peer else { return false };
         if let Some(why) = self.shared.throttled(peer.ip(), user) {
@@ -266,7 +277,7 @@ impl russh::server::Handler for Conn {
 
     async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, Self::Error> {
         if self.throttled(user) {
-            return Ok(Auth::reject());
+            return Ok(self.reject_keeping_methods());
         }
         let ok = self
             .shared
@@ -281,12 +292,7 @@ impl russh::server::Handler for Conn {
             self.shared.record_failure(peer.ip(), user);
         }
         eprintln!("{} login failed: wrong class code", self.who(user));
-        // russh would drop `password` from the methods offered; keep it, as OpenSSH does,
-        // so a mistyped code can be typed again (within max_auth_attempts and the throttle)
-        Ok(Auth::Reject {
-            proceed_with_methods: Some(self.shared.methods.clone()),
-            partial_success: false,
-        })
+        Ok(self.reject_keeping_methods())
     }
 
     async fn auth_publickey_offered(
