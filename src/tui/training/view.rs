@@ -146,7 +146,7 @@ fn render_settings(theme: &Theme, st: &TrainingState, area: Rect, buf: &mut Buff
                 SettingField::Seed => s.seed.to_string(),
                 SettingField::Device => match s.device {
                     DeviceChoice::Cpu => "cpu".into(),
-                    DeviceChoice::Auto => "auto (GPU when present, else CPU)".into(),
+                    DeviceChoice::Auto => "auto (GPU if any, else CPU)".into(),
                     DeviceChoice::Cuda => match &st.cuda_unavailable {
                         Some(_) => "cuda (unavailable here)".into(),
                         None => "cuda".into(),
