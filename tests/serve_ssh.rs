@@ -210,7 +210,7 @@ async fn a_panicking_session_restores_the_students_terminal_and_spares_the_class
     eventually("the place is free", || server.sessions() == 1).await;
     // the other student carries on
     t2.keys(b"\r").await;
-    t2.until_text("1/").await;
+    t2.until_text("step 1/").await;
     let (h3, ok) = login(server.addr(), "ada", CODE).await;
     assert!(ok);
     let mut t3 = Term::open(&h3, 80, 24).await;
