@@ -217,6 +217,30 @@ async fn a_panicking_session_restores_the_students_terminal_and_spares_the_class
     t3.until_text(&title).await;
 }
 
+/// A class told to log in with one user name: each student's saved models still get a
+/// file of their own (student, student-2 ...), and a name is free again after its session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn students_sharing_a_login_name_save_under_names_of_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(config(dir.path()));
+    let title = first_lesson_title();
+    let (h1, _) = login(server.addr(), "student", CODE).await;
+    let mut t1 = Term::open(&h1, 100, 30).await;
+    let first = t1.until_text(&title).await;
+    assert!(!first.contains("already connected"), "{first}");
+    let (h2, _) = login(server.addr(), "student", CODE).await;
+    let mut t2 = Term::open(&h2, 100, 30).await;
+    t2.until_text("student is already connected: your models save as student-2")
+        .await;
+    t1.keys(b"q").await;
+    t1.until_closed().await;
+    eventually("the first session ends", || server.sessions() == 1).await;
+    let (h3, _) = login(server.addr(), "student", CODE).await;
+    let mut t3 = Term::open(&h3, 100, 30).await;
+    let screen = t3.until_text(&title).await;
+    assert!(!screen.contains("already connected"), "{screen}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_code_is_refused_and_nothing_starts() {
     let dir = tempfile::tempdir().unwrap();

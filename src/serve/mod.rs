@@ -11,7 +11,7 @@
 //! Shared limits live in [`Shared`]: the session slots (`max_sessions`), the training
 //! queue ([`TrainQueue`]) and the failed-login counts per address.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -118,6 +118,29 @@ pub struct Shared {
     teacher_at: Mutex<Option<(usize, usize)>>,
     /// The server is stopping: sessions say goodbye and restore the students' screens.
     stopping: AtomicBool,
+    /// The names of the sessions now running (each unique: see [`Shared::lease_name`]).
+    names: Mutex<HashSet<String>>,
+}
+
+/// A session's unique name (for its saved models); dropping it frees the name.
+#[derive(Debug)]
+pub struct NameLease {
+    shared: Arc<Shared>,
+    name: String,
+}
+
+impl NameLease {
+    /// The name: the login name, or with `-2`, `-3` ... while that one is taken.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Drop for NameLease {
+    fn drop(&mut self) {
+        let mut names = self.shared.names.lock().unwrap_or_else(|e| e.into_inner());
+        names.remove(&self.name);
+    }
 }
 
 /// A place among `max_sessions`; dropping it frees the place.
@@ -139,6 +162,21 @@ impl Shared {
             })
             .ok()
             .map(|_| SessionSlot(Arc::clone(self)))
+    }
+
+    /// A name no running session has: `base`, else `base-2`, `base-3` ... (a whole class
+    /// may log in with one user name, and each student's saved models need their own file).
+    fn lease_name(self: &Arc<Self>, base: &str) -> NameLease {
+        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        let name = std::iter::once(base.to_string())
+            .chain((2..).map(|i| format!("{base}-{i}")))
+            .find(|n| !names.contains(n))
+            .unwrap_or_else(|| unreachable!("the counter never ends"));
+        names.insert(name.clone());
+        NameLease {
+            shared: Arc::clone(self),
+            name,
+        }
     }
 
     /// Whether logins as `user` from `ip` are turned away for now, and why.
@@ -353,6 +391,7 @@ pub fn start(config: ServeConfig) -> Result<Server> {
         runtime: runtime.handle().clone(),
         teacher_at: Mutex::new(None),
         stopping: AtomicBool::new(false),
+        names: Mutex::new(HashSet::new()),
         config,
     });
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -564,6 +603,34 @@ mod tests {
         let err = start(config).unwrap_err();
         assert_eq!(err.exit_code(), 2);
         assert!(err.to_string().contains("no class code"), "{err}");
+    }
+
+    #[test]
+    fn sessions_with_one_login_name_get_names_of_their_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = start(ServeConfig::new(
+            "127.0.0.1:0".parse().unwrap(),
+            dir.path().into(),
+        ))
+        .unwrap();
+        let sh = &server.shared;
+        let a = sh.lease_name("student");
+        let b = sh.lease_name("student");
+        let c = sh.lease_name("student");
+        assert_eq!(
+            (a.name(), b.name(), c.name()),
+            ("student", "student-2", "student-3")
+        );
+        assert_eq!(sh.lease_name("kim").name(), "kim");
+        drop(b);
+        assert_eq!(
+            sh.lease_name("student").name(),
+            "student-2",
+            "a freed name is reused"
+        );
+        // a login name that looks like a renamed one does not take another's name
+        let d = sh.lease_name("student-3");
+        assert_eq!(d.name(), "student-3-2");
     }
 
     #[test]

@@ -186,6 +186,7 @@ impl Conn {
             theme
         };
         let mut app = App::new(shared.lessons.clone(), theme, Progress::new());
+        let lease = shared.lease_name(&name);
         let config = &shared.config;
         let role = match &config.teacher {
             None => Role::Alone,
@@ -198,12 +199,19 @@ impl Conn {
                 Role::Student
             }
         };
+        if lease.name() != name {
+            self.log(&format!("saves models as {}", lease.name()));
+            app.set_notice(format!(
+                "{name} is already connected: your models save as {}",
+                lease.name()
+            ));
+        }
         app.set_train_prefs(TrainPrefs {
             data_dir: config.data_dir.clone(),
             model_path: config
                 .state_dir
                 .join("students")
-                .join(format!("{name}.safetensors")),
+                .join(format!("{}.safetensors", lease.name())),
             queue: Some(Arc::clone(&shared.queue)),
             threads: Some(config.threads_per_training.max(1)),
             restricted: true,
@@ -247,6 +255,7 @@ impl Conn {
                     "session ended (internal error: it panicked)".into()
                 });
                 eprintln!("{who} {end}");
+                drop(lease);
                 drop(slot);
             });
         if let Err(e) = spawned {
