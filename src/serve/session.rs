@@ -136,8 +136,11 @@ impl Conn {
 
     fn throttled(&self, user: &str) -> bool {
         let Some(peer) = self.peer else { return false };
-        if let Some(why) = self.shared.throttled(peer.ip(), user) {
-            eprintln!("{} refused: {why}", self.who(user));
+        if self.shared.throttled(peer.ip()) {
+            eprintln!(
+                "{} refused: too many failed logins from this address",
+                self.who(user)
+            );
             return true;
         }
         false
@@ -298,7 +301,7 @@ impl russh::server::Handler for Conn {
             return Ok(self.accepted(user, "class code"));
         }
         if let Some(peer) = self.peer {
-            self.shared.record_failure(peer.ip(), user);
+            self.shared.record_failure(peer.ip());
         }
         eprintln!("{} login failed: wrong class code", self.who(user));
         Ok(self.reject_keeping_methods())
