@@ -16,17 +16,6 @@ use common::parity::golden_path;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cnn-tutor");
 
-fn fake() -> Option<&'static FakeCuda> {
-    match FakeCuda::get() {
-        Ok(Some(f)) => Some(f),
-        Ok(None) => {
-            eprintln!("skipped: no C++ compiler (c++, g++, clang++ or $CXX) for the fake driver");
-            None
-        }
-        Err(e) => panic!("fake driver: {e}"),
-    }
-}
-
 fn text(o: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -90,7 +79,7 @@ fn train_cmd(
 
 #[test]
 fn verify_device_cuda_passes_the_golden_file_through_cudarc() {
-    let (Some(fake), Some(golden)) = (fake(), golden_path()) else {
+    let (Some(fake), Some(golden)) = (FakeCuda::or_skip(), golden_path()) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -140,7 +129,9 @@ fn json_lines(out: &str) -> Vec<serde_json::Value> {
 /// checkpoint, and per step only the batch goes to the device and two floats come back.
 #[test]
 fn training_through_cudarc_matches_the_cpu_and_keeps_the_data_on_the_device() {
-    let Some(fake) = fake() else { return };
+    let Some(fake) = FakeCuda::or_skip() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let data = shapes(dir.path(), 20);
     let train = |device: &str| {
@@ -219,7 +210,9 @@ fn training_through_cudarc_matches_the_cpu_and_keeps_the_data_on_the_device() {
 /// checkpoint left behind.
 #[test]
 fn device_failures_are_one_line_and_exit_code_2() {
-    let Some(fake) = fake() else { return };
+    let Some(fake) = FakeCuda::or_skip() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let data = shapes(dir.path(), 4);
     let model = dir.path().join("model.safetensors");

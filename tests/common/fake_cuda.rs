@@ -70,6 +70,21 @@ impl FakeCuda {
             .map_err(Clone::clone)
     }
 
+    /// The fake libraries, or `None` after printing why a test skips (no C++ compiler);
+    /// libraries that do not build fail the test.
+    pub fn or_skip() -> Option<&'static FakeCuda> {
+        match FakeCuda::get() {
+            Ok(Some(f)) => Some(f),
+            Ok(None) => {
+                eprintln!(
+                    "skipped: no C++ compiler (c++, g++, clang++ or $CXX) for the fake driver"
+                );
+                None
+            }
+            Err(e) => panic!("fake driver: {e}"),
+        }
+    }
+
     /// `program` with the fake driver (and the fake NVRTC, when `nvrtc`) first on the
     /// loader's path, and no variable that points our NVRTC search elsewhere.
     pub fn command(&self, program: impl AsRef<OsStr>, nvrtc: bool) -> Command {
