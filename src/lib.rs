@@ -14,6 +14,7 @@ pub mod fsutil;
 pub mod lesson;
 pub mod nn;
 pub mod serve;
+pub mod text;
 pub mod train;
 pub mod tui;
 

@@ -1,0 +1,108 @@
+//! Text that came from outside (lesson files, checkpoint metadata, file and folder names,
+//! an SSH client's TERM or login name) made safe to draw or print: no control character
+//! of it reaches a terminal or a log, where an escape sequence could set the window title,
+//! clear the screen or forge a line.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+/// `s` with every control character escaped in a visible form (`\e`, `\n`, `\r`, `\t`,
+/// `\x07`, `\u{9b}`...), so what it holds can be read but not acted on by a terminal.
+/// Text without control characters is returned as it is, without a copy.
+pub fn escaped(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(is_unsafe) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if is_unsafe(c) {
+            push_escape(&mut out, c);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `s` with control characters escaped as [`escaped`] does, except that line breaks and
+/// tabs are kept: for multi-line text (a lesson's paragraphs) that is wrapped before it is
+/// drawn, where a newline is layout and not an attack.
+pub fn escaped_multiline(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(|c| is_unsafe(c) && c != '\n' && c != '\t') {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if is_unsafe(c) && c != '\n' && c != '\t' {
+            push_escape(&mut out, c);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A path for a message: [`escaped`] over its lossy display form.
+pub fn path(p: &std::path::Path) -> String {
+    escaped(&p.display().to_string()).into_owned()
+}
+
+/// Whether `c` must not reach a terminal as it is: C0 and C1 control characters, DEL,
+/// and the Unicode line and paragraph separators and bidirectional overrides, which
+/// some terminals act on.
+fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+fn push_escape(out: &mut String, c: char) {
+    match c {
+        '\u{1b}' => out.push_str("\\e"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        c if (c as u32) < 0x80 => {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        }
+        c => {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_is_borrowed_unchanged() {
+        let s = "Convolution: 3x3 filter, \u{2192} next (ünïcode ok)";
+        assert!(matches!(escaped(s), Cow::Borrowed(_)));
+        assert_eq!(escaped(s), s);
+    }
+
+    #[test]
+    fn escape_sequences_become_visible_text() {
+        let hostile = "title\u{1b}]0;pwned\u{7}\u{1b}[2J\r\nmallory@10.0.0.1:1 logged in\u{9b}31m\u{7f}";
+        let safe = escaped(hostile);
+        assert!(!safe.chars().any(|c| c.is_control()), "{safe:?}");
+        assert_eq!(
+            safe,
+            "title\\e]0;pwned\\x07\\e[2J\\r\\nmallory@10.0.0.1:1 logged in\\u{9b}31m\\x7f"
+        );
+    }
+
+    #[test]
+    fn multiline_keeps_newlines_and_tabs_only() {
+        let s = "one\n\ttwo\u{1b}[2J\rthree";
+        assert_eq!(escaped_multiline(s), "one\n\ttwo\\e[2J\\rthree");
+    }
+
+    #[test]
+    fn bidi_overrides_are_escaped() {
+        assert_eq!(escaped("a\u{202e}b"), "a\\u{202e}b");
+    }
+}
