@@ -14,7 +14,9 @@ use cnn_tutor::data::shapes::image_rng;
 use cnn_tutor::data::{create_image, rgb_to_chw, Dataset, Shape};
 use cnn_tutor::nn::adam::Adam;
 use cnn_tutor::nn::direct::{conv3x3_forward, conv3x3_weight_grad, flip_weights, pad1};
-use cnn_tutor::nn::net::ShapesNet;
+use cnn_tutor::nn::net::{
+    ShapesNet, C1, C2, C3, IMAGE_SIDE, IN_CHANNELS, IN_LEN, POOL1_SIDE, POOL2_SIDE,
+};
 use cnn_tutor::train::{self, TrainConfig};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rand::{Rng, SeedableRng};
@@ -22,7 +24,6 @@ use rand_chacha::ChaCha8Rng;
 
 const THREADS: usize = 2;
 const BATCH: usize = 50;
-const SIDE: usize = 128;
 
 /// `n` floats uniform in [-1, 1).
 fn noise(n: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
@@ -35,7 +36,7 @@ fn backend() -> CpuBackend {
 
 fn train_step(c: &mut Criterion) {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let x = noise(BATCH * 3 * SIDE * SIDE, &mut rng);
+    let x = noise(BATCH * IN_LEN, &mut rng);
     let t: Vec<usize> = (0..BATCH).map(|i| i % 3).collect();
     let mut net = ShapesNet::new(1, 3);
     let mut adam = Adam::new(0.001, &net.params);
@@ -109,9 +110,9 @@ fn conv_layers(c: &mut Criterion) {
     let mut g = c.benchmark_group("conv3x3");
     g.measurement_time(Duration::from_secs(3));
     for (name, cin, cout, side) in [
-        ("conv1_3to12_128", 3, 12, 128),
-        ("conv2_12to12_64", 12, 12, 64),
-        ("conv3_12to24_32", 12, 24, 32),
+        ("conv1_3to12_128", IN_CHANNELS, C1, IMAGE_SIDE),
+        ("conv2_12to12_64", C1, C2, POOL1_SIDE),
+        ("conv3_12to24_32", C2, C3, POOL2_SIDE),
     ] {
         let padded = |ch: usize| ch * (side + 2) * (side + 2);
         let x = noise(cin * side * side, &mut rng);

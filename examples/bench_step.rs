@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use cnn_tutor::backend::{Backend, CpuBackend};
 use cnn_tutor::nn::adam::Adam;
-use cnn_tutor::nn::net::ShapesNet;
+use cnn_tutor::nn::net::{ShapesNet, IN_LEN};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -17,9 +17,7 @@ fn main() {
     let threads: usize = args.iter().find_map(|s| s.parse().ok()).unwrap_or(1).max(1);
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let n = 50;
-    let x: Vec<f32> = (0..n * 3 * 128 * 128)
-        .map(|_| rng.gen_range(-1.0..1.0))
-        .collect();
+    let x: Vec<f32> = (0..n * IN_LEN).map(|_| rng.gen_range(-1.0..1.0)).collect();
     let t: Vec<usize> = (0..n).map(|i| i % 3).collect();
     let mut net = ShapesNet::new(1, 3);
     let mut adam = Adam::new(0.001, &net.params);

@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
+use cnn_tutor::backend::reference::{verify, Measure};
 use cnn_tutor::backend::CpuBackend;
-use cnn_tutor::nn::reference::{verify, Measure};
 
 fn golden() -> Option<PathBuf> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -86,6 +86,6 @@ fn a_bare_state_dict_loads_and_predicts_like_pytorch() {
     let lp = backend.predict(&net, x).unwrap();
     let want = &file.get("act.log_probs").unwrap().data;
     let got: Vec<f32> = lp.iter().copied().collect();
-    let err = cnn_tutor::nn::reference::compare(&got, want, Measure::Relative);
+    let err = cnn_tutor::backend::reference::compare(&got, want, Measure::Relative);
     assert!(err < 1e-4, "{err}");
 }

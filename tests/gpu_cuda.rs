@@ -8,7 +8,6 @@ mod common;
 use cnn_tutor::backend::cuda::cudarc_gpu::CudarcGpu;
 use cnn_tutor::backend::cuda::CudaBackend;
 use cnn_tutor::backend::{cuda_backend, select, Backend, DeviceChoice};
-use cnn_tutor::Error;
 use common::parity;
 
 fn gpu() -> Option<CudaBackend<CudarcGpu>> {
@@ -28,7 +27,7 @@ fn without_a_gpu_cuda_is_a_one_line_device_error_and_auto_the_cpu() {
             eprintln!("skipped: this machine has a GPU ({})", b.name());
         }
         Err(e) => {
-            assert!(matches!(e, Error::Device(_)), "{e:?}");
+            assert!(e.is_device(), "{e:?}");
             assert_eq!(e.exit_code(), 2);
             let msg = e.to_string();
             assert!(!msg.contains('\n') && msg.contains("CUDA"), "{msg}");

@@ -10,13 +10,14 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use cnn_tutor::backend::cuda::{Arg, CudaBackend, Gpu};
+use cnn_tutor::backend::reference::{compare, Measure};
 use cnn_tutor::backend::{Backend, CpuBackend, DeviceChoice};
+use cnn_tutor::nn::dropout::{fill_mask, keep_scale};
 use cnn_tutor::nn::net::{ShapesNet, DROP2D_P, DROP_P};
-use cnn_tutor::nn::reference::{compare, Measure};
 use cnn_tutor::train::{self, Outcome, TrainConfig};
 use common::emu::EmuGpu;
 use common::parity::{self, assert_close, batch};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 fn emu() -> Option<EmuGpu> {
@@ -41,7 +42,7 @@ fn every_golden_tensor_is_within_tolerance_on_the_emulated_gpu() {
     assert!(be.name().starts_with("cuda ("), "{}", be.name());
 }
 
-/// The device draws the same dropout masks as the CPU backend's `fill_mask` from a
+/// The device draws the same dropout masks as `nn::dropout::fill_mask` (the CPU's) from a
 /// ChaCha8 stream: any word position (inside a block, across blocks), any stream.
 #[test]
 fn device_dropout_masks_are_the_cpu_generator_stream() {
@@ -55,10 +56,9 @@ fn device_dropout_masks_are_the_cpu_generator_stream() {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(stream);
         rng.set_word_pos(start);
-        let keep = 1.0 / (1.0 - p);
-        let want: Vec<f32> = (0..len)
-            .map(|_| if rng.gen::<f32>() < p { 0.0 } else { keep })
-            .collect();
+        let keep = keep_scale(p);
+        let mut want = vec![0.0f32; len];
+        fill_mask(&mut want, p, &mut rng.clone());
         let buf = g.alloc(len).unwrap();
         let key = rng.get_seed();
         let mut args = vec![Arg::Buf(buf, 0), Arg::I32(len as i32)];

@@ -8,7 +8,6 @@
 //! and then across threads.
 
 use ndarray::Array2;
-use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::{Backend, BatchStats};
@@ -16,15 +15,13 @@ use crate::nn::direct::{
     conv3x3_forward, conv3x3_weight_grad, flip_weights, pad1, pool2_relu_backward,
     pool2_relu_forward,
 };
+use crate::nn::dropout::MaskStream;
 use crate::nn::kernels::dot;
-use crate::nn::net::{idx, ShapesNet, C1, C2, C3, DROP2D_P, DROP_P, FC_IN, IN_CHANNELS};
+use crate::nn::net::{
+    idx, ShapesNet, C1, C2, C3, DROP2D_P, DROP_P, FC_IN, IMAGE_SIDE as S0, IN_CHANNELS, IN_LEN,
+    POOL1_SIDE as S1, POOL2_SIDE as S2,
+};
 use crate::{Error, Result};
-
-const S0: usize = 128; // input side
-const S1: usize = 64; // after pool 1
-const S2: usize = 32; // after pool 2
-/// Floats in one input image.
-const IN_LEN: usize = IN_CHANNELS * S0 * S0;
 
 /// conv2 and conv3 weights flipped for the input-gradient pass (see [`flip_weights`]).
 #[derive(Debug, Default)]
@@ -459,7 +456,7 @@ impl CpuBackend {
             .num_threads(threads)
             .thread_name(|i| format!("cnn-cpu-{i}"))
             .build()
-            .map_err(|e| Error::Other(format!("cannot start {threads} CPU threads: {e}")))?;
+            .map_err(|e| Error::thread(format!("{threads} CPU threads"), e))?;
         Ok(CpuBackend {
             pool,
             threads,
@@ -533,16 +530,9 @@ impl CpuBackend {
     ) -> Result<usize> {
         let n = super::check_input(net, input, targets)?;
         self.prepare(net);
-        // The dropout masks take one generator word per float: first the channel masks of
-        // all images, then the element masks. Each worker fills the part of its own images
-        // from a copy of the generator moved to that part's word, so the masks are the
-        // same as drawn in one sequence (and the generator ends where that would leave it).
-        let draws = dropout.map(|rng| {
-            let base = rng.get_word_pos();
-            let copy = rng.clone();
-            rng.set_word_pos(base + (n * (C3 + FC_IN)) as u128);
-            (copy, base)
-        });
+        // Each worker fills the masks of its own images from their place in the stream
+        // (see [`MaskStream`]), so they are the same as drawn in one sequence.
+        let draws = dropout.map(|rng| MaskStream::take(rng, n, C3, FC_IN));
         let with_masks = draws.is_some();
         if with_masks {
             self.ch_mask.resize(n * C3, 0.0);
@@ -564,12 +554,9 @@ impl CpuBackend {
                 .zip(ranges)
                 .zip(ch_parts.into_par_iter().zip(el_parts))
                 .for_each(|((w, r), (ch, el))| {
-                    if let Some((rng, base)) = draws {
-                        let mut rng = rng.clone();
-                        rng.set_word_pos(base + (r.start * C3) as u128);
-                        fill_mask(ch, DROP2D_P, &mut rng);
-                        rng.set_word_pos(base + (n * C3 + r.start * FC_IN) as u128);
-                        fill_mask(el, DROP_P, &mut rng);
+                    if let Some(stream) = draws {
+                        stream.fill_channels(r.start, ch, DROP2D_P);
+                        stream.fill_elements(r.start, el, DROP_P);
                     }
                     let masks = with_masks.then_some((&*ch, &*el));
                     w.run(
@@ -605,14 +592,6 @@ fn split_by_ranges<'a>(
             head
         })
         .collect()
-}
-
-/// Fill `mask` with 0 (probability `p`) or 1/(1-p).
-fn fill_mask(mask: &mut [f32], p: f32, rng: &mut ChaCha8Rng) {
-    let keep = if p >= 1.0 { 0.0 } else { 1.0 / (1.0 - p) };
-    for m in mask {
-        *m = if rng.gen::<f32>() < p { 0.0 } else { keep };
-    }
 }
 
 impl Backend for CpuBackend {
@@ -655,14 +634,15 @@ impl Backend for CpuBackend {
         for w in &self.workers {
             out.extend_from_slice(&w.log_probs);
         }
-        Array2::from_shape_vec((n, k), out).map_err(|e| Error::Other(format!("predict: {e}")))
+        Array2::from_shape_vec((n, k), out).map_err(|e| Error::shape("predict", e))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::SeedableRng;
+    use crate::nn::dropout::fill_mask;
+    use rand::{Rng, SeedableRng};
 
     #[test]
     fn masks_drawn_by_the_workers_equal_one_sequence() {

@@ -1,4 +1,5 @@
-//! Where the ops run: the CPU (ndarray) today, CUDA behind the same trait later.
+//! Where the ops run: the CPU ([`cpu`]) or an NVIDIA GPU ([`cuda`]), behind one trait; and
+//! [`reference`], which checks a backend against a PyTorch dump.
 
 /// The device asked for on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -14,12 +15,13 @@ pub enum DeviceChoice {
 
 pub mod cpu;
 pub mod cuda;
+pub mod reference;
 
 use ndarray::Array2;
 use rand_chacha::ChaCha8Rng;
 
 use crate::nn::adam::Adam;
-use crate::nn::net::ShapesNet;
+use crate::nn::net::{ShapesNet, IMAGE_SIDE, IN_CHANNELS, IN_LEN};
 use crate::{Error, Result};
 
 pub use cpu::CpuBackend;
@@ -89,11 +91,9 @@ pub(crate) fn check_input(
     input: &[f32],
     targets: Option<&[usize]>,
 ) -> Result<usize> {
-    const IN_LEN: usize =
-        crate::nn::net::IN_CHANNELS * crate::nn::net::IMAGE_SIDE * crate::nn::net::IMAGE_SIDE;
     if !input.len().is_multiple_of(IN_LEN) || input.is_empty() {
         return Err(Error::Other(format!(
-            "input holds {} floats, not a whole number of 3x128x128 images",
+            "input holds {} floats, not a whole number of {IN_CHANNELS}x{IMAGE_SIDE}x{IMAGE_SIDE} images",
             input.len()
         )));
     }

@@ -17,10 +17,8 @@ pub mod serve;
 pub mod train;
 pub mod verify;
 
-/// Default folder of the generated shapes images.
-pub const DEFAULT_DATA_DIR: &str = "data/shapes";
-/// Default checkpoint path.
-pub const DEFAULT_MODEL_PATH: &str = "models/shape_classifier.safetensors";
+pub use crate::data::DEFAULT_DATA_DIR;
+pub use crate::nn::checkpoint::DEFAULT_MODEL_PATH;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -44,6 +42,17 @@ pub struct GlobalOpts {
     /// Load lessons from this folder instead of the built-in ones.
     #[arg(long, global = true, value_name = "DIR")]
     pub lessons: Option<PathBuf>,
+}
+
+impl GlobalOpts {
+    /// The app's options from these flags, opening at `start_lesson` (or the menu).
+    pub fn tui_options(&self, start_lesson: Option<String>) -> crate::tui::Options {
+        crate::tui::Options {
+            start_lesson,
+            ascii: self.ascii,
+            lessons_dir: self.lessons.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -194,7 +203,7 @@ pub struct GenerateArgs {
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        None => crate::tui::run(crate::tui::Options::from_global(&cli.global, None)),
+        None => crate::tui::run(cli.global.tui_options(None)),
         Some(Command::Train(args)) => train::run(&args),
         Some(Command::Evaluate(args)) => evaluate::run(&args),
         Some(Command::Predict(args)) => predict::run(&args),
@@ -204,7 +213,7 @@ pub fn run(cli: Cli) -> Result<()> {
             if args.plain {
                 lessons::plain(&cli.global, &args)
             } else {
-                crate::tui::run(crate::tui::Options::from_global(&cli.global, Some(args.id)))
+                crate::tui::run(cli.global.tui_options(Some(args.id)))
             }
         }
         Some(Command::Data(DataCommand::Generate(args))) => data::generate(&args),

@@ -1,8 +1,8 @@
 //! `cnn-tutor verify`: compare every tensor with a PyTorch reference dump.
 
 use crate::backend;
+use crate::backend::reference::{self, Measure};
 use crate::cli::VerifyArgs;
-use crate::nn::reference::{self, Measure};
 use crate::{Error, Result};
 
 /// Run `cnn-tutor verify`: one line per tensor, then a summary; an error (exit 1) when

@@ -22,10 +22,13 @@ pub use folder::{
 pub use shapes::{create_image, draw_shape, generate, GenerateSummary, Shape, ShapeParams};
 pub use split::{batches, split, train_size};
 
-/// Side of every image the network sees.
-pub const IMAGE_SIZE: usize = 128;
-/// Floats in one normalised image: 3 x 128 x 128.
-pub const IMAGE_LEN: usize = 3 * IMAGE_SIZE * IMAGE_SIZE;
+/// Side of every image the network sees (the net's [`IMAGE_SIDE`](crate::nn::net::IMAGE_SIDE)).
+pub const IMAGE_SIZE: usize = crate::nn::net::IMAGE_SIDE;
+/// Values in one image, 3 x 128 x 128 (the net's [`IN_LEN`](crate::nn::net::IN_LEN)).
+pub const IMAGE_LEN: usize = crate::nn::net::IN_LEN;
+
+/// Default folder of the generated shapes images (`--data`, `data generate --out`).
+pub const DEFAULT_DATA_DIR: &str = "data/shapes";
 
 /// Images per class made when the default data folder is missing (the seed's 1,200 in all).
 pub const DEFAULT_PER_CLASS: usize = 400;
@@ -40,7 +43,7 @@ pub fn is_default_data_dir(dir: &Path) -> bool {
             .map(|c| c.as_os_str().to_os_string())
             .collect()
     };
-    strip(dir) == strip(Path::new(crate::cli::DEFAULT_DATA_DIR))
+    strip(dir) == strip(Path::new(DEFAULT_DATA_DIR))
 }
 
 /// Make sure the data folder `dir` exists before loading it.
@@ -69,10 +72,11 @@ pub fn ensure_dataset_with(
     match std::fs::symlink_metadata(dir) {
         Ok(_) => return Ok(false),
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(Error::Data(format!(
-                "cannot read data folder {}: {e}",
-                dir.display()
-            )))
+            return Err(Error::DataFolder {
+                action: "read data folder",
+                path: dir.to_path_buf(),
+                source: e,
+            })
         }
         Err(_) => {}
     }
@@ -112,6 +116,23 @@ mod tests {
         assert!(err.to_string().contains("nope"), "{err}");
         assert!(!missing.exists());
         assert!(!ensure_dataset(tmp.path()).unwrap());
+    }
+
+    #[test]
+    fn an_unreadable_dir_is_an_error_that_keeps_its_cause() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("file");
+        std::fs::write(&file, b"not a folder").unwrap();
+        let dir = file.join("shapes");
+        let err = ensure_dataset_with(&dir, true, 1, 1).unwrap_err();
+        let cause = std::error::Error::source(&err)
+            .and_then(|s| s.downcast_ref::<std::io::Error>())
+            .expect("the io error is kept");
+        assert_eq!(
+            err.to_string(),
+            format!("cannot read data folder {}: {cause}", dir.display())
+        );
+        assert!(!dir.exists());
     }
 
     #[test]

@@ -198,7 +198,7 @@ pub fn encode_png(img: &RgbImage) -> Result<Vec<u8>> {
             img.height(),
             image::ExtendedColorType::Rgb8,
         )
-        .map_err(|e| Error::Other(format!("could not encode a PNG image: {e}")))?;
+        .map_err(|e| Error::image("could not encode a PNG image", e))?;
     Ok(bytes)
 }
 
@@ -212,8 +212,10 @@ pub fn generate(out: &Path, per_class: usize, seed: u64) -> Result<GenerateSumma
     let start = Instant::now();
     for shape in Shape::ALL {
         let dir = out.join(shape.name());
-        std::fs::create_dir_all(&dir).map_err(|e| {
-            Error::Data(format!("cannot create image folder {}: {e}", dir.display()))
+        std::fs::create_dir_all(&dir).map_err(|source| Error::DataFolder {
+            action: "create image folder",
+            path: dir.clone(),
+            source,
         })?;
     }
     let jobs: Vec<(Shape, usize)> = Shape::ALL

@@ -13,6 +13,9 @@ use safetensors::{Dtype, SafeTensors};
 use super::net::{param_specs, Param, ShapesNet};
 use crate::{Error, Result};
 
+/// Default checkpoint path (`train --out`, `evaluate`/`predict --model`, the app's saves).
+pub const DEFAULT_MODEL_PATH: &str = "models/shape_classifier.safetensors";
+
 /// One tensor read from a safetensors file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tensor {

@@ -3,7 +3,7 @@
 pub mod adam;
 pub mod checkpoint;
 pub mod direct;
+pub mod dropout;
 pub mod kernels;
 pub mod net;
 pub mod ops;
-pub mod reference;

@@ -13,10 +13,21 @@ use rand_chacha::ChaCha8Rng;
 
 use super::ops;
 
+// The geometry of the net, written once: the backends, the data loader and the tests
+// take every size from here.
+
 /// Input channels (RGB).
 pub const IN_CHANNELS: usize = 3;
-/// Side of the input images.
+/// Side of the input images (and of conv1's output: every conv keeps the size).
 pub const IMAGE_SIDE: usize = 128;
+/// Side after the first 2x2 pool (conv2's input and output): 64.
+pub const POOL1_SIDE: usize = IMAGE_SIDE / 2;
+/// Side after the second 2x2 pool (conv3's input and output): 32.
+pub const POOL2_SIDE: usize = POOL1_SIDE / 2;
+/// Floats in one input image: 3 x 128 x 128.
+pub const IN_LEN: usize = IN_CHANNELS * IMAGE_SIDE * IMAGE_SIDE;
+/// Side of every convolution kernel (3x3, stride 1, padding 1).
+pub const KERNEL: usize = 3;
 /// conv1 output channels.
 pub const C1: usize = 12;
 /// conv2 output channels.
@@ -24,7 +35,7 @@ pub const C2: usize = 12;
 /// conv3 output channels.
 pub const C3: usize = 24;
 /// Features entering the fully connected layer: 24 x 32 x 32.
-pub const FC_IN: usize = C3 * 32 * 32;
+pub const FC_IN: usize = C3 * POOL2_SIDE * POOL2_SIDE;
 /// Classes of the seed course (circle, square, triangle).
 pub const NUM_CLASSES: usize = 3;
 /// Dropout2d probability after conv3.
@@ -56,11 +67,11 @@ pub mod idx {
 /// for a net with `classes` outputs.
 pub fn param_specs(classes: usize) -> [(&'static str, Vec<usize>); 8] {
     [
-        ("conv1.weight", vec![C1, IN_CHANNELS, 3, 3]),
+        ("conv1.weight", vec![C1, IN_CHANNELS, KERNEL, KERNEL]),
         ("conv1.bias", vec![C1]),
-        ("conv2.weight", vec![C2, C1, 3, 3]),
+        ("conv2.weight", vec![C2, C1, KERNEL, KERNEL]),
         ("conv2.bias", vec![C2]),
-        ("conv3.weight", vec![C3, C2, 3, 3]),
+        ("conv3.weight", vec![C3, C2, KERNEL, KERNEL]),
         ("conv3.bias", vec![C3]),
         ("fc.weight", vec![classes, FC_IN]),
         ("fc.bias", vec![classes]),

@@ -7,6 +7,7 @@ use ndarray::{Array, Array1, Array2, Array4, Axis, Dimension, Zip};
 use rand::Rng;
 
 use super::direct;
+use super::dropout::{draw, keep_scale};
 use super::kernels::{
     conv_backward, conv_forward, im2col, max_pool_backward, max_pool_forward, ConvGeom,
 };
@@ -172,7 +173,7 @@ pub fn dropout<D: Dimension>(
     rng: &mut impl Rng,
 ) -> (Array<f32, D>, Array<f32, D>) {
     let scale = keep_scale(p);
-    let mask = x.mapv(|_| if rng.gen::<f32>() < p { 0.0 } else { scale });
+    let mask = x.mapv(|_| draw(rng, p, scale));
     (x * &mask, mask)
 }
 
@@ -182,7 +183,7 @@ pub fn dropout<D: Dimension>(
 pub fn dropout2d(x: &Array4<f32>, p: f32, rng: &mut impl Rng) -> (Array4<f32>, Array2<f32>) {
     let (n, c, _, _) = x.dim();
     let scale = keep_scale(p);
-    let mask = Array2::from_shape_fn((n, c), |_| if rng.gen::<f32>() < p { 0.0 } else { scale });
+    let mask = Array2::from_shape_fn((n, c), |_| draw(rng, p, scale));
     let mut out = x.clone();
     for ((ni, ci), &m) in mask.indexed_iter() {
         out.index_axis_mut(Axis(0), ni)
@@ -190,14 +191,6 @@ pub fn dropout2d(x: &Array4<f32>, p: f32, rng: &mut impl Rng) -> (Array4<f32>, A
             .mapv_inplace(|v| v * m);
     }
     (out, mask)
-}
-
-fn keep_scale(p: f32) -> f32 {
-    if p >= 1.0 {
-        0.0
-    } else {
-        1.0 / (1.0 - p)
-    }
 }
 
 /// Flatten [N, C, H, W] to [N, C*H*W] in PyTorch's `view` order (row-major).

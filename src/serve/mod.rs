@@ -87,7 +87,7 @@ impl ServeConfig {
             idle_timeout: Duration::from_secs(30 * 60),
             state_dir,
             lessons_dir: None,
-            data_dir: PathBuf::from(crate::cli::DEFAULT_DATA_DIR),
+            data_dir: PathBuf::from(crate::data::DEFAULT_DATA_DIR),
             auth_delay: Duration::from_secs(1),
             teacher: None,
             panic_key: None,

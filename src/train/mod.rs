@@ -54,7 +54,7 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
-            data_dir: PathBuf::from(crate::cli::DEFAULT_DATA_DIR),
+            data_dir: PathBuf::from(data::DEFAULT_DATA_DIR),
             dataset: None,
             epochs: 5,
             batch_size: 50,
@@ -62,7 +62,7 @@ impl Default for TrainConfig {
             seed: 42,
             device: DeviceChoice::Auto,
             threads: None,
-            out: Some(PathBuf::from(crate::cli::DEFAULT_MODEL_PATH)),
+            out: Some(PathBuf::from(checkpoint::DEFAULT_MODEL_PATH)),
         }
     }
 }
@@ -236,7 +236,7 @@ pub fn spawn(config: TrainConfig) -> Result<(Receiver<TrainEvent>, TrainHandle)>
             };
             let _ = tx.send(last);
         })
-        .map_err(|e| Error::Other(format!("cannot start the training thread: {e}")))?;
+        .map_err(|e| Error::thread("the training thread", e))?;
     Ok((
         rx,
         TrainHandle {
@@ -274,8 +274,9 @@ pub fn run(
             let (d, resized) = data::load_folder_quiet(&config.data_dir)?;
             if resized > 0 {
                 sink(TrainEvent::Note(format!(
-                    "note: resized {resized} of {} images to 128x128",
-                    d.len()
+                    "note: resized {resized} of {} images to {side}x{side}",
+                    d.len(),
+                    side = data::IMAGE_SIZE
                 )));
             }
             Arc::new(d)

@@ -11,7 +11,6 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::cli::GlobalOpts;
 use crate::{Error, Result};
 
 mod app;
@@ -41,17 +40,6 @@ pub struct Options {
     pub ascii: bool,
     /// Load lessons from this folder instead of the built-in ones.
     pub lessons_dir: Option<PathBuf>,
-}
-
-impl Options {
-    /// The options from the command line's global flags.
-    pub fn from_global(global: &GlobalOpts, start_lesson: Option<String>) -> Self {
-        Options {
-            start_lesson,
-            ascii: global.ascii,
-            lessons_dir: global.lessons.clone(),
-        }
-    }
 }
 
 /// Build the app for these options: load the lessons and the saved progress, open the start

@@ -6,15 +6,13 @@
 use std::path::PathBuf;
 
 use cnn_tutor::backend::cuda::{CudaBackend, Gpu};
+use cnn_tutor::backend::reference::{compare, verify, Measure};
 use cnn_tutor::backend::{Backend, CpuBackend};
 use cnn_tutor::nn::adam::Adam;
-use cnn_tutor::nn::net::{idx, ShapesNet, IMAGE_SIDE, IN_CHANNELS};
-use cnn_tutor::nn::reference::{compare, verify, Measure};
+pub use cnn_tutor::nn::net::IN_LEN;
+use cnn_tutor::nn::net::{idx, ShapesNet};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-
-/// Floats in one image.
-pub const IN_LEN: usize = IN_CHANNELS * IMAGE_SIDE * IMAGE_SIDE;
 
 /// `n` random images roughly like normalised pixels, and targets below `classes`.
 pub fn batch(n: usize, classes: usize, seed: u64) -> (Vec<f32>, Vec<usize>) {

@@ -173,7 +173,10 @@ fn describe(e: &DriverError) -> String {
 }
 
 fn driver_err(what: &str) -> impl Fn(DriverError) -> Error + '_ {
-    move |e| Error::Device(format!("CUDA {what} failed: {}", describe(&e)))
+    move |e| Error::Driver {
+        message: format!("CUDA {what} failed: {}", describe(&e)),
+        source: e,
+    }
 }
 
 /// The oldest compute capability CUDA 13's NVRTC compiles for.
@@ -231,13 +234,16 @@ fn open(ordinal: usize) -> Result<Loaded> {
             let mut v = 0i32;
             // SAFETY: writes the driver's CUDA version into `v`.
             unsafe { cudarc::driver::sys::cuDriverGetVersion(&mut v) };
-            Error::Device(format!(
-                "CUDA cannot load the kernels NVRTC compiled: {}; the driver supports CUDA \
-                 {}.{}: an older driver needs the NVRTC of its CUDA version",
-                describe(&e),
-                v / 1000,
-                v % 1000 / 10
-            ))
+            Error::Driver {
+                message: format!(
+                    "CUDA cannot load the kernels NVRTC compiled: {}; the driver supports CUDA \
+                     {}.{}: an older driver needs the NVRTC of its CUDA version",
+                    describe(&e),
+                    v / 1000,
+                    v % 1000 / 10
+                ),
+                source: e,
+            }
         })?;
         Ok((ctx, module, format!("{name}, sm_{major}{minor}")))
     })?;

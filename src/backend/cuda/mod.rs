@@ -21,7 +21,11 @@ use rand_chacha::ChaCha8Rng;
 
 use super::{check_input, Backend, BatchStats};
 use crate::nn::adam::Adam;
-use crate::nn::net::{idx, ShapesNet, C1, C2, C3, DROP2D_P, DROP_P, FC_IN, IN_CHANNELS};
+use crate::nn::dropout::{keep_scale, MaskStream};
+use crate::nn::net::{
+    idx, ShapesNet, C1, C2, C3, DROP2D_P, DROP_P, FC_IN, IMAGE_SIDE as S0, IN_CHANNELS, IN_LEN,
+    POOL1_SIDE as S1, POOL2_SIDE as S2,
+};
 use crate::{Error, Result};
 
 /// The kernel sources, file name and text, in the order they are compiled together.
@@ -95,10 +99,6 @@ pub trait Gpu: Send {
     }
 }
 
-const S0: usize = 128;
-const S1: usize = 64;
-const S2: usize = 32;
-const IN_LEN: usize = IN_CHANNELS * S0 * S0;
 /// Threads per block of every launch.
 const THREADS: u32 = 256;
 /// Partial sums per logit in the fc forward pass.
@@ -460,20 +460,19 @@ impl<G: Gpu> CudaBackend<G> {
         )?;
         let masked = dropout.is_some();
         if let Some(rng) = dropout {
-            // the CPU backend's order: the channel masks of all images, then the elements
-            let base = rng.get_word_pos();
-            let seed = rng.get_seed();
-            let stream = rng.get_stream();
-            rng.set_word_pos(base + (n * (C3 + FC_IN)) as u128);
+            // the same words as the CPU backend draws (see [`MaskStream`])
+            let masks = MaskStream::take(rng, n, C3, FC_IN);
+            let seed = masks.generator().get_seed();
+            let stream = masks.generator().get_stream();
             let key: Vec<Arg> = seed
                 .chunks_exact(4)
                 .map(|c| Arg::I32(i32::from_le_bytes([c[0], c[1], c[2], c[3]])))
                 .collect();
             for (buf, len, start, prob) in [
-                (w.ch, n * C3, base, DROP2D_P),
-                (w.el, n * FC_IN, base + (n * C3) as u128, DROP_P),
+                (w.ch, n * C3, masks.channels_at(0), DROP2D_P),
+                (w.el, n * FC_IN, masks.elements_at(0), DROP_P),
             ] {
-                let keep = if prob >= 1.0 { 0.0 } else { 1.0 / (1.0 - prob) };
+                let keep = keep_scale(prob);
                 let mut args = vec![at(buf), int(len)];
                 args.extend_from_slice(&key);
                 args.extend([
@@ -806,7 +805,7 @@ impl<G: Gpu> Backend for CudaBackend<G> {
             .ok_or_else(|| Error::Device("GPU buffers not made".into()))?
             .logp;
         self.gpu.download(logp, 0, &mut out)?;
-        Array2::from_shape_vec((n, k), out).map_err(|e| Error::Other(format!("predict: {e}")))
+        Array2::from_shape_vec((n, k), out).map_err(|e| Error::shape("predict", e))
     }
 }
 

@@ -76,8 +76,8 @@ impl Default for TrainPrefs {
     fn default() -> Self {
         TrainPrefs {
             settings: TrainSettings::default(),
-            data_dir: PathBuf::from(crate::cli::DEFAULT_DATA_DIR),
-            model_path: PathBuf::from(crate::cli::DEFAULT_MODEL_PATH),
+            data_dir: PathBuf::from(crate::data::DEFAULT_DATA_DIR),
+            model_path: PathBuf::from(crate::nn::checkpoint::DEFAULT_MODEL_PATH),
             queue: None,
             threads: None,
             restricted: false,

@@ -1,13 +1,15 @@
 //! Checking the engine against a PyTorch reference dump in the layout of
 //! `../shared/golden/README.md` (any batch size, any seed): activations, loss, gradients,
-//! and the parameters after one and three Adam steps.
+//! and the parameters after one and three Adam steps. It lives with the backends because it
+//! runs one: the activations come from the reference array ops of [`crate::nn`] (what the
+//! lessons run), the loss, gradients and Adam steps from the backend given (what training runs).
 
 use ndarray::Array4;
 
-use super::adam::Adam;
-use super::checkpoint::TensorFile;
-use super::net::{param_specs, Param, ShapesNet, IMAGE_SIDE, IN_CHANNELS};
-use crate::backend::Backend;
+use super::Backend;
+use crate::nn::adam::Adam;
+use crate::nn::checkpoint::TensorFile;
+use crate::nn::net::{param_specs, Param, ShapesNet, IMAGE_SIDE, IN_CHANNELS};
 use crate::{Error, Result};
 
 /// Relative tolerance for activations, loss and gradients: max|ours - theirs| / max|theirs|.
@@ -169,7 +171,7 @@ pub fn verify(path: &std::path::Path, backend: &mut dyn Backend) -> Result<Vec<C
 
     // activations, with the reference array ops (the code the lessons run)
     let xa = Array4::from_shape_vec((n, IN_CHANNELS, IMAGE_SIDE, IMAGE_SIDE), x.data.clone())
-        .map_err(|e| Error::Other(format!("input: {e}")))?;
+        .map_err(|e| Error::shape("input", e))?;
     let tr = net.forward_trace(&xa);
     let flat = |a: &Array4<f32>| a.iter().copied().collect::<Vec<f32>>();
     for (name, a) in [

@@ -1,0 +1,143 @@
+//! Dropout's facts, written once: the scale of a kept value, how one uniform draw becomes a
+//! mask value, and where a batch's masks lie in the generator's stream. The reference ops
+//! ([`crate::nn::ops::dropout`]), the CPU backend and the CUDA backend (whose
+//! `chacha8_mask` kernel draws the same words on the device) all take them from here.
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+/// The value a kept element is multiplied by, 1/(1-p), so that the expected output equals
+/// the input (PyTorch's inverted dropout); 0 when `p >= 1` (everything is dropped).
+pub fn keep_scale(p: f32) -> f32 {
+    if p >= 1.0 {
+        0.0
+    } else {
+        1.0 / (1.0 - p)
+    }
+}
+
+/// One mask value from one uniform draw `u` in [0, 1): 0 (dropped) when `u < p`, else
+/// `keep` (= [`keep_scale`]`(p)`).
+#[inline]
+pub fn mask_value(u: f32, p: f32, keep: f32) -> f32 {
+    if u < p {
+        0.0
+    } else {
+        keep
+    }
+}
+
+/// One mask value drawn from `rng`: one `f32` (one 32-bit word of a ChaCha generator).
+#[inline]
+pub fn draw(rng: &mut impl Rng, p: f32, keep: f32) -> f32 {
+    mask_value(rng.gen::<f32>(), p, keep)
+}
+
+/// Fill `mask` with values drawn one after another from `rng`: 0 (probability `p`) or
+/// 1/(1-p).
+pub fn fill_mask(mask: &mut [f32], p: f32, rng: &mut impl Rng) {
+    let keep = keep_scale(p);
+    for m in mask {
+        *m = draw(rng, p, keep);
+    }
+}
+
+/// Where one batch's dropout masks lie in the generator's stream: one 32-bit word per mask
+/// value, first the channel masks of every image (`channels` each, image after image), then
+/// the element masks (`elements` each). Drawn in that order in one sequence they give the
+/// masks that any split of the batch (CPU threads, GPU threads) must reproduce.
+#[derive(Debug, Clone)]
+pub struct MaskStream {
+    rng: ChaCha8Rng,
+    base: u128,
+    images: usize,
+    channels: usize,
+    elements: usize,
+}
+
+impl MaskStream {
+    /// The masks of `images` images, starting where `rng` stands; `rng` is moved past them
+    /// (where drawing them in one sequence would leave it).
+    pub fn take(rng: &mut ChaCha8Rng, images: usize, channels: usize, elements: usize) -> Self {
+        let base = rng.get_word_pos();
+        let stream = MaskStream {
+            rng: rng.clone(),
+            base,
+            images,
+            channels,
+            elements,
+        };
+        rng.set_word_pos(base + (images * (channels + elements)) as u128);
+        stream
+    }
+
+    /// The generator, standing at the first mask word (its seed and stream number are what
+    /// a device needs to draw the same words).
+    pub fn generator(&self) -> &ChaCha8Rng {
+        &self.rng
+    }
+
+    /// Word position of the first channel mask value of image `image`.
+    pub fn channels_at(&self, image: usize) -> u128 {
+        self.base + (image * self.channels) as u128
+    }
+
+    /// Word position of the first element mask value of image `image`.
+    pub fn elements_at(&self, image: usize) -> u128 {
+        self.base + (self.images * self.channels + image * self.elements) as u128
+    }
+
+    /// The channel masks of the images from `first` on, `out.len() / channels` of them,
+    /// dropped with probability `p`.
+    pub fn fill_channels(&self, first: usize, out: &mut [f32], p: f32) {
+        let mut rng = self.rng.clone();
+        rng.set_word_pos(self.channels_at(first));
+        fill_mask(out, p, &mut rng);
+    }
+
+    /// The element masks of the images from `first` on, `out.len() / elements` of them,
+    /// dropped with probability `p`.
+    pub fn fill_elements(&self, first: usize, out: &mut [f32], p: f32) {
+        let mut rng = self.rng.clone();
+        rng.set_word_pos(self.elements_at(first));
+        fill_mask(out, p, &mut rng);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn keep_scale_is_one_over_one_minus_p() {
+        assert_eq!(keep_scale(0.5), 2.0);
+        assert_eq!(keep_scale(0.2), 1.25);
+        assert_eq!(keep_scale(0.0), 1.0);
+        assert_eq!(keep_scale(1.0), 0.0);
+        assert_eq!(mask_value(0.1, 0.2, 1.25), 0.0);
+        assert_eq!(mask_value(0.2, 0.2, 1.25), 1.25);
+    }
+
+    #[test]
+    fn any_split_of_the_stream_gives_the_masks_of_one_sequence() {
+        let (n, ch, el) = (5, 3, 7);
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let stream = MaskStream::take(&mut rng, n, ch, el);
+        let mut seq = ChaCha8Rng::seed_from_u64(4);
+        let mut want_ch = vec![0.0; n * ch];
+        let mut want_el = vec![0.0; n * el];
+        fill_mask(&mut want_ch, 0.2, &mut seq);
+        fill_mask(&mut want_el, 0.5, &mut seq);
+        // the generator ends where one sequence leaves it
+        assert_eq!(rng.gen::<u64>(), seq.gen::<u64>());
+        let (mut got_ch, mut got_el) = (vec![0.0; n * ch], vec![0.0; n * el]);
+        for (a, b) in [(0, 2), (2, 3), (3, 5)] {
+            stream.fill_channels(a, &mut got_ch[a * ch..b * ch], 0.2);
+            stream.fill_elements(a, &mut got_el[a * el..b * el], 0.5);
+        }
+        assert_eq!(got_ch, want_ch);
+        assert_eq!(got_el, want_el);
+        assert!(want_el.contains(&0.0) && want_el.contains(&2.0));
+    }
+}
