@@ -499,3 +499,78 @@ fn a_classroom_sessions_effects_are_refused_or_redirected_in_one_place() {
         Done::NoImage(_)
     ));
 }
+
+/// The screen in each of its places (and, `restricted`, as a classroom session has it).
+fn every_place(restricted: bool) -> Vec<(String, cnn_tutor::tui::training::TrainingState)> {
+    use cnn_tutor::tui::training::{Results, ResultsTab, TrainingState};
+    let prefs = TrainPrefs {
+        restricted,
+        ..TrainPrefs::default()
+    };
+    let fresh = || TrainingState::new(None, prefs.clone());
+    let mut out = vec![("settings".to_string(), fresh())];
+    let mut t = fresh();
+    t.begin();
+    out.push(("running".into(), t));
+    let mut t = fresh();
+    t.begin();
+    t.key(Key::new(KeyCode::Char('p')));
+    assert!(t.paused());
+    out.push(("paused".into(), t));
+    for (name, end) in [
+        ("cancelled", TrainEvent::Cancelled { epochs_done: 0 }),
+        ("failed", TrainEvent::Failed("boom".into())),
+    ] {
+        let mut t = fresh();
+        t.begin();
+        t.apply_event(end);
+        out.push((name.into(), t));
+    }
+    for tab in ResultsTab::ALL {
+        let mut t = fresh();
+        let net = cnn_tutor::nn::net::ShapesNet::new(1, 3);
+        let mut r = Results::loaded(net, Default::default(), 1);
+        r.tab = tab;
+        t.phase = Phase::Results(Box::new(r));
+        out.push((tab.title().into(), t));
+    }
+    out
+}
+
+/// The key table, walked: in every place each key of a binding that applies does that
+/// binding's action (no earlier binding takes it), every key a hint shows does
+/// something, every place has a way back and out, and a classroom session's hints leave
+/// out the keys it refuses.
+#[test]
+fn the_key_table_holds_in_every_place() {
+    use cnn_tutor::tui::keys;
+    use cnn_tutor::tui::training::actions::{action_for, Action, TABLE};
+    use cnn_tutor::tui::training::ResultsTab;
+    let sym = Theme::new(false, true).symbols();
+    for restricted in [false, true] {
+        for (place, st) in every_place(restricted) {
+            for b in TABLE.iter().filter(|b| (b.when)(&st)) {
+                for key in b.keys.iter().flat_map(|k| k.examples()) {
+                    assert_eq!(action_for(&st, key), Some(b.action), "{key:?} in {place}");
+                }
+            }
+            for spec in keys::hint_keys(TABLE, &st) {
+                for key in spec.examples() {
+                    assert!(action_for(&st, key).is_some(), "{key:?} in {place}");
+                }
+            }
+            assert_eq!(action_for(&st, Key::new(KeyCode::Esc)), Some(Action::Back));
+            assert_eq!(
+                action_for(&st, Key::new(KeyCode::Char('q'))),
+                Some(Action::Quit)
+            );
+            assert_eq!(action_for(&st, Key::ctrl('c')), Some(Action::Quit));
+            let hints = keys::hints(TABLE, &st, sym);
+            assert!(hints.iter().any(|(k, _)| k == "Esc"), "{place}: {hints:?}");
+            let refused = hints.iter().any(|(k, _)| k == "L" || k == "o");
+            // `L` on the settings and every results tab, `o` on the predict tab
+            let offers = place == "settings" || ResultsTab::ALL.iter().any(|t| t.title() == place);
+            assert_eq!(refused, offers && !restricted, "{place}: {hints:?}");
+        }
+    }
+}

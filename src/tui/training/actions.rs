@@ -1,14 +1,16 @@
-//! The training screen's keys, written once: every [`Action`] with its keys, its hint and
-//! where it applies sits in one table, [`COMMANDS`], which drives the key handling
-//! ([`lookup`]), the hint line ([`hints`]) and the list of keys ([`help`]). Like gitui's
-//! command list: a command is a hint (keys as shown, label) and the key bindings it
-//! stands for.
+//! The training screen's keys, written once: every [`Action`] with its keys, when it
+//! applies, its hint and its help row sits in one table, [`TABLE`] (of the app's shared
+//! [`Binding`] type), which drives the key handling ([`action_for`]), the hint line
+//! ([`keys::hints`]) and the list of keys ([`keys::help_rows`]).
+//!
+//! What a classroom session refuses (see [`super::effects::refused`]) keeps its binding,
+//! so the key says why it does nothing, but loses its hint.
 
-use super::super::event::KeyCode;
-use super::super::theme::Symbols;
-use super::effects::Need;
+use super::super::event::{Key, KeyCode};
+use super::super::keys::{self, Binding, KeySpec, Label};
+use super::effects::{refused, Need};
 use super::results::ResultsTab;
-use super::state::PhaseKind;
+use super::state::{PhaseKind, TrainingState};
 
 /// Everything a key can do on the training screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,373 +82,221 @@ impl Action {
     }
 }
 
-/// Where on the screen a command applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum When {
-    /// In this phase.
-    Phase(PhaseKind),
-    /// After a run was cancelled or stopped by an error.
-    Stopped,
-    /// On this results tab.
-    Tab(ResultsTab),
+type B = Binding<Action, TrainingState>;
+
+use KeySpec::{Arrows, Char, Code, Ctrl, Range};
+
+const UP: KeySpec = Code(KeyCode::Up);
+const DOWN: KeySpec = Code(KeyCode::Down);
+const LEFT: KeySpec = Code(KeyCode::Left);
+const RIGHT: KeySpec = Code(KeyCode::Right);
+const ENTER: KeySpec = Code(KeyCode::Enter);
+const ESC: KeySpec = Code(KeyCode::Esc);
+const TAB: KeySpec = Code(KeyCode::Tab);
+
+/// Help sections.
+const SETTINGS: &str = "Training: settings";
+const RUNNING: &str = "Training: running";
+const RESULTS: &str = "Training: results";
+const STOPPED: &str = "Training: cancelled or stopped";
+
+fn settings(s: &TrainingState) -> bool {
+    s.phase.kind() == PhaseKind::Settings
 }
 
-/// Where the screen is, as the table needs to know it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Context {
-    /// The phase.
-    pub phase: PhaseKind,
-    /// The results tab shown, in the results phase.
-    pub tab: Option<ResultsTab>,
+fn running(s: &TrainingState) -> bool {
+    s.phase.kind() == PhaseKind::Running
 }
 
-impl When {
-    /// Whether a command for `self` applies in `ctx`.
-    pub fn applies(self, ctx: Context) -> bool {
-        match self {
-            When::Phase(p) => ctx.phase == p,
-            When::Stopped => matches!(ctx.phase, PhaseKind::Cancelled | PhaseKind::Failed),
-            When::Tab(t) => ctx.phase == PhaseKind::Results && ctx.tab == Some(t),
-        }
-    }
+fn stopped(s: &TrainingState) -> bool {
+    matches!(s.phase.kind(), PhaseKind::Cancelled | PhaseKind::Failed)
 }
 
-/// How the hint line writes a command's keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeysText {
-    /// As written.
-    Plain(&'static str),
-    /// The up and down arrows in the theme's symbols.
-    UpDown,
-    /// The left and right arrows in the theme's symbols.
-    LeftRight,
-    /// Not on the hint line (still in [`help`]).
-    Hidden(&'static str),
+fn results(s: &TrainingState) -> bool {
+    s.phase.kind() == PhaseKind::Results
 }
 
-/// One command: a hint and the keys it stands for.
-#[derive(Debug, Clone, Copy)]
-pub struct Command {
-    /// The keys as the hint line writes them.
-    pub keys: KeysText,
-    /// What the hint says.
-    pub label: &'static str,
-    /// What the hint says instead while a run is paused (the pause key's "resume").
-    pub paused_label: Option<&'static str>,
-    /// Where it applies.
-    pub when: When,
-    /// Each key and what it does.
-    pub bindings: &'static [(KeyCode, Action)],
+fn on_tab(s: &TrainingState, tab: ResultsTab) -> bool {
+    s.results().is_some_and(|r| r.tab == tab)
 }
 
-const fn cmd(
-    keys: KeysText,
-    label: &'static str,
-    when: When,
-    bindings: &'static [(KeyCode, Action)],
-) -> Command {
-    Command {
-        keys,
-        label,
-        paused_label: None,
-        when,
-        bindings,
-    }
+fn evaluation(s: &TrainingState) -> bool {
+    on_tab(s, ResultsTab::Evaluation)
 }
 
-use KeyCode::{BackTab, Backspace, Char, Delete, Down, Enter, Esc, Left, Right, Tab, Up};
-use KeysText::{Hidden, LeftRight, Plain, UpDown};
+fn filters(s: &TrainingState) -> bool {
+    on_tab(s, ResultsTab::Filters)
+}
 
-const SETTINGS: When = When::Phase(PhaseKind::Settings);
-const RUNNING: When = When::Phase(PhaseKind::Running);
-const RESULTS: When = When::Phase(PhaseKind::Results);
+fn predict(s: &TrainingState) -> bool {
+    on_tab(s, ResultsTab::Predict)
+}
 
-/// Every command of the training screen, in hint order. A key does what the first
-/// command that applies and binds it says.
-pub const COMMANDS: &[Command] = &[
+fn paused(s: &TrainingState) -> bool {
+    s.paused()
+}
+
+fn not_paused(s: &TrainingState) -> bool {
+    !s.paused()
+}
+
+fn may_read_model(s: &TrainingState) -> bool {
+    refused(&s.prefs, Need::ReadModel).is_none()
+}
+
+fn may_read_files(s: &TrainingState) -> bool {
+    refused(&s.prefs, Need::ReadFile).is_none()
+}
+
+/// Every key of the training screen. A key does what the first binding that matches and
+/// applies says; hints are ordered within each phase.
+pub const TABLE: &[B] = &[
+    B::new(&[Ctrl('c')], Action::Quit),
     // the settings step
-    cmd(
-        UpDown,
-        "choose",
+    B::new(&[UP, Char('k')], Action::PrevField)
+        .when(settings)
+        .hint(0, Label::new(&[UP, DOWN], "choose").sep("/"))
+        .help(
+            SETTINGS,
+            Label::new(&[UP, DOWN], "choose a setting").sep("/"),
+        ),
+    B::new(&[DOWN, Char('j'), TAB], Action::NextField).when(settings),
+    B::new(&[LEFT, Char('-')], Action::Decrease)
+        .when(settings)
+        .hint(1, Label::new(&[LEFT, RIGHT], "change").sep("/"))
+        .help(SETTINGS, Label::new(&[LEFT, RIGHT], "change it").sep("/")),
+    B::new(&[RIGHT, Char('+'), Char('=')], Action::Increase).when(settings),
+    B::new(&[Range('0', '9'), Char('.'), Char('e')], Action::Type)
+        .when(settings)
+        .hint(2, Label::new(&[Range('0', '9')], "type"))
+        .help(SETTINGS, Label::new(&[Range('0', '9')], "type a value")),
+    B::new(
+        &[Code(KeyCode::Backspace), Code(KeyCode::Delete)],
+        Action::Erase,
+    )
+    .when(settings)
+    .help(
         SETTINGS,
-        &[
-            (Up, Action::PrevField),
-            (Char('k'), Action::PrevField),
-            (Down, Action::NextField),
-            (Char('j'), Action::NextField),
-            (Tab, Action::NextField),
-        ],
+        Label::new(&[Code(KeyCode::Backspace)], "delete a typed character"),
     ),
-    cmd(
-        LeftRight,
-        "change",
-        SETTINGS,
-        &[
-            (Left, Action::Decrease),
-            (Char('-'), Action::Decrease),
-            (Right, Action::Increase),
-            (Char('+'), Action::Increase),
-            (Char('='), Action::Increase),
-        ],
-    ),
-    cmd(
-        Plain("0-9"),
-        "type",
-        SETTINGS,
-        &[
-            (Char('0'), Action::Type),
-            (Char('1'), Action::Type),
-            (Char('2'), Action::Type),
-            (Char('3'), Action::Type),
-            (Char('4'), Action::Type),
-            (Char('5'), Action::Type),
-            (Char('6'), Action::Type),
-            (Char('7'), Action::Type),
-            (Char('8'), Action::Type),
-            (Char('9'), Action::Type),
-            (Char('.'), Action::Type),
-            (Char('e'), Action::Type),
-        ],
-    ),
-    cmd(
-        Hidden("Backspace"),
-        "delete a typed character",
-        SETTINGS,
-        &[(Backspace, Action::Erase), (Delete, Action::Erase)],
-    ),
-    cmd(
-        Plain("Enter/s"),
-        "start",
-        SETTINGS,
-        &[(Enter, Action::Confirm), (Char('s'), Action::Start)],
-    ),
-    cmd(Plain("Esc"), "back", SETTINGS, &[(Esc, Action::Back)]),
-    cmd(
-        Plain("L"),
-        "load saved model",
-        SETTINGS,
-        &[(Char('L'), Action::Load)],
-    ),
-    cmd(Plain("q"), "quit", SETTINGS, &[(Char('q'), Action::Quit)]),
+    B::new(&[ENTER], Action::Confirm)
+        .when(settings)
+        .hint(3, Label::new(&[ENTER, Char('s')], "start").sep("/"))
+        .help(
+            SETTINGS,
+            Label::new(&[ENTER, Char('s')], "start training").sep("/"),
+        ),
+    B::new(&[Char('s')], Action::Start).when(settings),
+    B::new(&[ESC], Action::Back)
+        .when(settings)
+        .hint(4, Label::new(&[ESC], "back"))
+        .help(SETTINGS, Label::new(&[ESC], "back to the lesson")),
+    B::new(&[Char('L')], Action::Load)
+        .when(settings)
+        .hint_if(
+            5,
+            Label::new(&[Char('L')], "load saved model"),
+            may_read_model,
+        )
+        .help(SETTINGS, Label::new(&[Char('L')], "load the saved model")),
+    B::new(&[Char('q')], Action::Quit)
+        .when(settings)
+        .hint(6, Label::new(&[Char('q')], "quit"))
+        .help(SETTINGS, Label::new(&[Char('q')], "quit")),
     // a run
-    Command {
-        keys: Plain("p"),
-        label: "pause",
-        paused_label: Some("resume"),
-        when: RUNNING,
-        bindings: &[(Char('p'), Action::Pause)],
-    },
-    cmd(Plain("Esc"), "cancel", RUNNING, &[(Esc, Action::Back)]),
-    cmd(
-        Plain("q"),
-        "cancel and quit",
-        RUNNING,
-        &[(Char('q'), Action::Quit)],
+    B::new(&[Char('p')], Action::Pause)
+        .when(running)
+        .hint_if(0, Label::new(&[Char('p')], "pause"), not_paused)
+        .help(RUNNING, Label::new(&[Char('p')], "pause or resume")),
+    B::new(&[Char('p')], Action::Pause).when(running).hint_if(
+        0,
+        Label::new(&[Char('p')], "resume"),
+        paused,
     ),
+    B::new(&[ESC], Action::Back)
+        .when(running)
+        .hint(1, Label::new(&[ESC], "cancel"))
+        .help(RUNNING, Label::new(&[ESC], "cancel, back to the lesson")),
+    B::new(&[Char('q')], Action::Quit)
+        .when(running)
+        .hint(2, Label::new(&[Char('q')], "cancel and quit"))
+        .help(RUNNING, Label::new(&[Char('q')], "cancel and quit")),
     // the results
-    cmd(
-        Plain("1-4/Tab"),
-        "tabs",
-        RESULTS,
-        &[
-            (Char('1'), Action::ShowTab),
-            (Char('2'), Action::ShowTab),
-            (Char('3'), Action::ShowTab),
-            (Char('4'), Action::ShowTab),
-            (Tab, Action::NextTab),
-            (BackTab, Action::PrevTab),
-        ],
-    ),
-    cmd(
-        Plain("arrows"),
-        "cell",
-        When::Tab(ResultsTab::Evaluation),
-        &[
-            (Up, Action::CellUp),
-            (Char('k'), Action::CellUp),
-            (Down, Action::CellDown),
-            (Char('j'), Action::CellDown),
-            (Left, Action::CellLeft),
-            (Char('h'), Action::CellLeft),
-            (Right, Action::CellRight),
-            (Char('l'), Action::CellRight),
-        ],
-    ),
-    cmd(
-        LeftRight,
-        "filter",
-        When::Tab(ResultsTab::Filters),
-        &[
-            (Left, Action::PrevFilter),
-            (Char('h'), Action::PrevFilter),
-            (Right, Action::NextFilter),
-            (Char('l'), Action::NextFilter),
-        ],
-    ),
-    cmd(
-        Plain("n"),
-        "new shape",
-        When::Tab(ResultsTab::Predict),
-        &[(Char('n'), Action::NewShape), (Enter, Action::NewShape)],
-    ),
-    cmd(
-        Plain("o"),
-        "open a file",
-        When::Tab(ResultsTab::Predict),
-        &[(Char('o'), Action::OpenFile), (Char('/'), Action::OpenFile)],
-    ),
-    cmd(Plain("w"), "save", RESULTS, &[(Char('w'), Action::Save)]),
-    cmd(Plain("L"), "load", RESULTS, &[(Char('L'), Action::Load)]),
-    cmd(
-        Plain("r"),
-        "retrain",
-        RESULTS,
-        &[(Char('r'), Action::Retrain)],
-    ),
-    cmd(Plain("Esc"), "back", RESULTS, &[(Esc, Action::Back)]),
-    cmd(Plain("q"), "quit", RESULTS, &[(Char('q'), Action::Quit)]),
+    B::new(&[Range('1', '4')], Action::ShowTab)
+        .when(results)
+        .hint(0, Label::new(&[Range('1', '4'), TAB], "tabs").sep("/"))
+        .help(
+            RESULTS,
+            Label::new(&[Range('1', '4'), TAB], "tabs").sep("/"),
+        ),
+    B::new(&[TAB], Action::NextTab).when(results),
+    B::new(&[Code(KeyCode::BackTab)], Action::PrevTab).when(results),
+    B::new(&[UP, Char('k')], Action::CellUp)
+        .when(evaluation)
+        .hint(1, Label::new(&[Arrows], "cell"))
+        .help(RESULTS, Label::new(&[Arrows], "evaluation: choose a cell")),
+    B::new(&[DOWN, Char('j')], Action::CellDown).when(evaluation),
+    B::new(&[LEFT, Char('h')], Action::CellLeft).when(evaluation),
+    B::new(&[RIGHT, Char('l')], Action::CellRight).when(evaluation),
+    B::new(&[LEFT, Char('h')], Action::PrevFilter)
+        .when(filters)
+        .hint(1, Label::new(&[LEFT, RIGHT], "filter").sep("/"))
+        .help(
+            RESULTS,
+            Label::new(&[LEFT, RIGHT], "filters: choose a filter").sep("/"),
+        ),
+    B::new(&[RIGHT, Char('l')], Action::NextFilter).when(filters),
+    B::new(&[Char('n'), ENTER], Action::NewShape)
+        .when(predict)
+        .hint(1, Label::new(&[Char('n')], "new shape"))
+        .help(
+            RESULTS,
+            Label::new(&[Char('n')], "predict: a new random shape"),
+        ),
+    B::new(&[Char('o'), Char('/')], Action::OpenFile)
+        .when(predict)
+        .hint_if(2, Label::new(&[Char('o')], "open a file"), may_read_files)
+        .help(RESULTS, Label::new(&[Char('o')], "predict: an image file")),
+    B::new(&[Char('w')], Action::Save)
+        .when(results)
+        .hint(3, Label::new(&[Char('w')], "save"))
+        .help(RESULTS, Label::new(&[Char('w')], "save the model")),
+    B::new(&[Char('L')], Action::Load)
+        .when(results)
+        .hint_if(4, Label::new(&[Char('L')], "load"), may_read_model)
+        .help(RESULTS, Label::new(&[Char('L')], "load the saved model")),
+    B::new(&[Char('r')], Action::Retrain)
+        .when(results)
+        .hint(5, Label::new(&[Char('r')], "retrain"))
+        .help(RESULTS, Label::new(&[Char('r')], "back to the settings")),
+    B::new(&[ESC], Action::Back)
+        .when(results)
+        .hint(6, Label::new(&[ESC], "back"))
+        .help(RESULTS, Label::new(&[ESC], "back to the lesson")),
+    B::new(&[Char('q')], Action::Quit)
+        .when(results)
+        .hint(7, Label::new(&[Char('q')], "quit"))
+        .help(RESULTS, Label::new(&[Char('q')], "quit")),
     // after a cancelled or failed run
-    cmd(
-        Plain("s"),
-        "start again",
-        When::Stopped,
-        &[(Char('s'), Action::StartAgain), (Enter, Action::StartAgain)],
-    ),
-    cmd(
-        Plain("e"),
-        "settings",
-        When::Stopped,
-        &[(Char('e'), Action::EditSettings)],
-    ),
-    cmd(Plain("Esc"), "back", When::Stopped, &[(Esc, Action::Back)]),
-    cmd(
-        Plain("q"),
-        "quit",
-        When::Stopped,
-        &[(Char('q'), Action::Quit)],
-    ),
+    B::new(&[Char('s'), ENTER], Action::StartAgain)
+        .when(stopped)
+        .hint(0, Label::new(&[Char('s')], "start again"))
+        .help(STOPPED, Label::new(&[Char('s')], "start again")),
+    B::new(&[Char('e')], Action::EditSettings)
+        .when(stopped)
+        .hint(1, Label::new(&[Char('e')], "settings"))
+        .help(STOPPED, Label::new(&[Char('e')], "back to the settings")),
+    B::new(&[ESC], Action::Back)
+        .when(stopped)
+        .hint(2, Label::new(&[ESC], "back"))
+        .help(STOPPED, Label::new(&[ESC], "back to the lesson")),
+    B::new(&[Char('q')], Action::Quit)
+        .when(stopped)
+        .hint(3, Label::new(&[Char('q')], "quit"))
+        .help(STOPPED, Label::new(&[Char('q')], "quit")),
 ];
 
-/// What `code` does in `ctx`, if anything.
-pub fn lookup(ctx: Context, code: KeyCode) -> Option<Action> {
-    COMMANDS
-        .iter()
-        .filter(|c| c.when.applies(ctx))
-        .find_map(|c| c.bindings.iter().find(|(k, _)| *k == code).map(|b| b.1))
-}
-
-impl KeysText {
-    /// The keys as written for `sym`.
-    pub fn text(self, sym: &Symbols) -> String {
-        match self {
-            Plain(s) | Hidden(s) => s.to_string(),
-            UpDown => format!("{}/{}", sym.up, sym.down),
-            LeftRight => format!("{}/{}", sym.left, sym.right),
-        }
-    }
-}
-
-/// The hint line in `ctx`: each command that applies, is shown and is not refused
-/// (`refused(need)`), as (keys, label).
-pub fn hints(
-    ctx: Context,
-    sym: &Symbols,
-    paused: bool,
-    refused: impl Fn(Need) -> bool,
-) -> Vec<(String, &'static str)> {
-    COMMANDS
-        .iter()
-        .filter(|c| c.when.applies(ctx) && !matches!(c.keys, Hidden(_)))
-        .filter(|c| {
-            !c.bindings
-                .iter()
-                .all(|(_, a)| a.need().is_some_and(&refused))
-        })
-        .map(|c| {
-            let label = match c.paused_label {
-                Some(l) if paused => l,
-                _ => c.label,
-            };
-            (c.keys.text(sym), label)
-        })
-        .collect()
-}
-
-/// Every command, for a list of keys: (keys, label, where).
-pub fn help(sym: &Symbols) -> Vec<(String, &'static str, &'static str)> {
-    COMMANDS
-        .iter()
-        .map(|c| {
-            let place = match c.when {
-                When::Phase(PhaseKind::Settings) => "settings",
-                When::Phase(PhaseKind::Running) => "training",
-                When::Phase(PhaseKind::Results) => "results",
-                When::Phase(PhaseKind::Cancelled | PhaseKind::Failed) | When::Stopped => "stopped",
-                When::Tab(t) => t.title(),
-            };
-            (c.keys.text(sym), c.label, place)
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn contexts() -> Vec<Context> {
-        let mut out: Vec<Context> = [
-            PhaseKind::Settings,
-            PhaseKind::Running,
-            PhaseKind::Cancelled,
-            PhaseKind::Failed,
-        ]
-        .into_iter()
-        .map(|phase| Context { phase, tab: None })
-        .collect();
-        out.extend(ResultsTab::ALL.into_iter().map(|t| Context {
-            phase: PhaseKind::Results,
-            tab: Some(t),
-        }));
-        out
-    }
-
-    /// No command's key is taken by an earlier one where both apply: every key a hint
-    /// shows does what that hint's command says.
-    #[test]
-    fn every_binding_reaches_its_action() {
-        for ctx in contexts() {
-            for c in COMMANDS.iter().filter(|c| c.when.applies(ctx)) {
-                for &(code, action) in c.bindings {
-                    assert_eq!(
-                        lookup(ctx, code),
-                        Some(action),
-                        "{code:?} in {ctx:?} ({})",
-                        c.label
-                    );
-                }
-            }
-        }
-    }
-
-    /// Every place has a way back and a way out, and a hint line.
-    #[test]
-    fn every_place_has_back_quit_and_hints() {
-        let sym = crate::tui::Theme::new(false, true).symbols();
-        for ctx in contexts() {
-            assert_eq!(lookup(ctx, Esc), Some(Action::Back), "{ctx:?}");
-            assert_eq!(lookup(ctx, Char('q')), Some(Action::Quit), "{ctx:?}");
-            let shown = hints(ctx, sym, false, |_| false);
-            assert!(shown.iter().any(|(k, _)| k == "Esc"), "{ctx:?}");
-        }
-        // a classroom session's hints leave out what it refuses
-        let ctx = Context {
-            phase: PhaseKind::Results,
-            tab: Some(ResultsTab::Predict),
-        };
-        let all = hints(ctx, sym, false, |_| false);
-        let restricted = hints(ctx, sym, false, |_| true);
-        assert!(all.iter().any(|(k, _)| k == "L") && all.iter().any(|(k, _)| k == "o"));
-        assert!(!restricted.iter().any(|(k, _)| k == "L" || k == "o"));
-        assert_eq!(all.len(), restricted.len() + 2);
-    }
+/// What `key` does on the screen as it is now, if anything.
+pub fn action_for(st: &TrainingState, key: Key) -> Option<Action> {
+    keys::action_for(TABLE, st, key)
 }

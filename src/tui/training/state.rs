@@ -9,7 +9,7 @@ use crate::train::TrainEvent;
 
 use super::super::app::LessonState;
 use super::super::event::{Key, KeyCode};
-use super::actions::{self, Action, Context};
+use super::actions::{self, Action};
 use super::effects::{self, Done, Effect};
 use super::preview::DataPreview;
 use super::results::{Results, ResultsTab};
@@ -222,27 +222,17 @@ impl TrainingState {
         }
     }
 
-    /// Where the screen is, for the key table.
-    pub fn context(&self) -> Context {
-        Context {
-            phase: self.phase.kind(),
-            tab: self.results().map(|r| r.tab),
-        }
-    }
-
     /// Handle a key: what the app does next, and the effects the front end is to run
     /// (see [`effects::run_all`]). `Back` and `Quit` leave the screen (a run is
     /// cancelled first).
     pub fn key(&mut self, key: Key) -> (KeyOutcome, Vec<Effect>) {
         let mut effects = Vec::new();
-        if key.ctrl {
-            if matches!(key.code, KeyCode::Char('c' | 'C')) {
-                return (self.act(Action::Quit, key.code, &mut effects), effects);
-            }
-            return (KeyOutcome::Stay, effects);
-        }
-        if let Phase::Results(r) = &mut self.phase {
-            // the modal questions of the results take every key
+        let modal = match &mut self.phase {
+            Phase::Results(r) if !key.ctrl => Some(r),
+            _ => None,
+        };
+        if let Some(r) = modal {
+            // the modal questions of the results take every key but Ctrl-C
             if let Some(input) = r.predict.path_input.as_mut() {
                 match key.code {
                     KeyCode::Esc => r.predict.path_input = None,
@@ -276,7 +266,7 @@ impl TrainingState {
                 return (KeyOutcome::Stay, effects);
             }
         }
-        let outcome = match actions::lookup(self.context(), key.code) {
+        let outcome = match actions::action_for(self, key) {
             Some(action) => self.act(action, key.code, &mut effects),
             None => KeyOutcome::Stay,
         };

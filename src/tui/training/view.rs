@@ -11,11 +11,12 @@ use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Widget};
 use crate::lesson::frame::Panel;
 use crate::train::EpochReport;
 
+use super::super::keys;
 use super::super::theme::Theme;
 use super::super::view::{render_bar, render_status};
 use super::super::widgets::{panel_size, render_panel, PanelStyle};
 use super::state::{Phase, TrainingState};
-use super::{actions, effects, results, running, settings};
+use super::{actions, results, running, settings};
 
 /// Draw the training screen into `area`.
 pub(crate) fn render(theme: &Theme, st: &TrainingState, area: Rect, buf: &mut Buffer) {
@@ -43,10 +44,8 @@ pub(crate) fn render(theme: &Theme, st: &TrainingState, area: Rect, buf: &mut Bu
         format!("{} ", fmt_secs(ms as f64 / 1000.0))
     });
     render_bar(theme, &title, &right, top, buf);
-    // a classroom session's hints leave out what it refuses
-    let hints = actions::hints(st.context(), sym, st.paused(), |need| {
-        effects::refused(&st.prefs, need).is_some()
-    });
+    // from the key table (a classroom session's leave out what it refuses)
+    let hints = keys::hints(actions::TABLE, st, sym);
     let path_input = st.results().and_then(|r| r.predict.path_input.as_ref());
     let notice = if let Some(p) = path_input {
         Some(format!("image file: {p}_  (Enter classify, Esc cancel)"))
