@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use cnn_tutor::backend::{self, DeviceChoice};
 use cnn_tutor::train::{self, Outcome, TrainConfig, TrainEvent};
-use cnn_tutor::tui::training::{spawn_worker, Phase, TrainPrefs, TrainSettings, WorkerMsg};
+use cnn_tutor::tui::training::{
+    spawn_worker, Phase, PhaseKind, Stop, TrainPrefs, TrainSettings, WorkerMsg,
+};
 use cnn_tutor::tui::{
     buffer_text, render_to_buffer, App, AppEvent, Key, KeyCode, Progress, Screen, Theme,
 };
@@ -215,7 +217,7 @@ fn s_in_the_lesson_trains_and_ends_on_the_confusion_matrix() {
     press(&mut app, KeyCode::Char('s'));
     assert!(matches!(app.screen(), Screen::Training(_)));
     let start = Instant::now();
-    while app.training().is_some_and(|t| t.phase == Phase::Running) {
+    while app.training().is_some_and(|t| t.is_running()) {
         app.handle(AppEvent::Tick);
         std::thread::sleep(Duration::from_millis(20));
         assert!(
@@ -226,8 +228,8 @@ fn s_in_the_lesson_trains_and_ends_on_the_confusion_matrix() {
     // the last messages may still be queued: one more tick takes them
     app.handle(AppEvent::Tick);
     let t = app.training().expect("still on the training screen");
-    assert_eq!(t.phase, Phase::Done);
-    assert!(t.predictions.is_some());
+    let results = t.results().expect("the results");
+    assert!(results.evaluation.predictions.is_some());
     let text = buffer_text(&render_to_buffer(&app, 120, 40));
     assert!(text.contains("Confusion matrix"), "{text}");
     for class in ["circle", "square", "triangle"] {
@@ -236,9 +238,19 @@ fn s_in_the_lesson_trains_and_ends_on_the_confusion_matrix() {
     // save: written once, then asked before overwriting
     press(&mut app, KeyCode::Char('w'));
     assert!(prefs.model_path.exists());
+    // its metadata is what `cnn-tutor train` writes (one builder): split and data too
+    let (_, meta) = cnn_tutor::nn::checkpoint::load(&prefs.model_path).expect("it loads");
+    let get = |k: &str| meta.settings.get(k).cloned();
+    assert_eq!(get("train_size").as_deref(), Some("21"));
+    assert_eq!(get("val_size").as_deref(), Some("9"));
+    assert_eq!(get("data"), Some(prefs.data_dir.display().to_string()));
+    assert_eq!(get("epochs").as_deref(), Some("1"));
+    assert!(get("val_accuracy").is_some());
+    assert!(get("trained_by").is_some_and(|b| b.ends_with("(app)")));
+    assert_eq!(meta.classes, ["circle", "square", "triangle"]);
     press(&mut app, KeyCode::Char('w'));
     let t = app.training().expect("screen");
-    assert!(t.confirm_overwrite);
+    assert!(t.results().is_some_and(|r| r.confirm_overwrite));
     assert!(t.notice.as_deref().unwrap_or("").contains("overwrite"));
     press(&mut app, KeyCode::Char('n'));
     assert_eq!(
@@ -250,7 +262,7 @@ fn s_in_the_lesson_trains_and_ends_on_the_confusion_matrix() {
     press(&mut app, KeyCode::Char('n'));
     let p = app
         .training()
-        .and_then(|t| t.predicted.clone())
+        .and_then(|t| t.results().and_then(|r| r.predict.shown.clone()))
         .expect("a prediction");
     let sum: f32 = p.probs.iter().sum();
     assert!((sum - 1.0).abs() < 1e-4, "{sum}");
@@ -279,9 +291,9 @@ fn keys_during_training() {
     let mut app = app_with(prefs.clone(), 80, 24);
     press(&mut app, KeyCode::Char('s'));
     press(&mut app, KeyCode::Char('p'));
-    assert!(app.training().is_some_and(|t| t.paused));
+    assert!(app.training().is_some_and(|t| t.paused()));
     press(&mut app, KeyCode::Char('p'));
-    assert!(app.training().is_some_and(|t| !t.paused));
+    assert!(app.training().is_some_and(|t| !t.paused()));
     press(&mut app, KeyCode::Esc);
     assert!(matches!(app.screen(), Screen::Lesson(_)));
     assert!(app.notice().unwrap_or("").contains("cancelled"));
@@ -300,8 +312,8 @@ fn keys_during_training() {
     let mut app = app_with(prefs, 80, 24);
     press(&mut app, KeyCode::Enter);
     assert_eq!(
-        app.training().map(|t| t.phase.clone()),
-        Some(Phase::Settings)
+        app.training().map(|t| t.phase.kind()),
+        Some(PhaseKind::Settings)
     );
     press(&mut app, KeyCode::Right); // epochs 5 -> 6
     press(&mut app, KeyCode::Down);
@@ -391,7 +403,11 @@ fn odd_events_do_not_panic() {
         images_per_second: 0.0,
     });
     t.apply_event(TrainEvent::Failed("boom".into()));
-    assert_eq!(t.phase, Phase::Failed("boom".into()));
+    assert!(
+        matches!(&t.phase, Phase::Stopped(_, Stop::Failed(e)) if e == "boom"),
+        "{:?}",
+        t.phase.kind()
+    );
     // to the settings, then keys that change nothing there
     for k in [
         KeyCode::Char('e'),
@@ -401,12 +417,12 @@ fn odd_events_do_not_panic() {
     ] {
         t.key(Key::new(k));
     }
-    assert_eq!(t.phase, Phase::Settings);
+    assert_eq!(t.phase.kind(), PhaseKind::Settings);
 }
 
 #[test]
 fn a_classroom_session_opens_and_loads_no_files() {
-    use cnn_tutor::tui::training::{ResultsTab, RESTRICTED};
+    use cnn_tutor::tui::training::{Results, RESTRICTED};
     let tmp = tempfile::tempdir().expect("tmp");
     for restricted in [false, true] {
         let prefs = TrainPrefs {
@@ -424,14 +440,137 @@ fn a_classroom_session_opens_and_loads_no_files() {
             assert!(notice.is_some_and(|n| n.starts_with("cannot load")));
         }
         let t = app.training_mut().expect("training screen");
-        t.phase = Phase::Done;
-        t.tab = ResultsTab::Predict;
+        let net = cnn_tutor::nn::net::ShapesNet::new(1, 3);
+        t.phase = Phase::Results(Box::new(Results::loaded(net, Default::default(), 1)));
         press(&mut app, KeyCode::Char('o'));
         let t = app.training().expect("training screen");
         assert_eq!(
-            t.path_input.is_some(),
+            t.results().is_some_and(|r| r.predict.path_input.is_some()),
             !restricted,
             "restricted={restricted}"
         );
+    }
+}
+
+#[test]
+fn a_classroom_sessions_effects_are_refused_or_redirected_in_one_place() {
+    use cnn_tutor::nn::net::ShapesNet;
+    use cnn_tutor::tui::training::{effects, Done, Effect, RESTRICTED};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let own = tmp.path().join("students/ann.safetensors");
+    let save = |overwrite| Effect::Save {
+        net: Box::new(ShapesNet::new(1, 3)),
+        meta: Default::default(),
+        overwrite,
+    };
+    let classroom = TrainPrefs {
+        restricted: true,
+        model_path: own.clone(),
+        ..TrainPrefs::default()
+    };
+    // nothing the student names is read on the server
+    assert!(matches!(
+        effects::run(&classroom, Effect::Load),
+        Done::Refused(RESTRICTED)
+    ));
+    let image = tmp.path().join("no-such.png");
+    assert!(matches!(
+        effects::run(&classroom, Effect::ReadImage(image.clone())),
+        Done::Refused(RESTRICTED)
+    ));
+    // saving goes to the student's own file, asking before it overwrites
+    assert!(matches!(effects::run(&classroom, save(false)), Done::Saved(p) if p == own));
+    assert!(matches!(effects::run(&classroom, save(false)), Done::Exists(p) if p == own));
+    assert!(matches!(
+        effects::run(&classroom, save(true)),
+        Done::Saved(_)
+    ));
+    // the local app does both
+    let local = TrainPrefs {
+        model_path: own,
+        ..TrainPrefs::default()
+    };
+    assert!(matches!(
+        effects::run(&local, Effect::Load),
+        Done::Loaded(..)
+    ));
+    assert!(matches!(
+        effects::run(&local, Effect::ReadImage(image)),
+        Done::NoImage(_)
+    ));
+}
+
+/// The screen in each of its places (and, `restricted`, as a classroom session has it).
+fn every_place(restricted: bool) -> Vec<(String, cnn_tutor::tui::training::TrainingState)> {
+    use cnn_tutor::tui::training::{Results, ResultsTab, TrainingState};
+    let prefs = TrainPrefs {
+        restricted,
+        ..TrainPrefs::default()
+    };
+    let fresh = || TrainingState::new(None, prefs.clone());
+    let mut out = vec![("settings".to_string(), fresh())];
+    let mut t = fresh();
+    t.begin();
+    out.push(("running".into(), t));
+    let mut t = fresh();
+    t.begin();
+    t.key(Key::new(KeyCode::Char('p')));
+    assert!(t.paused());
+    out.push(("paused".into(), t));
+    for (name, end) in [
+        ("cancelled", TrainEvent::Cancelled { epochs_done: 0 }),
+        ("failed", TrainEvent::Failed("boom".into())),
+    ] {
+        let mut t = fresh();
+        t.begin();
+        t.apply_event(end);
+        out.push((name.into(), t));
+    }
+    for tab in ResultsTab::ALL {
+        let mut t = fresh();
+        let net = cnn_tutor::nn::net::ShapesNet::new(1, 3);
+        let mut r = Results::loaded(net, Default::default(), 1);
+        r.tab = tab;
+        t.phase = Phase::Results(Box::new(r));
+        out.push((tab.title().into(), t));
+    }
+    out
+}
+
+/// The key table, walked: in every place each key of a binding that applies does that
+/// binding's action (no earlier binding takes it), every key a hint shows does
+/// something, every place has a way back and out, and a classroom session's hints leave
+/// out the keys it refuses.
+#[test]
+fn the_key_table_holds_in_every_place() {
+    use cnn_tutor::tui::keys;
+    use cnn_tutor::tui::training::actions::{action_for, Action, TABLE};
+    use cnn_tutor::tui::training::ResultsTab;
+    let sym = Theme::new(false, true).symbols();
+    for restricted in [false, true] {
+        for (place, st) in every_place(restricted) {
+            for b in TABLE.iter().filter(|b| (b.when)(&st)) {
+                for key in b.keys.iter().flat_map(|k| k.examples()) {
+                    assert_eq!(action_for(&st, key), Some(b.action), "{key:?} in {place}");
+                }
+            }
+            for spec in keys::hint_keys(TABLE, &st) {
+                for key in spec.examples() {
+                    assert!(action_for(&st, key).is_some(), "{key:?} in {place}");
+                }
+            }
+            assert_eq!(action_for(&st, Key::new(KeyCode::Esc)), Some(Action::Back));
+            assert_eq!(
+                action_for(&st, Key::new(KeyCode::Char('q'))),
+                Some(Action::Quit)
+            );
+            assert_eq!(action_for(&st, Key::ctrl('c')), Some(Action::Quit));
+            let hints = keys::hints(TABLE, &st, sym);
+            assert!(hints.iter().any(|(k, _)| k == "Esc"), "{place}: {hints:?}");
+            let refused = hints.iter().any(|(k, _)| k == "L" || k == "o");
+            // `L` on the settings and every results tab, `o` on the predict tab
+            let offers = place == "settings" || ResultsTab::ALL.iter().any(|t| t.title() == place);
+            assert_eq!(refused, offers && !restricted, "{place}: {hints:?}");
+        }
     }
 }

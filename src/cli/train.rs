@@ -64,8 +64,8 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             batches = batches_per_epoch;
             if !json {
                 crate::outln!(
-                    "Training on {device}: {t} training and {val_size} validation images, classes {}, {epochs} epoch(s) of {batches_per_epoch} batch(es)",
-                    classes.join(", ")
+                    "{}, {epochs} epoch(s) of {batches_per_epoch} batch(es)",
+                    report::started_line(&device, t, val_size, &classes)
                 );
             }
         }

@@ -258,6 +258,43 @@ pub enum Outcome {
     },
 }
 
+/// What a checkpoint records about the run that made it, for `cnn-tutor train` and the
+/// training screen alike: the settings, the split (`sizes`: training and validation
+/// images), the data folder, the last epoch's validation scores and who trained it
+/// (`front_end`, e.g. `app`, is added to the version in brackets).
+pub fn checkpoint_meta(
+    config: &TrainConfig,
+    sizes: (usize, usize),
+    last: Option<&EpochReport>,
+    classes: Vec<String>,
+    front_end: Option<&str>,
+) -> CheckpointMeta {
+    let mut settings = std::collections::BTreeMap::new();
+    let mut set = |k: &str, v: String| {
+        settings.insert(k.to_string(), v);
+    };
+    set("epochs", config.epochs.to_string());
+    set("batch_size", config.batch_size.to_string());
+    set("lr", config.lr.to_string());
+    set("seed", config.seed.to_string());
+    set("train_size", sizes.0.to_string());
+    set("val_size", sizes.1.to_string());
+    set("data", config.data_dir.display().to_string());
+    if let Some(r) = last {
+        set("val_accuracy", format!("{:.6}", r.val_accuracy));
+        set("val_loss", format!("{:.6}", r.val_loss));
+    }
+    let version = env!("CARGO_PKG_VERSION");
+    set(
+        "trained_by",
+        match front_end {
+            Some(f) => format!("cnn-tutor {version} ({f})"),
+            None => format!("cnn-tutor {version}"),
+        },
+    );
+    CheckpointMeta { classes, settings }
+}
+
 /// Train on the calling thread, reporting events to `sink` (everything but the final
 /// `Finished`/`Cancelled`/`Failed`, which the return value says).
 pub fn run(
@@ -388,30 +425,13 @@ pub fn run(
 
     let saved = match &config.out {
         Some(path) => {
-            let last = reports.last();
-            let mut settings = std::collections::BTreeMap::new();
-            let mut set = |k: &str, v: String| {
-                settings.insert(k.to_string(), v);
-            };
-            set("epochs", config.epochs.to_string());
-            set("batch_size", config.batch_size.to_string());
-            set("lr", config.lr.to_string());
-            set("seed", config.seed.to_string());
-            set("train_size", train_idx.len().to_string());
-            set("val_size", val_idx.len().to_string());
-            set("data", config.data_dir.display().to_string());
-            if let Some(r) = last {
-                set("val_accuracy", format!("{:.6}", r.val_accuracy));
-                set("val_loss", format!("{:.6}", r.val_loss));
-            }
-            set(
-                "trained_by",
-                format!("cnn-tutor {}", env!("CARGO_PKG_VERSION")),
+            let meta = checkpoint_meta(
+                config,
+                (train_idx.len(), val_idx.len()),
+                reports.last(),
+                classes.clone(),
+                None,
             );
-            let meta = CheckpointMeta {
-                classes: classes.clone(),
-                settings,
-            };
             checkpoint::save(path, &net, &meta)?;
             Some(path.clone())
         }

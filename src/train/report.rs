@@ -3,6 +3,20 @@
 
 use super::EpochReport;
 
+/// The line that opens a run: `Training on DEVICE: N training and M validation images,
+/// classes a, b, c` (`cnn-tutor train` adds the epochs and batches after it).
+pub fn started_line(
+    device: &str,
+    train_size: usize,
+    val_size: usize,
+    classes: &[String],
+) -> String {
+    format!(
+        "Training on {device}: {train_size} training and {val_size} validation images, classes {}",
+        classes.join(", ")
+    )
+}
+
 /// The lines the seed prints for batch `batch` (1-based) of `epoch`: `Epoch: N` before
 /// the first batch, and `Training set [seen/total (pct%)] Loss: x` every tenth batch.
 pub fn batch_lines(

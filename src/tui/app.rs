@@ -272,7 +272,9 @@ impl App {
 
     fn key(&mut self, key: Key) {
         if let Screen::Training(t) = &mut self.screen {
-            match t.key(key) {
+            let (outcome, effects) = t.key(key);
+            super::training::run_effects(t, effects);
+            match outcome {
                 KeyOutcome::Stay => {}
                 KeyOutcome::Quit => self.quit = true,
                 KeyOutcome::Back => self.leave_training(),
@@ -732,6 +734,8 @@ impl App {
             }
         };
         let mut t = TrainingState::new(back, self.train_prefs.clone());
+        let opening = t.opening_effects();
+        super::training::run_effects(&mut t, opening);
         if start {
             t.start();
         }
@@ -782,7 +786,7 @@ impl App {
         };
         t.cancel();
         self.train_prefs.settings = t.prefs.settings.clone();
-        if t.phase == super::training::Phase::Cancelled {
+        if t.phase.kind() == super::training::PhaseKind::Cancelled {
             self.notice = Some("training cancelled; no model was written".into());
         }
         self.screen = match t.back.take() {

@@ -15,6 +15,7 @@ use crate::{Error, Result};
 
 mod app;
 mod event;
+pub mod keys;
 mod lesson_view;
 mod progress;
 mod terminal;

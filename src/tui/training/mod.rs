@@ -4,19 +4,31 @@
 //! Training runs [`crate::train::run`], the same loop as `cnn-tutor train`, on a worker
 //! thread that reports [`WorkerMsg`]s over a channel. The UI thread drains that channel on
 //! every [`AppEvent::Tick`](super::AppEvent::Tick), so keys are answered at once and the
-//! screen redraws at the tick rate. State changes only in [`TrainingState::apply`] and
-//! [`TrainingState::key`]; [`view::render`] draws it without changing it.
+//! screen redraws at the tick rate.
+//!
+//! One module per step: [`settings`] (the form), [`running`] (a run and its progress),
+//! [`results`] (one module per tab). [`Phase`] carries the step's data. State changes only
+//! in [`TrainingState::apply`], [`TrainingState::key`] and [`TrainingState::done`];
+//! [`view::render`] draws it without changing it and computes no network op. Keys come
+//! from one table ([`actions`]); files and devices are touched only by the [`effects`]
+//! the state asks for, which the front end runs.
 
+pub mod actions;
+pub mod effects;
 mod preview;
 mod queue;
+pub mod results;
+pub mod running;
+pub mod settings;
 mod state;
 pub(crate) mod view;
 mod worker;
 
+pub use effects::{run_all as run_effects, Done, Effect, Need, RESTRICTED};
 pub use preview::{preview, ClassPreview, DataPreview};
 pub use queue::{Ticket, TrainQueue};
-pub use state::{
-    KeyOutcome, Phase, PredictView, ResultsTab, SettingField, TrainPrefs, TrainSettings,
-    TrainingState, LOG_LINES, RESTRICTED,
-};
+pub use results::{PredictView, Results, ResultsTab};
+pub use running::{Run, Stop, LOG_LINES};
+pub use settings::{SettingField, SettingsForm, TrainPrefs, TrainSettings};
+pub use state::{KeyOutcome, Phase, PhaseKind, TrainingState};
 pub use worker::{spawn_worker, WorkerHandle, WorkerMsg};

@@ -1,184 +1,61 @@
-//! The training screen's state and how keys and worker messages change it.
+//! The training screen's state: where it is ([`Phase`], which carries each step's data)
+//! and how keys, worker messages and the outcomes of its [`Effect`]s change it. The
+//! state reads no file and probes no device: it asks for that with effects.
 
-use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, TryRecvError};
-use std::sync::Arc;
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-
-use crate::backend::{cpu::argmax, Backend, CpuBackend, DeviceChoice};
-use crate::data::{self, Dataset, Shape};
-use crate::nn::checkpoint::{self, CheckpointMeta};
-use crate::nn::net::ShapesNet;
-use crate::train::{report, ConfusionMatrix, EpochReport, TrainEvent};
+use crate::backend::{cpu::argmax, DeviceChoice};
+use crate::train::TrainEvent;
 
 use super::super::app::LessonState;
-use super::super::event::{Key, KeyCode, TICK_MS};
-use super::queue::{Ticket, TrainQueue};
-use super::worker::{spawn_worker, WorkerHandle, WorkerMsg};
+use super::super::event::{Key, KeyCode};
+use super::actions::{self, Action};
+use super::effects::{self, Done, Effect};
+use super::preview::DataPreview;
+use super::results::{Results, ResultsTab};
+use super::running::{Run, RunEnd, Stop};
+use super::settings::{SettingField, SettingsForm, TrainPrefs};
+use super::worker::WorkerMsg;
 
-/// Log lines kept (older ones scroll away, so memory stays flat).
-pub const LOG_LINES: usize = 200;
-/// The note for keys a classroom session may not use (they would read server files).
-pub const RESTRICTED: &str = "not available in a classroom session";
-/// Most worker messages handled per tick (the rest wait for the next tick).
-const MSGS_PER_TICK: usize = 500;
-
-/// The settings a run starts with (the seed's by default).
-#[derive(Debug, Clone, PartialEq)]
-pub struct TrainSettings {
-    /// Passes over the training images.
-    pub epochs: usize,
-    /// Images per batch.
-    pub batch_size: usize,
-    /// Adam's learning rate.
-    pub lr: f64,
-    /// Where to train.
-    pub device: DeviceChoice,
-    /// Seed of the weights, the split and the dropout masks.
-    pub seed: u64,
-}
-
-impl Default for TrainSettings {
-    fn default() -> Self {
-        TrainSettings {
-            epochs: 5,
-            batch_size: 50,
-            lr: 0.001,
-            device: DeviceChoice::Auto,
-            seed: 42,
-        }
-    }
-}
-
-/// Where the training screen reads and writes (the defaults of `cnn-tutor train`; tests
-/// point them at temporary folders).
-#[derive(Debug, Clone, PartialEq)]
-pub struct TrainPrefs {
-    /// The last settings used (kept between visits to the screen).
-    pub settings: TrainSettings,
-    /// The image folder.
-    pub data_dir: PathBuf,
-    /// Where `w` saves and `L` loads the model.
-    pub model_path: PathBuf,
-    /// The shared training queue of a classroom server; `None` trains at once (local app).
-    pub queue: Option<Arc<TrainQueue>>,
-    /// CPU threads per run (`None`: one per core).
-    pub threads: Option<usize>,
-    /// A classroom session: no reading of files the student names (`o`), no loading of
-    /// models (`L`); `w` saves only to `model_path`, which the server makes per student.
-    pub restricted: bool,
-}
-
-impl Default for TrainPrefs {
-    fn default() -> Self {
-        TrainPrefs {
-            settings: TrainSettings::default(),
-            data_dir: PathBuf::from(crate::data::DEFAULT_DATA_DIR),
-            model_path: PathBuf::from(crate::nn::checkpoint::DEFAULT_MODEL_PATH),
-            queue: None,
-            threads: None,
-            restricted: false,
-        }
-    }
-}
-
-/// One editable setting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SettingField {
-    /// Epochs.
-    Epochs,
-    /// Batch size.
-    BatchSize,
-    /// Learning rate.
-    Lr,
-    /// Device.
-    Device,
-    /// Seed.
-    Seed,
-}
-
-impl SettingField {
-    /// All fields, top to bottom.
-    pub const ALL: [SettingField; 5] = [
-        SettingField::Epochs,
-        SettingField::BatchSize,
-        SettingField::Lr,
-        SettingField::Device,
-        SettingField::Seed,
-    ];
-
-    /// The label shown.
-    pub fn label(self) -> &'static str {
-        match self {
-            SettingField::Epochs => "Epochs",
-            SettingField::BatchSize => "Batch size",
-            SettingField::Lr => "Learning rate",
-            SettingField::Device => "Device",
-            SettingField::Seed => "Seed",
-        }
-    }
-}
-
-/// Where the screen is.
-#[derive(Debug, Clone, PartialEq)]
+/// Where the screen is, with what that step shows and edits.
+#[derive(Debug)]
 pub enum Phase {
     /// Choosing the settings.
+    Settings(SettingsForm),
+    /// Training (or getting the data ready, or waiting in the classroom's queue).
+    Running(Box<Run>),
+    /// A run that ended early, as it ended.
+    Stopped(Box<Run>, Stop),
+    /// Finished (or a model loaded): the results tabs.
+    Results(Box<Results>),
+}
+
+/// Which phase, without its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhaseKind {
+    /// Choosing the settings.
     Settings,
-    /// Training (or getting the data ready).
+    /// Training.
     Running,
-    /// Finished: the results tabs.
-    Done,
     /// Cancelled before the end.
     Cancelled,
     /// Stopped by an error.
-    Failed(String),
+    Failed,
+    /// The results tabs.
+    Results,
 }
 
-/// The tabs after training.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResultsTab {
-    /// Confusion matrix, accuracy, precision and recall, images per cell.
-    Evaluation,
-    /// Training and validation loss per epoch, and how to read them.
-    Loss,
-    /// The first layer's filters and feature maps.
-    Filters,
-    /// Classify a new random shape or a file.
-    Predict,
-}
-
-impl ResultsTab {
-    /// All tabs, in order (keys 1-4).
-    pub const ALL: [ResultsTab; 4] = [
-        ResultsTab::Evaluation,
-        ResultsTab::Loss,
-        ResultsTab::Filters,
-        ResultsTab::Predict,
-    ];
-
-    /// The tab's title.
-    pub fn title(self) -> &'static str {
+impl Phase {
+    /// Which phase this is.
+    pub fn kind(&self) -> PhaseKind {
         match self {
-            ResultsTab::Evaluation => "Evaluation",
-            ResultsTab::Loss => "Loss history",
-            ResultsTab::Filters => "Filters",
-            ResultsTab::Predict => "Predict",
+            Phase::Settings(_) => PhaseKind::Settings,
+            Phase::Running(_) => PhaseKind::Running,
+            Phase::Stopped(_, Stop::Cancelled) => PhaseKind::Cancelled,
+            Phase::Stopped(_, Stop::Failed(_)) => PhaseKind::Failed,
+            Phase::Results(_) => PhaseKind::Results,
         }
     }
-}
-
-/// One classified picture on the predict tab.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PredictView {
-    /// What was classified ("a random circle", a file name).
-    pub what: String,
-    /// 128x128 RGB pixels, row-major (HWC).
-    pub rgb: Vec<u8>,
-    /// Probability of each class.
-    pub probs: Vec<f32>,
 }
 
 /// What the app does after a key on the training screen.
@@ -201,744 +78,355 @@ pub struct TrainingState {
     pub prefs: TrainPrefs,
     /// Where the screen is.
     pub phase: Phase,
-    /// The selected setting.
-    pub field: usize,
-    /// Digits typed for the selected setting.
-    pub input: String,
-    /// Why CUDA cannot be chosen here, if it cannot.
+    /// Why CUDA cannot be chosen here, if it cannot (from [`Effect::ProbeDevices`]).
     pub cuda_unavailable: Option<String>,
-    /// The data, as the settings step shows it.
-    pub data: super::preview::DataPreview,
-    rx: Option<Receiver<WorkerMsg>>,
-    worker: Option<WorkerHandle>,
-    /// Waiting in the classroom's training queue (the run starts when this ticket does).
-    queued: Option<Ticket>,
-    /// Paused by `p`.
-    pub paused: bool,
-    /// Training images per epoch (0 until known).
-    pub train_size: usize,
-    /// Validation images.
-    pub val_size: usize,
-    /// Batches per epoch.
-    pub batches: usize,
-    /// Epochs of this run.
-    pub epochs: usize,
-    /// Class names.
-    pub classes: Vec<String>,
-    /// The backend's name.
-    pub device: String,
-    /// Current epoch (1-based; 0 before the first batch).
-    pub epoch: usize,
-    /// Batches done in the current epoch.
-    pub batch: usize,
-    /// Images done in the current epoch.
-    pub images_done: usize,
-    /// The latest batch loss.
-    pub loss: Option<f64>,
-    /// Training images per second (the worker's measure).
-    pub images_per_second: f64,
-    /// (epoch position, loss) of every batch: x = epoch - 1 + share of the epoch done.
-    pub batch_losses: Vec<(f64, f64)>,
-    /// Each finished epoch's report.
-    pub reports: Vec<EpochReport>,
-    /// The seed's log lines, newest last.
-    pub log: VecDeque<String>,
-    /// Milliseconds spent running (counted in ticks, paused time left out).
-    pub elapsed_ms: u64,
-    /// The validation confusion matrix of the last epoch.
-    pub confusion: Option<ConfusionMatrix>,
-    /// The trained net.
-    pub net: Option<ShapesNet>,
-    /// The untrained net (same seed), for before/after filters.
-    pub net_before: Option<ShapesNet>,
-    /// The images (for drawing validation images and feature maps).
-    pub dataset: Option<Arc<Dataset>>,
-    /// Validation indices.
-    pub val: Vec<usize>,
-    /// Predicted class of each validation image (order of `val`).
-    pub predictions: Option<Vec<usize>>,
-    /// The results tab shown.
-    pub tab: ResultsTab,
-    /// Selected confusion-matrix cell (actual, predicted).
-    pub cell: (usize, usize),
-    /// Selected filter (0-based) on the filters tab.
-    pub filter: usize,
-    /// The last prediction shown.
-    pub predicted: Option<PredictView>,
-    /// A path being typed on the predict tab.
-    pub path_input: Option<String>,
-    /// Asking whether to overwrite the model file.
-    pub confirm_overwrite: bool,
+    /// The data, as the settings step shows it (from [`Effect::PreviewData`]).
+    pub data: DataPreview,
     /// A one-line message (saved, loaded, errors).
     pub notice: Option<String>,
-    rng: ChaCha8Rng,
 }
 
 impl TrainingState {
-    /// The screen on its settings step, coming from `back` (looks at the data folder).
+    /// The screen on its settings step, coming from `back`. It knows nothing of the
+    /// devices and the data until the front end runs [`TrainingState::opening_effects`].
     pub fn new(back: Option<LessonState>, prefs: TrainPrefs) -> Self {
-        let cuda_unavailable = crate::backend::select(DeviceChoice::Cuda, Some(1))
-            .err()
-            .map(|e| e.to_string());
-        let data = super::preview::preview(&prefs.data_dir);
         TrainingState {
-            data,
-            cuda_unavailable,
-            ..TrainingState::empty(back, prefs)
-        }
-    }
-
-    fn empty(back: Option<LessonState>, prefs: TrainPrefs) -> Self {
-        let seed = prefs.settings.seed;
-        TrainingState {
-            data: super::preview::DataPreview {
+            back,
+            prefs,
+            phase: Phase::Settings(SettingsForm::default()),
+            cuda_unavailable: None,
+            data: DataPreview {
                 classes: Vec::new(),
                 note: String::new(),
             },
-            back,
-            prefs,
-            phase: Phase::Settings,
-            field: 0,
-            input: String::new(),
-            cuda_unavailable: None,
-            rx: None,
-            worker: None,
-            queued: None,
-            paused: false,
-            train_size: 0,
-            val_size: 0,
-            batches: 0,
-            epochs: 0,
-            classes: Vec::new(),
-            device: String::new(),
-            epoch: 0,
-            batch: 0,
-            images_done: 0,
-            loss: None,
-            images_per_second: 0.0,
-            batch_losses: Vec::new(),
-            reports: Vec::new(),
-            log: VecDeque::new(),
-            elapsed_ms: 0,
-            confusion: None,
-            net: None,
-            net_before: None,
-            dataset: None,
-            val: Vec::new(),
-            predictions: None,
-            tab: ResultsTab::Evaluation,
-            cell: (0, 0),
-            filter: 0,
-            predicted: None,
-            path_input: None,
-            confirm_overwrite: false,
             notice: None,
-            rng: ChaCha8Rng::seed_from_u64(seed ^ 0x00c0_ffee),
         }
+    }
+
+    /// What the screen needs to know when it opens: the devices and the data folder.
+    pub fn opening_effects(&self) -> Vec<Effect> {
+        vec![
+            Effect::ProbeDevices,
+            Effect::PreviewData(self.prefs.data_dir.clone()),
+        ]
     }
 
     /// Forget the last run and enter the running phase (no worker yet; see
     /// [`TrainingState::start`]). Tests feed recorded events after this.
     pub fn begin(&mut self) {
-        let back = self.back.take();
-        let prefs = self.prefs.clone();
-        let data = std::mem::replace(
-            &mut self.data,
-            super::preview::DataPreview {
-                classes: Vec::new(),
-                note: String::new(),
-            },
-        );
-        let cuda = self.cuda_unavailable.take();
-        *self = TrainingState {
-            data,
-            cuda_unavailable: cuda,
-            ..TrainingState::empty(back, prefs)
-        };
-        self.phase = Phase::Running;
-        self.epochs = self.prefs.settings.epochs;
-        self.push_log("Getting the images ready ...".into());
+        self.phase = Phase::Running(Box::new(Run::new(&self.prefs)));
+        self.notice = None;
     }
 
     /// Start a run with the current settings on a worker thread (or, with a shared queue
     /// and no free place, get in line; the run starts on a later tick).
     pub fn start(&mut self) {
         self.begin();
-        match self.prefs.queue.as_ref().map(TrainQueue::join) {
-            Some(ticket) if !ticket.is_running() => {
-                self.queued = Some(ticket);
+        if let Phase::Running(run) = &mut self.phase {
+            if let Err(stop) = run.start(&self.prefs) {
+                self.end_run(RunEnd::Stopped(stop));
             }
-            ticket => self.spawn(ticket),
         }
     }
 
-    fn spawn(&mut self, ticket: Option<Ticket>) {
-        match spawn_worker(
-            &self.prefs.settings,
-            self.prefs.data_dir.clone(),
-            self.prefs.threads,
-            ticket,
-        ) {
-            Ok((rx, worker)) => {
-                // `p` may have been pressed while waiting in line
-                worker.set_paused(self.paused);
-                self.rx = Some(rx);
-                self.worker = Some(worker);
-            }
-            Err(e) => self.phase = Phase::Failed(format!("cannot start training: {e}")),
+    /// The run shown (running, or ended early).
+    pub fn run(&self) -> Option<&Run> {
+        match &self.phase {
+            Phase::Running(run) | Phase::Stopped(run, _) => Some(run),
+            _ => None,
+        }
+    }
+
+    /// The results shown.
+    pub fn results(&self) -> Option<&Results> {
+        match &self.phase {
+            Phase::Results(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The results shown, mutable.
+    pub fn results_mut(&mut self) -> Option<&mut Results> {
+        match &mut self.phase {
+            Phase::Results(r) => Some(r),
+            _ => None,
         }
     }
 
     /// Place in the classroom's training queue while waiting (1 = next); `None` otherwise.
     pub fn queue_position(&self) -> Option<usize> {
-        self.queued.as_ref().and_then(Ticket::position)
+        match &self.phase {
+            Phase::Running(run) => run.queue_position(),
+            _ => None,
+        }
     }
 
     /// True while a worker is computing.
     pub fn is_running(&self) -> bool {
-        self.phase == Phase::Running
+        matches!(self.phase, Phase::Running(_))
+    }
+
+    /// Paused by `p`.
+    pub fn paused(&self) -> bool {
+        self.run().is_some_and(|r| r.paused)
     }
 
     /// A tick passed: take what the worker sent. Returns true when the screen changed.
     pub fn tick(&mut self) -> bool {
-        if let Some(ticket) = self.queued.as_mut() {
-            if !ticket.try_start() {
-                // still waiting: the place in line may have changed
-                return true;
-            }
-            let ticket = self.queued.take();
-            self.spawn(ticket);
-        }
-        let running = self.is_running();
-        if running && !self.paused {
-            self.elapsed_ms += TICK_MS;
-        }
-        let mut changed = running;
-        for _ in 0..MSGS_PER_TICK {
-            let Some(rx) = &self.rx else { break };
-            match rx.try_recv() {
-                Ok(msg) => {
-                    self.apply(msg);
-                    changed = true;
-                }
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => {
-                    self.rx = None;
-                    if self.is_running() {
-                        self.phase = Phase::Failed("the training thread stopped".into());
-                    }
-                    changed = true;
-                }
-            }
+        let Phase::Running(run) = &mut self.phase else {
+            return false;
+        };
+        let (changed, end) = run.tick(&self.prefs);
+        if let Some(end) = end {
+            self.end_run(end);
         }
         changed
     }
 
-    fn push_log(&mut self, line: String) {
-        if self.log.len() >= LOG_LINES {
-            self.log.pop_front();
-        }
-        self.log.push_back(line);
-    }
-
-    /// Apply one message from the worker (or a recorded one, in tests).
+    /// Apply one worker message (ignored unless a run is going).
     pub fn apply(&mut self, msg: WorkerMsg) {
-        match msg {
-            WorkerMsg::Loaded { dataset, val } => {
-                self.dataset = Some(dataset);
-                self.val = val;
+        if let Phase::Running(run) = &mut self.phase {
+            if let Some(end) = run.apply(msg) {
+                self.end_run(end);
             }
-            WorkerMsg::Predictions(p) => self.predictions = Some(p),
-            WorkerMsg::Train(e) => self.apply_event(e),
         }
     }
 
-    /// Apply one training event.
+    /// Apply one training event (ignored unless a run is going).
     pub fn apply_event(&mut self, event: TrainEvent) {
-        match event {
-            TrainEvent::Note(n) => self.push_log(n),
-            TrainEvent::Started {
-                train_size,
-                val_size,
-                batches_per_epoch,
-                epochs,
-                classes,
-                device,
-            } => {
-                self.train_size = train_size;
-                self.val_size = val_size;
-                self.batches = batches_per_epoch;
-                self.epochs = epochs;
-                self.net_before = Some(ShapesNet::new(self.prefs.settings.seed, classes.len()));
-                self.push_log(format!(
-                    "Training on {device}: {train_size} training and {val_size} validation images, classes {}",
-                    classes.join(", ")
-                ));
-                self.classes = classes;
-                self.device = device;
-            }
-            TrainEvent::Batch {
-                epoch,
-                batch,
-                images_done,
-                loss,
-                images_per_second,
-            } => {
-                for line in report::batch_lines(
-                    epoch,
-                    batch,
-                    loss,
-                    self.prefs.settings.batch_size,
-                    self.train_size,
-                    self.batches,
-                ) {
-                    self.push_log(line);
-                }
-                self.epoch = epoch;
-                self.batch = batch;
-                self.images_done = images_done;
-                self.loss = Some(loss);
-                self.images_per_second = images_per_second;
-                let x = epoch.saturating_sub(1) as f64
-                    + images_done as f64 / self.train_size.max(1) as f64;
-                self.batch_losses.push((x, loss));
-            }
-            TrainEvent::Epoch(r) => {
-                for line in report::epoch_lines(&r) {
-                    self.push_log(line);
-                }
-                self.reports.push(r);
-            }
-            TrainEvent::Finished(summary) => {
-                self.push_log(format!(
-                    "Finished: {} epoch(s), validation accuracy {:.0}%",
-                    summary.epochs.len(),
-                    100.0 * summary.confusion.accuracy()
-                ));
-                self.confusion = Some(summary.confusion.clone());
-                self.classes.clone_from(&summary.classes);
-                self.net = Some(summary.net);
-                self.phase = Phase::Done;
-                self.tab = ResultsTab::Evaluation;
-                self.worker = None;
-            }
-            TrainEvent::Cancelled { epochs_done } => {
-                self.push_log(format!("Cancelled after {epochs_done} whole epoch(s)"));
-                self.phase = Phase::Cancelled;
-                self.worker = None;
-            }
-            TrainEvent::Failed(e) => {
-                self.push_log(format!("error: {e}"));
-                self.phase = Phase::Failed(e);
-                self.worker = None;
-            }
-        }
+        self.apply(WorkerMsg::Train(event));
     }
 
-    /// Seconds left, estimated from the images per second (validation counted as a third
-    /// of a training pass per image); `None` before the first batch.
-    pub fn seconds_left(&self) -> Option<f64> {
-        if self.images_per_second <= 0.0 || self.epoch == 0 {
-            return None;
-        }
-        let epochs_after = self.epochs.saturating_sub(self.epoch);
-        let train_left = (self.train_size.saturating_sub(self.images_done)
-            + epochs_after * self.train_size) as f64;
-        let val_left = ((epochs_after + 1) * self.val_size) as f64 / 3.0;
-        Some((train_left + val_left) / self.images_per_second)
-    }
-
-    /// Share of the whole run done, 0..=1.
-    pub fn overall_ratio(&self) -> f64 {
-        let total = (self.epochs * self.train_size) as f64;
-        if total <= 0.0 || self.epoch == 0 {
-            return 0.0;
-        }
-        let done =
-            ((self.epoch - 1) * self.train_size + self.images_done.min(self.train_size)) as f64;
-        (done / total).clamp(0.0, 1.0)
+    fn end_run(&mut self, end: RunEnd) {
+        let placeholder = Phase::Settings(SettingsForm::default());
+        let Phase::Running(run) = std::mem::replace(&mut self.phase, placeholder) else {
+            return;
+        };
+        self.phase = match end {
+            RunEnd::Finished(summary) => {
+                Phase::Results(Box::new(Results::of_run(*run, *summary, &self.prefs)))
+            }
+            RunEnd::Stopped(stop) => Phase::Stopped(run, stop),
+        };
     }
 
     /// Cancel a running worker (returns at once; the worker stops within a batch).
     pub fn cancel(&mut self) {
-        // leaving the line gives the place to the next in line
-        self.queued = None;
-        if let Some(w) = self.worker.take() {
-            w.cancel();
-        }
-        self.rx = None;
-        if self.is_running() {
-            self.phase = Phase::Cancelled;
+        match &mut self.phase {
+            Phase::Running(run) => {
+                run.cancel();
+                self.end_run(RunEnd::Stopped(Stop::Cancelled));
+            }
+            Phase::Stopped(run, _) => run.cancel(),
+            _ => {}
         }
     }
 
-    /// Handle a key. `Back` and `Quit` leave the screen (a run is cancelled first).
-    pub fn key(&mut self, key: Key) -> KeyOutcome {
-        if key.ctrl {
-            if matches!(key.code, KeyCode::Char('c' | 'C')) {
+    /// Handle a key: what the app does next, and the effects the front end is to run
+    /// (see [`effects::run_all`]). `Back` and `Quit` leave the screen (a run is
+    /// cancelled first).
+    pub fn key(&mut self, key: Key) -> (KeyOutcome, Vec<Effect>) {
+        let mut effects = Vec::new();
+        let modal = match &mut self.phase {
+            Phase::Results(r) if !key.ctrl => Some(r),
+            _ => None,
+        };
+        if let Some(r) = modal {
+            // the modal questions of the results take every key but Ctrl-C
+            if let Some(input) = r.predict.path_input.as_mut() {
+                match key.code {
+                    KeyCode::Esc => r.predict.path_input = None,
+                    KeyCode::Backspace | KeyCode::Delete => {
+                        input.pop();
+                    }
+                    KeyCode::Char(c) if input.chars().count() < 400 => input.push(c),
+                    KeyCode::Enter => {
+                        let path = std::mem::take(input);
+                        r.predict.path_input = None;
+                        let path = path.trim();
+                        if !path.is_empty() {
+                            effects.push(Effect::ReadImage(PathBuf::from(path)));
+                        }
+                    }
+                    _ => {}
+                }
+                return (KeyOutcome::Stay, effects);
+            }
+            if r.confirm_overwrite {
+                r.confirm_overwrite = false;
+                if matches!(key.code, KeyCode::Char('y' | 'Y')) {
+                    effects.push(Effect::Save {
+                        net: Box::new(r.net.clone()),
+                        meta: r.meta.clone(),
+                        overwrite: true,
+                    });
+                } else {
+                    self.notice = Some("not saved".into());
+                }
+                return (KeyOutcome::Stay, effects);
+            }
+        }
+        let outcome = match actions::action_for(self, key) {
+            Some(action) => self.act(action, key.code, &mut effects),
+            None => KeyOutcome::Stay,
+        };
+        (outcome, effects)
+    }
+
+    /// Do `action` (bound to `code`), pushing any effects it needs.
+    fn act(&mut self, action: Action, code: KeyCode, effects: &mut Vec<Effect>) -> KeyOutcome {
+        if let Some(why) = action.need().and_then(|n| effects::refused(&self.prefs, n)) {
+            self.notice = Some(why.into());
+            return KeyOutcome::Stay;
+        }
+        match action {
+            Action::Quit => {
                 self.cancel();
                 return KeyOutcome::Quit;
             }
-            return KeyOutcome::Stay;
-        }
-        if self.path_input.is_some() {
-            self.path_key(key);
-            return KeyOutcome::Stay;
-        }
-        if self.confirm_overwrite {
-            self.confirm_overwrite = false;
-            if matches!(key.code, KeyCode::Char('y' | 'Y')) {
-                self.save(true);
-            } else {
-                self.notice = Some("not saved".into());
-            }
-            return KeyOutcome::Stay;
-        }
-        match key.code {
-            KeyCode::Char('q') => {
-                self.cancel();
-                return KeyOutcome::Quit;
-            }
-            KeyCode::Esc => {
+            Action::Back => {
                 self.cancel();
                 return KeyOutcome::Back;
             }
-            _ => {}
-        }
-        match self.phase {
-            Phase::Settings => self.settings_key(key),
-            Phase::Running => {
-                if key.code == KeyCode::Char('p') {
-                    self.paused = !self.paused;
-                    if let Some(w) = &self.worker {
-                        w.set_paused(self.paused);
-                    }
+            Action::PrevField | Action::NextField => {
+                self.commit_input();
+                if let Phase::Settings(form) = &mut self.phase {
+                    form.select(action == Action::NextField);
                 }
             }
-            Phase::Done => self.results_key(key),
-            Phase::Cancelled | Phase::Failed(_) => match key.code {
-                KeyCode::Char('s') | KeyCode::Enter => self.start(),
-                KeyCode::Char('e') => self.phase = Phase::Settings,
-                _ => {}
-            },
-        }
-        KeyOutcome::Stay
-    }
-
-    fn settings_key(&mut self, key: Key) {
-        let field = SettingField::ALL[self.field.min(SettingField::ALL.len() - 1)];
-        match key.code {
-            KeyCode::Up | KeyCode::Char('k') => {
-                self.commit_input();
-                self.field = self.field.saturating_sub(1);
-            }
-            KeyCode::Down | KeyCode::Char('j') | KeyCode::Tab => {
-                self.commit_input();
-                self.field = (self.field + 1).min(SettingField::ALL.len() - 1);
-            }
-            KeyCode::Left | KeyCode::Char('-') => {
-                self.input.clear();
-                self.step_field(field, false);
-            }
-            KeyCode::Right | KeyCode::Char('+' | '=') => {
-                self.input.clear();
-                self.step_field(field, true);
-            }
-            KeyCode::Char(c @ ('0'..='9' | '.' | 'e'))
-                if self.input.len() < 12 && field != SettingField::Device =>
-            {
-                self.input.push(c);
-            }
-            KeyCode::Backspace | KeyCode::Delete => {
-                self.input.pop();
-            }
-            KeyCode::Enter => {
-                if self.input.is_empty() {
+            Action::Confirm => {
+                if matches!(&self.phase, Phase::Settings(f) if f.input.is_empty()) {
                     self.start();
                 } else {
                     self.commit_input();
                 }
             }
-            KeyCode::Char('s') if self.commit_input() => self.start(),
-            KeyCode::Char('L') if self.prefs.restricted => {
-                self.notice = Some(RESTRICTED.into());
-            }
-            KeyCode::Char('L') => {
-                self.load();
-                if self.net.is_some() {
-                    self.phase = Phase::Done;
+            Action::Start => {
+                if self.commit_input() {
+                    self.start();
                 }
             }
-            _ => {}
+            Action::StartAgain => self.start(),
+            Action::Retrain | Action::EditSettings => {
+                self.phase = Phase::Settings(SettingsForm::default());
+            }
+            Action::Load => effects.push(Effect::Load),
+            _ => self.act_on_phase(action, code, effects),
         }
+        KeyOutcome::Stay
     }
 
-    /// Apply what was typed to the selected field. False (with a notice) when it is not a
-    /// valid value.
-    fn commit_input(&mut self) -> bool {
-        if self.input.is_empty() {
-            return true;
-        }
-        let typed = std::mem::take(&mut self.input);
-        let s = &mut self.prefs.settings;
-        let ok = match SettingField::ALL[self.field.min(4)] {
-            SettingField::Epochs => typed
-                .parse::<usize>()
-                .ok()
-                .filter(|v| (1..=1000).contains(v))
-                .map(|v| s.epochs = v)
-                .is_some(),
-            SettingField::BatchSize => typed
-                .parse::<usize>()
-                .ok()
-                .filter(|v| (1..=1000).contains(v))
-                .map(|v| s.batch_size = v)
-                .is_some(),
-            SettingField::Lr => typed
-                .parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite() && *v > 0.0 && *v <= 1.0)
-                .map(|v| s.lr = v)
-                .is_some(),
-            SettingField::Seed => typed.parse::<u64>().ok().map(|v| s.seed = v).is_some(),
-            SettingField::Device => true,
-        };
-        if ok {
-            self.notice = None;
-        } else {
-            self.notice = Some(format!("`{typed}` is not allowed here"));
-        }
-        ok
-    }
-
-    fn step_field(&mut self, field: SettingField, up: bool) {
-        let s = &mut self.prefs.settings;
-        match field {
-            SettingField::Epochs => {
-                s.epochs = if up { s.epochs + 1 } else { s.epochs - 1 }.clamp(1, 1000);
-            }
-            SettingField::BatchSize => {
-                const SIZES: [usize; 8] = [1, 5, 10, 20, 32, 50, 64, 100];
-                let i = SIZES.iter().position(|&b| b >= s.batch_size).unwrap_or(5);
-                let i = if up {
-                    (i + 1).min(SIZES.len() - 1)
-                } else {
-                    i.saturating_sub(1)
-                };
-                s.batch_size = SIZES[i];
-            }
-            SettingField::Lr => {
-                const LRS: [f64; 7] = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1];
-                let i = LRS.iter().position(|&l| l >= s.lr * 0.999).unwrap_or(2);
-                let i = if up {
-                    (i + 1).min(LRS.len() - 1)
-                } else {
-                    i.saturating_sub(1)
-                };
-                s.lr = LRS[i];
-            }
-            SettingField::Device => {
-                let order = [DeviceChoice::Auto, DeviceChoice::Cpu, DeviceChoice::Cuda];
-                let i = order.iter().position(|d| *d == s.device).unwrap_or(0);
-                s.device = order[if up { (i + 1) % 3 } else { (i + 2) % 3 }];
-                if s.device == DeviceChoice::Cuda {
+    /// Do an action that works on the current phase's data.
+    fn act_on_phase(&mut self, action: Action, code: KeyCode, effects: &mut Vec<Effect>) {
+        let notice = &mut self.notice;
+        match (action, &mut self.phase) {
+            (Action::Decrease | Action::Increase, Phase::Settings(form)) => {
+                let s = &mut self.prefs.settings;
+                form.step(s, action == Action::Increase);
+                if form.selected() == SettingField::Device && s.device == DeviceChoice::Cuda {
                     if let Some(why) = &self.cuda_unavailable {
-                        self.notice = Some(format!("cuda unavailable: {why}"));
+                        *notice = Some(format!("cuda unavailable: {why}"));
                     }
                 }
             }
-            SettingField::Seed => {
-                s.seed = if up {
-                    s.seed.saturating_add(1)
-                } else {
-                    s.seed.saturating_sub(1)
-                };
-            }
-        }
-    }
-
-    fn results_key(&mut self, key: Key) {
-        match key.code {
-            KeyCode::Char(c @ '1'..='4') => {
-                let i = usize::from(c as u8 - b'1');
-                self.tab = ResultsTab::ALL[i];
-            }
-            KeyCode::Tab => {
-                let i = ResultsTab::ALL
-                    .iter()
-                    .position(|t| *t == self.tab)
-                    .unwrap_or(0);
-                self.tab = ResultsTab::ALL[(i + 1) % ResultsTab::ALL.len()];
-            }
-            KeyCode::BackTab => {
-                let i = ResultsTab::ALL
-                    .iter()
-                    .position(|t| *t == self.tab)
-                    .unwrap_or(0);
-                self.tab = ResultsTab::ALL[(i + ResultsTab::ALL.len() - 1) % ResultsTab::ALL.len()];
-            }
-            KeyCode::Char('w') => self.save(false),
-            KeyCode::Char('L') if self.prefs.restricted => self.notice = Some(RESTRICTED.into()),
-            KeyCode::Char('L') => self.load(),
-            KeyCode::Char('r') => self.phase = Phase::Settings,
-            _ => match self.tab {
-                ResultsTab::Evaluation => {
-                    let n = self.classes.len().max(1);
-                    let (r, c) = &mut self.cell;
-                    match key.code {
-                        KeyCode::Up | KeyCode::Char('k') => *r = r.saturating_sub(1),
-                        KeyCode::Down | KeyCode::Char('j') => *r = (*r + 1).min(n - 1),
-                        KeyCode::Left | KeyCode::Char('h') => *c = c.saturating_sub(1),
-                        KeyCode::Right | KeyCode::Char('l') => *c = (*c + 1).min(n - 1),
-                        _ => {}
-                    }
+            (Action::Type, Phase::Settings(form)) => {
+                if let KeyCode::Char(c) = code {
+                    form.type_char(c);
                 }
-                ResultsTab::Filters => match key.code {
-                    KeyCode::Left | KeyCode::Char('h') => {
-                        self.filter = self.filter.saturating_sub(1);
-                    }
-                    KeyCode::Right | KeyCode::Char('l') => {
-                        self.filter = (self.filter + 1).min(crate::nn::net::C1 - 1);
-                    }
-                    _ => {}
-                },
-                ResultsTab::Predict => match key.code {
-                    KeyCode::Char('n') | KeyCode::Enter => self.predict_random(),
-                    KeyCode::Char('o' | '/') if self.prefs.restricted => {
-                        self.notice = Some(RESTRICTED.into());
-                    }
-                    KeyCode::Char('o' | '/') => self.path_input = Some(String::new()),
-                    _ => {}
-                },
-                ResultsTab::Loss => {}
-            },
-        }
-    }
-
-    fn path_key(&mut self, key: Key) {
-        let Some(input) = self.path_input.as_mut() else {
-            return;
-        };
-        match key.code {
-            KeyCode::Esc => self.path_input = None,
-            KeyCode::Backspace | KeyCode::Delete => {
-                input.pop();
             }
-            KeyCode::Char(c) if input.chars().count() < 400 => input.push(c),
-            KeyCode::Enter => {
-                let path = std::mem::take(input);
-                self.path_input = None;
-                self.predict_file(path.trim());
+            (Action::Erase, Phase::Settings(form)) => {
+                form.input.pop();
             }
+            (Action::Pause, Phase::Running(run)) => run.toggle_pause(),
+            (Action::ShowTab, Phase::Results(r)) => {
+                if let KeyCode::Char(c @ '1'..='4') = code {
+                    r.tab = ResultsTab::ALL[usize::from(c as u8 - b'1')];
+                }
+            }
+            (Action::NextTab, Phase::Results(r)) => r.tab = r.tab.step(1),
+            (Action::PrevTab, Phase::Results(r)) => r.tab = r.tab.step(-1),
+            (Action::Save, Phase::Results(r)) => effects.push(Effect::Save {
+                net: Box::new(r.net.clone()),
+                meta: r.meta.clone(),
+                overwrite: false,
+            }),
+            (Action::CellUp, Phase::Results(r)) => r.evaluation.move_cell(r.classes.len(), -1, 0),
+            (Action::CellDown, Phase::Results(r)) => r.evaluation.move_cell(r.classes.len(), 1, 0),
+            (Action::CellLeft, Phase::Results(r)) => {
+                r.evaluation.move_cell(r.classes.len(), 0, -1);
+            }
+            (Action::CellRight, Phase::Results(r)) => {
+                r.evaluation.move_cell(r.classes.len(), 0, 1);
+            }
+            (Action::PrevFilter, Phase::Results(r)) => r.filters.step(false),
+            (Action::NextFilter, Phase::Results(r)) => r.filters.step(true),
+            (Action::NewShape, Phase::Results(r)) => {
+                if let Err(e) = r.predict.random(&r.net) {
+                    *notice = Some(e);
+                }
+            }
+            (Action::OpenFile, Phase::Results(r)) => r.predict.path_input = Some(String::new()),
+            // the table binds each action only where it applies
             _ => {}
         }
     }
 
-    /// The net the predict tab uses (the trained one, or a loaded one).
-    fn classify(&mut self, chw: &[u8]) -> Option<Vec<f32>> {
-        let net = self.net.as_ref()?;
-        let lut = data::normalize_table();
-        let input: Vec<f32> = chw.iter().map(|&p| lut[usize::from(p)]).collect();
-        let mut backend = match CpuBackend::new(Some(1)) {
-            Ok(b) => b,
-            Err(e) => {
-                self.notice = Some(format!("cannot classify: {e}"));
-                return None;
-            }
+    /// Apply what was typed to the selected setting. False (with a notice) when it is
+    /// not a valid value.
+    fn commit_input(&mut self) -> bool {
+        let Phase::Settings(form) = &mut self.phase else {
+            return true;
         };
-        match backend.predict(net, &input) {
-            Ok(lp) => Some(lp.row(0).iter().map(|v| v.exp()).collect()),
-            Err(e) => {
-                self.notice = Some(format!("cannot classify: {e}"));
-                None
-            }
-        }
-    }
-
-    /// Draw a new random shape (the seed's `create_image`) and classify it.
-    pub fn predict_random(&mut self) {
-        let shape = Shape::ALL[self.rng.gen_range(0..Shape::ALL.len())];
-        let img = data::create_image(shape, &mut self.rng);
-        let chw = data::rgb_to_chw(&img);
-        if let Some(probs) = self.classify(&chw) {
-            self.predicted = Some(PredictView {
-                what: format!("a random {}", shape.name()),
-                rgb: img.into_raw(),
-                probs,
-            });
-        }
-    }
-
-    fn predict_file(&mut self, path: &str) {
-        if path.is_empty() {
-            return;
-        }
-        match data::load_image(std::path::Path::new(path)) {
-            Ok(chw) => {
-                if let Some(probs) = self.classify(&chw) {
-                    let name = std::path::Path::new(path)
-                        .file_name()
-                        .map_or_else(|| path.to_string(), |n| n.to_string_lossy().into());
-                    self.predicted = Some(PredictView {
-                        what: name,
-                        rgb: chw_to_rgb(&chw),
-                        probs,
-                    });
+        match form.commit(&mut self.prefs.settings) {
+            Ok(applied) => {
+                if applied {
                     self.notice = None;
                 }
+                true
             }
-            Err(e) => self.notice = Some(e.to_string()),
+            Err(why) => {
+                self.notice = Some(why);
+                false
+            }
         }
     }
 
-    fn save(&mut self, overwrite: bool) {
-        let Some(net) = &self.net else {
-            self.notice = Some("nothing to save yet".into());
-            return;
-        };
-        let path = self.prefs.model_path.clone();
-        if path.exists() && !overwrite {
-            self.confirm_overwrite = true;
-            self.notice = Some(format!("{} exists: overwrite it? y/n", path.display()));
-            return;
-        }
-        let s = &self.prefs.settings;
-        let mut settings = std::collections::BTreeMap::new();
-        settings.insert("epochs".to_string(), s.epochs.to_string());
-        settings.insert("batch_size".to_string(), s.batch_size.to_string());
-        settings.insert("lr".to_string(), s.lr.to_string());
-        settings.insert("seed".to_string(), s.seed.to_string());
-        if let Some(r) = self.reports.last() {
-            settings.insert("val_accuracy".to_string(), format!("{:.6}", r.val_accuracy));
-            settings.insert("val_loss".to_string(), format!("{:.6}", r.val_loss));
-        }
-        settings.insert(
-            "trained_by".to_string(),
-            format!("cnn-tutor {} (app)", env!("CARGO_PKG_VERSION")),
-        );
-        let meta = CheckpointMeta {
-            classes: self.classes.clone(),
-            settings,
-        };
-        self.notice = Some(match checkpoint::save(&path, net, &meta) {
-            Ok(()) => format!("model saved as {}", path.display()),
-            Err(e) => format!("not saved: {e}"),
-        });
-    }
-
-    fn load(&mut self) {
-        let path = self.prefs.model_path.clone();
-        match checkpoint::load(&path) {
-            Ok((net, meta)) => {
-                self.net = Some(net);
-                self.classes = meta.classes;
-                self.tab = ResultsTab::Predict;
-                self.notice = Some(format!(
-                    "loaded {}: the predict tab uses it now",
-                    path.display()
-                ));
+    /// Take the outcome of an effect the front end ran.
+    pub fn done(&mut self, done: Done) {
+        let path = |p: &std::path::Path| crate::text::path(p);
+        match done {
+            Done::Devices(why) => self.cuda_unavailable = why,
+            Done::Preview(p) => self.data = p,
+            Done::Saved(p) => self.notice = Some(format!("model saved as {}", path(&p))),
+            Done::Exists(p) => {
+                if let Some(r) = self.results_mut() {
+                    r.confirm_overwrite = true;
+                }
+                self.notice = Some(format!("{} exists: overwrite it? y/n", path(&p)));
             }
-            Err(e) => self.notice = Some(format!("cannot load: {e}")),
+            Done::NotSaved(e) => self.notice = Some(format!("not saved: {e}")),
+            Done::Loaded(p, net, meta) => {
+                match &mut self.phase {
+                    Phase::Results(r) => r.replace_model(*net, meta),
+                    _ => {
+                        let seed = self.prefs.settings.seed;
+                        self.phase = Phase::Results(Box::new(Results::loaded(*net, meta, seed)));
+                    }
+                }
+                self.notice = Some(format!("loaded {}: the predict tab uses it now", path(&p)));
+            }
+            Done::NotLoaded(e) => self.notice = Some(format!("cannot load: {e}")),
+            Done::Image(p, chw) => {
+                let Phase::Results(r) = &mut self.phase else {
+                    return;
+                };
+                let name = p
+                    .file_name()
+                    .map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into());
+                self.notice = r.predict.file(&r.net, name, &chw).err();
+            }
+            Done::NoImage(e) => self.notice = Some(e),
+            Done::Refused(why) => self.notice = Some(why.into()),
         }
     }
 }

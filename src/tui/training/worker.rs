@@ -12,11 +12,11 @@ use std::time::Duration;
 use crate::backend::{self, cpu::argmax, Backend};
 use crate::data::{self, Dataset, IMAGE_LEN};
 use crate::nn::net::ShapesNet;
-use crate::train::{self, Outcome, TrainConfig, TrainEvent};
+use crate::train::{self, Outcome, TrainEvent};
 use crate::Result;
 
 use super::queue::Ticket;
-use super::state::TrainSettings;
+use super::settings::TrainSettings;
 
 /// What the worker reports, in order: notes and `Loaded`, then the training events, then
 /// (after a finished run) `Predictions` just before `Train(Finished)`.
@@ -120,18 +120,7 @@ fn work(
     pause: &AtomicBool,
     tx: &Sender<WorkerMsg>,
 ) -> Result<()> {
-    let config = TrainConfig {
-        data_dir: data_dir.clone(),
-        dataset: None,
-        epochs: settings.epochs,
-        batch_size: settings.batch_size,
-        // `cnn-tutor train --lr` is read as an f32: the same value gives the same numbers
-        lr: f64::from(settings.lr as f32),
-        seed: settings.seed,
-        device: settings.device,
-        threads,
-        out: None,
-    };
+    let config = settings.config(data_dir.clone(), threads);
     config.validate()?;
     let (mut backend, device_note) = backend::select(config.device, config.threads)?;
     if let Some(n) = device_note {
@@ -198,7 +187,7 @@ fn work(
         dataset: Arc::clone(&dataset),
         val: val.clone(),
     });
-    let config = TrainConfig {
+    let config = train::TrainConfig {
         dataset: Some(Arc::clone(&dataset)),
         ..config
     };

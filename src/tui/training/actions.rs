@@ -1,0 +1,302 @@
+//! The training screen's keys, written once: every [`Action`] with its keys, when it
+//! applies, its hint and its help row sits in one table, [`TABLE`] (of the app's shared
+//! [`Binding`] type), which drives the key handling ([`action_for`]), the hint line
+//! ([`keys::hints`]) and the list of keys ([`keys::help_rows`]).
+//!
+//! What a classroom session refuses (see [`super::effects::refused`]) keeps its binding,
+//! so the key says why it does nothing, but loses its hint.
+
+use super::super::event::{Key, KeyCode};
+use super::super::keys::{self, Binding, KeySpec, Label};
+use super::effects::{refused, Need};
+use super::results::ResultsTab;
+use super::state::{PhaseKind, TrainingState};
+
+/// Everything a key can do on the training screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Quit the app (a run is cancelled first).
+    Quit,
+    /// Back to the lesson (a run is cancelled first).
+    Back,
+    /// Settings: the field above.
+    PrevField,
+    /// Settings: the field below.
+    NextField,
+    /// Settings: the selected setting's previous value.
+    Decrease,
+    /// Settings: the selected setting's next value.
+    Increase,
+    /// Settings: type the key's character into the selected setting.
+    Type,
+    /// Settings: delete the last character typed.
+    Erase,
+    /// Settings: apply what was typed, or start when nothing was.
+    Confirm,
+    /// Settings: apply what was typed and start.
+    Start,
+    /// Read the saved model (settings and results).
+    Load,
+    /// Running: pause or resume.
+    Pause,
+    /// Results: the tab of the key's digit.
+    ShowTab,
+    /// Results: the next tab.
+    NextTab,
+    /// Results: the previous tab.
+    PrevTab,
+    /// Results: write the model file.
+    Save,
+    /// Results: back to the settings.
+    Retrain,
+    /// Evaluation: the cell above.
+    CellUp,
+    /// Evaluation: the cell below.
+    CellDown,
+    /// Evaluation: the cell to the left.
+    CellLeft,
+    /// Evaluation: the cell to the right.
+    CellRight,
+    /// Filters: the previous filter.
+    PrevFilter,
+    /// Filters: the next filter.
+    NextFilter,
+    /// Predict: classify a new random shape.
+    NewShape,
+    /// Predict: type the path of an image file to classify.
+    OpenFile,
+    /// Cancelled or stopped: start the same run again.
+    StartAgain,
+    /// Cancelled or stopped: back to the settings.
+    EditSettings,
+}
+
+impl Action {
+    /// What this action needs that a front end may refuse.
+    pub fn need(self) -> Option<Need> {
+        match self {
+            Action::Load => Some(Need::ReadModel),
+            Action::OpenFile => Some(Need::ReadFile),
+            _ => None,
+        }
+    }
+}
+
+type B = Binding<Action, TrainingState>;
+
+use KeySpec::{Arrows, Char, Code, Ctrl, Range};
+
+const UP: KeySpec = Code(KeyCode::Up);
+const DOWN: KeySpec = Code(KeyCode::Down);
+const LEFT: KeySpec = Code(KeyCode::Left);
+const RIGHT: KeySpec = Code(KeyCode::Right);
+const ENTER: KeySpec = Code(KeyCode::Enter);
+const ESC: KeySpec = Code(KeyCode::Esc);
+const TAB: KeySpec = Code(KeyCode::Tab);
+
+/// Help sections.
+const SETTINGS: &str = "Training: settings";
+const RUNNING: &str = "Training: running";
+const RESULTS: &str = "Training: results";
+const STOPPED: &str = "Training: cancelled or stopped";
+
+fn settings(s: &TrainingState) -> bool {
+    s.phase.kind() == PhaseKind::Settings
+}
+
+fn running(s: &TrainingState) -> bool {
+    s.phase.kind() == PhaseKind::Running
+}
+
+fn stopped(s: &TrainingState) -> bool {
+    matches!(s.phase.kind(), PhaseKind::Cancelled | PhaseKind::Failed)
+}
+
+fn results(s: &TrainingState) -> bool {
+    s.phase.kind() == PhaseKind::Results
+}
+
+fn on_tab(s: &TrainingState, tab: ResultsTab) -> bool {
+    s.results().is_some_and(|r| r.tab == tab)
+}
+
+fn evaluation(s: &TrainingState) -> bool {
+    on_tab(s, ResultsTab::Evaluation)
+}
+
+fn filters(s: &TrainingState) -> bool {
+    on_tab(s, ResultsTab::Filters)
+}
+
+fn predict(s: &TrainingState) -> bool {
+    on_tab(s, ResultsTab::Predict)
+}
+
+fn paused(s: &TrainingState) -> bool {
+    s.paused()
+}
+
+fn not_paused(s: &TrainingState) -> bool {
+    !s.paused()
+}
+
+fn may_read_model(s: &TrainingState) -> bool {
+    refused(&s.prefs, Need::ReadModel).is_none()
+}
+
+fn may_read_files(s: &TrainingState) -> bool {
+    refused(&s.prefs, Need::ReadFile).is_none()
+}
+
+/// Every key of the training screen. A key does what the first binding that matches and
+/// applies says; hints are ordered within each phase.
+pub const TABLE: &[B] = &[
+    B::new(&[Ctrl('c')], Action::Quit),
+    // the settings step
+    B::new(&[UP, Char('k')], Action::PrevField)
+        .when(settings)
+        .hint(0, Label::new(&[UP, DOWN], "choose").sep("/"))
+        .help(
+            SETTINGS,
+            Label::new(&[UP, DOWN], "choose a setting").sep("/"),
+        ),
+    B::new(&[DOWN, Char('j'), TAB], Action::NextField).when(settings),
+    B::new(&[LEFT, Char('-')], Action::Decrease)
+        .when(settings)
+        .hint(1, Label::new(&[LEFT, RIGHT], "change").sep("/"))
+        .help(SETTINGS, Label::new(&[LEFT, RIGHT], "change it").sep("/")),
+    B::new(&[RIGHT, Char('+'), Char('=')], Action::Increase).when(settings),
+    B::new(&[Range('0', '9'), Char('.'), Char('e')], Action::Type)
+        .when(settings)
+        .hint(2, Label::new(&[Range('0', '9')], "type"))
+        .help(SETTINGS, Label::new(&[Range('0', '9')], "type a value")),
+    B::new(
+        &[Code(KeyCode::Backspace), Code(KeyCode::Delete)],
+        Action::Erase,
+    )
+    .when(settings)
+    .help(
+        SETTINGS,
+        Label::new(&[Code(KeyCode::Backspace)], "delete a typed character"),
+    ),
+    B::new(&[ENTER], Action::Confirm)
+        .when(settings)
+        .hint(3, Label::new(&[ENTER, Char('s')], "start").sep("/"))
+        .help(
+            SETTINGS,
+            Label::new(&[ENTER, Char('s')], "start training").sep("/"),
+        ),
+    B::new(&[Char('s')], Action::Start).when(settings),
+    B::new(&[ESC], Action::Back)
+        .when(settings)
+        .hint(4, Label::new(&[ESC], "back"))
+        .help(SETTINGS, Label::new(&[ESC], "back to the lesson")),
+    B::new(&[Char('L')], Action::Load)
+        .when(settings)
+        .hint_if(
+            5,
+            Label::new(&[Char('L')], "load saved model"),
+            may_read_model,
+        )
+        .help(SETTINGS, Label::new(&[Char('L')], "load the saved model")),
+    B::new(&[Char('q')], Action::Quit)
+        .when(settings)
+        .hint(6, Label::new(&[Char('q')], "quit"))
+        .help(SETTINGS, Label::new(&[Char('q')], "quit")),
+    // a run
+    B::new(&[Char('p')], Action::Pause)
+        .when(running)
+        .hint_if(0, Label::new(&[Char('p')], "pause"), not_paused)
+        .help(RUNNING, Label::new(&[Char('p')], "pause or resume")),
+    B::new(&[Char('p')], Action::Pause).when(running).hint_if(
+        0,
+        Label::new(&[Char('p')], "resume"),
+        paused,
+    ),
+    B::new(&[ESC], Action::Back)
+        .when(running)
+        .hint(1, Label::new(&[ESC], "cancel"))
+        .help(RUNNING, Label::new(&[ESC], "cancel, back to the lesson")),
+    B::new(&[Char('q')], Action::Quit)
+        .when(running)
+        .hint(2, Label::new(&[Char('q')], "cancel and quit"))
+        .help(RUNNING, Label::new(&[Char('q')], "cancel and quit")),
+    // the results
+    B::new(&[Range('1', '4')], Action::ShowTab)
+        .when(results)
+        .hint(0, Label::new(&[Range('1', '4'), TAB], "tabs").sep("/"))
+        .help(
+            RESULTS,
+            Label::new(&[Range('1', '4'), TAB], "tabs").sep("/"),
+        ),
+    B::new(&[TAB], Action::NextTab).when(results),
+    B::new(&[Code(KeyCode::BackTab)], Action::PrevTab).when(results),
+    B::new(&[UP, Char('k')], Action::CellUp)
+        .when(evaluation)
+        .hint(1, Label::new(&[Arrows], "cell"))
+        .help(RESULTS, Label::new(&[Arrows], "evaluation: choose a cell")),
+    B::new(&[DOWN, Char('j')], Action::CellDown).when(evaluation),
+    B::new(&[LEFT, Char('h')], Action::CellLeft).when(evaluation),
+    B::new(&[RIGHT, Char('l')], Action::CellRight).when(evaluation),
+    B::new(&[LEFT, Char('h')], Action::PrevFilter)
+        .when(filters)
+        .hint(1, Label::new(&[LEFT, RIGHT], "filter").sep("/"))
+        .help(
+            RESULTS,
+            Label::new(&[LEFT, RIGHT], "filters: choose a filter").sep("/"),
+        ),
+    B::new(&[RIGHT, Char('l')], Action::NextFilter).when(filters),
+    B::new(&[Char('n'), ENTER], Action::NewShape)
+        .when(predict)
+        .hint(1, Label::new(&[Char('n')], "new shape"))
+        .help(
+            RESULTS,
+            Label::new(&[Char('n')], "predict: a new random shape"),
+        ),
+    B::new(&[Char('o'), Char('/')], Action::OpenFile)
+        .when(predict)
+        .hint_if(2, Label::new(&[Char('o')], "open a file"), may_read_files)
+        .help(RESULTS, Label::new(&[Char('o')], "predict: an image file")),
+    B::new(&[Char('w')], Action::Save)
+        .when(results)
+        .hint(3, Label::new(&[Char('w')], "save"))
+        .help(RESULTS, Label::new(&[Char('w')], "save the model")),
+    B::new(&[Char('L')], Action::Load)
+        .when(results)
+        .hint_if(4, Label::new(&[Char('L')], "load"), may_read_model)
+        .help(RESULTS, Label::new(&[Char('L')], "load the saved model")),
+    B::new(&[Char('r')], Action::Retrain)
+        .when(results)
+        .hint(5, Label::new(&[Char('r')], "retrain"))
+        .help(RESULTS, Label::new(&[Char('r')], "back to the settings")),
+    B::new(&[ESC], Action::Back)
+        .when(results)
+        .hint(6, Label::new(&[ESC], "back"))
+        .help(RESULTS, Label::new(&[ESC], "back to the lesson")),
+    B::new(&[Char('q')], Action::Quit)
+        .when(results)
+        .hint(7, Label::new(&[Char('q')], "quit"))
+        .help(RESULTS, Label::new(&[Char('q')], "quit")),
+    // after a cancelled or failed run
+    B::new(&[Char('s'), ENTER], Action::StartAgain)
+        .when(stopped)
+        .hint(0, Label::new(&[Char('s')], "start again"))
+        .help(STOPPED, Label::new(&[Char('s')], "start again")),
+    B::new(&[Char('e')], Action::EditSettings)
+        .when(stopped)
+        .hint(1, Label::new(&[Char('e')], "settings"))
+        .help(STOPPED, Label::new(&[Char('e')], "back to the settings")),
+    B::new(&[ESC], Action::Back)
+        .when(stopped)
+        .hint(2, Label::new(&[ESC], "back"))
+        .help(STOPPED, Label::new(&[ESC], "back to the lesson")),
+    B::new(&[Char('q')], Action::Quit)
+        .when(stopped)
+        .hint(3, Label::new(&[Char('q')], "quit"))
+        .help(STOPPED, Label::new(&[Char('q')], "quit")),
+];
+
+/// What `key` does on the screen as it is now, if anything.
+pub fn action_for(st: &TrainingState, key: Key) -> Option<Action> {
+    keys::action_for(TABLE, st, key)
+}

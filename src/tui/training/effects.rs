@@ -1,0 +1,143 @@
+//! What the training screen asks of the outside world. The state never touches a file or
+//! probes a device itself: its key handling returns [`Effect`]s, the front end carries
+//! them out with [`run`] and hands each [`Done`] back to
+//! [`TrainingState::done`](super::TrainingState::done).
+//!
+//! The one place a front end's limits live is here: [`refused`] says which effects a
+//! classroom session (`TrainPrefs::restricted`) may not have (loading a model, reading an
+//! image file the student names: both would read files on the server), and saving always
+//! goes to `TrainPrefs::model_path`, which the server makes per student. The key table
+//! asks [`refused`] too, so a refused key says so at once and its hint is not shown.
+
+use std::path::PathBuf;
+
+use crate::nn::checkpoint::{self, CheckpointMeta};
+use crate::nn::net::ShapesNet;
+
+use super::preview::DataPreview;
+use super::settings::TrainPrefs;
+use super::state::TrainingState;
+
+/// The note for what a classroom session may not do (it would read server files).
+pub const RESTRICTED: &str = "not available in a classroom session";
+
+/// Something the training screen needs done outside it.
+#[derive(Debug, Clone)]
+pub enum Effect {
+    /// Find out whether CUDA can be chosen here.
+    ProbeDevices,
+    /// Look at the data folder (the first image and the count of each class).
+    PreviewData(PathBuf),
+    /// Write the model and its metadata to the model file; unless `overwrite`, an
+    /// existing file is not touched and the learner is asked first.
+    Save {
+        /// The trained network.
+        net: Box<ShapesNet>,
+        /// What the checkpoint records about it.
+        meta: CheckpointMeta,
+        /// Replace an existing file.
+        overwrite: bool,
+    },
+    /// Read the model file.
+    Load,
+    /// Read an image file the learner named, to classify it.
+    ReadImage(PathBuf),
+}
+
+/// What a front end may refuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Reading the model file (`L`).
+    ReadModel,
+    /// Reading a file the learner names (`o` on the predict tab).
+    ReadFile,
+}
+
+impl Effect {
+    /// What of the front end this effect needs, when it may be refused.
+    pub fn need(&self) -> Option<Need> {
+        match self {
+            Effect::Load => Some(Need::ReadModel),
+            Effect::ReadImage(_) => Some(Need::ReadFile),
+            Effect::ProbeDevices | Effect::PreviewData(_) | Effect::Save { .. } => None,
+        }
+    }
+}
+
+/// Why `need` is refused under `prefs` (`None`: allowed). The one place that decides.
+pub fn refused(prefs: &TrainPrefs, need: Need) -> Option<&'static str> {
+    match need {
+        Need::ReadModel | Need::ReadFile if prefs.restricted => Some(RESTRICTED),
+        Need::ReadModel | Need::ReadFile => None,
+    }
+}
+
+/// How an effect went.
+#[derive(Debug)]
+pub enum Done {
+    /// Why CUDA cannot be chosen here (`None`: it can).
+    Devices(Option<String>),
+    /// The data folder, as the settings step shows it.
+    Preview(DataPreview),
+    /// The model was written to this file.
+    Saved(PathBuf),
+    /// Not written: this file exists (ask before overwriting).
+    Exists(PathBuf),
+    /// Not written: why.
+    NotSaved(String),
+    /// The model file was read.
+    Loaded(PathBuf, Box<ShapesNet>, CheckpointMeta),
+    /// The model file could not be read: why.
+    NotLoaded(String),
+    /// The image file was read: its pixels, CHW.
+    Image(PathBuf, Vec<u8>),
+    /// The image file could not be read: why.
+    NoImage(String),
+    /// The front end does not do this here: why.
+    Refused(&'static str),
+}
+
+/// Carry out `effect` as `prefs` allow.
+pub fn run(prefs: &TrainPrefs, effect: Effect) -> Done {
+    if let Some(why) = effect.need().and_then(|n| refused(prefs, n)) {
+        return Done::Refused(why);
+    }
+    match effect {
+        Effect::ProbeDevices => Done::Devices(
+            crate::backend::select(crate::backend::DeviceChoice::Cuda, Some(1))
+                .err()
+                .map(|e| e.to_string()),
+        ),
+        Effect::PreviewData(dir) => Done::Preview(super::preview::preview(&dir)),
+        Effect::Save {
+            net,
+            meta,
+            overwrite,
+        } => {
+            let path = prefs.model_path.clone();
+            if path.exists() && !overwrite {
+                return Done::Exists(path);
+            }
+            match checkpoint::save(&path, &net, &meta) {
+                Ok(()) => Done::Saved(path),
+                Err(e) => Done::NotSaved(e.to_string()),
+            }
+        }
+        Effect::Load => match checkpoint::load(&prefs.model_path) {
+            Ok((net, meta)) => Done::Loaded(prefs.model_path.clone(), Box::new(net), meta),
+            Err(e) => Done::NotLoaded(e.to_string()),
+        },
+        Effect::ReadImage(path) => match crate::data::load_image(&path) {
+            Ok(chw) => Done::Image(path, chw),
+            Err(e) => Done::NoImage(e.to_string()),
+        },
+    }
+}
+
+/// Carry out `effects` in order, handing each outcome back to the screen.
+pub fn run_all(state: &mut TrainingState, effects: Vec<Effect>) {
+    for effect in effects {
+        let done = run(&state.prefs, effect);
+        state.done(done);
+    }
+}

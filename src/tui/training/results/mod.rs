@@ -1,0 +1,192 @@
+//! The results step: the trained (or loaded) model and one state and view per tab:
+//! evaluation, loss history, filters, predict. Everything a tab shows that needs the
+//! network (feature maps, predictions) is computed when the results arrive or when the
+//! learner asks, never while drawing.
+
+mod evaluation;
+mod filters;
+mod loss;
+mod predict;
+
+pub use evaluation::Evaluation;
+pub use filters::Filters;
+pub use predict::{Predict, PredictView};
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+use crate::nn::checkpoint::CheckpointMeta;
+use crate::nn::net::ShapesNet;
+use crate::train::{EpochReport, Summary};
+
+use super::super::theme::Theme;
+use super::running::Run;
+use super::settings::TrainPrefs;
+
+/// The tabs after training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultsTab {
+    /// Confusion matrix, accuracy, precision and recall, images per cell.
+    Evaluation,
+    /// Training and validation loss per epoch, and how to read them.
+    Loss,
+    /// The first layer's filters and feature maps.
+    Filters,
+    /// Classify a new random shape or a file.
+    Predict,
+}
+
+impl ResultsTab {
+    /// All tabs, in order (keys 1-4).
+    pub const ALL: [ResultsTab; 4] = [
+        ResultsTab::Evaluation,
+        ResultsTab::Loss,
+        ResultsTab::Filters,
+        ResultsTab::Predict,
+    ];
+
+    /// The tab's title.
+    pub fn title(self) -> &'static str {
+        match self {
+            ResultsTab::Evaluation => "Evaluation",
+            ResultsTab::Loss => "Loss history",
+            ResultsTab::Filters => "Filters",
+            ResultsTab::Predict => "Predict",
+        }
+    }
+
+    /// The tab `by` places after this one (negative: before), wrapping around.
+    pub fn step(self, by: isize) -> ResultsTab {
+        let n = ResultsTab::ALL.len() as isize;
+        let i = ResultsTab::ALL.iter().position(|t| *t == self).unwrap_or(0) as isize;
+        ResultsTab::ALL[(i + by).rem_euclid(n) as usize]
+    }
+}
+
+/// A finished run's results, or a loaded model's.
+#[derive(Debug)]
+pub struct Results {
+    /// The tab shown.
+    pub tab: ResultsTab,
+    /// The model the tabs show and `w` saves.
+    pub net: ShapesNet,
+    /// Its class names.
+    pub classes: Vec<String>,
+    /// What saving it records (the run's settings, split and scores; a loaded file's own).
+    pub meta: CheckpointMeta,
+    /// Each epoch's report (none for a loaded model).
+    pub reports: Vec<EpochReport>,
+    /// Epochs of the run (the loss chart's width).
+    pub epochs: usize,
+    /// Milliseconds the run took (counted in ticks, paused time left out).
+    pub elapsed_ms: u64,
+    /// Asking whether to overwrite the model file.
+    pub confirm_overwrite: bool,
+    /// The evaluation tab.
+    pub evaluation: Evaluation,
+    /// The filters tab.
+    pub filters: Filters,
+    /// The predict tab.
+    pub predict: Predict,
+}
+
+impl Results {
+    /// The results of `run`, which finished with `summary`: feature maps computed here.
+    pub(crate) fn of_run(run: Run, summary: Summary, prefs: &TrainPrefs) -> Self {
+        let config = prefs.settings.config(prefs.data_dir.clone(), prefs.threads);
+        let meta = crate::train::checkpoint_meta(
+            &config,
+            (run.train_size, run.val_size),
+            run.reports.last(),
+            summary.classes.clone(),
+            Some("app"),
+        );
+        let evaluation = Evaluation {
+            confusion: Some(summary.confusion),
+            cell: (0, 0),
+            dataset: run.dataset,
+            val: run.val,
+            predictions: run.predictions,
+        };
+        let filters = Filters::new(run.net_before, &summary.net, &evaluation);
+        Results {
+            tab: ResultsTab::Evaluation,
+            net: summary.net,
+            classes: summary.classes,
+            meta,
+            reports: run.reports,
+            epochs: run.epochs,
+            elapsed_ms: run.elapsed_ms,
+            confirm_overwrite: false,
+            evaluation,
+            filters,
+            predict: Predict::new(run.seed),
+        }
+    }
+
+    /// A model read from a file, shown on the predict tab; `seed` seeds its random shapes.
+    pub fn loaded(net: ShapesNet, meta: CheckpointMeta, seed: u64) -> Self {
+        let evaluation = Evaluation::default();
+        let filters = Filters::new(None, &net, &evaluation);
+        Results {
+            tab: ResultsTab::Predict,
+            classes: meta.classes.clone(),
+            net,
+            meta,
+            reports: Vec::new(),
+            epochs: 0,
+            elapsed_ms: 0,
+            confirm_overwrite: false,
+            evaluation,
+            filters,
+            predict: Predict::new(seed),
+        }
+    }
+
+    /// Show a model read from a file instead of the trained one (its feature maps are
+    /// computed again); the run's evaluation and loss history stay.
+    pub(crate) fn replace_model(&mut self, net: ShapesNet, meta: CheckpointMeta) {
+        self.filters.set_model(&net, &self.evaluation);
+        self.classes.clone_from(&meta.classes);
+        self.net = net;
+        self.meta = meta;
+        self.tab = ResultsTab::Predict;
+    }
+}
+
+/// Draw the results: the tab bar, then the tab shown.
+pub(crate) fn render(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
+    let [tabs, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
+    let mut spans = Vec::new();
+    for (i, t) in ResultsTab::ALL.iter().enumerate() {
+        let label = format!(" {} {} ", i + 1, t.title());
+        let style = if *t == r.tab {
+            theme.selected()
+        } else {
+            Style::new()
+        };
+        spans.push(Span::styled(label, style));
+        spans.push(Span::raw(" "));
+    }
+    if let Some(last) = r.reports.last() {
+        let mut s = format!(" accuracy {:.1}%", 100.0 * last.val_accuracy);
+        if area.width >= 100 {
+            s.push_str(&format!(
+                " {} validation loss {:.4}",
+                theme.symbols().dot,
+                last.val_loss
+            ));
+        }
+        spans.push(Span::raw(s));
+    }
+    Paragraph::new(Line::from(spans)).render(tabs, buf);
+    match r.tab {
+        ResultsTab::Evaluation => evaluation::render(theme, r, body, buf),
+        ResultsTab::Loss => loss::render(theme, r, body, buf),
+        ResultsTab::Filters => filters::render(theme, r, body, buf),
+        ResultsTab::Predict => predict::render(theme, r, body, buf),
+    }
+}

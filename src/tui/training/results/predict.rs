@@ -1,0 +1,147 @@
+//! The predict tab: classify a new random shape (the seed's `create_image`) or an image
+//! file with the model, and show the probabilities.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::widgets::{Paragraph, Widget, Wrap};
+
+use crate::backend::{Backend, CpuBackend};
+use crate::data::{self, Shape};
+use crate::lesson::frame::{Bars, ImagePanel, Panel};
+use crate::nn::net::ShapesNet;
+
+use super::super::super::theme::Theme;
+use super::super::super::widgets::{panel_size, render_panel, PanelStyle};
+use super::super::state::{best, chw_to_rgb};
+use super::super::view::block;
+use super::Results;
+
+/// One classified picture on the predict tab.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PredictView {
+    /// What was classified ("a random circle", a file name).
+    pub what: String,
+    /// 128x128 RGB pixels, row-major (HWC).
+    pub rgb: Vec<u8>,
+    /// Probability of each class.
+    pub probs: Vec<f32>,
+}
+
+/// The predict tab's state.
+#[derive(Debug)]
+pub struct Predict {
+    /// The last prediction shown.
+    pub shown: Option<PredictView>,
+    /// A path being typed.
+    pub path_input: Option<String>,
+    rng: ChaCha8Rng,
+    /// One CPU thread to classify on, made at the first prediction.
+    backend: Option<CpuBackend>,
+}
+
+impl Predict {
+    /// The tab before any prediction; `seed` (the run's) seeds the random shapes.
+    pub(crate) fn new(seed: u64) -> Self {
+        Predict {
+            shown: None,
+            path_input: None,
+            rng: ChaCha8Rng::seed_from_u64(seed ^ 0x00c0_ffee),
+            backend: None,
+        }
+    }
+
+    /// The probability of each class for CHW pixels `chw`.
+    fn classify(&mut self, net: &ShapesNet, chw: &[u8]) -> Result<Vec<f32>, String> {
+        let lut = data::normalize_table();
+        let input: Vec<f32> = chw.iter().map(|&p| lut[usize::from(p)]).collect();
+        let backend = match &mut self.backend {
+            Some(b) => b,
+            None => self
+                .backend
+                .insert(CpuBackend::new(Some(1)).map_err(|e| format!("cannot classify: {e}"))?),
+        };
+        match backend.predict(net, &input) {
+            Ok(lp) => Ok(lp.row(0).iter().map(|v| v.exp()).collect()),
+            Err(e) => Err(format!("cannot classify: {e}")),
+        }
+    }
+
+    /// Draw a new random shape and classify it (`Err`: the notice).
+    pub(crate) fn random(&mut self, net: &ShapesNet) -> Result<(), String> {
+        let shape = Shape::ALL[self.rng.gen_range(0..Shape::ALL.len())];
+        let img = data::create_image(shape, &mut self.rng);
+        let chw = data::rgb_to_chw(&img);
+        let probs = self.classify(net, &chw)?;
+        self.shown = Some(PredictView {
+            what: format!("a random {}", shape.name()),
+            rgb: img.into_raw(),
+            probs,
+        });
+        Ok(())
+    }
+
+    /// Classify the pixels read from the file named `what` (`Err`: the notice).
+    pub(crate) fn file(&mut self, net: &ShapesNet, what: String, chw: &[u8]) -> Result<(), String> {
+        let probs = self.classify(net, chw)?;
+        self.shown = Some(PredictView {
+            what,
+            rgb: chw_to_rgb(chw),
+            probs,
+        });
+        Ok(())
+    }
+}
+
+/// Draw the predict tab.
+pub(crate) fn render(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
+    let Some(p) = &r.predict.shown else {
+        let msg = "Press n to draw a new random shape (the seed's create_image) and let the \
+                   trained network classify it, or o to type the path of an image file of your \
+                   own.";
+        Paragraph::new(theme.text(msg).into_owned())
+            .wrap(Wrap { trim: true })
+            .block(block(theme, "Use the model"))
+            .render(area, buf);
+        return;
+    };
+    let style = PanelStyle::plain(*theme);
+    let img = Panel::Image(ImagePanel {
+        label: p.what.clone(),
+        width: crate::data::IMAGE_SIZE,
+        height: crate::data::IMAGE_SIZE,
+        rgb: p.rgb.clone(),
+    });
+    let max_h = area.height.min(24);
+    let (w, h) = panel_size(&img, &style, (area.width / 2).min(52), max_h);
+    render_panel(&img, &style, Rect::new(area.x, area.y, w, h), buf);
+    let bars = Panel::Bars(Bars {
+        label: "Probabilities".into(),
+        items: r
+            .classes
+            .iter()
+            .cloned()
+            .zip(p.probs.iter().copied())
+            .collect(),
+    });
+    let bx = area.x + w + 1;
+    let bw = area.right().saturating_sub(bx);
+    let (_, bh) = panel_size(&bars, &style, bw, area.height);
+    render_panel(
+        &bars,
+        &style,
+        Rect::new(bx, area.y, bw, bh.min(area.height)),
+        buf,
+    );
+    let k = best(&p.probs);
+    let verdict = format!(
+        "The network says: {} ({:.1}%).",
+        r.classes.get(k).map_or("?", String::as_str),
+        100.0 * p.probs.get(k).copied().unwrap_or(0.0)
+    );
+    let y = area.y + bh + 1;
+    if y < area.bottom() {
+        buf.set_stringn(bx, y, &verdict, usize::from(bw), theme.emphasis());
+    }
+}

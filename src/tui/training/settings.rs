@@ -1,0 +1,408 @@
+//! The settings step: what a run starts with, the form that edits it, and how it is drawn
+//! (the form beside a first look at the data).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget, Wrap};
+
+use crate::backend::DeviceChoice;
+use crate::lesson::frame::{ImagePanel, Panel};
+use crate::train::TrainConfig;
+
+use super::super::theme::Theme;
+use super::super::widgets::truncate;
+use super::queue::TrainQueue;
+use super::state::TrainingState;
+use super::view::{block, flow_panels};
+
+/// The settings a run starts with (the seed's by default).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainSettings {
+    /// Passes over the training images.
+    pub epochs: usize,
+    /// Images per batch.
+    pub batch_size: usize,
+    /// Adam's learning rate.
+    pub lr: f64,
+    /// Where to train.
+    pub device: DeviceChoice,
+    /// Seed of the weights, the split and the dropout masks.
+    pub seed: u64,
+}
+
+impl Default for TrainSettings {
+    fn default() -> Self {
+        TrainSettings {
+            epochs: 5,
+            batch_size: 50,
+            lr: 0.001,
+            device: DeviceChoice::Auto,
+            seed: 42,
+        }
+    }
+}
+
+impl TrainSettings {
+    /// The training loop's configuration for these settings, as `cnn-tutor train` would
+    /// make it (its `--lr` is read as an f32: the same value gives the same numbers).
+    /// Never saves: saving is the learner's choice later.
+    pub fn config(&self, data_dir: PathBuf, threads: Option<usize>) -> TrainConfig {
+        TrainConfig {
+            data_dir,
+            dataset: None,
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            lr: f64::from(self.lr as f32),
+            seed: self.seed,
+            device: self.device,
+            threads,
+            out: None,
+        }
+    }
+}
+
+/// Where the training screen reads and writes (the defaults of `cnn-tutor train`; tests
+/// point them at temporary folders).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainPrefs {
+    /// The last settings used (kept between visits to the screen).
+    pub settings: TrainSettings,
+    /// The image folder.
+    pub data_dir: PathBuf,
+    /// Where `w` saves and `L` loads the model.
+    pub model_path: PathBuf,
+    /// The shared training queue of a classroom server; `None` trains at once (local app).
+    pub queue: Option<Arc<TrainQueue>>,
+    /// CPU threads per run (`None`: one per core).
+    pub threads: Option<usize>,
+    /// A classroom session: the screen's effects that would read files on the server
+    /// (loading a model, opening an image the student names) are refused, and saving goes
+    /// only to `model_path`, which the server makes per student. Decided in one place:
+    /// [`super::effects::refused`].
+    pub restricted: bool,
+}
+
+impl Default for TrainPrefs {
+    fn default() -> Self {
+        TrainPrefs {
+            settings: TrainSettings::default(),
+            data_dir: PathBuf::from(crate::data::DEFAULT_DATA_DIR),
+            model_path: PathBuf::from(crate::nn::checkpoint::DEFAULT_MODEL_PATH),
+            queue: None,
+            threads: None,
+            restricted: false,
+        }
+    }
+}
+
+/// One editable setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingField {
+    /// Epochs.
+    Epochs,
+    /// Batch size.
+    BatchSize,
+    /// Learning rate.
+    Lr,
+    /// Device.
+    Device,
+    /// Seed.
+    Seed,
+}
+
+impl SettingField {
+    /// All fields, top to bottom.
+    pub const ALL: [SettingField; 5] = [
+        SettingField::Epochs,
+        SettingField::BatchSize,
+        SettingField::Lr,
+        SettingField::Device,
+        SettingField::Seed,
+    ];
+
+    /// The label shown.
+    pub fn label(self) -> &'static str {
+        match self {
+            SettingField::Epochs => "Epochs",
+            SettingField::BatchSize => "Batch size",
+            SettingField::Lr => "Learning rate",
+            SettingField::Device => "Device",
+            SettingField::Seed => "Seed",
+        }
+    }
+}
+
+/// The settings form: which field is selected and what is being typed into it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SettingsForm {
+    /// The selected setting (index into [`SettingField::ALL`]).
+    pub field: usize,
+    /// Digits typed for the selected setting.
+    pub input: String,
+}
+
+impl SettingsForm {
+    /// The selected field.
+    pub fn selected(&self) -> SettingField {
+        SettingField::ALL[self.field.min(SettingField::ALL.len() - 1)]
+    }
+
+    /// Select the field above (`down` false) or below.
+    pub(crate) fn select(&mut self, down: bool) {
+        self.field = if down {
+            (self.field + 1).min(SettingField::ALL.len() - 1)
+        } else {
+            self.field.saturating_sub(1)
+        };
+    }
+
+    /// Type `c` (a digit, `.` or `e`): at most 12 characters, none for the device.
+    pub(crate) fn type_char(&mut self, c: char) {
+        if self.input.len() < 12 && self.selected() != SettingField::Device {
+            self.input.push(c);
+        }
+    }
+
+    /// Apply what was typed to the selected field: `Err` (the notice) when it is not a
+    /// valid value; `Ok(true)` when a value was applied, `Ok(false)` when nothing was typed.
+    pub(crate) fn commit(&mut self, s: &mut TrainSettings) -> Result<bool, String> {
+        if self.input.is_empty() {
+            return Ok(false);
+        }
+        let typed = std::mem::take(&mut self.input);
+        let ok = match self.selected() {
+            SettingField::Epochs => typed
+                .parse::<usize>()
+                .ok()
+                .filter(|v| (1..=1000).contains(v))
+                .map(|v| s.epochs = v)
+                .is_some(),
+            SettingField::BatchSize => typed
+                .parse::<usize>()
+                .ok()
+                .filter(|v| (1..=1000).contains(v))
+                .map(|v| s.batch_size = v)
+                .is_some(),
+            SettingField::Lr => typed
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v > 0.0 && *v <= 1.0)
+                .map(|v| s.lr = v)
+                .is_some(),
+            SettingField::Seed => typed.parse::<u64>().ok().map(|v| s.seed = v).is_some(),
+            SettingField::Device => true,
+        };
+        if ok {
+            Ok(true)
+        } else {
+            Err(format!("`{typed}` is not allowed here"))
+        }
+    }
+
+    /// Step the selected field to its next (`up`) or previous value; what was typed is
+    /// dropped.
+    pub(crate) fn step(&mut self, s: &mut TrainSettings, up: bool) {
+        self.input.clear();
+        match self.selected() {
+            SettingField::Epochs => {
+                s.epochs = if up { s.epochs + 1 } else { s.epochs - 1 }.clamp(1, 1000);
+            }
+            SettingField::BatchSize => {
+                const SIZES: [usize; 8] = [1, 5, 10, 20, 32, 50, 64, 100];
+                let i = SIZES.iter().position(|&b| b >= s.batch_size).unwrap_or(5);
+                let i = if up {
+                    (i + 1).min(SIZES.len() - 1)
+                } else {
+                    i.saturating_sub(1)
+                };
+                s.batch_size = SIZES[i];
+            }
+            SettingField::Lr => {
+                const LRS: [f64; 7] = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1];
+                let i = LRS.iter().position(|&l| l >= s.lr * 0.999).unwrap_or(2);
+                let i = if up {
+                    (i + 1).min(LRS.len() - 1)
+                } else {
+                    i.saturating_sub(1)
+                };
+                s.lr = LRS[i];
+            }
+            SettingField::Device => {
+                let order = [DeviceChoice::Auto, DeviceChoice::Cpu, DeviceChoice::Cuda];
+                let i = order.iter().position(|d| *d == s.device).unwrap_or(0);
+                s.device = order[if up { (i + 1) % 3 } else { (i + 2) % 3 }];
+            }
+            SettingField::Seed => {
+                s.seed = if up {
+                    s.seed.saturating_add(1)
+                } else {
+                    s.seed.saturating_sub(1)
+                };
+            }
+        }
+    }
+}
+
+/// Draw the settings step.
+pub(crate) fn render(
+    theme: &Theme,
+    st: &TrainingState,
+    form: &SettingsForm,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let s = &st.prefs.settings;
+    let sym = theme.symbols();
+    let mut lines: Vec<Line> = vec![
+        Line::styled("Settings for this run", theme.heading()),
+        Line::raw(""),
+    ];
+    for (i, f) in SettingField::ALL.iter().enumerate() {
+        let selected = i == form.field;
+        let value = if selected && !form.input.is_empty() {
+            format!("{}_", form.input)
+        } else {
+            match f {
+                SettingField::Epochs => s.epochs.to_string(),
+                SettingField::BatchSize => s.batch_size.to_string(),
+                SettingField::Lr => s.lr.to_string(),
+                SettingField::Seed => s.seed.to_string(),
+                SettingField::Device => match s.device {
+                    DeviceChoice::Cpu => "cpu".into(),
+                    DeviceChoice::Auto => "auto (GPU if any, else CPU)".into(),
+                    DeviceChoice::Cuda => match &st.cuda_unavailable {
+                        Some(_) => "cuda (unavailable here)".into(),
+                        None => "cuda".into(),
+                    },
+                },
+            }
+        };
+        let pointer = if selected { sym.pointer } else { " " };
+        let label = format!(" {pointer} {:<14}", f.label());
+        let style = if selected {
+            theme.selected()
+        } else {
+            Style::new()
+        };
+        lines.push(Line::from(vec![
+            Span::raw(label),
+            Span::styled(format!(" {value} "), style),
+        ]));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        "Press Enter (or s) to start training with these settings.",
+        theme.emphasis(),
+    ));
+    if let (DeviceChoice::Cuda, Some(why)) = (s.device, &st.cuda_unavailable) {
+        lines.push(Line::raw(format!("cuda: {why}")));
+    }
+    let total = "The seed trains 5 epochs of batches of 50 with Adam at lr 0.001; each epoch \
+                 ends with a pass over the validation images.";
+    lines.push(Line::raw(total));
+    lines.push(Line::raw(param_line(st.data.classes.len().max(1))));
+    let text: Vec<Line> = lines
+        .into_iter()
+        .map(|l| {
+            Line::from(
+                l.spans
+                    .into_iter()
+                    .map(|sp| Span::styled(theme.text(&sp.content).into_owned(), sp.style))
+                    .collect::<Vec<_>>(),
+            )
+            .style(l.style)
+        })
+        .collect();
+    let (set_area, data_area) = if area.width >= 100 {
+        let [a, b] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+            .areas(area);
+        (a, Some(b))
+    } else if area.height >= 22 {
+        let [a, b] = Layout::vertical([Constraint::Min(8), Constraint::Length(9)]).areas(area);
+        (a, Some(b))
+    } else {
+        (area, None)
+    };
+    Paragraph::new(text)
+        .wrap(Wrap { trim: false })
+        .block(block(theme, "Settings"))
+        .render(set_area, buf);
+    if let Some(d) = data_area {
+        render_data(theme, st, d, buf);
+    }
+}
+
+/// The weights to learn, per layer: `conv1 336 + conv2 1308 + ... = 77991`.
+fn param_line(classes: usize) -> String {
+    let mut per_layer: Vec<(String, usize)> = Vec::new();
+    for (name, shape) in crate::nn::net::param_specs(classes) {
+        let layer = name.split('.').next().unwrap_or(name).to_string();
+        let n: usize = shape.iter().product();
+        match per_layer.last_mut() {
+            Some((l, c)) if *l == layer => *c += n,
+            _ => per_layer.push((layer, n)),
+        }
+    }
+    let total: usize = per_layer.iter().map(|(_, n)| n).sum();
+    let parts: Vec<String> = per_layer.iter().map(|(l, n)| format!("{l} {n}")).collect();
+    format!("Weights to learn: {} = {total}", parts.join(" + "))
+}
+
+/// The data: the first image of each class, the counts, what normalising does.
+fn render_data(theme: &Theme, st: &TrainingState, area: Rect, buf: &mut Buffer) {
+    let b = block(theme, "The data");
+    let inner = b.inner(area);
+    b.render(area, buf);
+    if inner.height < 3 {
+        return;
+    }
+    let w = usize::from(inner.width);
+    let ell = theme.symbols().ellipsis;
+    buf.set_stringn(
+        inner.x,
+        inner.y,
+        truncate(&theme.text(&st.data.note), w, ell),
+        w,
+        Style::new(),
+    );
+    let norm = "Normalised to mean 0.5, std 0.5: a pixel p becomes (p/255 - 0.5)/0.5, so white \
+                (255) is 1, black (0) is -1 and mid-grey (128) about 0.";
+    let norm_lines = super::super::widgets::wrap(&theme.text(norm), w);
+    let norm_h = u16::try_from(norm_lines.len())
+        .unwrap_or(2)
+        .min(inner.height - 2);
+    let panels: Vec<Panel> = st
+        .data
+        .classes
+        .iter()
+        .map(|c| {
+            Panel::Image(ImagePanel {
+                label: format!("{} ({})", c.name, c.count),
+                width: if c.rgb.is_some() {
+                    crate::data::IMAGE_SIZE
+                } else {
+                    0
+                },
+                height: if c.rgb.is_some() {
+                    crate::data::IMAGE_SIZE
+                } else {
+                    0
+                },
+                rgb: c.rgb.clone().unwrap_or_default(),
+            })
+        })
+        .collect();
+    let img_h = inner.height.saturating_sub(1 + norm_h);
+    let img_area = Rect::new(inner.x, inner.y + 1, inner.width, img_h);
+    let max_w = (inner.width / 3).clamp(10, 26);
+    flow_panels(theme, &panels, img_area, max_w, buf);
+    for (i, l) in norm_lines.iter().take(usize::from(norm_h)).enumerate() {
+        let y = inner.y + 1 + img_h + u16::try_from(i).unwrap_or(0);
+        buf.set_stringn(inner.x, y, l, w, theme.dim());
+    }
+}
