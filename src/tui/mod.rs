@@ -15,6 +15,7 @@ use crate::cli::GlobalOpts;
 use crate::{Error, Result};
 
 mod app;
+pub mod bindings;
 mod event;
 pub mod keys;
 mod lesson_view;
