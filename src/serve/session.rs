@@ -664,8 +664,9 @@ impl Class {
     }
 }
 
-/// Following the teacher: `f` toggles it, on the menu or while following (in a lesson `f`
-/// keeps its own meaning, the filter presets).
+/// Following the teacher: the app's `f` toggles it (on the menu, or anywhere while
+/// following; in a lesson `f` keeps its own meaning, the filter presets); the session shows
+/// the teacher's lesson and step.
 struct Follow {
     on: bool,
     /// The teacher's position last shown.
@@ -673,16 +674,10 @@ struct Follow {
 }
 
 impl Follow {
-    /// Handle `f` for a student; true when the key was used.
-    fn key(&mut self, app: &mut App, key: &crate::tui::Key, class: &Class) -> bool {
-        let is_f = key.code == crate::tui::KeyCode::Char('f') && !key.ctrl;
-        let on_menu = matches!(app.screen(), crate::tui::Screen::Menu) && app.help().is_none();
-        if class.role != Role::Student || !is_f || !(self.on || on_menu) {
-            return false;
-        }
-        self.on = !self.on;
+    /// The student's `f` changed [`App::follow`]: start or stop following.
+    fn toggled(&mut self, app: &mut App, class: &Class) {
+        self.on = app.follow() == Some(true);
         self.shown = None;
-        app.set_follow(Some(self.on));
         if self.on {
             if !self.sync(app, class) {
                 app.set_notice("following the teacher, who has no lesson open yet (f stops)");
@@ -690,7 +685,6 @@ impl Follow {
         } else {
             app.set_notice("you have the controls again (f on the menu follows the teacher)");
         }
-        true
     }
 
     /// Show the teacher's lesson and step when they changed; true when the app changed.
@@ -777,10 +771,10 @@ fn run_app(
                         "the test panic key"
                     );
                 }
-                if follow.key(&mut app, &key, class) {
-                    dirty = true;
-                } else {
-                    dirty |= app.handle(AppEvent::Key(key));
+                let was = app.follow();
+                dirty |= app.handle(AppEvent::Key(key));
+                if app.follow() != was {
+                    follow.toggled(&mut app, class);
                 }
             }
             Ok(Event::App(ev)) => dirty |= app.handle(ev),

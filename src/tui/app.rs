@@ -6,7 +6,12 @@
 use crate::lesson::frame::Frame as Step;
 use crate::lesson::Lesson;
 
+use super::bindings::{
+    EditAction, HelpAction, LessonAction, MenuAction, OverTrainingAction, EDIT, HELP, LESSON, MENU,
+    OVER_TRAINING,
+};
 use super::event::{AppEvent, Key, KeyCode, TICK_MS};
+use super::keys::action_for;
 use super::progress::Progress;
 use super::theme::Theme;
 use super::training::{KeyOutcome, TrainPrefs, TrainingState};
@@ -96,7 +101,7 @@ pub struct App {
     /// Settings and paths of the training screen (kept between visits).
     train_prefs: TrainPrefs,
     /// In a classroom with a teacher: whether this student follows the teacher (`None`:
-    /// no teacher to follow). Only changes the key hints; the session does the following.
+    /// no teacher to follow). `f` toggles it; the session does the following.
     follow: Option<bool>,
 }
 
@@ -271,7 +276,14 @@ impl App {
     }
 
     fn key(&mut self, key: Key) {
-        if let Screen::Training(t) = &mut self.screen {
+        if let Screen::Training(_) = &self.screen {
+            if let Some(OverTrainingAction::Follow) = action_for(OVER_TRAINING, self, key) {
+                self.toggle_follow();
+                return;
+            }
+            let Screen::Training(t) = &mut self.screen else {
+                return;
+            };
             let (outcome, effects) = t.key(key);
             super::training::run_effects(t, effects);
             match outcome {
@@ -281,69 +293,77 @@ impl App {
             }
             return;
         }
-        if key.ctrl && matches!(key.code, KeyCode::Char('c' | 'C')) {
-            self.quit = true;
+        if self.help.is_some() {
+            if let Some(action) = action_for(HELP, self, key) {
+                self.help_update(action);
+            }
             return;
         }
-        if key.ctrl {
-            return;
-        }
-        if let Some(scroll) = self.help {
-            let area = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
-            let help_max = super::view::help_max_scroll(&self.theme, area);
-            self.help = match key.code {
-                KeyCode::Char('q') => {
-                    self.quit = true;
-                    None
+        match &self.screen {
+            Screen::Lesson(s) if s.edit.is_some() => {
+                if let Some(action) = action_for(EDIT, self, key) {
+                    self.edit_update(action, key);
                 }
-                KeyCode::Esc | KeyCode::Char('?') | KeyCode::Enter => None,
-                KeyCode::Up | KeyCode::Char('k') => Some(scroll.saturating_sub(1)),
-                KeyCode::Down | KeyCode::Char('j') => Some((scroll + 1).min(help_max)),
-                KeyCode::PageUp => Some(scroll.saturating_sub(10)),
-                KeyCode::PageDown => Some((scroll + 10).min(help_max)),
-                KeyCode::Home => Some(0),
-                KeyCode::End => Some(help_max),
-                _ => Some(scroll),
-            };
-            return;
-        }
-        let editing = matches!(&self.screen, Screen::Lesson(s) if s.edit.is_some());
-        if editing {
-            self.edit_key(key);
-            return;
-        }
-        match key.code {
-            KeyCode::Char('q') => {
-                self.quit = true;
-                return;
             }
-            KeyCode::Char('?') => {
-                self.help = Some(0);
-                return;
+            Screen::Lesson(_) => {
+                if let Some(action) = action_for(LESSON, self, key) {
+                    self.lesson_update(action);
+                }
             }
-            _ => {}
-        }
-        match self.screen {
-            Screen::Menu => self.menu_key(key),
-            Screen::Lesson(_) => self.lesson_key(key),
+            Screen::Menu => {
+                if let Some(action) = action_for(MENU, self, key) {
+                    self.menu_update(action);
+                }
+            }
             Screen::Training(_) => {}
         }
     }
 
-    fn menu_key(&mut self, key: Key) {
+    /// A classroom student's `f`: follow the teacher, or stop (the session sees the change
+    /// in [`App::follow`] and does the following).
+    fn toggle_follow(&mut self) {
+        if let Some(on) = self.follow {
+            self.follow = Some(!on);
+        }
+    }
+
+    fn help_update(&mut self, action: HelpAction) {
+        let Some(scroll) = self.help else {
+            return;
+        };
+        let area = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
+        let help_max = super::view::help_max_scroll(&self.theme, area);
+        self.help = match action {
+            HelpAction::Quit => {
+                self.quit = true;
+                None
+            }
+            HelpAction::Follow => {
+                self.toggle_follow();
+                Some(scroll)
+            }
+            HelpAction::Close => None,
+            HelpAction::Up => Some(scroll.saturating_sub(1)),
+            HelpAction::Down => Some((scroll + 1).min(help_max)),
+            HelpAction::PageUp => Some(scroll.saturating_sub(10)),
+            HelpAction::PageDown => Some((scroll + 10).min(help_max)),
+            HelpAction::Top => Some(0),
+            HelpAction::Bottom => Some(help_max),
+        };
+    }
+
+    fn menu_update(&mut self, action: MenuAction) {
         let n = self.lessons.len();
-        match key.code {
-            KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
-            KeyCode::Down | KeyCode::Char('j') => {
-                self.selected = (self.selected + 1).min(n.saturating_sub(1));
-            }
-            KeyCode::Home | KeyCode::Char('g') => self.selected = 0,
-            KeyCode::End | KeyCode::Char('G') => self.selected = n.saturating_sub(1),
-            KeyCode::Enter | KeyCode::Right | KeyCode::Char('l' | ' ') if n > 0 => {
-                self.open(self.selected);
-            }
-            KeyCode::Esc => self.notice = None,
-            _ => {}
+        match action {
+            MenuAction::Help => self.help = Some(0),
+            MenuAction::Quit => self.quit = true,
+            MenuAction::Follow => self.toggle_follow(),
+            MenuAction::Up => self.selected = self.selected.saturating_sub(1),
+            MenuAction::Down => self.selected = (self.selected + 1).min(n.saturating_sub(1)),
+            MenuAction::First => self.selected = 0,
+            MenuAction::Last => self.selected = n.saturating_sub(1),
+            MenuAction::Open => self.open(self.selected),
+            MenuAction::ClearNotice => self.notice = None,
         }
     }
 
@@ -403,30 +423,35 @@ impl App {
         }
     }
 
-    fn lesson_key(&mut self, key: Key) {
+    fn lesson_update(&mut self, action: LessonAction) {
         let Screen::Lesson(state) = &mut self.screen else {
             return;
         };
         let step = state.step;
         let last = state.frames.len().saturating_sub(1);
-        match key.code {
-            KeyCode::Right | KeyCode::Char(' ' | 'l' | 'n') => {
+        match action {
+            LessonAction::Help => self.help = Some(0),
+            LessonAction::Quit => self.quit = true,
+            LessonAction::Follow => self.toggle_follow(),
+            LessonAction::TrainNow => self.open_training(true),
+            LessonAction::TrainSettings => self.open_training(false),
+            LessonAction::Next => {
                 state.playing = false;
                 self.go_to(step + 1);
             }
-            KeyCode::Left | KeyCode::Char('h' | 'b') => {
+            LessonAction::Previous => {
                 state.playing = false;
                 self.go_to(step.saturating_sub(1));
             }
-            KeyCode::Home | KeyCode::Char('g') => {
+            LessonAction::First => {
                 state.playing = false;
                 self.go_to(0);
             }
-            KeyCode::End | KeyCode::Char('G') => {
+            LessonAction::Last => {
                 state.playing = false;
                 self.go_to(last);
             }
-            KeyCode::Char('p') => {
+            LessonAction::PlayPause => {
                 if state.playing {
                     state.playing = false;
                 } else if step < last {
@@ -442,21 +467,21 @@ impl App {
                     }
                 }
             }
-            KeyCode::Char('+' | '=') => {
+            LessonAction::Faster => {
                 state.speed = (state.speed + 1).min(SPEEDS_MS.len() - 1);
             }
-            KeyCode::Char('-' | '_') => state.speed = state.speed.saturating_sub(1),
-            KeyCode::Tab | KeyCode::BackTab => {
+            LessonAction::Slower => state.speed = state.speed.saturating_sub(1),
+            LessonAction::Focus => {
                 state.focus = match state.focus {
                     Focus::Text => Focus::Panels,
                     Focus::Panels => Focus::Text,
                 };
             }
-            KeyCode::Up | KeyCode::Char('k') => self.scroll(-1),
-            KeyCode::Down | KeyCode::Char('j') => self.scroll(1),
-            KeyCode::PageUp => self.scroll(-10),
-            KeyCode::PageDown => self.scroll(10),
-            KeyCode::Esc | KeyCode::Backspace => {
+            LessonAction::ScrollUp => self.scroll(-1),
+            LessonAction::ScrollDown => self.scroll(1),
+            LessonAction::PageUp => self.scroll(-10),
+            LessonAction::PageDown => self.scroll(10),
+            LessonAction::Back => {
                 // remember where the learner was, for coming back during this run
                 let (lesson, at_end) = (state.lesson, step == last);
                 if let Some(slot) = self.resume.get_mut(lesson) {
@@ -464,15 +489,11 @@ impl App {
                 }
                 self.screen = Screen::Menu;
             }
-            KeyCode::Char('s') | KeyCode::Enter if self.is_train_lesson() => {
-                self.open_training(key.code == KeyCode::Char('s'));
-            }
-            KeyCode::Char('e') => self.start_edit(),
-            KeyCode::Char('f') => self.next_preset(),
-            KeyCode::Char('r') => self.reset_or_reroll(false),
-            KeyCode::Char('[') => self.adjust_probability(-0.1),
-            KeyCode::Char(']') => self.adjust_probability(0.1),
-            _ => {}
+            LessonAction::Edit => self.start_edit(),
+            LessonAction::NextPreset => self.next_preset(),
+            LessonAction::Reroll => self.reset_or_reroll(false),
+            LessonAction::LowerP => self.adjust_probability(-0.1),
+            LessonAction::RaiseP => self.adjust_probability(0.1),
         }
     }
 
@@ -595,7 +616,30 @@ impl App {
         }
     }
 
-    fn edit_key(&mut self, key: Key) {
+    fn edit_update(&mut self, action: EditAction, key: Key) {
+        match action {
+            EditAction::Help => {
+                self.help = Some(0);
+                return;
+            }
+            EditAction::Quit => {
+                self.quit = true;
+                return;
+            }
+            EditAction::Follow => {
+                self.toggle_follow();
+                return;
+            }
+            EditAction::NextPreset => {
+                self.next_preset();
+                return;
+            }
+            EditAction::Reset => {
+                self.reset_or_reroll(true);
+                return;
+            }
+            _ => {}
+        }
         let Some((lesson, state)) = self.current_lesson_mut() else {
             return;
         };
@@ -608,37 +652,35 @@ impl App {
             return;
         };
         let (rows, cols) = (target.rows.max(1), target.cols.max(1));
-        match key.code {
-            KeyCode::Esc => {
+        match action {
+            EditAction::ClearOrStop => {
                 if edit.input.is_empty() {
                     state.edit = None;
                 } else {
                     edit.input.clear();
                 }
             }
-            KeyCode::Char('q') => self.quit = true,
-            KeyCode::Char('?') => self.help = Some(0),
-            KeyCode::Up => {
+            EditAction::Up => {
                 edit.row = edit.row.saturating_sub(1);
                 edit.input.clear();
             }
-            KeyCode::Down => {
+            EditAction::Down => {
                 edit.row = (edit.row + 1).min(rows - 1);
                 edit.input.clear();
             }
-            KeyCode::Left => {
+            EditAction::Left => {
                 edit.col = edit.col.saturating_sub(1);
                 edit.input.clear();
             }
-            KeyCode::Right => {
+            EditAction::Right => {
                 edit.col = (edit.col + 1).min(cols - 1);
                 edit.input.clear();
             }
-            KeyCode::Home => edit.col = 0,
-            KeyCode::End => edit.col = cols - 1,
-            KeyCode::Tab | KeyCode::BackTab => {
+            EditAction::RowStart => edit.col = 0,
+            EditAction::RowEnd => edit.col = cols - 1,
+            EditAction::NextMatrix | EditAction::PreviousMatrix => {
                 let n = targets.len();
-                edit.target = if key.code == KeyCode::Tab {
+                edit.target = if action == EditAction::NextMatrix {
                     (edit.target + 1) % n
                 } else {
                     (edit.target + n - 1) % n
@@ -648,13 +690,17 @@ impl App {
                 edit.col = edit.col.min(t.cols.saturating_sub(1));
                 edit.input.clear();
             }
-            KeyCode::Char(c @ ('0'..='9' | '-' | '.')) if edit.input.len() < 10 => {
-                edit.input.push(c);
+            EditAction::Type => {
+                if let KeyCode::Char(c) = key.code {
+                    if edit.input.len() < 10 {
+                        edit.input.push(c);
+                    }
+                }
             }
-            KeyCode::Backspace | KeyCode::Delete => {
+            EditAction::DeleteChar => {
                 edit.input.pop();
             }
-            KeyCode::Enter => {
+            EditAction::Set => {
                 if edit.input.is_empty() {
                     return;
                 }
@@ -677,9 +723,11 @@ impl App {
                     }
                 }
             }
-            KeyCode::Char('f') => self.next_preset(),
-            KeyCode::Char('r') => self.reset_or_reroll(true),
-            _ => {}
+            EditAction::Help
+            | EditAction::Quit
+            | EditAction::Follow
+            | EditAction::NextPreset
+            | EditAction::Reset => {}
         }
     }
 }
@@ -714,7 +762,8 @@ impl App {
         }
     }
 
-    fn is_train_lesson(&self) -> bool {
+    /// The open lesson is the train lesson (its `s` and Enter open the training screen).
+    pub(crate) fn is_train_lesson(&self) -> bool {
         let Screen::Lesson(state) = &self.screen else {
             return false;
         };
@@ -749,8 +798,8 @@ impl App {
         self.lesson_state().map(|s| (s.lesson, s.step))
     }
 
-    /// Say whether this classroom student follows the teacher (`None`: no teacher), for
-    /// the key hints.
+    /// Say whether this classroom student follows the teacher (`None`: no teacher). `f`
+    /// then toggles it (see [`super::bindings`]); the session does the following.
     pub fn set_follow(&mut self, follow: Option<bool>) {
         self.follow = follow;
     }

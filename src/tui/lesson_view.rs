@@ -10,7 +10,7 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use super::app::{App, EditState, Focus, LessonState, SPEEDS_MS};
 use super::theme::Theme;
-use super::view::{lesson_hints, render_bar, render_status};
+use super::view::{render_bar, render_status};
 use super::widgets::{
     fmt_value, grid_cell_width, panel_size, render_panel, width, wrap, wrap_grouped, PanelStyle,
 };
@@ -387,17 +387,7 @@ pub(crate) fn render(app: &App, state: &LessonState, area: Rect, buf: &mut Buffe
         None => render_text(app, state, &lay, buf),
     }
 
-    let editable = !lesson.edit_targets().is_empty();
-    let presets = !lesson.presets().is_empty();
-    let hints = lesson_hints(
-        theme,
-        lesson.kind(),
-        editable,
-        presets,
-        state.edit.is_some(),
-        state.playing,
-        app.follow() == Some(true),
-    );
+    let hints = super::bindings::screen_hints(app);
     render_status(theme, app.notice(), &hints, lay.status, buf);
 }
 

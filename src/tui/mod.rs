@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use crate::{Error, Result};
 
 mod app;
+pub mod bindings;
 mod event;
 pub mod keys;
 mod lesson_view;

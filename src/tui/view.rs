@@ -13,7 +13,6 @@ use super::app::{App, Screen};
 use super::lesson_view;
 use super::theme::Theme;
 use super::widgets::{truncate, width, wrap};
-use crate::lesson::Kind;
 
 /// Smallest terminal the app draws in (columns).
 pub const MIN_WIDTH: u16 = 60;
@@ -237,20 +236,7 @@ fn render_menu(app: &App, area: Rect, buf: &mut Buffer) {
     if detail_area.height >= 3 {
         render_menu_detail(app, detail_area, buf);
     }
-    let mut hints = vec![
-        (format!("{}/{}", sym.up, sym.down), "choose"),
-        ("Enter".to_string(), "open"),
-        ("?".to_string(), "help"),
-        ("q".to_string(), "quit"),
-    ];
-    if let Some(on) = app.follow() {
-        let what = if on {
-            "stop following"
-        } else {
-            "follow teacher"
-        };
-        hints.insert(2, ("f".to_string(), what));
-    }
+    let hints = super::bindings::screen_hints(app);
     render_status(theme, app.notice(), &hints, status, buf);
 }
 
@@ -333,44 +319,20 @@ fn render_menu_detail(app: &App, area: Rect, buf: &mut Buffer) {
     );
 }
 
-/// Every key the app knows, by section, as the help overlay lists them. A key starting
-/// with `#` is a section title.
+/// Every key the app knows, by section, as the help overlay lists them (the help rows of
+/// the menu's, lesson's and editor's key tables). A key starting with `#` is a section title.
 pub(crate) fn help_lines(theme: &Theme) -> Vec<(String, String)> {
-    let s = theme.symbols();
-    let k = |a: &str| a.to_string();
-    vec![
-        (k("#Everywhere"), k("")),
-        (k("?"), k("this help")),
-        (k("q, Ctrl-C"), k("quit")),
-        (k("#Menu"), k("")),
-        (format!("{} {} j k", s.up, s.down), k("choose a lesson")),
-        (k("Enter"), k("open it")),
-        (k("#Lesson"), k("")),
-        (format!("{} Space l", s.right), k("next step")),
-        (format!("{} h", s.left), k("previous step")),
-        (k("Home End"), k("first / last step")),
-        (k("p"), k("play / pause")),
-        (k("+ -"), k("faster / slower")),
-        (k("Tab"), k("focus text / panels")),
-        (
-            format!("{} {} PgUp PgDn", s.up, s.down),
-            k("scroll focused part"),
-        ),
-        (k("Esc"), k("back to the menu")),
-        (k("#Your own numbers"), k("")),
-        (k("e"), k("edit filter or image")),
-        (k("Tab"), k("filter <-> image")),
-        (k("arrows"), k("move the cursor")),
-        (k("0-9 - ."), k("type a number")),
-        (k("Enter"), k("set; all recompute")),
-        (k("Backspace"), k("delete a character")),
-        (k("Esc"), k("clear, then stop")),
-        (k("f"), k("next known filter")),
-        (k("r"), k("the lesson's numbers")),
-        (k("#Dropout, whole network"), k("")),
-        (k("r"), k("new random drops")),
-        (k("[ ]"), k("lower / raise p")),
-    ]
+    use super::bindings::{EDIT, LESSON, MENU};
+    use super::keys::{help_rows, help_sections};
+    let rows = help_rows(MENU)
+        .chain(help_rows(LESSON))
+        .chain(help_rows(EDIT));
+    let mut lines = Vec::new();
+    for (section, rows) in help_sections(rows, theme.symbols()) {
+        lines.push((format!("#{section}"), String::new()));
+        lines.extend(rows.into_iter().map(|(k, what)| (k, what.to_string())));
+    }
+    lines
 }
 
 /// The help as columns of lines: two side by side when the terminal is wide enough, else
@@ -440,6 +402,14 @@ pub(crate) fn help_max_scroll(theme: &Theme, area: Rect) -> u16 {
     total.saturating_sub(h.saturating_sub(2))
 }
 
+/// The help frame's hint: how to close it (` Esc or ? closes `), from its key table.
+fn help_closes(app: &App) -> String {
+    super::keys::hints(super::bindings::HELP, app, app.theme().symbols())
+        .iter()
+        .map(|(k, what)| format!(" {k} {what} "))
+        .collect()
+}
+
 fn render_help(app: &App, scroll: u16, area: Rect, buf: &mut Buffer) {
     let theme = app.theme();
     let sym = theme.symbols();
@@ -462,7 +432,7 @@ fn render_help(app: &App, scroll: u16, area: Rect, buf: &mut Buffer) {
         .border_set(theme.border())
         .title(" Keys ")
         .title_style(theme.heading())
-        .title_bottom(Line::from(" Esc or ? closes ").right_aligned());
+        .title_bottom(Line::from(help_closes(app)).right_aligned());
     if max_scroll > 0 {
         let more = if scroll < max_scroll {
             format!(" {} (j/k) ", sym.more_below)
@@ -486,64 +456,6 @@ fn render_help(app: &App, scroll: u16, area: Rect, buf: &mut Buffer) {
             .scroll((scroll, 0))
             .render(Rect::new(cx, inner.y, cw, inner.height), buf);
     }
-}
-
-/// The key hints for the lesson screen, most important first.
-pub(crate) fn lesson_hints(
-    theme: &Theme,
-    kind: Kind,
-    editable: bool,
-    presets: bool,
-    editing: bool,
-    playing: bool,
-    following: bool,
-) -> Vec<(String, &'static str)> {
-    let s = theme.symbols();
-    let k = |a: &str| a.to_string();
-    if editing {
-        let mut hints = vec![
-            (k("arrows"), "move"),
-            (k("0-9 - ."), "type"),
-            (k("Enter"), "set"),
-            (k("Esc"), "done"),
-            (k("Tab"), "next matrix"),
-        ];
-        if presets {
-            hints.push((k("f"), "filters"));
-        }
-        hints.push((k("r"), "reset"));
-        return hints;
-    }
-    let mut hints = Vec::new();
-    if kind == Kind::Train {
-        hints.push((k("s"), "train now"));
-        hints.push((k("Enter"), "settings"));
-    }
-    hints.extend([
-        (format!("{}/{}", s.left, s.right), "step"),
-        (k("p"), if playing { "pause" } else { "play" }),
-    ]);
-    // following the teacher in a classroom, `f` stops following (filters come back after)
-    if following {
-        hints.insert(0, (k("f"), "stop following"));
-    }
-    if editable {
-        hints.push((k("e"), "edit"));
-    }
-    if presets && !following {
-        hints.push((k("f"), "filters"));
-    }
-    if matches!(kind, Kind::Dropout | Kind::Architecture) {
-        hints.push((k("r"), "re-roll"));
-        hints.push((k("[ ]"), "p"));
-    }
-    hints.push((k("?"), "help"));
-    hints.push((k("Esc"), "menu"));
-    hints.push((k("q"), "quit"));
-    hints.push((k("+/-"), "speed"));
-    hints.push((k("Tab"), "focus"));
-    hints.push((k("Home/End"), "first/last"));
-    hints
 }
 
 /// Draw the app into a fresh `width` x `height` buffer (tests, snapshots, previews).

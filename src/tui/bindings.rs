@@ -1,0 +1,420 @@
+//! The key tables of the menu, the lesson, the number editor and the help overlay: each
+//! screen's actions and the one table ([`super::keys::Binding`]s) that feeds its key
+//! handling (in [`super::app`]), its hint line and the `?` overlay (in [`super::view`]).
+//! The training screen keeps its own table in [`super::training`].
+
+use super::app::{App, Screen};
+use super::event::KeyCode;
+use super::keys::{Binding, KeySpec, Label};
+use crate::lesson::{Kind, Lesson};
+
+use KeySpec::{Char, Code, Ctrl};
+
+const UP: KeySpec = Code(KeyCode::Up);
+const DOWN: KeySpec = Code(KeyCode::Down);
+const LEFT: KeySpec = Code(KeyCode::Left);
+const RIGHT: KeySpec = Code(KeyCode::Right);
+const ENTER: KeySpec = Code(KeyCode::Enter);
+const ESC: KeySpec = Code(KeyCode::Esc);
+const TAB: KeySpec = Code(KeyCode::Tab);
+const HOME: KeySpec = Code(KeyCode::Home);
+const END: KeySpec = Code(KeyCode::End);
+const PGUP: KeySpec = Code(KeyCode::PageUp);
+const PGDN: KeySpec = Code(KeyCode::PageDown);
+const QUIT: &[KeySpec] = &[Char('q'), Ctrl('c')];
+
+/// Help sections, in the order the overlay lists them.
+const EVERYWHERE: &str = "Everywhere";
+const MENU_HELP: &str = "Menu";
+const LESSON_HELP: &str = "Lesson";
+const OWN_NUMBERS: &str = "Your own numbers";
+const DROPOUT: &str = "Dropout, whole network";
+
+/// A classroom student follows the teacher.
+fn following(app: &App) -> bool {
+    app.follow() == Some(true)
+}
+
+/// A classroom student with the controls (who could follow the teacher).
+fn could_follow(app: &App) -> bool {
+    app.follow() == Some(false)
+}
+
+fn lesson(app: &App) -> Option<&Lesson> {
+    let state = app.lesson_state()?;
+    app.lessons().get(state.lesson)
+}
+
+fn playing(app: &App) -> bool {
+    app.lesson_state().is_some_and(|s| s.playing)
+}
+
+fn train_lesson(app: &App) -> bool {
+    app.is_train_lesson()
+}
+
+fn editable(app: &App) -> bool {
+    lesson(app).is_some_and(|l| !l.edit_targets().is_empty())
+}
+
+fn presets(app: &App) -> bool {
+    lesson(app).is_some_and(|l| !l.presets().is_empty())
+}
+
+/// The lesson draws random drops (`r` re-rolls them, `[ ]` change p).
+fn drops(app: &App) -> bool {
+    lesson(app).is_some_and(|l| matches!(l.kind(), Kind::Dropout | Kind::Architecture))
+}
+
+/// What a key does on the menu.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MenuAction {
+    /// Open the help overlay.
+    Help,
+    /// End the app.
+    Quit,
+    /// Follow the teacher, or stop following (a classroom student).
+    Follow,
+    /// Select the lesson above.
+    Up,
+    /// Select the lesson below.
+    Down,
+    /// Select the first lesson.
+    First,
+    /// Select the last lesson.
+    Last,
+    /// Open the selected lesson.
+    Open,
+    /// Clear the notice line.
+    ClearNotice,
+}
+
+type MenuBinding = Binding<MenuAction, App>;
+
+/// The menu's keys.
+pub const MENU: &[MenuBinding] = &[
+    MenuBinding::new(&[Char('?')], MenuAction::Help)
+        .hint(3, Label::new(&[Char('?')], "help"))
+        .help(EVERYWHERE, Label::new(&[Char('?')], "this help")),
+    MenuBinding::new(QUIT, MenuAction::Quit)
+        .hint(4, Label::new(&[Char('q')], "quit"))
+        .help(EVERYWHERE, Label::new(QUIT, "quit").sep(", ")),
+    MenuBinding::new(&[Char('f')], MenuAction::Follow)
+        .when(following)
+        .hint(2, Label::new(&[Char('f')], "stop following")),
+    MenuBinding::new(&[Char('f')], MenuAction::Follow)
+        .when(could_follow)
+        .hint(2, Label::new(&[Char('f')], "follow teacher")),
+    MenuBinding::new(&[UP, Char('k')], MenuAction::Up)
+        .hint(0, Label::new(&[UP, DOWN], "choose").sep("/"))
+        .help(
+            MENU_HELP,
+            Label::new(&[UP, DOWN, Char('j'), Char('k')], "choose a lesson"),
+        ),
+    MenuBinding::new(&[DOWN, Char('j')], MenuAction::Down),
+    MenuBinding::new(&[HOME, Char('g')], MenuAction::First),
+    MenuBinding::new(&[END, Char('G')], MenuAction::Last),
+    MenuBinding::new(&[ENTER, RIGHT, Char('l'), Char(' ')], MenuAction::Open)
+        .when(|app| !app.lessons().is_empty())
+        .hint(1, Label::new(&[ENTER], "open"))
+        .help(MENU_HELP, Label::new(&[ENTER], "open it")),
+    MenuBinding::new(&[ESC], MenuAction::ClearNotice),
+];
+
+/// What a key does in a lesson (not editing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LessonAction {
+    /// Open the help overlay.
+    Help,
+    /// End the app.
+    Quit,
+    /// Stop following the teacher (a classroom student).
+    Follow,
+    /// The train lesson: start training at once.
+    TrainNow,
+    /// The train lesson: the training screen's settings.
+    TrainSettings,
+    /// The next step.
+    Next,
+    /// The previous step.
+    Previous,
+    /// The first step.
+    First,
+    /// The last step.
+    Last,
+    /// Play or pause automatic stepping (at the end: play from the start).
+    PlayPause,
+    /// Step faster.
+    Faster,
+    /// Step slower.
+    Slower,
+    /// Move the scroll keys' focus between text and panels.
+    Focus,
+    /// Scroll the focused part one line up.
+    ScrollUp,
+    /// Scroll the focused part one line down.
+    ScrollDown,
+    /// Scroll the focused part a page up.
+    PageUp,
+    /// Scroll the focused part a page down.
+    PageDown,
+    /// Back to the menu.
+    Back,
+    /// Start editing the lesson's numbers.
+    Edit,
+    /// The next known filter.
+    NextPreset,
+    /// New random drops (dropout lessons), else the lesson's own numbers.
+    Reroll,
+    /// Lower the dropout probability.
+    LowerP,
+    /// Raise the dropout probability.
+    RaiseP,
+}
+
+type LessonBinding = Binding<LessonAction, App>;
+
+/// The lesson screen's keys.
+pub const LESSON: &[LessonBinding] = &[
+    LessonBinding::new(&[Char('?')], LessonAction::Help).hint(9, Label::new(&[Char('?')], "help")),
+    LessonBinding::new(QUIT, LessonAction::Quit).hint(11, Label::new(&[Char('q')], "quit")),
+    LessonBinding::new(&[Char('f')], LessonAction::Follow)
+        .when(following)
+        .hint(0, Label::new(&[Char('f')], "stop following")),
+    LessonBinding::new(&[Char('s')], LessonAction::TrainNow)
+        .when(train_lesson)
+        .hint(1, Label::new(&[Char('s')], "train now")),
+    LessonBinding::new(&[ENTER], LessonAction::TrainSettings)
+        .when(train_lesson)
+        .hint(2, Label::new(&[ENTER], "settings")),
+    LessonBinding::new(
+        &[RIGHT, Char(' '), Char('l'), Char('n')],
+        LessonAction::Next,
+    )
+    .hint(3, Label::new(&[LEFT, RIGHT], "step").sep("/"))
+    .help(
+        LESSON_HELP,
+        Label::new(&[RIGHT, Char(' '), Char('l')], "next step"),
+    ),
+    LessonBinding::new(&[LEFT, Char('h'), Char('b')], LessonAction::Previous)
+        .help(LESSON_HELP, Label::new(&[LEFT, Char('h')], "previous step")),
+    LessonBinding::new(&[HOME, Char('g')], LessonAction::First)
+        .hint(14, Label::new(&[HOME, END], "first/last").sep("/"))
+        .help(LESSON_HELP, Label::new(&[HOME, END], "first / last step")),
+    LessonBinding::new(&[END, Char('G')], LessonAction::Last),
+    LessonBinding::new(&[Char('p')], LessonAction::PlayPause)
+        .when(|app| !playing(app))
+        .hint(4, Label::new(&[Char('p')], "play"))
+        .help(LESSON_HELP, Label::new(&[Char('p')], "play / pause")),
+    LessonBinding::new(&[Char('p')], LessonAction::PlayPause)
+        .when(playing)
+        .hint(4, Label::new(&[Char('p')], "pause")),
+    LessonBinding::new(&[Char('+'), Char('=')], LessonAction::Faster)
+        .hint(12, Label::new(&[Char('+'), Char('-')], "speed").sep("/"))
+        .help(
+            LESSON_HELP,
+            Label::new(&[Char('+'), Char('-')], "faster / slower"),
+        ),
+    LessonBinding::new(&[Char('-'), Char('_')], LessonAction::Slower),
+    LessonBinding::new(&[TAB, Code(KeyCode::BackTab)], LessonAction::Focus)
+        .hint(13, Label::new(&[TAB], "focus"))
+        .help(LESSON_HELP, Label::new(&[TAB], "focus text / panels")),
+    LessonBinding::new(&[UP, Char('k')], LessonAction::ScrollUp).help(
+        LESSON_HELP,
+        Label::new(&[UP, DOWN, PGUP, PGDN], "scroll focused part"),
+    ),
+    LessonBinding::new(&[DOWN, Char('j')], LessonAction::ScrollDown),
+    LessonBinding::new(&[PGUP], LessonAction::PageUp),
+    LessonBinding::new(&[PGDN], LessonAction::PageDown),
+    LessonBinding::new(&[ESC, Code(KeyCode::Backspace)], LessonAction::Back)
+        .hint(10, Label::new(&[ESC], "menu"))
+        .help(LESSON_HELP, Label::new(&[ESC], "back to the menu")),
+    LessonBinding::new(&[Char('e')], LessonAction::Edit)
+        .hint_if(5, Label::new(&[Char('e')], "edit"), editable)
+        .help(
+            OWN_NUMBERS,
+            Label::new(&[Char('e')], "edit filter or image"),
+        ),
+    LessonBinding::new(&[Char('f')], LessonAction::NextPreset)
+        .when(|app| !following(app))
+        .hint_if(6, Label::new(&[Char('f')], "filters"), presets),
+    LessonBinding::new(&[Char('r')], LessonAction::Reroll)
+        .hint_if(7, Label::new(&[Char('r')], "re-roll"), drops)
+        .help(DROPOUT, Label::new(&[Char('r')], "new random drops")),
+    LessonBinding::new(&[Char('[')], LessonAction::LowerP)
+        .hint_if(8, Label::new(&[Char('['), Char(']')], "p"), drops)
+        .help(
+            DROPOUT,
+            Label::new(&[Char('['), Char(']')], "lower / raise p"),
+        ),
+    LessonBinding::new(&[Char(']')], LessonAction::RaiseP),
+];
+
+/// What a key does while editing a lesson's numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditAction {
+    /// Open the help overlay.
+    Help,
+    /// End the app.
+    Quit,
+    /// Stop following the teacher (a classroom student).
+    Follow,
+    /// The next matrix (filter, image).
+    NextMatrix,
+    /// The previous matrix.
+    PreviousMatrix,
+    /// Cursor up.
+    Up,
+    /// Cursor down.
+    Down,
+    /// Cursor left.
+    Left,
+    /// Cursor right.
+    Right,
+    /// Cursor to the first column.
+    RowStart,
+    /// Cursor to the last column.
+    RowEnd,
+    /// Type the key's character into the number.
+    Type,
+    /// Set the cell to the number typed; everything recomputes.
+    Set,
+    /// Delete the last character typed.
+    DeleteChar,
+    /// Clear what was typed, or (nothing typed) stop editing.
+    ClearOrStop,
+    /// The next known filter.
+    NextPreset,
+    /// The lesson's own numbers back.
+    Reset,
+}
+
+type EditBinding = Binding<EditAction, App>;
+
+/// The number editor's keys.
+pub const EDIT: &[EditBinding] = &[
+    EditBinding::new(&[Char('?')], EditAction::Help),
+    EditBinding::new(QUIT, EditAction::Quit),
+    EditBinding::new(&[Char('f')], EditAction::Follow)
+        .when(following)
+        .hint(5, Label::new(&[Char('f')], "stop following")),
+    EditBinding::new(&[TAB], EditAction::NextMatrix)
+        .hint(4, Label::new(&[TAB], "next matrix"))
+        .help(OWN_NUMBERS, Label::new(&[TAB], "filter <-> image")),
+    EditBinding::new(&[Code(KeyCode::BackTab)], EditAction::PreviousMatrix),
+    EditBinding::new(&[UP], EditAction::Up)
+        .hint(0, Label::new(&[KeySpec::Arrows], "move"))
+        .help(
+            OWN_NUMBERS,
+            Label::new(&[KeySpec::Arrows], "move the cursor"),
+        ),
+    EditBinding::new(&[DOWN], EditAction::Down),
+    EditBinding::new(&[LEFT], EditAction::Left),
+    EditBinding::new(&[RIGHT], EditAction::Right),
+    EditBinding::new(&[HOME], EditAction::RowStart),
+    EditBinding::new(&[END], EditAction::RowEnd),
+    EditBinding::new(
+        &[KeySpec::Range('0', '9'), Char('-'), Char('.')],
+        EditAction::Type,
+    )
+    .hint(
+        1,
+        Label::new(&[KeySpec::Range('0', '9'), Char('-'), Char('.')], "type"),
+    )
+    .help(
+        OWN_NUMBERS,
+        Label::new(
+            &[KeySpec::Range('0', '9'), Char('-'), Char('.')],
+            "type a number",
+        ),
+    ),
+    EditBinding::new(&[ENTER], EditAction::Set)
+        .hint(2, Label::new(&[ENTER], "set"))
+        .help(OWN_NUMBERS, Label::new(&[ENTER], "set; all recompute")),
+    EditBinding::new(
+        &[Code(KeyCode::Backspace), Code(KeyCode::Delete)],
+        EditAction::DeleteChar,
+    )
+    .help(
+        OWN_NUMBERS,
+        Label::new(&[Code(KeyCode::Backspace)], "delete a character"),
+    ),
+    EditBinding::new(&[ESC], EditAction::ClearOrStop)
+        .hint(3, Label::new(&[ESC], "done"))
+        .help(OWN_NUMBERS, Label::new(&[ESC], "clear, then stop")),
+    EditBinding::new(&[Char('f')], EditAction::NextPreset)
+        .when(|app| !following(app))
+        .hint_if(5, Label::new(&[Char('f')], "filters"), presets)
+        .help(OWN_NUMBERS, Label::new(&[Char('f')], "next known filter")),
+    EditBinding::new(&[Char('r')], EditAction::Reset)
+        .hint(6, Label::new(&[Char('r')], "reset"))
+        .help(
+            OWN_NUMBERS,
+            Label::new(&[Char('r')], "the lesson's numbers"),
+        ),
+];
+
+/// What a key does while the help overlay is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HelpAction {
+    /// End the app.
+    Quit,
+    /// Stop following the teacher (a classroom student).
+    Follow,
+    /// Close the overlay.
+    Close,
+    /// Scroll one line up.
+    Up,
+    /// Scroll one line down.
+    Down,
+    /// Scroll a page up.
+    PageUp,
+    /// Scroll a page down.
+    PageDown,
+    /// To the top.
+    Top,
+    /// To the bottom.
+    Bottom,
+}
+
+type HelpBinding = Binding<HelpAction, App>;
+
+/// The help overlay's keys (its frame shows the `Close` hint).
+pub const HELP: &[HelpBinding] = &[
+    HelpBinding::new(QUIT, HelpAction::Quit),
+    HelpBinding::new(&[Char('f')], HelpAction::Follow).when(following),
+    HelpBinding::new(&[ESC, Char('?'), ENTER], HelpAction::Close)
+        .hint(0, Label::new(&[ESC, Char('?')], "closes").sep(" or ")),
+    HelpBinding::new(&[UP, Char('k')], HelpAction::Up),
+    HelpBinding::new(&[DOWN, Char('j')], HelpAction::Down),
+    HelpBinding::new(&[PGUP], HelpAction::PageUp),
+    HelpBinding::new(&[PGDN], HelpAction::PageDown),
+    HelpBinding::new(&[HOME], HelpAction::Top),
+    HelpBinding::new(&[END], HelpAction::Bottom),
+];
+
+/// What the app itself does with a key on the training screen, before the screen's own
+/// table sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverTrainingAction {
+    /// Stop following the teacher (a classroom student).
+    Follow,
+}
+
+type OverTrainingBinding = Binding<OverTrainingAction, App>;
+
+/// The app's keys on the training screen (the screen's own are in [`super::training`]).
+pub const OVER_TRAINING: &[OverTrainingBinding] =
+    &[OverTrainingBinding::new(&[Char('f')], OverTrainingAction::Follow).when(following)];
+
+/// The key table of the screen showing, for the hint line (the help overlay and the
+/// training screen draw their own).
+pub(crate) fn screen_hints(app: &App) -> Vec<(String, &'static str)> {
+    let sym = app.theme().symbols();
+    match app.screen() {
+        Screen::Menu => super::keys::hints(MENU, app, sym),
+        Screen::Lesson(s) if s.edit.is_some() => super::keys::hints(EDIT, app, sym),
+        Screen::Lesson(_) => super::keys::hints(LESSON, app, sym),
+        Screen::Training(_) => Vec::new(),
+    }
+}
