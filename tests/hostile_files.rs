@@ -699,6 +699,22 @@ mod pty {
             false
         }
 
+        /// Whether `needle` has been seen within `limit`, whether or not the app runs.
+        pub fn output_within(&self, needle: &[u8], limit: Duration) -> bool {
+            let start = Instant::now();
+            loop {
+                let seen = self.seen.lock().unwrap();
+                if seen.windows(needle.len()).any(|w| w == needle) {
+                    return true;
+                }
+                drop(seen);
+                if start.elapsed() > limit {
+                    return false;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+
         pub fn send(&mut self, bytes: &[u8]) {
             self.master.write_all(bytes).unwrap();
         }
@@ -753,8 +769,14 @@ fn ctrl_c_after_a_partial_escape_sequence_quits_at_once() {
         status.is_some_and(|s| s.success()),
         "Ctrl-C did not quit: {status:?}"
     );
+    // the terminal was put back: bracketed paste off, alternate screen left (the last
+    // bytes may still be on their way to the reader thread)
+    assert!(
+        app.output_within(b"\x1b[?1049l", Duration::from_secs(5)),
+        "{:?}",
+        app.output()
+    );
     let out = app.output();
-    // the terminal was put back: bracketed paste off, alternate screen left
     assert!(
         out.contains("\x1b[?2004l") && out.contains("\x1b[?1049l"),
         "{out:?}"
