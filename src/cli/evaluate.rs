@@ -22,22 +22,24 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
     }
     data::ensure_dataset(&args.data)?;
     let dataset = data::load_folder(&args.data)?;
+    // class names come from folder names and the checkpoint's metadata: escaped when shown
+    let list = |names: &[String]| crate::text::escaped(&names.join(", ")).into_owned();
     if dataset.classes.len() != net.classes() {
         return Err(Error::Data(format!(
             "{} has {} classes ({}) but the model {} predicts {} ({})",
-            args.data.display(),
+            crate::text::path(&args.data),
             dataset.classes.len(),
-            dataset.classes.join(", "),
-            args.model.display(),
+            list(&dataset.classes),
+            crate::text::path(&args.model),
             net.classes(),
-            meta.classes.join(", ")
+            list(&meta.classes)
         )));
     }
     if meta.classes != dataset.classes {
         eprintln!(
             "note: the model's classes ({}) are named differently from the folders ({}); matching them by position",
-            meta.classes.join(", "),
-            dataset.classes.join(", ")
+            list(&meta.classes),
+            list(&dataset.classes)
         );
     }
     let classes = &dataset.classes;
@@ -82,7 +84,7 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
             "recall": (0..classes.len()).map(|c| confusion.recall(c)).collect::<Vec<_>>(),
             "predictions": preds,
         });
-        crate::outln!("{out}");
+        crate::outln!("{}", super::predict::json_text(&out));
         return Ok(());
     }
     crate::out!("{}", report(classes, &confusion));
@@ -93,6 +95,10 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
 /// and per-class precision and recall.
 pub fn report(classes: &[String], m: &ConfusionMatrix) -> String {
     use std::fmt::Write;
+    let classes: Vec<String> = classes
+        .iter()
+        .map(|c| crate::text::escaped(c).into_owned())
+        .collect();
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -104,7 +110,7 @@ pub fn report(classes: &[String], m: &ConfusionMatrix) -> String {
     let w = classes.iter().map(|c| c.len()).max().unwrap_or(0).max(8);
     let _ = writeln!(s, "Confusion matrix (rows: actual, columns: predicted)");
     let _ = write!(s, "{:w$}", "");
-    for c in classes {
+    for c in &classes {
         let _ = write!(s, " {c:>w$}");
     }
     let _ = writeln!(s);

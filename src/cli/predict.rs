@@ -39,7 +39,7 @@ pub fn run(args: &PredictArgs) -> Result<()> {
             ));
         }
         for path in &args.images {
-            items.push((path.display().to_string(), None, data::load_image(path)?));
+            items.push((crate::text::path(path), None, data::load_image(path)?));
         }
     }
 
@@ -74,7 +74,10 @@ pub fn run(args: &PredictArgs) -> Result<()> {
                 o
             })
             .collect();
-        crate::outln!("{}", json!({ "classes": classes, "predictions": preds }));
+        crate::outln!(
+            "{}",
+            json_text(&json!({ "classes": classes, "predictions": preds }))
+        );
         return Ok(());
     }
 
@@ -82,16 +85,49 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         crate::out!("{}", render_image(img, use_color()));
         crate::outln!("Drew a random {shape}.");
     }
+    // class names come from the checkpoint's metadata: no control character is printed
+    let shown: Vec<String> = classes
+        .iter()
+        .map(|c| crate::text::escaped(c).into_owned())
+        .collect();
     for ((name, _, _), (pred, probs)) in items.iter().zip(&results) {
-        let detail: Vec<String> = classes
+        let detail: Vec<String> = shown
             .iter()
             .zip(probs)
             .map(|(c, p)| format!("{c} {:.1}%", 100.0 * p))
             .collect();
-        let pred_name = classes.get(*pred).map_or("?", String::as_str);
+        let pred_name = shown.get(*pred).map_or("?", String::as_str);
         crate::outln!("{name}: {pred_name} ({})", detail.join(", "));
     }
     Ok(())
+}
+
+/// `value` as one line of JSON with nothing a terminal acts on: serde_json escapes C0
+/// controls, and this also escapes DEL, C1 controls (such as U+009B, a one-character CSI)
+/// and the Unicode line separators and bidirectional overrides, as `\uXXXX`. These only
+/// occur inside strings, so the JSON holds the same values.
+pub(crate) fn json_text(value: &serde_json::Value) -> String {
+    use std::fmt::Write as _;
+    let needs = |c: char| {
+        c.is_control()
+            || matches!(
+                c,
+                '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+            )
+    };
+    let s = value.to_string();
+    if !s.chars().any(needs) {
+        return s;
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if needs(c) {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn use_color() -> bool {
@@ -153,6 +189,15 @@ pub fn render_image(img: &RgbImage, color: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_text_escapes_what_serde_leaves_and_keeps_the_value() {
+        let v = json!({ "c": "a\u{1b}[2J\u{9b}31m\u{7f}\u{202e}b", "n": 1 });
+        let s = json_text(&v);
+        assert!(!s.chars().any(|c| c.is_control() || c == '\u{202e}'), "{s}");
+        assert_eq!(s, r#"{"c":"a\u001b[2J\u009b31m\u007f\u202eb","n":1}"#);
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&s).unwrap(), v);
+    }
 
     #[test]
     fn ascii_drawing_shows_a_dark_square_on_white() {

@@ -39,6 +39,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     }
     data::ensure_dataset(&config.data_dir)?;
     let dataset = Arc::new(data::load_folder(&config.data_dir)?);
+    // one training per --out at a time: a second one would overwrite the first's model
+    // (taken once the data has loaded, so bad data makes no folder for the model)
+    let _lock = crate::fsutil::lock_output(&args.out)?;
     let config = TrainConfig {
         dataset: Some(dataset),
         ..config
@@ -51,7 +54,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let mut batches = 0usize;
     let cancel = AtomicBool::new(false);
     let mut sink = |event: TrainEvent| match event {
-        TrainEvent::Note(n) => eprintln!("{n}"),
+        TrainEvent::Note(n) => eprintln!("{}", crate::text::escaped(&n)),
         TrainEvent::Started {
             train_size: t,
             val_size,
@@ -153,7 +156,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     if json {
         crate::outln!(
             "{}",
-            json!({
+            super::predict::json_text(&json!({
                 "event": "finished",
                 "epochs": summary.epochs.len(),
                 "val_accuracy": last.map(|e| e.val_accuracy),
@@ -163,7 +166,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
                 "classes": summary.classes,
                 "confusion_matrix": summary.confusion.counts,
                 "saved": saved,
-            })
+            }))
         );
     } else {
         crate::outln!(
@@ -171,7 +174,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             summary.epochs.len(),
             summary.seconds
         );
-        crate::outln!("Model saved as {saved}");
+        crate::outln!("Model saved as {}", crate::text::escaped(&saved));
     }
     Ok(())
 }

@@ -16,8 +16,8 @@ pub mod shapes;
 pub mod split;
 
 pub use folder::{
-    decode_image, load_folder, load_folder_quiet, load_image, normalize_pixel, normalize_table,
-    rgb_to_chw, Dataset, LoadedImage,
+    cmyk_to_rgb, decode_image, load_folder, load_folder_notes, load_folder_quiet, load_image,
+    normalize_pixel, normalize_table, rgb_to_chw, Dataset, LoadedImage, MAX_PIXELS,
 };
 pub use shapes::{create_image, draw_shape, generate, GenerateSummary, Shape, ShapeParams};
 pub use split::{batches, split, train_size};

@@ -42,8 +42,9 @@ impl TensorFile {
     /// Read and parse a whole safetensors file. A missing, truncated or corrupt file is an
     /// [`Error::Checkpoint`] naming it; so is an unsupported dtype (naming the tensor).
     pub fn read(path: &Path) -> Result<TensorFile> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| Error::Checkpoint(format!("cannot read {}: {}", path.display(), e)))?;
+        let bytes = std::fs::read(path).map_err(|e| {
+            Error::Checkpoint(format!("cannot read {}: {}", crate::text::path(path), e))
+        })?;
         Self::parse(path, &bytes)
     }
 
@@ -51,8 +52,9 @@ impl TensorFile {
     pub fn parse(path: &Path, bytes: &[u8]) -> Result<TensorFile> {
         let bad = |why: String| {
             Error::Checkpoint(format!(
-                "{} is not a readable safetensors file (truncated or corrupt?): {why}",
-                path.display()
+                "{} is not a readable safetensors file (truncated or corrupt?): {}",
+                crate::text::path(path),
+                crate::text::escaped(&why)
             ))
         };
         let st = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("{e:?}")))?;
@@ -64,8 +66,9 @@ impl TensorFile {
             let raw = view.data();
             let (data, ints) = convert(view.dtype(), raw).ok_or_else(|| {
                 Error::Checkpoint(format!(
-                    "{}: tensor `{name}` has dtype {:?}, which is not supported (use float32)",
-                    path.display(),
+                    "{}: tensor `{}` has dtype {:?}, which is not supported (use float32)",
+                    crate::text::path(path),
+                    crate::text::escaped(&name),
                     view.dtype()
                 ))
             })?;
@@ -81,7 +84,11 @@ impl TensorFile {
     /// The tensor `name`, or an error naming it and the file.
     pub fn get(&self, name: &str) -> Result<&Tensor> {
         self.tensors.get(name).ok_or_else(|| {
-            Error::Checkpoint(format!("{} has no tensor `{name}`", self.path.display()))
+            Error::Checkpoint(format!(
+                "{} has no tensor `{}`",
+                crate::text::path(&self.path),
+                crate::text::escaped(name)
+            ))
         })
     }
 
@@ -89,14 +96,16 @@ impl TensorFile {
     pub fn get_shaped(&self, name: &str, shape: &[usize]) -> Result<&Tensor> {
         let t = self.tensors.get(name).ok_or_else(|| {
             Error::Checkpoint(format!(
-                "{} has no tensor `{name}` (expected shape {shape:?})",
-                self.path.display()
+                "{} has no tensor `{}` (expected shape {shape:?})",
+                crate::text::path(&self.path),
+                crate::text::escaped(name)
             ))
         })?;
         if t.shape != shape {
             return Err(Error::Checkpoint(format!(
-                "{}: tensor `{name}` has shape {:?}, expected {shape:?}",
-                self.path.display(),
+                "{}: tensor `{}` has shape {:?}, expected {shape:?}",
+                crate::text::path(&self.path),
+                crate::text::escaped(name),
                 t.shape
             )));
         }
@@ -187,15 +196,17 @@ pub fn save(path: &Path, net: &ShapesNet, meta: &CheckpointMeta) -> Result<()> {
         serde_json::to_string(&meta.classes).unwrap_or_else(|_| "[]".into()),
     );
     info.insert("format".into(), "pt".into());
-    let out = safetensors::serialize(views, &Some(info))
-        .map_err(|e| Error::Checkpoint(format!("cannot encode {}: {e:?}", path.display())))?;
+    let out = safetensors::serialize(views, &Some(info)).map_err(|e| {
+        Error::Checkpoint(format!("cannot encode {}: {e:?}", crate::text::path(path)))
+    })?;
     crate::fsutil::write_atomic(path, &out)
 }
 
 /// Load a checkpoint (ours or a PyTorch-saved `state_dict` of the seed's `Net`). The number
 /// of classes comes from `fc.bias`; class names from the metadata when present, else
 /// [`default_class_names`]. A missing tensor or wrong shape is an error naming the tensor and
-/// both shapes.
+/// both shapes; so is a NaN or infinite weight (naming the tensor and the first bad
+/// index), and a net with fewer than two classes.
 pub fn load(path: &Path) -> Result<(ShapesNet, CheckpointMeta)> {
     let file = TensorFile::read(path)?;
     let classes = file
@@ -203,17 +214,31 @@ pub fn load(path: &Path) -> Result<(ShapesNet, CheckpointMeta)> {
         .get("fc.bias")
         .and_then(|t| (t.shape.len() == 1).then_some(t.shape[0]))
         .unwrap_or(3);
+    if classes < 2 {
+        return Err(Error::Checkpoint(format!(
+            "{}: the model has {classes} class(es) (`fc.bias` has shape [{classes}]); a classifier needs at least two",
+            crate::text::path(path)
+        )));
+    }
     let mut params = Vec::new();
     for (name, shape) in param_specs(classes) {
         let t = file.get_shaped(name, &shape)?;
+        if let Some(i) = t.data.iter().position(|v| !v.is_finite()) {
+            return Err(Error::Checkpoint(format!(
+                "{}: tensor `{name}` holds {} at index {i}; a usable model has finite weights (was training diverging?)",
+                crate::text::path(path),
+                t.data[i]
+            )));
+        }
         params.push(Param {
             name,
             shape,
             data: t.data.clone(),
         });
     }
-    let net = ShapesNet::from_params(params)
-        .ok_or_else(|| Error::Checkpoint(format!("{}: inconsistent tensors", path.display())))?;
+    let net = ShapesNet::from_params(params).ok_or_else(|| {
+        Error::Checkpoint(format!("{}: inconsistent tensors", crate::text::path(path)))
+    })?;
     let names = file
         .metadata
         .get("classes")

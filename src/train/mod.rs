@@ -320,6 +320,13 @@ pub fn run(
         }
     };
     let classes = dataset.classes.clone();
+    if classes.len() < 2 {
+        return Err(Error::Data(format!(
+            "{} has {} class folder(s); a classifier needs at least two (one sub-folder per class, e.g. circle/, square/)",
+            crate::text::path(&config.data_dir),
+            classes.len()
+        )));
+    }
     if dataset.len() < 2 {
         return Err(Error::Data(format!(
             "{} holds {} image(s); training needs at least 2 (one to train on, one to validate)",

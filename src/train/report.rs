@@ -13,7 +13,7 @@ pub fn started_line(
 ) -> String {
     format!(
         "Training on {device}: {train_size} training and {val_size} validation images, classes {}",
-        classes.join(", ")
+        crate::text::escaped(&classes.join(", "))
     )
 }
 

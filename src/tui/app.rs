@@ -249,6 +249,32 @@ impl App {
                 self.key(key);
                 true
             }
+            AppEvent::Paste(text) => {
+                self.paste(&text);
+                true
+            }
+        }
+    }
+
+    /// A paste, one event however long: the field being edited takes what fits of its
+    /// first line (the characters it accepts, up to its length); with no field open a
+    /// paste does nothing (pasted text never acts as keys).
+    fn paste(&mut self, text: &str) {
+        let line = text.lines().next().unwrap_or("").trim();
+        if let Screen::Training(t) = &mut self.screen {
+            t.paste(line);
+            return;
+        }
+        if let Screen::Lesson(LessonState {
+            edit: Some(edit), ..
+        }) = &mut self.screen
+        {
+            for c in line.chars() {
+                if !matches!(c, '0'..='9' | '-' | '.') || edit.input.len() >= 10 {
+                    break;
+                }
+                edit.input.push(c);
+            }
         }
     }
 

@@ -9,6 +9,7 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
 use crate::{Error, Result};
@@ -26,7 +27,9 @@ mod view;
 mod widgets;
 
 pub use app::{App, EditState, Focus, LessonState, Screen, DEFAULT_SPEED, SPEEDS_MS};
-pub use event::{AppEvent, Key, KeyCode, TICK_MS};
+pub use event::{
+    spawn_stdin_reader, AppEvent, InputParser, Key, KeyCode, MAX_PASTE_BYTES, TICK_MS,
+};
 pub use progress::{default_path as default_progress_path, state_dir, LessonProgress, Progress};
 pub use terminal::{strip_color_resets, Output, TerminalGuard};
 pub use theme::{asciify, Symbols, Theme};
@@ -92,14 +95,20 @@ fn save_progress(app: &mut App, path: Option<&std::path::Path>) {
     }
 }
 
+/// Most input events applied between two frames.
+const MAX_EVENTS_PER_FRAME: usize = 20_000;
+
 fn event_loop(
     app: &mut App,
     guard: &mut TerminalGuard,
     progress_path: Option<&std::path::Path>,
 ) -> Result<()> {
     let term_err = |e: std::io::Error| Error::Terminal(format!("terminal error: {e}"));
-    let size = guard.terminal().size().map_err(term_err)?;
-    app.handle(AppEvent::Resize(size.width, size.height));
+    let area = guard.terminal().size().map_err(term_err)?;
+    let mut size = (area.width, area.height);
+    app.handle(AppEvent::Resize(size.0, size.1));
+    // input is read on a thread of its own (see event::InputParser for why not crossterm's)
+    let input = event::spawn_stdin_reader().map_err(term_err)?;
     let tick = Duration::from_millis(TICK_MS);
     let mut last_tick = Instant::now();
     let mut dirty = true;
@@ -112,14 +121,28 @@ fn event_loop(
             dirty = false;
         }
         let timeout = tick.saturating_sub(last_tick.elapsed());
-        if crossterm::event::poll(timeout).map_err(term_err)? {
-            let ev = crossterm::event::read().map_err(term_err)?;
-            if let Some(ev) = AppEvent::from_crossterm(ev) {
-                if let AppEvent::Resize(..) = ev {
-                    guard.terminal().autoresize().map_err(term_err)?;
-                }
+        match input.recv_timeout(timeout) {
+            Ok(ev) => {
                 dirty |= app.handle(ev);
+                // take what else has arrived (a paste without bracketed paste is thousands
+                // of keys) before drawing again, a bounded number at a time
+                for ev in input.try_iter().take(MAX_EVENTS_PER_FRAME) {
+                    if app.should_quit() {
+                        break;
+                    }
+                    dirty |= app.handle(ev);
+                }
             }
+            Err(RecvTimeoutError::Timeout) => {}
+            // stdin ended: the terminal is gone
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        // the size is polled (a cheap ioctl), as input no longer comes through crossterm
+        let now = crossterm::terminal::size().map_err(term_err)?;
+        if now != size {
+            size = now;
+            guard.terminal().autoresize().map_err(term_err)?;
+            dirty |= app.handle(AppEvent::Resize(size.0, size.1));
         }
         if last_tick.elapsed() >= tick {
             last_tick = Instant::now();

@@ -1,11 +1,12 @@
-//! The local terminal: raw mode and the alternate screen, entered by [`TerminalGuard::enter`]
-//! and always left again: on [`TerminalGuard::restore`], on drop, and from a panic hook
-//! before the panic message prints.
+//! The local terminal: raw mode, the alternate screen and bracketed paste, entered by
+//! [`TerminalGuard::enter`] and always left again: on [`TerminalGuard::restore`], on drop,
+//! and from a panic hook before the panic message prints.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
 
+use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
 use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
 };
@@ -92,15 +93,20 @@ static PANIC_HOOK: Once = Once::new();
 /// (a panic message, the shell prompt).
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 
-/// Leave raw mode and the alternate screen, show the cursor; only the first call after
-/// entering does anything.
+/// Leave raw mode, bracketed paste and the alternate screen, show the cursor; only the
+/// first call after entering does anything.
 fn restore_terminal() -> std::io::Result<()> {
     if !ACTIVE.swap(false, Ordering::SeqCst) {
         return Ok(());
     }
     let mut out = std::io::stdout();
     let raw = disable_raw_mode();
-    let screen = execute!(out, LeaveAlternateScreen, cursor::Show);
+    let screen = execute!(
+        out,
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        cursor::Show
+    );
     out.flush()?;
     raw.and(screen)
 }
@@ -125,7 +131,14 @@ impl TerminalGuard {
             terminal,
             active: true,
         };
-        execute!(std::io::stdout(), EnterAlternateScreen, cursor::Hide).map_err(fail)?;
+        // bracketed paste: a paste arrives as one event, not as thousands of keys
+        execute!(
+            std::io::stdout(),
+            EnterAlternateScreen,
+            EnableBracketedPaste,
+            cursor::Hide
+        )
+        .map_err(fail)?;
         guard.terminal.clear().map_err(fail)?;
         Ok(guard)
     }

@@ -153,6 +153,18 @@ impl TrainingState {
         }
     }
 
+    /// Pasted text (one line): the predict tab's path box takes what fits, when it is
+    /// open; anywhere else a paste does nothing.
+    pub fn paste(&mut self, line: &str) {
+        if let Some(input) = self
+            .results_mut()
+            .and_then(|r| r.predict.path_input.as_mut())
+        {
+            let room = 400usize.saturating_sub(input.chars().count());
+            input.extend(line.chars().filter(|c| !c.is_control()).take(room));
+        }
+    }
+
     /// Place in the classroom's training queue while waiting (1 = next); `None` otherwise.
     pub fn queue_position(&self) -> Option<usize> {
         match &self.phase {

@@ -171,15 +171,9 @@ fn work(
         tx,
         format!("loading images from {} ...", data_dir.display()),
     );
-    let (dataset, resized) = data::load_folder_quiet(&data_dir)?;
-    if resized > 0 {
-        note(
-            tx,
-            format!(
-                "note: resized {resized} of {} images to 128x128",
-                dataset.len()
-            ),
-        );
+    let (dataset, notes) = data::load_folder_notes(&data_dir)?;
+    for line in notes {
+        note(tx, line);
     }
     let dataset = Arc::new(dataset);
     let (_, val) = data::split(dataset.len(), settings.seed);
