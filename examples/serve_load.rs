@@ -8,6 +8,17 @@
 //!
 //! The server runs as its own process (the real `cnn-tutor serve` binary), so its numbers
 //! leave out the clients.
+//!
+//! With `--flood IDLE` it plays the hostile class of issue 17 instead: the server runs
+//! under `ulimit -n FILES` (default 256); IDLE TCP connections that send nothing and KEX
+//! that finish key exchange and never log in are opened, then one student logs in and
+//! pastes MB megabytes; it prints how long the student took to reach the menu, how many
+//! of the flood were closed by when, and the server's memory before and after the paste:
+//!
+//! ```text
+//! cargo run --release --example serve_load -- --flood 400 [--kex 40] [--files 256] \
+//!     [--paste 50] [--grace 30s] [--bin target/release/cnn-tutor]
+//! ```
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -163,8 +174,178 @@ fn usage(pid: u32) -> Option<(f64, u64)> {
     Some((ticks as f64 / 100.0, hwm))
 }
 
+/// (VmRSS, VmHWM) of a process in KiB.
+fn memory(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn flood(bin: &str, idle: usize) {
+    let kex: usize = arg("--kex", "40").parse().expect("--kex N");
+    let files: u32 = arg("--files", "256").parse().expect("--files N");
+    let paste: usize = arg("--paste", "50").parse().expect("--paste MB");
+    let grace = arg("--grace", "30s");
+    let tmp = tempfile::tempdir().expect("temporary folder");
+    let data = tmp.path().join("shapes");
+    std::fs::create_dir(&data).expect("data folder");
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -n {files} && exec \"$0\" \"$@\""))
+        .arg(bin)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--login-grace",
+            &grace,
+            "--data",
+        ])
+        .arg(&data)
+        .env("CNN_TUTOR_STATE_DIR", tmp.path())
+        .env("CNN_TUTOR_CODE", CODE)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {bin}: {e} (build it first)"));
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let addr: SocketAddr = loop {
+        let line = lines.next().expect("server output").expect("server output");
+        if let Some(a) = line.strip_prefix("cnn-tutor classroom listening on ") {
+            break a.trim().parse().expect("address");
+        }
+    };
+    let log = std::thread::spawn(move || {
+        lines
+            .map_while(Result::ok)
+            .filter(|l| l.contains("to make room") || l.contains("did not log in"))
+            .collect::<Vec<_>>()
+    });
+    let pid = child.id();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async move {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::AsyncReadExt;
+        let closed = Arc::new(AtomicUsize::new(0));
+        let start = Instant::now();
+        let mut made = 0;
+        for _ in 0..idle {
+            let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else {
+                continue;
+            };
+            made += 1;
+            let closed = Arc::clone(&closed);
+            tokio::spawn(async move {
+                let mut buf = [0u8; 256];
+                while let Ok(n) = s.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                }
+                closed.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+        let mut kexed = Vec::new();
+        for _ in 0..kex {
+            let c = client::connect(Arc::new(client::Config::default()), addr, Client);
+            if let Ok(Ok(h)) = tokio::time::timeout(GUARD, c).await {
+                kexed.push(h);
+            }
+        }
+        let opened = start.elapsed();
+        println!(
+            "flood: {made} idle TCP + {} after key exchange opened in {:.1} s (server under ulimit -n {files})",
+            kexed.len(),
+            opened.as_secs_f64()
+        );
+        let t0 = Instant::now();
+        let config = Arc::new(client::Config::default());
+        let mut h = client::connect(config, addr, Client).await.expect("student connects");
+        assert!(h.authenticate_password("ada", CODE).await.expect("auth").success());
+        let channel = h.channel_open_session().await.expect("channel");
+        channel.request_pty(false, "xterm", 80, 24, 0, 0, &[]).await.expect("pty");
+        channel.request_shell(true).await.expect("shell");
+        let mut s = Student { channel, vt: vt100::Parser::new(24, 80, 0), keys: 0 };
+        s.until("the menu", |sc| sc.contains("1. Convolution")).await.expect("the menu");
+        println!("student reached the menu {:.2} s after the flood was open", t0.elapsed().as_secs_f64());
+        let total = made + kexed.len();
+        let gone = || closed.load(Ordering::SeqCst) + kexed.iter().filter(|h| h.is_closed()).count();
+        let mut ninety = None;
+        while start.elapsed() < Duration::from_secs(75) {
+            if ninety.is_none() && gone() * 10 >= total * 9 {
+                ninety = Some(start.elapsed());
+            }
+            if gone() == total {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        println!(
+            "closed: {} of {total} ({:.0}%) by {:.1} s after the flood began; 90% by {}",
+            gone(),
+            100.0 * gone() as f64 / total.max(1) as f64,
+            start.elapsed().as_secs_f64(),
+            ninety.map_or("never".into(), |t| format!("{:.1} s", t.as_secs_f64()))
+        );
+        if paste > 0 {
+            let (rss0, hwm0) = memory(pid);
+            let mut writer = s.channel.make_writer();
+            let bytes = b"jk".repeat(paste << 19);
+            let mut send = tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                writer.write_all(&bytes).await.and(writer.flush().await)
+            });
+            let t = Instant::now();
+            // read while sending: a client that does not read stalls its own connection
+            loop {
+                tokio::select! {
+                    _ = &mut send => break,
+                    msg = s.channel.wait() => match msg {
+                        Some(ChannelMsg::Data { data }) => s.vt.process(&data),
+                        Some(ChannelMsg::Close) | None => break,
+                        Some(_) => {}
+                    },
+                }
+            }
+            let took = t.elapsed();
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            let (rss1, hwm1) = memory(pid);
+            println!(
+                "paste of {paste} MB in {:.1} s: server VmRSS {:.1} -> {:.1} MiB, VmHWM {:.1} -> {:.1} MiB",
+                took.as_secs_f64(),
+                rss0 as f64 / 1024.0,
+                rss1 as f64 / 1024.0,
+                hwm0 as f64 / 1024.0,
+                hwm1 as f64 / 1024.0
+            );
+        }
+        s.press(b"q").await.expect("q");
+    });
+    let alive = matches!(child.try_wait(), Ok(None));
+    let _ = child.kill();
+    let _ = child.wait();
+    let closings = log.join().unwrap_or_default();
+    println!(
+        "server still running at the end: {alive}; drop log lines: {}",
+        closings.len()
+    );
+    for l in closings {
+        println!("  {l}");
+    }
+}
+
 fn main() {
     let bin = arg("--bin", "target/release/cnn-tutor");
+    if let Ok(idle) = arg("--flood", "").parse::<usize>() {
+        flood(&bin, idle);
+        return;
+    }
     let sessions: usize = arg("--sessions", "30").parse().expect("--sessions N");
     let steps: usize = arg("--steps", "6").parse().expect("--steps N");
     let hold = Duration::from_secs(arg("--hold", "0").parse().expect("--hold SECONDS"));

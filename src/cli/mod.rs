@@ -97,6 +97,13 @@ pub struct ServeArgs {
     /// End a session after this long without a key press (e.g. 90s, 30m, 1h).
     #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
     pub idle_timeout: std::time::Duration,
+    /// Close a connection that has not logged in and started the app this long after
+    /// connecting (e.g. 30s, 2m).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub login_grace: std::time::Duration,
+    /// Most connections waiting to log in at once; one more closes the oldest of them.
+    #[arg(long, default_value_t = crate::serve::DEFAULT_MAX_UNAUTHENTICATED, value_name = "N")]
+    pub max_unauthenticated: usize,
     /// This user name leads the class: students press `f` on the menu to follow the
     /// teacher's lesson and step (and `f` again to take the controls back). With
     /// --authorized-keys the teacher must log in by key.

@@ -36,6 +36,16 @@ pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
         return Err(Error::Usage("--idle-timeout must be longer than 0".into()));
     }
     config.idle_timeout = args.idle_timeout;
+    if args.login_grace.is_zero() {
+        return Err(Error::Usage("--login-grace must be longer than 0".into()));
+    }
+    config.login_grace = args.login_grace;
+    if args.max_unauthenticated == 0 {
+        return Err(Error::Usage(
+            "--max-unauthenticated must be at least 1".into(),
+        ));
+    }
+    config.max_unauthenticated = args.max_unauthenticated;
     config.lessons_dir = global.lessons.clone();
     config.teacher = args.teacher.as_deref().map(serve::display_name);
     config.data_dir = args.data.clone();
@@ -49,11 +59,26 @@ pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
         (None, _) => "anyone (no code, no keys: loopback only)".to_string(),
     };
     let (sessions, trainings) = (config.max_sessions, config.max_trainings);
+    let waiting = config.max_unauthenticated;
+    // every connection holds a file descriptor: take all the system allows
+    let files = serve::raise_open_file_limit();
     let server = serve::start(config)?;
     let addr = server.addr();
     eprintln!("cnn-tutor classroom listening on {addr}");
     eprintln!("host key fingerprint: {}", server.fingerprint());
     eprintln!("login: {how}; up to {sessions} students, {trainings} training(s) at once");
+    if let Some(files) = files {
+        // the students, those waiting to log in, and a margin for the listener, the log,
+        // lesson and image files and saved models
+        let needed = (sessions + waiting + 64) as u64;
+        if files < needed {
+            eprintln!(
+                "warning: this process may open only {files} files; {sessions} students and \
+                 {waiting} waiting to log in need about {needed} (raise `ulimit -n`, or lower \
+                 --max-unauthenticated); when they run out, the oldest waiting connections are closed"
+            );
+        }
+    }
     if let Some(t) = &args.teacher {
         eprintln!(
             "teacher: {}; students press f on the menu to follow",

@@ -25,7 +25,9 @@ use crate::lesson::Lesson;
 use crate::tui::training::TrainQueue;
 use crate::{Error, Result};
 
+mod accept;
 pub mod input;
+mod output;
 mod session;
 
 /// Name of the host key file in the state folder.
@@ -37,6 +39,11 @@ pub const HOST_KEY_FILE: &str = "ssh_host_ed25519_key";
 pub const MAX_FAILURES: u32 = 20;
 /// How long failed logins are remembered (and a throttled address waits).
 pub const THROTTLE_WINDOW: Duration = Duration::from_secs(60);
+/// Connections waiting to log in at once, by default: a class of 40 arriving together
+/// behind one NAT address, each at the password prompt for a while, with retries and
+/// mistypes, stays well below it; with 40 sessions it still leaves most of a 256 open
+/// file limit free.
+pub const DEFAULT_MAX_UNAUTHENTICATED: usize = 100;
 
 /// How the server runs.
 #[derive(Debug, Clone)]
@@ -63,6 +70,14 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     /// Delay before a refused login is answered.
     pub auth_delay: Duration,
+    /// A connection that has not logged in and started the app this long after it
+    /// opened (or logged in) is closed.
+    pub login_grace: Duration,
+    /// Most connections waiting to log in at once; one more closes the oldest of them.
+    pub max_unauthenticated: usize,
+    /// A session whose output cannot be sent for this long is ended (its client stopped
+    /// reading) and its place freed.
+    pub output_timeout: Duration,
     /// The user name that leads the class: students pressing `f` on the menu follow this
     /// user's lesson and step. When keys are configured the teacher must log in by key.
     pub teacher: Option<String>,
@@ -74,7 +89,9 @@ pub struct ServeConfig {
 
 impl ServeConfig {
     /// Defaults for everything but where to listen and the state folder: no code, no keys,
-    /// 40 sessions, one training per core (one thread each), 30 minutes idle.
+    /// 40 sessions, one training per core (one thread each), 30 minutes idle, 30 seconds
+    /// to log in, [`DEFAULT_MAX_UNAUTHENTICATED`] waiting to log in, 30 seconds for output
+    /// to drain.
     pub fn new(listen: SocketAddr, state_dir: PathBuf) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         ServeConfig {
@@ -89,6 +106,9 @@ impl ServeConfig {
             lessons_dir: None,
             data_dir: PathBuf::from(crate::data::DEFAULT_DATA_DIR),
             auth_delay: Duration::from_secs(1),
+            login_grace: Duration::from_secs(30),
+            max_unauthenticated: DEFAULT_MAX_UNAUTHENTICATED,
+            output_timeout: Duration::from_secs(30),
             teacher: None,
             panic_key: None,
         }
@@ -118,6 +138,10 @@ pub struct Shared {
     stopping: AtomicBool,
     /// The names of the sessions now running (each unique: see [`Shared::lease_name`]).
     names: Mutex<HashSet<String>>,
+    /// The open connections (see [`accept`]).
+    conns: accept::Registry,
+    /// Sessions whose output is still being sent (their goodbye included).
+    writers: AtomicUsize,
 }
 
 /// A session's unique name (for its saved models); dropping it frees the name.
@@ -226,6 +250,16 @@ impl Server {
         self.shared.sessions.load(Ordering::SeqCst)
     }
 
+    /// Connections open now, logged in or not.
+    pub fn connections(&self) -> usize {
+        self.shared.conns.open()
+    }
+
+    /// Connections waiting to log in now.
+    pub fn unauthenticated(&self) -> usize {
+        self.shared.conns.unauthenticated()
+    }
+
     /// The shared training queue.
     pub fn queue(&self) -> Arc<TrainQueue> {
         Arc::clone(&self.shared.queue)
@@ -244,13 +278,17 @@ impl Server {
                 _ = tokio::signal::ctrl_c() => {
                     eprintln!("stopping: saying goodbye to {} session(s)", shared.sessions.load(Ordering::SeqCst));
                     shared.stopping.store(true, Ordering::SeqCst);
-                    // sessions notice within a tick; give them a moment to close
+                    // sessions notice within a tick; give them a moment to close and their
+                    // goodbyes a moment to be sent
                     for _ in 0..50 {
-                        if shared.sessions.load(Ordering::SeqCst) == 0 {
+                        if shared.sessions.load(Ordering::SeqCst) == 0
+                            && shared.writers.load(Ordering::SeqCst) == 0
+                        {
                             break;
                         }
                         tokio::time::sleep(Duration::from_millis(40)).await;
                     }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                     None
                 }
             }
@@ -297,6 +335,14 @@ pub fn start(config: ServeConfig) -> Result<Server> {
     if config.max_sessions == 0 {
         return Err(Error::Usage("--max-sessions must be at least 1".into()));
     }
+    if config.login_grace.is_zero() {
+        return Err(Error::Usage("--login-grace must be longer than 0".into()));
+    }
+    if config.max_unauthenticated == 0 {
+        return Err(Error::Usage(
+            "--max-unauthenticated must be at least 1".into(),
+        ));
+    }
     if config.code.as_deref().is_some_and(str::is_empty) {
         return Err(Error::Usage("the class code is empty".into()));
     }
@@ -340,7 +386,8 @@ pub fn start(config: ServeConfig) -> Result<Server> {
         auth_rejection_time_initial: Some(Duration::ZERO),
         keys: vec![key],
         max_auth_attempts: 6,
-        // the app ends idle sessions itself; this catches connections that never log in
+        // the app ends idle sessions itself and the login grace time connections that never
+        // log in; this is a last resort
         inactivity_timeout: Some(config.idle_timeout + Duration::from_secs(60)),
         keepalive_interval: Some(Duration::from_secs(60)),
         nodelay: true,
@@ -358,24 +405,15 @@ pub fn start(config: ServeConfig) -> Result<Server> {
         teacher_at: Mutex::new(None),
         stopping: AtomicBool::new(false),
         names: Mutex::new(HashSet::new()),
+        conns: accept::Registry::default(),
+        writers: AtomicUsize::new(0),
         config,
     });
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let mut acceptor = session::Acceptor {
-        shared: Arc::clone(&shared),
-    };
+    let accepting = Arc::clone(&shared);
     let task = runtime.spawn(async move {
-        use russh::server::Server as _;
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        let running = acceptor.run_on_socket(ssh_config, &listener);
-        let handle = running.handle();
-        tokio::select! {
-            r = running => r,
-            _ = stop_rx => {
-                handle.shutdown("the class is over: the server is stopping".into());
-                Ok(())
-            }
-        }
+        accept::run(accepting, ssh_config, listener, stop_rx).await
     });
     Ok(Server {
         addr,
@@ -385,6 +423,38 @@ pub fn start(config: ServeConfig) -> Result<Server> {
         task: Some(task),
         runtime: Some(runtime),
     })
+}
+
+/// Raise this process's soft limit of open files to its hard limit (each connection holds
+/// one); returns the limit now in force, `None` where it cannot be read.
+pub fn raise_open_file_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit and setrlimit only read and write the struct passed in
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+            return None;
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            // SAFETY: as above
+            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+                lim = raised;
+            }
+        }
+        #[allow(clippy::useless_conversion)] // rlim_t is u64 on most, not all, targets
+        Some(u64::from(lim.rlim_cur))
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
 }
 
 /// The host key at `path`, made (Ed25519, file mode 0600, written atomically) when missing.

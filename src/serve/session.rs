@@ -11,8 +11,9 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crossterm::{cursor, execute, terminal};
@@ -22,8 +23,11 @@ use ratatui::{Terminal, TerminalOptions, Viewport};
 use russh::server::{Auth, ChannelOpenHandle, Msg, Session};
 use russh::{Channel, ChannelId, Pty};
 
+use super::accept::ConnState;
 use super::input::InputParser;
+use super::output::{Pipe, MAX_BACKLOG};
 use super::{code_matches, display_name, term_has_color, SessionSlot, Shared};
+use crate::text::escaped;
 use crate::tui::training::TrainPrefs;
 use crate::tui::{render, App, AppEvent, Progress, Theme, TICK_MS};
 
@@ -36,29 +40,52 @@ pub const FULL: &str = "Sorry, the class is full right now; please try again in 
 pub const NO_COMMANDS: &str =
     "This server only shows the cnn-tutor lessons; it runs no commands. Connect with plain `ssh`.";
 
-/// Makes a [`Conn`] for every connection.
-pub(super) struct Acceptor {
-    pub(super) shared: Arc<Shared>,
+/// Keys queued for a session's app at most; more are dropped.
+pub const KEY_QUEUE: usize = 256;
+/// Keys a session takes per second, over a burst of [`KEY_QUEUE`]: more than anyone types
+/// (or a held key repeats); a paste beyond it is dropped, so a client sending megabytes
+/// costs neither memory nor the app's time.
+pub const KEYS_PER_SECOND: f64 = 100.0;
+
+/// The way into a running session's app: bounded, never blocking the connection.
+struct Inbox {
+    tx: SyncSender<Event>,
+    /// The last size asked for (window changes are not queued: only the last counts).
+    size: Arc<Mutex<Option<(u16, u16)>>>,
+    /// Keys dropped (beyond the rate or the queue).
+    dropped: Arc<AtomicU64>,
+    tokens: f64,
+    last: Instant,
 }
 
-impl russh::server::Server for Acceptor {
-    type Handler = Conn;
+impl Inbox {
+    fn key(&mut self, key: crate::tui::Key) {
+        let now = Instant::now();
+        let refill = now.duration_since(self.last).as_secs_f64() * KEYS_PER_SECOND;
+        self.tokens = (self.tokens + refill).min(KEY_QUEUE as f64);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            match self.tx.try_send(Event::App(AppEvent::Key(key))) {
+                Ok(()) => {
+                    self.tokens -= 1.0;
+                    return;
+                }
+                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {}
+            }
+        }
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+    }
 
-    fn new_client(&mut self, peer: Option<SocketAddr>) -> Conn {
-        Conn {
-            shared: Arc::clone(&self.shared),
-            id: self
-                .shared
-                .next_id
-                .fetch_add(1, std::sync::atomic::Ordering::SeqCst),
-            peer,
-            name: None,
-            channel: None,
-            pty: None,
-            env: HashMap::new(),
-            input: InputParser::new(),
-            app: None,
-            by_key: false,
+    fn resize(&self, cols: u16, rows: u16) {
+        let earlier = self
+            .size
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace((cols, rows));
+        // one wake-up for sizes not yet taken (a full queue wakes the app anyway: the size
+        // is read on every turn)
+        if earlier.is_none() {
+            let _ = self.tx.try_send(Event::Resized);
         }
     }
 }
@@ -85,11 +112,15 @@ struct PtyInfo {
 /// What the handler tells the session thread.
 enum Event {
     App(AppEvent),
+    /// The terminal size changed (the new one is in the inbox's size).
+    Resized,
 }
 
 /// One connection's handler.
 pub(super) struct Conn {
     shared: Arc<Shared>,
+    /// The connection as the accept loop sees it (login state, the grace time, cutting it).
+    state: Arc<ConnState>,
     id: u64,
     peer: Option<SocketAddr>,
     /// The display name, once logged in.
@@ -98,12 +129,32 @@ pub(super) struct Conn {
     pty: Option<PtyInfo>,
     env: HashMap<String, String>,
     input: InputParser,
-    app: Option<Sender<Event>>,
+    app: Option<Inbox>,
     /// Logged in with a key (a teacher must, when keys are configured).
     by_key: bool,
 }
 
 impl Conn {
+    pub(super) fn new(
+        shared: Arc<Shared>,
+        peer: Option<SocketAddr>,
+        state: Arc<ConnState>,
+    ) -> Conn {
+        Conn {
+            shared,
+            id: state.id,
+            state,
+            peer,
+            name: None,
+            channel: None,
+            pty: None,
+            env: HashMap::new(),
+            input: InputParser::new(),
+            app: None,
+            by_key: false,
+        }
+    }
+
     fn who(&self, user: &str) -> String {
         let addr = self
             .peer
@@ -111,14 +162,16 @@ impl Conn {
         format!("{}@{addr} (#{})", display_name(user), self.id)
     }
 
+    /// Log a line about this connection (escaped: it may quote what the client sent).
     fn log(&self, what: &str) {
         let name = self.name.clone().unwrap_or_else(|| "-".into());
-        eprintln!("{} {}", self.who(&name), what);
+        eprintln!("{} {}", self.who(&name), escaped(what));
     }
 
     fn accepted(&mut self, user: &str, how: &str) -> Auth {
         self.name = Some(display_name(user));
         self.by_key = how == "public key";
+        self.state.logged_in();
         eprintln!("{} logged in ({how})", self.who(user));
         Auth::Accept
     }
@@ -162,12 +215,6 @@ impl Conn {
         let _ = session.exit_status_request(channel, status);
         let _ = session.eof(channel);
         let _ = session.close(channel);
-    }
-
-    fn send(&self, event: AppEvent) {
-        if let Some(tx) = &self.app {
-            let _ = tx.send(Event::App(event));
-        }
     }
 
     fn start_app(
@@ -220,31 +267,34 @@ impl Conn {
             restricted: true,
             ..TrainPrefs::default()
         });
+        let pipe = Arc::new(Pipe::default());
         let out = ChannelOut {
             pending: Vec::with_capacity(1 << 14),
             strip_color: !theme.color,
-            handle: session.handle(),
-            channel,
-            runtime: shared.runtime.clone(),
-            done: Arc::default(),
+            pipe: Arc::clone(&pipe),
         };
-        let (tx, rx) = std::sync::mpsc::channel();
-        self.app = Some(tx);
+        let (tx, rx) = std::sync::mpsc::sync_channel(KEY_QUEUE);
+        let incoming = Incoming {
+            rx,
+            size: Arc::default(),
+            dropped: Arc::default(),
+        };
         let who = self.who(&name);
         let idle = config.idle_timeout;
         let class = Class {
             shared: Arc::clone(&shared),
             role,
         };
+        let conn = Arc::clone(&self.state);
+        let (size_cell, dropped) = (Arc::clone(&incoming.size), Arc::clone(&incoming.dropped));
+        self.state.app_running(true);
         let spawned = std::thread::Builder::new()
             .name(format!("cnn-tutor-session-{}", self.id))
             .spawn(move || {
-                let (handle, channel, runtime) =
-                    (out.handle.clone(), out.channel, out.runtime.clone());
-                let done = Arc::clone(&out.done);
                 let size = (pty.cols, pty.rows);
+                let sender = Arc::clone(&out.pipe);
                 let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    run_app(app, out, size, &rx, idle, &class)
+                    run_app(app, out, size, &incoming, idle, &class)
                 }));
                 // a bug in the app ends only this session (the panic message is in the log
                 // above); the student still gets their terminal back
@@ -252,20 +302,52 @@ impl Conn {
                     if class.role == Role::Teacher {
                         class.publish(None);
                     }
-                    if !done.swap(true, std::sync::atomic::Ordering::Relaxed) {
-                        say_sorry_and_close(&handle, channel, &runtime);
-                    }
+                    say_sorry_and_close(&sender);
                     "session ended (internal error: it panicked)".into()
                 });
-                eprintln!("{who} {end}");
+                let dropped = incoming.dropped.load(Ordering::Relaxed);
+                if dropped > 0 {
+                    eprintln!(
+                        "{who} {end}; dropped {dropped} key(s) sent faster than anyone types"
+                    );
+                } else {
+                    eprintln!("{who} {end}");
+                }
                 drop(lease);
                 drop(slot);
+                conn.app_running(false);
             });
-        if let Err(e) = spawned {
-            self.app = None;
-            eprintln!("cannot start a session thread: {e}");
+        match spawned {
+            Ok(_) => {
+                self.app = Some(Inbox {
+                    tx,
+                    size: size_cell,
+                    dropped,
+                    tokens: KEY_QUEUE as f64,
+                    last: Instant::now(),
+                });
+                let timeout = config.output_timeout;
+                let (handle, conn) = (session.handle(), Arc::clone(&self.state));
+                shared.writers.fetch_add(1, Ordering::SeqCst);
+                let counted = Arc::clone(&shared);
+                shared.runtime.spawn(async move {
+                    pipe.run(handle, channel, conn, timeout).await;
+                    counted.writers.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+            Err(e) => {
+                self.state.app_running(false);
+                eprintln!("cannot start a session thread: {e}");
+            }
         }
     }
+}
+
+/// What the session thread reads: the keys and wake-ups, and the last terminal size.
+struct Incoming {
+    rx: Receiver<Event>,
+    size: Arc<Mutex<Option<(u16, u16)>>>,
+    dropped: Arc<AtomicU64>,
 }
 
 impl Drop for Conn {
@@ -281,6 +363,7 @@ impl russh::server::Handler for Conn {
     type Error = russh::Error;
 
     async fn auth_none(&mut self, user: &str) -> Result<Auth, Self::Error> {
+        self.state.tried_login();
         if self.shared.config.is_open() {
             return Ok(self.accepted(user, "open class on loopback"));
         }
@@ -288,6 +371,7 @@ impl russh::server::Handler for Conn {
     }
 
     async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, Self::Error> {
+        self.state.tried_login();
         if self.throttled(user) {
             return Ok(self.reject_keeping_methods());
         }
@@ -324,6 +408,7 @@ impl russh::server::Handler for Conn {
         user: &str,
         key: russh::server::VerifiedPublicKey<'_>,
     ) -> Result<Auth, Self::Error> {
+        self.state.tried_login();
         if self.throttled(user) {
             return Ok(Auth::reject());
         }
@@ -412,7 +497,9 @@ impl russh::server::Handler for Conn {
         };
         self.log(&format!(
             "started the app ({}x{}, TERM={})",
-            pty.cols, pty.rows, pty.term
+            pty.cols,
+            pty.rows,
+            escaped(&pty.term)
         ));
         self.start_app(channel, pty, slot, session);
         Ok(())
@@ -497,8 +584,12 @@ impl russh::server::Handler for Conn {
         data: &[u8],
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
+        // before the app starts (and after it ends) what is typed goes nowhere
+        let Some(inbox) = self.app.as_mut() else {
+            return Ok(());
+        };
         for key in self.input.feed(data) {
-            self.send(AppEvent::Key(key));
+            inbox.key(key);
         }
         Ok(())
     }
@@ -517,7 +608,9 @@ impl russh::server::Handler for Conn {
             pty.cols = cols;
             pty.rows = rows;
         }
-        self.send(AppEvent::Resize(cols, rows));
+        if let Some(inbox) = &self.app {
+            inbox.resize(cols, rows);
+        }
         Ok(())
     }
 
@@ -564,16 +657,13 @@ fn clamp_size(cols: u32, rows: u32) -> (u16, u16) {
     (clamp(cols, MAX_SIZE.0), clamp(rows, MAX_SIZE.1))
 }
 
-/// The app's output: buffered until a frame is complete, then sent as channel data.
+/// The app's output: buffered until a frame is complete, then queued on the session's
+/// [`Pipe`] (never blocking). Once the pipe is finished, later writes (ratatui's own
+/// clean-up when the `Terminal` drops) go nowhere.
 struct ChannelOut {
     pending: Vec<u8>,
     strip_color: bool,
-    handle: russh::server::Handle,
-    channel: ChannelId,
-    runtime: tokio::runtime::Handle,
-    /// Set once the session is over: later writes (ratatui's own clean-up when the
-    /// `Terminal` drops) go nowhere instead of failing and logging.
-    done: Arc<std::sync::atomic::AtomicBool>,
+    pipe: Arc<Pipe>,
 }
 
 impl Write for ChannelOut {
@@ -583,9 +673,6 @@ impl Write for ChannelOut {
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        if self.done.load(std::sync::atomic::Ordering::Relaxed) {
-            self.pending.clear();
-        }
         if self.pending.is_empty() {
             return Ok(());
         }
@@ -595,19 +682,20 @@ impl Write for ChannelOut {
         } else {
             bytes
         };
-        self.runtime
-            .block_on(self.handle.data(self.channel, bytes))
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client gone"))
+        if self.pipe.send(&bytes) {
+            Ok(())
+        } else {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "client gone",
+            ))
+        }
     }
 }
 
 /// After a session panicked: leave the alternate screen, show the cursor, say what
 /// happened and close the channel with exit status 1.
-fn say_sorry_and_close(
-    handle: &russh::server::Handle,
-    ch: ChannelId,
-    runtime: &tokio::runtime::Handle,
-) {
+fn say_sorry_and_close(pipe: &Pipe) {
     let mut bytes = Vec::new();
     let _ = crossterm::queue!(
         bytes,
@@ -619,25 +707,7 @@ fn say_sorry_and_close(
         b"Sorry: cnn-tutor hit an internal error and ended this session. \
           Connect again to carry on.\r\n",
     );
-    let _ = runtime.block_on(handle.data(ch, bytes));
-    ChannelOut::close(handle, ch, runtime, 1);
-}
-
-impl ChannelOut {
-    /// Close the channel with an exit status (the client's ssh then ends).
-    fn close(
-        handle: &russh::server::Handle,
-        ch: ChannelId,
-        runtime: &tokio::runtime::Handle,
-        status: u32,
-    ) {
-        let h = handle;
-        runtime.block_on(async {
-            let _ = h.exit_status_request(ch, status).await;
-            let _ = h.eof(ch).await;
-            let _ = h.close(ch).await;
-        });
-    }
+    pipe.last_words(&bytes, 1);
 }
 
 /// A session's view of the class: the shared state and its role in it.
@@ -711,7 +781,7 @@ fn run_app(
     mut app: App,
     out: ChannelOut,
     (cols, rows): (u16, u16),
-    rx: &Receiver<Event>,
+    incoming: &Incoming,
     idle: Duration,
     class: &Class,
 ) -> String {
@@ -720,8 +790,7 @@ fn run_app(
         shown: None,
     };
     let area = |w: u16, h: u16| Rect::new(0, 0, w, h);
-    let (handle, channel, runtime) = (out.handle.clone(), out.channel, out.runtime.clone());
-    let done = Arc::clone(&out.done);
+    let pipe = Arc::clone(&out.pipe);
     let Ok(mut term) = Terminal::with_options(
         CrosstermBackend::new(out),
         TerminalOptions {
@@ -749,20 +818,36 @@ fn run_app(
         if app.should_quit() {
             break Some(("Goodbye!".to_string(), "quit"));
         }
-        if dirty {
+        if let Some(why) = pipe.gone() {
+            // the client left, or stopped reading for the output timeout (its connection
+            // is cut): nothing more can be shown
+            break Some((String::new(), why));
+        }
+        let resized = incoming
+            .size
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some((w, h)) = resized {
+            if term.resize(area(w, h)).is_err() {
+                break None;
+            }
+            app.handle(AppEvent::Resize(w, h));
+            dirty = true;
+        }
+        // while output waits to be sent, frames are skipped (the next one drawn shows
+        // everything that changed)
+        if dirty && pipe.backlog() < MAX_BACKLOG {
             if term.draw(|frame| render(&app, frame)).is_err() {
                 break None;
             }
             dirty = false;
         }
-        match rx.recv_timeout(tick.saturating_sub(last_tick.elapsed())) {
-            Ok(Event::App(AppEvent::Resize(w, h))) => {
-                if term.resize(area(w, h)).is_err() {
-                    break None;
-                }
-                app.handle(AppEvent::Resize(w, h));
-                dirty = true;
-            }
+        match incoming
+            .rx
+            .recv_timeout(tick.saturating_sub(last_tick.elapsed()))
+        {
+            Ok(Event::Resized) => {}
             Ok(Event::App(AppEvent::Key(key))) => {
                 last_input = Instant::now();
                 if let Some(c) = class.shared.config.panic_key {
@@ -816,14 +901,76 @@ fn run_app(
     // the app (and any training it runs) goes before the goodbye is sent
     drop(app);
     let Some((line, why)) = ending else {
-        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        pipe.finish(None);
         return "session ended (connection closed)".into();
     };
+    if line.is_empty() {
+        pipe.finish(None);
+        return format!("session ended ({why})");
+    }
     let backend = term.backend_mut();
     let _ = execute!(backend, terminal::LeaveAlternateScreen, cursor::Show);
     let _ = write!(backend, "{line}\r\n");
     let _ = backend.flush();
-    done.store(true, std::sync::atomic::Ordering::Relaxed);
-    ChannelOut::close(&handle, channel, &runtime, 0);
+    pipe.finish(Some(0));
     format!("session ended ({why})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inbox() -> (Inbox, Receiver<Event>) {
+        let (tx, rx) = std::sync::mpsc::sync_channel(KEY_QUEUE);
+        let inbox = Inbox {
+            tx,
+            size: Arc::default(),
+            dropped: Arc::default(),
+            tokens: KEY_QUEUE as f64,
+            last: Instant::now(),
+        };
+        (inbox, rx)
+    }
+
+    #[test]
+    fn the_input_queue_is_bounded_whatever_is_sent() {
+        let (mut inbox, rx) = inbox();
+        // the app is busy: a paste of 100,000 keys queues at most KEY_QUEUE of them
+        let mut parser = InputParser::new();
+        for key in parser.feed(&b"jk".repeat(50_000)) {
+            inbox.key(key);
+        }
+        assert_eq!(rx.try_iter().count(), KEY_QUEUE);
+        assert_eq!(
+            inbox.dropped.load(Ordering::Relaxed),
+            100_000 - KEY_QUEUE as u64
+        );
+        // with the queue read at once, the rate still bounds what gets in
+        let before = inbox.dropped.load(Ordering::Relaxed);
+        let start = Instant::now();
+        for _ in 0..10_000 {
+            inbox.key(crate::tui::Key::char('j'));
+            while rx.try_recv().is_ok() {}
+        }
+        let elapsed = start.elapsed().as_secs_f64();
+        let taken = 10_000 - (inbox.dropped.load(Ordering::Relaxed) - before);
+        assert!(
+            (taken as f64) <= 1.0 + elapsed * KEYS_PER_SECOND,
+            "{taken} keys taken in {elapsed} s"
+        );
+    }
+
+    #[test]
+    fn window_changes_keep_only_the_last_size_and_wake_the_app() {
+        let (inbox, rx) = inbox();
+        for i in 0..1000u16 {
+            inbox.resize(10 + i, 5);
+        }
+        assert_eq!(*inbox.size.lock().unwrap(), Some((1009, 5)));
+        // one wake-up until the app takes the size
+        assert_eq!(rx.try_iter().count(), 1);
+        inbox.size.lock().unwrap().take();
+        inbox.resize(80, 24);
+        assert_eq!(rx.try_iter().count(), 1);
+    }
 }
