@@ -86,7 +86,8 @@ mod tests {
 
     #[test]
     fn escape_sequences_become_visible_text() {
-        let hostile = "title\u{1b}]0;pwned\u{7}\u{1b}[2J\r\nmallory@10.0.0.1:1 logged in\u{9b}31m\u{7f}";
+        let hostile =
+            "title\u{1b}]0;pwned\u{7}\u{1b}[2J\r\nmallory@10.0.0.1:1 logged in\u{9b}31m\u{7f}";
         let safe = escaped(hostile);
         assert!(!safe.chars().any(|c| c.is_control()), "{safe:?}");
         assert_eq!(

@@ -7,13 +7,13 @@ use ratatui::layout::{Alignment, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget};
-use ratatui::Frame as TermFrame;
+use ratatui::Frame;
 
 use super::app::{App, Screen};
 use super::lesson_view;
 use super::theme::Theme;
 use super::widgets::{truncate, width, wrap};
-use crate::lesson::Kind;
+use crate::lesson::Capabilities;
 
 /// Smallest terminal the app draws in (columns).
 pub const MIN_WIDTH: u16 = 60;
@@ -21,7 +21,7 @@ pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 20;
 
 /// Draw the whole app into `frame`. Rendering never changes state.
-pub fn render(app: &App, frame: &mut TermFrame<'_>) {
+pub fn render(app: &App, frame: &mut Frame<'_>) {
     let area = frame.area();
     render_into(app, area, frame.buffer_mut());
 }
@@ -491,7 +491,7 @@ fn render_help(app: &App, scroll: u16, area: Rect, buf: &mut Buffer) {
 /// The key hints for the lesson screen, most important first.
 pub(crate) fn lesson_hints(
     theme: &Theme,
-    kind: Kind,
+    caps: Capabilities,
     editable: bool,
     presets: bool,
     editing: bool,
@@ -515,7 +515,7 @@ pub(crate) fn lesson_hints(
         return hints;
     }
     let mut hints = Vec::new();
-    if kind == Kind::Train {
+    if caps.training {
         hints.push((k("s"), "train now"));
         hints.push((k("Enter"), "settings"));
     }
@@ -533,7 +533,7 @@ pub(crate) fn lesson_hints(
     if presets && !following {
         hints.push((k("f"), "filters"));
     }
-    if matches!(kind, Kind::Dropout | Kind::Architecture) {
+    if caps.dropout {
         hints.push((k("r"), "re-roll"));
         hints.push((k("[ ]"), "p"));
     }
