@@ -1,8 +1,8 @@
 //! The step engine: every lesson builds sane frames; edits, presets, dropout, flatten and
 //! the fully connected layer agree with `nn::ops`.
 
-use cnn_tutor::lesson::frame::{Frame, Grid, Panel, Vector};
-use cnn_tutor::lesson::{self, Kind, Lesson};
+use cnn_tutor::lesson::frame::{Grid, Panel, Step, Vector};
+use cnn_tutor::lesson::{self, Lesson};
 use cnn_tutor::nn::ops;
 use ndarray::{Array1, Array2, Array4};
 
@@ -14,7 +14,7 @@ fn builtin(id: &str) -> Lesson {
         .unwrap()
 }
 
-fn grids(frame: &Frame) -> Vec<&Grid> {
+fn grids(frame: &Step) -> Vec<&Grid> {
     frame
         .panels
         .iter()
@@ -25,7 +25,7 @@ fn grids(frame: &Frame) -> Vec<&Grid> {
         .collect()
 }
 
-fn vectors(frame: &Frame) -> Vec<&Vector> {
+fn vectors(frame: &Step) -> Vec<&Vector> {
     frame
         .panels
         .iter()
@@ -36,7 +36,7 @@ fn vectors(frame: &Frame) -> Vec<&Vector> {
         .collect()
 }
 
-fn check_sane(id: &str, f: &Frame) {
+fn check_sane(id: &str, f: &Step) {
     assert!(!f.heading.trim().is_empty(), "{id}: empty heading");
     for p in &f.panels {
         match p {
@@ -99,20 +99,8 @@ fn every_builtin_lesson_builds_sane_frames() {
             "train"
         ]
     );
-    let kinds: Vec<Kind> = lessons.iter().map(Lesson::kind).collect();
-    assert_eq!(
-        kinds,
-        [
-            Kind::Convolution,
-            Kind::Relu,
-            Kind::Pooling,
-            Kind::Dropout,
-            Kind::Flatten,
-            Kind::FullyConnected,
-            Kind::Architecture,
-            Kind::Train
-        ]
-    );
+    let kinds: Vec<&str> = lessons.iter().map(Lesson::kind).collect();
+    assert_eq!(kinds, ids);
     for l in &lessons {
         assert!(
             !l.title().is_empty() && !l.summary().is_empty(),
@@ -129,7 +117,7 @@ fn every_builtin_lesson_builds_sane_frames() {
         for f in &frames {
             check_sane(l.id(), f);
         }
-        if l.kind() != Kind::Train {
+        if !l.capabilities().training {
             assert!(frames.iter().all(|f| !f.panels.is_empty()), "{}", l.id());
         }
         // no placeholder left unfilled
@@ -336,7 +324,7 @@ fn flatten_follows_pytorch_order() {
     let got: Vec<f32> = vectors(last)[0].values.iter().map(|v| v.unwrap()).collect();
     assert_eq!(got, want.row(0).to_vec());
     // each step highlights the cell that lands at its index
-    let steps: Vec<&Frame> = frames
+    let steps: Vec<&Step> = frames
         .iter()
         .filter(|f| f.heading.starts_with("Index "))
         .collect();
@@ -383,7 +371,7 @@ fn fully_connected_matches_linear_and_softmax() {
         assert_eq!(*p, probs[[0, j]]);
     }
     // each class's sum is written out term by term
-    let score_frames: Vec<&Frame> = frames
+    let score_frames: Vec<&Step> = frames
         .iter()
         .filter(|f| f.heading.starts_with("Score "))
         .collect();

@@ -3,7 +3,7 @@
 //! map and the pooled map. Source: ../shared/seed (the 6x6 image and the filter
 //! `1 -1 1 / -1 0 -1 / 1 -1 1`); all inputs are integers, so every output is exact.
 
-use cnn_tutor::lesson::frame::{Frame, Grid, Panel};
+use cnn_tutor::lesson::frame::{Grid, Panel, Step};
 use cnn_tutor::lesson::{self, Lesson};
 
 const FEATURE_MAP: [[f32; 6]; 6] = [
@@ -36,7 +36,7 @@ fn builtin(id: &str) -> Lesson {
         .unwrap_or_else(|| panic!("no built-in lesson {id}"))
 }
 
-fn grids(frame: &Frame) -> Vec<&Grid> {
+fn grids(frame: &Step) -> Vec<&Grid> {
     frame
         .panels
         .iter()
@@ -47,7 +47,7 @@ fn grids(frame: &Frame) -> Vec<&Grid> {
         .collect()
 }
 
-fn grid_named<'a>(frame: &'a Frame, prefix: &str) -> &'a Grid {
+fn grid_named<'a>(frame: &'a Step, prefix: &str) -> &'a Grid {
     grids(frame)
         .into_iter()
         .find(|g| g.label.starts_with(prefix))

@@ -483,7 +483,7 @@ fn train_lesson_index() -> usize {
     cnn_tutor::lesson::load(None)
         .unwrap()
         .iter()
-        .position(|l| l.kind() == cnn_tutor::lesson::Kind::Train)
+        .position(|l| l.capabilities().training)
         .expect("a train lesson")
 }
 

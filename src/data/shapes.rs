@@ -37,8 +37,10 @@ use rayon::prelude::*;
 use super::IMAGE_SIZE;
 use crate::{Error, Result};
 
-/// The three shapes of the seed course, in ImageFolder's (sorted) class order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The three shapes of the seed course, in ImageFolder's (sorted) class order; lesson
+/// files name them `circle`, `square`, `triangle`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Shape {
     Circle,
     Square,
@@ -112,11 +114,19 @@ pub fn create_image(shape: Shape, rng: &mut impl Rng) -> RgbImage {
 
 /// Draw `shape` with fixed parameters (the deterministic half of [`create_image`]).
 pub fn draw_shape(shape: Shape, p: ShapeParams) -> RgbImage {
-    let size = IMAGE_SIZE as u32;
+    draw_shape_sized(shape, p, IMAGE_SIZE as u32)
+}
+
+/// [`draw_shape`] on a `size` x `size` canvas (the lessons' pictures, 16 to 256 pixels):
+/// the box's corners, picked for 128 pixels, are scaled to `size` (and kept at least 2
+/// pixels apart). At 128 this is exactly [`draw_shape`].
+pub fn draw_shape_sized(shape: Shape, p: ShapeParams, size: u32) -> RgbImage {
     let mut img = RgbImage::from_pixel(size, size, Rgb([255, 255, 255]));
     let color = Rgb(p.color);
-    // Coordinates stay far inside the image (10..=100), so the casts cannot wrap.
-    let (a, b) = (p.xy1 as i32, p.xy2 as i32);
+    let scale = |v: u32| -> i32 { (u64::from(v) * u64::from(size) / IMAGE_SIZE as u64) as i32 };
+    // Coordinates stay inside the image (10..=100 of 128), so the casts cannot wrap.
+    let a = scale(p.xy1);
+    let b = scale(p.xy2).max(a + 2);
     match shape {
         Shape::Circle => {
             let span = b - a; // pixels covered = span + 1
@@ -131,7 +141,7 @@ pub fn draw_shape(shape: Shape, p: ShapeParams) -> RgbImage {
             }
         }
         Shape::Square => {
-            let side = p.xy2 - p.xy1 + 1;
+            let side = (b - a + 1) as u32;
             draw_filled_rect_mut(&mut img, Rect::at(a, a).of_size(side, side), color);
         }
         Shape::Triangle => {
@@ -141,6 +151,32 @@ pub fn draw_shape(shape: Shape, p: ShapeParams) -> RgbImage {
         }
     }
     img
+}
+
+/// Upside down (top row becomes the bottom row): a lesson's "vary the images" picture.
+pub fn flip(img: &RgbImage) -> RgbImage {
+    image::imageops::flip_vertical(img)
+}
+
+/// Left-right mirror image.
+pub fn mirror(img: &RgbImage) -> RgbImage {
+    image::imageops::flip_horizontal(img)
+}
+
+/// Slanted sideways: each row shifts in proportion to its distance from the middle row
+/// (`shear` pixels per pixel); uncovered pixels are white.
+pub fn skew(img: &RgbImage, shear: f32) -> RgbImage {
+    let (w, h) = img.dimensions();
+    let mid = h as f32 / 2.0;
+    RgbImage::from_fn(w, h, |x, y| {
+        let shift = (y as f32 - mid) * shear;
+        let sx = (x as f32 - shift).round();
+        if sx >= 0.0 && sx < w as f32 {
+            *img.get_pixel(sx as u32, y)
+        } else {
+            Rgb([255, 255, 255])
+        }
+    })
 }
 
 /// The random-number generator of image `index` of class `shape` for a `generate` seed.

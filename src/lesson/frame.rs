@@ -1,9 +1,9 @@
-//! What one step of a lesson shows. The step engine builds frames; the TUI and the plain
-//! printer draw them. A frame holds only results: nothing here computes.
+//! What one step of a lesson shows. The kinds build steps; the TUI and the plain printer
+//! draw them. A step holds only results: nothing here computes.
 
-/// One step of a lesson.
+/// One step of a lesson: what the screen (or `--plain`) shows at that point.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Frame {
+pub struct Step {
     /// Short heading of this step ("Window 1 of 16").
     pub heading: String,
     /// Explanation, one paragraph per entry.
@@ -14,7 +14,7 @@ pub struct Frame {
     pub formula: Option<String>,
 }
 
-/// One thing to draw in a frame.
+/// One thing to draw in a step.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Panel {
     /// A matrix of numbers.
@@ -98,7 +98,7 @@ pub struct Pipeline {
     pub label: String,
     /// The stages in order, input first.
     pub stages: Vec<Stage>,
-    /// Index into `stages` of the stage this frame explains.
+    /// Index into `stages` of the stage this step explains.
     pub active: Option<usize>,
 }
 

@@ -1,19 +1,24 @@
-//! Lessons: lesson files (data), the step engine that turns them into frames by calling
-//! [`crate::nn::ops`], and the plain-text printer.
+//! Lessons: lesson files (data), the kinds that turn them into steps by calling
+//! [`crate::nn::ops`] (`kinds/`, one module per kind), and the plain-text printer.
 //!
 //! A lesson file holds only inputs (an image, filters, a probability, a seed) and the words
 //! to show; every number a learner sees is computed by the same ops that train the network.
 
+mod check;
+mod draw;
 pub mod frame;
+mod kinds;
 pub mod model;
+mod number;
 pub mod plain;
-mod shapes;
-pub mod steps;
 
+use std::io::Read;
 use std::path::Path;
 
-pub use frame::{Frame, Panel};
-pub use model::{EditTarget, Kind, Lesson};
+pub use frame::{Panel, Step};
+pub use kinds::Capabilities;
+pub use model::{EditTarget, Lesson, MAX_FILE_BYTES};
+pub use number::{fmt_fit, fmt_num};
 
 use crate::{Error, Result};
 
@@ -78,16 +83,42 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Lesson>> {
     if paths.is_empty() {
         return Err(Error::Lesson(format!(
             "{}: no lesson files (*.toml) in this folder",
-            dir.display()
+            crate::text::path(dir)
         )));
     }
     let mut lessons = Vec::with_capacity(paths.len());
     for path in &paths {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        lessons.push(Lesson::parse(&path.display().to_string(), &text)?);
+        let text = read_capped(path)?;
+        lessons.push(Lesson::parse(&crate::text::path(path), &text)?);
     }
     check_unique(&lessons)?;
     Ok(lessons)
+}
+
+/// A lesson file's text, refused without reading it whole when it is over
+/// [`MAX_FILE_BYTES`] (at most that many bytes and one more are ever read).
+fn read_capped(path: &Path) -> Result<String> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let name = crate::text::path(path);
+    if size > MAX_FILE_BYTES {
+        return Err(model::too_large(&name, size));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        // it grew, or it is not a plain file: say what was read
+        return Err(model::too_large(&name, bytes.len() as u64));
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        let e = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        );
+        Error::io(path, e)
+    })
 }
 
 /// [`builtin`] or [`load_dir`], depending on the `--lessons` option.

@@ -1,4 +1,4 @@
-//! Frames as plain text: handouts, screen readers, tests. No escape codes, ASCII only
+//! Steps as plain text: handouts, screen readers, tests. No escape codes, ASCII only
 //! apart from what the lesson's own words contain.
 //!
 //! Marks: `[155]` a cell inside the active window, `<155>` the cell just written (or
@@ -6,9 +6,9 @@
 
 use std::collections::HashMap;
 
-use crate::lesson::frame::{Bars, Frame, Grid, ImagePanel, Panel, Pipeline, Vector};
+use crate::lesson::frame::{Bars, Grid, ImagePanel, Panel, Pipeline, Step, Vector};
 use crate::lesson::model::Lesson;
-use crate::lesson::steps::fmt_num;
+use crate::lesson::number::fmt_num;
 use crate::{Error, Result};
 
 /// The whole lesson (or only step `step`, 1-based) as plain text.
@@ -42,7 +42,7 @@ pub fn lesson(lesson: &Lesson, step: Option<usize>) -> Result<String> {
     Ok(out)
 }
 
-fn render_numbered(frame: &Frame, n: usize, total: usize, widths: &Widths) -> String {
+fn render_numbered(frame: &Step, n: usize, total: usize, widths: &Widths) -> String {
     let head = format!("Step {n} of {total}: {}", frame.heading);
     format!(
         "{head}\n{}\n{}",
@@ -55,7 +55,7 @@ fn render_numbered(frame: &Frame, n: usize, total: usize, widths: &Widths) -> St
 /// columns while its `?` cells fill in.
 type Widths = HashMap<String, usize>;
 
-fn column_widths(frames: &[Frame]) -> Widths {
+fn column_widths(frames: &[Step]) -> Widths {
     let mut widths = Widths::new();
     for f in frames {
         for p in &f.panels {
@@ -77,7 +77,7 @@ fn column_widths(frames: &[Frame]) -> Widths {
 }
 
 /// One frame as plain text: heading, panels, formula, text.
-pub fn render(frame: &Frame) -> String {
+pub fn render(frame: &Step) -> String {
     format!(
         "{}\n{}\n{}",
         frame.heading,
@@ -86,7 +86,7 @@ pub fn render(frame: &Frame) -> String {
     )
 }
 
-fn body(frame: &Frame, widths: &Widths) -> String {
+fn body(frame: &Step, widths: &Widths) -> String {
     let mut out = String::new();
     for panel in &frame.panels {
         out.push('\n');

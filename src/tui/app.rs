@@ -3,8 +3,8 @@
 //! [`super::view::render`], and save [`App::progress`] when [`App::take_progress_changed`]
 //! says so.
 
-use crate::lesson::frame::Frame as Step;
 use crate::lesson::Lesson;
+use crate::lesson::Step;
 
 use super::bindings::{
     EditAction, HelpAction, LessonAction, MenuAction, OverTrainingAction, EDIT, HELP, LESSON, MENU,
@@ -636,7 +636,7 @@ impl App {
         if lesson.adjust_probability(delta) {
             self.notice = Some(format!(
                 "dropout p = {}",
-                super::widgets::fmt_value(lesson.dropout_p())
+                crate::lesson::fmt_num(lesson.dropout_p())
             ));
             self.recompute();
         }
@@ -795,7 +795,7 @@ impl App {
         };
         self.lessons
             .get(state.lesson)
-            .is_some_and(|l| l.kind() == crate::lesson::Kind::Train)
+            .is_some_and(|l| l.capabilities().training)
     }
 
     /// Leave the train lesson for the training screen: on its settings step, or (`start`)

@@ -6,7 +6,7 @@
 use super::app::{App, Screen};
 use super::event::KeyCode;
 use super::keys::{Binding, KeySpec, Label};
-use crate::lesson::{Kind, Lesson};
+use crate::lesson::Lesson;
 
 use KeySpec::{Char, Code, Ctrl};
 
@@ -54,16 +54,16 @@ fn train_lesson(app: &App) -> bool {
 }
 
 fn editable(app: &App) -> bool {
-    lesson(app).is_some_and(|l| !l.edit_targets().is_empty())
+    lesson(app).is_some_and(|l| l.capabilities().editable)
 }
 
 fn presets(app: &App) -> bool {
-    lesson(app).is_some_and(|l| !l.presets().is_empty())
+    lesson(app).is_some_and(|l| l.capabilities().filter_presets)
 }
 
 /// The lesson draws random drops (`r` re-rolls them, `[ ]` change p).
 fn drops(app: &App) -> bool {
-    lesson(app).is_some_and(|l| matches!(l.kind(), Kind::Dropout | Kind::Architecture))
+    lesson(app).is_some_and(|l| l.capabilities().dropout)
 }
 
 /// What a key does on the menu.

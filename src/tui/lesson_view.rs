@@ -12,9 +12,10 @@ use super::app::{App, EditState, Focus, LessonState, SPEEDS_MS};
 use super::theme::Theme;
 use super::view::{render_bar, render_status};
 use super::widgets::{
-    fmt_value, grid_cell_width, panel_size, render_panel, width, wrap, wrap_grouped, PanelStyle,
+    grid_cell_width, panel_size, render_panel, width, wrap, wrap_grouped, PanelStyle,
 };
-use crate::lesson::frame::{Frame as Step, Grid, Panel};
+use crate::lesson::fmt_num;
+use crate::lesson::frame::{Grid, Panel, Step};
 use crate::lesson::{EditTarget, Lesson};
 
 /// Columns between panels in a row.
@@ -606,7 +607,7 @@ fn render_editor(app: &App, lesson: &Lesson, edit: &EditState, lay: &Layout, buf
     let lines = vec![
         Line::from(vec![
             Span::raw(format!("row {}, column {}: ", edit.row + 1, edit.col + 1)),
-            Span::styled(fmt_value(current), theme.heading()),
+            Span::styled(fmt_num(current), theme.heading()),
         ]),
         Line::from(vec![
             Span::raw("new value: "),

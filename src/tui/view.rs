@@ -7,7 +7,7 @@ use ratatui::layout::{Alignment, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget};
-use ratatui::Frame as TermFrame;
+use ratatui::Frame;
 
 use super::app::{App, Screen};
 use super::lesson_view;
@@ -20,7 +20,7 @@ pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 20;
 
 /// Draw the whole app into `frame`. Rendering never changes state.
-pub fn render(app: &App, frame: &mut TermFrame<'_>) {
+pub fn render(app: &App, frame: &mut Frame<'_>) {
     let area = frame.area();
     render_into(app, area, frame.buffer_mut());
 }

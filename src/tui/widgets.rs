@@ -1,6 +1,6 @@
 //! Drawing the panels of a lesson frame: matrix grids with the active window and emphasised
 //! cells, images as half-block pixels (shaded ASCII without colour), bar charts, and the text
-//! helpers (wrapping, number formatting) they share.
+//! helpers (wrapping) they share; numbers are written by [`crate::lesson::fmt_num`].
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -10,32 +10,11 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::theme::Theme;
 use crate::lesson::frame::{Bars, Grid, ImagePanel, Panel, Pipeline, Vector};
+use crate::lesson::{fmt_fit, fmt_num};
 
 /// Display width of `s` in terminal columns.
 pub fn width(s: &str) -> usize {
     UnicodeWidthStr::width(s)
-}
-
-/// A number as a lesson shows it: whole numbers without a point (`155`, `-155`), others
-/// with up to two decimals (`0.25`, `1.5`).
-pub fn fmt_value(v: f32) -> String {
-    if !v.is_finite() {
-        return if v.is_nan() {
-            "NaN".into()
-        } else if v > 0.0 {
-            "inf".into()
-        } else {
-            "-inf".into()
-        };
-    }
-    if (v - v.round()).abs() < 0.005 {
-        let r = v.round();
-        // -0 prints as 0
-        return format!("{}", if r == 0.0 { 0.0 } else { r });
-    }
-    let s = format!("{v:.2}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    s.to_string()
 }
 
 /// Break `text` into lines of at most `max` columns at spaces; words longer than a line are
@@ -196,8 +175,12 @@ pub fn render_panel(panel: &Panel, style: &PanelStyle, area: Rect, buf: &mut Buf
 
 // ---------------------------------------------------------------- grids
 
+/// Widest number in a grid or vector cell: every value a built-in lesson shows fits, so a
+/// grid reads as the formula under it.
+const CELL_MAX: usize = 6;
+
 fn cell_text(v: Option<f32>) -> String {
-    v.map_or_else(|| "?".to_string(), fmt_value)
+    v.map_or_else(|| "?".to_string(), |v| fmt_fit(v, CELL_MAX))
 }
 
 /// The widest cell of a grid, in columns.
@@ -575,7 +558,7 @@ fn bars_size(b: &Bars, theme: &Theme) -> (u16, u16) {
     let value_w = b
         .items
         .iter()
-        .map(|(_, v)| width(&fmt_value(*v)))
+        .map(|(_, v)| width(&fmt_num(*v)))
         .max()
         .unwrap_or(1);
     let inner = label_w + 1 + BAR_WIDTH + 1 + value_w + 2;
@@ -635,23 +618,13 @@ fn render_bars(b: &Bars, style: &PanelStyle, area: Rect, buf: &mut Buffer) {
             theme.dim(),
         );
         let room = usize::from(inner.right().saturating_sub(x));
-        buf.set_stringn(x, y, format!(" {}", fmt_value(*value)), room, Style::new());
+        buf.set_stringn(x, y, format!(" {}", fmt_num(*value)), room, Style::new());
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn values_print_like_the_lesson() {
-        assert_eq!(fmt_value(155.0), "155");
-        assert_eq!(fmt_value(-155.0), "-155");
-        assert_eq!(fmt_value(-0.0), "0");
-        assert_eq!(fmt_value(0.25), "0.25");
-        assert_eq!(fmt_value(1.5), "1.5");
-        assert_eq!(fmt_value(2.0 / 3.0), "0.67");
-    }
 
     #[test]
     fn wrap_respects_width_and_paragraphs() {

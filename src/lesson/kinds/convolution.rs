@@ -1,0 +1,232 @@
+//! Convolution: a filter slid over an image, one window per step, then the finished
+//! feature map shown as a picture.
+
+use std::sync::Arc;
+
+use ndarray::Array2;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::maps::{self, image_of, Maps};
+use super::{KindFile, LessonKind};
+use crate::lesson::check::{Ctx, Matrix};
+use crate::lesson::draw::{
+    fill, fmt_num, grey_image, grid, min_max, normalised, shape_text, step, with_emphasis,
+    with_window,
+};
+use crate::lesson::frame::{Grid, Panel, Step};
+use crate::lesson::model::Lesson;
+use crate::Result;
+
+/// The fields of a convolution lesson.
+#[derive(Debug, Deserialize)]
+pub(crate) struct File {
+    image: Option<Spanned<Matrix>>,
+    kernel: Option<Spanned<Matrix>>,
+    stride: Option<Spanned<usize>>,
+    padding: Option<Spanned<usize>>,
+    edge_fill: Option<Spanned<f32>>,
+}
+
+impl KindFile for File {
+    const NAME: &'static str = "convolution";
+
+    fn placeholders(block: &str) -> &'static [&'static str] {
+        match block {
+            "text.step" => &["step", "steps", "row", "col", "value"],
+            _ => &[],
+        }
+    }
+
+    fn check(self, ctx: &Ctx) -> Result<Arc<dyn LessonKind>> {
+        let maps = maps::check(
+            ctx,
+            maps::Fields {
+                image: &self.image,
+                kernel: &self.kernel,
+                kernels: None,
+                stride: &self.stride,
+                padding: &self.padding,
+                edge_fill: &self.edge_fill,
+            },
+        )?
+        .finish(ctx, None)?;
+        Ok(Arc::new(Convolution { maps }))
+    }
+}
+
+/// A checked convolution lesson.
+#[derive(Debug)]
+struct Convolution {
+    maps: Maps,
+}
+
+impl LessonKind for Convolution {
+    fn matrices(&self) -> Vec<(String, Array2<f32>)> {
+        self.maps.matrices()
+    }
+
+    fn filter_presets(&self) -> bool {
+        true
+    }
+
+    fn steps(&self, l: &Lesson) -> Result<Vec<Step>> {
+        let t = l.text();
+        let conv = self.maps.convolve(l)?;
+        let img = image_of(l)?;
+        let k = l.kernels()[0].clone();
+        let (kh, kw) = k.dim();
+        let stride = self.maps.stride.max(1);
+        let p = self.maps.padding;
+        let (_, _, oh, ow) = conv.raw.dim();
+        let map = &conv.maps[0];
+        let (gr, gc) = map.dim();
+        let (r0, c0) = conv.offset;
+        let in_label = if p > 0 {
+            format!("Image {} + {p} ring(s) of 0", shape_text(img))
+        } else {
+            format!("Image {}", shape_text(img))
+        };
+        let f_label = format!("Filter {}", shape_text(&k));
+        let out_label = format!("Feature map {gr}x{gc}");
+        let steps = oh * ow;
+        let unknown = |filled: &[(usize, usize)]| -> Grid {
+            let mut g = grid(out_label.clone(), map);
+            for c in &mut g.cells {
+                *c = None;
+            }
+            for &(r, c) in filled {
+                g.cells[r * gc + c] = Some(map[[r, c]]);
+            }
+            g
+        };
+
+        let mut frames = Vec::with_capacity(steps + 3);
+        let mut intro = step(
+            "Convolution: a filter slides over an image",
+            t.intro.clone(),
+            vec![
+                Panel::Grid(grid(in_label.clone(), &conv.padded)),
+                Panel::Grid(grid(f_label.clone(), &k)),
+                Panel::Grid(unknown(&[])),
+            ],
+        );
+        intro.formula = Some(format!(
+            "{} windows of {kh}x{kw}, each gives one number: the sum of {} products",
+            steps,
+            kh * kw
+        ));
+        frames.push(intro);
+
+        let mut filled = Vec::with_capacity(steps);
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let (wy, wx) = (oy * stride, ox * stride);
+                let value = conv.raw[[0, 0, oy, ox]];
+                let cell = (oy + r0, ox + c0);
+                filled.push(cell);
+                let terms: Vec<String> = (0..kh)
+                    .flat_map(|ky| (0..kw).map(move |kx| (ky, kx)))
+                    .map(|(ky, kx)| {
+                        format!(
+                            "({} x {})",
+                            fmt_num(conv.padded[[wy + ky, wx + kx]]),
+                            fmt_num(k[[ky, kx]])
+                        )
+                    })
+                    .collect();
+                let n = filled.len();
+                let vars = [
+                    ("step", n.to_string()),
+                    ("steps", steps.to_string()),
+                    ("row", (cell.0 + 1).to_string()),
+                    ("col", (cell.1 + 1).to_string()),
+                    ("value", fmt_num(value)),
+                ];
+                let mut f = step(
+                    format!(
+                        "Window {n} of {steps}: row {}, column {}",
+                        cell.0 + 1,
+                        cell.1 + 1
+                    ),
+                    fill(&t.step, &vars),
+                    vec![
+                        Panel::Grid(with_window(
+                            grid(in_label.clone(), &conv.padded),
+                            wy,
+                            wx,
+                            kh,
+                            kw,
+                        )),
+                        Panel::Grid(grid(f_label.clone(), &k)),
+                        Panel::Grid(with_emphasis(unknown(&filled), vec![cell])),
+                    ],
+                );
+                f.formula = Some(format!("{} = {}", terms.join(" + "), fmt_num(value)));
+                frames.push(f);
+            }
+        }
+
+        if let Some(fillv) = self.maps.edge_fill.filter(|_| (gr, gc) != (oh, ow)) {
+            let border: Vec<(usize, usize)> = (0..gr)
+                .flat_map(|r| (0..gc).map(move |c| (r, c)))
+                .filter(|&(r, c)| r < r0 || c < c0 || r >= r0 + oh || c >= c0 + ow)
+                .collect();
+            let mut f = step(
+                format!("The edges: filled with {}", fmt_num(fillv)),
+                t.result.clone(),
+                vec![
+                    Panel::Grid(grid(in_label.clone(), &conv.padded)),
+                    Panel::Grid(grid(f_label.clone(), &k)),
+                    Panel::Grid(with_emphasis(grid(out_label.clone(), map), border.clone())),
+                ],
+            );
+            f.formula = Some(format!(
+                "the filter's centre never reaches these {} edge cells, so each gets the padding value {}",
+                border.len(),
+                fmt_num(fillv)
+            ));
+            frames.push(f);
+        } else {
+            let mut f = step(
+                "The finished feature map",
+                t.result.clone(),
+                vec![
+                    Panel::Grid(grid(in_label.clone(), &conv.padded)),
+                    Panel::Grid(grid(f_label.clone(), &k)),
+                    Panel::Grid(grid(out_label.clone(), map)),
+                ],
+            );
+            f.formula = Some(format!(
+                "({} - {kh}) / {stride} + 1 = {oh} rows, ({} - {kw}) / {stride} + 1 = {ow} columns",
+                conv.padded.nrows(),
+                conv.padded.ncols()
+            ));
+            frames.push(f);
+        }
+
+        let (lo, hi) = min_max(map);
+        let mut f = step(
+            "Showing the feature map as a picture",
+            t.closing.clone(),
+            vec![
+                Panel::Grid(grid(out_label.clone(), map)),
+                Panel::Grid(grid("Scaled to 0..255", &normalised(map))),
+                Panel::Image(grey_image("As a picture", map)),
+            ],
+        );
+        f.formula = Some(if hi > lo {
+            format!(
+                "shown = (value - min) / (max - min) x 255, with min = {} and max = {}: {} -> 0, {} -> 255",
+                fmt_num(lo),
+                fmt_num(hi),
+                fmt_num(lo),
+                fmt_num(hi)
+            )
+        } else {
+            format!("every value is {}: the picture is flat", fmt_num(lo))
+        });
+        frames.push(f);
+        Ok(frames)
+    }
+}

@@ -1,0 +1,273 @@
+//! Dropout: whole feature maps (of an image through several filters, ReLU and perhaps
+//! pooling) dropped at random; then flipping, mirroring and skewing a shape picture.
+
+use std::sync::Arc;
+
+use ndarray::Array2;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::maps::{self, Maps};
+use super::{KindFile, LessonKind};
+use crate::data::shapes::{self, Shape, ShapeParams};
+use crate::lesson::check::{Ctx, Matrix};
+use crate::lesson::draw::{
+    channel, fill, fmt_num, grid, keep_scale, rgb_image, step, with_emphasis,
+};
+use crate::lesson::frame::{Grid, Panel, Step};
+use crate::lesson::model::Lesson;
+use crate::nn::ops;
+use crate::Result;
+
+/// The fields of a dropout lesson.
+#[derive(Debug, Deserialize)]
+pub(crate) struct File {
+    image: Option<Spanned<Matrix>>,
+    kernel: Option<Spanned<Matrix>>,
+    kernels: Option<Spanned<Vec<Matrix>>>,
+    stride: Option<Spanned<usize>>,
+    padding: Option<Spanned<usize>>,
+    edge_fill: Option<Spanned<f32>>,
+    pool_size: Option<Spanned<usize>>,
+    pool_stride: Option<Spanned<usize>>,
+    dropout_p: Option<Spanned<f32>>,
+    seed: Option<Spanned<u64>>,
+    shape: Option<Spanned<Shape>>,
+    image_size: Option<Spanned<usize>>,
+}
+
+impl KindFile for File {
+    const NAME: &'static str = "dropout";
+
+    fn placeholders(block: &str) -> &'static [&'static str] {
+        match block {
+            "text.intro" | "text.result" => &["p", "scale", "maps"],
+            "text.step" => &["step", "steps", "map", "maps", "result", "p", "scale"],
+            _ => &[],
+        }
+    }
+
+    fn check(self, ctx: &Ctx) -> Result<Arc<dyn LessonKind>> {
+        let checked = maps::check(
+            ctx,
+            maps::Fields {
+                image: &self.image,
+                kernel: &self.kernel,
+                kernels: Some(&self.kernels),
+                stride: &self.stride,
+                padding: &self.padding,
+                edge_fill: &self.edge_fill,
+            },
+        )?;
+        let (k, st) = maps::pool_fields(ctx, &self.pool_size, &self.pool_stride)?;
+        let p = probability(ctx, &self.dropout_p)?;
+        let picture = Picture::check(ctx, &self.shape, &self.image_size, &self.seed)?;
+        // the maps are pooled only when the file gives a pool size
+        let pool = self.pool_size.as_ref().map(|s| (k, st, s.span()));
+        let maps = checked.finish(ctx, pool)?;
+        Ok(Arc::new(Dropout { maps, p, picture }))
+    }
+}
+
+/// `dropout_p`: from 0 up to (not including) 1, default 0.5.
+pub(crate) fn probability(ctx: &Ctx, p: &Option<Spanned<f32>>) -> Result<f32> {
+    let Some(p) = p else {
+        return Ok(0.5);
+    };
+    let v = *p.get_ref();
+    if !(0.0..1.0).contains(&v) || v.is_nan() {
+        return Err(ctx.err(
+            p.span(),
+            "dropout_p",
+            format!("{v} is not a probability from 0 up to (not including) 1"),
+        ));
+    }
+    Ok(v)
+}
+
+/// A generated shape picture: which shape, how big, and the seed of its random choices
+/// (the seed also fixes the lesson's first dropout draw).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Picture {
+    pub shape: Shape,
+    pub size: usize,
+    pub seed: u64,
+}
+
+impl Picture {
+    /// `shape` (default triangle), `image_size` (16 to 256, default 128) and `seed`.
+    pub fn check(
+        ctx: &Ctx,
+        shape: &Option<Spanned<Shape>>,
+        size: &Option<Spanned<usize>>,
+        seed: &Option<Spanned<u64>>,
+    ) -> Result<Picture> {
+        let seed = seed.as_ref().map_or(0, |s| *s.get_ref());
+        let shape = shape.as_ref().map_or(Shape::Triangle, |s| *s.get_ref());
+        let size = size.as_ref().map_or(Ok(128), |s| {
+            if (16..=256).contains(s.get_ref()) {
+                Ok(*s.get_ref())
+            } else {
+                Err(ctx.err(s.span(), "image_size", "use a size from 16 to 256 pixels"))
+            }
+        })?;
+        Ok(Picture { shape, size, seed })
+    }
+
+    /// The picture, drawn with the dataset's recipe; the same seed gives the same pixels.
+    pub fn draw(&self) -> image::RgbImage {
+        let params = ShapeParams::random(&mut ChaCha8Rng::seed_from_u64(self.seed));
+        shapes::draw_shape_sized(self.shape, params, self.size as u32)
+    }
+}
+
+/// A checked dropout lesson.
+#[derive(Debug)]
+struct Dropout {
+    maps: Maps,
+    p: f32,
+    picture: Picture,
+}
+
+impl LessonKind for Dropout {
+    fn matrices(&self) -> Vec<(String, Array2<f32>)> {
+        self.maps.matrices()
+    }
+
+    fn dropout(&self) -> Option<(f32, u64)> {
+        Some((self.p, self.picture.seed))
+    }
+
+    fn filter_presets(&self) -> bool {
+        true
+    }
+
+    fn steps(&self, l: &Lesson) -> Result<Vec<Step>> {
+        let t = l.text();
+        let x = self.maps.feature_stack(l)?;
+        let p = l.dropout_p();
+        let mut rng = ChaCha8Rng::seed_from_u64(l.seed());
+        let (out, mask) = ops::dropout2d(&x, p, &mut rng);
+        let c = x.dim().1;
+        let scale = keep_scale(p);
+        let before: Vec<Array2<f32>> = (0..c).map(|i| channel(&x, i)).collect();
+        let after: Vec<Array2<f32>> = (0..c).map(|i| channel(&out, i)).collect();
+        let dropped: Vec<bool> = (0..c).map(|i| mask[[0, i]] == 0.0).collect();
+        let after_grid = |i: usize| -> Grid {
+            let label = if dropped[i] {
+                format!("Map {}", i + 1)
+            } else {
+                format!("Map {} kept (x{})", i + 1, fmt_num(scale))
+            };
+            let mut g = grid(label, &after[i]);
+            g.dimmed = dropped[i];
+            g
+        };
+        let base_vars = |extra: Vec<(&'static str, String)>| -> Vec<(&'static str, String)> {
+            let mut v = vec![
+                ("p", fmt_num(p)),
+                ("scale", fmt_num(scale)),
+                ("maps", c.to_string()),
+            ];
+            v.extend(extra);
+            v
+        };
+
+        let mut frames = Vec::with_capacity(c + 3);
+        let mut intro = step(
+            format!("Dropout: {c} feature maps, p = {}", fmt_num(p)),
+            fill(&t.intro, &base_vars(vec![])),
+            before
+                .iter()
+                .enumerate()
+                .map(|(i, m)| Panel::Grid(grid(format!("Map {}", i + 1), m)))
+                .collect(),
+        );
+        intro.formula = Some(format!(
+            "each map is dropped with probability {}; a kept map is multiplied by 1 / (1 - {}) = {}",
+            fmt_num(p),
+            fmt_num(p),
+            fmt_num(scale)
+        ));
+        frames.push(intro);
+
+        for i in 0..c {
+            let verdict = if dropped[i] { "dropped" } else { "kept" };
+            let vars = base_vars(vec![
+                ("step", (i + 1).to_string()),
+                ("steps", c.to_string()),
+                ("map", (i + 1).to_string()),
+                ("result", verdict.to_string()),
+            ]);
+            let mut f = step(
+                format!("Map {} of {c}: {verdict}", i + 1),
+                fill(&t.step, &vars),
+                vec![
+                    Panel::Grid(with_emphasis(
+                        grid(format!("Map {} before", i + 1), &before[i]),
+                        Vec::new(),
+                    )),
+                    Panel::Grid(after_grid(i)),
+                ],
+            );
+            f.formula = Some(if dropped[i] {
+                format!("map {} dropped: every value x 0 = 0", i + 1)
+            } else {
+                // an example cell: the largest value of the map
+                let (at, v) =
+                    before[i]
+                        .indexed_iter()
+                        .fold(((0, 0), f32::NEG_INFINITY), |acc, (ix, &v)| {
+                            if v > acc.1 {
+                                (ix, v)
+                            } else {
+                                acc
+                            }
+                        });
+                format!(
+                    "map {} kept: every value x {} (for example {} x {} = {})",
+                    i + 1,
+                    fmt_num(scale),
+                    fmt_num(v),
+                    fmt_num(scale),
+                    fmt_num(after[i][at])
+                )
+            });
+            frames.push(f);
+        }
+
+        let n_dropped = dropped.iter().filter(|&&d| d).count();
+        let mut f = step(
+            format!("After dropout: {n_dropped} of {c} maps dropped"),
+            fill(&t.result, &base_vars(vec![])),
+            (0..c).map(|i| Panel::Grid(after_grid(i))).collect(),
+        );
+        f.formula = Some(format!(
+            "this draw dropped {n_dropped} of {c}; on average p x {c} = {} maps are dropped (seed {})",
+            fmt_num(p * c as f32),
+            l.seed()
+        ));
+        frames.push(f);
+
+        // the other tactic: vary the training images themselves
+        let size = self.picture.size;
+        let img = self.picture.draw();
+        let mut f = step(
+            "Another defence: vary the training images",
+            [t.augment.clone(), t.closing.clone()].concat(),
+            vec![
+                Panel::Image(rgb_image("Original", &img)),
+                Panel::Image(rgb_image("Flipped (upside down)", &shapes::flip(&img))),
+                Panel::Image(rgb_image("Mirrored (left-right)", &shapes::mirror(&img))),
+                Panel::Image(rgb_image("Skewed (slanted)", &shapes::skew(&img, 0.3))),
+            ],
+        );
+        f.formula = Some(format!(
+            "one {size}x{size} picture, four training examples: same label, different pixels"
+        ));
+        frames.push(f);
+        Ok(frames)
+    }
+}

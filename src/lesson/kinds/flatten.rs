@@ -1,0 +1,193 @@
+//! Flatten: the feature maps of an image (several filters, ReLU, perhaps pooling) unrolled
+//! into one vector, one value per step.
+
+use std::sync::Arc;
+
+use ndarray::Array2;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::maps::{self, Maps};
+use super::{KindFile, LessonKind};
+use crate::lesson::check::{Ctx, Matrix};
+use crate::lesson::draw::{channel, fill, fmt_num, grid, step, with_emphasis, with_window};
+use crate::lesson::frame::{Panel, Step, Vector};
+use crate::lesson::model::Lesson;
+use crate::nn::ops;
+use crate::Result;
+
+/// Most values a flatten lesson may produce (one step each).
+pub(crate) const MAX_FLAT: usize = 256;
+
+/// The fields of a flatten lesson.
+#[derive(Debug, Deserialize)]
+pub(crate) struct File {
+    image: Option<Spanned<Matrix>>,
+    kernel: Option<Spanned<Matrix>>,
+    kernels: Option<Spanned<Vec<Matrix>>>,
+    stride: Option<Spanned<usize>>,
+    padding: Option<Spanned<usize>>,
+    edge_fill: Option<Spanned<f32>>,
+    pool_size: Option<Spanned<usize>>,
+    pool_stride: Option<Spanned<usize>>,
+}
+
+impl KindFile for File {
+    const NAME: &'static str = "flatten";
+
+    fn placeholders(block: &str) -> &'static [&'static str] {
+        match block {
+            "text.step" => &["step", "steps", "index", "map", "row", "col", "value"],
+            _ => &[],
+        }
+    }
+
+    fn check(self, ctx: &Ctx) -> Result<Arc<dyn LessonKind>> {
+        let checked = maps::check(
+            ctx,
+            maps::Fields {
+                image: &self.image,
+                kernel: &self.kernel,
+                kernels: Some(&self.kernels),
+                stride: &self.stride,
+                padding: &self.padding,
+                edge_fill: &self.edge_fill,
+            },
+        )?;
+        let (k, st) = maps::pool_fields(ctx, &self.pool_size, &self.pool_stride)?;
+        // the maps are pooled only when the file gives a pool size
+        let pool = self.pool_size.as_ref().map(|s| (k, st, s.span()));
+        let maps = checked.finish(ctx, pool)?;
+        let (h, w) = maps.out_size();
+        let n = maps.kernels.len() * h * w;
+        if n > MAX_FLAT {
+            return Err(ctx.err(
+                ctx.kind_span.clone(),
+                "kernels",
+                format!(
+                    "the maps hold {n} values, too many to step through one by one; \
+                     keep it to {MAX_FLAT} (a smaller image, fewer filters, or pooling)"
+                ),
+            ));
+        }
+        Ok(Arc::new(Flatten { maps }))
+    }
+}
+
+/// A checked flatten lesson.
+#[derive(Debug)]
+struct Flatten {
+    maps: Maps,
+}
+
+impl LessonKind for Flatten {
+    fn matrices(&self) -> Vec<(String, Array2<f32>)> {
+        self.maps.matrices()
+    }
+
+    fn filter_presets(&self) -> bool {
+        true
+    }
+
+    fn steps(&self, l: &Lesson) -> Result<Vec<Step>> {
+        let t = l.text();
+        let x = self.maps.feature_stack(l)?;
+        let v = ops::flatten(&x);
+        let v: Vec<f32> = v.row(0).to_vec();
+        let (_, c, h, w) = x.dim();
+        let n = v.len();
+        let maps: Vec<Array2<f32>> = (0..c).map(|i| channel(&x, i)).collect();
+        let map_label = |i: usize| format!("Map {i} ({h}x{w})");
+        let vec_label = format!("Vector ({n} values)");
+
+        let mut frames = Vec::with_capacity(n + 2);
+        let mut intro = step(
+            format!("Flatten: {c} maps become one vector"),
+            t.intro.clone(),
+            maps.iter()
+                .enumerate()
+                .map(|(i, m)| Panel::Grid(grid(map_label(i), m)))
+                .chain(std::iter::once(Panel::Vector(Vector {
+                    label: vec_label.clone(),
+                    values: vec![None; n],
+                    emphasis: Vec::new(),
+                    offset: 0,
+                    names: Vec::new(),
+                })))
+                .collect(),
+        );
+        intro.formula = Some(format!("{c} maps x {h} rows x {w} columns = {n} values"));
+        frames.push(intro);
+
+        for i in 0..n {
+            let (ci, r, col) = (i / (h * w), (i / w) % h, i % w);
+            let vars = [
+                ("step", (i + 1).to_string()),
+                ("steps", n.to_string()),
+                ("index", i.to_string()),
+                ("map", ci.to_string()),
+                ("row", r.to_string()),
+                ("col", col.to_string()),
+                ("value", fmt_num(v[i])),
+            ];
+            let mut panels: Vec<Panel> = maps
+                .iter()
+                .enumerate()
+                .map(|(mi, m)| {
+                    let g = grid(map_label(mi), m);
+                    Panel::Grid(if mi == ci {
+                        with_emphasis(with_window(g, r, col, 1, 1), vec![(r, col)])
+                    } else {
+                        g
+                    })
+                })
+                .collect();
+            panels.push(Panel::Vector(Vector {
+                label: vec_label.clone(),
+                values: v
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &x)| (j <= i).then_some(x))
+                    .collect(),
+                emphasis: vec![i],
+                offset: 0,
+                names: Vec::new(),
+            }));
+            let mut f = step(
+                format!("Index {i}: map {ci}, row {r}, column {col}"),
+                fill(&t.step, &vars),
+                panels,
+            );
+            f.formula = Some(format!(
+                "index = map x {} + row x {w} + column = {ci} x {} + {r} x {w} + {col} = {i}  (value {})",
+                h * w,
+                h * w,
+                fmt_num(v[i])
+            ));
+            frames.push(f);
+        }
+
+        let mut panels: Vec<Panel> = maps
+            .iter()
+            .enumerate()
+            .map(|(i, m)| Panel::Grid(grid(map_label(i), m)))
+            .collect();
+        panels.push(Panel::Vector(Vector {
+            label: vec_label,
+            values: v.iter().copied().map(Some).collect(),
+            emphasis: Vec::new(),
+            offset: 0,
+            names: Vec::new(),
+        }));
+        let mut f = step(
+            "The flattened vector",
+            [t.result.clone(), t.closing.clone()].concat(),
+            panels,
+        );
+        f.formula = Some(format!(
+            "shape [1, {c}, {h}, {w}] -> [1, {n}], as PyTorch's x.view(-1, {n}) reads it"
+        ));
+        frames.push(f);
+        Ok(frames)
+    }
+}

@@ -1,0 +1,322 @@
+//! Fully connected: one weighted sum of the inputs per class, plus a bias, then softmax.
+
+use std::sync::Arc;
+
+use ndarray::{Array1, Array2};
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{KindFile, LessonKind};
+use crate::lesson::check::{Ctx, Matrix};
+use crate::lesson::draw::{fill, fmt_num, grid, step, with_window};
+use crate::lesson::frame::{Bars, Panel, Step, Vector};
+use crate::lesson::model::Lesson;
+use crate::nn::ops;
+use crate::{Error, Result};
+
+/// Most values a fully connected lesson takes.
+pub(crate) const MAX_INPUTS: usize = 64;
+
+/// The fields of a fully connected lesson.
+#[derive(Debug, Deserialize)]
+pub(crate) struct File {
+    inputs: Option<Spanned<Vec<f32>>>,
+    weights: Option<Spanned<Matrix>>,
+    bias: Option<Spanned<Vec<f32>>>,
+    classes: Option<Spanned<Vec<String>>>,
+}
+
+impl KindFile for File {
+    const NAME: &'static str = "fully-connected";
+
+    fn placeholders(block: &str) -> &'static [&'static str] {
+        match block {
+            "text.step" => &["step", "steps", "class", "value"],
+            "text.closing" => &["class", "value"],
+            _ => &[],
+        }
+    }
+
+    fn check(self, ctx: &Ctx) -> Result<Arc<dyn LessonKind>> {
+        let inputs = self.inputs.as_ref().map(|s| s.get_ref().clone());
+        if let Some(s) = &self.inputs {
+            ctx.numbers("inputs", s.span(), s.get_ref())?;
+            if s.get_ref().is_empty() || s.get_ref().len() > MAX_INPUTS {
+                return Err(ctx.err(
+                    s.span(),
+                    "inputs",
+                    format!("give from 1 to {MAX_INPUTS} values"),
+                ));
+            }
+        }
+        let weights = self
+            .weights
+            .as_ref()
+            .map(|m| ctx.matrix("weights", m, (10, MAX_INPUTS)))
+            .transpose()?;
+        let bias = self.bias.as_ref().map(|s| s.get_ref().clone());
+        if let Some(s) = &self.bias {
+            ctx.numbers("bias", s.span(), s.get_ref())?;
+        }
+        let classes = classes(ctx, &self.classes)?;
+        let Some(inputs) = inputs else {
+            return Err(ctx.missing("inputs"));
+        };
+        let Some(weights) = weights else {
+            return Err(ctx.missing("weights"));
+        };
+        let w_span = self.weights.as_ref().map(Spanned::span).unwrap_or_default();
+        if weights.ncols() != inputs.len() {
+            return Err(ctx.err(
+                w_span,
+                "weights",
+                format!(
+                    "each row needs one weight per input: {} inputs but rows of {}",
+                    inputs.len(),
+                    weights.ncols()
+                ),
+            ));
+        }
+        if weights.nrows() != classes.len() {
+            return Err(ctx.err(
+                w_span,
+                "weights",
+                format!(
+                    "one row per class: {} classes but {} rows",
+                    classes.len(),
+                    weights.nrows()
+                ),
+            ));
+        }
+        if let Some(b) = &bias {
+            if b.len() != weights.nrows() {
+                let span = self.bias.as_ref().map(Spanned::span).unwrap_or_default();
+                return Err(ctx.err(
+                    span,
+                    "bias",
+                    format!(
+                        "one bias per class: {} classes but {} biases",
+                        weights.nrows(),
+                        b.len()
+                    ),
+                ));
+            }
+        }
+        Ok(Arc::new(FullyConnected {
+            inputs,
+            weights,
+            bias,
+            classes,
+        }))
+    }
+}
+
+/// `classes`: 2 to 10 names (default circle, square, triangle), made safe to draw.
+pub(crate) fn classes(ctx: &Ctx, c: &Option<Spanned<Vec<String>>>) -> Result<Vec<String>> {
+    let Some(c) = c else {
+        return Ok(vec!["circle".into(), "square".into(), "triangle".into()]);
+    };
+    if c.get_ref().len() < 2 || c.get_ref().len() > 10 {
+        return Err(ctx.err(c.span(), "classes", "give from 2 to 10 class names"));
+    }
+    Ok(c.get_ref()
+        .iter()
+        .map(|n| crate::text::escaped(n).into_owned())
+        .collect())
+}
+
+/// A checked fully connected lesson.
+#[derive(Debug)]
+struct FullyConnected {
+    inputs: Vec<f32>,
+    weights: Array2<f32>,
+    bias: Option<Vec<f32>>,
+    classes: Vec<String>,
+}
+
+fn row(v: &[f32]) -> Array2<f32> {
+    Array2::from_shape_vec((1, v.len()), v.to_vec()).unwrap_or_else(|_| Array2::zeros((1, 0)))
+}
+
+impl LessonKind for FullyConnected {
+    fn matrices(&self) -> Vec<(String, Array2<f32>)> {
+        let mut out = vec![
+            ("inputs".to_string(), row(&self.inputs)),
+            ("weights".to_string(), self.weights.clone()),
+        ];
+        if let Some(b) = &self.bias {
+            out.push(("bias".to_string(), row(b)));
+        }
+        out
+    }
+
+    fn steps(&self, l: &Lesson) -> Result<Vec<Step>> {
+        let t = l.text();
+        let missing = || Error::Lesson(format!("{}: needs inputs and weights", l.source()));
+        let inputs = l.matrix("inputs").ok_or_else(missing)?;
+        let w = l.matrix("weights").ok_or_else(missing)?;
+        let n_in = inputs.ncols();
+        let k = w.nrows();
+        if w.ncols() != n_in || self.classes.len() != k {
+            return Err(Error::Lesson(format!(
+                "{}: the weights must have one row per class and one column per input",
+                l.source()
+            )));
+        }
+        let b: Array1<f32> = match l.matrix("bias") {
+            Some(b) if b.ncols() == k => b.row(0).to_owned(),
+            Some(_) => return Err(Error::Lesson(format!("{}: one bias per class", l.source()))),
+            None => Array1::zeros(k),
+        };
+        let has_bias = l.matrix("bias").is_some();
+        let scores = ops::linear(inputs, w, &b);
+        let probs = ops::softmax(&scores);
+        let scores: Vec<f32> = scores.row(0).to_vec();
+        let probs: Vec<f32> = probs.row(0).to_vec();
+        let classes = &self.classes;
+        let x: Vec<f32> = inputs.row(0).to_vec();
+
+        let input_panel = || {
+            Panel::Vector(Vector {
+                label: format!("Inputs ({n_in} values)"),
+                values: x.iter().copied().map(Some).collect(),
+                emphasis: Vec::new(),
+                offset: 0,
+                names: Vec::new(),
+            })
+        };
+        let w_label = format!("Weights: a row per class ({})", classes.join(", "));
+        let score_panel = |known: usize, emph: Option<usize>| {
+            Panel::Vector(Vector {
+                label: "Scores".to_string(),
+                values: scores
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &s)| (j < known).then_some(s))
+                    .collect(),
+                emphasis: emph.into_iter().collect(),
+                offset: 0,
+                names: classes.clone(),
+            })
+        };
+        let bars = || {
+            Panel::Bars(Bars {
+                label: "Probabilities".into(),
+                items: classes.iter().cloned().zip(probs.iter().copied()).collect(),
+            })
+        };
+
+        let mut frames = Vec::with_capacity(k + 3);
+        let mut intro = step(
+            format!("Fully connected: {n_in} values in, {k} scores out"),
+            t.intro.clone(),
+            vec![
+                input_panel(),
+                Panel::Grid(grid(w_label.clone(), w)),
+                score_panel(0, None),
+            ],
+        );
+        intro.formula = Some(format!(
+            "{k} classes x {n_in} inputs = {} weights{}",
+            k * n_in,
+            if has_bias {
+                format!(", plus {k} biases")
+            } else {
+                String::new()
+            }
+        ));
+        frames.push(intro);
+
+        for j in 0..k {
+            let terms: Vec<String> = (0..n_in)
+                .map(|i| format!("({} x {})", fmt_num(x[i]), fmt_num(w[[j, i]])))
+                .collect();
+            let bias = if has_bias && b[j] < 0.0 {
+                format!(" - {}", fmt_num(-b[j]))
+            } else if has_bias {
+                format!(" + {}", fmt_num(b[j]))
+            } else {
+                String::new()
+            };
+            let vars = [
+                ("step", (j + 1).to_string()),
+                ("steps", k.to_string()),
+                ("class", classes[j].clone()),
+                ("value", fmt_num(scores[j])),
+            ];
+            let mut f = step(
+                format!("Score {} of {k}: {}", j + 1, classes[j]),
+                fill(&t.step, &vars),
+                vec![
+                    input_panel(),
+                    Panel::Grid(with_window(grid(w_label.clone(), w), j, 0, 1, n_in)),
+                    score_panel(j + 1, Some(j)),
+                ],
+            );
+            f.formula = Some(format!(
+                "{}: {}{bias} = {}",
+                classes[j],
+                terms.join(" + "),
+                fmt_num(scores[j])
+            ));
+            frames.push(f);
+        }
+
+        // the exponentials are written out for display; the probabilities come from ops::softmax
+        let exps: Vec<f32> = scores.iter().map(|&s| s.exp()).collect();
+        let total_exp: f32 = exps.iter().sum();
+        let powers: Vec<String> = scores
+            .iter()
+            .zip(&exps)
+            .map(|(&s, &e)| format!("e^{} = {}", fmt_num(s), fmt_num(e)))
+            .collect();
+        let shares: Vec<String> = (0..k)
+            .map(|j| {
+                format!(
+                    "{} {} / {} = {}",
+                    classes[j],
+                    fmt_num(exps[j]),
+                    fmt_num(total_exp),
+                    fmt_num(probs[j])
+                )
+            })
+            .collect();
+        let parts = [
+            powers.join(", "),
+            format!("total {}", fmt_num(total_exp)),
+            shares.join(", "),
+        ];
+        let mut f = step(
+            "Softmax: scores become probabilities",
+            t.result.clone(),
+            vec![score_panel(k, None), bars()],
+        );
+        f.formula = Some(parts.join("; "));
+        frames.push(f);
+
+        let best = probs
+            .iter()
+            .enumerate()
+            .fold(0, |b, (j, &p)| if p > probs[b] { j } else { b });
+        let sum: String = probs
+            .iter()
+            .map(|&p| fmt_num(p))
+            .collect::<Vec<_>>()
+            .join(" + ");
+        let total: f32 = probs.iter().sum();
+        let mut f = step(
+            format!("The prediction: {}", classes[best]),
+            fill(
+                &t.closing,
+                &[
+                    ("class", classes[best].clone()),
+                    ("value", fmt_num(probs[best])),
+                ],
+            ),
+            vec![score_panel(k, Some(best)), bars()],
+        );
+        f.formula = Some(format!("{sum} = {}", fmt_num(total)));
+        frames.push(f);
+        Ok(frames)
+    }
+}

@@ -1,0 +1,164 @@
+//! The kinds of lesson, one module each, and the registry that names them.
+//!
+//! A kind owns everything that differs between lessons: the fields its files take (its
+//! file struct), how they are checked, the steps it computes from them with
+//! [`crate::nn::ops`], the placeholders its text may use, and what a learner can do with it
+//! (edit cells, draw new drops, try preset filters, go on to training).
+//!
+//! Adding a kind: write `kinds/<name>.rs` with a file struct that implements [`KindFile`]
+//! and a spec that implements [`LessonKind`], then add one line to [`KINDS`].
+
+use std::sync::Arc;
+
+use ndarray::Array2;
+use serde::de::DeserializeOwned;
+
+use crate::lesson::check::{field_names, Ctx};
+use crate::lesson::frame::Step;
+use crate::lesson::model::Lesson;
+use crate::Result;
+
+pub(crate) mod architecture;
+pub(crate) mod convolution;
+pub(crate) mod dropout;
+pub(crate) mod flatten;
+pub(crate) mod fully_connected;
+pub(crate) mod maps;
+pub(crate) mod pooling;
+pub(crate) mod relu;
+pub(crate) mod train;
+
+/// Every kind, in the order an unknown `kind` lists them.
+pub(crate) const KINDS: &[Registration] = &[
+    register::<convolution::File>(),
+    register::<relu::File>(),
+    register::<pooling::File>(),
+    register::<dropout::File>(),
+    register::<flatten::File>(),
+    register::<fully_connected::File>(),
+    register::<architecture::File>(),
+    register::<train::File>(),
+];
+
+/// The fields of one kind's lesson files (besides `id`, `title`, `summary`, `kind` and
+/// `[text]`), read with serde from the same file; each field is an `Option<Spanned<_>>`
+/// so that errors name its line. Fields of no part of the lesson are refused before it is
+/// read, with the list of those this kind takes (its field names, read from the struct).
+pub(crate) trait KindFile: DeserializeOwned + 'static {
+    /// The name lesson files give in `kind = "..."`.
+    const NAME: &'static str;
+
+    /// The placeholders the kind fills in text block `block` (`"text.step"`).
+    fn placeholders(_block: &str) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Check the fields and build the lesson's inputs; errors point into the file.
+    fn check(self, ctx: &Ctx) -> Result<Arc<dyn LessonKind>>;
+}
+
+/// A checked lesson of one kind: its inputs as the file gave them, and what it does.
+///
+/// Methods with a default are capabilities a kind may offer; a later capability (say,
+/// questions for a "your turn" step) is one more method with a default here.
+pub(crate) trait LessonKind: std::fmt::Debug + Send + Sync {
+    /// Every step, computed from the lesson's current inputs (the learner's edits included).
+    fn steps(&self, lesson: &Lesson) -> Result<Vec<Step>>;
+
+    /// The matrices a learner may edit, with their screen names and first values.
+    fn matrices(&self) -> Vec<(String, Array2<f32>)> {
+        Vec::new()
+    }
+
+    /// The dropout probability and seed the lesson starts with, if the learner can change
+    /// them (`[`/`]` and re-roll).
+    fn dropout(&self) -> Option<(f32, u64)> {
+        None
+    }
+
+    /// Whether well-known 3x3 filters may be put into the first filter.
+    fn filter_presets(&self) -> bool {
+        false
+    }
+
+    /// Whether the lesson leads on to the training screen.
+    fn opens_training(&self) -> bool {
+        false
+    }
+}
+
+/// What the app offers on a lesson, as the screens ask it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    /// `r` draws new random drops and `[`/`]` change the dropout probability.
+    pub dropout: bool,
+    /// Well-known 3x3 filters can be put into the first filter.
+    pub filter_presets: bool,
+    /// Cells of at least one matrix can be edited.
+    pub editable: bool,
+    /// The lesson leads on to the training screen (`s` trains, Enter opens settings).
+    pub training: bool,
+}
+
+/// The checks every lesson shares, run by [`Registration::load`] between reading a kind's
+/// fields and checking them.
+pub(crate) type Between<'a> = &'a mut dyn FnMut() -> Result<()>;
+
+/// One kind as the loader knows it.
+pub(crate) struct Registration {
+    /// `kind = "..."`.
+    pub name: &'static str,
+    /// Its own fields, in declaration order.
+    pub fields: fn() -> &'static [&'static str],
+    /// Placeholders per text block.
+    pub placeholders: fn(&str) -> &'static [&'static str],
+    /// Read the kind's fields from the file (a wrong type is an error here), run `between`
+    /// (the checks every lesson shares), then check the kind's fields.
+    pub load: fn(&Ctx, Between) -> Result<Arc<dyn LessonKind>>,
+}
+
+const fn register<F: KindFile>() -> Registration {
+    Registration {
+        name: F::NAME,
+        fields: field_names::<F>,
+        placeholders: F::placeholders,
+        load: load::<F>,
+    }
+}
+
+fn load<F: KindFile>(ctx: &Ctx, between: Between) -> Result<Arc<dyn LessonKind>> {
+    let file = ctx.parse::<F>()?;
+    between()?;
+    file.check(ctx)
+}
+
+/// The registered kind called `name`.
+pub(crate) fn find(name: &str) -> Option<&'static Registration> {
+    KINDS.iter().find(|k| k.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_names_are_unique_and_every_kind_lists_its_fields() {
+        for (i, k) in KINDS.iter().enumerate() {
+            assert!(KINDS[..i].iter().all(|o| o.name != k.name), "{}", k.name);
+        }
+        assert_eq!(
+            (find("pooling").unwrap().fields)(),
+            [
+                "image",
+                "kernel",
+                "stride",
+                "padding",
+                "edge_fill",
+                "pool_size",
+                "pool_stride"
+            ]
+        );
+        assert!((find("train").unwrap().fields)().is_empty());
+        assert!(find("nope").is_none());
+    }
+}

@@ -1,0 +1,160 @@
+//! Max pooling: the ReLU map of an image and a filter, then the largest value of each
+//! window, one window per step.
+
+use std::sync::Arc;
+
+use ndarray::{s, Array2};
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::maps::{self, max_pool, Maps};
+use super::{KindFile, LessonKind};
+use crate::lesson::check::{Ctx, Matrix};
+use crate::lesson::draw::{
+    as_batch, channel, fill, fmt_num, grid, partial, shape_text, step, with_emphasis, with_window,
+};
+use crate::lesson::frame::{Panel, Step};
+use crate::lesson::model::Lesson;
+use crate::nn::ops;
+use crate::Result;
+
+/// The fields of a pooling lesson.
+#[derive(Debug, Deserialize)]
+pub(crate) struct File {
+    image: Option<Spanned<Matrix>>,
+    kernel: Option<Spanned<Matrix>>,
+    stride: Option<Spanned<usize>>,
+    padding: Option<Spanned<usize>>,
+    edge_fill: Option<Spanned<f32>>,
+    pool_size: Option<Spanned<usize>>,
+    pool_stride: Option<Spanned<usize>>,
+}
+
+impl KindFile for File {
+    const NAME: &'static str = "pooling";
+
+    fn placeholders(block: &str) -> &'static [&'static str] {
+        match block {
+            "text.step" => &["step", "steps", "row", "col", "value"],
+            _ => &[],
+        }
+    }
+
+    fn check(self, ctx: &Ctx) -> Result<Arc<dyn LessonKind>> {
+        let checked = maps::check(
+            ctx,
+            maps::Fields {
+                image: &self.image,
+                kernel: &self.kernel,
+                kernels: None,
+                stride: &self.stride,
+                padding: &self.padding,
+                edge_fill: &self.edge_fill,
+            },
+        )?;
+        let (k, st) = maps::pool_fields(ctx, &self.pool_size, &self.pool_stride)?;
+        let span = self
+            .pool_size
+            .as_ref()
+            .map_or(ctx.kind_span.clone(), Spanned::span);
+        let maps = checked.finish(ctx, Some((k, st, span)))?;
+        Ok(Arc::new(Pooling {
+            maps,
+            pool: (k, st),
+        }))
+    }
+}
+
+/// A checked pooling lesson.
+#[derive(Debug)]
+struct Pooling {
+    maps: Maps,
+    /// Window size and stride.
+    pool: (usize, usize),
+}
+
+impl LessonKind for Pooling {
+    fn matrices(&self) -> Vec<(String, Array2<f32>)> {
+        self.maps.matrices()
+    }
+
+    fn filter_presets(&self) -> bool {
+        true
+    }
+
+    fn steps(&self, l: &Lesson) -> Result<Vec<Step>> {
+        let t = l.text();
+        let conv = self.maps.convolve(l)?;
+        let relu_map = ops::relu(&conv.maps[0]);
+        let pooled4 = max_pool(l, &as_batch(&relu_map), self.pool)?;
+        let pooled = channel(&pooled4, 0);
+        let (k, st) = (self.pool.0.max(1), self.pool.1.max(1));
+        let (ph, pw) = pooled.dim();
+        let steps = ph * pw;
+        let in_label = format!("ReLU map {}", shape_text(&relu_map));
+        let out_label = format!("Pooled {}", shape_text(&pooled));
+
+        let mut frames = Vec::with_capacity(steps + 2);
+        let mut intro = step(
+            format!("Max pooling: {k}x{k} windows, stride {st}"),
+            t.intro.clone(),
+            vec![
+                Panel::Grid(grid(in_label.clone(), &relu_map)),
+                Panel::Grid(partial(out_label.clone(), &pooled, 0)),
+            ],
+        );
+        intro.formula = Some(format!(
+            "each {k}x{k} window keeps only its largest value: {} values become 1",
+            k * k
+        ));
+        frames.push(intro);
+        for oy in 0..ph {
+            for ox in 0..pw {
+                let n = oy * pw + ox + 1;
+                let (wy, wx) = (oy * st, ox * st);
+                let vals: Vec<String> = relu_map
+                    .slice(s![wy..wy + k, wx..wx + k])
+                    .iter()
+                    .map(|&v| fmt_num(v))
+                    .collect();
+                let m = pooled[[oy, ox]];
+                let vars = [
+                    ("step", n.to_string()),
+                    ("steps", steps.to_string()),
+                    ("row", (oy + 1).to_string()),
+                    ("col", (ox + 1).to_string()),
+                    ("value", fmt_num(m)),
+                ];
+                let mut f = step(
+                    format!("Window {n} of {steps}: row {}, column {}", oy + 1, ox + 1),
+                    fill(&t.step, &vars),
+                    vec![
+                        Panel::Grid(with_window(grid(in_label.clone(), &relu_map), wy, wx, k, k)),
+                        Panel::Grid(with_emphasis(
+                            partial(out_label.clone(), &pooled, n),
+                            vec![(oy, ox)],
+                        )),
+                    ],
+                );
+                f.formula = Some(format!("max({}) = {}", vals.join(", "), fmt_num(m)));
+                frames.push(f);
+            }
+        }
+        let mut f = step(
+            "The pooled map",
+            [t.result.clone(), t.closing.clone()].concat(),
+            vec![
+                Panel::Grid(grid(in_label, &relu_map)),
+                Panel::Grid(grid(out_label, &pooled)),
+            ],
+        );
+        f.formula = Some(format!(
+            "{}x{} = {} values became {ph}x{pw} = {steps} values",
+            relu_map.nrows(),
+            relu_map.ncols(),
+            relu_map.len()
+        ));
+        frames.push(f);
+        Ok(frames)
+    }
+}

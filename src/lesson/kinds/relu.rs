@@ -1,0 +1,136 @@
+//! ReLU: the feature map of an image and a filter (as in convolution), then negatives set
+//! to 0, cell by cell.
+
+use std::sync::Arc;
+
+use ndarray::Array2;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::maps::{self, Maps};
+use super::{KindFile, LessonKind};
+use crate::lesson::check::{Ctx, Matrix};
+use crate::lesson::draw::{
+    fill, fmt_num, grid, partial, shape_text, step, with_emphasis, with_window,
+};
+use crate::lesson::frame::{Panel, Step};
+use crate::lesson::model::Lesson;
+use crate::nn::ops;
+use crate::Result;
+
+/// The fields of a relu lesson.
+#[derive(Debug, Deserialize)]
+pub(crate) struct File {
+    image: Option<Spanned<Matrix>>,
+    kernel: Option<Spanned<Matrix>>,
+    stride: Option<Spanned<usize>>,
+    padding: Option<Spanned<usize>>,
+    edge_fill: Option<Spanned<f32>>,
+}
+
+impl KindFile for File {
+    const NAME: &'static str = "relu";
+
+    fn placeholders(block: &str) -> &'static [&'static str] {
+        match block {
+            "text.step" => &["step", "steps", "row", "col", "value", "result"],
+            _ => &[],
+        }
+    }
+
+    fn check(self, ctx: &Ctx) -> Result<Arc<dyn LessonKind>> {
+        let maps = maps::check(
+            ctx,
+            maps::Fields {
+                image: &self.image,
+                kernel: &self.kernel,
+                kernels: None,
+                stride: &self.stride,
+                padding: &self.padding,
+                edge_fill: &self.edge_fill,
+            },
+        )?
+        .finish(ctx, None)?;
+        Ok(Arc::new(Relu { maps }))
+    }
+}
+
+/// A checked relu lesson.
+#[derive(Debug)]
+struct Relu {
+    maps: Maps,
+}
+
+impl LessonKind for Relu {
+    fn matrices(&self) -> Vec<(String, Array2<f32>)> {
+        self.maps.matrices()
+    }
+
+    fn filter_presets(&self) -> bool {
+        true
+    }
+
+    fn steps(&self, l: &Lesson) -> Result<Vec<Step>> {
+        let t = l.text();
+        let conv = self.maps.convolve(l)?;
+        let map = &conv.maps[0];
+        let out = ops::relu(map);
+        let (rows, cols) = map.dim();
+        let steps = rows * cols;
+        let in_label = format!("Feature map {}", shape_text(map));
+        let out_label = format!("After ReLU {}", shape_text(map));
+
+        let mut frames = Vec::with_capacity(steps + 2);
+        let mut intro = step(
+            "ReLU: negative values become 0",
+            t.intro.clone(),
+            vec![
+                Panel::Grid(grid(in_label.clone(), map)),
+                Panel::Grid(partial(out_label.clone(), &out, 0)),
+            ],
+        );
+        intro.formula = Some("ReLU(x) = max(0, x)".into());
+        frames.push(intro);
+        for r in 0..rows {
+            for c in 0..cols {
+                let n = r * cols + c + 1;
+                let (v, y) = (map[[r, c]], out[[r, c]]);
+                let vars = [
+                    ("step", n.to_string()),
+                    ("steps", steps.to_string()),
+                    ("row", (r + 1).to_string()),
+                    ("col", (c + 1).to_string()),
+                    ("value", fmt_num(v)),
+                    ("result", fmt_num(y)),
+                ];
+                let mut f = step(
+                    format!("Cell {n} of {steps}: row {}, column {}", r + 1, c + 1),
+                    fill(&t.step, &vars),
+                    vec![
+                        Panel::Grid(with_window(grid(in_label.clone(), map), r, c, 1, 1)),
+                        Panel::Grid(with_emphasis(
+                            partial(out_label.clone(), &out, n),
+                            vec![(r, c)],
+                        )),
+                    ],
+                );
+                f.formula = Some(format!("max(0, {}) = {}", fmt_num(v), fmt_num(y)));
+                frames.push(f);
+            }
+        }
+        let negatives = map.iter().filter(|&&v| v < 0.0).count();
+        let mut f = step(
+            "The ReLU map",
+            [t.result.clone(), t.closing.clone()].concat(),
+            vec![
+                Panel::Grid(grid(in_label, map)),
+                Panel::Grid(grid(out_label, &out)),
+            ],
+        );
+        f.formula = Some(format!(
+            "{negatives} of {steps} values were negative and became 0; the rest pass through unchanged"
+        ));
+        frames.push(f);
+        Ok(frames)
+    }
+}
