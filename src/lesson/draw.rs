@@ -143,17 +143,10 @@ pub(crate) fn rgb_image(label: impl Into<String>, img: &image::RgbImage) -> Imag
     }
 }
 
+pub(crate) use crate::nn::dropout::keep_scale;
+
 pub(crate) fn shape_text(m: &Array2<f32>) -> String {
     format!("{}x{}", m.nrows(), m.ncols())
-}
-
-/// The probability a kept value is multiplied by: 1 / (1 - p).
-pub(crate) fn keep_scale(p: f32) -> f32 {
-    if p >= 1.0 {
-        0.0
-    } else {
-        1.0 / (1.0 - p)
-    }
 }
 
 #[cfg(test)]
