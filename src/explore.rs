@@ -347,14 +347,20 @@ impl Explorer {
         })
     }
 
+    /// Run `pixels` (one 3x128x128 CHW u8 image, as [`crate::data::load_image`] and
+    /// [`crate::data::rgb_to_chw`] give) through `net`, normalised as training does.
+    pub fn from_pixels(net: ShapesNet, classes: Vec<String>, pixels: &[u8]) -> Result<Explorer> {
+        let lut = crate::data::normalize_table();
+        let input = pixels.iter().map(|&p| lut[usize::from(p)]).collect();
+        Explorer::new(net, classes, input)
+    }
+
     /// Load a checkpoint and an image file (decoded, resized and normalised as `predict`
     /// and `evaluate` do) and run it.
     pub fn from_files(model: &std::path::Path, image: &std::path::Path) -> Result<Explorer> {
         let (net, meta) = crate::nn::checkpoint::load(model)?;
         let pixels = crate::data::load_image(image)?;
-        let lut = crate::data::normalize_table();
-        let input = pixels.iter().map(|&p| lut[usize::from(p)]).collect();
-        Explorer::new(net, meta.classes, input)
+        Explorer::from_pixels(net, meta.classes, &pixels)
     }
 
     /// The net explored.

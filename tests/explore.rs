@@ -70,6 +70,7 @@ fn assert_terms_sum(cell: &Value) {
 fn conv_cells_match_pytorch_hooks_and_their_terms_sum_to_them() {
     let reference = reference();
     let mut checked = 0;
+    let mut worst = 0.0f64;
     for layer in ["conv1", "conv2", "conv3"] {
         let r = &reference["layers"][layer];
         let scale = f(&r["max_abs"]);
@@ -97,6 +98,7 @@ fn conv_cells_match_pytorch_hooks_and_their_terms_sum_to_them() {
                 (ch, row, col)
             );
             let (a, b) = (f(&ours["value"]), f(&cell["value"]));
+            worst = worst.max((a - b).abs() / scale);
             assert!(
                 (a - b).abs() <= 1e-4 * scale,
                 "{layer} {ch},{at}: ours {a}, PyTorch {b} (scale {scale})"
@@ -121,6 +123,7 @@ fn conv_cells_match_pytorch_hooks_and_their_terms_sum_to_them() {
         }
     }
     assert_eq!(checked, 24);
+    println!("24 conv cells: worst |ours - PyTorch| / max |PyTorch| = {worst:.2e}");
 }
 
 #[test]
@@ -141,6 +144,7 @@ fn fc_scores_and_probabilities_match_pytorch() {
         assert_eq!(a.len(), 3);
         for (x, y) in a.iter().zip(b) {
             assert!((f(x) - f(y)).abs() <= tol, "{key}: ours {x}, PyTorch {y}");
+            println!("fc {key}: ours {x}, PyTorch {y}");
         }
     }
     // the channel totals and the bias add up to each score

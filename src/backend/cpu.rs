@@ -448,7 +448,6 @@ pub fn forward_trace(net: &ShapesNet, input: &[f32]) -> Result<Trace> {
     let n = super::check_input(net, input, None)?;
     let k = net.classes();
     let mut w = Worker::new(&[]);
-    let (p1, p2, p3) = (C1 * S1 * S1, C2 * S2 * S2, C3 * S2 * S2);
     let mut maps: [Vec<f32>; 8] = Default::default();
     let mut logits = vec![0.0f32; n * k];
     let mut log_probs = Vec::with_capacity(n * k);
@@ -470,9 +469,6 @@ pub fn forward_trace(net: &ShapesNet, input: &[f32]) -> Result<Trace> {
             m.extend_from_slice(src);
         }
     }
-    debug_assert_eq!(maps[2].len(), n * p1);
-    debug_assert_eq!(maps[5].len(), n * p2);
-    debug_assert_eq!(maps[7].len(), n * p3);
     let [conv1, pool1, relu1, conv2, pool2, relu2, conv3, relu3] = maps;
     let a4 = |name: &str, c: usize, s: usize, v: Vec<f32>| {
         Array4::from_shape_vec((n, c, s, s), v).map_err(|e| Error::shape(name, e))

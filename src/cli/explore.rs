@@ -113,6 +113,18 @@ pub fn run(args: &ExploreArgs, global: &GlobalOpts) -> Result<()> {
     Ok(())
 }
 
+/// An f32 for JSON, written with the fewest digits that read back as the same f32
+/// (`0.0919751`, not `0.09197507053613663`); NaN and infinities as `null`.
+fn num(v: f32) -> Value {
+    v.to_string()
+        .parse::<f64>()
+        .map_or(Value::Null, Value::from)
+}
+
+fn nums(v: &[f32]) -> Value {
+    Value::Array(v.iter().map(|&x| num(x)).collect())
+}
+
 const EVAL_NOTE: &str = "dropout is off (evaluation mode)";
 
 fn class_name(e: &Explorer, k: usize) -> String {
@@ -126,12 +138,12 @@ fn overview(e: &Explorer, args: &ExploreArgs) -> String {
     if args.json {
         let st: Vec<Value> = stages
             .iter()
-            .map(|s| json!({"name": s.stage.name(), "shape": s.shape, "min": s.min, "max": s.max}))
+            .map(|s| json!({"name": s.stage.name(), "shape": s.shape, "min": num(s.min), "max": num(s.max)}))
             .chain(std::iter::once(json!({
                 "name": "fc",
                 "shape": [d.scores.len()],
-                "min": d.scores.iter().copied().fold(f32::INFINITY, f32::min),
-                "max": d.scores.iter().copied().fold(f32::NEG_INFINITY, f32::max),
+                "min": num(d.scores.iter().copied().fold(f32::INFINITY, f32::min)),
+                "max": num(d.scores.iter().copied().fold(f32::NEG_INFINITY, f32::max)),
             })))
             .collect();
         return json!({
@@ -139,8 +151,8 @@ fn overview(e: &Explorer, args: &ExploreArgs) -> String {
             "image": args.image.display().to_string(),
             "classes": e.classes(),
             "predicted": e.classes()[pred],
-            "scores": d.scores,
-            "probabilities": d.probabilities,
+            "scores": nums(&d.scores),
+            "probabilities": nums(&d.probabilities),
             "stages": st,
             "dropout": "off (evaluation mode)",
         })
@@ -207,7 +219,7 @@ fn conv_json(cell: &ConvCell) -> Value {
         .terms()
         .filter_map(|t| {
             t.at.map(|(r, c)| {
-                json!({"channel": t.channel, "row": r, "col": c, "input": t.input, "weight": t.weight})
+                json!({"channel": t.channel, "row": r, "col": c, "input": num(t.input), "weight": num(t.weight)})
             })
         })
         .collect();
@@ -217,8 +229,8 @@ fn conv_json(cell: &ConvCell) -> Value {
         "channel": cell.channel,
         "row": cell.row,
         "col": cell.col,
-        "value": cell.value,
-        "bias": cell.bias,
+        "value": num(cell.value),
+        "bias": num(cell.bias),
         "terms": terms,
         "subtotals": subtotals,
     })
@@ -357,9 +369,9 @@ fn fc(e: &Explorer, json: bool) -> String {
         return json!({
             "layer": "fc",
             "classes": e.classes(),
-            "values": d.scores,
-            "probabilities": d.probabilities,
-            "bias": d.bias,
+            "values": nums(&d.scores),
+            "probabilities": nums(&d.probabilities),
+            "bias": nums(&d.bias),
             "channel_totals": d.channel_totals,
         })
         .to_string();
@@ -438,6 +450,14 @@ fn fc(e: &Explorer, json: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_numbers_are_the_shortest_that_read_back() {
+        assert_eq!(num(0.1).to_string(), "0.1");
+        let v: f32 = 0.091_975_07;
+        assert_eq!(num(v).as_f64().map(|x| x as f32), Some(v));
+        assert_eq!(num(f32::NAN), Value::Null);
+    }
 
     #[test]
     fn at_parses_row_and_column() {
