@@ -11,6 +11,9 @@ use cnn_tutor::backend::{cpu, Backend, CpuBackend};
 use cnn_tutor::explore::{ConvLayer, Explorer};
 use serde_json::Value;
 
+#[path = "common/parity.rs"]
+mod parity;
+
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/explore")
 }
@@ -212,17 +215,14 @@ fn engine_pools_match_pytorch_and_its_forward_is_predicts() {
 }
 
 /// The forward that keeps the maps gives PyTorch's activations on the golden dump's four
-/// real images (skipped where `../shared/golden` is absent).
+/// real images (`$CNN_TUTOR_GOLDEN`, else `../shared/golden`; skipped where absent).
 #[test]
 fn forward_trace_matches_the_golden_activations() {
     use cnn_tutor::nn::checkpoint::TensorFile;
     use cnn_tutor::nn::net::{param_specs, Param, ShapesNet};
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/golden/shapes_net_seed42_batch4.safetensors");
-    if !path.exists() {
-        eprintln!("skipped: ../shared/golden is not beside the checkout");
+    let Some(path) = parity::golden_path() else {
         return;
-    }
+    };
     let file = TensorFile::read(&path).unwrap();
     let params = param_specs(3)
         .into_iter()
