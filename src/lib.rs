@@ -10,6 +10,7 @@ pub mod backend;
 pub mod cli;
 pub mod data;
 pub mod error;
+pub mod explore;
 pub mod fsutil;
 pub mod lesson;
 pub mod nn;

@@ -102,7 +102,7 @@ fn verify_device_cuda_passes_the_golden_file_through_cudarc() {
             "{out}"
         );
         assert!(
-            out.contains("All 37 tensors match within tolerance."),
+            out.contains("All 47 tensors match within tolerance."),
             "{out}"
         );
         assert!(!out.contains("FAIL"), "{out}");

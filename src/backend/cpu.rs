@@ -7,7 +7,7 @@
 //! so a thread only ever holds one image's activations; gradients are summed per thread
 //! and then across threads.
 
-use ndarray::Array2;
+use ndarray::{Array2, Array4};
 use rand_chacha::ChaCha8Rng;
 
 use super::{Backend, BatchStats};
@@ -18,8 +18,8 @@ use crate::nn::direct::{
 use crate::nn::dropout::MaskStream;
 use crate::nn::kernels::dot;
 use crate::nn::net::{
-    idx, ShapesNet, C1, C2, C3, DROP2D_P, DROP_P, FC_IN, IMAGE_SIDE as S0, IN_CHANNELS, IN_LEN,
-    POOL1_SIDE as S1, POOL2_SIDE as S2,
+    idx, ShapesNet, Trace, C1, C2, C3, DROP2D_P, DROP_P, FC_IN, IMAGE_SIDE as S0, IN_CHANNELS,
+    IN_LEN, POOL1_SIDE as S1, POOL2_SIDE as S2,
 };
 use crate::{Error, Result};
 
@@ -93,14 +93,18 @@ impl StageTimer {
 struct Worker {
     xp1: Vec<f32>,
     conv1: Vec<f32>,
+    /// relu(pool(conv1)).
     relu1: Vec<f32>,
+    /// Which input of each 2x2 window won the pool (0..=3, row-major).
     arg1: Vec<u8>,
     xp2: Vec<f32>,
     conv2: Vec<f32>,
     relu2: Vec<f32>,
     arg2: Vec<u8>,
     xp3: Vec<f32>,
+    /// conv3's output, before the ReLU (times the dropout2d scale when training).
     z3: Vec<f32>,
+    /// What enters fc: relu3 (times the element dropout scale when training).
     act: Vec<f32>,
     dact: Vec<f32>,
     dp3: Vec<f32>,
@@ -218,15 +222,14 @@ impl Worker {
                     let s = ch[c];
                     let erow = &el[c * plane..(c + 1) * plane];
                     for ((z, a), &e) in zrow.iter_mut().zip(arow.iter_mut()).zip(erow) {
-                        *z = (*z * s).max(0.0);
-                        *a = *z * e;
+                        *z *= s;
+                        *a = z.max(0.0) * e;
                     }
                 }
             }
             None => {
-                for (z, a) in self.z3.iter_mut().zip(self.act.iter_mut()) {
-                    *z = z.max(0.0);
-                    *a = *z;
+                for (&z, a) in self.z3.iter().zip(self.act.iter_mut()) {
+                    *a = z.max(0.0);
                 }
             }
         }
@@ -390,11 +393,8 @@ impl Worker {
                 masks.map(|(ch, el)| (&ch[i * C3..(i + 1) * C3], &el[i * FC_IN..(i + 1) * FC_IN]));
             self.timer.start();
             self.forward(net, x, drop, &mut logits);
-            // log_softmax, stably
-            let m = logits.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-            let lse = logits.iter().map(|&v| (v - m).exp()).sum::<f32>().ln() + m;
             let start = self.log_probs.len();
-            self.log_probs.extend(logits.iter().map(|&v| v - lse));
+            self.log_probs.extend(log_softmax(&logits));
             let lp = &self.log_probs[start..];
             let pred = argmax(lp);
             if let Some(t) = targets.map(|t| t[i]) {
@@ -414,6 +414,80 @@ impl Worker {
             }
         }
     }
+}
+
+/// log_softmax of one row of logits, stably (as the eval forward gives it).
+fn log_softmax(logits: &[f32]) -> impl Iterator<Item = f32> + '_ {
+    let m = logits.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+    let lse = logits.iter().map(|&v| (v - m).exp()).sum::<f32>().ln() + m;
+    logits.iter().map(move |&v| v - lse)
+}
+
+/// The pooled map (before the ReLU) from the pool's input `x` [c, h, w] and the window
+/// codes [`pool2_relu_forward`] recorded: each output is the input its code names.
+fn pooled_from_codes(x: &[f32], c: usize, h: usize, w: usize, code: &[u8]) -> Vec<f32> {
+    let (oh, ow) = (h / 2, w / 2);
+    let mut out = Vec::with_capacity(c * oh * ow);
+    for ci in 0..c {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let k = usize::from(code[(ci * oh + oy) * ow + ox]);
+                out.push(x[(ci * h + 2 * oy + k / 2) * w + 2 * ox + k % 2]);
+            }
+        }
+    }
+    out
+}
+
+/// The eval-mode forward (dropouts off) of `input` (normalised images, CHW one after
+/// another), keeping every intermediate map: the same per-image pass as
+/// [`Backend::predict`] and training run, one image after another on this thread. The
+/// [`Trace`] has the layout of [`ShapesNet::forward_trace`] (which computes the same with
+/// the reference array ops).
+pub fn forward_trace(net: &ShapesNet, input: &[f32]) -> Result<Trace> {
+    let n = super::check_input(net, input, None)?;
+    let k = net.classes();
+    let mut w = Worker::new(&[]);
+    let mut maps: [Vec<f32>; 8] = Default::default();
+    let mut logits = vec![0.0f32; n * k];
+    let mut log_probs = Vec::with_capacity(n * k);
+    for (i, l) in logits.chunks_exact_mut(k).enumerate() {
+        w.forward(net, &input[i * IN_LEN..(i + 1) * IN_LEN], None, l);
+        log_probs.extend(log_softmax(l));
+        let pool1 = pooled_from_codes(&w.conv1, C1, S0, S0, &w.arg1);
+        let pool2 = pooled_from_codes(&w.conv2, C2, S1, S1, &w.arg2);
+        for (m, src) in maps.iter_mut().zip([
+            &w.conv1[..],
+            &pool1,
+            &w.relu1,
+            &w.conv2,
+            &pool2,
+            &w.relu2,
+            &w.z3,
+            &w.act,
+        ]) {
+            m.extend_from_slice(src);
+        }
+    }
+    let [conv1, pool1, relu1, conv2, pool2, relu2, conv3, relu3] = maps;
+    let a4 = |name: &str, c: usize, s: usize, v: Vec<f32>| {
+        Array4::from_shape_vec((n, c, s, s), v).map_err(|e| Error::shape(name, e))
+    };
+    let a2 = |name: &str, v: Vec<f32>| {
+        Array2::from_shape_vec((n, k), v).map_err(|e| Error::shape(name, e))
+    };
+    Ok(Trace {
+        conv1: a4("conv1", C1, S0, conv1)?,
+        pool1: a4("pool1", C1, S1, pool1)?,
+        relu1: a4("relu1", C1, S1, relu1)?,
+        conv2: a4("conv2", C2, S1, conv2)?,
+        pool2: a4("pool2", C2, S2, pool2)?,
+        relu2: a4("relu2", C2, S2, relu2)?,
+        conv3: a4("conv3", C3, S2, conv3)?,
+        relu3: a4("relu3", C3, S2, relu3)?,
+        logits: a2("logits", logits)?,
+        log_probs: a2("log_probs", log_probs)?,
+    })
 }
 
 /// Index of the largest value (the first on ties, as `torch.max`).

@@ -2,7 +2,9 @@
 //! `../shared/golden/README.md` (any batch size, any seed): activations, loss, gradients,
 //! and the parameters after one and three Adam steps. It lives with the backends because it
 //! runs one: the activations come from the reference array ops of [`crate::nn`] (what the
-//! lessons run), the loss, gradients and Adam steps from the backend given (what training runs).
+//! lessons run) and from the CPU backend's pass that keeps its maps ([`super::cpu::forward_trace`],
+//! what the inspector shows), the loss, gradients and Adam steps from the backend given (what
+//! training runs).
 
 use ndarray::Array4;
 
@@ -198,6 +200,28 @@ pub fn verify(path: &std::path::Path, backend: &mut dyn Backend) -> Result<Vec<C
         &tr.log_probs.iter().copied().collect::<Vec<_>>(),
         Measure::Relative,
     )?;
+
+    // the same activations from the CPU backend's own pass, which keeps its maps for the
+    // inspector (`cnn-tutor explore`)
+    let bt = super::cpu::forward_trace(&net, &x.data)?;
+    let v = |a: ndarray::ArrayViewD<'_, f32>| a.iter().copied().collect::<Vec<f32>>();
+    for (name, ours) in [
+        ("act.conv1", v(bt.conv1.view().into_dyn())),
+        ("act.pool1", v(bt.pool1.view().into_dyn())),
+        ("act.relu1", v(bt.relu1.view().into_dyn())),
+        ("act.conv2", v(bt.conv2.view().into_dyn())),
+        ("act.pool2", v(bt.pool2.view().into_dyn())),
+        ("act.relu2", v(bt.relu2.view().into_dyn())),
+        ("act.conv3", v(bt.conv3.view().into_dyn())),
+        ("act.relu3", v(bt.relu3.view().into_dyn())),
+        ("act.logits", v(bt.logits.view().into_dyn())),
+        ("act.log_probs", v(bt.log_probs.view().into_dyn())),
+    ] {
+        check(&mut checks, name, &ours, Measure::Relative)?;
+        if let Some(last) = checks.last_mut() {
+            last.name = format!("{name} (cpu pass)");
+        }
+    }
 
     // loss, gradients and Adam, on the backend (the code training runs)
     let mut adam = Adam::new(0.001, &net.params);

@@ -10,6 +10,7 @@ use crate::Result;
 
 pub mod data;
 pub mod evaluate;
+pub mod explore;
 pub mod lessons;
 pub mod out;
 pub mod predict;
@@ -65,6 +66,8 @@ pub enum Command {
     Predict(PredictArgs),
     /// Check the network against a PyTorch reference dump (see shared/golden).
     Verify(VerifyArgs),
+    /// Look inside a trained model for one image: any cell's products, pools, the decision.
+    Explore(explore::ExploreArgs),
     /// List the lessons: ids and titles.
     Lessons,
     /// Open one lesson (in the app, or as plain text with --plain).
@@ -215,6 +218,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Evaluate(args)) => evaluate::run(&args),
         Some(Command::Predict(args)) => predict::run(&args),
         Some(Command::Verify(args)) => verify::run(&args),
+        Some(Command::Explore(args)) => explore::run(&args, &cli.global),
         Some(Command::Lessons) => lessons::list(&cli.global),
         Some(Command::Lesson(args)) => {
             if args.plain {

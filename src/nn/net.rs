@@ -97,7 +97,9 @@ pub struct ShapesNet {
 }
 
 /// Every intermediate tensor of one forward pass with the dropouts off (eval mode),
-/// named as in `../shared/golden/README.md`.
+/// named as in `../shared/golden/README.md`: from the reference array ops
+/// ([`ShapesNet::forward_trace`], the lessons and `verify`) or from the CPU backend's own
+/// pass (`backend::cpu::forward_trace`, the inspector).
 #[derive(Debug, Clone)]
 pub struct Trace {
     /// conv1(x).
