@@ -13,47 +13,15 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cnn_tutor::serve::{self, ServeConfig, Server};
+use cnn_tutor::serve;
 use russh::client;
 use russh::ChannelMsg;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-/// Longest wait for anything (only reached when something is broken).
-const GUARD: Duration = Duration::from_secs(60);
-const CODE: &str = "owl-42";
-
-struct Client;
-
-impl client::Handler for Client {
-    type Error = russh::Error;
-
-    async fn check_server_key(
-        &mut self,
-        _key: &russh::keys::PublicKeyOrCertificate,
-    ) -> Result<bool, Self::Error> {
-        Ok(true)
-    }
-}
-
-fn config(state: &std::path::Path) -> ServeConfig {
-    let mut c = ServeConfig::new("127.0.0.1:0".parse().unwrap(), state.to_path_buf());
-    c.code = Some(CODE.into());
-    c.auth_delay = Duration::from_millis(100);
-    c.data_dir = state.join("no-data-needed");
-    c
-}
-
-fn start(c: ServeConfig) -> Server {
-    serve::start(c).expect("server starts")
-}
-
-async fn connect_with(addr: SocketAddr, config: client::Config) -> client::Handle<Client> {
-    tokio::time::timeout(GUARD, client::connect(Arc::new(config), addr, Client))
-        .await
-        .expect("connect in time")
-        .expect("connects")
-}
+#[path = "common/ssh.rs"]
+mod ssh;
+use ssh::{config, connect_with, start, Client, CODE, GUARD};
 
 async fn login(addr: SocketAddr, user: &str) -> client::Handle<Client> {
     let mut h = connect_with(addr, client::Config::default()).await;
