@@ -3,7 +3,7 @@
 # most; each step has its own time limit). Two halves:
 #
 #   scripts/gpu_check.sh --build     here, with cargo: builds the release binary and the
-#                                    real-GPU test binary (tests/gpu_cuda.rs) into
+#                                    real-GPU tests (tests/suite/gpu_cuda.rs, in the suite's binary) into
 #                                    target/gpu-check/, with the golden file beside them
 #   scripts/gpu_check.sh             there (no cargo needed; PyTorch with CUDA for the
 #                                    comparison), from the repository root, with
@@ -39,11 +39,11 @@ if [ "${1:-}" = "--build" ]; then
     mkdir -p "$OUT"
     cargo build --release --quiet
     cp target/release/cnn-tutor "$OUT/cnn-tutor"
-    exe=$(cargo test --release --test gpu_cuda --no-run --message-format=json 2>/dev/null |
+    exe=$(cargo test --release --test suite --no-run --message-format=json 2>/dev/null |
         "$PYTHON" -c 'import json,sys
 for l in sys.stdin:
     m = json.loads(l)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "gpu_cuda":
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "suite":
         print(m["executable"])')
     cp "$exe" "$OUT/gpu_cuda_tests"
     strip "$OUT/cnn-tutor" "$OUT/gpu_cuda_tests" 2>/dev/null || true
@@ -100,11 +100,11 @@ elif ! timeout 120 "$BIN" verify --device cuda --reference "$GOLDEN"; then
     FAILED+=("verify")
 fi
 
-step "3. real-GPU tests (tests/gpu_cuda.rs)"
+step "3. real-GPU tests (tests/suite/gpu_cuda.rs)"
 if [ -n "${SKIP_TESTS:-}" ]; then
     echo "skipped (SKIP_TESTS)"
 elif [ -x "$OUT/gpu_cuda_tests" ]; then
-    CNN_TUTOR_GOLDEN=${GOLDEN:-} timeout 180 "$OUT/gpu_cuda_tests" --test-threads 1 \
+    CNN_TUTOR_GOLDEN=${GOLDEN:-} timeout 180 "$OUT/gpu_cuda_tests" gpu_cuda:: --test-threads 1 \
         --nocapture >"$WORK/tests.out" 2>&1
     rc=$?
     grep -E '^test |skipped|panicked|error|test result' "$WORK/tests.out" | head -40

@@ -2,9 +2,9 @@
 """Decode an image folder as torchvision's ImageFolder does (PIL, convert("RGB")) and
 write every image's u8 pixels, CHW, one after the other, to OUT, in ImageFolder's order.
 
-The ignored test `pil_decoding_matches` (tests/data_loader.rs) compares cnn-tutor's loader
+The ignored test `pil_decoding_matches` (tests/suite/data_loader.rs) compares cnn-tutor's loader
 with this file: `CNN_TUTOR_PIL_DIR=DIR CNN_TUTOR_PIL_PIXELS=OUT cargo test --test
-data_loader -- --ignored pil_decoding`. It tells whether the two JPEG decoders agree.
+suite -- --ignored pil_decoding`. It tells whether the two JPEG decoders agree.
 
 Usage: pil_pixels.py DIR OUT     (needs torchvision: the venv made by scripts/compare.sh)
 """

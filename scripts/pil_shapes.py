@@ -3,7 +3,7 @@
 
 Writes OUT/{circle,square,triangle}_{xy1}_{xy2}.png for xy1 in 10..=40 and xy2 in 60..=100,
 each drawn exactly as the seed's create_image does (black fill, so the shape is easy to
-find). `cargo test --test data_generate -- --ignored pil` then compares cnn-tutor's drawing
+find). `cargo test --test suite -- --ignored pil_drawing` then compares cnn-tutor's drawing
 with these files pixel by pixel when CNN_TUTOR_PIL_SHAPES=OUT is set.
 
 Usage: pil_shapes.py OUT      (needs Pillow: the venv made by scripts/compare.sh has it)

@@ -1,4 +1,4 @@
-"""Make the PyTorch reference for `cnn-tutor explore` (tests/explore.rs).
+"""Make the PyTorch reference for `cnn-tutor explore` (tests/suite/explore.rs).
 
 usage:
     python make_explore_reference.py [--data ../shared/data/ms-learn-shapes] [--out tests/fixtures/explore]

@@ -5,7 +5,7 @@
 //! step on the device. Two implementations of [`Gpu`] run it:
 //! - [`CudarcGpu`](cudarc_gpu::CudarcGpu): the real device, through cudarc (driver API,
 //!   kernels compiled once per process with NVRTC, libraries loaded at run time);
-//! - the emulator of the tests (`tests/common/emu.rs`): the same kernel sources compiled
+//! - the emulator of the tests (`tests/suite/common/emu.rs`): the same kernel sources compiled
 //!   as C++ and run on the CPU, so that all of this is tested without a GPU.
 //!
 //! Training keeps the parameters and Adam's moments on the device across

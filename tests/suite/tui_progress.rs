@@ -64,18 +64,40 @@ fn unknown_fields_and_missing_fields_are_fine() {
     assert!(p.get("relu").visited);
 }
 
-/// The only test in this binary that touches the environment.
+/// Set in the child process of [`state_dir_from_the_environment_and_a_damaged_file_at_start`].
+const CHILD: &str = "CNN_TUTOR_TEST_STATE_CHILD";
+
+/// The environment belongs to the whole test binary (every integration test runs in it), so
+/// this test sets `CNN_TUTOR_STATE_DIR` only for a child process of the binary that runs
+/// this one test, and checks the child passed.
 #[test]
 fn state_dir_from_the_environment_and_a_damaged_file_at_start() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::env::set_var("CNN_TUTOR_STATE_DIR", dir.path());
+    let Some(state) = std::env::var_os(CHILD).and(std::env::var_os("CNN_TUTOR_STATE_DIR")) else {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let name = concat!(
+            module_path!(),
+            "::state_dir_from_the_environment_and_a_damaged_file_at_start"
+        );
+        let o = std::process::Command::new(std::env::current_exe().expect("test binary"))
+            .args([name, "--exact", "--nocapture", "--test-threads", "1"])
+            .env(CHILD, "1")
+            .env("CNN_TUTOR_STATE_DIR", dir.path())
+            .output()
+            .expect("runs");
+        let out =
+            String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{out}");
+        assert!(out.contains("test result: ok. 1 passed"), "{out}");
+        assert!(dir.path().join("progress.json").exists(), "{out}");
+        return;
+    };
+    let dir = std::path::PathBuf::from(state);
     let path = default_progress_path().expect("a path");
-    assert_eq!(path, dir.path().join("progress.json"));
+    assert_eq!(path, dir.join("progress.json"));
 
     std::fs::write(&path, "garbage").expect("write");
     let (app, saved_to) = build_app(&Options::default(), Theme::new(false, true))
         .expect("a damaged file is no error");
     assert_eq!(saved_to.as_deref(), Some(path.as_path()));
     assert!(app.notice().is_some_and(|n| n.contains("damaged")));
-    std::env::remove_var("CNN_TUTOR_STATE_DIR");
 }

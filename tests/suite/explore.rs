@@ -11,8 +11,7 @@ use cnn_tutor::backend::{cpu, Backend, CpuBackend};
 use cnn_tutor::explore::{ConvLayer, Explorer};
 use serde_json::Value;
 
-#[path = "common/parity.rs"]
-mod parity;
+use crate::common::parity;
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/explore")

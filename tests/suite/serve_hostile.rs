@@ -19,8 +19,7 @@ use russh::ChannelMsg;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-#[path = "common/ssh.rs"]
-mod ssh;
+use crate::common::ssh;
 use ssh::{config, connect_with, start, Client, CODE, GUARD};
 
 async fn login(addr: SocketAddr, user: &str) -> client::Handle<Client> {

@@ -1,10 +1,10 @@
 //! The CUDA backend's kernels and host orchestration, run on the CPU through the
-//! emulator (`tests/common/emu.rs`: the same `kernels/*.cu` compiled as C++): the golden
+//! emulator (`tests/suite/common/emu.rs`: the same `kernels/*.cu` compiled as C++): the golden
 //! PyTorch checks, and parity with the CPU backend for gradients, Adam steps with dropout
 //! on, predictions and a short training run. Skipped, with the reason printed, when no
 //! C++ compiler is found.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 //! Each test skips, saying why, when this machine has no usable GPU. Without one, the
 //! device error is checked instead: one line, no panic.
 
-mod common;
+use crate::common;
 
 use cnn_tutor::backend::cuda::cudarc_gpu::CudarcGpu;
 use cnn_tutor::backend::cuda::CudaBackend;
@@ -133,6 +133,8 @@ fn every_test_here_passes_through_the_fake_driver() {
     };
     let o = fake
         .command(std::env::current_exe().unwrap(), true)
+        // this file's tests only (the suite's binary holds every integration test)
+        .arg(concat!(module_path!(), "::"))
         .args(["--test-threads", "2", "--nocapture"])
         .args(["--skip", "every_test_here_passes_through_the_fake_driver"])
         .env(FAKE_RUN, "1")

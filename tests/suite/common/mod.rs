@@ -2,3 +2,4 @@
 pub mod emu;
 pub mod fake_cuda;
 pub mod parity;
+pub mod ssh;

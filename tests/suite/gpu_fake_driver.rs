@@ -1,12 +1,12 @@
 //! The real CUDA code path run end to end without a GPU: the `cnn-tutor` binary, cudarc
 //! and our adapter (`CudarcGpu`) against a fake NVIDIA driver and NVRTC
-//! (`tests/common/fake_cuda.rs`) that run the kernels on the CPU. This checks what the
+//! (`tests/suite/common/fake_cuda.rs`) that run the kernels on the CPU. This checks what the
 //! emulator tests cannot: how the adapter calls cudarc (allocations, copies, offsets,
 //! launch arguments, NVRTC options, module loading), what crosses the bus during training,
 //! and every device error the CLI turns into one line and exit code 2. Skipped, with the
 //! reason printed, when no C++ compiler is found.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,32 @@
+//! Every integration test, in one test binary: one link instead of one per file, and the
+//! shared helpers (`common`) compiled once. Each file is a module named as the file; run
+//! one with `cargo test --test suite MODULE::` (e.g. `cargo test --test suite serve_ssh::`).
+
+mod common;
+
+mod cli_errors;
+mod data_generate;
+mod data_loader;
+mod explore;
+mod golden;
+mod gpu_cuda;
+mod gpu_emu;
+mod gpu_fake_driver;
+mod hostile_files;
+mod lesson_cli;
+mod lesson_engine;
+mod lesson_errors;
+mod lesson_files;
+mod lesson_hostile;
+mod lesson_seed;
+mod nn_gradcheck;
+mod serve_hostile;
+mod serve_ssh;
+mod train_full;
+mod train_short;
+mod tui_behaviour;
+mod tui_keys;
+mod tui_progress;
+mod tui_snapshots;
+mod tui_training;
+mod tui_training_snapshots;
