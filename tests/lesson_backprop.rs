@@ -557,3 +557,39 @@ fn the_lesson_is_listed_between_fully_connected_and_training() {
     assert_eq!(at("backprop") + 1, at("train"));
     assert!(Path::new(&root().join("lessons/08-backprop.toml")).exists());
 }
+
+/// At 80x24 every step's formula is on screen whole: wrapped, and what does not fit in
+/// the formula's rows goes on at the top of the explanation (nothing cut off).
+#[test]
+fn every_formula_is_shown_whole_at_80x24() {
+    use cnn_tutor::tui::{buffer_text, render, App, AppEvent, Key, KeyCode, Progress, Theme};
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    let lessons = lesson::builtin().expect("built-in lessons");
+    let frames = lesson::find(&lessons, "backprop")
+        .expect("backprop")
+        .frames()
+        .expect("frames");
+    let mut app = App::new(lessons, Theme::new(true, false), Progress::new());
+    app.handle(AppEvent::Resize(80, 24));
+    app.open_by_id("backprop").expect("opens");
+    for (i, f) in frames.iter().enumerate() {
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+        terminal.draw(|fr| render(&app, fr)).expect("draw");
+        let screen = buffer_text(terminal.backend().buffer());
+        let formula = f.formula.as_deref().unwrap_or("");
+        // every word of the formula, in order, after the step's heading
+        let mut rest = screen.split_once(f.heading.as_str()).map_or("", |(_, r)| r);
+        for word in formula.split_whitespace() {
+            let at = rest.find(word).unwrap_or_else(|| {
+                panic!(
+                    "step {}: `{word}` of the formula is not shown\n{screen}",
+                    i + 1
+                )
+            });
+            rest = &rest[at + word.len()..];
+        }
+        app.handle(AppEvent::Key(Key::new(KeyCode::Right)));
+    }
+}
