@@ -1,4 +1,4 @@
-//! `cnn-tutor lessons` and `cnn-tutor lesson ID --plain`.
+//! `cnn-tutor lessons`, `cnn-tutor lesson ID --plain` and `cnn-tutor lesson ID --json`.
 
 use std::io::Write;
 
@@ -22,6 +22,13 @@ pub fn plain(global: &GlobalOpts, args: &LessonArgs) -> Result<()> {
     let l = lesson::find(&lessons, &args.id)?;
     let text = lesson::plain::lesson(l, args.step)?;
     print_out(&text)
+}
+
+/// Print a lesson as one JSON document (`lesson ID --json`).
+pub fn json(global: &GlobalOpts, args: &LessonArgs) -> Result<()> {
+    let lessons = lesson::load(global.lessons.as_deref())?;
+    let l = lesson::find(&lessons, &args.id)?;
+    print_out(&lesson::export::json(l)?)
 }
 
 /// Write to stdout; a closed pipe (`| head`) is not an error.

@@ -192,6 +192,10 @@ pub struct LessonArgs {
     /// With --plain: print only this step (1-based).
     #[arg(long, requires = "plain")]
     pub step: Option<usize>,
+    /// Print the whole lesson as one JSON document (every step's text, formula and
+    /// panels, numbers at full precision) instead of opening the app.
+    #[arg(long, conflicts_with = "plain")]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -221,7 +225,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Explore(args)) => explore::run(&args, &cli.global),
         Some(Command::Lessons) => lessons::list(&cli.global),
         Some(Command::Lesson(args)) => {
-            if args.plain {
+            if args.json {
+                lessons::json(&cli.global, &args)
+            } else if args.plain {
                 lessons::plain(&cli.global, &args)
             } else {
                 crate::tui::run(cli.global.tui_options(Some(args.id)))

@@ -6,6 +6,7 @@
 
 mod check;
 mod draw;
+pub mod export;
 pub mod frame;
 mod kinds;
 pub mod model;
@@ -53,8 +54,12 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../lessons/07-architecture.toml"),
     ),
     (
-        "lessons/08-train.toml",
-        include_str!("../../lessons/08-train.toml"),
+        "lessons/08-backprop.toml",
+        include_str!("../../lessons/08-backprop.toml"),
+    ),
+    (
+        "lessons/09-train.toml",
+        include_str!("../../lessons/09-train.toml"),
     ),
 ];
 

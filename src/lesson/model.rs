@@ -28,7 +28,7 @@ pub struct EditTarget {
     pub cols: usize,
 }
 
-/// Largest lesson file read: a lesson is a few KB (the biggest built-in one is 2.5 KB), so
+/// Largest lesson file read: a lesson is a few KB (the biggest built-in one is under 5 KB), so
 /// a bigger file is a mistake, refused before it is read whole or parsed.
 pub const MAX_FILE_BYTES: u64 = 256 * 1024;
 
@@ -77,6 +77,9 @@ struct State {
     matrices: Vec<(String, Array2<f32>)>,
     dropout_p: f32,
     seed: u64,
+    /// One training step: the target class (index) and how many updates are taken.
+    target: usize,
+    updates: usize,
 }
 
 /// A loaded lesson: its words, its kind's inputs, the learner's edits, and the steps
@@ -195,10 +198,13 @@ impl Lesson {
             return Err(fail(format!("{name}: the lesson's words were not read")));
         };
         let (dropout_p, seed) = kind.dropout().unwrap_or((0.5, 0));
+        let target = kind.target_classes().map_or(0, |(_, t)| t);
         let start = State {
             matrices: kind.matrices(),
             dropout_p,
             seed,
+            target,
+            updates: 1,
         };
         Ok(Lesson {
             source: name.to_string(),
@@ -240,6 +246,7 @@ impl Lesson {
             filter_presets: self.preset_target().is_some(),
             editable: !self.state.matrices.is_empty(),
             training: self.kind.opens_training(),
+            training_step: self.kind.target_classes().is_some(),
         }
     }
 
@@ -349,6 +356,45 @@ impl Lesson {
     /// The current dropout seed (changes on [`Lesson::reroll`]).
     pub fn seed(&self) -> u64 {
         self.state.seed
+    }
+
+    /// A training-step lesson: the target class's name (changes with [`Lesson::next_target`]).
+    pub fn target_class(&self) -> Option<&str> {
+        let (names, _) = self.kind.target_classes()?;
+        names.get(self.state.target).map(String::as_str)
+    }
+
+    /// A training-step lesson: make the next class the target and return true; other
+    /// kinds: false.
+    pub fn next_target(&mut self) -> bool {
+        let Some((names, _)) = self.kind.target_classes() else {
+            return false;
+        };
+        self.state.target = (self.state.target + 1) % names.len().max(1);
+        true
+    }
+
+    /// The target class's index (0 in lessons without one).
+    pub(crate) fn target(&self) -> usize {
+        self.state.target
+    }
+
+    /// How many update steps a training-step lesson takes (1 at first).
+    pub fn updates(&self) -> usize {
+        self.state.updates
+    }
+
+    /// A training-step lesson: take `delta` more (or fewer) update steps, kept within 1 to
+    /// 50, and return true when the number changed.
+    pub fn adjust_updates(&mut self, delta: i32) -> bool {
+        if self.kind.target_classes().is_none() {
+            return false;
+        }
+        let max = crate::lesson::kinds::backprop::MAX_UPDATES as i64;
+        let n = (self.state.updates as i64 + i64::from(delta)).clamp(1, max) as usize;
+        let changed = n != self.state.updates;
+        self.state.updates = n;
+        changed
     }
 
     /// The lesson's words.

@@ -520,6 +520,9 @@ impl App {
             LessonAction::Reroll => self.reset_or_reroll(false),
             LessonAction::LowerP => self.adjust_probability(-0.1),
             LessonAction::RaiseP => self.adjust_probability(0.1),
+            LessonAction::NextTarget => self.next_target(),
+            LessonAction::MoreUpdates => self.adjust_updates(1),
+            LessonAction::FewerUpdates => self.adjust_updates(-1),
         }
     }
 
@@ -638,6 +641,37 @@ impl App {
                 "dropout p = {}",
                 crate::lesson::fmt_num(lesson.dropout_p())
             ));
+            self.recompute();
+        }
+    }
+
+    /// A training-step lesson: the next class becomes the target; every gradient recomputes.
+    fn next_target(&mut self) {
+        let Some((lesson, _)) = self.current_lesson_mut() else {
+            return;
+        };
+        if lesson.next_target() {
+            let name = lesson.target_class().unwrap_or("?").to_string();
+            self.notice = Some(format!("target class: {name}"));
+            self.recompute();
+        }
+    }
+
+    /// A training-step lesson: take `delta` more (or fewer) update steps.
+    fn adjust_updates(&mut self, delta: i32) {
+        let Some((lesson, _)) = self.current_lesson_mut() else {
+            return;
+        };
+        let changed = lesson.adjust_updates(delta);
+        let n = lesson.updates();
+        if lesson.capabilities().training_step {
+            self.notice = Some(format!(
+                "{n} update step{}{}",
+                if n == 1 { "" } else { "s" },
+                if changed { "" } else { " (the limit)" }
+            ));
+        }
+        if changed {
             self.recompute();
         }
     }

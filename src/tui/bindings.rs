@@ -29,6 +29,7 @@ const MENU_HELP: &str = "Menu";
 const LESSON_HELP: &str = "Lesson";
 const OWN_NUMBERS: &str = "Your own numbers";
 const DROPOUT: &str = "Dropout, whole network";
+const TRAINING_STEP: &str = "Backpropagation";
 
 /// A classroom student follows the teacher.
 fn following(app: &App) -> bool {
@@ -64,6 +65,11 @@ fn presets(app: &App) -> bool {
 /// The lesson draws random drops (`r` re-rolls them, `[ ]` change p).
 fn drops(app: &App) -> bool {
     lesson(app).is_some_and(|l| l.capabilities().dropout)
+}
+
+/// The lesson works out one training step (`t` target, `<`/`>` updates).
+fn training_step(app: &App) -> bool {
+    lesson(app).is_some_and(|l| l.capabilities().training_step)
 }
 
 /// What a key does on the menu.
@@ -170,6 +176,12 @@ pub enum LessonAction {
     LowerP,
     /// Raise the dropout probability.
     RaiseP,
+    /// A training-step lesson: the next class becomes the target.
+    NextTarget,
+    /// A training-step lesson: take one more update step.
+    MoreUpdates,
+    /// A training-step lesson: take one update step fewer.
+    FewerUpdates,
 }
 
 type LessonBinding = Binding<LessonAction, App>;
@@ -248,6 +260,21 @@ pub const LESSON: &[LessonBinding] = &[
             Label::new(&[Char('['), Char(']')], "lower / raise p"),
         ),
     LessonBinding::new(&[Char(']')], LessonAction::RaiseP),
+    // one training step (backprop): the target class and the number of updates
+    LessonBinding::new(&[Char('t')], LessonAction::NextTarget)
+        .hint_if(7, Label::new(&[Char('t')], "target"), training_step)
+        .help(TRAINING_STEP, Label::new(&[Char('t')], "next target class")),
+    LessonBinding::new(&[Char('>'), Char('.')], LessonAction::MoreUpdates)
+        .hint_if(
+            8,
+            Label::new(&[Char('<'), Char('>')], "updates"),
+            training_step,
+        )
+        .help(
+            TRAINING_STEP,
+            Label::new(&[Char('<'), Char('>')], "fewer / more updates"),
+        ),
+    LessonBinding::new(&[Char('<'), Char(',')], LessonAction::FewerUpdates),
 ];
 
 /// What a key does while editing a lesson's numbers.

@@ -22,7 +22,7 @@ use crate::lesson::{EditTarget, Lesson};
 const GAP: u16 = 1;
 /// Fewest rows left for the explanation below the panels.
 const MIN_TEXT_ROWS: u16 = 3;
-/// Most rows the formula may take.
+/// Most rows the formula may take (a longer one goes on at the top of the explanation).
 const MAX_FORMULA_ROWS: usize = 4;
 /// Widest an image panel gets (columns, border included).
 const MAX_IMAGE_WIDTH: u16 = 66;
@@ -244,14 +244,12 @@ pub(crate) fn layout(app: &App, state: &LessonState, area: Rect) -> Layout {
     let body_top = heading.bottom();
     let body_h = status.y.saturating_sub(body_top);
 
-    let formula_lines: Vec<String> = step
+    let mut formula_lines: Vec<String> = step
         .and_then(|s| s.formula.as_deref())
-        .map(|f| {
-            let mut lines = wrap_grouped(&theme.text(f), usize::from(w.saturating_sub(2)));
-            lines.truncate(MAX_FORMULA_ROWS);
-            lines
-        })
+        .map(|f| wrap_grouped(&theme.text(f), usize::from(w.saturating_sub(2))))
         .unwrap_or_default();
+    // a formula longer than its rows goes on at the top of the (scrolling) explanation
+    let formula_rest = formula_lines.split_off(formula_lines.len().min(MAX_FORMULA_ROWS));
     let formula_h = u16::try_from(formula_lines.len()).unwrap_or(0);
 
     let bottom_min = match &state.edit {
@@ -278,7 +276,10 @@ pub(crate) fn layout(app: &App, state: &LessonState, area: Rect) -> Layout {
     let bottom_h = status.y.saturating_sub(rule.bottom());
     let bottom = Rect::new(area.x, rule.bottom(), w, bottom_h);
 
-    let mut text_lines = Vec::new();
+    let mut text_lines = formula_rest;
+    if !text_lines.is_empty() {
+        text_lines.push(String::new());
+    }
     if let Some(step) = step {
         for (i, para) in step.text.iter().enumerate() {
             if i > 0 {

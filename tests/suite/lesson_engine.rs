@@ -96,6 +96,7 @@ fn every_builtin_lesson_builds_sane_frames() {
             "flatten",
             "fully-connected",
             "architecture",
+            "backprop",
             "train"
         ]
     );

@@ -13,6 +13,7 @@ mod gpu_cuda;
 mod gpu_emu;
 mod gpu_fake_driver;
 mod hostile_files;
+mod lesson_backprop;
 mod lesson_cli;
 mod lesson_engine;
 mod lesson_errors;

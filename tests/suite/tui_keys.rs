@@ -120,6 +120,12 @@ fn lesson_cases() -> Vec<Case> {
             lesson_at_middle("architecture")
         }),
         Case::new("relu, middle step", || lesson_at_middle("relu")),
+        Case::new("backprop, middle step", || lesson_at_middle("backprop")),
+        Case::new("backprop, two updates", || {
+            let mut app = lesson_at_middle("backprop");
+            press(&mut app, Key::new(KeyCode::Char('>')));
+            app
+        }),
         Case {
             idle: &[
                 (
@@ -300,6 +306,22 @@ fn lesson_effect(case: &Case, action: LessonAction, b: &App, a: &App) -> bool {
                 notice_has(a, "dropout p = ") && moved
             } else {
                 p(a) == p(b) && a.notice() == b.notice()
+            }
+        }
+        LessonAction::NextTarget => match lesson(b).target_class() {
+            Some(was) => lesson(a).target_class() != Some(was) && notice_has(a, "target class: "),
+            None => a.notice() == b.notice(),
+        },
+        LessonAction::MoreUpdates | LessonAction::FewerUpdates => {
+            let n = |app: &App| lesson(app).updates();
+            if !lesson(b).capabilities().training_step {
+                n(a) == n(b) && a.notice() == b.notice()
+            } else if action == LessonAction::MoreUpdates {
+                n(a) == n(b) + 1 && notice_has(a, "update step")
+            } else if n(b) == 1 {
+                n(a) == 1 && notice_has(a, "(the limit)")
+            } else {
+                n(a) == n(b) - 1 && notice_has(a, "update step")
             }
         }
     }

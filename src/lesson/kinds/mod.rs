@@ -19,6 +19,7 @@ use crate::lesson::model::Lesson;
 use crate::Result;
 
 pub(crate) mod architecture;
+pub(crate) mod backprop;
 pub(crate) mod convolution;
 pub(crate) mod dropout;
 pub(crate) mod flatten;
@@ -37,6 +38,7 @@ pub(crate) const KINDS: &[Registration] = &[
     register::<flatten::File>(),
     register::<fully_connected::File>(),
     register::<architecture::File>(),
+    register::<backprop::File>(),
     register::<train::File>(),
 ];
 
@@ -85,6 +87,12 @@ pub(crate) trait LessonKind: std::fmt::Debug + Send + Sync {
     fn opens_training(&self) -> bool {
         false
     }
+
+    /// The class names and the file's target class, if the learner can change the target
+    /// (`t`) and the number of update steps (`<`/`>`): a lesson of one training step.
+    fn target_classes(&self) -> Option<(&[String], usize)> {
+        None
+    }
 }
 
 /// What the app offers on a lesson, as the screens ask it.
@@ -98,6 +106,9 @@ pub struct Capabilities {
     pub editable: bool,
     /// The lesson leads on to the training screen (`s` trains, Enter opens settings).
     pub training: bool,
+    /// One training step worked out: `t` changes the target class, `<`/`>` the number
+    /// of update steps taken.
+    pub training_step: bool,
 }
 
 /// The checks every lesson shares, run by [`Registration::load`] between reading a kind's
