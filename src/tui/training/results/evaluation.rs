@@ -161,14 +161,14 @@ pub(crate) fn short_names(names: &[String], len: usize) -> Vec<String> {
 
 /// The compact matrix for many classes (or a narrow screen): short names with a legend,
 /// narrow columns, and a window of rows and columns around the selected cell when the
-/// whole matrix does not fit. Returns the lines and the width they need.
+/// whole matrix does not fit. Returns the lines and the short names used.
 fn compact_lines<'a>(
     theme: &Theme,
     r: &Results,
     m: &ConfusionMatrix,
     width_avail: usize,
     rows_avail: usize,
-) -> Vec<Line<'a>> {
+) -> (Vec<Line<'a>>, Vec<String>) {
     let n = r.classes.len();
     let max = m.counts.iter().flatten().copied().max().unwrap_or(1).max(1);
     let digits = max.to_string().len();
@@ -236,7 +236,7 @@ fn compact_lines<'a>(
         lines.push(Line::from(spans));
     }
     lines.extend(legend.into_iter().map(|l| Line::styled(l, theme.dim())));
-    lines
+    (lines, short)
 }
 
 /// `ab=name` for each class, wrapped to `w` columns.
@@ -309,7 +309,7 @@ fn render_compact(theme: &Theme, r: &Results, m: &ConfusionMatrix, area: Rect, b
     let scores_w = 20u16.min(area.width / 3);
     let mat_w = area.width.saturating_sub(scores_w);
     let rows_avail = usize::from(area.height.saturating_sub(6)).max(3);
-    let lines = compact_lines(
+    let (lines, short) = compact_lines(
         theme,
         r,
         m,
@@ -338,7 +338,6 @@ fn render_compact(theme: &Theme, r: &Results, m: &ConfusionMatrix, area: Rect, b
     Paragraph::new(lines)
         .block(block(theme, "Confusion matrix (validation)"))
         .render(left, buf);
-    let short = short_names(&r.classes, 4);
     let sw = short.iter().map(|s| width(s)).max().unwrap_or(2).max(3);
     let rows = usize::from(right.height.saturating_sub(4));
     let sel = r.evaluation.cell.0;
