@@ -215,11 +215,8 @@ fn compact_lines<'a>(
             .collect::<Vec<_>>(),
         ),
     ];
-    for row_i in r0..r0 + rows_fit {
-        let mut spans = vec![Span::styled(
-            format!("{:<label_w$}", short[row_i]),
-            theme.heading(),
-        )];
+    for (row_i, label) in short.iter().enumerate().skip(r0).take(rows_fit) {
+        let mut spans = vec![Span::styled(format!("{label:<label_w$}"), theme.heading())];
         for c in c0..c0 + cols_fit {
             let count = m.counts[row_i][c];
             let selected = (sel_r, sel_c) == (row_i, c);
