@@ -21,7 +21,10 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
         eprintln!("{note}");
     }
     data::ensure_dataset(&args.data)?;
-    let dataset = data::load_folder(&args.data)?;
+    let (dataset, notes) = data::load_folder_budget(&args.data, data::budget_bytes(args.cache_mb))?;
+    for note in notes {
+        eprintln!("{note}");
+    }
     // class names come from folder names and the checkpoint's metadata: escaped when shown
     let list = |names: &[String]| crate::text::escaped(&names.join(", ")).into_owned();
     if dataset.classes.len() != net.classes() {
@@ -49,7 +52,7 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
     let all: Vec<usize> = (0..dataset.len()).collect();
     for chunk in all.chunks(BATCH) {
         let x = &mut input[..chunk.len() * IMAGE_LEN];
-        dataset.normalized_into(chunk, x);
+        dataset.try_normalized_into(chunk, x)?;
         let lp = backend.predict(&net, x)?;
         for (row, &i) in lp.rows().into_iter().zip(chunk) {
             let probs: Vec<f32> = row.iter().map(|v| v.exp()).collect();

@@ -43,6 +43,14 @@ pub struct GlobalOpts {
     /// Load lessons from this folder instead of the built-in ones.
     #[arg(long, global = true, value_name = "DIR")]
     pub lessons: Option<PathBuf>,
+    // data (issue 15): the app's image folder and memory budget
+    /// The app trains on this image folder (one sub-folder per class) instead of data/shapes.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Most megabytes of decoded images the app keeps in memory while training (the rest
+    /// are streamed from disk).
+    #[arg(long, value_name = "N")]
+    pub cache_mb: Option<usize>,
 }
 
 impl GlobalOpts {
@@ -52,6 +60,8 @@ impl GlobalOpts {
             start_lesson,
             ascii: self.ascii,
             lessons_dir: self.lessons.clone(),
+            data_dir: self.data.clone(),
+            cache_mb: self.cache_mb,
         }
     }
 }
@@ -142,6 +152,10 @@ pub struct TrainArgs {
     /// CPU threads (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Most megabytes of decoded images kept in memory; the rest are streamed from disk,
+    /// decoded ahead of each batch on a worker thread (the numbers are the same).
+    #[arg(long, default_value_t = crate::data::DEFAULT_CACHE_MB, value_name = "N")]
+    pub cache_mb: usize,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -154,6 +168,9 @@ pub struct EvaluateArgs {
     pub device: DeviceChoice,
     #[arg(long)]
     pub json: bool,
+    /// Most megabytes of decoded images kept in memory; the rest are streamed from disk.
+    #[arg(long, default_value_t = crate::data::DEFAULT_CACHE_MB, value_name = "N")]
+    pub cache_mb: usize,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -202,6 +219,16 @@ pub struct LessonArgs {
 pub enum DataCommand {
     /// Draw the seed's random circles, squares and triangles into class folders.
     Generate(GenerateArgs),
+    /// Report on an image folder before training on it: counts per class, sizes, modes,
+    /// broken files, duplicates and warnings; exit 1 when training on it would fail.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// The image folder (one sub-folder per class).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -234,6 +261,7 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Some(Command::Data(DataCommand::Generate(args))) => data::generate(&args),
+        Some(Command::Data(DataCommand::Check(args))) => data::check(&args),
         Some(Command::Serve(args)) => serve::run(&args, &cli.global),
     }
 }

@@ -50,6 +50,14 @@ pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
     config.teacher = args.teacher.as_deref().map(serve::display_name);
     config.data_dir = args.data.clone();
     serve::prepare_data(&config.data_dir)?;
+    // data (issue 15): the class trains on this folder: say now what would go wrong
+    let report = crate::data::check::check_folder_sampled(&config.data_dir, Some(2000))?;
+    for (_, w) in crate::data::check::warnings(&report) {
+        eprintln!("data: {w}");
+    }
+    if let Some(why) = report.fatal() {
+        return Err(Error::Data(why));
+    }
 
     let open = config.is_open();
     let how = match (&config.code, config.authorized_keys.len()) {

@@ -38,7 +38,13 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         eprintln!("{note}");
     }
     data::ensure_dataset(&config.data_dir)?;
-    let dataset = Arc::new(data::load_folder(&config.data_dir)?);
+    let budget = data::budget_bytes(args.cache_mb);
+    let (dataset, notes) = data::load_folder_budget(&config.data_dir, budget)?;
+    for note in notes {
+        eprintln!("{note}");
+    }
+    eprintln!("{}", dataset.memory_line(budget));
+    let dataset = Arc::new(dataset);
     // one training per --out at a time: a second one would overwrite the first's model
     // (taken once the data has loaded, so bad data makes no folder for the model)
     let _lock = crate::fsutil::lock_output(&args.out)?;

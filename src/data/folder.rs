@@ -55,7 +55,9 @@ pub struct Dataset {
     pub files: Vec<PathBuf>,
     /// Class index of each image.
     pub labels: Vec<usize>,
-    /// All pixels, image after image, each 3x128x128 u8 in CHW order.
+    /// The decoded pixels kept in memory, image after image, each 3x128x128 u8 in CHW
+    /// order: every image for [`load_folder`], the first [`Dataset::cached`] ones for
+    /// [`load_folder_budget`] (the rest are decoded from disk again when a batch needs them).
     pub pixels: Vec<u8>,
 }
 
@@ -70,12 +72,64 @@ impl Dataset {
         self.labels.is_empty()
     }
 
-    /// The u8 CHW pixels of image `index`.
+    /// The u8 CHW pixels of image `index`: borrowed when it is kept in memory, decoded
+    /// from its file otherwise. A streamed file that can no longer be read (it was removed
+    /// since loading) gives a black image; [`Dataset::try_image`] says why instead.
     ///
     /// # Panics
     /// If `index >= self.len()`.
-    pub fn image(&self, index: usize) -> &[u8] {
-        &self.pixels[index * IMAGE_LEN..(index + 1) * IMAGE_LEN]
+    pub fn image(&self, index: usize) -> ImageRef<'_> {
+        self.try_image(index)
+            .unwrap_or_else(|_| ImageRef(std::borrow::Cow::Owned(vec![0; IMAGE_LEN])))
+    }
+
+    /// [`Dataset::image`], with the error (one line, naming the file) when a streamed
+    /// image cannot be decoded.
+    ///
+    /// # Panics
+    /// If `index >= self.len()`.
+    pub fn try_image(&self, index: usize) -> Result<ImageRef<'_>> {
+        assert!(index < self.len(), "image {index} of {}", self.len());
+        if index < self.cached() {
+            Ok(ImageRef(std::borrow::Cow::Borrowed(
+                &self.pixels[index * IMAGE_LEN..(index + 1) * IMAGE_LEN],
+            )))
+        } else {
+            decode_image(&self.files[index])
+                .map(|img| ImageRef(std::borrow::Cow::Owned(img.pixels)))
+        }
+    }
+
+    /// Images kept decoded in memory: the first ones, as many as `pixels` holds.
+    pub fn cached(&self) -> usize {
+        (self.pixels.len() / IMAGE_LEN).min(self.len())
+    }
+
+    /// Images read from disk each time they are used (not kept in memory).
+    pub fn streamed(&self) -> usize {
+        self.len() - self.cached()
+    }
+
+    /// One line for the log: the budget (bytes), what is kept in memory and what is
+    /// streamed.
+    pub fn memory_line(&self, budget_bytes: usize) -> String {
+        let mb = |bytes: usize| bytes.div_ceil(1 << 20);
+        let budget = format!("{} MB budget", mb(budget_bytes));
+        if self.streamed() == 0 {
+            format!(
+                "memory: all {} images kept decoded ({} MB, {budget})",
+                self.len(),
+                mb(self.pixels.len())
+            )
+        } else {
+            format!(
+                "memory: {} of {} images kept decoded ({} MB, {budget}); {} streamed from disk each epoch, decoded ahead of training on a worker thread",
+                self.cached(),
+                self.len(),
+                mb(self.pixels.len()),
+                self.streamed()
+            )
+        }
     }
 
     /// Number of images of each class, in class order.
@@ -93,7 +147,22 @@ impl Dataset {
     ///
     /// # Panics
     /// If `out` has the wrong length or an index is out of range (caller bugs, not input).
+    ///
+    /// An image streamed from disk that can no longer be read panics here; the training
+    /// loop uses [`Dataset::try_normalized_into`], which returns the error.
     pub fn normalized_into(&self, indices: &[usize], out: &mut [f32]) {
+        if let Err(e) = self.try_normalized_into(indices, out) {
+            panic!("normalized_into: {e}");
+        }
+    }
+
+    /// [`Dataset::normalized_into`], returning the first error (one line, naming the
+    /// file) when an image streamed from disk cannot be decoded. The values are the same
+    /// bits whether an image was kept in memory or decoded again.
+    ///
+    /// # Panics
+    /// If `out` has the wrong length or an index is out of range.
+    pub fn try_normalized_into(&self, indices: &[usize], out: &mut [f32]) -> Result<()> {
         assert_eq!(
             out.len(),
             indices.len() * IMAGE_LEN,
@@ -102,11 +171,43 @@ impl Dataset {
         let lut = normalize_table();
         out.par_chunks_mut(IMAGE_LEN)
             .zip(indices.par_iter())
-            .for_each(|(dst, &i)| {
-                for (d, &p) in dst.iter_mut().zip(self.image(i)) {
+            .try_for_each(|(dst, &i)| {
+                let img = self.try_image(i)?;
+                for (d, &p) in dst.iter_mut().zip(img.iter()) {
                     *d = lut[usize::from(p)];
                 }
-            });
+                Ok(())
+            })
+    }
+}
+
+/// The u8 CHW pixels of one image of a [`Dataset`]: borrowed from memory or decoded from
+/// disk. Reads as a `&[u8]` (it derefs to one) and compares with slices and vectors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef<'a>(pub std::borrow::Cow<'a, [u8]>);
+
+impl std::ops::Deref for ImageRef<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl PartialEq<&[u8]> for ImageRef<'_> {
+    fn eq(&self, other: &&[u8]) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl PartialEq<Vec<u8>> for ImageRef<'_> {
+    fn eq(&self, other: &Vec<u8>) -> bool {
+        *self.0 == other[..]
+    }
+}
+
+impl PartialEq<ImageRef<'_>> for Vec<u8> {
+    fn eq(&self, other: &ImageRef<'_>) -> bool {
+        self[..] == *other.0
     }
 }
 
@@ -544,17 +645,97 @@ pub fn load_folder_quiet(dir: &Path) -> Result<(Dataset, usize)> {
 pub fn load_folder_notes(dir: &Path) -> Result<(Dataset, Vec<String>)> {
     let (dataset, resized, mut notes) = load_folder_parts(dir)?;
     if resized > 0 {
-        notes.push(format!(
-            "note: resized {resized} of {} images in {} to {IMAGE_SIZE}x{IMAGE_SIZE} (the network takes {IMAGE_SIZE}x{IMAGE_SIZE} RGB)",
-            dataset.len(),
-            crate::text::path(dir)
-        ));
+        notes.push(resized_note(resized, dataset.len(), dir));
     }
     Ok((dataset, notes))
 }
 
+/// [`load_folder_notes`] under a memory budget: at most `budget_bytes` of decoded pixels
+/// are kept (the first images, in file order); the others are decoded once here (so a
+/// broken file is named now, as [`load_folder`] does) and again from disk whenever a batch
+/// needs them ([`Dataset::try_normalized_into`]). The pixels are the same either way.
+pub fn load_folder_budget(dir: &Path, budget_bytes: usize) -> Result<(Dataset, Vec<String>)> {
+    let (dataset, resized, mut notes) = load_parts(dir, Some(budget_bytes))?;
+    if resized > 0 {
+        notes.push(resized_note(resized, dataset.len(), dir));
+    }
+    Ok((dataset, notes))
+}
+
+fn resized_note(resized: usize, of: usize, dir: &Path) -> String {
+    format!(
+        "note: resized {resized} of {of} images in {} to {IMAGE_SIZE}x{IMAGE_SIZE} (the network takes {IMAGE_SIZE}x{IMAGE_SIZE} RGB)",
+        crate::text::path(dir)
+    )
+}
+
 /// The data set, how many images were resized, and the warnings.
 fn load_folder_parts(dir: &Path) -> Result<(Dataset, usize, Vec<String>)> {
+    load_parts(dir, None)
+}
+
+/// A data folder walked but not decoded: class names, files and labels in ImageFolder's
+/// order, and the warnings about what the walk skipped.
+#[derive(Debug, Clone)]
+pub struct FolderIndex {
+    /// Class names, sorted.
+    pub classes: Vec<String>,
+    /// One path per image, in ImageFolder's order.
+    pub files: Vec<PathBuf>,
+    /// Class index of each image.
+    pub labels: Vec<usize>,
+    /// Warnings about skipped links.
+    pub warnings: Vec<String>,
+}
+
+/// Walk `dir` as [`load_folder`] does, decoding nothing: the same errors for a missing or
+/// unreadable folder, no class folders, a class without images, an unsupported image type.
+pub fn index_folder(dir: &Path) -> Result<FolderIndex> {
+    index_parts(dir, true)
+}
+
+/// The data set (keeping at most `budget` bytes of pixels), resized count, warnings.
+fn load_parts(dir: &Path, budget: Option<usize>) -> Result<(Dataset, usize, Vec<String>)> {
+    let FolderIndex {
+        classes,
+        files,
+        labels,
+        warnings,
+    } = index_parts(dir, true)?;
+    let cached = budget.map_or(files.len(), |b| (b / IMAGE_LEN).min(files.len()));
+    let mut pixels = vec![0u8; cached * IMAGE_LEN];
+    let outcomes: Vec<Result<bool>> = pixels
+        .par_chunks_mut(IMAGE_LEN)
+        .zip(files[..cached].par_iter())
+        .map(|(dst, path)| {
+            let img = decode_image(path)?;
+            dst.copy_from_slice(&img.pixels);
+            Ok(img.was_resized())
+        })
+        .collect();
+    // the rest: decoded once to check them (and count the resized), then dropped
+    let streamed: Vec<Result<bool>> = files[cached..]
+        .par_iter()
+        .map(|path| decode_image(path).map(|img| img.was_resized()))
+        .collect();
+    let mut resized = 0;
+    for outcome in outcomes.into_iter().chain(streamed) {
+        resized += usize::from(outcome?);
+    }
+    Ok((
+        Dataset {
+            classes,
+            files,
+            labels,
+            pixels,
+        },
+        resized,
+        warnings,
+    ))
+}
+
+/// The walk of [`index_folder`]; `need_images`: a class folder without images is an error.
+pub(crate) fn index_parts(dir: &Path, need_images: bool) -> Result<FolderIndex> {
     let shown = crate::text::path(dir);
     let meta = std::fs::metadata(dir).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
@@ -634,7 +815,7 @@ fn load_folder_parts(dir: &Path) -> Result<(Dataset, usize, Vec<String>)> {
     let mut labels = Vec::new();
     for (label, (_, name, path, real)) in classes_found.into_iter().enumerate() {
         let these = walk.class_files(&path, &real)?;
-        if these.is_empty() {
+        if these.is_empty() && need_images {
             return Err(Error::Data(format!(
                 "class folder {} has no PNG or JPEG images",
                 crate::text::path(&path)
@@ -644,31 +825,12 @@ fn load_folder_parts(dir: &Path) -> Result<(Dataset, usize, Vec<String>)> {
         files.extend(these);
         classes.push(name);
     }
-
-    let mut pixels = vec![0u8; files.len() * IMAGE_LEN];
-    let outcomes: Vec<Result<bool>> = pixels
-        .par_chunks_mut(IMAGE_LEN)
-        .zip(files.par_iter())
-        .map(|(dst, path)| {
-            let img = decode_image(path)?;
-            dst.copy_from_slice(&img.pixels);
-            Ok(img.was_resized())
-        })
-        .collect();
-    let mut resized = 0;
-    for outcome in outcomes {
-        resized += usize::from(outcome?);
-    }
-    Ok((
-        Dataset {
-            classes,
-            files,
-            labels,
-            pixels,
-        },
-        resized,
-        walk.warnings,
-    ))
+    Ok(FolderIndex {
+        classes,
+        files,
+        labels,
+        warnings: walk.warnings,
+    })
 }
 
 #[cfg(test)]

@@ -5,22 +5,29 @@
 //! - [`folder`]: [`load_folder`], [`load_image`], [`Dataset::normalized_into`];
 //! - [`split`](mod@split): [`split()`], 70/30, seeded.
 //!
-//! Images stay u8 in memory (1,200 images = 59 MB) and are normalised one batch at a time.
+//! Images stay u8 in memory (1,200 images = 59 MB) and are normalised one batch at a time;
+//! under a budget ([`load_folder_budget`], `--cache-mb`, default 256 MB) only the first
+//! images are kept and the rest are decoded again from disk on a worker thread, ahead of
+//! the batch that needs them ([`stream`]).
 
 use std::path::{Component, Path};
 
 use crate::{Error, Result};
 
+pub mod check;
 pub mod folder;
 pub mod shapes;
 pub mod split;
+pub mod stream;
 
 pub use folder::{
-    cmyk_to_rgb, decode_image, load_folder, load_folder_notes, load_folder_quiet, load_image,
-    normalize_pixel, normalize_table, rgb_to_chw, Dataset, LoadedImage, MAX_PIXELS,
+    cmyk_to_rgb, decode_image, index_folder, load_folder, load_folder_budget, load_folder_notes,
+    load_folder_quiet, load_image, normalize_pixel, normalize_table, rgb_to_chw, Dataset,
+    FolderIndex, ImageRef, LoadedImage, MAX_PIXELS,
 };
 pub use shapes::{create_image, draw_shape, generate, GenerateSummary, Shape, ShapeParams};
 pub use split::{batches, split, train_size};
+pub use stream::{budget_bytes, with_batches, Batches, DEFAULT_CACHE_MB};
 
 /// Side of every image the network sees (the net's [`IMAGE_SIDE`](crate::nn::net::IMAGE_SIDE)).
 pub const IMAGE_SIZE: usize = crate::nn::net::IMAGE_SIDE;

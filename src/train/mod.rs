@@ -308,14 +308,12 @@ pub fn run(
     let dataset = match &config.dataset {
         Some(d) => Arc::clone(d),
         None => {
-            let (d, resized) = data::load_folder_quiet(&config.data_dir)?;
-            if resized > 0 {
-                sink(TrainEvent::Note(format!(
-                    "note: resized {resized} of {} images to {side}x{side}",
-                    d.len(),
-                    side = data::IMAGE_SIZE
-                )));
+            let budget = data::budget_bytes(data::DEFAULT_CACHE_MB);
+            let (d, notes) = data::load_folder_budget(&config.data_dir, budget)?;
+            for note in notes {
+                sink(TrainEvent::Note(note));
             }
+            sink(TrainEvent::Note(d.memory_line(budget)));
             Arc::new(d)
         }
     };
@@ -349,7 +347,6 @@ pub fn run(
     let mut net = ShapesNet::new(config.seed, classes.len());
     let mut adam = Adam::new(config.lr, &net.params);
     let mut drop_rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x5eed_d209_u64);
-    let mut input = vec![0.0f32; bs * IMAGE_LEN];
     let mut targets: Vec<usize> = Vec::with_capacity(bs);
     let mut reports = Vec::new();
     let mut confusion = ConfusionMatrix::new(classes.len());
@@ -358,36 +355,44 @@ pub fn run(
         let t0 = Instant::now();
         let mut loss_sum = 0.0f64;
         let mut done = 0usize;
-        for (b, chunk) in train_idx.chunks(bs).enumerate() {
-            if cancel.load(Ordering::SeqCst) {
-                sink(TrainEvent::Note(format!(
-                    "cancelled in epoch {epoch} after {done} images"
-                )));
-                return Ok(Outcome::Cancelled {
-                    epochs_done: epoch - 1,
+        // the batches are normalised (and streamed images decoded) on a worker thread,
+        // ahead of the step that takes them, in split order
+        let stopped = data::with_batches(&dataset, &train_idx, bs, |batches| -> Result<bool> {
+            for (b, chunk) in train_idx.chunks(bs).enumerate() {
+                if cancel.load(Ordering::SeqCst) {
+                    sink(TrainEvent::Note(format!(
+                        "cancelled in epoch {epoch} after {done} images"
+                    )));
+                    return Ok(true);
+                }
+                let x = next_batch(batches, chunk.len())?;
+                targets.clear();
+                targets.extend(chunk.iter().map(|&i| dataset.labels[i]));
+                let stats =
+                    backend.train_step(&mut net, &mut adam, &x, &targets, Some(&mut drop_rng))?;
+                batches.give_back(x);
+                if !stats.loss.is_finite() {
+                    return Err(Error::Other(format!(
+                        "training diverged: loss is {} in epoch {epoch}, batch {} (try a smaller --lr)",
+                        stats.loss,
+                        b + 1
+                    )));
+                }
+                loss_sum += f64::from(stats.loss);
+                done += chunk.len();
+                sink(TrainEvent::Batch {
+                    epoch,
+                    batch: b + 1,
+                    images_done: done,
+                    loss: f64::from(stats.loss),
+                    images_per_second: done as f64 / t0.elapsed().as_secs_f64().max(1e-9),
                 });
             }
-            let x = &mut input[..chunk.len() * IMAGE_LEN];
-            dataset.normalized_into(chunk, x);
-            targets.clear();
-            targets.extend(chunk.iter().map(|&i| dataset.labels[i]));
-            let stats =
-                backend.train_step(&mut net, &mut adam, x, &targets, Some(&mut drop_rng))?;
-            if !stats.loss.is_finite() {
-                return Err(Error::Other(format!(
-                    "training diverged: loss is {} in epoch {epoch}, batch {} (try a smaller --lr)",
-                    stats.loss,
-                    b + 1
-                )));
-            }
-            loss_sum += f64::from(stats.loss);
-            done += chunk.len();
-            sink(TrainEvent::Batch {
-                epoch,
-                batch: b + 1,
-                images_done: done,
-                loss: f64::from(stats.loss),
-                images_per_second: done as f64 / t0.elapsed().as_secs_f64().max(1e-9),
+            Ok(false)
+        })??;
+        if stopped {
+            return Ok(Outcome::Cancelled {
+                epochs_done: epoch - 1,
             });
         }
         // a GPU keeps the parameters on the device while training: bring them back
@@ -398,23 +403,29 @@ pub fn run(
         confusion = ConfusionMatrix::new(classes.len());
         let mut val_loss_sum = 0.0f64;
         let val_batches = val_idx.len().div_ceil(bs);
-        for chunk in val_idx.chunks(bs) {
-            if cancel.load(Ordering::SeqCst) {
-                return Ok(Outcome::Cancelled {
-                    epochs_done: epoch - 1,
-                });
+        let stopped = data::with_batches(&dataset, &val_idx, bs, |batches| -> Result<bool> {
+            for chunk in val_idx.chunks(bs) {
+                if cancel.load(Ordering::SeqCst) {
+                    return Ok(true);
+                }
+                let x = next_batch(batches, chunk.len())?;
+                let lp = backend.predict(&net, &x)?;
+                batches.give_back(x);
+                let mut batch_loss = 0.0f64;
+                for (row, &i) in lp.rows().into_iter().zip(chunk) {
+                    let t = dataset.labels[i];
+                    batch_loss -= f64::from(row[t]);
+                    let pred = crate::backend::cpu::argmax(row.as_slice().unwrap_or(&[]));
+                    confusion.add(t, pred);
+                }
+                val_loss_sum += batch_loss / chunk.len() as f64;
             }
-            let x = &mut input[..chunk.len() * IMAGE_LEN];
-            dataset.normalized_into(chunk, x);
-            let lp = backend.predict(&net, x)?;
-            let mut batch_loss = 0.0f64;
-            for (row, &i) in lp.rows().into_iter().zip(chunk) {
-                let t = dataset.labels[i];
-                batch_loss -= f64::from(row[t]);
-                let pred = crate::backend::cpu::argmax(row.as_slice().unwrap_or(&[]));
-                confusion.add(t, pred);
-            }
-            val_loss_sum += batch_loss / chunk.len() as f64;
+            Ok(false)
+        })??;
+        if stopped {
+            return Ok(Outcome::Cancelled {
+                epochs_done: epoch - 1,
+            });
         }
         let report = EpochReport {
             epoch,
@@ -452,4 +463,14 @@ pub fn run(
         classes,
         net,
     })))
+}
+
+/// The batch the loader made for a chunk of `len` images (an error when the worker
+/// stopped early: its error, or a missing batch, which would be a bug).
+fn next_batch(batches: &mut data::Batches, len: usize) -> Result<Vec<f32>> {
+    let x = batches
+        .next_batch()
+        .ok_or_else(|| Error::Other("the batch loader stopped early".into()))??;
+    debug_assert_eq!(x.len(), len * IMAGE_LEN);
+    Ok(x)
 }

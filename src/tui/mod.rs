@@ -45,6 +45,10 @@ pub struct Options {
     pub ascii: bool,
     /// Load lessons from this folder instead of the built-in ones.
     pub lessons_dir: Option<PathBuf>,
+    /// Train on this image folder instead of `data/shapes` (`--data`).
+    pub data_dir: Option<PathBuf>,
+    /// Most megabytes of decoded images kept in memory while training (`--cache-mb`).
+    pub cache_mb: Option<usize>,
 }
 
 /// Build the app for these options: load the lessons and the saved progress, open the start
@@ -57,6 +61,17 @@ pub fn build_app(options: &Options, theme: Theme) -> Result<(App, Option<PathBuf
         None => (Progress::new(), None),
     };
     let mut app = App::new(lessons, theme, progress);
+    if options.data_dir.is_some() || options.cache_mb.is_some() {
+        let defaults = training::TrainPrefs::default();
+        app.set_train_prefs(training::TrainPrefs {
+            data_dir: options
+                .data_dir
+                .clone()
+                .unwrap_or(defaults.data_dir.clone()),
+            cache_mb: options.cache_mb.unwrap_or(defaults.cache_mb),
+            ..defaults
+        });
+    }
     if let Some(id) = &options.start_lesson {
         app.open_by_id(id)?;
     }

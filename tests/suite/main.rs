@@ -5,8 +5,10 @@
 mod common;
 
 mod cli_errors;
+mod data_check;
 mod data_generate;
 mod data_loader;
+mod data_stream;
 mod explore;
 mod golden;
 mod gpu_cuda;
@@ -30,4 +32,5 @@ mod tui_keys;
 mod tui_progress;
 mod tui_snapshots;
 mod tui_training;
+mod tui_training_classes;
 mod tui_training_snapshots;

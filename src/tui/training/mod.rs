@@ -31,4 +31,4 @@ pub use results::{PredictView, Results, ResultsTab};
 pub use running::{Run, Stop, LOG_LINES};
 pub use settings::{SettingField, SettingsForm, TrainPrefs, TrainSettings};
 pub use state::{KeyOutcome, Phase, PhaseKind, TrainingState};
-pub use worker::{spawn_worker, WorkerHandle, WorkerMsg};
+pub use worker::{spawn_worker, spawn_worker_with, WorkerHandle, WorkerMsg};

@@ -23,7 +23,13 @@ pub struct DataPreview {
     pub classes: Vec<ClassPreview>,
     /// A line about where the images come from.
     pub note: String,
+    /// What will go wrong or is worth knowing before training, `error: ...` or
+    /// `warning: ...` ([`data::check::warnings`], as `cnn-tutor data check` says them).
+    pub warnings: Vec<String>,
 }
+
+/// Images the preview looks into at most (a sample, spread over the folder, beyond it).
+pub const PREVIEW_SAMPLE: usize = 600;
 
 /// Look at `dir`: the first image and the count of each class sub-folder; when `dir` is
 /// the missing default folder, the images that will be made (drawn now, the same recipe
@@ -50,55 +56,60 @@ pub fn preview(dir: &Path) -> DataPreview {
                     dir.display(),
                     data::DEFAULT_PER_CLASS
                 ),
+                warnings: Vec::new(),
             };
         }
         return DataPreview {
             classes: Vec::new(),
-            note: format!("data folder {} does not exist", dir.display()),
+            note: format!("data folder {} does not exist", crate::text::path(dir)),
+            warnings: Vec::new(),
         };
     }
-    let mut subdirs: Vec<_> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(Result::ok)
-                .filter(|e| e.path().is_dir())
-                .map(|e| e.path())
-                .collect()
-        })
-        .unwrap_or_default();
-    subdirs.sort();
-    let classes = subdirs
+    match data::check::check_folder_sampled(dir, Some(PREVIEW_SAMPLE)) {
+        Ok(report) => of_report(&report),
+        Err(e) => DataPreview {
+            classes: Vec::new(),
+            note: e.to_string(),
+            warnings: vec![format!("error: {e}")],
+        },
+    }
+}
+
+/// The preview of a checked folder: the first image and count of each class (at most
+/// 50 classes) and the warnings.
+pub fn of_report(report: &data::check::CheckReport) -> DataPreview {
+    let classes = report
+        .classes
         .iter()
-        .take(16)
-        .map(|sub| {
-            let mut files: Vec<_> = std::fs::read_dir(sub)
-                .map(|rd| {
-                    rd.filter_map(Result::ok)
-                        .map(|e| e.path())
-                        .filter(|p| {
-                            p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-                                data::folder::SUPPORTED_EXTENSIONS
-                                    .contains(&e.to_ascii_lowercase().as_str())
-                            })
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            files.sort();
-            let rgb = files
-                .first()
+        .take(data::check::MAX_CLASSES)
+        .map(|c| ClassPreview {
+            name: crate::text::escaped(&c.name).into_owned(),
+            count: c.count,
+            rgb: c
+                .first
+                .as_ref()
                 .and_then(|f| data::load_image(f).ok())
-                .map(|chw| super::state::chw_to_rgb(&chw));
-            ClassPreview {
-                name: sub
-                    .file_name()
-                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-                count: files.len(),
-                rgb,
-            }
+                .map(|chw| super::state::chw_to_rgb(&chw)),
         })
         .collect();
+    let warnings = data::check::warnings(report)
+        .into_iter()
+        .map(|(sev, w)| match sev {
+            data::check::Severity::Error => format!("error: {w}"),
+            data::check::Severity::Warning => format!("warning: {w}"),
+        })
+        .collect();
+    let total: usize = report.classes.iter().map(|c| c.count).sum();
     DataPreview {
         classes,
-        note: "The first image of each class (sub-folder) and how many it holds".into(),
+        note: if report.classes.len() <= 3 {
+            "The first image of each class (sub-folder) and how many it holds".into()
+        } else {
+            format!(
+                "{} classes, {total} images: the first image of each and how many it holds",
+                report.classes.len()
+            )
+        },
+        warnings,
     }
 }

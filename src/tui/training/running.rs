@@ -21,7 +21,7 @@ use super::super::widgets::truncate;
 use super::queue::{Ticket, TrainQueue};
 use super::settings::TrainPrefs;
 use super::view::{block, fmt_secs, gauge_text, render_loss_chart};
-use super::worker::{spawn_worker, WorkerHandle, WorkerMsg};
+use super::worker::{spawn_worker_with, WorkerHandle, WorkerMsg};
 
 /// Log lines kept (older ones scroll away, so memory stays flat).
 pub const LOG_LINES: usize = 200;
@@ -146,10 +146,11 @@ impl Run {
     }
 
     fn spawn(&mut self, prefs: &TrainPrefs, ticket: Option<Ticket>) -> Result<(), Stop> {
-        match spawn_worker(
+        match spawn_worker_with(
             &prefs.settings,
             prefs.data_dir.clone(),
             prefs.threads,
+            prefs.cache_mb,
             ticket,
         ) {
             Ok((rx, worker)) => {

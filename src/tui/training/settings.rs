@@ -85,6 +85,9 @@ pub struct TrainPrefs {
     /// only to `model_path`, which the server makes per student. Decided in one place:
     /// [`super::effects::refused`].
     pub restricted: bool,
+    /// Most megabytes of decoded images kept in memory (`--cache-mb`); the rest are
+    /// streamed from disk.
+    pub cache_mb: usize,
 }
 
 impl Default for TrainPrefs {
@@ -96,6 +99,7 @@ impl Default for TrainPrefs {
             queue: None,
             threads: None,
             restricted: false,
+            cache_mb: crate::data::DEFAULT_CACHE_MB,
         }
     }
 }
@@ -372,7 +376,37 @@ fn render_data(theme: &Theme, st: &TrainingState, area: Rect, buf: &mut Buffer) 
     );
     let norm = "Normalised to mean 0.5, std 0.5: a pixel p becomes (p/255 - 0.5)/0.5, so white \
                 (255) is 1, black (0) is -1 and mid-grey (128) about 0.";
-    let norm_lines = super::super::widgets::wrap(&theme.text(norm), w);
+    // what `data check` would warn about comes first (one line each, the rest counted);
+    // the note on normalising gives way to it
+    let warn_room = usize::from(inner.height.saturating_sub(2) / 2);
+    let mut warn: Vec<String> = st.data.warnings.iter().take(warn_room).cloned().collect();
+    if st.data.warnings.len() > warn_room && warn_room > 0 {
+        warn.pop();
+        warn.push(format!(
+            "{} more: see cnn-tutor data check",
+            st.data.warnings.len() - warn.len()
+        ));
+    }
+    for (i, line) in warn.iter().enumerate() {
+        let style = if line.starts_with("error") {
+            theme.emphasis()
+        } else {
+            theme.dim()
+        };
+        buf.set_stringn(
+            inner.x,
+            inner.y + 1 + u16::try_from(i).unwrap_or(0),
+            truncate(&theme.text(line), w, ell),
+            w,
+            style,
+        );
+    }
+    let warn_h = u16::try_from(warn.len()).unwrap_or(0);
+    let norm_lines = if warn.is_empty() {
+        super::super::widgets::wrap(&theme.text(norm), w)
+    } else {
+        Vec::new()
+    };
     let norm_h = u16::try_from(norm_lines.len())
         .unwrap_or(2)
         .min(inner.height - 2);
@@ -397,12 +431,12 @@ fn render_data(theme: &Theme, st: &TrainingState, area: Rect, buf: &mut Buffer) 
             })
         })
         .collect();
-    let img_h = inner.height.saturating_sub(1 + norm_h);
-    let img_area = Rect::new(inner.x, inner.y + 1, inner.width, img_h);
+    let img_h = inner.height.saturating_sub(1 + warn_h + norm_h);
+    let img_area = Rect::new(inner.x, inner.y + 1 + warn_h, inner.width, img_h);
     let max_w = (inner.width / 3).clamp(10, 26);
     flow_panels(theme, &panels, img_area, max_w, buf);
     for (i, l) in norm_lines.iter().take(usize::from(norm_h)).enumerate() {
-        let y = inner.y + 1 + img_h + u16::try_from(i).unwrap_or(0);
+        let y = inner.y + 1 + warn_h + img_h + u16::try_from(i).unwrap_or(0);
         buf.set_stringn(inner.x, y, l, w, theme.dim());
     }
 }

@@ -98,6 +98,7 @@ impl TrainingState {
             data: DataPreview {
                 classes: Vec::new(),
                 note: String::new(),
+                warnings: Vec::new(),
             },
             notice: None,
         }

@@ -84,6 +84,18 @@ pub fn spawn_worker(
     threads: Option<usize>,
     ticket: Option<Ticket>,
 ) -> std::io::Result<(Receiver<WorkerMsg>, WorkerHandle)> {
+    spawn_worker_with(settings, data_dir, threads, data::DEFAULT_CACHE_MB, ticket)
+}
+
+/// [`spawn_worker`] keeping at most `cache_mb` megabytes of decoded images in memory (the
+/// rest are streamed from disk, see [`data::stream`]).
+pub fn spawn_worker_with(
+    settings: &TrainSettings,
+    data_dir: PathBuf,
+    threads: Option<usize>,
+    cache_mb: usize,
+    ticket: Option<Ticket>,
+) -> std::io::Result<(Receiver<WorkerMsg>, WorkerHandle)> {
     let (tx, rx) = channel();
     let cancel = Arc::new(AtomicBool::new(false));
     let pause = Arc::new(AtomicBool::new(false));
@@ -94,7 +106,7 @@ pub fn spawn_worker(
         .spawn(move || {
             // the queue place is given back when this thread ends, however it ends
             let _ticket = ticket;
-            if let Err(e) = work(&settings, data_dir, threads, &c, &p, &tx) {
+            if let Err(e) = work(&settings, data_dir, threads, cache_mb, &c, &p, &tx) {
                 let _ = tx.send(WorkerMsg::Train(TrainEvent::Failed(e.to_string())));
             }
         })?;
@@ -116,6 +128,7 @@ fn work(
     settings: &TrainSettings,
     data_dir: PathBuf,
     threads: Option<usize>,
+    cache_mb: usize,
     cancel: &AtomicBool,
     pause: &AtomicBool,
     tx: &Sender<WorkerMsg>,
@@ -171,10 +184,12 @@ fn work(
         tx,
         format!("loading images from {} ...", data_dir.display()),
     );
-    let (dataset, notes) = data::load_folder_notes(&data_dir)?;
+    let budget = data::budget_bytes(cache_mb);
+    let (dataset, notes) = data::load_folder_budget(&data_dir, budget)?;
     for line in notes {
         note(tx, line);
     }
+    note(tx, dataset.memory_line(budget));
     let dataset = Arc::new(dataset);
     let (_, val) = data::split(dataset.len(), settings.seed);
     let _ = tx.send(WorkerMsg::Loaded {
@@ -228,7 +243,7 @@ fn classify(
             return Ok(None);
         }
         let x = &mut input[..chunk.len() * IMAGE_LEN];
-        dataset.normalized_into(chunk, x);
+        dataset.try_normalized_into(chunk, x)?;
         let lp = backend.predict(net, x)?;
         for row in lp.rows() {
             let v: Vec<f32> = row.iter().copied().collect();

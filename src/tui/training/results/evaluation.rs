@@ -110,10 +110,160 @@ fn confusion_lines<'a>(theme: &Theme, r: &Results) -> Vec<Line<'a>> {
     lines
 }
 
+/// The style of one matrix cell (shade by count, bold diagonal, reversed when selected).
+fn cell_style(theme: &Theme, count: usize, max: usize, diagonal: bool, selected: bool) -> Style {
+    let mut style = Style::new();
+    if theme.color {
+        let shade = (count as f64 / max as f64).clamp(0.0, 1.0);
+        let blue = 80 + (175.0 * shade) as u8;
+        let fg = if shade > 0.5 {
+            Color::Black
+        } else {
+            Color::White
+        };
+        style = style
+            .bg(theme.pixel(20, 40 + (100.0 * shade) as u8, blue))
+            .fg(fg);
+    }
+    if diagonal {
+        style = style.add_modifier(Modifier::BOLD);
+    }
+    if selected {
+        style = style.add_modifier(Modifier::REVERSED);
+    }
+    style
+}
+
+/// True when the full-name matrix of `r` fits in `inner` columns.
+fn full_names_fit(r: &Results, inner: usize) -> bool {
+    let names = &r.classes;
+    let name_w = names.iter().map(|n| width(n)).max().unwrap_or(5).max(6) + 2;
+    let cell_w = names.iter().map(|n| width(n)).max().unwrap_or(5).max(5) + 2;
+    name_w + names.len() * cell_w <= inner
+}
+
+/// Short names for `names` that are unique, at most `len` characters: the first
+/// characters of each name, or the class numbers (1-based) when prefixes collide.
+pub(crate) fn short_names(names: &[String], len: usize) -> Vec<String> {
+    let clean: Vec<String> = names
+        .iter()
+        .map(|n| crate::text::escaped(n).into_owned())
+        .collect();
+    for l in (2..=len.max(2)).rev() {
+        let short: Vec<String> = clean.iter().map(|n| n.chars().take(l).collect()).collect();
+        let unique: std::collections::HashSet<&String> = short.iter().collect();
+        if unique.len() == short.len() && l <= len {
+            return short;
+        }
+    }
+    (1..=names.len()).map(|i| i.to_string()).collect()
+}
+
+/// The compact matrix for many classes (or a narrow screen): short names with a legend,
+/// narrow columns, and a window of rows and columns around the selected cell when the
+/// whole matrix does not fit. Returns the lines and the short names used.
+fn compact_lines<'a>(
+    theme: &Theme,
+    r: &Results,
+    m: &ConfusionMatrix,
+    width_avail: usize,
+    rows_avail: usize,
+) -> (Vec<Line<'a>>, Vec<String>) {
+    let n = r.classes.len();
+    let max = m.counts.iter().flatten().copied().max().unwrap_or(1).max(1);
+    let digits = max.to_string().len();
+    // the longest short names that let every column fit, else the shortest
+    let mut short = short_names(&r.classes, 2);
+    for len in (2..=4).rev() {
+        let s = short_names(&r.classes, len);
+        let lw = s.iter().map(|x| width(x)).max().unwrap_or(1);
+        if lw + 1 + n * (lw.max(digits) + 2) <= width_avail {
+            short = s;
+            break;
+        }
+    }
+    let label_w = short.iter().map(|x| width(x)).max().unwrap_or(1) + 1;
+    let cell_w = (label_w - 1).max(digits) + 2;
+    let cols_fit = (width_avail.saturating_sub(label_w) / cell_w).clamp(1, n);
+    let legend = legend_lines(&short, &r.classes, width_avail);
+    let rows_fit = rows_avail.saturating_sub(2 + legend.len()).clamp(1, n);
+    let (sel_r, sel_c) = r.evaluation.cell;
+    let first = |sel: usize, fit: usize| sel.saturating_sub(fit - 1).min(n - fit);
+    let (r0, c0) = (first(sel_r, rows_fit), first(sel_c, cols_fit));
+    let mut head = format!("{:label_w$}predicted ->", "");
+    if cols_fit < n || rows_fit < n {
+        head.push_str(&format!(
+            "  (rows {}-{}, cols {}-{} of {n})",
+            r0 + 1,
+            r0 + rows_fit,
+            c0 + 1,
+            c0 + cols_fit
+        ));
+    }
+    let mut lines = vec![
+        Line::styled(head, theme.heading()),
+        Line::from(
+            std::iter::once(Span::styled(
+                format!("{:<label_w$}", "act"),
+                theme.heading(),
+            ))
+            .chain(
+                short[c0..c0 + cols_fit]
+                    .iter()
+                    .map(|s| Span::styled(format!("{s:>cell_w$}"), theme.heading())),
+            )
+            .collect::<Vec<_>>(),
+        ),
+    ];
+    for (row_i, label) in short.iter().enumerate().skip(r0).take(rows_fit) {
+        let mut spans = vec![Span::styled(format!("{label:<label_w$}"), theme.heading())];
+        for c in c0..c0 + cols_fit {
+            let count = m.counts[row_i][c];
+            let selected = (sel_r, sel_c) == (row_i, c);
+            let text = if selected {
+                format!("[{count}]")
+            } else {
+                format!("{count} ")
+            };
+            spans.push(Span::styled(
+                format!("{text:>cell_w$}"),
+                cell_style(theme, count, max, row_i == c, selected),
+            ));
+        }
+        lines.push(Line::from(spans));
+    }
+    lines.extend(legend.into_iter().map(|l| Line::styled(l, theme.dim())));
+    (lines, short)
+}
+
+/// `ab=name` for each class, wrapped to `w` columns.
+fn legend_lines(short: &[String], names: &[String], w: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for (s, n) in short.iter().zip(names) {
+        let item = format!("{s}={}", crate::text::escaped(n));
+        if !line.is_empty() && width(&line) + 1 + width(&item) > w {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&item);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 /// Draw the evaluation tab.
 pub(crate) fn render(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
     let ev = &r.evaluation;
     let n = r.classes.len();
+    let left_inner = usize::from(area.width * 55 / 100).saturating_sub(2);
+    if let (Some(m), false) = (&ev.confusion, full_names_fit(r, left_inner)) {
+        return render_compact(theme, r, m, area, buf);
+    }
     let grid_h = u16::try_from(n + 4).unwrap_or(8);
     let [upper, lower] =
         Layout::vertical([Constraint::Length(grid_h), Constraint::Min(0)]).areas(area);
@@ -145,6 +295,83 @@ pub(crate) fn render(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
     Paragraph::new(lines)
         .block(block(theme, "Scores"))
         .render(right, buf);
+    render_images(theme, r, lower, buf);
+}
+
+/// The evaluation tab for many classes: the compact matrix with its legend, beside the
+/// scores (short names, the rows the matrix shows), the images below.
+fn render_compact(theme: &Theme, r: &Results, m: &ConfusionMatrix, area: Rect, buf: &mut Buffer) {
+    let n = r.classes.len();
+    // the scores need about 18 columns; the matrix takes the rest
+    let scores_w = 20u16.min(area.width / 3);
+    let mat_w = area.width.saturating_sub(scores_w);
+    let rows_avail = usize::from(area.height.saturating_sub(6)).max(3);
+    let (lines, short) = compact_lines(
+        theme,
+        r,
+        m,
+        usize::from(mat_w.saturating_sub(2)),
+        rows_avail,
+    );
+    let need_w = lines.iter().map(Line::width).max().unwrap_or(10) + 2;
+    let mat_w = u16::try_from(need_w).unwrap_or(mat_w).min(mat_w).max(20);
+    let grid_h = u16::try_from(lines.len() + 2)
+        .unwrap_or(area.height)
+        .min(area.height);
+    let upper = Rect::new(area.x, area.y, area.width, grid_h);
+    let lower = Rect::new(
+        area.x,
+        area.y + grid_h,
+        area.width,
+        area.height.saturating_sub(grid_h),
+    );
+    let left = Rect::new(upper.x, upper.y, mat_w.min(upper.width), upper.height);
+    let right = Rect::new(
+        upper.x + left.width,
+        upper.y,
+        upper.width.saturating_sub(left.width),
+        upper.height,
+    );
+    Paragraph::new(lines)
+        .block(block(theme, "Confusion matrix (validation)"))
+        .render(left, buf);
+    let sw = short.iter().map(|s| width(s)).max().unwrap_or(2).max(3);
+    let rows = usize::from(right.height.saturating_sub(4));
+    let sel = r.evaluation.cell.0;
+    let r0 = if rows == 0 {
+        0
+    } else {
+        sel.saturating_sub(rows - 1).min(n.saturating_sub(rows))
+    };
+    let mut score_lines = vec![
+        Line::raw(format!("Accuracy {:.1}%", 100.0 * m.accuracy())),
+        Line::styled(
+            format!("{:<sw$} {:>6} {:>6}", "", "prec", "recall"),
+            theme.heading(),
+        ),
+    ];
+    for (i, s) in short
+        .iter()
+        .enumerate()
+        .skip(r0)
+        .take(rows)
+        .take(m.classes())
+    {
+        score_lines.push(Line::raw(format!(
+            "{s:<sw$} {:>5.1}% {:>5.1}%",
+            100.0 * m.precision(i),
+            100.0 * m.recall(i)
+        )));
+    }
+    Paragraph::new(score_lines)
+        .block(block(theme, "Scores"))
+        .render(right, buf);
+    render_images(theme, r, lower, buf);
+}
+
+/// The validation images of the selected cell.
+fn render_images(theme: &Theme, r: &Results, lower: Rect, buf: &mut Buffer) {
+    let ev = &r.evaluation;
     // the images in the selected cell
     let (a, p) = ev.cell;
     let name = |i: usize| r.classes.get(i).map_or("?", String::as_str).to_string();
@@ -209,7 +436,7 @@ pub(crate) fn render(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
                 label: file,
                 width: crate::data::IMAGE_SIZE,
                 height: crate::data::IMAGE_SIZE,
-                rgb: chw_to_rgb(ds.image(i)),
+                rgb: chw_to_rgb(&ds.image(i)),
             })
         })
         .collect();

@@ -49,9 +49,9 @@ impl Filters {
                     label: "image".into(),
                     width: crate::data::IMAGE_SIZE,
                     height: crate::data::IMAGE_SIZE,
-                    rgb: chw_to_rgb(chw),
+                    rgb: chw_to_rgb(&chw),
                 })];
-                panels.extend(feature_maps(net, chw));
+                panels.extend(feature_maps(net, &chw));
                 panels
             }
             _ => Vec::new(),
