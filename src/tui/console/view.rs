@@ -115,7 +115,7 @@ fn render_class(console: &Console, theme: &Theme, area: Rect, buf: &mut Buffer) 
     if console.show_addr {
         name_w = (name_w + 22).min(w.saturating_sub(fixed + 10));
     }
-    let lesson_w = w.saturating_sub(fixed + name_w + 1);
+    let lesson_w = w.saturating_sub(fixed + name_w + 2);
     let cell = |s: &str, cw: usize| -> String {
         let t = truncate(s, cw, sym.ellipsis);
         let pad = cw.saturating_sub(width(&t));
