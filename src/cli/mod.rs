@@ -117,6 +117,10 @@ pub struct ServeArgs {
     /// Most connections waiting to log in at once; one more closes the oldest of them.
     #[arg(long, default_value_t = crate::serve::DEFAULT_MAX_UNAUTHENTICATED, value_name = "N")]
     pub max_unauthenticated: usize,
+    /// Show the class view (the teacher's console) on this terminal while serving; the
+    /// server's log goes to serve.log in the state folder. q or Ctrl-C stops the server.
+    #[arg(long)]
+    pub console: bool,
     /// This user name leads the class: students press `f` on the menu to follow the
     /// teacher's lesson and step (and `f` again to take the controls back). With
     /// --authorized-keys the teacher must log in by key.

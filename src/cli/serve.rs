@@ -49,6 +49,7 @@ pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
     config.lessons_dir = global.lessons.clone();
     config.teacher = args.teacher.as_deref().map(serve::display_name);
     config.data_dir = args.data.clone();
+    let state_dir = config.state_dir.clone();
     serve::prepare_data(&config.data_dir)?;
     // data (issue 15): the class trains on this folder: say now what would go wrong
     let report = crate::data::check::check_folder_sampled(&config.data_dir, Some(2000))?;
@@ -96,7 +97,7 @@ pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
     if open {
         eprintln!("warning: no class code and no keys: anyone who can reach {addr} gets in");
     }
-    eprintln!(
+    let connect_line = format!(
         "students connect with: ssh -p {} yourname@{}",
         addr.port(),
         if addr.ip().is_unspecified() {
@@ -105,7 +106,157 @@ pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
             addr.ip().to_string()
         }
     );
+    if args.console {
+        eprintln!("{connect_line}");
+        // the teacher reads the lines above before the console takes the screen
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        return console::run(server, &state_dir, global.ascii);
+    }
+    eprintln!("{connect_line}");
     server.wait()
+}
+
+/// `serve --console`: the class view on the server's own terminal.
+mod console {
+    use std::io::IsTerminal;
+    use std::path::Path;
+    use std::sync::atomic::Ordering;
+    use std::sync::mpsc::RecvTimeoutError;
+    use std::time::{Duration, Instant};
+
+    use crate::serve::Server;
+    use crate::tui::console::{self, Console, ConsoleEffect};
+    use crate::tui::{AppEvent, TerminalGuard, Theme, TICK_MS};
+    use crate::{Error, Result};
+
+    /// Where the server's log goes while the console has the terminal.
+    pub const LOG_FILE: &str = "serve.log";
+
+    /// Show the console until q, Ctrl-C or SIGTERM; then stop the server (goodbyes and
+    /// the class report). The terminal is restored however it ends (the guard's panic
+    /// hook included), and the log goes back to the terminal's stderr.
+    pub fn run(server: Server, state_dir: &Path, ascii: bool) -> Result<()> {
+        if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+            return Err(Error::Terminal(
+                "serve --console needs an interactive terminal".into(),
+            ));
+        }
+        let log = state_dir.join(LOG_FILE);
+        eprintln!(
+            "the class view takes this terminal; the log goes to {}",
+            crate::text::path(&log)
+        );
+        let redirect = StderrTo::file(&log)?;
+        let theme = Theme::detect(ascii);
+        let stop = server.stop_requested();
+        let result = {
+            let mut guard = TerminalGuard::enter(theme.color)?;
+            let shown = show(&server, &mut guard, &theme, &stop);
+            let restored = guard.restore();
+            shown.and(restored)
+        };
+        drop(redirect);
+        let report = server.stop();
+        result.and(report.map(|_| ()))
+    }
+
+    fn show(
+        server: &Server,
+        guard: &mut TerminalGuard,
+        theme: &Theme,
+        stop: &std::sync::atomic::AtomicBool,
+    ) -> Result<()> {
+        let term_err = |e: std::io::Error| Error::Terminal(format!("terminal error: {e}"));
+        let input = crate::tui::spawn_stdin_reader().map_err(term_err)?;
+        let mut console = Console::new();
+        let tick = Duration::from_millis(TICK_MS);
+        let mut last_draw = Instant::now() - tick;
+        let mut size = crossterm::terminal::size().map_err(term_err)?;
+        loop {
+            if stop.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            let now = crossterm::terminal::size().map_err(term_err)?;
+            if now != size {
+                size = now;
+                guard.terminal().autoresize().map_err(term_err)?;
+            }
+            if last_draw.elapsed() >= tick {
+                console.rows_shown = usize::from(size.1.saturating_sub(7)).max(1);
+                console.update(server.class_view(console.mirror));
+                guard
+                    .terminal()
+                    .draw(|f| {
+                        let area = f.area();
+                        console::render(&console, theme, area, f.buffer_mut());
+                    })
+                    .map_err(term_err)?;
+                last_draw = Instant::now();
+            }
+            let event = match input.recv_timeout(tick) {
+                Ok(ev) => ev,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => return Ok(()),
+            };
+            if matches!(event, AppEvent::Key(_) | AppEvent::Paste(_)) {
+                last_draw = Instant::now() - tick;
+            }
+            for effect in console.handle(&event) {
+                match effect {
+                    ConsoleEffect::Quit => return Ok(()),
+                    ConsoleEffect::ToLessons | ConsoleEffect::Mirror(_) => {}
+                    other => {
+                        if let Some(n) = server.console_apply(&other) {
+                            console.notice = Some(n);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Standard error sent to a file until dropped (the log would tear the console).
+    struct StderrTo {
+        #[cfg(unix)]
+        saved: libc::c_int,
+    }
+
+    impl StderrTo {
+        fn file(path: &Path) -> Result<StderrTo> {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| Error::io(path, e))?;
+            #[cfg(unix)]
+            {
+                use std::os::fd::AsRawFd;
+                // SAFETY: dup and dup2 on descriptors this process owns; the file stays
+                // open through the duplicate on fd 2 after `file` drops
+                let saved = unsafe { libc::dup(2) };
+                if saved < 0 || unsafe { libc::dup2(file.as_raw_fd(), 2) } < 0 {
+                    return Err(Error::Other("cannot send the log to its file".into()));
+                }
+                Ok(StderrTo { saved })
+            }
+            #[cfg(not(unix))]
+            {
+                drop(file);
+                Ok(StderrTo {})
+            }
+        }
+    }
+
+    impl Drop for StderrTo {
+        fn drop(&mut self) {
+            #[cfg(unix)]
+            // SAFETY: puts back the descriptor saved in `file`
+            unsafe {
+                libc::dup2(self.saved, 2);
+                libc::close(self.saved);
+            }
+        }
+    }
 }
 
 /// The class code: from `--code-file` (first line), else `CNN_TUTOR_CODE`; never from the

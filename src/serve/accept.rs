@@ -149,6 +149,16 @@ impl Registry {
             .count()
     }
 
+    /// How long the oldest connection now waiting to log in has waited (the console shows
+    /// it against the login grace time).
+    pub(super) fn oldest_waiting(&self) -> Option<Duration> {
+        lock(&self.conns)
+            .values()
+            .filter(|c| !c.authed() && !c.killed())
+            .map(|c| c.opened.elapsed())
+            .max()
+    }
+
     /// Register a new connection, first closing the oldest one waiting to log in when
     /// `cap` of them wait already.
     fn add(&self, id: u64, cap: usize) -> Arc<ConnState> {

@@ -22,10 +22,12 @@ use russh::keys::ssh_key::{private::Ed25519Keypair, LineEnding};
 use russh::keys::{HashAlg, PrivateKey, PublicKey};
 
 use crate::lesson::Lesson;
+use crate::tui::console::{ClassView, ConsoleEffect, Limits, Mirror};
 use crate::tui::training::TrainQueue;
 use crate::{Error, Result};
 
 mod accept;
+pub mod class;
 pub mod input;
 mod output;
 mod session;
@@ -142,6 +144,8 @@ pub struct Shared {
     conns: accept::Registry,
     /// Sessions whose output is still being sent (their goodbye included).
     writers: AtomicUsize,
+    /// The class as the teacher's console sees it (see [`class`]).
+    class: Arc<class::Class>,
 }
 
 /// A session's unique name (for its saved models); dropping it frees the name.
@@ -265,39 +269,94 @@ impl Server {
         Arc::clone(&self.shared.queue)
     }
 
-    /// Serve until Ctrl-C (or the listener fails). On Ctrl-C every session says goodbye
-    /// and gives the student's terminal back before the server ends.
+    /// The class as the console shows it (`mirror`: the session whose screen it looks at).
+    pub fn class_view(&self, mirror: Option<u64>) -> ClassView {
+        self.shared.class_view(mirror, false)
+    }
+
+    /// Do what the console asked (see [`Shared::console_apply`]); a line to show back.
+    pub fn console_apply(&self, effect: &ConsoleEffect) -> Option<String> {
+        self.shared.console_apply(effect)
+    }
+
+    /// Every student's record so far (for the report).
+    pub fn records(&self) -> Vec<class::Record> {
+        self.shared.class.records()
+    }
+
+    /// Write the class report now (see [`class::write_report`]); returns the CSV and
+    /// Markdown paths.
+    pub fn write_report(&self) -> Result<(PathBuf, PathBuf)> {
+        self.shared.write_class_report()
+    }
+
+    /// A flag set when Ctrl-C or SIGTERM arrives (for a front end that keeps the
+    /// terminal itself, as `serve --console` does, and calls [`Server::stop`]).
+    pub fn stop_requested(&self) -> Arc<AtomicBool> {
+        let flag = Arc::new(AtomicBool::new(false));
+        if let Some(rt) = &self.runtime {
+            let set = Arc::clone(&flag);
+            rt.spawn(async move {
+                stop_signal().await;
+                set.store(true, Ordering::SeqCst);
+            });
+        }
+        flag
+    }
+
+    /// Serve until Ctrl-C or SIGTERM (or the listener fails). Then every session says
+    /// goodbye and gives the student's terminal back, and the class report is written.
     pub fn wait(mut self) -> Result<()> {
         let (Some(rt), Some(task)) = (self.runtime.as_ref(), self.task.take()) else {
             return Ok(());
         };
-        let shared = Arc::clone(&self.shared);
         let result = rt.block_on(async move {
             tokio::select! {
                 r = task => Some(r),
-                _ = tokio::signal::ctrl_c() => {
-                    eprintln!("stopping: saying goodbye to {} session(s)", shared.sessions.load(Ordering::SeqCst));
-                    shared.stopping.store(true, Ordering::SeqCst);
-                    // sessions notice within a tick; give them a moment to close and their
-                    // goodbyes a moment to be sent
-                    for _ in 0..50 {
-                        if shared.sessions.load(Ordering::SeqCst) == 0
-                            && shared.writers.load(Ordering::SeqCst) == 0
-                        {
-                            break;
-                        }
-                        tokio::time::sleep(Duration::from_millis(40)).await;
-                    }
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    None
-                }
+                () = stop_signal() => None,
             }
         });
         match result {
-            None | Some(Ok(Ok(()))) => Ok(()),
+            None => self.stop().map(|_| ()),
+            Some(Ok(Ok(()))) => Ok(()),
             Some(Ok(Err(e))) => Err(Error::Other(format!("the server stopped: {e}"))),
             Some(Err(e)) => Err(Error::Other(format!("the server stopped: {e}"))),
         }
+    }
+
+    /// Stop the class: every session says goodbye and restores its student's terminal
+    /// (waiting a moment for them), the class report is written, and the server ends.
+    /// Returns the report's paths. Blocks for at most a few seconds; callable from within
+    /// another runtime.
+    pub fn stop(mut self) -> Result<(PathBuf, PathBuf)> {
+        let shared = Arc::clone(&self.shared);
+        eprintln!(
+            "stopping: saying goodbye to {} session(s)",
+            shared.sessions.load(Ordering::SeqCst)
+        );
+        shared.stopping.store(true, Ordering::SeqCst);
+        // sessions notice within a tick; give them a moment to close and their goodbyes a
+        // moment to be sent
+        for _ in 0..50 {
+            if shared.sessions.load(Ordering::SeqCst) == 0
+                && shared.writers.load(Ordering::SeqCst) == 0
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(40));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        let report = shared.write_class_report();
+        match &report {
+            Ok((csv, md)) => eprintln!(
+                "class report: {} and {}",
+                crate::text::path(csv),
+                crate::text::path(md)
+            ),
+            Err(e) => eprintln!("the class report was not written: {e}"),
+        }
+        self.stop_now();
+        report
     }
 
     /// Stop accepting and disconnect everyone.
@@ -319,6 +378,116 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.stop_now();
+    }
+}
+
+/// Ctrl-C, or (on Unix) SIGTERM.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+impl Shared {
+    /// The class as a console shows it: the students' rows, the teacher's place, the
+    /// lead, the limits and how close the class is to each, and the mirror asked for.
+    pub(crate) fn class_view(&self, mirror: Option<u64>, in_session: bool) -> ClassView {
+        let c = &self.config;
+        let limits = Limits {
+            sessions: (self.sessions.load(Ordering::SeqCst), c.max_sessions),
+            trainings: (self.queue.running(), self.queue.limit()),
+            queued: self.queue.waiting(),
+            unauthenticated: (self.conns.unauthenticated(), c.max_unauthenticated),
+            grace: (c.login_grace, self.conns.oldest_waiting()),
+            idle_timeout: c.idle_timeout,
+        };
+        ClassView {
+            students: self.class.rows(),
+            teacher: c.teacher.clone(),
+            teacher_at: self.class.teacher_place(),
+            locked: self.class.locked(),
+            message: self.class.message().map(|(_, m)| m),
+            limits,
+            mirror: mirror.and_then(|id| {
+                self.class
+                    .mirror(id)
+                    .map(|(name, screen)| Mirror { name, screen })
+            }),
+            in_session,
+        }
+    }
+
+    /// Do what a console asked: bring everyone to the teacher's step, lock following, put
+    /// up or take down the message, end a session, stop every training, write the report.
+    /// Returns a line for the console to show, when there is one.
+    pub(crate) fn console_apply(&self, effect: &ConsoleEffect) -> Option<String> {
+        use class::Command;
+        match effect {
+            ConsoleEffect::BringHere => {
+                let at = *self.teacher_at.lock().unwrap_or_else(|e| e.into_inner());
+                let Some((lesson, step)) = at else {
+                    return Some("the teacher has no lesson open".into());
+                };
+                let n = self.class.tell_all(&Command::Show(lesson, step));
+                eprintln!(
+                    "console: brought {n} student(s) to lesson {} step {}",
+                    lesson + 1,
+                    step + 1
+                );
+                Some(format!("brought {n} student(s) to your lesson and step"))
+            }
+            ConsoleEffect::Lock(on) => {
+                self.class.set_locked(*on);
+                eprintln!(
+                    "console: following {}",
+                    if *on { "locked" } else { "unlocked" }
+                );
+                None
+            }
+            ConsoleEffect::Message(text) => {
+                match text {
+                    Some(t) => eprintln!("console: message up: {}", crate::text::escaped(t)),
+                    None => eprintln!("console: message taken down"),
+                }
+                self.class.set_message(text.clone());
+                None
+            }
+            ConsoleEffect::End { id, message } => {
+                if self.class.tell(*id, Command::End(message.clone())) {
+                    None
+                } else {
+                    Some("that student has already left".into())
+                }
+            }
+            ConsoleEffect::StopTrainings => {
+                let n = self.class.tell_all(&Command::StopTraining);
+                eprintln!("console: stopping every training ({n} session(s) told)");
+                Some(format!("every training stops ({n} session(s) told)"))
+            }
+            ConsoleEffect::Report => Some(match self.write_class_report() {
+                Ok((csv, md)) => format!(
+                    "report written: {} and {}",
+                    crate::text::path(&csv),
+                    crate::text::path(&md)
+                ),
+                Err(e) => format!("report not written: {e}"),
+            }),
+            ConsoleEffect::Mirror(_) | ConsoleEffect::ToLessons | ConsoleEffect::Quit => None,
+        }
+    }
+
+    /// Write the class report into the state folder.
+    pub(crate) fn write_class_report(&self) -> Result<(PathBuf, PathBuf)> {
+        class::write_report(&self.config.state_dir, &self.class.records())
     }
 }
 
@@ -407,6 +576,7 @@ pub fn start(config: ServeConfig) -> Result<Server> {
         names: Mutex::new(HashSet::new()),
         conns: accept::Registry::default(),
         writers: AtomicUsize::new(0),
+        class: Arc::default(),
         config,
     });
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

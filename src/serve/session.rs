@@ -24,12 +24,16 @@ use russh::server::{Auth, ChannelOpenHandle, Msg, Session};
 use russh::{Channel, ChannelId, Pty};
 
 use super::accept::ConnState;
+use super::class::{Command, Member, Seen};
 use super::input::InputParser;
 use super::output::{Pipe, MAX_BACKLOG};
 use super::{code_matches, display_name, term_has_color, SessionSlot, Shared};
 use crate::text::escaped;
+use crate::tui::console::{self, Console, ConsoleEffect, QuizTally};
 use crate::tui::training::TrainPrefs;
-use crate::tui::{render, App, AppEvent, Progress, Theme, TICK_MS};
+use crate::tui::{
+    render, render_into, App, AppEvent, Key, KeyCode, Progress, Screen, Theme, TICK_MS,
+};
 
 /// Told to a client that asks for no terminal.
 pub const NO_PTY: &str =
@@ -281,9 +285,16 @@ impl Conn {
         };
         let who = self.who(&name);
         let idle = config.idle_timeout;
+        let addr = self
+            .peer
+            .map_or_else(|| "unknown".to_string(), |p| p.to_string());
+        let membership = shared
+            .class
+            .join(self.id, lease.name(), addr, role == Role::Teacher);
         let class = Class {
             shared: Arc::clone(&shared),
             role,
+            member: Arc::clone(&membership.member),
         };
         let conn = Arc::clone(&self.state);
         let (size_cell, dropped) = (Arc::clone(&incoming.size), Arc::clone(&incoming.dropped));
@@ -313,6 +324,7 @@ impl Conn {
                 } else {
                     eprintln!("{who} {end}");
                 }
+                drop(membership);
                 drop(lease);
                 drop(slot);
                 conn.app_running(false);
@@ -710,10 +722,18 @@ fn say_sorry_and_close(pipe: &Pipe) {
     pipe.last_words(&bytes, 1);
 }
 
-/// A session's view of the class: the shared state and its role in it.
+/// A session's view of the class: the shared state, its role in it, and its own entry
+/// in the class (what the console reads and the commands it sends).
 struct Class {
     shared: Arc<Shared>,
     role: Role,
+    member: Arc<Member>,
+}
+
+/// The student's "your turn" tally for the console and the report.
+// filled from App's quiz tally once issue 14 lands
+fn quiz_tally(_app: &App) -> Option<QuizTally> {
+    None
 }
 
 impl Class {
@@ -775,7 +795,126 @@ impl Follow {
     }
 }
 
-/// Run one student's app until they quit, go idle or disconnect. Returns what ended it, for
+/// The teacher's message (with its number) while this session has not dismissed it.
+fn message_up(class: &Class, dismissed: u64) -> Option<(u64, String)> {
+    if class.role == Role::Teacher {
+        return None;
+    }
+    class
+        .shared
+        .class
+        .message()
+        .filter(|(seq, _)| *seq > dismissed)
+}
+
+/// The line drawn over the top of a session's screen: the teacher's message and the
+/// locked following for students, the way back to the class view for the teacher.
+fn overlay(
+    class: &Class,
+    theme: &Theme,
+    message: Option<&str>,
+    locked: bool,
+    area: Rect,
+    buf: &mut ratatui::buffer::Buffer,
+) {
+    if area.height == 0 || area.width == 0 {
+        return;
+    }
+    let w = usize::from(area.width);
+    let ellipsis = theme.symbols().ellipsis;
+    if class.role == Role::Teacher {
+        let tag = " Ctrl-T class view ";
+        if w > tag.len() + 20 {
+            let x = area.right() - u16::try_from(tag.len()).unwrap_or(0);
+            buf.set_stringn(x, area.y, tag, tag.len(), theme.selected());
+        }
+        return;
+    }
+    let mut line = String::new();
+    if locked {
+        line.push_str(" following the teacher (locked for a demo) ");
+    }
+    if let Some(m) = message {
+        line.push_str(&format!(
+            " message from the teacher: {} (Enter dismisses) ",
+            theme.text(&escaped(m))
+        ));
+    }
+    if line.is_empty() {
+        return;
+    }
+    let line = crate::tui::truncate(&line, w, ellipsis);
+    let row = Rect::new(area.x, area.y, area.width, 1);
+    buf.set_style(row, theme.selected());
+    for x in row.left()..row.right() {
+        buf[(x, row.y)].set_symbol(" ");
+    }
+    buf.set_stringn(area.x, area.y, line, w, theme.selected());
+}
+
+/// What one turn of the loop asks of the session besides drawing.
+enum Turn {
+    Go,
+    End(String, &'static str),
+}
+
+/// Take the console's commands for this session: show a step, stop training, end.
+fn take_commands(app: &mut App, follow: &mut Follow, class: &Class) -> (bool, Turn) {
+    let mut changed = false;
+    for cmd in class.member.take_commands() {
+        match cmd {
+            Command::Show(lesson, step) => {
+                if class.role != Role::Teacher {
+                    app.show_position(lesson, step);
+                    app.set_notice("the teacher brought the class here");
+                    if follow.on {
+                        follow.shown = Some((lesson, step));
+                    }
+                    changed = true;
+                }
+            }
+            Command::StopTraining => {
+                if let Some(t) = app.training_mut() {
+                    if t.is_running() {
+                        t.cancel();
+                        t.notice = Some("the teacher stopped every training".into());
+                        changed = true;
+                    }
+                }
+            }
+            Command::End(line) => {
+                return (
+                    true,
+                    Turn::End(escaped(&line).into_owned(), "ended by the teacher"),
+                );
+            }
+        }
+    }
+    (changed, Turn::Go)
+}
+
+/// While the teacher locks following, a student follows, and a step of their own snaps
+/// back to the teacher's. True when the app changed.
+fn keep_locked(app: &mut App, follow: &mut Follow, class: &Class) -> bool {
+    if class.role != Role::Student || !class.shared.class.locked() {
+        return false;
+    }
+    let mut changed = false;
+    if !follow.on || app.follow() != Some(true) {
+        app.set_follow(Some(true));
+        follow.on = true;
+        follow.shown = None;
+        changed = true;
+    }
+    let at = class.teacher_at();
+    if at.is_some() && app.position() != at && follow.shown == at {
+        follow.shown = None;
+    }
+    changed | follow.sync(app, class)
+}
+
+/// Run one student's app until they quit, go idle or disconnect (the teacher's session
+/// shows the class view first: see [`crate::tui::console`]). Returns what ended it, for
 /// the log.
 fn run_app(
     mut app: App,
@@ -789,7 +928,16 @@ fn run_app(
         on: false,
         shown: None,
     };
+    let teacher = class.role == Role::Teacher;
+    let mut console = Console::new();
+    let mut on_console = teacher;
+    // the number of the teacher's message this student dismissed
+    let mut dismissed = 0u64;
+    let mut mirrored = false;
+    // what the overlay showed last (the message's number, locked)
+    let mut overlay_drawn: (Option<u64>, bool) = (None, false);
     let area = |w: u16, h: u16| Rect::new(0, 0, w, h);
+    let mut size = (cols, rows);
     let pipe = Arc::clone(&out.pipe);
     let Ok(mut term) = Terminal::with_options(
         CrosstermBackend::new(out),
@@ -832,14 +980,53 @@ fn run_app(
             if term.resize(area(w, h)).is_err() {
                 break None;
             }
+            size = (w, h);
             app.handle(AppEvent::Resize(w, h));
+            dirty = true;
+        }
+        let (changed, turn) = take_commands(&mut app, &mut follow, class);
+        dirty |= changed;
+        if let Turn::End(line, why) = turn {
+            break Some((line, why));
+        }
+        if class.member.mirror_missing() {
             dirty = true;
         }
         // while output waits to be sent, frames are skipped (the next one drawn shows
         // everything that changed)
         if dirty && pipe.backlog() < MAX_BACKLOG {
-            if term.draw(|frame| render(&app, frame)).is_err() {
-                break None;
+            if on_console {
+                console.rows_shown = usize::from(size.1.saturating_sub(7)).max(1);
+                console.update(class.shared.class_view(console.mirror, true));
+            }
+            let message = message_up(class, dismissed);
+            let locked = class.role == Role::Student && class.shared.class.locked();
+            let drawn = term.draw(|frame| {
+                let (a, theme) = (frame.area(), app.theme());
+                if on_console {
+                    console::render(&console, theme, a, frame.buffer_mut());
+                } else if message.is_some() || locked {
+                    // the line goes above the app, which draws one row shorter
+                    let below = Rect::new(a.x, a.y + 1, a.width, a.height.saturating_sub(1));
+                    render_into(&app, below, frame.buffer_mut());
+                    let m = message.as_ref().map(|(_, m)| m.as_str());
+                    overlay(class, theme, m, locked, a, frame.buffer_mut());
+                } else {
+                    render(&app, frame);
+                    overlay(class, theme, None, false, a, frame.buffer_mut());
+                }
+            });
+            match drawn {
+                Err(_) => break None,
+                Ok(done) => {
+                    if class.member.mirror_wanted() {
+                        class.member.set_mirror(Some(done.buffer));
+                        mirrored = true;
+                    } else if mirrored {
+                        class.member.set_mirror(None);
+                        mirrored = false;
+                    }
+                }
             }
             dirty = false;
         }
@@ -856,17 +1043,61 @@ fn run_app(
                         "the test panic key"
                     );
                 }
-                let was = app.follow();
-                dirty |= app.handle(AppEvent::Key(key));
-                if app.follow() != was {
-                    follow.toggled(&mut app, class);
+                dirty = true;
+                if on_console {
+                    let mut quit = false;
+                    for effect in console.key(key) {
+                        match effect {
+                            ConsoleEffect::ToLessons => {
+                                on_console = false;
+                                app.set_notice("Ctrl-T: back to the class view");
+                            }
+                            ConsoleEffect::Quit => quit = true,
+                            other => {
+                                if let Some(n) = class.shared.console_apply(&other) {
+                                    console.notice = Some(n);
+                                }
+                            }
+                        }
+                    }
+                    if quit {
+                        break Some(("Goodbye!".to_string(), "quit"));
+                    }
+                } else if teacher
+                    && (key == Key::ctrl('t')
+                        || (key.code == KeyCode::Tab && matches!(app.screen(), Screen::Menu)))
+                {
+                    on_console = true;
+                } else if key.code == KeyCode::Enter && message_up(class, dismissed).is_some() {
+                    dismissed = message_up(class, dismissed).map_or(dismissed, |(seq, _)| seq);
+                } else {
+                    let was = app.follow();
+                    app.handle(AppEvent::Key(key));
+                    if app.follow() != was {
+                        if class.role == Role::Student
+                            && class.shared.class.locked()
+                            && app.follow() != Some(true)
+                        {
+                            app.set_follow(Some(true));
+                            app.set_notice("the teacher has locked following for a demo");
+                        } else {
+                            follow.toggled(&mut app, class);
+                        }
+                    }
                 }
             }
-            Ok(Event::App(ev)) => dirty |= app.handle(ev),
+            Ok(Event::App(ev)) => {
+                if on_console {
+                    console.handle(&ev);
+                    dirty = true;
+                } else {
+                    dirty |= app.handle(ev);
+                }
+            }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break None,
         }
-        if class.role == Role::Teacher {
+        if teacher {
             let at = app.position();
             if at != class.teacher_at() {
                 class.publish(at);
@@ -875,7 +1106,27 @@ fn run_app(
         if last_tick.elapsed() >= tick {
             last_tick = Instant::now();
             dirty |= app.handle(AppEvent::Tick);
+            dirty |= keep_locked(&mut app, &mut follow, class);
             dirty |= follow.sync(&mut app, class);
+            // the class view's times and rows change while nobody types
+            dirty |= on_console;
+            // a message put up or taken down, following locked or unlocked
+            let look = (
+                message_up(class, dismissed).map(|(seq, _)| seq),
+                class.shared.class.locked(),
+            );
+            if look != overlay_drawn {
+                overlay_drawn = look;
+                dirty = true;
+            }
+            class.member.update(
+                &app,
+                Seen {
+                    last_input,
+                    following: follow.on,
+                    quiz: quiz_tally(&app),
+                },
+            );
             if class
                 .shared
                 .stopping
@@ -886,7 +1137,8 @@ fn run_app(
                     "server stopping",
                 ));
             }
-            if last_input.elapsed() >= idle {
+            // the teacher watching the class view is not idle
+            if last_input.elapsed() >= idle && !on_console {
                 let line = format!(
                     "No key pressed for {}: goodbye! Connect again to carry on.",
                     humantime::format_duration(idle)
@@ -895,7 +1147,7 @@ fn run_app(
             }
         }
     };
-    if class.role == Role::Teacher {
+    if teacher {
         class.publish(None);
     }
     // the app (and any training it runs) goes before the goodbye is sent
@@ -909,7 +1161,12 @@ fn run_app(
         return format!("session ended ({why})");
     }
     let backend = term.backend_mut();
-    let _ = execute!(backend, terminal::LeaveAlternateScreen, cursor::Show);
+    let _ = execute!(
+        backend,
+        crossterm::style::ResetColor,
+        terminal::LeaveAlternateScreen,
+        cursor::Show
+    );
     let _ = write!(backend, "{line}\r\n");
     let _ = backend.flush();
     pipe.finish(Some(0));

@@ -16,6 +16,7 @@ use crate::{Error, Result};
 
 mod app;
 pub mod bindings;
+pub mod console;
 mod event;
 pub mod keys;
 mod lesson_view;
@@ -34,7 +35,7 @@ pub use progress::{default_path as default_progress_path, state_dir, LessonProgr
 pub use terminal::{strip_color_resets, Output, TerminalGuard};
 pub use theme::{asciify, Symbols, Theme};
 pub use view::{buffer_text, render, render_into, render_to_buffer, MIN_HEIGHT, MIN_WIDTH};
-pub use widgets::wrap;
+pub use widgets::{truncate, wrap};
 
 /// How the app was asked to start.
 #[derive(Debug, Clone, Default)]

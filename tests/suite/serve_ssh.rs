@@ -525,6 +525,9 @@ async fn students_follow_the_teacher_with_f_and_take_control_back() {
 
     let (ht, _) = login(server.addr(), "teach", CODE).await;
     let mut teacher = Term::open(&ht, 100, 30).await;
+    // the teacher lands on the class view; Tab goes to their own lessons
+    teacher.until_text("cnn-tutor class").await;
+    teacher.keys(b"\t").await;
     teacher.until_text(&title).await;
     let (hs, _) = login(server.addr(), "kim", CODE).await;
     let mut student = Term::open(&hs, 100, 30).await;

@@ -1,0 +1,606 @@
+//! The class as the teacher's console sees it: who is connected (name, address, since
+//! when), where each student is and what they trained, the lead of the class (following
+//! locked, a message up), what the console asked of each session (commands), the
+//! mirror of one screen, and the class report.
+//!
+//! Each session thread keeps its own [`Member`] up to date (from its `App`, a few times a
+//! second) and takes the [`Command`]s waiting for it; the console (the teacher's session,
+//! or `serve --console`) reads a [`ClassView`] snapshot and applies
+//! [`ConsoleEffect`]s through [`super::Shared::console_apply`]. When a session ends its
+//! [`Record`] stays for the report.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+
+use ratatui::buffer::Buffer;
+
+use crate::tui::console::{Place, QuizTally, StudentRow, TrainingStatus};
+use crate::tui::training::{Phase, Stop};
+use crate::tui::{App, Screen};
+use crate::Result;
+
+/// A mirror is drawn for this long after the console last asked for it.
+const MIRROR_WANTED: Duration = Duration::from_secs(2);
+/// Folder of the class reports, in the state folder.
+pub const REPORTS_DIR: &str = "reports";
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// What the console asks one session to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Command {
+    /// Show this lesson and step.
+    Show(usize, usize),
+    /// End the session with this goodbye line.
+    End(String),
+    /// Cancel the training, running or waiting.
+    StopTraining,
+}
+
+/// What the report keeps of one session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// The session's name.
+    pub name: String,
+    /// Where they connected from.
+    pub addr: String,
+    /// When they connected.
+    pub connected_at: SystemTime,
+    /// How long they were (or are) connected.
+    pub connected: Duration,
+    /// The ids of the lessons they finished.
+    pub finished: BTreeSet<String>,
+    /// Their "your turn" tally.
+    pub quiz: Option<QuizTally>,
+    /// Their best validation accuracy (0..1) of a finished training.
+    pub best_accuracy: Option<f64>,
+}
+
+/// A session's state as its thread last wrote it.
+#[derive(Debug)]
+struct MemberState {
+    place: Place,
+    training: TrainingStatus,
+    /// The last training's end (shown once the student leaves the training screen).
+    last_training: TrainingStatus,
+    quiz: Option<QuizTally>,
+    last_input: Instant,
+    step_since: Option<Instant>,
+    following: bool,
+    finished: BTreeSet<String>,
+    best_accuracy: Option<f64>,
+    commands: VecDeque<Command>,
+    mirror_wanted: Option<Instant>,
+    mirror: Option<Buffer>,
+}
+
+/// One connected session.
+#[derive(Debug)]
+pub(crate) struct Member {
+    pub(crate) id: u64,
+    pub(crate) name: String,
+    addr: String,
+    teacher: bool,
+    connected_at: SystemTime,
+    since: Instant,
+    state: Mutex<MemberState>,
+}
+
+/// What a session thread learned from its app this turn (see [`Member::update`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Seen {
+    pub(crate) last_input: Instant,
+    pub(crate) following: bool,
+    pub(crate) quiz: Option<QuizTally>,
+}
+
+impl Member {
+    /// Write what the app shows now.
+    pub(crate) fn update(&self, app: &App, seen: Seen) {
+        let place = place_of(app);
+        let training = training_of(app);
+        let mut s = lock(&self.state);
+        if s.place != place {
+            s.step_since = matches!(place, Place::Lesson { .. }).then(Instant::now);
+            s.place = place;
+        }
+        match training {
+            Some(t) => {
+                if let TrainingStatus::Done(acc) = t {
+                    if s.best_accuracy.is_none_or(|b| acc > b) {
+                        s.best_accuracy = Some(acc);
+                    }
+                }
+                if matches!(
+                    t,
+                    TrainingStatus::Done(_) | TrainingStatus::Cancelled | TrainingStatus::Failed
+                ) {
+                    s.last_training = t;
+                }
+                s.training = t;
+            }
+            None => {
+                // left the training screen: a run still going was cancelled on the way
+                if matches!(
+                    s.training,
+                    TrainingStatus::Epoch { .. } | TrainingStatus::Queued(_)
+                ) {
+                    s.last_training = TrainingStatus::Cancelled;
+                }
+                s.training = s.last_training;
+            }
+        }
+        s.quiz = seen.quiz;
+        s.last_input = seen.last_input;
+        s.following = seen.following;
+        for (id, p) in &app.progress().lessons {
+            if p.finished && !s.finished.contains(id) {
+                s.finished.insert(id.clone());
+            }
+        }
+    }
+
+    /// The commands waiting for this session (taken).
+    pub(crate) fn take_commands(&self) -> Vec<Command> {
+        lock(&self.state).commands.drain(..).collect()
+    }
+
+    fn push(&self, c: Command) {
+        let mut s = lock(&self.state);
+        // a student's queue never grows without bound, whatever the console sends
+        if s.commands.len() < 64 {
+            s.commands.push_back(c);
+        }
+    }
+
+    /// Whether a console wants this session's screen (recently asked).
+    pub(crate) fn mirror_wanted(&self) -> bool {
+        lock(&self.state)
+            .mirror_wanted
+            .is_some_and(|t| t.elapsed() < MIRROR_WANTED)
+    }
+
+    /// Whether a wanted mirror has no screen yet (the session draws one at once).
+    pub(crate) fn mirror_missing(&self) -> bool {
+        let s = lock(&self.state);
+        s.mirror_wanted.is_some_and(|t| t.elapsed() < MIRROR_WANTED) && s.mirror.is_none()
+    }
+
+    /// Keep what the session just drew for the mirror (or drop it when nobody looks).
+    pub(crate) fn set_mirror(&self, screen: Option<&Buffer>) {
+        let mut s = lock(&self.state);
+        s.mirror = screen.cloned();
+    }
+
+    fn record(&self) -> Record {
+        let s = lock(&self.state);
+        Record {
+            name: self.name.clone(),
+            addr: self.addr.clone(),
+            connected_at: self.connected_at,
+            connected: self.since.elapsed(),
+            finished: s.finished.clone(),
+            quiz: s.quiz,
+            best_accuracy: s.best_accuracy,
+        }
+    }
+
+    fn row(&self) -> StudentRow {
+        let s = lock(&self.state);
+        StudentRow {
+            id: self.id,
+            name: self.name.clone(),
+            addr: self.addr.clone(),
+            place: s.place.clone(),
+            quiz: s.quiz,
+            training: s.training,
+            idle: s.last_input.elapsed(),
+            on_step: s.step_since.map(|t| t.elapsed()),
+            connected: self.since.elapsed(),
+            following: s.following,
+        }
+    }
+}
+
+fn place_of(app: &App) -> Place {
+    match app.screen() {
+        Screen::Menu => Place::Menu,
+        Screen::Lesson(s) => Place::Lesson {
+            index: s.lesson,
+            title: app
+                .lessons()
+                .get(s.lesson)
+                .map_or_else(String::new, |l| l.title().to_string()),
+            step: s.step,
+            steps: s.frames.len(),
+        },
+        Screen::Training(_) => Place::Training,
+    }
+}
+
+fn training_of(app: &App) -> Option<TrainingStatus> {
+    let t = app.training()?;
+    Some(match &t.phase {
+        Phase::Settings(_) => TrainingStatus::Settings,
+        Phase::Running(run) => match run.queue_position() {
+            Some(n) => TrainingStatus::Queued(n),
+            None => TrainingStatus::Epoch {
+                epoch: run.epoch,
+                of: run.epochs,
+            },
+        },
+        Phase::Stopped(_, Stop::Cancelled) => TrainingStatus::Cancelled,
+        Phase::Stopped(_, Stop::Failed(_)) => TrainingStatus::Failed,
+        Phase::Results(r) => match r.reports.last() {
+            Some(last) => TrainingStatus::Done(last.val_accuracy),
+            // a model loaded from a file: nothing trained here
+            None => return None,
+        },
+    })
+}
+
+/// The whole class: the sessions now connected, the records of those that left, the
+/// lead (lock, message).
+#[derive(Debug, Default)]
+pub struct Class {
+    members: Mutex<BTreeMap<u64, Arc<Member>>>,
+    past: Mutex<Vec<Record>>,
+    locked: AtomicBool,
+    message: Mutex<Option<(u64, String)>>,
+    message_seq: AtomicU64,
+}
+
+/// A session's place in the class; dropping it moves its record to the report's past.
+#[derive(Debug)]
+pub(crate) struct Membership {
+    class: Arc<Class>,
+    pub(crate) member: Arc<Member>,
+}
+
+impl Drop for Membership {
+    fn drop(&mut self) {
+        lock(&self.class.members).remove(&self.member.id);
+        if !self.member.teacher {
+            let record = self.member.record();
+            let mut past = lock(&self.class.past);
+            // a class of thousands of short visits keeps the report, not the memory: the
+            // oldest records go first beyond this
+            if past.len() >= 10_000 {
+                past.remove(0);
+            }
+            past.push(record);
+        }
+    }
+}
+
+impl Class {
+    /// A session joins (its name, address; whether it is the teacher's).
+    pub(crate) fn join(
+        self: &Arc<Self>,
+        id: u64,
+        name: &str,
+        addr: String,
+        teacher: bool,
+    ) -> Membership {
+        let member = Arc::new(Member {
+            id,
+            name: name.to_string(),
+            addr,
+            teacher,
+            connected_at: SystemTime::now(),
+            since: Instant::now(),
+            state: Mutex::new(MemberState {
+                place: Place::Menu,
+                training: TrainingStatus::None,
+                last_training: TrainingStatus::None,
+                quiz: None,
+                last_input: Instant::now(),
+                step_since: None,
+                following: false,
+                finished: BTreeSet::new(),
+                best_accuracy: None,
+                commands: VecDeque::new(),
+                mirror_wanted: None,
+                mirror: None,
+            }),
+        });
+        lock(&self.members).insert(id, Arc::clone(&member));
+        Membership {
+            class: Arc::clone(self),
+            member,
+        }
+    }
+
+    fn students(&self) -> Vec<Arc<Member>> {
+        lock(&self.members)
+            .values()
+            .filter(|m| !m.teacher)
+            .cloned()
+            .collect()
+    }
+
+    /// The students' rows, in id order.
+    pub fn rows(&self) -> Vec<StudentRow> {
+        self.students().iter().map(|m| m.row()).collect()
+    }
+
+    /// The teacher's lesson and step, while they have a lesson open.
+    pub fn teacher_place(&self) -> Option<Place> {
+        let teacher = lock(&self.members).values().find(|m| m.teacher).cloned()?;
+        let place = lock(&teacher.state).place.clone();
+        matches!(place, Place::Lesson { .. }).then_some(place)
+    }
+
+    /// Following is locked.
+    pub fn locked(&self) -> bool {
+        self.locked.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn set_locked(&self, on: bool) {
+        self.locked.store(on, Ordering::SeqCst);
+    }
+
+    /// The message up (with its number: a new message shows again after a dismissal).
+    pub fn message(&self) -> Option<(u64, String)> {
+        lock(&self.message).clone()
+    }
+
+    pub(crate) fn set_message(&self, text: Option<String>) {
+        let seq = self.message_seq.fetch_add(1, Ordering::SeqCst) + 1;
+        *lock(&self.message) = text.map(|t| (seq, t));
+    }
+
+    /// Ask every student's session to do `c`.
+    pub(crate) fn tell_all(&self, c: &Command) -> usize {
+        let students = self.students();
+        for m in &students {
+            m.push(c.clone());
+        }
+        students.len()
+    }
+
+    /// Ask one session; false when it is gone.
+    pub(crate) fn tell(&self, id: u64, c: Command) -> bool {
+        let m = lock(&self.members).get(&id).cloned();
+        m.map(|m| m.push(c)).is_some()
+    }
+
+    /// The screen of session `id` for a mirror (asking it to keep drawing one), with its
+    /// name; `None` when it is gone.
+    pub(crate) fn mirror(&self, id: u64) -> Option<(String, Option<Buffer>)> {
+        let m = lock(&self.members).get(&id).cloned()?;
+        let mut s = lock(&m.state);
+        s.mirror_wanted = Some(Instant::now());
+        Some((m.name.clone(), s.mirror.clone()))
+    }
+
+    /// Every student's record (those connected now and those who left), one per name:
+    /// a student who reconnected has their times added, lessons joined, best kept.
+    pub fn records(&self) -> Vec<Record> {
+        let mut all: Vec<Record> = lock(&self.past).clone();
+        all.extend(self.students().iter().map(|m| m.record()));
+        let mut by_name: BTreeMap<String, Record> = BTreeMap::new();
+        for r in all {
+            match by_name.get_mut(&r.name) {
+                None => {
+                    by_name.insert(r.name.clone(), r);
+                }
+                Some(e) => {
+                    e.connected += r.connected;
+                    e.connected_at = e.connected_at.min(r.connected_at);
+                    e.finished.extend(r.finished);
+                    if r.quiz.is_some() {
+                        e.quiz = r.quiz;
+                    }
+                    e.best_accuracy = match (e.best_accuracy, r.best_accuracy) {
+                        (Some(a), Some(b)) => Some(a.max(b)),
+                        (a, b) => a.or(b),
+                    };
+                }
+            }
+        }
+        by_name.into_values().collect()
+    }
+}
+
+/// A field for a CSV file: quoted when it holds a comma, a quote or a line break, and
+/// with a leading `'` when a spreadsheet would take it for a formula.
+fn csv_field(s: &str) -> String {
+    let s = crate::text::escaped(s);
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.into_owned()
+    };
+    if s.contains([',', '"']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+/// A cell of a Markdown table (`|` escaped).
+fn md_cell(s: &str) -> String {
+    crate::text::escaped(s).replace('|', "\\|")
+}
+
+fn minutes(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() / 60.0)
+}
+
+fn tally(q: Option<QuizTally>) -> (String, String) {
+    q.map_or_else(
+        || ("-".into(), "-".into()),
+        |q| (q.right.to_string(), q.asked.to_string()),
+    )
+}
+
+fn accuracy(a: Option<f64>) -> String {
+    a.map_or_else(|| "-".into(), |a| format!("{:.1}", a * 100.0))
+}
+
+/// The report as CSV: a header and one line per student.
+pub fn report_csv(records: &[Record]) -> String {
+    let mut out = String::from(
+        "name,address,connected_at,minutes_connected,lessons_finished,finished_ids,turn_right,turn_asked,best_accuracy_percent\n",
+    );
+    for r in records {
+        let ids: Vec<&str> = r.finished.iter().map(String::as_str).collect();
+        let (right, asked) = tally(r.quiz);
+        let fields = [
+            csv_field(&r.name),
+            csv_field(&r.addr),
+            humantime::format_rfc3339_seconds(r.connected_at).to_string(),
+            minutes(r.connected),
+            r.finished.len().to_string(),
+            csv_field(&ids.join(" ")),
+            right,
+            asked,
+            accuracy(r.best_accuracy),
+        ];
+        out.push_str(&fields.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// The report as Markdown: a title, when, and a table of the students.
+pub fn report_markdown(records: &[Record], written: SystemTime) -> String {
+    let mut out = format!(
+        "# Class report\n\nWritten {} (UTC); {} student(s).\n\n\
+         | name | address | connected at (UTC) | minutes | lessons finished | your turn (right/asked) | best accuracy |\n\
+         |---|---|---|---:|---|---:|---:|\n",
+        humantime::format_rfc3339_seconds(written),
+        records.len()
+    );
+    for r in records {
+        let ids: Vec<&str> = r.finished.iter().map(String::as_str).collect();
+        let finished = if ids.is_empty() {
+            "0".to_string()
+        } else {
+            format!("{} ({})", ids.len(), ids.join(", "))
+        };
+        let (right, asked) = tally(r.quiz);
+        let turn = if r.quiz.is_some() {
+            format!("{right}/{asked}")
+        } else {
+            "-".into()
+        };
+        let acc = r
+            .best_accuracy
+            .map_or_else(|| "-".into(), |a| format!("{:.1}%", a * 100.0));
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} |\n",
+            md_cell(&r.name),
+            md_cell(&r.addr),
+            humantime::format_rfc3339_seconds(r.connected_at),
+            minutes(r.connected),
+            md_cell(&finished),
+            turn,
+            acc
+        ));
+    }
+    out
+}
+
+/// Write the class report (CSV and Markdown) into `state_dir/reports/`, each file
+/// atomically, named after the time (`class-2026-12-01T10-30-00Z.csv` and `.md`).
+/// Returns both paths.
+pub fn write_report(state_dir: &Path, records: &[Record]) -> Result<(PathBuf, PathBuf)> {
+    let now = SystemTime::now();
+    let stamp = humantime::format_rfc3339_seconds(now)
+        .to_string()
+        .replace(':', "-");
+    let dir = state_dir.join(REPORTS_DIR);
+    let csv = dir.join(format!("class-{stamp}.csv"));
+    let md = dir.join(format!("class-{stamp}.md"));
+    crate::fsutil::write_atomic(&csv, report_csv(records).as_bytes())?;
+    crate::fsutil::write_atomic(&md, report_markdown(records, now).as_bytes())?;
+    Ok((csv, md))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(name: &str, mins: u64) -> Record {
+        Record {
+            name: name.into(),
+            addr: "127.0.0.1:4000".into(),
+            connected_at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+            connected: Duration::from_secs(mins * 60),
+            finished: ["convolution".to_string(), "relu".to_string()].into(),
+            quiz: Some(QuizTally {
+                asked: 5,
+                right: 4,
+                wrong_in_a_row: 0,
+            }),
+            best_accuracy: Some(0.875),
+        }
+    }
+
+    #[test]
+    fn the_csv_report_has_one_line_per_student_with_every_column() {
+        let mut b = record("-grace", 3);
+        b.quiz = None;
+        b.best_accuracy = None;
+        b.finished.clear();
+        let csv = report_csv(&[record("ada", 12), b]);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(
+            lines[1],
+            "ada,127.0.0.1:4000,2027-01-15T08:00:00Z,12.0,2,convolution relu,4,5,87.5"
+        );
+        // a name a spreadsheet would run as a formula is defused
+        assert_eq!(
+            lines[2],
+            "'-grace,127.0.0.1:4000,2027-01-15T08:00:00Z,3.0,0,,-,-,-"
+        );
+    }
+
+    #[test]
+    fn the_markdown_report_escapes_and_lists_everyone() {
+        let mut r = record("a|b", 1);
+        r.addr = "x\x1b[2J".into();
+        let md = report_markdown(&[r, record("kim", 2)], SystemTime::UNIX_EPOCH);
+        assert!(md.contains("| a\\|b | x\\e[2J |"), "{md}");
+        assert!(md.contains("| kim |"));
+        assert!(md.contains("2 (convolution, relu) | 4/5 | 87.5% |"), "{md}");
+        assert!(!md.contains('\x1b'));
+    }
+
+    #[test]
+    fn a_student_who_reconnects_is_one_row_with_times_added() {
+        let class = Arc::new(Class::default());
+        let a = class.join(1, "ada", "127.0.0.1:1".into(), false);
+        let t = class.join(2, "teach", "127.0.0.1:2".into(), true);
+        drop(a);
+        let _a2 = class.join(3, "ada", "127.0.0.1:3".into(), false);
+        let records = class.records();
+        assert_eq!(records.len(), 1, "the teacher is not in the report");
+        assert_eq!(records[0].name, "ada");
+        assert_eq!(class.rows().len(), 1);
+        drop(t);
+    }
+
+    #[test]
+    fn commands_reach_students_only_and_are_bounded() {
+        let class = Arc::new(Class::default());
+        let a = class.join(1, "ada", String::new(), false);
+        let t = class.join(2, "teach", String::new(), true);
+        assert_eq!(class.tell_all(&Command::Show(1, 2)), 1);
+        assert_eq!(a.member.take_commands(), vec![Command::Show(1, 2)]);
+        assert!(t.member.take_commands().is_empty());
+        for _ in 0..1000 {
+            class.tell(1, Command::StopTraining);
+        }
+        assert_eq!(a.member.take_commands().len(), 64);
+        assert!(!class.tell(99, Command::StopTraining));
+    }
+}

@@ -1,0 +1,189 @@
+//! The console's keys: one table ([`CONSOLE`]) that drives [`super::Console::key`] and its
+//! hint line, in the style of [`crate::tui::bindings`].
+
+use super::Console;
+use crate::tui::event::KeyCode;
+use crate::tui::keys::{Binding, KeySpec, Label};
+
+use KeySpec::{AnyChar, Char, Code, Ctrl};
+
+const UP: KeySpec = Code(KeyCode::Up);
+const DOWN: KeySpec = Code(KeyCode::Down);
+const ENTER: KeySpec = Code(KeyCode::Enter);
+const ESC: KeySpec = Code(KeyCode::Esc);
+const TAB: KeySpec = Code(KeyCode::Tab);
+const BACKSPACE: KeySpec = Code(KeyCode::Backspace);
+const PGUP: KeySpec = Code(KeyCode::PageUp);
+const PGDN: KeySpec = Code(KeyCode::PageDown);
+
+/// Help sections.
+const CLASS: &str = "Class view";
+const LEAD: &str = "Lead the class";
+
+/// What a key does on the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsoleAction {
+    /// Select the student above.
+    Up,
+    /// Select the student below.
+    Down,
+    /// A page up.
+    PageUp,
+    /// A page down.
+    PageDown,
+    /// Sort by name, lesson, idle (cycles).
+    Sort,
+    /// Show or hide addresses.
+    Addresses,
+    /// Bring everyone to the teacher's lesson and step.
+    BringHere,
+    /// Lock or unlock following.
+    Lock,
+    /// Type a message for every student.
+    Message,
+    /// Take the message down.
+    ClearMessage,
+    /// End the selected student's session (asks for a goodbye line).
+    End,
+    /// Stop every training (asks first).
+    StopTrainings,
+    /// Look at the selected student's screen.
+    Look,
+    /// Close the mirror.
+    CloseLook,
+    /// Write the class report.
+    Report,
+    /// The teacher's own lessons.
+    ToLessons,
+    /// Leave the console.
+    Quit,
+    /// A character typed into the prompt.
+    Type,
+    /// Backspace in the prompt.
+    Erase,
+    /// Send what the prompt holds.
+    Send,
+    /// Close the prompt.
+    Cancel,
+}
+
+type B = Binding<ConsoleAction, Console>;
+
+fn typing(c: &Console) -> bool {
+    c.typing()
+}
+
+fn browsing(c: &Console) -> bool {
+    !c.typing()
+}
+
+fn has_student(c: &Console) -> bool {
+    browsing(c) && c.selected_row().is_some()
+}
+
+fn can_look(c: &Console) -> bool {
+    has_student(c) && c.mirror.is_none()
+}
+
+fn looking(c: &Console) -> bool {
+    browsing(c) && c.mirror.is_some()
+}
+
+fn has_message(c: &Console) -> bool {
+    browsing(c) && c.class.message.is_some()
+}
+
+fn in_session(c: &Console) -> bool {
+    browsing(c) && c.class.in_session
+}
+
+fn locked(c: &Console) -> bool {
+    browsing(c) && c.class.locked
+}
+
+fn unlocked(c: &Console) -> bool {
+    browsing(c) && !c.class.locked
+}
+
+/// The console's key table (prompt keys first: while typing, letters are text).
+pub const CONSOLE: &[B] = &[
+    B::new(&[ENTER], ConsoleAction::Send)
+        .when(typing)
+        .hint(0, Label::new(&[ENTER], "send")),
+    B::new(&[ESC], ConsoleAction::Cancel)
+        .when(typing)
+        .hint(1, Label::new(&[ESC], "cancel")),
+    B::new(&[BACKSPACE], ConsoleAction::Erase).when(typing),
+    B::new(&[AnyChar], ConsoleAction::Type).when(typing),
+    B::new(&[ESC], ConsoleAction::CloseLook)
+        .when(looking)
+        .hint(0, Label::new(&[ESC], "close the mirror"))
+        .help(CLASS, Label::new(&[ESC], "close the mirror")),
+    B::new(&[UP, Char('k')], ConsoleAction::Up)
+        .when(browsing)
+        .hint(2, Label::new(&[UP, DOWN], "select").sep("/"))
+        .help(CLASS, Label::new(&[UP, DOWN], "select a student").sep("/")),
+    B::new(&[DOWN, Char('j')], ConsoleAction::Down).when(browsing),
+    B::new(&[PGUP], ConsoleAction::PageUp).when(browsing),
+    B::new(&[PGDN], ConsoleAction::PageDown).when(browsing),
+    B::new(&[TAB], ConsoleAction::ToLessons)
+        .when(in_session)
+        .hint(1, Label::new(&[TAB], "your lessons"))
+        .help(CLASS, Label::new(&[TAB], "your own lessons (Ctrl-T back)")),
+    B::new(&[Char('b')], ConsoleAction::BringHere)
+        .when(browsing)
+        .hint(3, Label::new(&[Char('b')], "bring here"))
+        .help(
+            LEAD,
+            Label::new(&[Char('b')], "bring everyone to your step"),
+        ),
+    B::new(&[Char('l')], ConsoleAction::Lock)
+        .when(unlocked)
+        .hint(4, Label::new(&[Char('l')], "lock follow"))
+        .help(LEAD, Label::new(&[Char('l')], "lock / unlock following")),
+    B::new(&[Char('l')], ConsoleAction::Lock)
+        .when(locked)
+        .hint(4, Label::new(&[Char('l')], "unlock")),
+    B::new(&[Char('m')], ConsoleAction::Message)
+        .when(browsing)
+        .hint(5, Label::new(&[Char('m')], "message"))
+        .help(LEAD, Label::new(&[Char('m')], "message every student")),
+    B::new(&[Char('M')], ConsoleAction::ClearMessage)
+        .when(has_message)
+        .hint(6, Label::new(&[Char('M')], "take down"))
+        .help(LEAD, Label::new(&[Char('M')], "take the message down")),
+    B::new(&[Char('v')], ConsoleAction::Look)
+        .when(can_look)
+        .hint(7, Label::new(&[Char('v')], "look"))
+        .help(
+            CLASS,
+            Label::new(&[Char('v')], "look at a student's screen"),
+        ),
+    B::new(&[Char('e')], ConsoleAction::End)
+        .when(has_student)
+        .hint(8, Label::new(&[Char('e')], "end session"))
+        .help(LEAD, Label::new(&[Char('e')], "end a student's session")),
+    B::new(&[Char('x')], ConsoleAction::StopTrainings)
+        .when(browsing)
+        .hint(9, Label::new(&[Char('x')], "stop trainings"))
+        .help(LEAD, Label::new(&[Char('x')], "stop every training")),
+    B::new(&[Char('s')], ConsoleAction::Sort)
+        .when(browsing)
+        .hint(10, Label::new(&[Char('s')], "sort"))
+        .help(
+            CLASS,
+            Label::new(&[Char('s')], "sort by name / lesson / idle"),
+        ),
+    B::new(&[Char('a')], ConsoleAction::Addresses)
+        .when(browsing)
+        .hint(11, Label::new(&[Char('a')], "addresses"))
+        .help(CLASS, Label::new(&[Char('a')], "show addresses")),
+    B::new(&[Char('r')], ConsoleAction::Report)
+        .when(browsing)
+        .hint(12, Label::new(&[Char('r')], "report"))
+        .help(CLASS, Label::new(&[Char('r')], "write the class report")),
+    B::new(&[Char('q'), Ctrl('c')], ConsoleAction::Quit)
+        .when(browsing)
+        .hint(13, Label::new(&[Char('q')], "quit"))
+        .help(CLASS, Label::new(&[Char('q'), Ctrl('c')], "quit")),
+];

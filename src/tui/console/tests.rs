@@ -1,0 +1,293 @@
+use std::time::Duration;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+use super::*;
+use crate::tui::keys::{hint_keys, KeySpec};
+use crate::tui::theme::Theme;
+use crate::tui::view::buffer_text;
+
+fn row(id: u64, name: &str, place: Place) -> StudentRow {
+    StudentRow {
+        id,
+        name: name.into(),
+        addr: format!("10.0.0.{id}:5000"),
+        place,
+        quiz: None,
+        training: TrainingStatus::None,
+        idle: Duration::from_secs(5),
+        on_step: None,
+        connected: Duration::from_secs(600),
+        following: false,
+    }
+}
+
+fn lesson(index: usize, title: &str, step: usize) -> Place {
+    Place::Lesson {
+        index,
+        title: title.into(),
+        step,
+        steps: 7,
+    }
+}
+
+fn class() -> ClassView {
+    let mut ada = row(1, "ada", lesson(2, "3. Convolution", 3));
+    ada.training = TrainingStatus::Epoch { epoch: 2, of: 10 };
+    ada.quiz = Some(QuizTally {
+        asked: 5,
+        right: 4,
+        wrong_in_a_row: 0,
+    });
+    let mut kim = row(2, "kim", Place::Menu);
+    kim.idle = Duration::from_secs(400);
+    kim.training = TrainingStatus::Done(0.875);
+    let mut bo = row(3, "bo", lesson(0, "1. Pixels", 0));
+    bo.on_step = Some(Duration::from_secs(900));
+    bo.quiz = Some(QuizTally {
+        asked: 4,
+        right: 1,
+        wrong_in_a_row: 3,
+    });
+    bo.training = TrainingStatus::Queued(2);
+    ClassView {
+        students: vec![ada, kim, bo],
+        teacher: Some("teach".into()),
+        teacher_at: Some(lesson(1, "2. ReLU", 1)),
+        limits: Limits {
+            sessions: (4, 40),
+            trainings: (1, 2),
+            queued: 1,
+            unauthenticated: (3, 100),
+            grace: (Duration::from_secs(30), Some(Duration::from_secs(12))),
+            idle_timeout: Duration::from_secs(1800),
+        },
+        in_session: true,
+        ..ClassView::default()
+    }
+}
+
+fn draw(c: &Console, w: u16, h: u16) -> String {
+    let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
+    render(
+        c,
+        &Theme::new(false, false),
+        Rect::new(0, 0, w, h),
+        &mut buf,
+    );
+    buffer_text(&buf)
+}
+
+fn console() -> Console {
+    let mut c = Console::new();
+    c.update(class());
+    c
+}
+
+fn line_with<'a>(screen: &'a str, what: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| l.contains(what))
+        .unwrap_or_else(|| panic!("no line with {what:?}:\n{screen}"))
+}
+
+#[test]
+fn every_student_has_a_row_with_each_column_at_80x24_and_120x40() {
+    let c = console();
+    for (w, h) in [(80, 24), (120, 40)] {
+        let screen = draw(&c, w, h);
+        assert_eq!(screen.lines().count(), usize::from(h));
+        assert!(screen.lines().all(|l| l.chars().count() <= usize::from(w)));
+        let ada = line_with(&screen, "ada");
+        assert!(ada.contains("3. Convolution 4/7"), "{ada}");
+        assert!(ada.contains("4/5"), "tally: {ada}");
+        assert!(ada.contains("epoch 2/10"), "{ada}");
+        assert!(ada.contains("5s") && ada.contains("10m"), "{ada}");
+        let kim = line_with(&screen, "kim");
+        assert!(kim.contains("menu") && kim.contains("done 87.5%"), "{kim}");
+        assert!(kim.contains(" - "), "no tally is a dash: {kim}");
+        // marks: kim idle, bo stuck and wrong three times in a row
+        assert!(kim.starts_with(" I "), "{kim}");
+        assert!(
+            line_with(&screen, "bo ").starts_with(">SW")
+                || line_with(&screen, "bo ").starts_with(" SW"),
+            "{screen}"
+        );
+        assert!(line_with(&screen, "bo ").contains("queued 2"));
+        // the thresholds and the limits are in the header
+        assert!(
+            screen.contains("I idle 3m+") && screen.contains("S same step 8m+"),
+            "{screen}"
+        );
+        assert!(screen.contains("W 3+ wrong in a row"));
+        let limits = line_with(&screen, "sessions 4/40");
+        assert!(limits.contains("trainings 1/2 (1 queued)"), "{limits}");
+        assert!(limits.contains("logging in 3/100"), "{limits}");
+        assert!(limits.contains("login grace 30s"), "{limits}");
+        if w == 120 {
+            assert!(limits.contains("oldest waits 12s"), "{limits}");
+        }
+        assert!(screen.contains("teacher teach at 2. ReLU 2/7"), "{screen}");
+    }
+}
+
+#[test]
+fn sorting_by_name_lesson_and_idle() {
+    let mut c = console();
+    let names = |c: &Console| -> Vec<String> { c.order().iter().map(|r| r.name.clone()).collect() };
+    assert_eq!(names(&c), ["ada", "bo", "kim"]);
+    c.key(Key::char('s'));
+    assert_eq!(c.sort, Sort::Lesson);
+    assert_eq!(names(&c), ["kim", "bo", "ada"], "menu, lesson 1, lesson 3");
+    c.key(Key::char('s'));
+    assert_eq!(names(&c), ["kim", "ada", "bo"], "longest idle first");
+    assert!(draw(&c, 80, 24).contains("sort: idle"));
+}
+
+#[test]
+fn many_students_scroll_and_the_selection_stays_shown() {
+    let mut view = class();
+    view.students = (0..60)
+        .map(|i| row(i, &format!("s{i:02}"), Place::Menu))
+        .collect();
+    let mut c = Console::new();
+    c.rows_shown = 17;
+    c.update(view);
+    for _ in 0..40 {
+        c.key(Key::new(KeyCode::Down));
+    }
+    let screen = draw(&c, 80, 24);
+    assert!(screen.contains("s40"), "{screen}");
+    assert!(!screen.contains("s00 "), "{screen}");
+    assert!(screen.contains("of 60"), "{screen}");
+}
+
+#[test]
+fn addresses_show_on_a_key() {
+    let mut c = console();
+    assert!(!draw(&c, 80, 24).contains("10.0.0.1"));
+    c.key(Key::char('a'));
+    assert!(draw(&c, 80, 24).contains("ada 10.0.0.1:5000"));
+}
+
+#[test]
+fn each_lead_key_gives_its_effect() {
+    let mut c = console();
+    assert_eq!(c.key(Key::char('b')), vec![ConsoleEffect::BringHere]);
+    assert_eq!(c.key(Key::char('l')), vec![ConsoleEffect::Lock(true)]);
+    assert!(draw(&c, 80, 24).contains("FOLLOWING LOCKED"));
+    assert_eq!(c.key(Key::char('l')), vec![ConsoleEffect::Lock(false)]);
+    // a message: letters are text while typing (q does not quit)
+    assert!(c.key(Key::char('m')).is_empty());
+    for ch in "quiet please".chars() {
+        assert!(c.key(Key::char(ch)).is_empty());
+    }
+    assert!(draw(&c, 80, 24).contains("message for every student: quiet please_"));
+    assert_eq!(
+        c.key(Key::new(KeyCode::Enter)),
+        vec![ConsoleEffect::Message(Some("quiet please".into()))]
+    );
+    assert_eq!(c.key(Key::char('M')), vec![ConsoleEffect::Message(None)]);
+    // end the selected student's session (ada, first by name), with the default goodbye
+    assert!(c.key(Key::char('e')).is_empty());
+    assert_eq!(
+        c.key(Key::new(KeyCode::Enter)),
+        vec![ConsoleEffect::End {
+            id: 1,
+            message: DEFAULT_GOODBYE.into()
+        }]
+    );
+    // stop trainings asks first
+    assert!(c.key(Key::char('x')).is_empty());
+    assert!(draw(&c, 80, 24).contains("y stops"));
+    assert!(c.key(Key::char('n')).is_empty());
+    c.key(Key::char('x'));
+    assert_eq!(c.key(Key::char('y')), vec![ConsoleEffect::StopTrainings]);
+    // look, close, report, lessons, quit
+    c.key(Key::new(KeyCode::Down));
+    assert_eq!(c.key(Key::char('v')), vec![ConsoleEffect::Mirror(Some(3))]);
+    assert_eq!(
+        c.key(Key::new(KeyCode::Esc)),
+        vec![ConsoleEffect::Mirror(None)]
+    );
+    assert_eq!(c.key(Key::char('r')), vec![ConsoleEffect::Report]);
+    assert_eq!(
+        c.key(Key::new(KeyCode::Tab)),
+        vec![ConsoleEffect::ToLessons]
+    );
+    assert_eq!(c.key(Key::char('q')), vec![ConsoleEffect::Quit]);
+}
+
+#[test]
+fn bring_here_without_a_teacher_lesson_says_so() {
+    let mut c = console();
+    c.class.teacher_at = None;
+    assert!(c.key(Key::char('b')).is_empty());
+    assert!(c.notice.as_deref().unwrap().contains("open a lesson first"));
+}
+
+#[test]
+fn every_hinted_key_is_bound_and_does_something() {
+    let c = console();
+    for spec in hint_keys(CONSOLE, &c) {
+        for key in spec.examples() {
+            let mut probe = c.clone();
+            let effects = probe.key(key);
+            let changed = !effects.is_empty()
+                || probe.prompt != c.prompt
+                || probe.selected != c.selected
+                || probe.notice != c.notice
+                || probe.show_addr != c.show_addr
+                || probe.sort != c.sort;
+            assert!(
+                changed || spec == KeySpec::Code(KeyCode::Up),
+                "{spec:?} did nothing"
+            );
+        }
+    }
+}
+
+#[test]
+fn names_and_messages_from_clients_are_escaped() {
+    let mut view = class();
+    view.students[0].name = "ev\x1b]0;pwned\x07il".into();
+    view.message = Some("hi\x1b[2J".into());
+    let mut c = Console::new();
+    c.update(view);
+    let screen = draw(&c, 120, 40);
+    assert!(!screen.contains('\x1b') && !screen.contains('\x07'));
+    assert!(
+        screen.contains("ev\\e]0;pwned\\x07il") || screen.contains("ev\\e]0;pwned"),
+        "{screen}"
+    );
+    assert!(screen.contains("message up: hi\\e[2J"), "{screen}");
+}
+
+#[test]
+fn the_mirror_shows_the_students_screen_read_only() {
+    let mut c = console();
+    c.key(Key::char('v'));
+    let mut screen = Buffer::empty(Rect::new(0, 0, 100, 30));
+    screen.set_string(0, 0, "ADA'S OWN SCREEN", ratatui::style::Style::new());
+    c.class.mirror = Some(Mirror {
+        name: "ada".into(),
+        screen: Some(screen),
+    });
+    let out = draw(&c, 80, 24);
+    assert!(out.contains("looking at ada's screen"), "{out}");
+    assert!(
+        out.lines().nth(1).unwrap().starts_with("ADA'S OWN SCREEN"),
+        "{out}"
+    );
+    assert!(out.contains("their screen is 100x30"), "{out}");
+    // keys other than Esc do not reach the student: they act on the console only
+    assert!(c.key(Key::char('j')).is_empty());
+}
+
+#[test]
+fn durations_are_short() {
+    assert_eq!(short_duration(Duration::from_secs(12)), "12s");
+    assert_eq!(short_duration(Duration::from_secs(250)), "4m");
+    assert_eq!(short_duration(Duration::from_secs(3900)), "1h05");
+}
