@@ -15,8 +15,7 @@ use russh::keys::ssh_key::private::Ed25519Keypair;
 use russh::keys::{PrivateKey, PrivateKeyWithHashAlg};
 use russh::ChannelMsg;
 
-#[path = "common/ssh.rs"]
-mod ssh;
+use crate::common::ssh;
 use ssh::{config, connect, start, Client, CODE, GUARD};
 
 const TEACHER: &str = "teach";
