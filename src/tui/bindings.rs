@@ -415,6 +415,6 @@ pub(crate) fn screen_hints(app: &App) -> Vec<(String, &'static str)> {
         Screen::Menu => super::keys::hints(MENU, app, sym),
         Screen::Lesson(s) if s.edit.is_some() => super::keys::hints(EDIT, app, sym),
         Screen::Lesson(_) => super::keys::hints(LESSON, app, sym),
-        Screen::Training(_) => Vec::new(),
+        Screen::Training(_) | Screen::Inspector(..) => Vec::new(),
     }
 }

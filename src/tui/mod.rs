@@ -17,6 +17,7 @@ use crate::{Error, Result};
 mod app;
 pub mod bindings;
 mod event;
+pub mod inspector;
 pub mod keys;
 mod lesson_view;
 mod progress;
