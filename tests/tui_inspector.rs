@@ -541,3 +541,37 @@ fn inspector_snapshots() {
     go_to_stage(&mut app, "fc");
     insta::assert_snapshot!("inspector_fc_120x40", screen(&app, 120, 40));
 }
+
+#[test]
+fn the_architecture_lesson_looks_inside_the_last_model() {
+    let mut app = results_app(Theme::new(false, true), 80, 24, false);
+    // back to the lessons: the model trained or loaded is remembered
+    code(&mut app, KeyCode::Esc);
+    app.open_by_id("architecture").expect("architecture lesson");
+    let text = screen(&app, 120, 40);
+    assert!(text.contains("i look inside the trained model"), "{text}");
+    key(&mut app, Key::char('i'));
+    assert!(app.inspector().is_some(), "{:?}", app.notice());
+    code(&mut app, KeyCode::Esc);
+    assert!(app.lesson_state().is_some(), "back in the lesson");
+    // without a model there is no such key
+    let lessons = cnn_tutor::lesson::builtin().expect("lessons");
+    let mut fresh = App::new(lessons, Theme::new(false, true), Progress::new());
+    fresh
+        .open_by_id("architecture")
+        .expect("architecture lesson");
+    key(&mut fresh, Key::char('i'));
+    assert!(fresh.inspector().is_none());
+    // a saved file is read when the app knows of one
+    let tmp = tempfile::tempdir().expect("tmp");
+    let path = tmp.path().join("model.safetensors");
+    std::fs::copy(model(), &path).expect("copy");
+    fresh.set_train_prefs(TrainPrefs {
+        model_path: path,
+        ..TrainPrefs::default()
+    });
+    fresh.set_saved_model(true);
+    key(&mut fresh, Key::char('i'));
+    assert!(fresh.inspector().is_some(), "{:?}", fresh.notice());
+    assert!(st(&fresh).what.starts_with("a random "));
+}

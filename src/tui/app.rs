@@ -107,6 +107,10 @@ pub struct App {
     /// In a classroom with a teacher: whether this student follows the teacher (`None`:
     /// no teacher to follow). `f` toggles it; the session does the following.
     follow: Option<bool>,
+    /// The last model the training screen showed (trained or loaded), for the inspector.
+    last_model: Option<(crate::nn::net::ShapesNet, Vec<String>)>,
+    /// A saved model file exists at the training screen's model path (the front end says).
+    saved_model: bool,
 }
 
 impl App {
@@ -137,6 +141,8 @@ impl App {
             size: (80, 24),
             train_prefs: TrainPrefs::default(),
             follow: None,
+            last_model: None,
+            saved_model: false,
         }
     }
 
@@ -480,6 +486,7 @@ impl App {
             LessonAction::Follow => self.toggle_follow(),
             LessonAction::TrainNow => self.open_training(true),
             LessonAction::TrainSettings => self.open_training(false),
+            LessonAction::Inspect => self.inspect_model(),
             LessonAction::Next => {
                 state.playing = false;
                 self.go_to(step + 1);
@@ -880,6 +887,9 @@ impl App {
         };
         t.cancel();
         self.train_prefs.settings = t.prefs.settings.clone();
+        if let Some(r) = t.results() {
+            self.last_model = Some((r.net.clone(), r.classes.clone()));
+        }
         if t.phase.kind() == super::training::PhaseKind::Cancelled {
             self.notice = Some("training cancelled; no model was written".into());
         }
@@ -899,10 +909,63 @@ impl App {
         }
     }
 
+    /// Say whether a saved model file exists at the model path (the front end looks).
+    pub fn set_saved_model(&mut self, saved: bool) {
+        self.saved_model = saved;
+    }
+
+    /// There is a model to look inside: one trained or loaded in this run, or a saved
+    /// file this front end may read.
+    pub fn has_model(&self) -> bool {
+        self.last_model.is_some()
+            || (self.saved_model
+                && super::training::effects::refused(
+                    &self.train_prefs,
+                    super::training::Need::ReadModel,
+                )
+                .is_none())
+    }
+
+    /// The architecture lesson's `i`: the inspector on the last model, else on the saved
+    /// file (read as the training screen's `L` reads it), a random shape first.
+    fn inspect_model(&mut self) {
+        let (net, classes) = match &self.last_model {
+            Some((net, classes)) => (net.clone(), classes.clone()),
+            None => {
+                let done =
+                    super::training::effects::run(&self.train_prefs, super::training::Effect::Load);
+                match done {
+                    super::training::Done::Loaded(_, net, meta) => (*net, meta.classes),
+                    super::training::Done::NotLoaded(e) => {
+                        self.notice = Some(format!("cannot load: {e}"));
+                        return;
+                    }
+                    super::training::Done::Refused(why) => {
+                        self.notice = Some(why.into());
+                        return;
+                    }
+                    _ => return,
+                }
+            }
+        };
+        self.open_inspector(super::inspector::InspectRequest {
+            net,
+            classes,
+            image: None,
+            validation: Vec::new(),
+            seed: self.train_prefs.settings.seed,
+            restricted: self.train_prefs.restricted,
+        });
+    }
+
     /// Open the inspector for `req`, coming back to the screen showing now.
     pub fn open_inspector(&mut self, req: super::inspector::InspectRequest) {
         match InspectorState::new(req) {
             Ok(state) => {
+                self.last_model = Some((
+                    state.explorer().net().clone(),
+                    state.explorer().classes().to_vec(),
+                ));
                 let back = std::mem::replace(&mut self.screen, Screen::Menu);
                 self.screen = Screen::Inspector(Box::new(state), Box::new(back));
             }

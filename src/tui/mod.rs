@@ -58,6 +58,8 @@ pub fn build_app(options: &Options, theme: Theme) -> Result<(App, Option<PathBuf
         None => (Progress::new(), None),
     };
     let mut app = App::new(lessons, theme, progress);
+    // the architecture lesson offers the inspector on a saved model
+    app.set_saved_model(std::path::Path::new(crate::nn::checkpoint::DEFAULT_MODEL_PATH).is_file());
     if let Some(id) = &options.start_lesson {
         app.open_by_id(id)?;
     }
