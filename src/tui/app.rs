@@ -11,6 +11,7 @@ use super::bindings::{
     OVER_TRAINING,
 };
 use super::event::{AppEvent, Key, KeyCode, TICK_MS};
+use super::inspector::{InspectorState, Outcome as InspectorOutcome};
 use super::keys::action_for;
 use super::progress::Progress;
 use super::theme::Theme;
@@ -30,6 +31,9 @@ pub enum Screen {
     Lesson(LessonState),
     /// Training the real network (from the `train` lesson), and its results.
     Training(Box<TrainingState>),
+    /// Inside the trained network (from the training results or the architecture
+    /// lesson), and the screen to go back to.
+    Inspector(Box<InspectorState>, Box<Screen>),
 }
 
 /// Which part of the lesson screen the scroll keys move.
@@ -103,6 +107,10 @@ pub struct App {
     /// In a classroom with a teacher: whether this student follows the teacher (`None`:
     /// no teacher to follow). `f` toggles it; the session does the following.
     follow: Option<bool>,
+    /// The last model the training screen showed (trained or loaded), for the inspector.
+    last_model: Option<(crate::nn::net::ShapesNet, Vec<String>)>,
+    /// A saved model file exists at the training screen's model path (the front end says).
+    saved_model: bool,
 }
 
 impl App {
@@ -133,6 +141,8 @@ impl App {
             size: (80, 24),
             train_prefs: TrainPrefs::default(),
             follow: None,
+            last_model: None,
+            saved_model: false,
         }
     }
 
@@ -149,7 +159,7 @@ impl App {
         self.selected = i;
         self.open(i);
         match &self.screen {
-            Screen::Lesson(_) | Screen::Training(_) => Ok(()),
+            Screen::Lesson(_) | Screen::Training(_) | Screen::Inspector(..) => Ok(()),
             Screen::Menu => Err(crate::Error::Lesson(
                 self.notice
                     .clone()
@@ -227,7 +237,7 @@ impl App {
     pub fn lesson_state(&self) -> Option<&LessonState> {
         match &self.screen {
             Screen::Lesson(s) => Some(s),
-            Screen::Menu | Screen::Training(_) => None,
+            Screen::Menu | Screen::Training(_) | Screen::Inspector(..) => None,
         }
     }
 
@@ -263,6 +273,10 @@ impl App {
         let line = text.lines().next().unwrap_or("").trim();
         if let Screen::Training(t) = &mut self.screen {
             t.paste(line);
+            return;
+        }
+        if let Screen::Inspector(i, _) = &mut self.screen {
+            i.paste(line);
             return;
         }
         if let Screen::Lesson(LessonState {
@@ -311,7 +325,14 @@ impl App {
                 return;
             };
             let (outcome, effects) = t.key(key);
+            let (inspect, effects): (Vec<_>, Vec<_>) = effects
+                .into_iter()
+                .partition(|e| matches!(e, super::training::Effect::Inspect(_)));
             super::training::run_effects(t, effects);
+            if let Some(super::training::Effect::Inspect(req)) = inspect.into_iter().next() {
+                self.open_inspector(*req);
+                return;
+            }
             match outcome {
                 KeyOutcome::Stay => {}
                 KeyOutcome::Quit => self.quit = true,
@@ -323,6 +344,10 @@ impl App {
             if let Some(action) = action_for(HELP, self, key) {
                 self.help_update(action);
             }
+            return;
+        }
+        if let Screen::Inspector(..) = &self.screen {
+            self.inspector_key(key);
             return;
         }
         match &self.screen {
@@ -341,7 +366,7 @@ impl App {
                     self.menu_update(action);
                 }
             }
-            Screen::Training(_) => {}
+            Screen::Training(_) | Screen::Inspector(..) => {}
         }
     }
 
@@ -461,6 +486,7 @@ impl App {
             LessonAction::Follow => self.toggle_follow(),
             LessonAction::TrainNow => self.open_training(true),
             LessonAction::TrainSettings => self.open_training(false),
+            LessonAction::Inspect => self.inspect_model(),
             LessonAction::Next => {
                 state.playing = false;
                 self.go_to(step + 1);
@@ -795,7 +821,7 @@ impl App {
 fn state_step(screen: &Screen) -> usize {
     match screen {
         Screen::Lesson(s) => s.step,
-        Screen::Menu | Screen::Training(_) => 0,
+        Screen::Menu | Screen::Training(_) | Screen::Inspector(..) => 0,
     }
 }
 
@@ -873,7 +899,7 @@ impl App {
     /// nothing on the training screen, where a run of the student's own may be going.
     pub fn show_position(&mut self, index: usize, step: usize) {
         match &self.screen {
-            Screen::Training(_) => return,
+            Screen::Training(_) | Screen::Inspector(..) => return,
             Screen::Lesson(s) if s.lesson == index => {}
             _ => {
                 if index >= self.lessons.len() {
@@ -895,6 +921,9 @@ impl App {
         };
         t.cancel();
         self.train_prefs.settings = t.prefs.settings.clone();
+        if let Some(r) = t.results() {
+            self.last_model = Some((r.net.clone(), r.classes.clone()));
+        }
         if t.phase.kind() == super::training::PhaseKind::Cancelled {
             self.notice = Some("training cancelled; no model was written".into());
         }
@@ -902,5 +931,104 @@ impl App {
             Some(s) => Screen::Lesson(s),
             None => Screen::Menu,
         };
+    }
+}
+
+impl App {
+    /// The inspector's state, when it is showing.
+    pub fn inspector(&self) -> Option<&InspectorState> {
+        match &self.screen {
+            Screen::Inspector(i, _) => Some(i),
+            _ => None,
+        }
+    }
+
+    /// Say whether a saved model file exists at the model path (the front end looks).
+    pub fn set_saved_model(&mut self, saved: bool) {
+        self.saved_model = saved;
+    }
+
+    /// There is a model to look inside: one trained or loaded in this run, or a saved
+    /// file this front end may read.
+    pub fn has_model(&self) -> bool {
+        self.last_model.is_some()
+            || (self.saved_model
+                && super::training::effects::refused(
+                    &self.train_prefs,
+                    super::training::Need::ReadModel,
+                )
+                .is_none())
+    }
+
+    /// The architecture lesson's `i`: the inspector on the last model, else on the saved
+    /// file (read as the training screen's `L` reads it), a random shape first.
+    fn inspect_model(&mut self) {
+        let (net, classes) = match &self.last_model {
+            Some((net, classes)) => (net.clone(), classes.clone()),
+            None => {
+                let done =
+                    super::training::effects::run(&self.train_prefs, super::training::Effect::Load);
+                match done {
+                    super::training::Done::Loaded(_, net, meta) => (*net, meta.classes),
+                    super::training::Done::NotLoaded(e) => {
+                        self.notice = Some(format!("cannot load: {e}"));
+                        return;
+                    }
+                    super::training::Done::Refused(why) => {
+                        self.notice = Some(why.into());
+                        return;
+                    }
+                    _ => return,
+                }
+            }
+        };
+        self.open_inspector(super::inspector::InspectRequest {
+            net,
+            classes,
+            image: None,
+            validation: Vec::new(),
+            seed: self.train_prefs.settings.seed,
+            restricted: self.train_prefs.restricted,
+        });
+    }
+
+    /// Open the inspector for `req`, coming back to the screen showing now.
+    pub fn open_inspector(&mut self, req: super::inspector::InspectRequest) {
+        match InspectorState::new(req) {
+            Ok(state) => {
+                self.last_model = Some((
+                    state.explorer().net().clone(),
+                    state.explorer().classes().to_vec(),
+                ));
+                let back = std::mem::replace(&mut self.screen, Screen::Menu);
+                self.screen = Screen::Inspector(Box::new(state), Box::new(back));
+            }
+            Err(e) => self.notice = Some(format!("cannot inspect: {e}")),
+        }
+    }
+
+    /// A key on the inspector: its table, then the app runs its effects (reading a file,
+    /// refused in a classroom) and leaves or opens the help as it says.
+    fn inspector_key(&mut self, key: Key) {
+        let Screen::Inspector(state, _) = &mut self.screen else {
+            return;
+        };
+        let (outcome, effects) = state.key(key);
+        for effect in effects {
+            let done = super::training::effects::run(&self.train_prefs, effect);
+            state.done(done);
+        }
+        match outcome {
+            InspectorOutcome::Stay => {}
+            InspectorOutcome::Help => self.help = Some(0),
+            InspectorOutcome::Quit => self.quit = true,
+            InspectorOutcome::Back => {
+                if let Screen::Inspector(_, back) =
+                    std::mem::replace(&mut self.screen, Screen::Menu)
+                {
+                    self.screen = *back;
+                }
+            }
+        }
     }
 }

@@ -54,6 +54,11 @@ fn train_lesson(app: &App) -> bool {
     app.is_train_lesson()
 }
 
+/// The architecture lesson, with a trained or saved model to look inside.
+fn inspect_lesson(app: &App) -> bool {
+    lesson(app).is_some_and(|l| l.id() == "architecture") && app.has_model()
+}
+
 fn editable(app: &App) -> bool {
     lesson(app).is_some_and(|l| l.capabilities().editable)
 }
@@ -140,6 +145,8 @@ pub enum LessonAction {
     TrainNow,
     /// The train lesson: the training screen's settings.
     TrainSettings,
+    /// The architecture lesson: look inside the trained model (the inspector).
+    Inspect,
     /// The next step.
     Next,
     /// The previous step.
@@ -199,6 +206,10 @@ pub const LESSON: &[LessonBinding] = &[
     LessonBinding::new(&[ENTER], LessonAction::TrainSettings)
         .when(train_lesson)
         .hint(2, Label::new(&[ENTER], "settings")),
+    // the inspector (issue 13): from the architecture lesson, when a model is known
+    LessonBinding::new(&[Char('i')], LessonAction::Inspect)
+        .when(inspect_lesson)
+        .hint(1, Label::new(&[Char('i')], "look inside the trained model")),
     LessonBinding::new(
         &[RIGHT, Char(' '), Char('l'), Char('n')],
         LessonAction::Next,
@@ -442,6 +453,6 @@ pub(crate) fn screen_hints(app: &App) -> Vec<(String, &'static str)> {
         Screen::Menu => super::keys::hints(MENU, app, sym),
         Screen::Lesson(s) if s.edit.is_some() => super::keys::hints(EDIT, app, sym),
         Screen::Lesson(_) => super::keys::hints(LESSON, app, sym),
-        Screen::Training(_) => Vec::new(),
+        Screen::Training(_) | Screen::Inspector(..) => Vec::new(),
     }
 }

@@ -18,6 +18,7 @@ mod app;
 pub mod bindings;
 pub mod console;
 mod event;
+pub mod inspector;
 pub mod keys;
 mod lesson_view;
 mod progress;
@@ -73,6 +74,8 @@ pub fn build_app(options: &Options, theme: Theme) -> Result<(App, Option<PathBuf
             ..defaults
         });
     }
+    // the architecture lesson offers the inspector on a saved model
+    app.set_saved_model(std::path::Path::new(crate::nn::checkpoint::DEFAULT_MODEL_PATH).is_file());
     if let Some(id) = &options.start_lesson {
         app.open_by_id(id)?;
     }

@@ -35,6 +35,7 @@ pub fn render_into(app: &App, area: Rect, buf: &mut Buffer) {
         Screen::Menu => render_menu(app, area, buf),
         Screen::Lesson(state) => lesson_view::render(app, state, area, buf),
         Screen::Training(t) => super::training::view::render(app.theme(), t, area, buf),
+        Screen::Inspector(i, _) => super::inspector::view::render(app.theme(), i, area, buf),
     }
     if let Some(scroll) = app.help() {
         render_help(app, scroll, area, buf);

@@ -29,6 +29,7 @@ mod serve_ssh;
 mod train_full;
 mod train_short;
 mod tui_behaviour;
+mod tui_inspector;
 mod tui_keys;
 mod tui_progress;
 mod tui_snapshots;

@@ -262,6 +262,7 @@ fn lesson_effect(case: &Case, action: LessonAction, b: &App, a: &App) -> bool {
         LessonAction::TrainSettings => a
             .training()
             .is_some_and(|t| t.phase.kind() == PhaseKind::Settings),
+        LessonAction::Inspect => a.inspector().is_some(),
         LessonAction::Next => step == Some((before.step + 1).min(last)),
         LessonAction::Previous => step == Some(before.step.saturating_sub(1)),
         LessonAction::First => step == Some(0),

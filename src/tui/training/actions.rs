@@ -65,6 +65,8 @@ pub enum Action {
     NewShape,
     /// Predict: type the path of an image file to classify.
     OpenFile,
+    /// Results: open the inspector (every map of one image, how each cell was computed).
+    Inspect,
     /// Cancelled or stopped: start the same run again.
     StartAgain,
     /// Cancelled or stopped: back to the settings.
@@ -257,6 +259,13 @@ pub const TABLE: &[B] = &[
         .when(predict)
         .hint_if(2, Label::new(&[Char('o')], "open a file"), may_read_files)
         .help(RESULTS, Label::new(&[Char('o')], "predict: an image file")),
+    B::new(&[Char('i')], Action::Inspect)
+        .when(results)
+        .hint(2, Label::new(&[Char('i')], "inspect"))
+        .help(
+            RESULTS,
+            Label::new(&[Char('i')], "look inside the network (the inspector)"),
+        ),
     B::new(&[Char('w')], Action::Save)
         .when(results)
         .hint(3, Label::new(&[Char('w')], "save"))

@@ -42,6 +42,8 @@ pub enum Effect {
     Load,
     /// Read an image file the learner named, to classify it.
     ReadImage(PathBuf),
+    /// Open the inspector on this model and image (the app does it, not [`run`]).
+    Inspect(Box<crate::tui::inspector::InspectRequest>),
 }
 
 /// What a front end may refuse.
@@ -59,7 +61,10 @@ impl Effect {
         match self {
             Effect::Load => Some(Need::ReadModel),
             Effect::ReadImage(_) => Some(Need::ReadFile),
-            Effect::ProbeDevices | Effect::PreviewData(_) | Effect::Save { .. } => None,
+            Effect::ProbeDevices
+            | Effect::PreviewData(_)
+            | Effect::Save { .. }
+            | Effect::Inspect(_) => None,
         }
     }
 }
@@ -131,6 +136,8 @@ pub fn run(prefs: &TrainPrefs, effect: Effect) -> Done {
             Ok(chw) => Done::Image(path, chw),
             Err(e) => Done::NoImage(e.to_string()),
         },
+        // the app opens the inspector before the others run (see `App::key`)
+        Effect::Inspect(_) => Done::Refused("the inspector opens from the app"),
     }
 }
 

@@ -379,6 +379,10 @@ impl TrainingState {
                 }
             }
             (Action::OpenFile, Phase::Results(r)) => r.predict.path_input = Some(String::new()),
+            (Action::Inspect, Phase::Results(r)) => {
+                let req = r.inspect_request(self.prefs.settings.seed, self.prefs.restricted);
+                effects.push(Effect::Inspect(Box::new(req)));
+            }
             // the table binds each action only where it applies
             _ => {}
         }
@@ -442,6 +446,18 @@ impl TrainingState {
             Done::Refused(why) => self.notice = Some(why.into()),
         }
     }
+}
+
+/// Row-major RGB to CHW u8 pixels (3 planes).
+pub(crate) fn rgb_to_chw(rgb: &[u8]) -> Vec<u8> {
+    let plane = rgb.len() / 3;
+    let mut out = vec![0u8; rgb.len()];
+    for (i, px) in rgb.chunks_exact(3).enumerate() {
+        out[i] = px[0];
+        out[plane + i] = px[1];
+        out[2 * plane + i] = px[2];
+    }
+    out
 }
 
 /// CHW u8 pixels (3 planes) to row-major RGB.

@@ -157,6 +157,53 @@ impl Results {
     }
 }
 
+/// Validation images the inspector steps through (at most this many are copied).
+const INSPECT_VALIDATION: usize = 64;
+
+impl Results {
+    /// What the inspector (`i`) opens on: this model, the predict tab's picture when it
+    /// shows one, and the first validation images.
+    pub(crate) fn inspect_request(
+        &self,
+        seed: u64,
+        restricted: bool,
+    ) -> crate::tui::inspector::InspectRequest {
+        let image = match (&self.predict.shown, self.tab) {
+            (Some(p), ResultsTab::Predict) => {
+                Some((p.what.clone(), super::state::rgb_to_chw(&p.rgb)))
+            }
+            _ => None,
+        };
+        let ev = &self.evaluation;
+        let validation = match &ev.dataset {
+            Some(ds) => ev
+                .val
+                .iter()
+                .take(INSPECT_VALIDATION)
+                .enumerate()
+                .map(|(n, &i)| {
+                    let class = ds.labels.get(i).and_then(|&l| ds.classes.get(l));
+                    let what = format!(
+                        "validation image {} ({})",
+                        n + 1,
+                        class.map_or("?", String::as_str)
+                    );
+                    (what, ds.image(i).to_vec())
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        crate::tui::inspector::InspectRequest {
+            net: self.net.clone(),
+            classes: self.classes.clone(),
+            image,
+            validation,
+            seed,
+            restricted,
+        }
+    }
+}
+
 /// Draw the results: the tab bar, then the tab shown.
 pub(crate) fn render(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
     let [tabs, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);

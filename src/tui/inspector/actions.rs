@@ -1,0 +1,294 @@
+//! The inspector's keys, written once: one [`Action`] enum and one table, [`TABLE`], of
+//! the app's shared [`Binding`] type, which drives the key handling ([`action_for`]), the
+//! hint line and the `?` overlay.
+
+use super::super::event::{Key, KeyCode};
+use super::super::keys::{self, Binding, KeySpec, Label};
+use super::state::{Focus, InspectorState, View};
+
+/// Everything a key can do on the inspector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Quit the app.
+    Quit,
+    /// The help overlay.
+    Help,
+    /// Back to where the inspector was opened from.
+    Back,
+    /// Maps: put the cursor on the large map's cells.
+    Enter,
+    /// Cells or drawing: back to choosing maps.
+    Leave,
+    /// Maps: the stage before.
+    PrevStage,
+    /// Maps: the stage after.
+    NextStage,
+    /// Maps: the map (channel) before.
+    PrevMap,
+    /// Maps: the map (channel) after.
+    NextMap,
+    /// Cells: the cursor up one cell.
+    Up,
+    /// Cells: down one.
+    Down,
+    /// Cells: left one.
+    Left,
+    /// Cells: right one.
+    Right,
+    /// Cells: up eight.
+    FarUp,
+    /// Cells: down eight.
+    FarDown,
+    /// Cells: left eight.
+    FarLeft,
+    /// Cells: right eight.
+    FarRight,
+    /// Conv cells: the input channel before (whose products are written out); the
+    /// decision: the class before.
+    PrevInput,
+    /// Conv cells: the next input channel; the decision: the next class.
+    NextInput,
+    /// Narrow terminals: show the layer's input (with the window) or the map.
+    ToggleInput,
+    /// The explanation: scroll up.
+    ScrollUp,
+    /// The explanation: scroll down.
+    ScrollDown,
+    /// Another image: a fresh random shape.
+    NewShape,
+    /// Another image: the next validation image.
+    NextValidation,
+    /// Another image: the previous validation image.
+    PrevValidation,
+    /// Another image: type the path of a file.
+    OpenFile,
+    /// Draw an image (starting from the one shown).
+    Draw,
+    /// Drawing: the pen up.
+    PenUp,
+    /// Drawing: the pen down.
+    PenDown,
+    /// Drawing: the pen left.
+    PenLeft,
+    /// Drawing: the pen right.
+    PenRight,
+    /// Drawing: paint the cell under the pen.
+    Paint,
+    /// Drawing: paint while moving, or stop.
+    PenToggle,
+    /// Drawing: the next colour.
+    NextColor,
+    /// Drawing: clear to white.
+    ClearDrawing,
+}
+
+type B = Binding<Action, InspectorState>;
+
+use KeySpec::{Arrows, Char, Code, Ctrl};
+
+const UP: KeySpec = Code(KeyCode::Up);
+const DOWN: KeySpec = Code(KeyCode::Down);
+const LEFT: KeySpec = Code(KeyCode::Left);
+const RIGHT: KeySpec = Code(KeyCode::Right);
+const ENTER: KeySpec = Code(KeyCode::Enter);
+const ESC: KeySpec = Code(KeyCode::Esc);
+const TAB: KeySpec = Code(KeyCode::Tab);
+const PGUP: KeySpec = Code(KeyCode::PageUp);
+const PGDN: KeySpec = Code(KeyCode::PageDown);
+
+/// Help sections.
+const MAPS: &str = "Inspector: maps and stages";
+const CELLS: &str = "Inspector: one cell";
+const IMAGES: &str = "Inspector: the image";
+const DRAWING: &str = "Inspector: drawing";
+
+fn maps(s: &InspectorState) -> bool {
+    s.focus == Focus::Maps
+}
+
+fn cells(s: &InspectorState) -> bool {
+    s.focus == Focus::Cell
+}
+
+fn drawing(s: &InspectorState) -> bool {
+    s.focus == Focus::Draw
+}
+
+fn not_drawing(s: &InspectorState) -> bool {
+    s.focus != Focus::Draw
+}
+
+fn conv_cell(s: &InspectorState) -> bool {
+    s.on_conv() && s.focus != Focus::Draw
+}
+
+fn decision(s: &InspectorState) -> bool {
+    s.current() == View::Decision && s.focus != Focus::Draw
+}
+
+fn has_input(s: &InspectorState) -> bool {
+    s.focus != Focus::Draw && s.current().layer().is_some()
+}
+
+fn has_validation(s: &InspectorState) -> bool {
+    not_drawing(s) && s.has_validation()
+}
+
+fn may_open(s: &InspectorState) -> bool {
+    s.may_open_files()
+}
+
+/// Every key of the inspector. A key does what the first binding that matches and
+/// applies says; hints are ordered by their number.
+pub const TABLE: &[B] = &[
+    B::new(&[Ctrl('c')], Action::Quit),
+    // choosing maps and stages
+    B::new(&[UP, Char('k')], Action::PrevStage)
+        .when(maps)
+        .hint(0, Label::new(&[Arrows], "map, stage"))
+        .help(
+            MAPS,
+            Label::new(&[UP, DOWN], "the stage before, after").sep("/"),
+        ),
+    B::new(&[DOWN, Char('j')], Action::NextStage).when(maps),
+    B::new(&[LEFT, Char('h')], Action::PrevMap).when(maps).help(
+        MAPS,
+        Label::new(&[LEFT, RIGHT], "the map before, after").sep("/"),
+    ),
+    B::new(&[RIGHT, Char('l')], Action::NextMap).when(maps),
+    B::new(&[ENTER], Action::Enter)
+        .when(maps)
+        .hint(1, Label::new(&[ENTER], "cells"))
+        .help(MAPS, Label::new(&[ENTER], "a cursor on the map's cells")),
+    // one cell
+    B::new(&[UP, Char('k')], Action::Up)
+        .when(cells)
+        .hint(0, Label::new(&[Arrows], "move"))
+        .help(CELLS, Label::new(&[Arrows], "move the cursor")),
+    B::new(&[DOWN, Char('j')], Action::Down).when(cells),
+    B::new(&[LEFT, Char('h')], Action::Left).when(cells),
+    B::new(&[RIGHT, Char('l')], Action::Right).when(cells),
+    B::new(&[Char('K')], Action::FarUp).when(cells).help(
+        CELLS,
+        Label::new(
+            &[Char('H'), Char('J'), Char('K'), Char('L')],
+            "move 8 cells",
+        ),
+    ),
+    B::new(&[Char('J')], Action::FarDown).when(cells),
+    B::new(&[Char('H')], Action::FarLeft).when(cells),
+    B::new(&[Char('L')], Action::FarRight).when(cells),
+    B::new(&[Char('[')], Action::PrevInput)
+        .when(conv_cell)
+        .hint_if(
+            1,
+            Label::new(&[Char('['), Char(']')], "input channel").sep("/"),
+            cells,
+        )
+        .help(
+            CELLS,
+            Label::new(
+                &[Char('['), Char(']')],
+                "conv: the input channel written out",
+            )
+            .sep("/"),
+        ),
+    B::new(&[Char(']')], Action::NextInput).when(conv_cell),
+    B::new(&[Char('[')], Action::PrevInput)
+        .when(decision)
+        .hint(1, Label::new(&[Char('['), Char(']')], "class").sep("/"))
+        .help(
+            CELLS,
+            Label::new(&[Char('['), Char(']')], "fc: the class explained").sep("/"),
+        ),
+    B::new(&[Char(']')], Action::NextInput).when(decision),
+    B::new(&[TAB], Action::ToggleInput)
+        .when(has_input)
+        .hint_if(3, Label::new(&[TAB], "input/map"), cells)
+        .help(
+            CELLS,
+            Label::new(&[TAB], "show the layer's input or the map"),
+        ),
+    B::new(&[PGUP], Action::ScrollUp).when(not_drawing).help(
+        CELLS,
+        Label::new(&[PGUP, PGDN], "scroll the explanation").sep("/"),
+    ),
+    B::new(&[PGDN], Action::ScrollDown).when(not_drawing),
+    B::new(&[ESC], Action::Leave)
+        .when(cells)
+        .hint(3, Label::new(&[ESC], "maps"))
+        .help(CELLS, Label::new(&[ESC], "back to choosing maps")),
+    // the image
+    B::new(&[Char('n')], Action::NewShape)
+        .when(not_drawing)
+        .hint(4, Label::new(&[Char('n')], "shape"))
+        .help(IMAGES, Label::new(&[Char('n')], "a new random shape")),
+    B::new(&[Char('v')], Action::NextValidation)
+        .when(has_validation)
+        .hint(5, Label::new(&[Char('v')], "validation"))
+        .help(
+            IMAGES,
+            Label::new(
+                &[Char('v'), Char('V')],
+                "the next, previous validation image",
+            )
+            .sep("/"),
+        ),
+    B::new(&[Char('V')], Action::PrevValidation).when(has_validation),
+    B::new(&[Char('o')], Action::OpenFile)
+        .when(not_drawing)
+        .hint_if(6, Label::new(&[Char('o')], "file"), may_open)
+        .help(IMAGES, Label::new(&[Char('o')], "an image file (its path)")),
+    B::new(&[Char('d')], Action::Draw)
+        .when(not_drawing)
+        .hint(7, Label::new(&[Char('d')], "draw"))
+        .help(IMAGES, Label::new(&[Char('d')], "draw an image")),
+    // drawing
+    B::new(&[UP, Char('k')], Action::PenUp)
+        .when(drawing)
+        .hint(0, Label::new(&[Arrows], "pen"))
+        .help(DRAWING, Label::new(&[Arrows], "move the pen")),
+    B::new(&[DOWN, Char('j')], Action::PenDown).when(drawing),
+    B::new(&[LEFT, Char('h')], Action::PenLeft).when(drawing),
+    B::new(&[RIGHT, Char('l')], Action::PenRight).when(drawing),
+    B::new(&[Char(' ')], Action::Paint)
+        .when(drawing)
+        .hint(1, Label::new(&[Char(' ')], "paint"))
+        .help(DRAWING, Label::new(&[Char(' ')], "paint the cell")),
+    B::new(&[Char('p')], Action::PenToggle)
+        .when(drawing)
+        .hint(2, Label::new(&[Char('p')], "pen down/up"))
+        .help(
+            DRAWING,
+            Label::new(&[Char('p')], "paint while moving, or stop"),
+        ),
+    B::new(&[Char('c')], Action::NextColor)
+        .when(drawing)
+        .hint(3, Label::new(&[Char('c')], "colour"))
+        .help(DRAWING, Label::new(&[Char('c')], "the next colour")),
+    B::new(&[Char('x')], Action::ClearDrawing)
+        .when(drawing)
+        .hint(4, Label::new(&[Char('x')], "clear"))
+        .help(DRAWING, Label::new(&[Char('x')], "clear to white")),
+    B::new(&[ESC, ENTER], Action::Leave)
+        .when(drawing)
+        .hint(5, Label::new(&[ESC], "done"))
+        .help(DRAWING, Label::new(&[ESC, ENTER], "stop drawing").sep("/")),
+    // everywhere
+    B::new(&[Char('?')], Action::Help)
+        .hint(2, Label::new(&[Char('?')], "help"))
+        .help(MAPS, Label::new(&[Char('?')], "this help")),
+    B::new(&[ESC], Action::Back)
+        .when(maps)
+        .hint(8, Label::new(&[ESC], "back"))
+        .help(MAPS, Label::new(&[ESC], "back to where it opened")),
+    B::new(&[Char('q')], Action::Quit)
+        .when(not_drawing)
+        .hint(9, Label::new(&[Char('q')], "quit"))
+        .help(MAPS, Label::new(&[Char('q')], "quit")),
+];
+
+/// What `key` does on the inspector as it is now, if anything.
+pub fn action_for(st: &InspectorState, key: Key) -> Option<Action> {
+    keys::action_for(TABLE, st, key)
+}

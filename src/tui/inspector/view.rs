@@ -1,0 +1,865 @@
+//! Drawing the inspector: a pure function of [`InspectorState`]. The stages strip, the
+//! small pictures of the stage's maps, the large map (and the layer's input with the
+//! window), and the explanation the state computed. Nothing here runs the network.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget, Wrap};
+
+use crate::explore::{ConvLayer, Stage};
+use crate::nn::net::{FC_IN, IMAGE_SIDE};
+
+use super::super::keys;
+use super::super::theme::Theme;
+use super::super::view::{render_bar, render_status};
+use super::actions;
+use super::state::{Explain, Focus, InspectorState, View, DRAW_SIDE, PALETTE, VIEWS};
+
+/// The sentence every view shows.
+pub const DROPOUT_OFF: &str = "Dropout is off here (evaluation mode)";
+
+/// How one picture cell is marked.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mark {
+    None,
+    Window,
+    Cursor,
+}
+
+/// Where a picture's pixels come from.
+enum Source<'a> {
+    /// A plane of values, drawn grey from its smallest (black) to its largest (white).
+    Grey(ndarray::ArrayView2<'a, f32>),
+    /// A plane of signed values, blue below zero, red above, white at zero, scaled by `max`.
+    Signed(ndarray::ArrayView2<'a, f32>, f32),
+    /// RGB pixels, CHW, of a square picture of this side.
+    Rgb(&'a [u8], usize),
+}
+
+impl Source<'_> {
+    fn side(&self) -> usize {
+        match self {
+            Source::Grey(a) | Source::Signed(a, _) => a.dim().0,
+            Source::Rgb(_, s) => *s,
+        }
+    }
+}
+
+/// The range of a plane.
+fn range(a: &ndarray::ArrayView2<'_, f32>) -> (f32, f32) {
+    a.iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| {
+            (l.min(v), h.max(v))
+        })
+}
+
+/// Draw `src` as a `cols` x `rows` picture at (`x`, `y`) (half blocks in colour: two
+/// pixels a cell; shaded characters otherwise). `marks` says how a map cell is marked.
+#[allow(clippy::too_many_arguments)]
+fn picture(
+    theme: &Theme,
+    src: &Source<'_>,
+    x: u16,
+    y: u16,
+    cols: usize,
+    rows: usize,
+    marks: &dyn Fn(usize, usize) -> Mark,
+    buf: &mut Buffer,
+) {
+    let side = src.side();
+    if cols == 0 || rows == 0 || side == 0 {
+        return;
+    }
+    let color = theme.color && !theme.ascii;
+    let px_rows = if color { rows * 2 } else { rows };
+    let (lo, hi) = match src {
+        Source::Grey(a) => range(a),
+        _ => (0.0, 1.0),
+    };
+    let span = (hi - lo).max(1e-12);
+    let at = |py: usize, px: usize| -> ((u8, u8, u8), Mark) {
+        let (r, c) = (py * side / px_rows, px * side / cols);
+        // every map cell this pixel covers, so a mark is never lost when shrinking
+        let r1 = ((py + 1) * side / px_rows).max(r + 1);
+        let c1 = ((px + 1) * side / cols).max(c + 1);
+        let mut mark = Mark::None;
+        for rr in r..r1 {
+            for cc in c..c1 {
+                match marks(rr, cc) {
+                    Mark::Cursor => mark = Mark::Cursor,
+                    Mark::Window if mark == Mark::None => mark = Mark::Window,
+                    _ => {}
+                }
+            }
+        }
+        let rgb = match src {
+            Source::Grey(a) => {
+                let g = (255.0 * (a[[r, c]] - lo) / span).clamp(0.0, 255.0) as u8;
+                (g, g, g)
+            }
+            Source::Signed(a, max) => {
+                let v = (a[[r, c]] / max.max(1e-12)).clamp(-1.0, 1.0);
+                let k = (255.0 * (1.0 - v.abs())) as u8;
+                if !color {
+                    // no colour: zero is mid grey, positive bright, negative dark
+                    let g = (127.5 * (1.0 + v)) as u8;
+                    (g, g, g)
+                } else if v >= 0.0 {
+                    (255, k, k)
+                } else {
+                    (k, k, 255)
+                }
+            }
+            Source::Rgb(chw, s) => {
+                let p = s * s;
+                let i = r * s + c;
+                (chw[i], chw[p + i], chw[2 * p + i])
+            }
+        };
+        (rgb, mark)
+    };
+    let tint = |(rgb, m): ((u8, u8, u8), Mark)| match m {
+        Mark::None => theme.pixel(rgb.0, rgb.1, rgb.2),
+        Mark::Window => Color::Yellow,
+        Mark::Cursor => Color::Magenta,
+    };
+    for cy in 0..rows {
+        for cx in 0..cols {
+            let Some(cell) = buf.cell_mut((x + cx as u16, y + cy as u16)) else {
+                continue;
+            };
+            if color {
+                let top = at(cy * 2, cx);
+                let bottom = at(cy * 2 + 1, cx);
+                cell.set_symbol("▀").set_fg(tint(top)).set_bg(tint(bottom));
+            } else {
+                let ((r, g, b), m) = at(cy, cx);
+                let lum = 0.299 * f32::from(r) + 0.587 * f32::from(g) + 0.114 * f32::from(b);
+                const RAMP: &[u8] = b" .:-=+*#%@";
+                let i = ((lum / 256.0) * RAMP.len() as f32) as usize;
+                let ch = char::from(RAMP[i.min(RAMP.len() - 1)]);
+                match m {
+                    Mark::None => {
+                        cell.set_char(ch).set_style(Style::reset());
+                    }
+                    Mark::Window => {
+                        cell.set_char(if ch == ' ' { '.' } else { ch })
+                            .set_style(theme.selected());
+                    }
+                    Mark::Cursor => {
+                        cell.set_char('X').set_style(theme.cursor());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The picture size (cols, rows) for a map of `side` in at most `w` x `h` cells.
+fn fit(theme: &Theme, side: usize, w: u16, h: u16) -> (usize, usize) {
+    let color = theme.color && !theme.ascii;
+    let per_row = if color { 2 } else { 1 };
+    if color {
+        let n = side.min(usize::from(w)).min(usize::from(h) * per_row);
+        (n, n.div_ceil(2))
+    } else {
+        // a character is about twice as tall as wide: two columns a row keeps it square
+        let cols = side.min(usize::from(w)).min(usize::from(h) * 2);
+        (cols, (cols / 2).max(1).min(usize::from(h)))
+    }
+}
+
+/// Draw the inspector into `area`.
+pub(crate) fn render(theme: &Theme, st: &InspectorState, area: Rect, buf: &mut Buffer) {
+    if area.height < 8 || area.width < 40 {
+        return;
+    }
+    let sym = theme.symbols();
+    let e = st.explorer();
+    let d = e.decision();
+    let k = d.predicted();
+    let classes = e.classes();
+    let best = format!(
+        "says {} ({:.1}%)",
+        crate::text::escaped(classes.get(k).map_or("?", String::as_str)),
+        100.0 * d.probabilities.get(k).copied().unwrap_or(0.0)
+    );
+    let title = format!(" Inspector {} {} {} {}", sym.dot, st.what, sym.dot, best);
+    render_bar(
+        theme,
+        &title,
+        "",
+        Rect::new(area.x, area.y, area.width, 1),
+        buf,
+    );
+    // the status line
+    let hints = keys::hints(actions::TABLE, st, sym);
+    let notice = match &st.path_input {
+        Some(p) => Some(format!("image file: {p}_  (Enter open, Esc cancel)")),
+        None => st.notice.clone(),
+    };
+    render_status(
+        theme,
+        notice.as_deref(),
+        &hints,
+        Rect::new(area.x, area.bottom() - 1, area.width, 1),
+        buf,
+    );
+    let mut y = area.y + 1;
+    y = render_strip(theme, st, Rect::new(area.x, y, area.width, 2), buf);
+    // the stage line: its shape, range, and the dropout note
+    let info = stage_info(st, area.width >= 100);
+    let line = Line::from(vec![
+        Span::styled(theme.text(&info).into_owned(), theme.heading()),
+        Span::raw(format!(" {} ", sym.dot)),
+        Span::raw(DROPOUT_OFF),
+    ]);
+    Paragraph::new(line).render(Rect::new(area.x, y, area.width, 1), buf);
+    y += 1;
+    let bottom = area.bottom() - 1;
+    if st.help {
+        render_help(theme, Rect::new(area.x, y, area.width, bottom - y), buf);
+        return;
+    }
+    if st.focus == Focus::Draw {
+        render_drawing(theme, st, Rect::new(area.x, y, area.width, bottom - y), buf);
+        return;
+    }
+    // the small pictures
+    let big = area.height >= 34;
+    let (tw, th) = if big { (8u16, 4u16) } else { (5, 2) };
+    let n = st.maps();
+    let per_row = usize::from((area.width - 1) / (tw + 1)).max(1);
+    let thumb_rows = n.div_ceil(per_row);
+    for i in 0..n {
+        let (row, col) = (i / per_row, i % per_row);
+        let tx = area.x + 1 + col as u16 * (tw + 1);
+        let ty = y + row as u16 * th;
+        let src = map_source(st, i);
+        picture(
+            theme,
+            &src,
+            tx,
+            ty,
+            usize::from(tw),
+            usize::from(th),
+            &|_, _| Mark::None,
+            buf,
+        );
+        if i == st.channel {
+            for dy in 0..th {
+                buf.set_string(tx - 1, ty + dy, "[", theme.bracket());
+                buf.set_string(tx + tw, ty + dy, "]", theme.bracket());
+            }
+        }
+    }
+    y += thumb_rows as u16 * th;
+    if y + 4 > bottom {
+        return;
+    }
+    render_body(theme, st, Rect::new(area.x, y, area.width, bottom - y), buf);
+}
+
+/// The stages in order: names (and shapes, when they fit), the one shown highlighted.
+/// Returns the row after it.
+fn render_strip(theme: &Theme, st: &InspectorState, area: Rect, buf: &mut Buffer) -> u16 {
+    let sym = theme.symbols();
+    let arrow = if theme.ascii { ">" } else { "→" };
+    let e = st.explorer();
+    let k = e.classes().len();
+    let full: Vec<String> = VIEWS
+        .iter()
+        .map(|v| match v {
+            View::Stage(s) => {
+                let (c, h, w) = e.map(*s).dim();
+                format!("{} {c}x{h}x{w}", s.name())
+            }
+            View::Decision => format!("flatten {FC_IN} {arrow} fc {k} {arrow} softmax"),
+        })
+        .collect();
+    let short: Vec<String> = VIEWS.iter().map(|v| v.name().to_string()).collect();
+    let sep = format!(" {arrow} ");
+    let total = |t: &[String]| {
+        t.iter().map(|s| s.chars().count()).sum::<usize>() + sep.len() * (t.len() - 1)
+    };
+    let w = usize::from(area.width);
+    let two_lines = total(&full) + 2 > w && total(&full) <= 2 * w - 8;
+    let tokens = if total(&full) < w || (two_lines && area.height >= 2 && w >= 100) {
+        &full
+    } else {
+        &short
+    };
+    let (mut x, mut y) = (area.x + 1, area.y);
+    for (i, t) in tokens.iter().enumerate() {
+        let tw = t.chars().count() as u16 + if i > 0 { 3 } else { 0 };
+        if x + tw > area.right() {
+            y += 1;
+            x = area.x + 1;
+        }
+        if i > 0 && x > area.x + 1 {
+            buf.set_string(x, y, &sep, theme.dim());
+            x += 3;
+        }
+        let style = if i == st.view {
+            theme.selected()
+        } else {
+            Style::new()
+        };
+        buf.set_string(x, y, t, style);
+        x += t.chars().count() as u16;
+    }
+    let _ = sym;
+    y + 1
+}
+
+/// The line under the strip: what the view shows.
+fn stage_info(st: &InspectorState, long: bool) -> String {
+    let e = st.explorer();
+    match st.current() {
+        View::Stage(s) => {
+            let info = e.stages().into_iter().find(|i| i.stage == s);
+            let (c, h, w) = e.map(s).dim();
+            let from = match s {
+                Stage::Input => "the image".to_string(),
+                Stage::Conv1 => "input".into(),
+                Stage::Pool1 => "conv1".into(),
+                Stage::Relu1 => "pool1".into(),
+                Stage::Conv2 => "relu1".into(),
+                Stage::Pool2 => "conv2".into(),
+                Stage::Relu2 => "pool2".into(),
+                Stage::Conv3 => "relu2".into(),
+                Stage::Relu3 => "conv3".into(),
+            };
+            let (lo, hi) = info.map_or((0.0, 0.0), |i| (i.min, i.max));
+            if long {
+                format!(
+                    "{} {c}x{h}x{w} from {from}, map {} of {c}, values {lo:.2} to {hi:.2}",
+                    s.name(),
+                    st.channel
+                )
+            } else {
+                format!(
+                    "{} {c}x{h}x{w}, map {}, {lo:.2} to {hi:.2}",
+                    s.name(),
+                    st.channel
+                )
+            }
+        }
+        View::Decision if long => format!(
+            "fc: the {FC_IN} relu3 values x weights, per class; conv3 map {}",
+            st.channel
+        ),
+        View::Decision => format!("fc 24x32x32 x weights, map {}", st.channel),
+    }
+}
+
+/// The source of map `i` of the view shown.
+fn map_source<'a>(st: &'a InspectorState, i: usize) -> Source<'a> {
+    let e = st.explorer();
+    match st.current() {
+        View::Stage(s) => Source::Grey(e.map(s).index_axis_move(ndarray::Axis(0), i)),
+        View::Decision => {
+            let d = e.decision();
+            let class = st.class.min(d.scores.len().saturating_sub(1));
+            Source::Signed(d.map(class, i), decision_max(st))
+        }
+    }
+}
+
+/// The largest |weight x activation| of the class explained (one scale for its maps).
+fn decision_max(st: &InspectorState) -> f32 {
+    let d = st.explorer().decision();
+    let class = st.class.min(d.scores.len().saturating_sub(1));
+    (0..crate::nn::net::C3)
+        .map(|c| d.map(class, c).iter().fold(0.0f32, |m, v| m.max(v.abs())))
+        .fold(1e-12, f32::max)
+}
+
+/// The input of the view's layer, with the window of the cell under the cursor:
+/// (label, source, window rows, window cols).
+/// A layer's input as drawn: label, pixels, window rows and columns (inclusive).
+type InputMap<'a> = (String, Source<'a>, (usize, usize), (usize, usize));
+
+fn input_of(st: &InspectorState) -> Option<InputMap<'_>> {
+    let e = st.explorer();
+    let (r, c) = st.cell;
+    let ch = st.channel;
+    let around = |v: usize, side: usize| (v.saturating_sub(1), (v + 1).min(side - 1));
+    match st.current() {
+        View::Stage(Stage::Conv1) => Some((
+            "the image, 3x3 window".into(),
+            Source::Rgb(st.pixels(), IMAGE_SIDE),
+            around(r, IMAGE_SIDE),
+            around(c, IMAGE_SIDE),
+        )),
+        View::Stage(s @ (Stage::Conv2 | Stage::Conv3)) => {
+            let layer = if s == Stage::Conv2 {
+                ConvLayer::Conv2
+            } else {
+                ConvLayer::Conv3
+            };
+            let x = e.layer_input(layer);
+            let inp = st.chosen_input().unwrap_or(0);
+            let side = layer.side();
+            let name = if s == Stage::Conv2 { "relu1" } else { "relu2" };
+            Some((
+                format!("{name} map {inp}, 3x3 window"),
+                Source::Grey(x.index_axis_move(ndarray::Axis(0), inp)),
+                around(r, side),
+                around(c, side),
+            ))
+        }
+        View::Stage(s @ (Stage::Pool1 | Stage::Pool2)) => {
+            let layer = if s == Stage::Pool1 {
+                ConvLayer::Conv1
+            } else {
+                ConvLayer::Conv2
+            };
+            Some((
+                format!("{} map {ch}, 2x2 window", layer.name()),
+                Source::Grey(e.layer_output(layer).index_axis_move(ndarray::Axis(0), ch)),
+                (2 * r, 2 * r + 1),
+                (2 * c, 2 * c + 1),
+            ))
+        }
+        View::Stage(s @ (Stage::Relu1 | Stage::Relu2 | Stage::Relu3)) => {
+            let before = match s {
+                Stage::Relu1 => Stage::Pool1,
+                Stage::Relu2 => Stage::Pool2,
+                _ => Stage::Conv3,
+            };
+            Some((
+                format!("{} map {ch} (before)", before.name()),
+                Source::Grey(e.map(before).index_axis_move(ndarray::Axis(0), ch)),
+                (r, r),
+                (c, c),
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// The large map (and the input with the window, when there is room) and the explanation.
+fn render_body(theme: &Theme, st: &InspectorState, area: Rect, buf: &mut Buffer) {
+    let (r, c) = st.cell;
+    let cursor = move |y: usize, x: usize| {
+        if (y, x) == (r, c) {
+            Mark::Cursor
+        } else {
+            Mark::None
+        }
+    };
+    let map_h = area.height - 1;
+    let wide = area.width >= 110;
+    let max_w = if wide { 34 } else { 32 };
+    let side = st.side();
+    let (cols, rows) = fit(theme, side, max_w, map_h);
+    let mut x = area.x + 1;
+    let label_style = theme.heading();
+    let input = input_of(st);
+    let show_input_only = !wide && st.show_input && input.is_some();
+    if wide || show_input_only {
+        if let Some((label, src, (r0, r1), (c0, c1))) = &input {
+            let (icols, irows) = fit(theme, src.side(), max_w, map_h);
+            let (r0, r1, c0, c1) = (*r0, *r1, *c0, *c1);
+            let win = move |y: usize, x: usize| {
+                if (r0..=r1).contains(&y) && (c0..=c1).contains(&x) {
+                    Mark::Window
+                } else {
+                    Mark::None
+                }
+            };
+            let lw = icols.max(24);
+            let label =
+                crate::tui::widgets::truncate(&theme.text(label), lw, theme.symbols().ellipsis);
+            buf.set_stringn(x, area.y, &label, lw, label_style);
+            picture(theme, src, x, area.y + 1, icols, irows, &win, buf);
+            x += (lw + 2) as u16;
+        }
+    }
+    if !show_input_only {
+        let label = match st.current() {
+            View::Stage(Stage::Input) => format!("the image ({r},{c})"),
+            View::Stage(s) => format!("{} map {} ({r},{c})", s.name(), st.channel),
+            View::Decision => format!(
+                "w{}a map {} ({r},{c})",
+                if theme.ascii { "*" } else { "×" },
+                st.channel
+            ),
+        };
+        let src = match st.current() {
+            View::Stage(Stage::Input) => Source::Rgb(st.pixels(), IMAGE_SIDE),
+            _ => map_source(st, st.channel),
+        };
+        buf.set_stringn(x, area.y, &label, cols.max(24), label_style);
+        picture(theme, &src, x, area.y + 1, cols, rows, &cursor, buf);
+        x += (cols.max(24) + 2) as u16;
+    }
+    if x + 20 > area.right() {
+        return;
+    }
+    let ex = Rect::new(x, area.y, area.right() - x, area.height);
+    let lines = explanation(theme, st, usize::from(ex.width), usize::from(ex.height));
+    let max_scroll = lines.len().saturating_sub(usize::from(ex.height)) as u16;
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .scroll((st.scroll.min(max_scroll), 0))
+        .render(ex, buf);
+}
+
+/// `v` with four decimals and a sign.
+fn sv(v: f64) -> String {
+    format!("{v:+.4}")
+}
+
+/// The explanation of the cell under the cursor, as lines of at most `w` columns.
+fn explanation(theme: &Theme, st: &InspectorState, w: usize, h: usize) -> Vec<Line<'static>> {
+    let times = if theme.ascii { "*" } else { "×" };
+    let head = theme.heading();
+    let formula = theme.formula();
+    let mut out: Vec<Line<'static>> = Vec::new();
+    let e = st.explorer();
+    match &st.explain {
+        Explain::Input {
+            channel,
+            row,
+            col,
+            value,
+            pixel,
+        } => {
+            let name = ["red", "green", "blue"]
+                .get(*channel)
+                .copied()
+                .unwrap_or("?");
+            out.push(Line::styled(
+                format!("input {name} at row {row}, col {col}"),
+                head,
+            ));
+            out.push(Line::raw(format!("pixel {pixel} of 255")));
+            out.push(Line::styled(format!("normalised: {value:.4}"), formula));
+            out.push(Line::raw("(as training reads it: 0..255 to -1..1)"));
+        }
+        Explain::Conv(cell) => {
+            let layer = cell.layer;
+            let from = match layer {
+                ConvLayer::Conv1 => "input",
+                ConvLayer::Conv2 => "relu1",
+                ConvLayer::Conv3 => "relu2",
+            };
+            let chosen = st.chosen_input().unwrap_or(0);
+            out.push(Line::styled(
+                format!(
+                    "{} map {} at row {}, col {}",
+                    layer.name(),
+                    cell.channel,
+                    cell.row,
+                    cell.col
+                ),
+                head,
+            ));
+            out.push(Line::styled(
+                format!(
+                    "= {:.4}  (bias + {} x 9 products)",
+                    cell.value,
+                    cell.inputs.len()
+                ),
+                formula,
+            ));
+            out.push(Line::raw(format!("bias {}", sv(f64::from(cell.bias)))));
+            let product_lines = |g: &crate::explore::ChannelTerms, out: &mut Vec<Line<'static>>| {
+                for row in g.terms.chunks(3) {
+                    let parts: Vec<String> = row
+                        .iter()
+                        .map(|t| format!("{:+.3}{times}{:+.3}", t.input, t.weight))
+                        .collect();
+                    out.push(Line::raw(format!("  {}", parts.join(" "))));
+                }
+            };
+            if layer == ConvLayer::Conv1 {
+                for g in &cell.inputs {
+                    let name = ["red", "green", "blue"]
+                        .get(g.channel)
+                        .copied()
+                        .unwrap_or("?");
+                    out.push(Line::raw(format!(
+                        "{name:<5} {}  (input{times}weight)",
+                        sv(g.subtotal())
+                    )));
+                    product_lines(g, &mut out);
+                }
+            } else {
+                // a line each when there is room, else in columns
+                let room = h.saturating_sub(out.len() + 5);
+                let item = |g: &crate::explore::ChannelTerms| {
+                    let mark = if g.channel == chosen { ">" } else { " " };
+                    format!("{mark}{from} {:<2} {}", g.channel, sv(g.subtotal()))
+                };
+                let iw = item(&cell.inputs[0]).chars().count() + 1;
+                let per = if cell.inputs.len() <= room {
+                    1
+                } else {
+                    (w / iw).max(1)
+                };
+                for chunk in cell.inputs.chunks(per) {
+                    let spans: Vec<Span<'static>> = chunk
+                        .iter()
+                        .map(|g| {
+                            let s = format!("{:<iw$}", item(g));
+                            if g.channel == chosen {
+                                Span::styled(s, theme.selected())
+                            } else {
+                                Span::raw(s)
+                            }
+                        })
+                        .collect();
+                    out.push(Line::from(spans));
+                }
+                if let Some(g) = cell.inputs.get(chosen) {
+                    out.push(Line::styled(
+                        format!(
+                            "{from} map {chosen}: {} = input{times}weight:",
+                            sv(g.subtotal())
+                        ),
+                        head,
+                    ));
+                    product_lines(g, &mut out);
+                }
+            }
+            out.push(Line::styled(format!("sum {:.4}", cell.sum()), formula));
+        }
+        Explain::Pool(p) => {
+            let (r0, c0) = (2 * p.row, 2 * p.col);
+            let name = if p.layer == ConvLayer::Conv1 {
+                "pool1"
+            } else {
+                "pool2"
+            };
+            out.push(Line::styled(
+                format!("{name} map {} at row {}, col {}", p.channel, p.row, p.col),
+                head,
+            ));
+            out.push(Line::styled(
+                format!("= {:.4}, the largest of", p.value),
+                formula,
+            ));
+            out.push(Line::raw(format!(
+                "{} map {}, rows {r0}-{}, cols {c0}-{}:",
+                p.layer.name(),
+                p.channel,
+                r0 + 1,
+                c0 + 1
+            )));
+            for row in 0..2 {
+                let cells: Vec<Span<'static>> = (0..2)
+                    .map(|col| {
+                        let i = row * 2 + col;
+                        let v = format!("{:>9.4}", p.window[i]);
+                        if i == p.winner {
+                            Span::styled(format!("[{v}]"), theme.emphasis())
+                        } else {
+                            Span::raw(format!(" {v} "))
+                        }
+                    })
+                    .collect();
+                out.push(Line::from(cells));
+            }
+            out.push(Line::raw("(2x2 max pool, stride 2)"));
+        }
+        Explain::Relu { stage, cell } => {
+            let before = match stage {
+                Stage::Relu1 => "pool1",
+                Stage::Relu2 => "pool2",
+                _ => "conv3",
+            };
+            out.push(Line::styled(
+                format!(
+                    "{} map {} at row {}, col {}",
+                    stage.name(),
+                    st.channel,
+                    st.cell.0,
+                    st.cell.1
+                ),
+                head,
+            ));
+            out.push(Line::raw(format!("before ({before}): {:.4}", cell.before)));
+            out.push(Line::styled(
+                format!("after: max(0, {:.4}) = {:.4}", cell.before, cell.after),
+                formula,
+            ));
+            out.push(Line::raw(if cell.before > 0.0 {
+                "positive: passes unchanged"
+            } else {
+                "not positive: becomes 0"
+            }));
+        }
+        Explain::Decision {
+            class,
+            channel,
+            row,
+            col,
+            weight,
+            activation,
+            product,
+            ranked,
+            sum,
+        } => {
+            let d = e.decision();
+            let names = e.classes();
+            out.push(Line::styled("scores (fc) and softmax", head));
+            for (i, n) in names.iter().enumerate() {
+                let s = format!(
+                    "{}{:<10} {:>8.3} {:>6.1}%",
+                    if i == *class { ">" } else { " " },
+                    crate::tui::widgets::truncate(
+                        &crate::text::escaped(n),
+                        10,
+                        theme.symbols().ellipsis
+                    ),
+                    d.scores.get(i).copied().unwrap_or(0.0),
+                    100.0 * d.probabilities.get(i).copied().unwrap_or(0.0)
+                );
+                out.push(if i == *class {
+                    Line::styled(s, theme.selected())
+                } else {
+                    Line::raw(s)
+                });
+            }
+            let cname = crate::text::escaped(names.get(*class).map_or("?", String::as_str));
+            out.push(Line::styled(
+                format!(
+                    "{cname}: bias {} + 24 maps = {sum:.4}",
+                    sv(f64::from(d.bias[*class]))
+                ),
+                formula,
+            ));
+            let top = if h > 20 { 6 } else { 3 };
+            let best: Vec<String> = ranked
+                .iter()
+                .take(top)
+                .map(|(c, v)| format!("{c}:{}", sv(*v)))
+                .collect();
+            out.push(Line::raw(format!("most for: {}", best.join(" "))));
+            let worst: Vec<String> = ranked
+                .iter()
+                .rev()
+                .take(top.min(3))
+                .map(|(c, v)| format!("{c}:{}", sv(*v)))
+                .collect();
+            out.push(Line::raw(format!("most against: {}", worst.join(" "))));
+            out.push(Line::styled(
+                format!("map {channel} row {row} col {col}:"),
+                head,
+            ));
+            out.push(Line::raw(format!(
+                "{weight:+.4} {times} {activation:.4} = {product:+.4}"
+            )));
+            out.push(Line::raw("red pushed towards the class, blue away"));
+        }
+    }
+    for l in &mut out {
+        for s in &mut l.spans {
+            if theme.ascii {
+                s.content = theme.text(&s.content).into_owned().into();
+            }
+        }
+    }
+    out
+}
+
+/// The drawing grid and the live prediction.
+fn render_drawing(theme: &Theme, st: &InspectorState, area: Rect, buf: &mut Buffer) {
+    let Some(dr) = &st.drawing else {
+        return;
+    };
+    let rows = DRAW_SIDE / 2;
+    let rows = rows.min(usize::from(area.height.saturating_sub(1)));
+    let cols = DRAW_SIDE;
+    let chw = dr.to_chw();
+    let (pr, pc) = dr.pen;
+    // the picture at grid resolution: pen cell marked
+    let pen = move |y: usize, x: usize| {
+        let k = IMAGE_SIDE / DRAW_SIDE;
+        if (y / k, x / k) == (pr, pc) {
+            Mark::Cursor
+        } else {
+            Mark::None
+        }
+    };
+    buf.set_stringn(
+        area.x + 1,
+        area.y,
+        "your drawing, 32x32",
+        usize::from(area.width),
+        theme.heading(),
+    );
+    picture(
+        theme,
+        &Source::Rgb(&chw, IMAGE_SIDE),
+        area.x + 1,
+        area.y + 1,
+        cols,
+        rows,
+        &pen,
+        buf,
+    );
+    let x = area.x + cols as u16 + 3;
+    if x + 20 > area.right() {
+        return;
+    }
+    let e = st.explorer();
+    let d = e.decision();
+    let mut lines = vec![Line::styled("The network says, live:", theme.heading())];
+    for (i, n) in e.classes().iter().enumerate() {
+        let p = d.probabilities.get(i).copied().unwrap_or(0.0);
+        let bar = super::super::training::view::gauge_text(theme, f64::from(p), 12);
+        lines.push(Line::raw(format!(
+            "{:<10} {bar} {:>5.1}%",
+            crate::tui::widgets::truncate(&crate::text::escaped(n), 10, theme.symbols().ellipsis),
+            100.0 * p
+        )));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::raw(format!(
+        "pen: {} ({}), row {pr} col {pc}",
+        PALETTE[dr.color].0,
+        if dr.down { "down: moving paints" } else { "up" }
+    )));
+    lines.push(Line::raw(format!(
+        "one forward pass: {:.1} ms",
+        st.last_pass_us as f64 / 1000.0
+    )));
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .render(Rect::new(x, area.y, area.right() - x, area.height), buf);
+}
+
+/// The inspector's keys, by section, from its table (`?`).
+fn render_help(theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let rows = keys::help_rows(actions::TABLE);
+    let mut lines = Vec::new();
+    for (section, rows) in keys::help_sections(rows, theme.symbols()) {
+        lines.push(Line::styled(section.to_string(), theme.heading()));
+        for (k, what) in rows {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {k:<14} "), theme.key()),
+                Span::raw(what.to_string()),
+            ]));
+        }
+    }
+    lines.push(Line::styled("any key closes this list", theme.dim()));
+    // two columns when they fit
+    let half = lines.len().div_ceil(2);
+    if area.width >= 100 || usize::from(area.height) < lines.len() {
+        let right = lines.split_off(half.min(lines.len()));
+        let w = area.width / 2;
+        Paragraph::new(lines).render(Rect::new(area.x, area.y, w, area.height), buf);
+        Paragraph::new(right).render(
+            Rect::new(area.x + w, area.y, area.width - w, area.height),
+            buf,
+        );
+    } else {
+        Paragraph::new(lines).render(area, buf);
+    }
+}
