@@ -192,6 +192,10 @@ pub struct LessonArgs {
     /// With --plain: print only this step (1-based).
     #[arg(long, requires = "plain")]
     pub step: Option<usize>,
+    /// With --plain: a worksheet, every value to work out left blank (`____`), the
+    /// answers at the end.
+    #[arg(long, requires = "plain")]
+    pub worksheet: bool,
 }
 
 #[derive(Debug, Subcommand)]
