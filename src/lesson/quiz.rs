@@ -771,12 +771,13 @@ mod tests {
         assert_eq!(num(ninth, "0.111"), Verdict::Right);
         assert_eq!(num(ninth, "0.1111"), Verdict::Right);
         assert_eq!(num(ninth, "0.112"), Verdict::Wrong);
-        // small values keep two significant digits: 0.0021 needs 3 decimals
-        let small = 0.002_14_f32;
-        assert_eq!(fmt_num(small), "0.0021");
+        // small values show more decimals: 0.00214 (5) needs 4
+        let small = 0.002_144_f32;
+        assert_eq!(fmt_num(small), "0.00214");
+        assert_eq!(num(small, "0.00214"), Verdict::Right);
         assert_eq!(num(small, "0.0021"), Verdict::Right);
-        assert_eq!(num(small, "0.002"), Verdict::Right);
-        assert_eq!(num(small, "0.00"), Verdict::TooCoarse(3));
+        assert_eq!(num(small, "0.002"), Verdict::TooCoarse(4));
+        assert_eq!(num(small, "0.0022"), Verdict::Wrong);
         assert_eq!(num(small, "0.003"), Verdict::Wrong);
         // the shown value rounded again counts too (0.665 shown, 0.67 typed)
         let edge = 0.664_96_f32;
