@@ -209,56 +209,9 @@ pub enum LessonAction {
 
 type LessonBinding = Binding<LessonAction, App>;
 
-/// The lesson screen's keys. While a "your turn" question is open its answer keys come
-/// first, and the keys they take (`-`, `h`, Enter, Esc, Backspace) do nothing else.
+/// The lesson screen's keys. While a "your turn" question is open, its answer keys take
+/// `-`, `h`, Enter, Esc and Backspace (the bindings that share them wait until it ends).
 pub const LESSON: &[LessonBinding] = &[
-    LessonBinding::new(
-        &[KeySpec::Range('0', '9'), Char('-'), Char('.')],
-        LessonAction::AnswerType,
-    )
-    .when(answering)
-    .hint(
-        0,
-        Label::new(&[KeySpec::Range('0', '9'), Char('-'), Char('.')], "answer"),
-    )
-    .help(
-        YOUR_TURN,
-        Label::new(
-            &[KeySpec::Range('0', '9'), Char('-'), Char('.')],
-            "type your answer",
-        ),
-    ),
-    LessonBinding::new(
-        &[Code(KeyCode::Backspace), Code(KeyCode::Delete)],
-        LessonAction::AnswerDelete,
-    )
-    .when(answering)
-    .help(
-        YOUR_TURN,
-        Label::new(&[Code(KeyCode::Backspace)], "delete a character"),
-    ),
-    LessonBinding::new(&[ENTER], LessonAction::AnswerCheck)
-        .when(answering)
-        .hint_if(0, Label::new(&[ENTER], "check"), typed)
-        .help(YOUR_TURN, Label::new(&[ENTER], "check the answer")),
-    LessonBinding::new(&[Char('h')], LessonAction::AnswerHint)
-        .when(answering)
-        .hint_if(1, Label::new(&[Char('h')], "hint"), hint_left)
-        .help(YOUR_TURN, Label::new(&[Char('h')], "a hint")),
-    LessonBinding::new(&[ESC], LessonAction::AnswerSkip)
-        .when(answering)
-        .hint(2, Label::new(&[ESC], "skip"))
-        .help(YOUR_TURN, Label::new(&[ESC], "skip the question")),
-    LessonBinding::new(&[Char('y')], LessonAction::YourTurn)
-        .when(|app| !app.your_turn())
-        .hint(5, Label::new(&[Char('y')], "your turn"))
-        .help(
-            YOUR_TURN,
-            Label::new(&[Char('y')], "your turn: work out each result"),
-        ),
-    LessonBinding::new(&[Char('y')], LessonAction::YourTurn)
-        .when(App::your_turn)
-        .hint(5, Label::new(&[Char('y')], "your turn off")),
     LessonBinding::new(&[Char('?')], LessonAction::Help).hint(9, Label::new(&[Char('?')], "help")),
     LessonBinding::new(QUIT, LessonAction::Quit).hint(11, Label::new(&[Char('q')], "quit")),
     LessonBinding::new(&[Char('f')], LessonAction::Follow)
@@ -334,6 +287,52 @@ pub const LESSON: &[LessonBinding] = &[
             Label::new(&[Char('['), Char(']')], "lower / raise p"),
         ),
     LessonBinding::new(&[Char(']')], LessonAction::RaiseP),
+    // issue 14, "your turn": the keys of an open question (the keys they share, `-`,
+    // `h`, Enter, Esc and Backspace, do their other work only while none is open)
+    LessonBinding::new(
+        &[KeySpec::Range('0', '9'), Char('-'), Char('.')],
+        LessonAction::AnswerType,
+    )
+    .when(answering)
+    .hint(
+        0,
+        Label::new(&[KeySpec::Range('0', '9'), Char('-'), Char('.')], "answer"),
+    )
+    .help(
+        YOUR_TURN,
+        Label::new(
+            &[KeySpec::Range('0', '9'), Char('-'), Char('.')],
+            "type your answer",
+        ),
+    ),
+    LessonBinding::new(
+        &[Code(KeyCode::Backspace), Code(KeyCode::Delete)],
+        LessonAction::AnswerDelete,
+    )
+    .when(answering)
+    .help(
+        YOUR_TURN,
+        Label::new(&[Code(KeyCode::Backspace)], "delete a character"),
+    ),
+    LessonBinding::new(&[ENTER], LessonAction::AnswerCheck)
+        .when(answering)
+        .hint_if(0, Label::new(&[ENTER], "check"), typed)
+        .help(YOUR_TURN, Label::new(&[ENTER], "check the answer")),
+    LessonBinding::new(&[Char('h')], LessonAction::AnswerHint)
+        .when(answering)
+        .hint_if(1, Label::new(&[Char('h')], "hint"), hint_left)
+        .help(YOUR_TURN, Label::new(&[Char('h')], "a hint")),
+    LessonBinding::new(&[ESC], LessonAction::AnswerSkip)
+        .when(answering)
+        .hint(2, Label::new(&[ESC], "skip"))
+        .help(YOUR_TURN, Label::new(&[ESC], "skip the question")),
+    LessonBinding::new(&[Char('y')], LessonAction::YourTurn)
+        .when(|app| !app.your_turn())
+        .hint(9, Label::new(&[Char('y')], "your turn"))
+        .help(YOUR_TURN, Label::new(&[Char('y')], "your turn on / off")),
+    LessonBinding::new(&[Char('y')], LessonAction::YourTurn)
+        .when(App::your_turn)
+        .hint(9, Label::new(&[Char('y')], "your turn off")),
 ];
 
 /// What a key does while editing a lesson's numbers.
