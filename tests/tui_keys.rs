@@ -257,7 +257,7 @@ fn menu_effect(action: MenuAction, b: &App, a: &App) -> bool {
 
 fn quiz_of(app: &App) -> cnn_tutor::tui::QuizState {
     app.lesson_state()
-        .map(|s| s.quiz.clone())
+        .map(|s| (*s.quiz).clone())
         .unwrap_or_default()
 }
 

@@ -675,7 +675,7 @@ pub fn replace_words(text: &str, word: &str, blank: &str) -> String {
 /// Which of `n` cells the app asks: the first `first`, then one in `every` (by 1-based
 /// position), and always the last.
 pub fn sample(i: usize, n: usize, first: usize, every: usize) -> bool {
-    i < first || (every > 0 && (i + 1) % every == 0) || i + 1 == n
+    i < first || (every > 0 && (i + 1).is_multiple_of(every)) || i + 1 == n
 }
 
 #[cfg(test)]

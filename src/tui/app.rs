@@ -83,7 +83,7 @@ pub struct LessonState {
     /// The last preset applied (for `f` to cycle).
     pub preset: Option<usize>,
     /// "Your turn": the lesson's questions and how the open one is going.
-    pub quiz: QuizState,
+    pub quiz: Box<QuizState>,
 }
 
 /// Wrong tries after which the answer is shown, with its working.
@@ -479,7 +479,7 @@ impl App {
                     panel_scroll: 0,
                     edit: None,
                     preset: None,
-                    quiz: QuizState::new(lesson.questions(&frames_for_quiz)),
+                    quiz: Box::new(QuizState::new(lesson.questions(&frames_for_quiz))),
                 });
                 if self.progress.visit(&id) {
                     self.progress_changed = true;
@@ -644,7 +644,7 @@ impl App {
             Ok(frames) if !frames.is_empty() => {
                 state.step = state.step.min(frames.len() - 1);
                 // new numbers, new answers: every question is asked afresh
-                state.quiz = QuizState::new(lesson.questions(&frames));
+                *state.quiz = QuizState::new(lesson.questions(&frames));
                 state.frames = frames;
             }
             Ok(_) => self.notice = Some("these numbers give no steps".into()),
