@@ -365,3 +365,36 @@ fn the_worksheet_blanks_every_feature_map_value_until_the_answers() {
         .expect("plain")
         .contains("= 155"));
 }
+
+#[test]
+fn the_worksheet_flag_on_the_command_line() {
+    let bin = env!("CARGO_BIN_EXE_cnn-tutor");
+    let out = std::process::Command::new(bin)
+        .args(["lesson", "convolution", "--plain", "--worksheet"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("\nAnswers\n") && text.contains("<____>"),
+        "{text}"
+    );
+    let out = std::process::Command::new(bin)
+        .args(["lesson", "convolution", "--worksheet"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success(), "--worksheet needs --plain");
+    let out = std::process::Command::new(bin)
+        .args([
+            "lesson",
+            "convolution",
+            "--plain",
+            "--worksheet",
+            "--step",
+            "2",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--worksheet prints the whole lesson"));
+}

@@ -1007,7 +1007,7 @@ impl App {
         if action == LessonAction::YourTurn {
             self.your_turn = !self.your_turn;
             self.notice = Some(if self.your_turn {
-                "your turn: work out each result before it is shown (y stops)".into()
+                "your turn is on".into()
             } else {
                 "your turn is off: every result is shown".into()
             });
