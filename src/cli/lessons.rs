@@ -20,7 +20,17 @@ pub fn list(global: &GlobalOpts) -> Result<()> {
 pub fn plain(global: &GlobalOpts, args: &LessonArgs) -> Result<()> {
     let lessons = lesson::load(global.lessons.as_deref())?;
     let l = lesson::find(&lessons, &args.id)?;
-    let text = lesson::plain::lesson(l, args.step)?;
+    // issue 14: `--worksheet` blanks every value the lesson asks, answers at the end
+    let text = if args.worksheet {
+        if args.step.is_some() {
+            return Err(Error::Usage(
+                "--worksheet prints the whole lesson; leave out --step".into(),
+            ));
+        }
+        lesson::plain::worksheet(l)?
+    } else {
+        lesson::plain::lesson(l, args.step)?
+    };
     print_out(&text)
 }
 

@@ -217,6 +217,10 @@ pub struct LessonArgs {
     /// panels, numbers at full precision) instead of opening the app.
     #[arg(long, conflicts_with = "plain")]
     pub json: bool,
+    /// With --plain: a worksheet, every value to work out left blank (`____`), the
+    /// answers at the end.
+    #[arg(long, requires = "plain")]
+    pub worksheet: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,6 +12,7 @@ mod kinds;
 pub mod model;
 mod number;
 pub mod plain;
+pub mod quiz;
 
 use std::io::Read;
 use std::path::Path;

@@ -260,6 +260,12 @@ impl Lesson {
         self.kind.steps(self)
     }
 
+    /// "Your turn": the questions of these steps (the lesson's [`Lesson::frames`]), as the
+    /// lesson's kind asks them.
+    pub fn questions(&self, steps: &[Step]) -> Vec<crate::lesson::quiz::Question> {
+        self.kind.questions(self, steps)
+    }
+
     /// Matrices the learner may edit (convolution: "image", "filter"); empty if none.
     pub fn edit_targets(&self) -> Vec<EditTarget> {
         self.state

@@ -2,13 +2,14 @@
 //! apart from what the lesson's own words contain.
 //!
 //! Marks: `[155]` a cell inside the active window, `<155>` the cell just written (or
-//! emphasised), `?` a value not computed yet.
+//! emphasised), `?` a value not computed yet; on a worksheet `____` a value to work out.
 
 use std::collections::HashMap;
 
 use crate::lesson::frame::{Bars, Grid, ImagePanel, Panel, Pipeline, Step, Vector};
 use crate::lesson::model::Lesson;
 use crate::lesson::number::fmt_num;
+use crate::lesson::quiz::{self, Question, BLANK};
 use crate::{Error, Result};
 
 /// The whole lesson (or only step `step`, 1-based) as plain text.
@@ -43,12 +44,98 @@ pub fn lesson(lesson: &Lesson, step: Option<usize>) -> Result<String> {
 }
 
 fn render_numbered(frame: &Step, n: usize, total: usize, widths: &Widths) -> String {
+    render_numbered_blanks(frame, n, total, widths, &[])
+}
+
+fn render_numbered_blanks(
+    frame: &Step,
+    n: usize,
+    total: usize,
+    widths: &Widths,
+    blanks: &[(usize, usize)],
+) -> String {
     let head = format!("Step {n} of {total}: {}", frame.heading);
     format!(
         "{head}\n{}\n{}",
         "=".repeat(head.chars().count().min(78)),
-        body(frame, widths)
+        body_blanks(frame, widths, blanks)
     )
+}
+
+/// The whole lesson as a worksheet (`lesson ID --plain --worksheet`): every value its
+/// questions ask is `____` wherever it would show (grid cells, formula totals, words, the
+/// later steps that repeat it), each question is written under its step, and an
+/// "Answers" section at the end gives the worked values in order, then the finished
+/// grids that hold them.
+pub fn worksheet(lesson: &Lesson) -> Result<String> {
+    let frames = lesson.frames()?;
+    let questions = lesson.questions(&frames);
+    let all: Vec<&Question> = questions.iter().collect();
+    let total = frames.len();
+    let widths = column_widths(&frames);
+    let mut out = format!("{} ({}): worksheet\n", lesson.title(), lesson.id());
+    if !lesson.summary().is_empty() {
+        out.push_str(lesson.summary());
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "Work out each {BLANK}: {} question{}; the answers are at the end.\n",
+        questions.len(),
+        if questions.len() == 1 { "" } else { "s" }
+    ));
+    let mut n = 0;
+    for (i, f) in frames.iter().enumerate() {
+        let (masked, blanks) = quiz::mask(f, i, &all, BLANK);
+        out.push('\n');
+        out.push_str(&render_numbered_blanks(
+            &masked,
+            i + 1,
+            total,
+            &widths,
+            &blanks,
+        ));
+        for q in questions.iter().filter(|q| q.step == i) {
+            n += 1;
+            out.push_str(&format!("\nQuestion {n}: {} {BLANK}\n", q.ask));
+        }
+    }
+    out.push_str("\nAnswers\n=======\n");
+    if questions.is_empty() {
+        out.push_str("This lesson asks nothing to work out.\n");
+    }
+    for (i, q) in questions.iter().enumerate() {
+        out.push_str(&format!(
+            "{:>3}. {}    ({})\n",
+            i + 1,
+            q.answer.shown(),
+            q.working
+        ));
+    }
+    // the finished grids and vectors that hold the answers, as their last step shows them
+    let mut labels: Vec<&str> = Vec::new();
+    for q in &questions {
+        for h in &q.hide {
+            if let quiz::Hide::Cell { label, .. } | quiz::Hide::Entry { label, .. } = h {
+                if !labels.contains(&label.as_str()) {
+                    labels.push(label);
+                }
+            }
+        }
+    }
+    for label in labels {
+        let last = frames.iter().rev().find_map(|f| {
+            f.panels.iter().find(|p| match p {
+                Panel::Grid(g) => g.label == label,
+                Panel::Vector(v) => v.label == label,
+                _ => false,
+            })
+        });
+        if let Some(p) = last {
+            out.push('\n');
+            out.push_str(&panel_with_widths(p, &widths, &[]));
+        }
+    }
+    Ok(out)
 }
 
 /// Cell width per panel label, the widest over all frames, so that a grid keeps its
@@ -87,10 +174,19 @@ pub fn render(frame: &Step) -> String {
 }
 
 fn body(frame: &Step, widths: &Widths) -> String {
+    body_blanks(frame, widths, &[])
+}
+
+fn body_blanks(frame: &Step, widths: &Widths, blanks: &[(usize, usize)]) -> String {
     let mut out = String::new();
-    for panel in &frame.panels {
+    for (i, panel) in frame.panels.iter().enumerate() {
+        let mine: Vec<usize> = blanks
+            .iter()
+            .filter(|(p, _)| *p == i)
+            .map(|(_, c)| *c)
+            .collect();
         out.push('\n');
-        out.push_str(&panel_with_widths(panel, widths));
+        out.push_str(&panel_with_widths(panel, widths, &mine));
     }
     if let Some(f) = &frame.formula {
         out.push('\n');
@@ -107,20 +203,29 @@ fn body(frame: &Step, widths: &Widths) -> String {
 
 /// One panel as plain text, ending in a newline.
 pub fn panel_text(panel: &Panel) -> String {
-    panel_with_widths(panel, &Widths::new())
+    panel_with_widths(panel, &Widths::new(), &[])
 }
 
-fn panel_with_widths(panel: &Panel, widths: &Widths) -> String {
+/// One panel; the cells (row-major indices) in `blanks` are written `____`.
+fn panel_with_widths(panel: &Panel, widths: &Widths, blanks: &[usize]) -> String {
     match panel {
-        Panel::Grid(g) => grid_text(g, widths.get(&g.label).copied().unwrap_or(0)),
+        Panel::Grid(g) => grid_text(g, widths.get(&g.label).copied().unwrap_or(0), blanks),
         Panel::Image(img) => image_text(img),
         Panel::Bars(b) => bars_text(b),
-        Panel::Vector(v) => vector_text(v, widths.get(&v.label).copied().unwrap_or(0)),
+        Panel::Vector(v) => vector_text(v, widths.get(&v.label).copied().unwrap_or(0), blanks),
         Panel::Pipeline(p) => pipeline_text(p),
     }
 }
 
-fn grid_text(g: &Grid, min_width: usize) -> String {
+fn cell_or_blank(i: usize, c: Option<f32>, blanks: &[usize]) -> String {
+    if blanks.contains(&i) {
+        BLANK.to_string()
+    } else {
+        c.map_or_else(|| "?".to_string(), fmt_num)
+    }
+}
+
+fn grid_text(g: &Grid, min_width: usize, blanks: &[usize]) -> String {
     let mut out = g.label.clone();
     if g.dimmed {
         out.push_str(" (dropped: every value is 0)");
@@ -129,7 +234,8 @@ fn grid_text(g: &Grid, min_width: usize) -> String {
     let cells: Vec<String> = g
         .cells
         .iter()
-        .map(|c| c.map_or_else(|| "?".to_string(), fmt_num))
+        .enumerate()
+        .map(|(i, c)| cell_or_blank(i, *c, blanks))
         .collect();
     let width = cells
         .iter()
@@ -162,12 +268,13 @@ fn grid_text(g: &Grid, min_width: usize) -> String {
     out
 }
 
-fn vector_text(v: &Vector, min_width: usize) -> String {
+fn vector_text(v: &Vector, min_width: usize, blanks: &[usize]) -> String {
     let mut out = format!("{}\n", v.label);
     let cells: Vec<String> = v
         .values
         .iter()
-        .map(|c| c.map_or_else(|| "?".to_string(), fmt_num))
+        .enumerate()
+        .map(|(i, c)| cell_or_blank(i, *c, blanks))
         .collect();
     let index = |i: usize| -> String {
         v.names

@@ -730,10 +730,18 @@ struct Class {
     member: Arc<Member>,
 }
 
-/// The student's "your turn" tally for the console and the report.
-// filled from App's quiz tally once issue 14 lands
-fn quiz_tally(_app: &App) -> Option<QuizTally> {
-    None
+/// The student's "your turn" tally for the console and the report: this session's answers
+/// over every lesson (`None` until the student has answered one).
+fn quiz_tally(app: &App) -> Option<QuizTally> {
+    let (asked, right) = app
+        .quiz_tally()
+        .values()
+        .fold((0, 0), |(a, r), t| (a + t.asked, r + t.right));
+    (asked > 0).then_some(QuizTally {
+        asked,
+        right,
+        wrong_in_a_row: app.quiz_wrong_in_a_row(),
+    })
 }
 
 impl Class {

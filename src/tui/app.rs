@@ -3,6 +3,9 @@
 //! [`super::view::render`], and save [`App::progress`] when [`App::take_progress_changed`]
 //! says so.
 
+use std::collections::BTreeMap;
+
+use crate::lesson::quiz::{Question, Verdict};
 use crate::lesson::Lesson;
 use crate::lesson::Step;
 
@@ -13,7 +16,7 @@ use super::bindings::{
 use super::event::{AppEvent, Key, KeyCode, TICK_MS};
 use super::inspector::{InspectorState, Outcome as InspectorOutcome};
 use super::keys::action_for;
-use super::progress::Progress;
+use super::progress::{Progress, QuizTally};
 use super::theme::Theme;
 use super::training::{KeyOutcome, TrainPrefs, TrainingState};
 
@@ -83,6 +86,62 @@ pub struct LessonState {
     pub edit: Option<EditState>,
     /// The last preset applied (for `f` to cycle).
     pub preset: Option<usize>,
+    /// "Your turn": the lesson's questions and how the open one is going.
+    pub quiz: Box<QuizState>,
+}
+
+/// Wrong tries after which the answer is shown, with its working.
+pub const MAX_TRIES: u8 = 3;
+
+/// "Your turn" in an open lesson: its questions (from its kind, for its current frames)
+/// and the learner's answers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QuizState {
+    /// The lesson's questions, recomputed with its frames; the app asks those `in_app`.
+    pub questions: Vec<Question>,
+    /// Per question: how it ended, once it has (an open question has none).
+    pub outcomes: Vec<Option<Outcome>>,
+    /// What has been typed for the open question.
+    pub input: String,
+    /// Wrong tries at the open question.
+    pub tries: u8,
+    /// Hints given for the open question.
+    pub hints: usize,
+    /// What the last check said.
+    pub feedback: Option<Feedback>,
+}
+
+impl QuizState {
+    fn new(questions: Vec<Question>) -> Self {
+        QuizState {
+            outcomes: vec![None; questions.len()],
+            questions,
+            ..QuizState::default()
+        }
+    }
+}
+
+/// How a question ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Answered right (at the first try, or later).
+    Right {
+        /// At the first try.
+        first_try: bool,
+    },
+    /// Three wrong tries: the answer was shown.
+    Shown,
+    /// Skipped (Esc).
+    Skipped,
+}
+
+/// What the last check of an answer said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Feedback {
+    /// Right (drawn as good news) or not.
+    pub right: bool,
+    /// The lines to show ("Right: 155"; "Not quite: try again"; the worked answer).
+    pub lines: Vec<String>,
 }
 
 /// The whole app: lessons, progress, the screen, the help overlay, a notice line.
@@ -111,6 +170,12 @@ pub struct App {
     last_model: Option<(crate::nn::net::ShapesNet, Vec<String>)>,
     /// A saved model file exists at the training screen's model path (the front end says).
     saved_model: bool,
+    /// "Your turn" is on (`y`): stepping forward asks before it reveals.
+    your_turn: bool,
+    /// "Your turn" answers of this run, per lesson id.
+    quiz_session: BTreeMap<String, QuizTally>,
+    /// Wrong answers since the last right one (the teacher's console marks a run of them).
+    quiz_wrong_in_a_row: u32,
 }
 
 impl App {
@@ -143,6 +208,9 @@ impl App {
             follow: None,
             last_model: None,
             saved_model: false,
+            your_turn: false,
+            quiz_session: BTreeMap::new(),
+            quiz_wrong_in_a_row: 0,
         }
     }
 
@@ -358,7 +426,7 @@ impl App {
             }
             Screen::Lesson(_) => {
                 if let Some(action) = action_for(LESSON, self, key) {
-                    self.lesson_update(action);
+                    self.lesson_update(action, key);
                 }
             }
             Screen::Menu => {
@@ -425,6 +493,7 @@ impl App {
         match lesson.frames() {
             Ok(frames) if !frames.is_empty() => {
                 let id = lesson.id().to_string();
+                let frames_for_quiz = frames.clone();
                 self.notice = None;
                 self.screen = Screen::Lesson(LessonState {
                     lesson: index,
@@ -438,6 +507,7 @@ impl App {
                     panel_scroll: 0,
                     edit: None,
                     preset: None,
+                    quiz: Box::new(QuizState::new(lesson.questions(&frames_for_quiz))),
                 });
                 if self.progress.visit(&id) {
                     self.progress_changed = true;
@@ -461,9 +531,18 @@ impl App {
         let step = step.min(last);
         if step != state.step {
             state.text_scroll = 0;
+            let q = &mut state.quiz;
+            q.input.clear();
+            q.tries = 0;
+            q.hints = 0;
+            q.feedback = None;
         }
         state.step = step;
         state.elapsed_ms = 0;
+        if open_question(state, self.your_turn).is_some() {
+            // automatic stepping waits for the learner's answer
+            state.playing = false;
+        }
         if step == last {
             state.playing = false;
             if let Some(lesson) = self.lessons.get(state.lesson) {
@@ -474,13 +553,19 @@ impl App {
         }
     }
 
-    fn lesson_update(&mut self, action: LessonAction) {
+    fn lesson_update(&mut self, action: LessonAction, key: Key) {
         let Screen::Lesson(state) = &mut self.screen else {
             return;
         };
         let step = state.step;
         let last = state.frames.len().saturating_sub(1);
         match action {
+            LessonAction::YourTurn
+            | LessonAction::AnswerType
+            | LessonAction::AnswerDelete
+            | LessonAction::AnswerCheck
+            | LessonAction::AnswerHint
+            | LessonAction::AnswerSkip => self.quiz_update(action, key),
             LessonAction::Help => self.help = Some(0),
             LessonAction::Quit => self.quit = true,
             LessonAction::Follow => self.toggle_follow(),
@@ -590,6 +675,8 @@ impl App {
         match lesson.frames() {
             Ok(frames) if !frames.is_empty() => {
                 state.step = state.step.min(frames.len() - 1);
+                // new numbers, new answers: every question is asked afresh
+                *state.quiz = QuizState::new(lesson.questions(&frames));
                 state.frames = frames;
             }
             Ok(_) => self.notice = Some("these numbers give no steps".into()),
@@ -1029,6 +1116,200 @@ impl App {
                     self.screen = *back;
                 }
             }
+        }
+    }
+}
+
+/// The question lesson `state` asks now, when "your turn" is `on`: the first one of its
+/// step the app asks that has not ended (index into its questions).
+pub(crate) fn open_question(state: &LessonState, on: bool) -> Option<usize> {
+    if !on {
+        return None;
+    }
+    let q = &state.quiz;
+    q.questions.iter().enumerate().position(|(i, x)| {
+        x.in_app && x.step == state.step && q.outcomes.get(i).is_some_and(Option::is_none)
+    })
+}
+
+/// "Your turn" (issue 14): the keys of an open question, the tally, and what the screens
+/// and the classroom read of it.
+impl App {
+    /// "Your turn" is on (`y`).
+    pub fn your_turn(&self) -> bool {
+        self.your_turn
+    }
+
+    /// The question the open lesson asks now, if any.
+    pub fn open_question(&self) -> Option<&Question> {
+        let state = self.lesson_state()?;
+        let i = open_question(state, self.your_turn)?;
+        state.quiz.questions.get(i)
+    }
+
+    /// This run's "your turn" answers, per lesson id (a classroom session's are its
+    /// student's: the teacher's console reads them here).
+    pub fn quiz_tally(&self) -> &BTreeMap<String, QuizTally> {
+        &self.quiz_session
+    }
+
+    /// Wrong answers since the last right one, over every lesson of this run.
+    pub fn quiz_wrong_in_a_row(&self) -> u32 {
+        self.quiz_wrong_in_a_row
+    }
+
+    /// This run's answers in lesson `id` (all 0 when none).
+    pub fn quiz_tally_of(&self, id: &str) -> QuizTally {
+        self.quiz_session.get(id).copied().unwrap_or_default()
+    }
+
+    fn count(&mut self, lesson: usize, tally: QuizTally) {
+        let Some(id) = self.lessons.get(lesson).map(|l| l.id().to_string()) else {
+            return;
+        };
+        self.quiz_session.entry(id.clone()).or_default().add(tally);
+        if self.progress.record_quiz(&id, tally) {
+            self.progress_changed = true;
+        }
+    }
+
+    fn quiz_update(&mut self, action: LessonAction, key: Key) {
+        if action == LessonAction::YourTurn {
+            self.your_turn = !self.your_turn;
+            self.notice = Some(if self.your_turn {
+                "your turn is on".into()
+            } else {
+                "your turn is off: every result is shown".into()
+            });
+            if let Screen::Lesson(state) = &mut self.screen {
+                state.quiz.input.clear();
+                state.quiz.feedback = None;
+                if open_question(state, self.your_turn).is_some() {
+                    state.playing = false;
+                }
+            }
+            return;
+        }
+        let on = self.your_turn;
+        let Screen::Lesson(state) = &mut self.screen else {
+            return;
+        };
+        let Some(qi) = open_question(state, on) else {
+            return;
+        };
+        let lesson = state.lesson;
+        let quiz = &mut state.quiz;
+        let Some(question) = quiz.questions.get(qi).cloned() else {
+            return;
+        };
+        match action {
+            LessonAction::AnswerType => {
+                if let KeyCode::Char(c) = key.code {
+                    if quiz.input.chars().count() < 12 {
+                        quiz.input.push(c);
+                    }
+                }
+            }
+            LessonAction::AnswerDelete => {
+                quiz.input.pop();
+            }
+            LessonAction::AnswerHint => {
+                if quiz.hints < question.hints.len() {
+                    quiz.hints += 1;
+                } else {
+                    self.notice = Some("no more hints: Esc skips, or try".into());
+                }
+            }
+            LessonAction::AnswerSkip => {
+                quiz.outcomes[qi] = Some(Outcome::Skipped);
+                quiz.input.clear();
+                quiz.feedback = Some(Feedback {
+                    right: false,
+                    lines: vec![
+                        format!("Skipped: {}", question.answer.shown()),
+                        question.working.clone(),
+                    ],
+                });
+            }
+            LessonAction::AnswerCheck => {
+                let typed = std::mem::take(&mut quiz.input);
+                match question.answer.check(&typed) {
+                    Verdict::Invalid(why) => {
+                        quiz.feedback = Some(Feedback {
+                            right: false,
+                            lines: vec![why],
+                        });
+                    }
+                    Verdict::TooCoarse(places) => {
+                        quiz.input = typed;
+                        quiz.feedback = Some(Feedback {
+                            right: false,
+                            lines: vec![format!(
+                                "Close: give it to at least {places} decimal{}",
+                                if places == 1 { "" } else { "s" }
+                            )],
+                        });
+                    }
+                    Verdict::Right => {
+                        self.quiz_wrong_in_a_row = 0;
+                        let first_try = quiz.tries == 0;
+                        quiz.outcomes[qi] = Some(Outcome::Right { first_try });
+                        quiz.feedback = Some(Feedback {
+                            right: true,
+                            lines: vec![format!("Right: {}", question.answer.shown())],
+                        });
+                        let tally = QuizTally {
+                            asked: u32::from(first_try),
+                            right: 1,
+                            first_try: u32::from(first_try),
+                        };
+                        self.count(lesson, tally);
+                    }
+                    Verdict::Wrong => {
+                        let first = quiz.tries == 0;
+                        quiz.tries += 1;
+                        self.quiz_wrong_in_a_row += 1;
+                        if quiz.tries >= MAX_TRIES {
+                            quiz.outcomes[qi] = Some(Outcome::Shown);
+                            quiz.feedback = Some(Feedback {
+                                right: false,
+                                lines: vec![
+                                    format!(
+                                        "Not quite ({} tries). The answer: {}",
+                                        quiz.tries,
+                                        question.answer.shown()
+                                    ),
+                                    question.working.clone(),
+                                ],
+                            });
+                        } else {
+                            let left = MAX_TRIES - quiz.tries;
+                            let hint = if quiz.hints < question.hints.len() {
+                                ", h for a hint"
+                            } else {
+                                ""
+                            };
+                            quiz.feedback = Some(Feedback {
+                                right: false,
+                                lines: vec![format!(
+                                    "Not quite: try again ({left} tr{} left{hint})",
+                                    if left == 1 { "y" } else { "ies" }
+                                )],
+                            });
+                        }
+                        if first {
+                            self.count(
+                                lesson,
+                                QuizTally {
+                                    asked: 1,
+                                    ..QuizTally::default()
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+            _ => {}
         }
     }
 }

@@ -30,6 +30,7 @@ const LESSON_HELP: &str = "Lesson";
 const OWN_NUMBERS: &str = "Your own numbers";
 const DROPOUT: &str = "Dropout, whole network";
 const TRAINING_STEP: &str = "Backpropagation";
+const YOUR_TURN: &str = "Your turn";
 
 /// A classroom student follows the teacher.
 fn following(app: &App) -> bool {
@@ -57,6 +58,28 @@ fn train_lesson(app: &App) -> bool {
 /// The architecture lesson, with a trained or saved model to look inside.
 fn inspect_lesson(app: &App) -> bool {
     lesson(app).is_some_and(|l| l.id() == "architecture") && app.has_model()
+}
+
+/// "Your turn": a question is open (digits, `-`, `.`, Backspace, Enter, `h` and Esc answer it).
+fn answering(app: &App) -> bool {
+    app.open_question().is_some()
+}
+
+fn not_answering(app: &App) -> bool {
+    !answering(app)
+}
+
+/// A question is open and something has been typed for it.
+fn typed(app: &App) -> bool {
+    answering(app) && app.lesson_state().is_some_and(|s| !s.quiz.input.is_empty())
+}
+
+/// A question is open and has a hint left.
+fn hint_left(app: &App) -> bool {
+    app.open_question().is_some_and(|q| {
+        app.lesson_state()
+            .is_some_and(|s| s.quiz.hints < q.hints.len())
+    })
 }
 
 fn editable(app: &App) -> bool {
@@ -189,11 +212,24 @@ pub enum LessonAction {
     MoreUpdates,
     /// A training-step lesson: take one update step fewer.
     FewerUpdates,
+    /// "Your turn" on or off.
+    YourTurn,
+    /// Type the key's character into the answer.
+    AnswerType,
+    /// Delete the answer's last character.
+    AnswerDelete,
+    /// Check the answer.
+    AnswerCheck,
+    /// The next hint.
+    AnswerHint,
+    /// Skip the question (the answer is shown).
+    AnswerSkip,
 }
 
 type LessonBinding = Binding<LessonAction, App>;
 
-/// The lesson screen's keys.
+/// The lesson screen's keys. While a "your turn" question is open, its answer keys take
+/// `-`, `h`, Enter, Esc and Backspace (the bindings that share them wait until it ends).
 pub const LESSON: &[LessonBinding] = &[
     LessonBinding::new(&[Char('?')], LessonAction::Help).hint(9, Label::new(&[Char('?')], "help")),
     LessonBinding::new(QUIT, LessonAction::Quit).hint(11, Label::new(&[Char('q')], "quit")),
@@ -204,7 +240,7 @@ pub const LESSON: &[LessonBinding] = &[
         .when(train_lesson)
         .hint(1, Label::new(&[Char('s')], "train now")),
     LessonBinding::new(&[ENTER], LessonAction::TrainSettings)
-        .when(train_lesson)
+        .when(|app| train_lesson(app) && not_answering(app))
         .hint(2, Label::new(&[ENTER], "settings")),
     // the inspector (issue 13): from the architecture lesson, when a model is known
     LessonBinding::new(&[Char('i')], LessonAction::Inspect)
@@ -219,8 +255,9 @@ pub const LESSON: &[LessonBinding] = &[
         LESSON_HELP,
         Label::new(&[RIGHT, Char(' '), Char('l')], "next step"),
     ),
-    LessonBinding::new(&[LEFT, Char('h'), Char('b')], LessonAction::Previous)
+    LessonBinding::new(&[LEFT, Char('b')], LessonAction::Previous)
         .help(LESSON_HELP, Label::new(&[LEFT, Char('h')], "previous step")),
+    LessonBinding::new(&[Char('h')], LessonAction::Previous).when(not_answering),
     LessonBinding::new(&[HOME, Char('g')], LessonAction::First)
         .hint(14, Label::new(&[HOME, END], "first/last").sep("/"))
         .help(LESSON_HELP, Label::new(&[HOME, END], "first / last step")),
@@ -238,7 +275,8 @@ pub const LESSON: &[LessonBinding] = &[
             LESSON_HELP,
             Label::new(&[Char('+'), Char('-')], "faster / slower"),
         ),
-    LessonBinding::new(&[Char('-'), Char('_')], LessonAction::Slower),
+    LessonBinding::new(&[Char('_')], LessonAction::Slower),
+    LessonBinding::new(&[Char('-')], LessonAction::Slower).when(not_answering),
     LessonBinding::new(&[TAB, Code(KeyCode::BackTab)], LessonAction::Focus)
         .hint(13, Label::new(&[TAB], "focus"))
         .help(LESSON_HELP, Label::new(&[TAB], "focus text / panels")),
@@ -250,6 +288,7 @@ pub const LESSON: &[LessonBinding] = &[
     LessonBinding::new(&[PGUP], LessonAction::PageUp),
     LessonBinding::new(&[PGDN], LessonAction::PageDown),
     LessonBinding::new(&[ESC, Code(KeyCode::Backspace)], LessonAction::Back)
+        .when(not_answering)
         .hint(10, Label::new(&[ESC], "menu"))
         .help(LESSON_HELP, Label::new(&[ESC], "back to the menu")),
     LessonBinding::new(&[Char('e')], LessonAction::Edit)
@@ -271,6 +310,52 @@ pub const LESSON: &[LessonBinding] = &[
             Label::new(&[Char('['), Char(']')], "lower / raise p"),
         ),
     LessonBinding::new(&[Char(']')], LessonAction::RaiseP),
+    // issue 14, "your turn": the keys of an open question (the keys they share, `-`,
+    // `h`, Enter, Esc and Backspace, do their other work only while none is open)
+    LessonBinding::new(
+        &[KeySpec::Range('0', '9'), Char('-'), Char('.')],
+        LessonAction::AnswerType,
+    )
+    .when(answering)
+    .hint(
+        0,
+        Label::new(&[KeySpec::Range('0', '9'), Char('-'), Char('.')], "answer"),
+    )
+    .help(
+        YOUR_TURN,
+        Label::new(
+            &[KeySpec::Range('0', '9'), Char('-'), Char('.')],
+            "type your answer",
+        ),
+    ),
+    LessonBinding::new(
+        &[Code(KeyCode::Backspace), Code(KeyCode::Delete)],
+        LessonAction::AnswerDelete,
+    )
+    .when(answering)
+    .help(
+        YOUR_TURN,
+        Label::new(&[Code(KeyCode::Backspace)], "delete a character"),
+    ),
+    LessonBinding::new(&[ENTER], LessonAction::AnswerCheck)
+        .when(answering)
+        .hint_if(0, Label::new(&[ENTER], "check"), typed)
+        .help(YOUR_TURN, Label::new(&[ENTER], "check the answer")),
+    LessonBinding::new(&[Char('h')], LessonAction::AnswerHint)
+        .when(answering)
+        .hint_if(1, Label::new(&[Char('h')], "hint"), hint_left)
+        .help(YOUR_TURN, Label::new(&[Char('h')], "a hint")),
+    LessonBinding::new(&[ESC], LessonAction::AnswerSkip)
+        .when(answering)
+        .hint(2, Label::new(&[ESC], "skip"))
+        .help(YOUR_TURN, Label::new(&[ESC], "skip the question")),
+    LessonBinding::new(&[Char('y')], LessonAction::YourTurn)
+        .when(|app| !app.your_turn())
+        .hint(9, Label::new(&[Char('y')], "your turn"))
+        .help(YOUR_TURN, Label::new(&[Char('y')], "your turn on / off")),
+    LessonBinding::new(&[Char('y')], LessonAction::YourTurn)
+        .when(App::your_turn)
+        .hint(9, Label::new(&[Char('y')], "your turn off")),
     // one training step (backprop): the target class and the number of updates
     LessonBinding::new(&[Char('t')], LessonAction::NextTarget)
         .hint_if(7, Label::new(&[Char('t')], "target"), training_step)

@@ -8,7 +8,9 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use super::app::{App, EditState, Focus, LessonState, SPEEDS_MS};
+use std::borrow::Cow;
+
+use super::app::{open_question, App, EditState, Focus, LessonState, SPEEDS_MS};
 use super::theme::Theme;
 use super::view::{render_bar, render_status};
 use super::widgets::{
@@ -16,6 +18,7 @@ use super::widgets::{
 };
 use crate::lesson::fmt_num;
 use crate::lesson::frame::{Grid, Panel, Step};
+use crate::lesson::quiz;
 use crate::lesson::{EditTarget, Lesson};
 
 /// Columns between panels in a row.
@@ -46,6 +49,9 @@ pub(crate) struct Layout {
     formula: Rect,
     formula_lines: Vec<String>,
     rule: Rect,
+    /// "Your turn": the question, the answer typed, what the check said, hints.
+    quiz: Rect,
+    quiz_lines: Vec<(String, QuizLine)>,
     /// The explanation, or the editor while editing.
     bottom: Rect,
     text_lines: Vec<String>,
@@ -64,6 +70,83 @@ impl Layout {
     pub(crate) fn max_panel_scroll(&self) -> u16 {
         self.canvas_h.saturating_sub(self.panels.height)
     }
+}
+
+/// What a line of the "your turn" part is (how it is drawn).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QuizLine {
+    Ask,
+    Input,
+    Right,
+    Wrong,
+    Hint,
+}
+
+/// The step as the screen shows it: with the open question's answer hidden (`?`).
+pub(crate) fn shown_step<'a>(app: &App, state: &'a LessonState) -> Option<Cow<'a, Step>> {
+    let step = state.frames.get(state.step)?;
+    match open_question(state, app.your_turn()).and_then(|i| state.quiz.questions.get(i)) {
+        Some(q) => Some(Cow::Owned(quiz::mask(step, state.step, &[q], "?").0)),
+        None => Some(Cow::Borrowed(step)),
+    }
+}
+
+/// The lines of the "your turn" part for `width` columns: the open question, the answer
+/// typed, what the check said, the hints given; at the lesson's end, its tally.
+fn quiz_lines(app: &App, state: &LessonState, width: usize) -> Vec<(String, QuizLine)> {
+    let theme = app.theme();
+    let cursor = if theme.ascii { "_" } else { "▏" };
+    let q = &state.quiz;
+    let mut out = Vec::new();
+    let push = |text: &str, kind: QuizLine, out: &mut Vec<(String, QuizLine)>| {
+        for l in wrap(&theme.text(text), width) {
+            out.push((l, kind));
+        }
+    };
+    if let Some(question) = app.open_question() {
+        push(
+            &format!("Your turn: {}", question.ask),
+            QuizLine::Ask,
+            &mut out,
+        );
+        out.push((
+            format!(
+                "> {}{cursor}   ({}, Enter checks)",
+                q.input,
+                question.answer.how()
+            ),
+            QuizLine::Input,
+        ));
+        for h in question.hints.iter().take(q.hints) {
+            push(&format!("Hint: {h}"), QuizLine::Hint, &mut out);
+        }
+    }
+    if let Some(f) = &q.feedback {
+        let kind = if f.right {
+            QuizLine::Right
+        } else {
+            QuizLine::Wrong
+        };
+        for line in &f.lines {
+            push(line, kind, &mut out);
+        }
+    }
+    let last = state.frames.len().saturating_sub(1);
+    let lesson_id = app.lessons().get(state.lesson).map(|l| l.id().to_string());
+    let tally = lesson_id
+        .map(|id| app.quiz_tally_of(&id))
+        .unwrap_or_default();
+    if state.step == last && tally.asked > 0 {
+        push(
+            &format!(
+                "Your turn in this lesson: {} of {} right, {} at the first try",
+                tally.right, tally.asked, tally.first_try
+            ),
+            QuizLine::Right,
+            &mut out,
+        );
+    }
+    out
 }
 
 /// The widest cell of every grid panel of every frame (0 for other panels).
@@ -236,7 +319,8 @@ fn roomy_fits(
 /// Lay out the lesson screen for `area`.
 pub(crate) fn layout(app: &App, state: &LessonState, area: Rect) -> Layout {
     let theme = app.theme();
-    let step = state.frames.get(state.step);
+    let shown = shown_step(app, state);
+    let step = shown.as_deref();
     let w = area.width;
     let header = Rect::new(area.x, area.y, w, 1);
     let heading = Rect::new(area.x, area.y + 1, w, 1);
@@ -252,9 +336,14 @@ pub(crate) fn layout(app: &App, state: &LessonState, area: Rect) -> Layout {
     let formula_rest = formula_lines.split_off(formula_lines.len().min(MAX_FORMULA_ROWS));
     let formula_h = u16::try_from(formula_lines.len()).unwrap_or(0);
 
+    let quiz_lines = match &state.edit {
+        Some(_) => Vec::new(),
+        None => quiz_lines(app, state, usize::from(w.saturating_sub(2))),
+    };
+    let quiz_h = u16::try_from(quiz_lines.len()).unwrap_or(0);
     let bottom_min = match &state.edit {
         Some(edit) => editor_height(app, state, edit),
-        None => MIN_TEXT_ROWS,
+        None => MIN_TEXT_ROWS + quiz_h,
     };
     // rule line + bottom part + formula
     let reserved = 1 + bottom_min + formula_h;
@@ -273,8 +362,10 @@ pub(crate) fn layout(app: &App, state: &LessonState, area: Rect) -> Layout {
     let panels_area = Rect::new(area.x, body_top, w, panels_h);
     let formula = Rect::new(area.x, panels_area.bottom(), w, formula_h);
     let rule = Rect::new(area.x, formula.bottom(), w, 1);
-    let bottom_h = status.y.saturating_sub(rule.bottom());
-    let bottom = Rect::new(area.x, rule.bottom(), w, bottom_h);
+    let quiz_h = quiz_h.min(status.y.saturating_sub(rule.bottom()));
+    let quiz = Rect::new(area.x, rule.bottom(), w, quiz_h);
+    let bottom_h = status.y.saturating_sub(quiz.bottom());
+    let bottom = Rect::new(area.x, quiz.bottom(), w, bottom_h);
 
     let mut text_lines = formula_rest;
     if !text_lines.is_empty() {
@@ -299,6 +390,8 @@ pub(crate) fn layout(app: &App, state: &LessonState, area: Rect) -> Layout {
         formula,
         formula_lines,
         rule,
+        quiz,
+        quiz_lines,
         bottom,
         text_lines,
         status,
@@ -336,7 +429,8 @@ pub(crate) fn render(app: &App, state: &LessonState, area: Rect, buf: &mut Buffe
         return;
     };
     let lay = layout(app, state, area);
-    let step = state.frames.get(state.step);
+    let shown = shown_step(app, state);
+    let step = shown.as_deref();
 
     // title bar
     let n = state.frames.len();
@@ -389,8 +483,43 @@ pub(crate) fn render(app: &App, state: &LessonState, area: Rect, buf: &mut Buffe
         None => render_text(app, state, &lay, buf),
     }
 
+    render_quiz(app, &lay, buf);
     let hints = super::bindings::screen_hints(app);
-    render_status(theme, app.notice(), &hints, lay.status, buf);
+    let tally = app.quiz_tally_of(lesson.id());
+    let notice = if app.your_turn() || tally.asked > 0 {
+        let t = format!("{}/{} right", tally.right, tally.asked);
+        Some(match app.notice() {
+            Some(n) => format!("{t} {} {n}", sym.dot),
+            None => t,
+        })
+    } else {
+        app.notice().map(str::to_string)
+    };
+    render_status(theme, notice.as_deref(), &hints, lay.status, buf);
+}
+
+fn render_quiz(app: &App, lay: &Layout, buf: &mut Buffer) {
+    let theme = app.theme();
+    for (i, (line, kind)) in lay.quiz_lines.iter().enumerate() {
+        let Ok(dy) = u16::try_from(i) else { break };
+        if dy >= lay.quiz.height {
+            break;
+        }
+        let style = match kind {
+            QuizLine::Ask => theme.heading(),
+            QuizLine::Input => theme.cursor(),
+            QuizLine::Right => theme.emphasis(),
+            QuizLine::Wrong => theme.notice(),
+            QuizLine::Hint => theme.dim(),
+        };
+        buf.set_stringn(
+            lay.quiz.x + 1,
+            lay.quiz.y + dy,
+            line,
+            usize::from(lay.quiz.width.saturating_sub(2)),
+            style,
+        );
+    }
 }
 
 fn render_panels(
@@ -753,6 +882,7 @@ mod tests {
                         panel_scroll: u16::MAX,
                         edit: None,
                         preset: None,
+                        quiz: Default::default(),
                     };
                     let area = Rect::new(0, 0, w, h);
                     let mut buf = Buffer::empty(area);

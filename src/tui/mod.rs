@@ -29,10 +29,13 @@ mod view;
 mod widgets;
 
 pub use app::{App, EditState, Focus, LessonState, Screen, DEFAULT_SPEED, SPEEDS_MS};
+pub use app::{Feedback, Outcome, QuizState, MAX_TRIES};
 pub use event::{
     spawn_stdin_reader, AppEvent, InputParser, Key, KeyCode, MAX_PASTE_BYTES, TICK_MS,
 };
-pub use progress::{default_path as default_progress_path, state_dir, LessonProgress, Progress};
+pub use progress::{
+    default_path as default_progress_path, state_dir, LessonProgress, Progress, QuizTally,
+};
 pub use terminal::{strip_color_resets, Output, TerminalGuard};
 pub use theme::{asciify, Symbols, Theme};
 pub use view::{buffer_text, render, render_into, render_to_buffer, MIN_HEIGHT, MIN_WIDTH};

@@ -20,6 +20,34 @@ pub struct LessonProgress {
     /// The lesson's last step was reached.
     #[serde(default)]
     pub finished: bool,
+    /// "Your turn": how the learner's answers went, over every run (files from before it
+    /// have none: all 0).
+    #[serde(default)]
+    pub quiz: QuizTally,
+}
+
+/// How a learner's answers went ("your turn"): questions asked (answered at least once),
+/// answered right (at any try), right at the first try.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuizTally {
+    /// Questions the learner answered at least once.
+    #[serde(default)]
+    pub asked: u32,
+    /// Of those, answered right (at any try).
+    #[serde(default)]
+    pub right: u32,
+    /// Of those, right at the first try.
+    #[serde(default)]
+    pub first_try: u32,
+}
+
+impl QuizTally {
+    /// Add another tally to this one.
+    pub fn add(&mut self, other: QuizTally) {
+        self.asked = self.asked.saturating_add(other.asked);
+        self.right = self.right.saturating_add(other.right);
+        self.first_try = self.first_try.saturating_add(other.first_try);
+    }
 }
 
 /// Progress over all lessons, by lesson id.
@@ -66,6 +94,16 @@ impl Progress {
         entry.visited = true;
         entry.finished = true;
         changed
+    }
+
+    /// Add "your turn" answers to a lesson's tally (and mark it visited); true when this
+    /// changed anything.
+    pub fn record_quiz(&mut self, id: &str, tally: QuizTally) -> bool {
+        let entry = self.lessons.entry(id.to_string()).or_default();
+        let before = *entry;
+        entry.visited = true;
+        entry.quiz.add(tally);
+        *entry != before
     }
 
     /// Read the progress file. A missing file is empty progress; an unreadable or broken file
@@ -138,9 +176,44 @@ mod tests {
             p.get("relu"),
             LessonProgress {
                 visited: true,
-                finished: true
+                finished: true,
+                quiz: QuizTally::default(),
             }
         );
         assert_eq!(p.get("pooling"), LessonProgress::default());
+    }
+
+    #[test]
+    fn quiz_tallies_add_up_and_old_files_load() {
+        let mut p = Progress::new();
+        let one = QuizTally {
+            asked: 1,
+            right: 1,
+            first_try: 0,
+        };
+        assert!(p.record_quiz("convolution", one));
+        assert!(p.record_quiz("convolution", one));
+        assert!(!p.record_quiz("convolution", QuizTally::default()));
+        assert_eq!(
+            p.get("convolution").quiz,
+            QuizTally {
+                asked: 2,
+                right: 2,
+                first_try: 0
+            }
+        );
+        let json = serde_json::to_string(&p).expect("encodes");
+        assert!(
+            json.contains(r#""quiz":{"asked":2,"right":2,"first_try":0}"#),
+            "{json}"
+        );
+        let old: Progress =
+            serde_json::from_str(r#"{"version": 1, "lessons": {"relu": {"visited": true}}}"#)
+                .expect("an old file loads");
+        assert_eq!(old.get("relu").quiz, QuizTally::default());
+        let part: Progress =
+            serde_json::from_str(r#"{"lessons": {"relu": {"quiz": {"asked": 3}}}}"#)
+                .expect("a partial tally loads");
+        assert_eq!(part.get("relu").quiz.asked, 3);
     }
 }

@@ -209,7 +209,11 @@ fn render_menu(app: &App, area: Rect, buf: &mut Buffer) {
         );
         let pad = title_w.saturating_sub(width(&title));
         let line_w = usize::from(inner.width);
-        let head = format!(" {pointer} {mark} {title}{}  ", " ".repeat(pad));
+        let mut head = format!(" {pointer} {mark} {title}{}  ", " ".repeat(pad));
+        // "your turn" answers over every run, right / asked
+        if p.quiz.asked > 0 {
+            head.push_str(&format!("{}/{} right  ", p.quiz.right, p.quiz.asked));
+        }
         let summary = truncate(
             &theme.text(lesson.summary()),
             line_w.saturating_sub(width(&head) + 1),
@@ -261,6 +265,14 @@ fn render_menu_detail(app: &App, area: Rect, buf: &mut Buffer) {
         format!("{} visited", sym.visited)
     } else {
         "not opened yet".to_string()
+    };
+    let state = if p.quiz.asked > 0 {
+        format!(
+            "{state}; your turn: {} of {} right, {} at the first try",
+            p.quiz.right, p.quiz.asked, p.quiz.first_try
+        )
+    } else {
+        state
     };
     let mut lines = vec![Line::from(vec![
         Span::styled(theme.text(lesson.title()).into_owned(), theme.heading()),

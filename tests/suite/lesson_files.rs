@@ -76,7 +76,7 @@ fn a_teachers_folder_loads_in_file_name_order() {
 #[test]
 fn the_readme_example_loads() {
     // lessons/README.md carries a complete example between ```toml fences
-    let readme = include_str!("../lessons/README.md");
+    let readme = include_str!("../../lessons/README.md");
     let start = readme.find("```toml\n").expect("a toml example") + 8;
     let end = start + readme[start..].find("```").unwrap();
     let l = Lesson::parse("README.md", &readme[start..end]).unwrap();

@@ -23,6 +23,7 @@ mod lesson_files;
 mod lesson_hostile;
 mod lesson_seed;
 mod nn_gradcheck;
+mod quiz;
 mod serve_console;
 mod serve_hostile;
 mod serve_ssh;

@@ -126,6 +126,19 @@ fn lesson_cases() -> Vec<Case> {
             press(&mut app, Key::new(KeyCode::Char('>')));
             app
         }),
+        Case::new("convolution, your turn, a question open", || your_turn("")),
+        Case::new("convolution, your turn, 15 typed", || your_turn("15")),
+        Case::new("convolution, your turn, answered", || {
+            let mut app = your_turn("155");
+            code(&mut app, KeyCode::Enter);
+            app
+        }),
+        Case::new("convolution, your turn, every hint given", || {
+            let mut app = your_turn("");
+            press(&mut app, Key::char('h'));
+            press(&mut app, Key::char('h'));
+            app
+        }),
         Case {
             idle: &[
                 (
@@ -140,6 +153,18 @@ fn lesson_cases() -> Vec<Case> {
             ..Case::new("train lesson", || lesson_at_middle("train"))
         },
     ]
+}
+
+/// The convolution lesson with "your turn" on, at window 1 (asked), `typed` typed.
+fn your_turn(typed: &str) -> App {
+    let mut app = fresh();
+    app.open_by_id("convolution").expect("opens");
+    press(&mut app, Key::char('y'));
+    code(&mut app, KeyCode::Right);
+    for c in typed.chars() {
+        press(&mut app, Key::char(c));
+    }
+    app
 }
 
 fn editing(typed: &str) -> App {
@@ -236,7 +261,13 @@ fn menu_effect(action: MenuAction, b: &App, a: &App) -> bool {
     }
 }
 
-fn lesson_effect(case: &Case, action: LessonAction, b: &App, a: &App) -> bool {
+fn quiz_of(app: &App) -> cnn_tutor::tui::QuizState {
+    app.lesson_state()
+        .map(|s| (*s.quiz).clone())
+        .unwrap_or_default()
+}
+
+fn lesson_effect(case: &Case, action: LessonAction, key: Key, b: &App, a: &App) -> bool {
     let Some(before) = b.lesson_state() else {
         return false;
     };
@@ -295,6 +326,31 @@ fn lesson_effect(case: &Case, action: LessonAction, b: &App, a: &App) -> bool {
             } else {
                 notice_has(a, "numbers reset to the lesson's own")
             }
+        }
+        LessonAction::YourTurn => a.your_turn() != b.your_turn(),
+        LessonAction::AnswerType => {
+            let KeyCode::Char(c) = key.code else {
+                return false;
+            };
+            quiz_of(a).input == format!("{}{c}", quiz_of(b).input)
+        }
+        LessonAction::AnswerDelete => {
+            quiz_of(a).input.len() == quiz_of(b).input.len().saturating_sub(1)
+        }
+        LessonAction::AnswerCheck => {
+            // checked: right, wrong, or told what to type; never nothing
+            let (qa, qb) = (quiz_of(a), quiz_of(b));
+            qa.feedback.is_some() && (qa.feedback != qb.feedback || qa.outcomes != qb.outcomes)
+        }
+        LessonAction::AnswerHint => {
+            quiz_of(a).hints == quiz_of(b).hints + 1 || notice_has(a, "no more hints")
+        }
+        LessonAction::AnswerSkip => {
+            b.open_question().is_some()
+                && a.open_question().is_none()
+                && quiz_of(a)
+                    .outcomes
+                    .contains(&Some(cnn_tutor::tui::Outcome::Skipped))
         }
         LessonAction::LowerP | LessonAction::RaiseP => {
             let p = |app: &App| lesson(app).dropout_p();
@@ -475,7 +531,7 @@ fn every_menu_key_does_what_it_says() {
 fn every_lesson_key_does_what_it_says() {
     let n: usize = lesson_cases()
         .iter()
-        .map(|c| walk(LESSON, c, |a, _, b, af| lesson_effect(c, a, b, af)))
+        .map(|c| walk(LESSON, c, |a, k, b, af| lesson_effect(c, a, k, b, af)))
         .sum();
     assert!(n >= 100, "{n} presses checked");
 }

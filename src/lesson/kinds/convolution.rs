@@ -16,6 +16,7 @@ use crate::lesson::draw::{
 };
 use crate::lesson::frame::{Grid, Panel, Step};
 use crate::lesson::model::Lesson;
+use crate::lesson::quiz::{self, Hide, Question, MARK};
 use crate::Result;
 
 /// The fields of a convolution lesson.
@@ -68,6 +69,55 @@ impl LessonKind for Convolution {
 
     fn filter_presets(&self) -> bool {
         true
+    }
+
+    /// Each feature-map cell the filter computes (step 1 to n); the app asks the first
+    /// row's worth (4), then one in four and the last; a worksheet asks them all.
+    fn questions(&self, l: &Lesson, steps: &[Step]) -> Vec<Question> {
+        let Ok(conv) = self.maps.convolve(l) else {
+            return Vec::new();
+        };
+        let (_, _, oh, ow) = conv.raw.dim();
+        let (r0, c0) = conv.offset;
+        let n = oh * ow;
+        let (kh, kw) = l.kernels().first().map_or((0, 0), |k| k.dim());
+        let (lo, hi) = min_max(&conv.maps[0]);
+        let last = steps.len().saturating_sub(1);
+        let mut out = Vec::with_capacity(n);
+        for w in 0..n {
+            let Some(mut q) = steps.get(w + 1).and_then(|s| quiz::from_step(w + 1, s)) else {
+                continue;
+            };
+            let cell = ((w / ow) + r0, (w % ow) + c0);
+            let vars = [
+                ("step", (w + 1).to_string()),
+                ("steps", n.to_string()),
+                ("row", (cell.0 + 1).to_string()),
+                ("col", (cell.1 + 1).to_string()),
+                ("value", MARK.to_string()),
+            ];
+            q.hide.retain(|h| !matches!(h, Hide::Words { .. }));
+            q.hide.push(Hide::Text(fill(&l.text().step, &vars)));
+            q.ask = format!(
+                "Window {} of {n}: what do the {} products add up to (row {}, column {} of the feature map)?",
+                w + 1,
+                kh * kw,
+                cell.0 + 1,
+                cell.1 + 1
+            );
+            let shown = q.answer.shown();
+            // the picture step names the map's smallest and largest values
+            if shown.len() > 1 && (shown == fmt_num(lo) || shown == fmt_num(hi)) {
+                q.hide.push(Hide::Words {
+                    step: last,
+                    word: shown,
+                    formula: true,
+                });
+            }
+            q.in_app = quiz::sample(w, n, ow.min(4), 4);
+            out.push(q);
+        }
+        out
     }
 
     fn steps(&self, l: &Lesson) -> Result<Vec<Step>> {

@@ -18,6 +18,7 @@ use crate::lesson::draw::{
 };
 use crate::lesson::frame::{Grid, Panel, Step};
 use crate::lesson::model::Lesson;
+use crate::lesson::quiz::{Answer, Hide, Question, MARK};
 use crate::nn::ops;
 use crate::Result;
 
@@ -142,6 +143,162 @@ impl LessonKind for Dropout {
 
     fn filter_presets(&self) -> bool {
         true
+    }
+
+    /// The scale 1 / (1 - p) (first step), what a kept map's largest value becomes (each
+    /// kept map's step), and which maps this draw kept (the step after the maps).
+    fn questions(&self, l: &Lesson, steps: &[Step]) -> Vec<Question> {
+        let Ok(x) = self.maps.feature_stack(l) else {
+            return Vec::new();
+        };
+        let t = l.text();
+        let p = l.dropout_p();
+        let mut rng = ChaCha8Rng::seed_from_u64(l.seed());
+        let (out_maps, mask) = ops::dropout2d(&x, p, &mut rng);
+        let c = x.dim().1;
+        let scale = keep_scale(p);
+        if steps.len() < c + 2 {
+            return Vec::new();
+        }
+        let vars = |extra: Vec<(&'static str, String)>, scale_text: &str| {
+            let mut v = vec![
+                ("p", fmt_num(p)),
+                ("scale", scale_text.to_string()),
+                ("maps", c.to_string()),
+            ];
+            v.extend(extra);
+            v
+        };
+        let mut qs = Vec::with_capacity(c + 2);
+        qs.push(Question {
+            step: 0,
+            ask: format!("p = {}: what is a kept map multiplied by, 1 / (1 - p)?", fmt_num(p)),
+            answer: Answer::Number(scale),
+            hints: vec![
+                format!("First 1 - p = 1 - {} = {}", fmt_num(p), fmt_num(1.0 - p)),
+                format!("Then 1 divided by {}", fmt_num(1.0 - p)),
+            ],
+            working: format!(
+                "1 / (1 - {}) = 1 / {} = {}",
+                fmt_num(p),
+                fmt_num(1.0 - p),
+                fmt_num(scale)
+            ),
+            hide: vec![
+                Hide::Formula(format!(
+                    "each map is dropped with probability {}; a kept map is multiplied by 1 / (1 - {}) = {MARK}",
+                    fmt_num(p),
+                    fmt_num(p)
+                )),
+                Hide::Text(fill(&t.intro, &vars(vec![], MARK))),
+            ],
+            in_app: true,
+        });
+        let mut kept = Vec::new();
+        for i in 0..c {
+            if mask[[0, i]] == 0.0 {
+                continue;
+            }
+            kept.push(i);
+            let before = channel(&x, i);
+            let after = channel(&out_maps, i);
+            let (at, v) =
+                before
+                    .indexed_iter()
+                    .fold(((0, 0), f32::NEG_INFINITY), |acc, (ix, &v)| {
+                        if v > acc.1 {
+                            (ix, v)
+                        } else {
+                            acc
+                        }
+                    });
+            let y = after[at];
+            qs.push(Question {
+                step: i + 1,
+                ask: format!(
+                    "Map {} is kept: what does its largest value, {}, become?",
+                    i + 1,
+                    fmt_num(v)
+                ),
+                answer: Answer::Number(y),
+                hints: vec![
+                    format!(
+                        "A kept map is multiplied by 1 / (1 - p) = {}",
+                        fmt_num(scale)
+                    ),
+                    format!("{} x {}", fmt_num(v), fmt_num(scale)),
+                ],
+                working: format!("{} x {} = {}", fmt_num(v), fmt_num(scale), fmt_num(y)),
+                hide: vec![
+                    Hide::Panel {
+                        label: format!("Map {} kept (x{})", i + 1, fmt_num(scale)),
+                        as_label: Some(format!("Map {} after", i + 1)),
+                    },
+                    Hide::Formula(format!(
+                        "map {} kept: every value x {} (for example {} x {} = {MARK})",
+                        i + 1,
+                        fmt_num(scale),
+                        fmt_num(v),
+                        fmt_num(scale)
+                    )),
+                ],
+                in_app: true,
+            });
+        }
+        let options: Vec<String> = (1..=c).map(|i| format!("map {i}")).collect();
+        let mut hide = vec![
+            Hide::Heading(format!("After dropout: {MARK} of {c} maps dropped")),
+            Hide::Formula(format!(
+                "which of the {c} maps did this draw keep? (seed {})",
+                l.seed()
+            )),
+        ];
+        for i in 0..c {
+            let label = if kept.contains(&i) {
+                format!("Map {} kept (x{})", i + 1, fmt_num(scale))
+            } else {
+                format!("Map {}", i + 1)
+            };
+            hide.push(Hide::Panel {
+                label,
+                as_label: Some(format!("Map {}", i + 1)),
+            });
+        }
+        let dropped: Vec<String> = (0..c)
+            .filter(|i| !kept.contains(i))
+            .map(|i| format!("map {}", i + 1))
+            .collect();
+        qs.push(Question {
+            step: c + 1,
+            ask: "Which maps did this draw keep?".into(),
+            answer: Answer::Set {
+                options,
+                right: kept.clone(),
+            },
+            hints: vec![
+                "Each map's step said whether it was kept or dropped".into(),
+                format!("{} of the {c} were kept", kept.len()),
+            ],
+            working: format!(
+                "kept: {}; dropped: {}",
+                if kept.is_empty() {
+                    "none".to_string()
+                } else {
+                    kept.iter()
+                        .map(|i| format!("map {}", i + 1))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+                if dropped.is_empty() {
+                    "none".to_string()
+                } else {
+                    dropped.join(", ")
+                }
+            ),
+            hide,
+            in_app: true,
+        });
+        qs
     }
 
     fn steps(&self, l: &Lesson) -> Result<Vec<Step>> {

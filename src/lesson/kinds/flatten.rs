@@ -13,6 +13,7 @@ use crate::lesson::check::{Ctx, Matrix};
 use crate::lesson::draw::{channel, fill, fmt_num, grid, step, with_emphasis, with_window};
 use crate::lesson::frame::{Panel, Step, Vector};
 use crate::lesson::model::Lesson;
+use crate::lesson::quiz::{self, Answer, Hide, Question, MARK};
 use crate::nn::ops;
 use crate::Result;
 
@@ -87,6 +88,69 @@ impl LessonKind for Flatten {
 
     fn filter_presets(&self) -> bool {
         true
+    }
+
+    /// The index a highlighted cell lands at (every cell; the app asks the first, then one
+    /// in four and the last).
+    fn questions(&self, l: &Lesson, steps: &[Step]) -> Vec<Question> {
+        let Ok(x) = self.maps.feature_stack(l) else {
+            return Vec::new();
+        };
+        let (_, c, h, w) = x.dim();
+        let n = c * h * w;
+        let vec_label = format!("Vector ({n} values)");
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n.min(steps.len().saturating_sub(2)) {
+            let (ci, r, col) = (i / (h * w), (i / w) % h, i % w);
+            let vars = [
+                ("step", (i + 1).to_string()),
+                ("steps", n.to_string()),
+                ("index", MARK.to_string()),
+                ("map", ci.to_string()),
+                ("row", r.to_string()),
+                ("col", col.to_string()),
+                ("value", fmt_num(x[[0, ci, r, col]])),
+            ];
+            out.push(Question {
+                step: i + 1,
+                ask: format!(
+                    "Map {ci}, row {r}, column {col} is highlighted: at which index of the vector does it land?"
+                ),
+                answer: Answer::Number(i as f32),
+                hints: vec![
+                    format!(
+                        "Each map holds {h} x {w} = {} values, so map {ci} starts at index {ci} x {} = {}",
+                        h * w,
+                        h * w,
+                        ci * h * w
+                    ),
+                    format!(
+                        "Each row holds {w} values, so row {r} of that map starts {r} x {w} = {} further on",
+                        r * w
+                    ),
+                ],
+                working: format!(
+                    "index = map x {} + row x {w} + column = {ci} x {} + {r} x {w} + {col} = {i}",
+                    h * w,
+                    h * w
+                ),
+                hide: vec![
+                    Hide::Heading(format!("Index {MARK}: map {ci}, row {r}, column {col}")),
+                    Hide::Formula(format!(
+                        "index = map x {} + row x {w} + column = {ci} x {} + {r} x {w} + {col} = {MARK}",
+                        h * w,
+                        h * w
+                    )),
+                    Hide::Panel {
+                        label: vec_label.clone(),
+                        as_label: None,
+                    },
+                    Hide::Text(fill(&l.text().step, &vars)),
+                ],
+                in_app: quiz::sample(i, n, 1, 4),
+            });
+        }
+        out
     }
 
     fn steps(&self, l: &Lesson) -> Result<Vec<Step>> {

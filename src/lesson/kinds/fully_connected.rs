@@ -11,6 +11,7 @@ use crate::lesson::check::{Ctx, Matrix};
 use crate::lesson::draw::{fill, fmt_num, grid, step, with_window};
 use crate::lesson::frame::{Bars, Panel, Step, Vector};
 use crate::lesson::model::Lesson;
+use crate::lesson::quiz::{self, Answer, Hide, Question, MARK};
 use crate::nn::ops;
 use crate::{Error, Result};
 
@@ -146,6 +147,74 @@ impl LessonKind for FullyConnected {
         ];
         if let Some(b) = &self.bias {
             out.push(("bias".to_string(), row(b)));
+        }
+        out
+    }
+
+    /// Each class's score (the steps that write one), then which class wins.
+    fn questions(&self, l: &Lesson, steps: &[Step]) -> Vec<Question> {
+        let t = l.text();
+        let k = self.classes.len();
+        let mut out = Vec::with_capacity(k + 1);
+        for j in 0..k {
+            let Some(mut q) = steps.get(j + 1).and_then(|s| quiz::from_step(j + 1, s)) else {
+                continue;
+            };
+            let vars = [
+                ("step", (j + 1).to_string()),
+                ("steps", k.to_string()),
+                ("class", self.classes[j].clone()),
+                ("value", MARK.to_string()),
+            ];
+            q.hide.retain(|h| !matches!(h, Hide::Words { .. }));
+            q.hide.push(Hide::Text(fill(&t.step, &vars)));
+            q.ask = format!(
+                "What is the {} score: each input times its weight, all added up, plus the bias?",
+                self.classes[j]
+            );
+            out.push(q);
+        }
+        // the last step names the prediction: the class with the highest probability
+        let last = steps.len().saturating_sub(1);
+        let probs = steps.get(last).and_then(|s| {
+            s.panels.iter().find_map(|p| match p {
+                Panel::Bars(b) => Some(b.items.clone()),
+                _ => None,
+            })
+        });
+        if let Some(items) = probs.filter(|i| i.len() == k && k > 0) {
+            let best = (0..k).fold(0, |b, j| if items[j].1 > items[b].1 { j } else { b });
+            let listed: Vec<String> = items
+                .iter()
+                .map(|(c, p)| format!("{c} {}", fmt_num(*p)))
+                .collect();
+            out.push(Question {
+                step: last,
+                ask: "Which class does the network predict?".into(),
+                answer: Answer::Choice {
+                    options: self.classes.clone(),
+                    right: best,
+                },
+                hints: vec![
+                    "The prediction is the class with the highest probability".into(),
+                    format!("The probabilities: {}", listed.join(", ")),
+                ],
+                working: format!(
+                    "{} has the highest probability, {} ({})",
+                    self.classes[best],
+                    fmt_num(items[best].1),
+                    listed.join(", ")
+                ),
+                hide: vec![
+                    Hide::Heading(format!("The prediction: {MARK}")),
+                    Hide::Emphasis("Scores".into()),
+                    Hide::Text(fill(
+                        &t.closing,
+                        &[("class", MARK.to_string()), ("value", MARK.to_string())],
+                    )),
+                ],
+                in_app: true,
+            });
         }
         out
     }

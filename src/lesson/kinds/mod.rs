@@ -93,6 +93,14 @@ pub(crate) trait LessonKind: std::fmt::Debug + Send + Sync {
     fn target_classes(&self) -> Option<(&[String], usize)> {
         None
     }
+
+    /// "Your turn": what the learner is asked to work out in these steps (computed from
+    /// the lesson's current inputs, so questions follow the learner's edits). The default
+    /// asks the value each step writes (its one emphasised cell), with its formula as the
+    /// working: see [`crate::lesson::quiz::from_steps`].
+    fn questions(&self, _lesson: &Lesson, steps: &[Step]) -> Vec<crate::lesson::quiz::Question> {
+        crate::lesson::quiz::from_steps(steps)
+    }
 }
 
 /// What the app offers on a lesson, as the screens ask it.

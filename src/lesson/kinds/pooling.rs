@@ -15,6 +15,7 @@ use crate::lesson::draw::{
 };
 use crate::lesson::frame::{Panel, Step};
 use crate::lesson::model::Lesson;
+use crate::lesson::quiz::{self, Hide, Question, MARK};
 use crate::nn::ops;
 use crate::Result;
 
@@ -80,6 +81,58 @@ impl LessonKind for Pooling {
 
     fn filter_presets(&self) -> bool {
         true
+    }
+
+    /// Each window's largest value (every window: a pooled map is small).
+    fn questions(&self, l: &Lesson, steps: &[Step]) -> Vec<Question> {
+        let Ok(conv) = self.maps.convolve(l) else {
+            return Vec::new();
+        };
+        let relu_map = ops::relu(&conv.maps[0]);
+        let (k, st) = (self.pool.0.max(1), self.pool.1.max(1));
+        let (mh, mw) = relu_map.dim();
+        if k > mh || k > mw {
+            return Vec::new();
+        }
+        let (ph, pw) = ((mh - k) / st + 1, (mw - k) / st + 1);
+        let n = ph * pw;
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            let Some(mut q) = steps.get(i + 1).and_then(|s| quiz::from_step(i + 1, s)) else {
+                continue;
+            };
+            let (oy, ox) = (i / pw, i % pw);
+            let (wy, wx) = (oy * st, ox * st);
+            let vals: Vec<String> = relu_map
+                .slice(s![wy..wy + k, wx..wx + k])
+                .iter()
+                .map(|&v| fmt_num(v))
+                .collect();
+            let vars = [
+                ("step", (i + 1).to_string()),
+                ("steps", n.to_string()),
+                ("row", (oy + 1).to_string()),
+                ("col", (ox + 1).to_string()),
+                ("value", MARK.to_string()),
+            ];
+            q.hide.retain(|h| !matches!(h, Hide::Words { .. }));
+            q.hide.push(Hide::Text(fill(&l.text().step, &vars)));
+            q.ask = format!(
+                "Window {} of {n}: which value does max pooling keep (row {}, column {} of the pooled map)?",
+                i + 1,
+                oy + 1,
+                ox + 1
+            );
+            q.hints = vec![
+                format!(
+                    "Max pooling keeps only the largest of the window's {} values",
+                    k * k
+                ),
+                format!("The window holds {}", vals.join(", ")),
+            ];
+            out.push(q);
+        }
+        out
     }
 
     fn steps(&self, l: &Lesson) -> Result<Vec<Step>> {

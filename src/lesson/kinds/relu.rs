@@ -15,6 +15,7 @@ use crate::lesson::draw::{
 };
 use crate::lesson::frame::{Panel, Step};
 use crate::lesson::model::Lesson;
+use crate::lesson::quiz::{self, Hide, Question, MARK};
 use crate::nn::ops;
 use crate::Result;
 
@@ -68,6 +69,67 @@ impl LessonKind for Relu {
 
     fn filter_presets(&self) -> bool {
         true
+    }
+
+    /// Each output cell; the app asks the cells whose input is not 0 (an edge cell of 0
+    /// stays 0), the first four of them, then one in three and the last.
+    fn questions(&self, l: &Lesson, steps: &[Step]) -> Vec<Question> {
+        let Ok(conv) = self.maps.convolve(l) else {
+            return Vec::new();
+        };
+        let map = &conv.maps[0];
+        let (rows, cols) = map.dim();
+        let n = rows * cols;
+        let asked: Vec<usize> = (0..n)
+            .filter(|&i| map[[i / cols, i % cols]] != 0.0)
+            .collect();
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            let Some(mut q) = steps.get(i + 1).and_then(|s| quiz::from_step(i + 1, s)) else {
+                continue;
+            };
+            let (r, c) = (i / cols, i % cols);
+            let v = map[[r, c]];
+            let vars = [
+                ("step", (i + 1).to_string()),
+                ("steps", n.to_string()),
+                ("row", (r + 1).to_string()),
+                ("col", (c + 1).to_string()),
+                ("value", fmt_num(v)),
+                ("result", MARK.to_string()),
+            ];
+            q.hide.retain(|h| !matches!(h, Hide::Words { .. }));
+            q.hide.push(Hide::Text(fill(&l.text().step, &vars)));
+            q.ask = format!(
+                "Cell {} of {n} holds {}: what does ReLU make of it?",
+                i + 1,
+                fmt_num(v)
+            );
+            q.hints = vec![
+                "ReLU keeps the larger of 0 and the value: max(0, x)".to_string(),
+                if v < 0.0 {
+                    format!("{} is below 0", fmt_num(v))
+                } else {
+                    format!("{} is not below 0", fmt_num(v))
+                },
+            ];
+            q.working = format!(
+                "max(0, {}) = {}: {}",
+                fmt_num(v),
+                q.answer.shown(),
+                if v < 0.0 {
+                    "a negative value becomes 0"
+                } else {
+                    "the value passes through unchanged"
+                }
+            );
+            q.in_app = asked
+                .iter()
+                .position(|&j| j == i)
+                .is_some_and(|k| quiz::sample(k, asked.len(), 4, 3));
+            out.push(q);
+        }
+        out
     }
 
     fn steps(&self, l: &Lesson) -> Result<Vec<Step>> {
