@@ -220,6 +220,7 @@ fn place_of(app: &App) -> Place {
             steps: s.frames.len(),
         },
         Screen::Training(_) => Place::Training,
+        Screen::Inspector(..) => Place::Inspector,
     }
 }
 

@@ -358,9 +358,11 @@ pub const LESSON: &[LessonBinding] = &[
         .hint(9, Label::new(&[Char('y')], "your turn off")),
     // one training step (backprop): the target class and the number of updates
     LessonBinding::new(&[Char('t')], LessonAction::NextTarget)
+        .when(not_answering)
         .hint_if(7, Label::new(&[Char('t')], "target"), training_step)
         .help(TRAINING_STEP, Label::new(&[Char('t')], "next target class")),
     LessonBinding::new(&[Char('>'), Char('.')], LessonAction::MoreUpdates)
+        .when(not_answering)
         .hint_if(
             8,
             Label::new(&[Char('<'), Char('>')], "updates"),
@@ -370,7 +372,7 @@ pub const LESSON: &[LessonBinding] = &[
             TRAINING_STEP,
             Label::new(&[Char('<'), Char('>')], "fewer / more updates"),
         ),
-    LessonBinding::new(&[Char('<'), Char(',')], LessonAction::FewerUpdates),
+    LessonBinding::new(&[Char('<'), Char(',')], LessonAction::FewerUpdates).when(not_answering),
 ];
 
 /// What a key does while editing a lesson's numbers.

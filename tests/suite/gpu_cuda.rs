@@ -134,7 +134,7 @@ fn every_test_here_passes_through_the_fake_driver() {
     let o = fake
         .command(std::env::current_exe().unwrap(), true)
         // this file's tests only (the suite's binary holds every integration test)
-        .arg(concat!(module_path!(), "::"))
+        .arg(format!("{}::", common::test_module(module_path!())))
         .args(["--test-threads", "2", "--nocapture"])
         .args(["--skip", "every_test_here_passes_through_the_fake_driver"])
         .env(FAKE_RUN, "1")

@@ -370,8 +370,16 @@ struct ServerProc {
 impl ServerProc {
     fn start(files: Option<u32>, args: &[&str]) -> ServerProc {
         let dir = tempfile::tempdir().unwrap();
+        // a small folder of two classes: `serve` checks the class's folder at start
         let data = dir.path().join("data");
-        std::fs::create_dir(&data).unwrap();
+        for (c, class) in ["circle", "square"].iter().enumerate() {
+            std::fs::create_dir_all(data.join(class)).unwrap();
+            for i in 0..5u8 {
+                image::RgbImage::from_pixel(16, 16, image::Rgb([i * 40, c as u8 * 200, 90]))
+                    .save(data.join(class).join(format!("{i}.png")))
+                    .unwrap();
+            }
+        }
         let bin = env!("CARGO_BIN_EXE_cnn-tutor");
         let mut cmd = Command::new("sh");
         let limit = files.map_or(String::new(), |n| format!("ulimit -n {n} && "));

@@ -74,12 +74,18 @@ const CHILD: &str = "CNN_TUTOR_TEST_STATE_CHILD";
 fn state_dir_from_the_environment_and_a_damaged_file_at_start() {
     let Some(state) = std::env::var_os(CHILD).and(std::env::var_os("CNN_TUTOR_STATE_DIR")) else {
         let dir = tempfile::tempdir().expect("tempdir");
-        let name = concat!(
-            module_path!(),
-            "::state_dir_from_the_environment_and_a_damaged_file_at_start"
+        let name = format!(
+            "{}::state_dir_from_the_environment_and_a_damaged_file_at_start",
+            crate::common::test_module(module_path!())
         );
         let o = std::process::Command::new(std::env::current_exe().expect("test binary"))
-            .args([name, "--exact", "--nocapture", "--test-threads", "1"])
+            .args([
+                name.as_str(),
+                "--exact",
+                "--nocapture",
+                "--test-threads",
+                "1",
+            ])
             .env(CHILD, "1")
             .env("CNN_TUTOR_STATE_DIR", dir.path())
             .output()

@@ -102,6 +102,8 @@ pub enum Place {
     },
     /// On the training screen.
     Training,
+    /// Looking inside a trained network (the inspector).
+    Inspector,
 }
 
 impl Place {
@@ -113,6 +115,7 @@ impl Place {
                 title, step, steps, ..
             } => format!("{title} {}/{steps}", step + 1),
             Place::Training => "training screen".into(),
+            Place::Inspector => "inspector".into(),
         }
     }
 }
@@ -352,6 +355,7 @@ impl Console {
                     Place::Menu => (0, 0, 0),
                     Place::Lesson { index, step, .. } => (1, *index, *step),
                     Place::Training => (2, 0, 0),
+                    Place::Inspector => (3, 0, 0),
                 };
                 (kind, index, step, r.name.clone(), r.id)
             }),
