@@ -13,10 +13,9 @@ use cnn_tutor::serve::ServeConfig;
 use russh::client;
 use russh::keys::ssh_key::private::Ed25519Keypair;
 use russh::keys::{PrivateKey, PrivateKeyWithHashAlg};
-use russh::ChannelMsg;
 
 use crate::common::ssh;
-use ssh::{config, connect, start, Client, CODE, GUARD};
+use ssh::{config, connect, start, Client, Term, CODE, GUARD};
 
 const TEACHER: &str = "teach";
 
@@ -51,90 +50,6 @@ async fn teacher(addr: SocketAddr, cols: u16, rows: u16) -> (client::Handle<Clie
     assert!(ok, "the teacher logs in with the key");
     let t = Term::open(&h, cols, rows).await;
     (h, t)
-}
-
-/// A logged-in session's channel and what its screen shows.
-struct Term {
-    channel: russh::Channel<client::Msg>,
-    vt: vt100::Parser,
-    raw: Vec<u8>,
-    closed: bool,
-}
-
-impl Term {
-    async fn open(h: &client::Handle<Client>, cols: u16, rows: u16) -> Term {
-        let channel = h.channel_open_session().await.expect("session channel");
-        channel
-            .request_pty(false, "xterm-256color", cols.into(), rows.into(), 0, 0, &[])
-            .await
-            .expect("pty");
-        channel
-            .set_env(false, "LANG", "C.UTF-8")
-            .await
-            .expect("env");
-        channel.request_shell(true).await.expect("shell");
-        Term {
-            channel,
-            vt: vt100::Parser::new(rows, cols, 0),
-            raw: Vec::new(),
-            closed: false,
-        }
-    }
-
-    fn screen(&self) -> String {
-        self.vt.screen().contents()
-    }
-
-    fn raw_text(&self) -> String {
-        String::from_utf8_lossy(&self.raw).into_owned()
-    }
-
-    async fn until(&mut self, what: &str, done: impl Fn(&Term) -> bool) -> String {
-        let wait = async {
-            while !done(self) {
-                match self.channel.wait().await {
-                    Some(ChannelMsg::Data { data }) => {
-                        self.vt.process(&data);
-                        self.raw.extend_from_slice(&data);
-                    }
-                    Some(ChannelMsg::Close) | None => {
-                        self.closed = true;
-                        break;
-                    }
-                    Some(_) => {}
-                }
-            }
-        };
-        if tokio::time::timeout(GUARD, wait).await.is_err() {
-            panic!("waited too long for {what}; screen:\n{}", self.screen());
-        }
-        self.screen()
-    }
-
-    async fn until_text(&mut self, text: &str) -> String {
-        let screen = self
-            .until(text, |t| t.screen().contains(text) || t.closed)
-            .await;
-        assert!(
-            screen.contains(text),
-            "{text:?} never showed; screen:\n{screen}"
-        );
-        screen
-    }
-
-    async fn until_gone(&mut self, text: &str) -> String {
-        self.until(text, |t| !t.screen().contains(text) || t.closed)
-            .await
-    }
-
-    async fn until_closed(&mut self) -> String {
-        self.until("the channel to close", |t| t.closed).await;
-        self.raw_text()
-    }
-
-    async fn keys(&self, bytes: &[u8]) {
-        self.channel.data(bytes).await.expect("send keys");
-    }
 }
 
 /// The line of the screen holding `what`.

@@ -3,8 +3,9 @@
 //! the confusion matrix.
 
 use std::path::Path;
-use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
+
+use crate::common::worker::collect;
 
 use cnn_tutor::backend::{self, DeviceChoice};
 use cnn_tutor::train::{self, Outcome, TrainConfig, TrainEvent};
@@ -30,33 +31,6 @@ fn settings(epochs: usize, batch_size: usize) -> TrainSettings {
         device: DeviceChoice::Cpu,
         seed: 3,
     }
-}
-
-/// Messages until the worker's last event (or a time limit).
-fn collect(rx: &Receiver<WorkerMsg>, limit: Duration) -> Vec<WorkerMsg> {
-    let start = Instant::now();
-    let mut out = Vec::new();
-    while start.elapsed() < limit {
-        match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(m) => {
-                let last = matches!(
-                    m,
-                    WorkerMsg::Train(
-                        TrainEvent::Finished(_)
-                            | TrainEvent::Cancelled { .. }
-                            | TrainEvent::Failed(_)
-                    )
-                );
-                out.push(m);
-                if last {
-                    break;
-                }
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-            Err(_) => break,
-        }
-    }
-    out
 }
 
 #[test]

@@ -4,8 +4,9 @@
 //! `data check` does.
 
 use std::path::Path;
-use std::sync::mpsc::Receiver;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::common::worker::collect;
 
 use cnn_tutor::backend::DeviceChoice;
 use cnn_tutor::nn::net::ShapesNet;
@@ -55,32 +56,6 @@ fn app_on(data: &Path, w: u16, h: u16) -> App {
     app.open_by_id("train").expect("train lesson");
     app.handle(AppEvent::Key(Key::new(KeyCode::Enter)));
     app
-}
-
-fn collect(rx: &Receiver<WorkerMsg>, limit: Duration) -> Vec<WorkerMsg> {
-    let start = Instant::now();
-    let mut out = Vec::new();
-    while start.elapsed() < limit {
-        match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(m) => {
-                let last = matches!(
-                    m,
-                    WorkerMsg::Train(
-                        TrainEvent::Finished(_)
-                            | TrainEvent::Cancelled { .. }
-                            | TrainEvent::Failed(_)
-                    )
-                );
-                out.push(m);
-                if last {
-                    break;
-                }
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-            Err(_) => break,
-        }
-    }
-    out
 }
 
 /// The ten short names the matrix heads its columns with (the first 3 letters fit).

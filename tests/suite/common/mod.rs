@@ -3,6 +3,7 @@ pub mod emu;
 pub mod fake_cuda;
 pub mod parity;
 pub mod ssh;
+pub mod worker;
 
 /// A module's path as the test harness names its tests: `module_path!()` without the
 /// crate (`suite::gpu_cuda` is `gpu_cuda`), for a test that runs its own file's tests in a

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use cnn_tutor::serve::{self, ServeConfig, Server};
 use russh::client;
+use russh::ChannelMsg;
 
 /// Longest wait for anything (only reached when something is broken).
 pub const GUARD: Duration = Duration::from_secs(60);
@@ -52,4 +53,97 @@ pub async fn connect_with(addr: SocketAddr, config: client::Config) -> client::H
 /// Connect with russh's default client settings.
 pub async fn connect(addr: SocketAddr) -> client::Handle<Client> {
     connect_with(addr, client::Config::default()).await
+}
+
+/// A logged-in session's channel and what its screen shows.
+pub struct Term {
+    pub channel: russh::Channel<client::Msg>,
+    pub vt: vt100::Parser,
+    /// Everything received, as text (for messages printed outside the app).
+    pub raw: Vec<u8>,
+    pub closed: bool,
+}
+
+impl Term {
+    pub async fn open(h: &client::Handle<Client>, cols: u16, rows: u16) -> Term {
+        let channel = h.channel_open_session().await.expect("session channel");
+        channel
+            .request_pty(false, "xterm-256color", cols.into(), rows.into(), 0, 0, &[])
+            .await
+            .expect("pty");
+        channel
+            .set_env(false, "LANG", "C.UTF-8")
+            .await
+            .expect("env");
+        channel.request_shell(true).await.expect("shell");
+        Term {
+            channel,
+            vt: vt100::Parser::new(rows, cols, 0),
+            raw: Vec::new(),
+            closed: false,
+        }
+    }
+
+    pub fn screen(&self) -> String {
+        self.vt.screen().contents()
+    }
+
+    pub fn raw_text(&self) -> String {
+        String::from_utf8_lossy(&self.raw).into_owned()
+    }
+
+    /// Read until `done` holds for the screen (or the channel closes); returns the screen.
+    pub async fn until(&mut self, what: &str, done: impl Fn(&Term) -> bool) -> String {
+        let wait = async {
+            while !done(self) {
+                match self.channel.wait().await {
+                    Some(ChannelMsg::Data { data }) => {
+                        self.vt.process(&data);
+                        self.raw.extend_from_slice(&data);
+                    }
+                    Some(ChannelMsg::Close) | None => {
+                        self.closed = true;
+                        break;
+                    }
+                    Some(_) => {}
+                }
+            }
+        };
+        if tokio::time::timeout(GUARD, wait).await.is_err() {
+            panic!(
+                "waited too long for {what}; screen:\n{}\nraw: {:?}",
+                self.screen(),
+                self.raw_text()
+            );
+        }
+        self.screen()
+    }
+
+    pub async fn until_text(&mut self, text: &str) -> String {
+        let screen = self
+            .until(text, |t| t.screen().contains(text) || t.closed)
+            .await;
+        assert!(
+            screen.contains(text),
+            "{text:?} never showed; screen:\n{screen}\nraw: {:?}",
+            self.raw_text()
+        );
+        screen
+    }
+
+    /// Read until the server closes the channel.
+    pub async fn until_closed(&mut self) -> String {
+        self.until("the channel to close", |t| t.closed).await;
+        self.raw_text()
+    }
+
+    pub async fn keys(&self, bytes: &[u8]) {
+        self.channel.data(bytes).await.expect("send keys");
+    }
+
+    /// Read until `text` is off the screen (or the channel closes); returns the screen.
+    pub async fn until_gone(&mut self, text: &str) -> String {
+        self.until(text, |t| !t.screen().contains(text) || t.closed)
+            .await
+    }
 }
