@@ -10,17 +10,7 @@ use crate::lesson::Lesson;
 
 use KeySpec::{Char, Code, Ctrl};
 
-const UP: KeySpec = Code(KeyCode::Up);
-const DOWN: KeySpec = Code(KeyCode::Down);
-const LEFT: KeySpec = Code(KeyCode::Left);
-const RIGHT: KeySpec = Code(KeyCode::Right);
-const ENTER: KeySpec = Code(KeyCode::Enter);
-const ESC: KeySpec = Code(KeyCode::Esc);
-const TAB: KeySpec = Code(KeyCode::Tab);
-const HOME: KeySpec = Code(KeyCode::Home);
-const END: KeySpec = Code(KeyCode::End);
-const PGUP: KeySpec = Code(KeyCode::PageUp);
-const PGDN: KeySpec = Code(KeyCode::PageDown);
+use crate::tui::keys::{DOWN, END, ENTER, ESC, HOME, LEFT, PGDN, PGUP, RIGHT, TAB, UP};
 const QUIT: &[KeySpec] = &[Char('q'), Ctrl('c')];
 
 /// Help sections, in the order the overlay lists them.

@@ -31,6 +31,20 @@ use std::borrow::Cow;
 use super::event::{Key, KeyCode};
 use super::theme::Symbols;
 
+/// The named keys the tables bind (every table imports these, not its own copies).
+pub const UP: KeySpec = KeySpec::Code(KeyCode::Up);
+pub const DOWN: KeySpec = KeySpec::Code(KeyCode::Down);
+pub const LEFT: KeySpec = KeySpec::Code(KeyCode::Left);
+pub const RIGHT: KeySpec = KeySpec::Code(KeyCode::Right);
+pub const ENTER: KeySpec = KeySpec::Code(KeyCode::Enter);
+pub const ESC: KeySpec = KeySpec::Code(KeyCode::Esc);
+pub const TAB: KeySpec = KeySpec::Code(KeyCode::Tab);
+pub const HOME: KeySpec = KeySpec::Code(KeyCode::Home);
+pub const END: KeySpec = KeySpec::Code(KeyCode::End);
+pub const PGUP: KeySpec = KeySpec::Code(KeyCode::PageUp);
+pub const PGDN: KeySpec = KeySpec::Code(KeyCode::PageDown);
+pub const BACKSPACE: KeySpec = KeySpec::Code(KeyCode::Backspace);
+
 /// Which key presses a binding answers (and how a label shows them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeySpec {

@@ -2,19 +2,11 @@
 //! hint line, in the style of [`crate::tui::bindings`].
 
 use super::Console;
-use crate::tui::event::KeyCode;
 use crate::tui::keys::{Binding, KeySpec, Label};
 
-use KeySpec::{AnyChar, Char, Code, Ctrl};
+use KeySpec::{AnyChar, Char, Ctrl};
 
-const UP: KeySpec = Code(KeyCode::Up);
-const DOWN: KeySpec = Code(KeyCode::Down);
-const ENTER: KeySpec = Code(KeyCode::Enter);
-const ESC: KeySpec = Code(KeyCode::Esc);
-const TAB: KeySpec = Code(KeyCode::Tab);
-const BACKSPACE: KeySpec = Code(KeyCode::Backspace);
-const PGUP: KeySpec = Code(KeyCode::PageUp);
-const PGDN: KeySpec = Code(KeyCode::PageDown);
+use crate::tui::keys::{BACKSPACE, DOWN, ENTER, ESC, PGDN, PGUP, TAB, UP};
 
 /// Help sections.
 const CLASS: &str = "Class view";

@@ -2,7 +2,7 @@
 //! the app's shared [`Binding`] type, which drives the key handling ([`action_for`]), the
 //! hint line and the `?` overlay.
 
-use super::super::event::{Key, KeyCode};
+use super::super::event::Key;
 use super::super::keys::{self, Binding, KeySpec, Label};
 use super::state::{Focus, InspectorState, View};
 
@@ -84,17 +84,9 @@ pub enum Action {
 
 type B = Binding<Action, InspectorState>;
 
-use KeySpec::{Arrows, Char, Code, Ctrl};
+use KeySpec::{Arrows, Char, Ctrl};
 
-const UP: KeySpec = Code(KeyCode::Up);
-const DOWN: KeySpec = Code(KeyCode::Down);
-const LEFT: KeySpec = Code(KeyCode::Left);
-const RIGHT: KeySpec = Code(KeyCode::Right);
-const ENTER: KeySpec = Code(KeyCode::Enter);
-const ESC: KeySpec = Code(KeyCode::Esc);
-const TAB: KeySpec = Code(KeyCode::Tab);
-const PGUP: KeySpec = Code(KeyCode::PageUp);
-const PGDN: KeySpec = Code(KeyCode::PageDown);
+use crate::tui::keys::{DOWN, ENTER, ESC, LEFT, PGDN, PGUP, RIGHT, TAB, UP};
 
 /// Help sections.
 const MAPS: &str = "Inspector: maps and stages";

@@ -88,13 +88,7 @@ type B = Binding<Action, TrainingState>;
 
 use KeySpec::{Arrows, Char, Code, Ctrl, Range};
 
-const UP: KeySpec = Code(KeyCode::Up);
-const DOWN: KeySpec = Code(KeyCode::Down);
-const LEFT: KeySpec = Code(KeyCode::Left);
-const RIGHT: KeySpec = Code(KeyCode::Right);
-const ENTER: KeySpec = Code(KeyCode::Enter);
-const ESC: KeySpec = Code(KeyCode::Esc);
-const TAB: KeySpec = Code(KeyCode::Tab);
+use crate::tui::keys::{DOWN, ENTER, ESC, LEFT, RIGHT, TAB, UP};
 
 /// Help sections.
 const SETTINGS: &str = "Training: settings";
