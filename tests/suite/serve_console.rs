@@ -15,7 +15,7 @@ use russh::keys::ssh_key::private::Ed25519Keypair;
 use russh::keys::{PrivateKey, PrivateKeyWithHashAlg};
 
 use crate::common::ssh;
-use ssh::{config, connect, start, Client, Term, CODE, GUARD};
+use ssh::{config, connect, eventually, start, Client, Term, CODE};
 
 const TEACHER: &str = "teach";
 
@@ -59,17 +59,6 @@ fn line_of(screen: &str, what: &str) -> String {
         .find(|l| l.contains(what))
         .unwrap_or_else(|| panic!("no line with {what:?}:\n{screen}"))
         .to_string()
-}
-
-async fn eventually(what: &str, cond: impl Fn() -> bool) {
-    let wait = async {
-        while !cond() {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
-    tokio::time::timeout(GUARD, wait)
-        .await
-        .unwrap_or_else(|_| panic!("never: {what}"));
 }
 
 fn steps_of(id: &str) -> usize {

@@ -15,12 +15,11 @@ use std::time::{Duration, Instant};
 
 use cnn_tutor::serve;
 use russh::client;
-use russh::ChannelMsg;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::common::ssh;
-use ssh::{config, connect_with, start, Client, CODE, GUARD};
+use ssh::{config, connect_with, eventually, first_lesson_title, start, Client, Term, CODE, GUARD};
 
 async fn login(addr: SocketAddr, user: &str) -> client::Handle<Client> {
     let mut h = connect_with(addr, client::Config::default()).await;
@@ -31,118 +30,6 @@ async fn login(addr: SocketAddr, user: &str) -> client::Handle<Client> {
         .success();
     assert!(ok, "the class code logs in");
     h
-}
-
-/// A session's channel and what its screen shows.
-struct Term {
-    channel: russh::Channel<client::Msg>,
-    vt: vt100::Parser,
-    raw: Vec<u8>,
-    closed: bool,
-}
-
-impl Term {
-    async fn open(h: &client::Handle<Client>, term: &str) -> Term {
-        let channel = h.channel_open_session().await.expect("session channel");
-        channel
-            .request_pty(false, term, 80, 24, 0, 0, &[])
-            .await
-            .expect("pty");
-        channel.request_shell(true).await.expect("shell");
-        Term {
-            channel,
-            vt: vt100::Parser::new(24, 80, 0),
-            raw: Vec::new(),
-            closed: false,
-        }
-    }
-
-    fn screen(&self) -> String {
-        self.vt.screen().contents()
-    }
-
-    async fn until(&mut self, what: &str, done: impl Fn(&Term) -> bool) {
-        let wait = async {
-            while !done(self) {
-                match self.channel.wait().await {
-                    Some(ChannelMsg::Data { data }) => {
-                        self.vt.process(&data);
-                        self.raw.extend_from_slice(&data);
-                    }
-                    Some(ChannelMsg::Close) | None => {
-                        self.closed = true;
-                        break;
-                    }
-                    Some(_) => {}
-                }
-            }
-        };
-        if tokio::time::timeout(GUARD, wait).await.is_err() {
-            panic!("waited too long for {what}; screen:\n{}", self.screen());
-        }
-    }
-
-    async fn until_text(&mut self, text: &str) {
-        self.until(text, |t| t.screen().contains(text) || t.closed)
-            .await;
-        assert!(
-            self.screen().contains(text),
-            "{text:?} never showed; screen:\n{}",
-            self.screen()
-        );
-    }
-
-    /// Send `bytes` while reading what comes back (a client that reads nothing while it
-    /// sends would stop its own connection: its window updates queue behind the output).
-    async fn paste(&mut self, bytes: Vec<u8>) {
-        let mut writer = self.channel.make_writer();
-        let mut send = tokio::spawn(async move {
-            writer.write_all(&bytes).await?;
-            writer.flush().await
-        });
-        let wait = async {
-            loop {
-                tokio::select! {
-                    r = &mut send => break r.expect("the paste task"),
-                    msg = self.channel.wait() => match msg {
-                        Some(ChannelMsg::Data { data }) => self.vt.process(&data),
-                        Some(ChannelMsg::Close) | None => {
-                            self.closed = true;
-                            break (&mut send).await.expect("the paste task");
-                        }
-                        Some(_) => {}
-                    },
-                }
-            }
-        };
-        tokio::time::timeout(GUARD, wait)
-            .await
-            .expect("the paste is taken in time (the flow goes on)")
-            .expect("the paste is sent");
-        assert!(!self.closed, "the session ended during the paste");
-    }
-
-    async fn until_closed(&mut self) -> String {
-        self.until("the channel to close", |t| t.closed).await;
-        String::from_utf8_lossy(&self.raw).into_owned()
-    }
-}
-
-fn first_lesson_title() -> String {
-    cnn_tutor::lesson::load(None).expect("lessons")[0]
-        .title()
-        .to_string()
-}
-
-async fn eventually(what: &str, cond: impl Fn() -> bool) {
-    let wait = async {
-        while !cond() {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
-    tokio::time::timeout(GUARD, wait)
-        .await
-        .unwrap_or_else(|_| panic!("never: {what}"));
 }
 
 /// A raw TCP connection that sends nothing; the flag turns true once the server closes it.
@@ -174,7 +61,7 @@ async fn connections_that_do_not_log_in_within_the_grace_time_are_closed() {
 
     // a student in the app stays, whatever the grace time
     let hs = login(addr, "ada").await;
-    let mut student = Term::open(&hs, "xterm").await;
+    let mut student = Term::open_as(&hs, "xterm", 80, 24, None).await;
     student.until_text(&title).await;
 
     let closed = Arc::new(AtomicUsize::new(0));
@@ -243,7 +130,7 @@ async fn at_the_cap_a_new_connection_closes_the_oldest_waiting_one_and_students_
     assert_eq!(server.unauthenticated(), 4);
     // an arriving student still gets in: their connection makes room too
     let h = login(addr, "ada").await;
-    let mut t = Term::open(&h, "xterm").await;
+    let mut t = Term::open_as(&h, "xterm", 80, 24, None).await;
     t.until_text(&first_lesson_title()).await;
     eventually("one more waiting socket made room", || {
         closed.load(Ordering::SeqCst) == 17
@@ -257,7 +144,7 @@ async fn a_huge_paste_is_dropped_beyond_what_anyone_types_and_the_session_carrie
     let dir = tempfile::tempdir().unwrap();
     let server = start(config(dir.path()));
     let h = login(server.addr(), "ada").await;
-    let mut t = Term::open(&h, "xterm").await;
+    let mut t = Term::open_as(&h, "xterm", 80, 24, None).await;
     t.until_text(&first_lesson_title()).await;
     // 4 MB of menu moves, with an unterminated OSC string in the middle
     let mut paste = b"jk".repeat(1 << 20);
@@ -334,7 +221,7 @@ async fn a_client_that_stops_reading_is_disconnected_and_its_place_freed() {
         .await
         .unwrap()
         .success());
-    let mut t = Term::open(&h, "xterm").await;
+    let mut t = Term::open_as(&h, "xterm", 80, 24, None).await;
     t.until_text(&first_lesson_title()).await;
     t.channel.data(&b"\r"[..]).await.unwrap();
     t.until_text("step 1/").await;
@@ -354,7 +241,7 @@ async fn a_client_that_stops_reading_is_disconnected_and_its_place_freed() {
 
     // the place is free for the next student
     let h2 = login(server.addr(), "next").await;
-    let mut t2 = Term::open(&h2, "xterm").await;
+    let mut t2 = Term::open_as(&h2, "xterm", 80, 24, None).await;
     t2.until_text(&first_lesson_title()).await;
     assert_eq!(server.sessions(), 1);
 }
@@ -515,7 +402,7 @@ async fn flood(extra: &[&str], idle: usize) {
         })
     };
     let h = login(addr, "ada").await;
-    let mut t = Term::open(&h, "xterm").await;
+    let mut t = Term::open_as(&h, "xterm", 80, 24, None).await;
     t.until_text(&first_lesson_title()).await;
     let more: Vec<_> = more.await.unwrap().into_iter().flatten().collect();
     let total = tasks.len() + more.len() + kexed.len();
@@ -565,7 +452,7 @@ async fn running_out_of_open_files_backs_off_instead_of_stopping_the_server() {
 async fn a_50_mb_paste_grows_the_server_by_little() {
     let server = ServerProc::start(None, &[]);
     let h = login(server.addr, "ada").await;
-    let mut t = Term::open(&h, "xterm").await;
+    let mut t = Term::open_as(&h, "xterm", 80, 24, None).await;
     t.until_text(&first_lesson_title()).await;
     let (rss0, hwm0) = server.memory();
     t.paste(b"jk".repeat(25 << 20)).await; // 50 MiB
@@ -591,7 +478,7 @@ async fn what_clients_send_reaches_the_log_escaped() {
     let forged = "mallory@10.0.0.1:1 logged in";
     let h = login(server.addr, &format!("eve\n{forged}\x1b[2J")).await;
     let term = format!("xterm\n{forged}\x1b]0;pwned\x07\r");
-    let mut t = Term::open(&h, &term).await;
+    let mut t = Term::open_as(&h, &term, 80, 24, None).await;
     t.until_text(&first_lesson_title()).await;
     t.channel.data(&b"q"[..]).await.unwrap();
     t.until_closed().await;

@@ -14,7 +14,7 @@ use russh::keys::{PrivateKey, PrivateKeyWithHashAlg};
 use russh::ChannelMsg;
 
 use crate::common::ssh;
-use ssh::{config, connect, start, Client, Term, CODE, GUARD};
+use ssh::{config, connect, eventually, first_lesson_title, start, Client, Term, CODE, GUARD};
 
 async fn login(addr: SocketAddr, user: &str, code: &str) -> (client::Handle<Client>, bool) {
     let mut h = connect(addr).await;
@@ -24,25 +24,6 @@ async fn login(addr: SocketAddr, user: &str, code: &str) -> (client::Handle<Clie
         .expect("auth exchange")
         .success();
     (h, ok)
-}
-
-fn first_lesson_title() -> String {
-    cnn_tutor::lesson::load(None).expect("lessons")[0]
-        .title()
-        .to_string()
-}
-
-/// Poll a condition of the server (the session thread frees its slot a moment after the
-/// connection ends).
-async fn eventually(what: &str, cond: impl Fn() -> bool) {
-    let wait = async {
-        while !cond() {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
-    tokio::time::timeout(GUARD, wait)
-        .await
-        .unwrap_or_else(|_| panic!("never: {what}"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,6 +9,7 @@ use std::time::Duration;
 use cnn_tutor::serve::{self, ServeConfig, Server};
 use russh::client;
 use russh::ChannelMsg;
+use tokio::io::AsyncWriteExt;
 
 /// Longest wait for anything (only reached when something is broken).
 pub const GUARD: Duration = Duration::from_secs(60);
@@ -65,16 +66,27 @@ pub struct Term {
 }
 
 impl Term {
+    /// A session as a person's terminal opens it: xterm-256color, `LANG=C.UTF-8`.
     pub async fn open(h: &client::Handle<Client>, cols: u16, rows: u16) -> Term {
+        Term::open_as(h, "xterm-256color", cols, rows, Some("C.UTF-8")).await
+    }
+
+    /// A session with terminal type `term` and, if given, `LANG`.
+    pub async fn open_as(
+        h: &client::Handle<Client>,
+        term: &str,
+        cols: u16,
+        rows: u16,
+        lang: Option<&str>,
+    ) -> Term {
         let channel = h.channel_open_session().await.expect("session channel");
         channel
-            .request_pty(false, "xterm-256color", cols.into(), rows.into(), 0, 0, &[])
+            .request_pty(false, term, cols.into(), rows.into(), 0, 0, &[])
             .await
             .expect("pty");
-        channel
-            .set_env(false, "LANG", "C.UTF-8")
-            .await
-            .expect("env");
+        if let Some(lang) = lang {
+            channel.set_env(false, "LANG", lang).await.expect("env");
+        }
         channel.request_shell(true).await.expect("shell");
         Term {
             channel,
@@ -146,4 +158,54 @@ impl Term {
         self.until(text, |t| !t.screen().contains(text) || t.closed)
             .await
     }
+
+    /// Send `bytes` while reading what comes back (a client that reads nothing while it
+    /// sends would stop its own connection: its window updates queue behind the output).
+    pub async fn paste(&mut self, bytes: Vec<u8>) {
+        let mut writer = self.channel.make_writer();
+        let mut send = tokio::spawn(async move {
+            writer.write_all(&bytes).await?;
+            writer.flush().await
+        });
+        let wait = async {
+            loop {
+                tokio::select! {
+                    r = &mut send => break r.expect("the paste task"),
+                    msg = self.channel.wait() => match msg {
+                        Some(ChannelMsg::Data { data }) => self.vt.process(&data),
+                        Some(ChannelMsg::Close) | None => {
+                            self.closed = true;
+                            break (&mut send).await.expect("the paste task");
+                        }
+                        Some(_) => {}
+                    },
+                }
+            }
+        };
+        tokio::time::timeout(GUARD, wait)
+            .await
+            .expect("the paste is taken in time (the flow goes on)")
+            .expect("the paste is sent");
+        assert!(!self.closed, "the session ended during the paste");
+    }
+}
+
+/// The first lesson's title, as the menu shows it.
+pub fn first_lesson_title() -> String {
+    cnn_tutor::lesson::load(None).expect("lessons")[0]
+        .title()
+        .to_string()
+}
+
+/// Poll a condition of the server (a session thread frees its slot a moment after its
+/// connection ends).
+pub async fn eventually(what: &str, cond: impl Fn() -> bool) {
+    let wait = async {
+        while !cond() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(GUARD, wait)
+        .await
+        .unwrap_or_else(|_| panic!("never: {what}"));
 }

@@ -84,25 +84,7 @@ fn confusion_lines<'a>(theme: &Theme, r: &Results) -> Vec<Line<'a>> {
             } else {
                 format!("{count} ")
             };
-            let mut style = Style::new();
-            if theme.color {
-                let shade = (count as f64 / max as f64).clamp(0.0, 1.0);
-                let blue = 80 + (175.0 * shade) as u8;
-                let fg = if shade > 0.5 {
-                    Color::Black
-                } else {
-                    Color::White
-                };
-                style = style
-                    .bg(theme.pixel(20, 40 + (100.0 * shade) as u8, blue))
-                    .fg(fg);
-            }
-            if row_i == c {
-                style = style.add_modifier(Modifier::BOLD);
-            }
-            if selected {
-                style = style.add_modifier(Modifier::REVERSED);
-            }
+            let style = cell_style(theme, count, max, row_i == c, selected);
             spans.push(Span::styled(format!("{text:>cell_w$}"), style));
         }
         lines.push(Line::from(spans));
