@@ -1008,6 +1008,7 @@ impl App {
         };
         t.cancel();
         self.train_prefs.settings = t.prefs.settings.clone();
+        self.train_prefs.data_dir = t.prefs.data_dir.clone();
         if let Some(r) = t.results() {
             self.last_model = Some((r.net.clone(), r.classes.clone()));
         }

@@ -80,6 +80,11 @@ impl Key {
             ctrl: true,
         }
     }
+
+    /// Ctrl-C, which quits from anywhere (a text box takes every other key).
+    pub fn is_ctrl_c(self) -> bool {
+        self.ctrl && self.code == KeyCode::Char('c')
+    }
 }
 
 impl From<KeyCode> for Key {

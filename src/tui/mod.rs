@@ -21,6 +21,7 @@ mod event;
 pub mod inspector;
 pub mod keys;
 mod lesson_view;
+pub mod path_input;
 mod progress;
 mod terminal;
 mod theme;

@@ -36,4 +36,5 @@ mod tui_progress;
 mod tui_snapshots;
 mod tui_training;
 mod tui_training_classes;
+mod tui_training_data;
 mod tui_training_snapshots;

@@ -137,6 +137,34 @@ fn ten_grey_classes_train_on_the_screen_and_the_matrix_shows_every_column_at_80x
     let text = screen(&app, 80, 24);
     header_has_all_ten(&text);
     assert!(text.contains("prec") && text.contains("recall"), "{text}");
+
+    // these are not the shapes: `n` on the predict tab classifies a validation image
+    app.handle(AppEvent::Key(Key::char('4')));
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("n new image"), "{text}");
+    assert!(text.contains("random validation image"), "{text}");
+    app.handle(AppEvent::Key(Key::char('n')));
+    let shown = app
+        .training()
+        .unwrap()
+        .results()
+        .unwrap()
+        .predict
+        .shown
+        .clone();
+    let shown = shown.expect("a picture is shown");
+    let class = shown
+        .what
+        .strip_prefix("validation image ")
+        .and_then(|w| w.split_once(" ("))
+        .map(|(_, c)| c.trim_end_matches(')').to_string())
+        .unwrap_or_else(|| panic!("{:?}", shown.what));
+    assert!(NAMES.contains(&class.as_str()), "{:?}", shown.what);
+    assert_eq!(shown.probs.len(), 10);
+    let sum: f32 = shown.probs.iter().sum();
+    assert!((sum - 1.0).abs() < 1e-4, "{sum}");
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("The network says:"), "{text}");
 }
 
 #[test]

@@ -34,8 +34,10 @@ fn settings_app(theme: Theme, w: u16, h: u16) -> App {
     app.handle(AppEvent::Resize(w, h));
     app.open_by_id("train").expect("train lesson");
     press(&mut app, KeyCode::Enter);
-    // the preview was read when the screen opened: the folder can go
+    // the preview was read when the screen opened: the folder can go, and the Data field
+    // shows a name that is the same on every run
     drop(tmp);
+    app.training_mut().expect("training screen").prefs.data_dir = "data/shapes".into();
     app
 }
 

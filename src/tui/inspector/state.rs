@@ -2,8 +2,6 @@
 //! cell the learner looks at, and the explanation of that cell, computed by the engine
 //! when the cursor moves (the view only formats it).
 
-use std::path::PathBuf;
-
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -11,7 +9,8 @@ use crate::data::{self, Shape};
 use crate::explore::{ConvCell, ConvLayer, Explorer, PoolCell, ReluCell, Stage};
 use crate::nn::net::{ShapesNet, C3, IMAGE_SIDE, IN_LEN, POOL2_SIDE};
 
-use super::super::event::{Key, KeyCode};
+use super::super::event::Key;
+use super::super::path_input::{PathInput, PathKey};
 use super::super::training::{Done, Effect};
 use super::actions::{self, Action};
 
@@ -249,7 +248,7 @@ pub struct InspectorState {
     /// The explanation of the cell under the cursor.
     pub explain: Explain,
     /// A path being typed (`o`).
-    pub path_input: Option<String>,
+    pub path_input: Option<PathInput>,
     /// The drawing, while drawing.
     pub drawing: Option<Drawing>,
     /// A one-line message.
@@ -532,23 +531,18 @@ impl InspectorState {
             self.help = false;
             return (Outcome::Stay, effects);
         }
-        if !key.ctrl {
+        if !key.is_ctrl_c() {
             if let Some(input) = self.path_input.as_mut() {
-                match key.code {
-                    KeyCode::Esc => self.path_input = None,
-                    KeyCode::Backspace | KeyCode::Delete => {
-                        input.pop();
+                match input.key(key) {
+                    PathKey::Editing => {}
+                    PathKey::Cancelled => self.path_input = None,
+                    PathKey::Complete { text, dirs_only } => {
+                        effects.push(Effect::Complete { text, dirs_only });
                     }
-                    KeyCode::Char(c) if input.chars().count() < 400 => input.push(c),
-                    KeyCode::Enter => {
-                        let path = std::mem::take(input);
+                    PathKey::Submitted(path) => {
                         self.path_input = None;
-                        let path = path.trim();
-                        if !path.is_empty() {
-                            effects.push(Effect::ReadImage(PathBuf::from(path)));
-                        }
+                        effects.push(Effect::ReadImage(path));
                     }
-                    _ => {}
                 }
                 return (Outcome::Stay, effects);
             }
@@ -560,11 +554,15 @@ impl InspectorState {
         (outcome, effects)
     }
 
+    /// True while the path box is open.
+    pub fn path_box_open(&self) -> bool {
+        self.path_input.is_some()
+    }
+
     /// Pasted text: the path box takes what fits, when it is open.
     pub fn paste(&mut self, line: &str) {
         if let Some(input) = self.path_input.as_mut() {
-            let room = 400usize.saturating_sub(input.chars().count());
-            input.extend(line.chars().filter(|c| !c.is_control()).take(room));
+            input.paste(line);
         }
     }
 
@@ -654,7 +652,7 @@ impl InspectorState {
                 if self.restricted {
                     self.notice = Some(super::super::training::RESTRICTED.into());
                 } else {
-                    self.path_input = Some(String::new());
+                    self.path_input = Some(PathInput::new("image file", "open", "", false));
                 }
             }
             Action::Draw => {
@@ -708,6 +706,11 @@ impl InspectorState {
             }
             Done::NoImage(e) => self.notice = Some(e),
             Done::Refused(why) => self.notice = Some(why.into()),
+            Done::Completed(c) => {
+                if let Some(p) = self.path_input.as_mut() {
+                    p.completed(c);
+                }
+            }
             _ => {}
         }
     }

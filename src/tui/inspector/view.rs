@@ -195,9 +195,14 @@ pub(crate) fn render(theme: &Theme, st: &InspectorState, area: Rect, buf: &mut B
         buf,
     );
     // the status line
-    let hints = keys::hints(actions::TABLE, st, sym);
+    // while a path box is open its own line says the keys
+    let hints = if st.path_box_open() {
+        Vec::new()
+    } else {
+        keys::hints(actions::TABLE, st, sym)
+    };
     let notice = match &st.path_input {
-        Some(p) => Some(format!("image file: {p}_  (Enter open, Esc cancel)")),
+        Some(p) => Some(p.status(usize::from(area.width))),
         None => st.notice.clone(),
     };
     render_status(

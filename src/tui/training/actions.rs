@@ -10,7 +10,8 @@ use super::super::event::{Key, KeyCode};
 use super::super::keys::{self, Binding, KeySpec, Label};
 use super::effects::{refused, Need};
 use super::results::ResultsTab;
-use super::state::{PhaseKind, TrainingState};
+use super::settings::SettingField;
+use super::state::{Phase, PhaseKind, TrainingState};
 
 /// Everything a key can do on the training screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +32,8 @@ pub enum Action {
     Type,
     /// Settings: delete the last character typed.
     Erase,
+    /// Settings: open the data folder's box (on the Data field).
+    EditData,
     /// Settings: apply what was typed, or start when nothing was.
     Confirm,
     /// Settings: apply what was typed and start.
@@ -100,6 +103,14 @@ fn settings(s: &TrainingState) -> bool {
     s.phase.kind() == PhaseKind::Settings
 }
 
+fn on_data(s: &TrainingState) -> bool {
+    matches!(&s.phase, Phase::Settings(f) if f.selected() == SettingField::Data)
+}
+
+fn not_on_data(s: &TrainingState) -> bool {
+    !on_data(s)
+}
+
 fn running(s: &TrainingState) -> bool {
     s.phase.kind() == PhaseKind::Running
 }
@@ -126,6 +137,15 @@ fn filters(s: &TrainingState) -> bool {
 
 fn predict(s: &TrainingState) -> bool {
     on_tab(s, ResultsTab::Predict)
+}
+
+fn shapes(s: &TrainingState) -> bool {
+    s.results()
+        .is_some_and(|r| super::results::are_shapes(&r.classes))
+}
+
+fn not_shapes(s: &TrainingState) -> bool {
+    !shapes(s)
 }
 
 fn paused(s: &TrainingState) -> bool {
@@ -175,14 +195,29 @@ pub const TABLE: &[B] = &[
         SETTINGS,
         Label::new(&[Code(KeyCode::Backspace)], "delete a typed character"),
     ),
+    B::new(&[ENTER], Action::EditData)
+        .when(on_data)
+        .hint(3, Label::new(&[ENTER], "type a folder"))
+        .help(
+            SETTINGS,
+            Label::new(&[ENTER], "on Data: type an image folder (Tab completes)"),
+        ),
     B::new(&[ENTER], Action::Confirm)
         .when(settings)
-        .hint(3, Label::new(&[ENTER, Char('s')], "start").sep("/"))
+        .hint_if(
+            3,
+            Label::new(&[ENTER, Char('s')], "start").sep("/"),
+            not_on_data,
+        )
         .help(
             SETTINGS,
             Label::new(&[ENTER, Char('s')], "start training").sep("/"),
         ),
-    B::new(&[Char('s')], Action::Start).when(settings),
+    B::new(&[Char('s')], Action::Start).when(settings).hint_if(
+        3,
+        Label::new(&[Char('s')], "start"),
+        on_data,
+    ),
     B::new(&[ESC], Action::Back)
         .when(settings)
         .hint(4, Label::new(&[ESC], "back"))
@@ -244,11 +279,17 @@ pub const TABLE: &[B] = &[
     B::new(&[RIGHT, Char('l')], Action::NextFilter).when(filters),
     B::new(&[Char('n'), ENTER], Action::NewShape)
         .when(predict)
-        .hint(1, Label::new(&[Char('n')], "new shape"))
+        .hint_if(1, Label::new(&[Char('n')], "new shape"), shapes)
         .help(
             RESULTS,
-            Label::new(&[Char('n')], "predict: a new random shape"),
+            Label::new(
+                &[Char('n')],
+                "predict: a new random shape (or validation image)",
+            ),
         ),
+    B::new(&[Char('n'), ENTER], Action::NewShape)
+        .when(predict)
+        .hint_if(1, Label::new(&[Char('n')], "new image"), not_shapes),
     B::new(&[Char('o'), Char('/')], Action::OpenFile)
         .when(predict)
         .hint_if(2, Label::new(&[Char('o')], "open a file"), may_read_files)

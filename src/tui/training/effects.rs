@@ -42,6 +42,15 @@ pub enum Effect {
     Load,
     /// Read an image file the learner named, to classify it.
     ReadImage(PathBuf),
+    /// Complete a path being typed from the file system (Tab in a path box).
+    Complete {
+        /// What is typed.
+        text: String,
+        /// Folders only.
+        dirs_only: bool,
+    },
+    /// Train on this folder from now on, if it can be read: the preview of it.
+    ChooseData(PathBuf),
     /// Open the inspector on this model and image (the app does it, not [`run`]).
     Inspect(Box<crate::tui::inspector::InspectRequest>),
 }
@@ -51,7 +60,8 @@ pub enum Effect {
 pub enum Need {
     /// Reading the model file (`L`).
     ReadModel,
-    /// Reading a file the learner names (`o` on the predict tab).
+    /// Reading a file or folder the learner names (`o` on the predict tab, the data
+    /// folder, Tab completion).
     ReadFile,
 }
 
@@ -60,7 +70,9 @@ impl Effect {
     pub fn need(&self) -> Option<Need> {
         match self {
             Effect::Load => Some(Need::ReadModel),
-            Effect::ReadImage(_) => Some(Need::ReadFile),
+            Effect::ReadImage(_) | Effect::Complete { .. } | Effect::ChooseData(_) => {
+                Some(Need::ReadFile)
+            }
             Effect::ProbeDevices
             | Effect::PreviewData(_)
             | Effect::Save { .. }
@@ -98,6 +110,12 @@ pub enum Done {
     Image(PathBuf, Vec<u8>),
     /// The image file could not be read: why.
     NoImage(String),
+    /// What Tab found for a path being typed.
+    Completed(crate::tui::path_input::Completion),
+    /// The data folder to train on from now on, and its preview.
+    DataChosen(PathBuf, DataPreview),
+    /// Not a folder to train on: why.
+    NoData(String),
     /// The front end does not do this here: why.
     Refused(&'static str),
 }
@@ -136,6 +154,20 @@ pub fn run(prefs: &TrainPrefs, effect: Effect) -> Done {
             Ok(chw) => Done::Image(path, chw),
             Err(e) => Done::NoImage(e.to_string()),
         },
+        Effect::Complete { text, dirs_only } => {
+            Done::Completed(crate::tui::path_input::complete(&text, dirs_only))
+        }
+        Effect::ChooseData(dir) => {
+            if dir.is_dir() || crate::data::is_default_data_dir(&dir) {
+                let preview = super::preview::preview(&dir);
+                Done::DataChosen(dir, preview)
+            } else if dir.exists() {
+                // said beside the path typed, so the path is not said again
+                Done::NoData("not a folder".into())
+            } else {
+                Done::NoData("no such folder".into())
+            }
+        }
         // the app opens the inspector before the others run (see `App::key`)
         Effect::Inspect(_) => Done::Refused("the inspector opens from the app"),
     }

@@ -14,6 +14,7 @@ use crate::backend::DeviceChoice;
 use crate::lesson::frame::{ImagePanel, Panel};
 use crate::train::TrainConfig;
 
+use super::super::path_input::{keep_end, PathInput};
 use super::super::theme::Theme;
 use super::super::widgets::truncate;
 use super::queue::TrainQueue;
@@ -107,6 +108,8 @@ impl Default for TrainPrefs {
 /// One editable setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SettingField {
+    /// The image folder (typed, with Tab completion; fixed in a classroom session).
+    Data,
     /// Epochs.
     Epochs,
     /// Batch size.
@@ -121,7 +124,8 @@ pub enum SettingField {
 
 impl SettingField {
     /// All fields, top to bottom.
-    pub const ALL: [SettingField; 5] = [
+    pub const ALL: [SettingField; 6] = [
+        SettingField::Data,
         SettingField::Epochs,
         SettingField::BatchSize,
         SettingField::Lr,
@@ -132,6 +136,7 @@ impl SettingField {
     /// The label shown.
     pub fn label(self) -> &'static str {
         match self {
+            SettingField::Data => "Data",
             SettingField::Epochs => "Epochs",
             SettingField::BatchSize => "Batch size",
             SettingField::Lr => "Learning rate",
@@ -142,12 +147,28 @@ impl SettingField {
 }
 
 /// The settings form: which field is selected and what is being typed into it.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SettingsForm {
     /// The selected setting (index into [`SettingField::ALL`]).
     pub field: usize,
     /// Digits typed for the selected setting.
     pub input: String,
+    /// The data folder being typed (Enter on the Data field opens it).
+    pub data_input: Option<PathInput>,
+}
+
+/// The form opens on Epochs, so Enter starts the seed's run at once; the Data field is
+/// one up.
+const FIRST_FIELD: usize = 1;
+
+impl Default for SettingsForm {
+    fn default() -> Self {
+        SettingsForm {
+            field: FIRST_FIELD,
+            input: String::new(),
+            data_input: None,
+        }
+    }
 }
 
 impl SettingsForm {
@@ -156,20 +177,32 @@ impl SettingsForm {
         SettingField::ALL[self.field.min(SettingField::ALL.len() - 1)]
     }
 
-    /// Select the field above (`down` false) or below.
-    pub(crate) fn select(&mut self, down: bool) {
+    /// Select the field above (`down` false) or below; with `data_fixed` (a classroom
+    /// session) the Data field cannot be selected.
+    pub(crate) fn select(&mut self, down: bool, data_fixed: bool) {
+        let top = usize::from(data_fixed);
         self.field = if down {
             (self.field + 1).min(SettingField::ALL.len() - 1)
         } else {
-            self.field.saturating_sub(1)
+            self.field.saturating_sub(1).max(top)
         };
     }
 
-    /// Type `c` (a digit, `.` or `e`): at most 12 characters, none for the device.
+    /// Type `c` (a digit, `.` or `e`): at most 12 characters, none for the device or the
+    /// data folder (which has its own box).
     pub(crate) fn type_char(&mut self, c: char) {
-        if self.input.len() < 12 && self.selected() != SettingField::Device {
+        if self.input.len() < 12
+            && !matches!(self.selected(), SettingField::Device | SettingField::Data)
+        {
             self.input.push(c);
         }
+    }
+
+    /// Open the data folder's box, holding `current`.
+    pub(crate) fn edit_data(&mut self, current: &std::path::Path) {
+        self.input.clear();
+        let text = current.display().to_string();
+        self.data_input = Some(PathInput::new("data folder", "use", &text, true));
     }
 
     /// Apply what was typed to the selected field: `Err` (the notice) when it is not a
@@ -199,7 +232,7 @@ impl SettingsForm {
                 .map(|v| s.lr = v)
                 .is_some(),
             SettingField::Seed => typed.parse::<u64>().ok().map(|v| s.seed = v).is_some(),
-            SettingField::Device => true,
+            SettingField::Device | SettingField::Data => true,
         };
         if ok {
             Ok(true)
@@ -213,6 +246,8 @@ impl SettingsForm {
     pub(crate) fn step(&mut self, s: &mut TrainSettings, up: bool) {
         self.input.clear();
         match self.selected() {
+            // typed in its own box, never stepped
+            SettingField::Data => {}
             SettingField::Epochs => {
                 s.epochs = if up { s.epochs + 1 } else { s.epochs - 1 }.clamp(1, 1000);
             }
@@ -262,16 +297,25 @@ pub(crate) fn render(
 ) {
     let s = &st.prefs.settings;
     let sym = theme.symbols();
-    let mut lines: Vec<Line> = vec![
-        Line::styled("Settings for this run", theme.heading()),
-        Line::raw(""),
-    ];
+    let mut lines: Vec<Line> = vec![Line::styled("Settings for this run", theme.heading())];
+    if area.height >= 30 {
+        lines.push(Line::raw(""));
+    }
+    // room for a value: the panel's inner width, less the label and the padding
+    let value_room = usize::from(area.width.min(if area.width >= 100 {
+        area.width / 2
+    } else {
+        area.width
+    }))
+    .saturating_sub(22)
+    .max(8);
     for (i, f) in SettingField::ALL.iter().enumerate() {
         let selected = i == form.field;
         let value = if selected && !form.input.is_empty() {
             format!("{}_", form.input)
         } else {
             match f {
+                SettingField::Data => data_value(st, form, value_room, sym.ellipsis),
                 SettingField::Epochs => s.epochs.to_string(),
                 SettingField::BatchSize => s.batch_size.to_string(),
                 SettingField::Lr => s.lr.to_string(),
@@ -299,10 +343,36 @@ pub(crate) fn render(
         ]));
     }
     lines.push(Line::raw(""));
-    lines.push(Line::styled(
-        "Press Enter (or s) to start training with these settings.",
-        theme.emphasis(),
-    ));
+    if let Some(p) = &form.data_input {
+        if !p.candidates.is_empty() {
+            let more = if p.more > 0 {
+                format!(" and {} more", p.more)
+            } else {
+                String::new()
+            };
+            let names: Vec<String> = p
+                .candidates
+                .iter()
+                .map(|c| crate::text::escaped(c).into_owned())
+                .collect();
+            lines.push(Line::raw(format!("Folders: {}{more}", names.join("  "))));
+        }
+        lines.push(Line::styled(
+            "Type the folder of class sub-folders; Tab completes, Enter uses it, Esc keeps \
+             the old one.",
+            theme.emphasis(),
+        ));
+    } else if form.selected() == SettingField::Data {
+        lines.push(Line::styled(
+            "Press Enter to type another image folder (a sub-folder per class).",
+            theme.emphasis(),
+        ));
+    } else {
+        lines.push(Line::styled(
+            "Press Enter (or s) to start training with these settings.",
+            theme.emphasis(),
+        ));
+    }
     if let (DeviceChoice::Cuda, Some(why)) = (s.device, &st.cuda_unavailable) {
         lines.push(Line::raw(format!("cuda: {why}")));
     }
@@ -339,6 +409,23 @@ pub(crate) fn render(
     if let Some(d) = data_area {
         render_data(theme, st, d, buf);
     }
+}
+
+/// The Data field's value: the folder being typed, or the folder (its end, when it is
+/// long); in a classroom session only its name, since the server fixed it.
+fn data_value(st: &TrainingState, form: &SettingsForm, room: usize, ell: &str) -> String {
+    if let Some(p) = &form.data_input {
+        let typed = format!("{}_", crate::text::escaped(&p.text));
+        return keep_end(&typed, room, ell);
+    }
+    let dir = &st.prefs.data_dir;
+    if st.prefs.restricted {
+        let name = dir
+            .file_name()
+            .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into());
+        return format!("{} (the class's folder)", crate::text::escaped(&name));
+    }
+    keep_end(&crate::text::path(dir), room, ell)
 }
 
 /// The weights to learn, per layer: `conv1 336 + conv2 1308 + ... = 77991`.

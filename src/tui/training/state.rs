@@ -2,13 +2,12 @@
 //! and how keys, worker messages and the outcomes of its [`Effect`]s change it. The
 //! state reads no file and probes no device: it asks for that with effects.
 
-use std::path::PathBuf;
-
 use crate::backend::{cpu::argmax, DeviceChoice};
 use crate::train::TrainEvent;
 
 use super::super::app::LessonState;
 use super::super::event::{Key, KeyCode};
+use super::super::path_input::{PathInput, PathKey};
 use super::actions::{self, Action};
 use super::effects::{self, Done, Effect};
 use super::preview::DataPreview;
@@ -154,15 +153,63 @@ impl TrainingState {
         }
     }
 
-    /// Pasted text (one line): the predict tab's path box takes what fits, when it is
-    /// open; anywhere else a paste does nothing.
+    /// Pasted text (one line): the open path box (the data folder's, or the predict
+    /// tab's) takes what fits; anywhere else a paste does nothing.
     pub fn paste(&mut self, line: &str) {
-        if let Some(input) = self
-            .results_mut()
-            .and_then(|r| r.predict.path_input.as_mut())
-        {
-            let room = 400usize.saturating_sub(input.chars().count());
-            input.extend(line.chars().filter(|c| !c.is_control()).take(room));
+        if let Some(p) = self.path_box() {
+            p.paste(line);
+        }
+    }
+
+    /// The path box open now, if one is.
+    pub fn path_box(&mut self) -> Option<&mut PathInput> {
+        match &mut self.phase {
+            Phase::Settings(form) => form.data_input.as_mut(),
+            Phase::Results(r) => r.predict.path_input.as_mut(),
+            _ => None,
+        }
+    }
+
+    /// True while a path box is open.
+    pub fn path_box_open(&self) -> bool {
+        self.path_box_shown().is_some()
+    }
+
+    /// The path box open now, if one is (to draw).
+    pub fn path_box_shown(&self) -> Option<&PathInput> {
+        match &self.phase {
+            Phase::Settings(form) => form.data_input.as_ref(),
+            Phase::Results(r) => r.predict.path_input.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// A key for the open path box: `None` when none is open; else the effects to run
+    /// (reading the folder, completing, reading the image).
+    fn path_box_key(&mut self, key: Key) -> Option<Vec<Effect>> {
+        let in_settings = matches!(self.phase, Phase::Settings(_));
+        let p = self.path_box()?;
+        let effect = match p.key(key) {
+            PathKey::Editing => None,
+            PathKey::Complete { text, dirs_only } => Some(Effect::Complete { text, dirs_only }),
+            PathKey::Cancelled => {
+                self.close_path_box();
+                None
+            }
+            PathKey::Submitted(path) if in_settings => Some(Effect::ChooseData(path)),
+            PathKey::Submitted(path) => {
+                self.close_path_box();
+                Some(Effect::ReadImage(path))
+            }
+        };
+        Some(effect.into_iter().collect())
+    }
+
+    fn close_path_box(&mut self) {
+        match &mut self.phase {
+            Phase::Settings(form) => form.data_input = None,
+            Phase::Results(r) => r.predict.path_input = None,
+            _ => {}
         }
     }
 
@@ -240,32 +287,16 @@ impl TrainingState {
     /// cancelled first).
     pub fn key(&mut self, key: Key) -> (KeyOutcome, Vec<Effect>) {
         let mut effects = Vec::new();
-        let modal = match &mut self.phase {
-            Phase::Results(r) if !key.ctrl => Some(r),
-            _ => None,
-        };
-        if let Some(r) = modal {
-            // the modal questions of the results take every key but Ctrl-C
-            if let Some(input) = r.predict.path_input.as_mut() {
-                match key.code {
-                    KeyCode::Esc => r.predict.path_input = None,
-                    KeyCode::Backspace | KeyCode::Delete => {
-                        input.pop();
-                    }
-                    KeyCode::Char(c) if input.chars().count() < 400 => input.push(c),
-                    KeyCode::Enter => {
-                        let path = std::mem::take(input);
-                        r.predict.path_input = None;
-                        let path = path.trim();
-                        if !path.is_empty() {
-                            effects.push(Effect::ReadImage(PathBuf::from(path)));
-                        }
-                    }
-                    _ => {}
-                }
+        if !key.is_ctrl_c() {
+            // a path box takes every key but Ctrl-C
+            if let Some(effect) = self.path_box_key(key) {
+                effects.extend(effect);
                 return (KeyOutcome::Stay, effects);
             }
-            if r.confirm_overwrite {
+        }
+        if let Phase::Results(r) = &mut self.phase {
+            // the question "overwrite?" takes every key but Ctrl-C
+            if r.confirm_overwrite && !key.ctrl {
                 r.confirm_overwrite = false;
                 if matches!(key.code, KeyCode::Char('y' | 'Y')) {
                     effects.push(Effect::Save {
@@ -304,7 +335,12 @@ impl TrainingState {
             Action::PrevField | Action::NextField => {
                 self.commit_input();
                 if let Phase::Settings(form) = &mut self.phase {
-                    form.select(action == Action::NextField);
+                    form.select(action == Action::NextField, self.prefs.restricted);
+                }
+            }
+            Action::EditData => {
+                if let Phase::Settings(form) = &mut self.phase {
+                    form.edit_data(&self.prefs.data_dir);
                 }
             }
             Action::Confirm => {
@@ -374,11 +410,15 @@ impl TrainingState {
             (Action::PrevFilter, Phase::Results(r)) => r.filters.step(false),
             (Action::NextFilter, Phase::Results(r)) => r.filters.step(true),
             (Action::NewShape, Phase::Results(r)) => {
-                if let Err(e) = r.predict.random(&r.net) {
+                let ev = &r.evaluation;
+                let validation = ev.dataset.as_deref().map(|ds| (ds, ev.val.as_slice()));
+                if let Err(e) = r.predict.next(&r.net, &r.classes, validation) {
                     *notice = Some(e);
                 }
             }
-            (Action::OpenFile, Phase::Results(r)) => r.predict.path_input = Some(String::new()),
+            (Action::OpenFile, Phase::Results(r)) => {
+                r.predict.path_input = Some(PathInput::new("image file", "classify", "", false));
+            }
             (Action::Inspect, Phase::Results(r)) => {
                 let req = r.inspect_request(self.prefs.settings.seed, self.prefs.restricted);
                 effects.push(Effect::Inspect(Box::new(req)));
@@ -443,6 +483,25 @@ impl TrainingState {
                 self.notice = r.predict.file(&r.net, name, &chw).err();
             }
             Done::NoImage(e) => self.notice = Some(e),
+            Done::Completed(c) => {
+                if let Some(p) = self.path_box() {
+                    p.completed(c);
+                }
+            }
+            Done::DataChosen(dir, preview) => {
+                self.close_path_box();
+                self.notice = Some(format!(
+                    "training on {} from now on",
+                    crate::text::path(&dir)
+                ));
+                self.prefs.data_dir = dir;
+                self.data = preview;
+            }
+            Done::NoData(why) => match self.path_box() {
+                // the box stays open to put it right, saying why
+                Some(p) => p.note = Some(why),
+                None => self.notice = Some(why),
+            },
             Done::Refused(why) => self.notice = Some(why.into()),
         }
     }

@@ -45,10 +45,14 @@ pub(crate) fn render(theme: &Theme, st: &TrainingState, area: Rect, buf: &mut Bu
     });
     render_bar(theme, &title, &right, top, buf);
     // from the key table (a classroom session's leave out what it refuses)
-    let hints = keys::hints(actions::TABLE, st, sym);
-    let path_input = st.results().and_then(|r| r.predict.path_input.as_ref());
-    let notice = if let Some(p) = path_input {
-        Some(format!("image file: {p}_  (Enter classify, Esc cancel)"))
+    // while a path box is open its own line says the keys
+    let hints = if st.path_box_open() {
+        Vec::new()
+    } else {
+        keys::hints(actions::TABLE, st, sym)
+    };
+    let notice = if let Some(p) = st.path_box_shown() {
+        Some(p.status(usize::from(status.width)))
     } else if st.paused() {
         Some("paused".to_string())
     } else {

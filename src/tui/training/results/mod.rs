@@ -10,7 +10,7 @@ mod predict;
 
 pub use evaluation::Evaluation;
 pub use filters::Filters;
-pub use predict::{Predict, PredictView};
+pub use predict::{are_shapes, Predict, PredictView};
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};

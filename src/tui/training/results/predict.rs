@@ -35,7 +35,7 @@ pub struct Predict {
     /// The last prediction shown.
     pub shown: Option<PredictView>,
     /// A path being typed.
-    pub path_input: Option<String>,
+    pub path_input: Option<crate::tui::path_input::PathInput>,
     rng: ChaCha8Rng,
     /// One CPU thread to classify on, made at the first prediction.
     backend: Option<CpuBackend>,
@@ -68,6 +68,39 @@ impl Predict {
         }
     }
 
+    /// A new picture for `n`: a random shape when the classes are the shapes, else a
+    /// random validation image of the run (`Err`: the notice).
+    pub(crate) fn next(
+        &mut self,
+        net: &ShapesNet,
+        classes: &[String],
+        validation: Option<(&data::Dataset, &[usize])>,
+    ) -> Result<(), String> {
+        if are_shapes(classes) {
+            return self.random(net);
+        }
+        match validation {
+            Some((ds, val)) if !val.is_empty() => {
+                let n = self.rng.gen_range(0..val.len());
+                let i = val[n];
+                let chw = ds
+                    .try_image(i)
+                    .map_err(|e| format!("cannot read the image: {e}"))?
+                    .to_vec();
+                let class = ds.labels.get(i).and_then(|&l| ds.classes.get(l));
+                let what = format!(
+                    "validation image {} ({})",
+                    n + 1,
+                    class.map_or("?", String::as_str)
+                );
+                self.file(net, what, &chw)
+            }
+            _ => Err(
+                "no validation images with a loaded model: press o to open an image file".into(),
+            ),
+        }
+    }
+
     /// Draw a new random shape and classify it (`Err`: the notice).
     pub(crate) fn random(&mut self, net: &ShapesNet) -> Result<(), String> {
         let shape = Shape::ALL[self.rng.gen_range(0..Shape::ALL.len())];
@@ -94,12 +127,25 @@ impl Predict {
     }
 }
 
+/// True when `classes` are the shapes the data set draws (in any order), so a new random
+/// shape is a fair picture to classify.
+pub fn are_shapes(classes: &[String]) -> bool {
+    classes.len() == Shape::ALL.len()
+        && Shape::ALL
+            .iter()
+            .all(|s| classes.iter().any(|c| c == s.name()))
+}
+
 /// Draw the predict tab.
 pub(crate) fn render(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
     let Some(p) = &r.predict.shown else {
-        let msg = "Press n to draw a new random shape (the seed's create_image) and let the \
-                   trained network classify it, or o to type the path of an image file of your \
-                   own.";
+        let msg = if are_shapes(&r.classes) {
+            "Press n to draw a new random shape (the seed's create_image) and let the \
+             trained network classify it, or o to type the path of an image file of your own."
+        } else {
+            "Press n to let the trained network classify a random validation image (one it \
+             did not train on), or o to type the path of an image file of your own."
+        };
         Paragraph::new(theme.text(msg).into_owned())
             .wrap(Wrap { trim: true })
             .block(block(theme, "Use the model"))

@@ -1,0 +1,205 @@
+//! The training screen's Data field: Enter opens a path box, Tab completes it from the
+//! file system, Enter reads the folder (its preview and warnings replace the old ones),
+//! a folder that is not there keeps the box open saying so, and the choice outlives the
+//! screen. A classroom session cannot select the field.
+
+use std::path::Path;
+
+use cnn_tutor::tui::training::{Effect, Need, SettingField, TrainPrefs};
+use cnn_tutor::tui::{buffer_text, render, App, AppEvent, Key, KeyCode, Progress, Theme};
+use image::{GrayImage, Luma};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+/// `classes` folders of `per_class` grey 16x16 PNGs.
+fn folder(root: &Path, classes: &[&str], per_class: usize) {
+    for (k, name) in classes.iter().enumerate() {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        for i in 0..per_class {
+            let img = GrayImage::from_pixel(16, 16, Luma([(k * 40 + i) as u8]));
+            img.save(dir.join(format!("{i}.png"))).unwrap();
+        }
+    }
+}
+
+fn screen(app: &App, w: u16, h: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+    terminal.draw(|f| render(app, f)).expect("draw");
+    buffer_text(terminal.backend().buffer())
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    app.handle(AppEvent::Key(Key::new(code)));
+}
+
+fn typed(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.handle(AppEvent::Key(Key::char(c)));
+    }
+}
+
+fn app_with(prefs: TrainPrefs) -> App {
+    let lessons = cnn_tutor::lesson::builtin().expect("lessons");
+    let mut app = App::new(lessons, Theme::new(false, true), Progress::new());
+    app.set_train_prefs(prefs);
+    app.handle(AppEvent::Resize(80, 24));
+    app.open_by_id("train").expect("train lesson");
+    press(&mut app, KeyCode::Enter);
+    assert!(app.training().is_some(), "on the training screen");
+    app
+}
+
+fn selected(app: &App) -> SettingField {
+    match &app.training().unwrap().phase {
+        cnn_tutor::tui::training::Phase::Settings(f) => f.selected(),
+        _ => panic!("not on the settings"),
+    }
+}
+
+#[test]
+fn the_data_field_types_completes_and_reads_another_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    folder(&root.join("first"), &["cats", "dogs"], 6);
+    folder(&root.join("digits"), &["one", "two", "three", "four"], 3);
+    std::fs::create_dir(root.join("digits-empty")).unwrap();
+    let mut app = app_with(TrainPrefs {
+        data_dir: root.join("first"),
+        ..TrainPrefs::default()
+    });
+    assert_eq!(app.training().unwrap().data.classes.len(), 2);
+    // the form opens on Epochs, so Enter still starts the seed's run; Data is one up
+    assert_eq!(selected(&app), SettingField::Epochs);
+    press(&mut app, KeyCode::Up);
+    assert_eq!(selected(&app), SettingField::Data);
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("Data"), "{text}");
+    assert!(text.contains("first"), "{text}");
+    assert!(text.contains("Enter type a folder"), "{text}");
+
+    // Enter opens the box with the folder in it; Ctrl-W takes off the last part
+    press(&mut app, KeyCode::Enter);
+    app.handle(AppEvent::Key(Key::ctrl('w')));
+    typed(&mut app, "dig");
+    // two folders start with "dig": Tab completes what they share and lists them
+    press(&mut app, KeyCode::Tab);
+    let text = screen(&app, 80, 24);
+    assert!(
+        text.contains("digits-empty/") && text.contains("digits/"),
+        "{text}"
+    );
+    assert!(text.contains("data folder:"), "{text}");
+    typed(&mut app, "/");
+    // a typo first: the box stays open and says so
+    typed(&mut app, "x");
+    press(&mut app, KeyCode::Enter);
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("digits/x_  (no such folder)"), "{text}");
+    press(&mut app, KeyCode::Backspace);
+    press(&mut app, KeyCode::Enter);
+    let t = app.training().unwrap();
+    assert_eq!(t.prefs.data_dir, root.join("digits/"));
+    assert_eq!(t.data.classes.len(), 4);
+    assert!(
+        t.data.warnings.iter().any(|w| w.contains("fewer than 5")),
+        "the new folder's warnings: {:?}",
+        t.data.warnings
+    );
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("training on"), "{text}");
+    assert!(text.contains("four (3)"), "{text}");
+
+    // Esc in the box keeps the folder
+    press(&mut app, KeyCode::Enter);
+    typed(&mut app, "zzz");
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.training().unwrap().prefs.data_dir, root.join("digits/"));
+    assert!(
+        app.training().is_some(),
+        "Esc closed the box, not the screen"
+    );
+
+    // the choice outlives the screen
+    press(&mut app, KeyCode::Esc);
+    assert!(app.training().is_none());
+    press(&mut app, KeyCode::Enter);
+    let t = app.training().expect("back on the training screen");
+    assert_eq!(t.prefs.data_dir, root.join("digits/"));
+    assert_eq!(t.data.classes.len(), 4);
+}
+
+#[test]
+fn a_folder_of_files_is_refused_and_a_paste_goes_into_the_box() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    folder(&root.join("first"), &["a", "b"], 5);
+    folder(&root.join("second"), &["x", "y", "z"], 5);
+    std::fs::write(root.join("notes.txt"), "x").unwrap();
+    let mut app = app_with(TrainPrefs {
+        data_dir: root.join("first"),
+        ..TrainPrefs::default()
+    });
+    press(&mut app, KeyCode::Up);
+    press(&mut app, KeyCode::Enter);
+    app.handle(AppEvent::Key(Key::ctrl('u')));
+    app.handle(AppEvent::Paste(
+        root.join("notes.txt").display().to_string(),
+    ));
+    press(&mut app, KeyCode::Enter);
+    let text = screen(&app, 80, 24);
+    assert!(
+        text.contains("notes.txt_  ("),
+        "the path's end shows: {text}"
+    );
+    assert!(text.contains("(not a folder)"), "{text}");
+    app.handle(AppEvent::Key(Key::ctrl('u')));
+    app.handle(AppEvent::Paste(root.join("second").display().to_string()));
+    press(&mut app, KeyCode::Enter);
+    let t = app.training().unwrap();
+    assert_eq!(t.prefs.data_dir, root.join("second"));
+    let names: Vec<&str> = t.data.classes.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["x", "y", "z"]);
+}
+
+#[test]
+fn a_classroom_session_cannot_choose_the_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("class-data");
+    folder(&data, &["a", "b"], 5);
+    let mut app = app_with(TrainPrefs {
+        data_dir: data.clone(),
+        restricted: true,
+        ..TrainPrefs::default()
+    });
+    press(&mut app, KeyCode::Up);
+    press(&mut app, KeyCode::Up);
+    assert_eq!(
+        selected(&app),
+        SettingField::Epochs,
+        "Data cannot be selected"
+    );
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("class-data (the class's folder)"), "{text}");
+    assert!(!text.contains("type a folder"), "{text}");
+    assert!(
+        !text.contains(&tmp.path().display().to_string()),
+        "no server path: {text}"
+    );
+    // and the effects behind it are refused there, whoever asks
+    let prefs = &app.training().unwrap().prefs;
+    for effect in [
+        Effect::ChooseData(tmp.path().to_path_buf()),
+        Effect::Complete {
+            text: "/".into(),
+            dirs_only: true,
+        },
+    ] {
+        assert_eq!(effect.need(), Some(Need::ReadFile));
+        let done = cnn_tutor::tui::training::effects::run(prefs, effect);
+        assert!(
+            matches!(done, cnn_tutor::tui::training::Done::Refused(_)),
+            "{done:?}"
+        );
+    }
+}
