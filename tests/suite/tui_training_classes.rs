@@ -223,3 +223,111 @@ fn the_ten_class_matrix_at_80x24() {
     assert!(text.contains("actually arrow, predicted star"), "{text}");
     header_has_all_ten(&text);
 }
+
+/// Results for `n` synthetic classes (`c00`..), every validation image right but a few.
+fn results_for(app: &mut App, names: &[String]) {
+    let n = names.len();
+    let t = app.training_mut().unwrap();
+    t.begin();
+    t.apply_event(TrainEvent::Started {
+        train_size: 70 * n,
+        val_size: 30 * n,
+        batches_per_epoch: 14,
+        epochs: 1,
+        classes: names.to_vec(),
+        device: "cpu (2 threads)".into(),
+    });
+    let report = EpochReport {
+        epoch: 1,
+        train_loss: 0.5,
+        val_loss: 0.4,
+        val_accuracy: 0.9,
+        val_correct: 27 * n,
+        val_size: 30 * n,
+        train_images_per_second: 400.0,
+        seconds: 2.0,
+    };
+    t.apply_event(TrainEvent::Epoch(report.clone()));
+    let mut confusion = ConfusionMatrix::new(n);
+    for a in 0..n {
+        for _ in 0..27 {
+            confusion.add(a, a);
+        }
+        for k in 0..3 {
+            confusion.add(a, (a + 1 + k) % n);
+        }
+    }
+    t.apply_event(TrainEvent::Finished(Box::new(Summary {
+        epochs: vec![report],
+        saved: None,
+        seconds: 2.0,
+        confusion,
+        classes: names.to_vec(),
+        net: ShapesNet::new(3, n),
+    })));
+}
+
+#[test]
+fn fifty_classes_scroll_in_the_matrix_and_every_tab_draws_at_80x24() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("ten");
+    ten_classes(&data, 5);
+    let mut app = app_on(&data, 80, 24);
+    let names: Vec<String> = (0..50).map(|i| format!("class{i:02}")).collect();
+    results_for(&mut app, &names);
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("cols 1-"), "a window of the columns: {text}");
+    assert!(text.contains("of 50)"), "{text}");
+    // the cursor reaches the last column and row, and the window follows it
+    for _ in 0..49 {
+        app.handle(AppEvent::Key(Key::new(KeyCode::Right)));
+        app.handle(AppEvent::Key(Key::new(KeyCode::Down)));
+    }
+    let text = screen(&app, 80, 24);
+    assert!(
+        text.contains("-50, cols ") && text.contains("-50 of 50)"),
+        "{text}"
+    );
+    // fifty names do not fit: the legend names the columns shown
+    assert!(text.contains("50=class49"), "{text}");
+    assert!(!text.contains("1=class00"), "{text}");
+    let matrix_rows = text
+        .lines()
+        .filter(|l| l.contains("  27 ") || l.contains("[27]"))
+        .count();
+    assert!(matrix_rows >= 8, "the matrix keeps its rows: {text}");
+    assert!(
+        text.contains("actually class49, predicted class49"),
+        "{text}"
+    );
+    for (w, h) in [(80, 24), (120, 40)] {
+        app.handle(AppEvent::Resize(w, h));
+        for tab in ['2', '3', '4'] {
+            app.handle(AppEvent::Key(Key::char(tab)));
+            let text = screen(&app, w, h);
+            assert!(text.contains("Training"), "{w}x{h} tab {tab}:\n{text}");
+        }
+    }
+    // the predict bars of fifty classes: the picture's verdict names the best one
+    let t = app.training_mut().unwrap();
+    let r = t.results_mut().unwrap();
+    let mut probs = vec![0.1 / 49.0; 50];
+    probs[37] = 0.9;
+    r.predict.shown = Some(cnn_tutor::tui::training::PredictView {
+        what: "a test picture".into(),
+        rgb: vec![128; 128 * 128 * 3],
+        probs,
+    });
+    for (w, h) in [(80, 24), (120, 40)] {
+        app.handle(AppEvent::Resize(w, h));
+        let text = screen(&app, w, h);
+        assert!(
+            text.contains("The network says: class37 (90.0%)"),
+            "{w}x{h}:\n{text}"
+        );
+        // the bars that fit are the most probable, the best first
+        assert!(text.contains("Probabilities (top "), "{w}x{h}:\n{text}");
+        let first_bar = text.lines().find(|l| l.contains("class")).unwrap_or("");
+        assert!(first_bar.contains("class37"), "{w}x{h}:\n{text}");
+    }
+}

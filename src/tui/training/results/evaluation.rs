@@ -167,11 +167,28 @@ fn compact_lines<'a>(
     let label_w = short.iter().map(|x| width(x)).max().unwrap_or(1) + 1;
     let cell_w = (label_w - 1).max(digits) + 2;
     let cols_fit = (width_avail.saturating_sub(label_w) / cell_w).clamp(1, n);
-    let legend = legend_lines(&short, &r.classes, width_avail);
+    // the legend names every class while it is short; past a quarter of the rows it
+    // names the columns shown (the rows are the same classes), in what room it has
+    let mut legend = legend_lines(&short, &r.classes, width_avail);
+    let legend_max = (rows_avail / 4).max(1);
+    let windowed = legend.len() > legend_max;
+    if windowed {
+        legend.truncate(legend_max);
+    }
     let rows_fit = rows_avail.saturating_sub(2 + legend.len()).clamp(1, n);
     let (sel_r, sel_c) = r.evaluation.cell;
     let first = |sel: usize, fit: usize| sel.saturating_sub(fit - 1).min(n - fit);
     let (r0, c0) = (first(sel_r, rows_fit), first(sel_c, cols_fit));
+    if windowed {
+        let shown = c0..c0 + cols_fit;
+        legend = legend_lines(&short[shown.clone()], &r.classes[shown], width_avail);
+        if legend.len() > legend_max {
+            legend.truncate(legend_max);
+            if let Some(last) = legend.last_mut() {
+                last.push_str(" ...");
+            }
+        }
+    }
     let mut head = format!("{:label_w$}predicted ->", "");
     if cols_fit < n || rows_fit < n {
         head.push_str(&format!(

@@ -162,18 +162,27 @@ pub(crate) fn render(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
     let max_h = area.height.min(24);
     let (w, h) = panel_size(&img, &style, (area.width / 2).min(52), max_h);
     render_panel(&img, &style, Rect::new(area.x, area.y, w, h), buf);
-    let bars = Panel::Bars(Bars {
-        label: "Probabilities".into(),
-        items: r
-            .classes
-            .iter()
-            .cloned()
-            .zip(p.probs.iter().copied())
-            .collect(),
-    });
+    // a bar per class; when they do not all fit (with the verdict below), the most
+    // probable ones, best first
+    let mut items: Vec<(String, f32)> = r
+        .classes
+        .iter()
+        .map(|c| crate::text::escaped(c).into_owned())
+        .zip(p.probs.iter().copied())
+        .collect();
+    let rows = usize::from(area.height.saturating_sub(4)).max(1);
+    let label = if items.len() > rows {
+        items.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let n = items.len();
+        items.truncate(rows);
+        format!("Probabilities (top {rows} of {n})")
+    } else {
+        "Probabilities".into()
+    };
+    let bars = Panel::Bars(Bars { label, items });
     let bx = area.x + w + 1;
     let bw = area.right().saturating_sub(bx);
-    let (_, bh) = panel_size(&bars, &style, bw, area.height);
+    let (_, bh) = panel_size(&bars, &style, bw, area.height.saturating_sub(2));
     render_panel(
         &bars,
         &style,
