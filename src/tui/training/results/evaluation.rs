@@ -169,7 +169,12 @@ fn compact_lines<'a>(
     let cols_fit = (width_avail.saturating_sub(label_w) / cell_w).clamp(1, n);
     // the legend names every class while it is short; past a quarter of the rows it
     // names the columns shown (the rows are the same classes), in what room it has
-    let mut legend = legend_lines(&short, &r.classes, width_avail);
+    let named = short.iter().zip(&r.classes).all(|(s, n)| s == n);
+    let mut legend = if named {
+        Vec::new() // the short names are the names
+    } else {
+        legend_lines(&short, &r.classes, width_avail)
+    };
     let legend_max = (rows_avail / 4).max(1);
     let windowed = legend.len() > legend_max;
     if windowed {
