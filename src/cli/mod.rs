@@ -129,6 +129,10 @@ pub struct ServeArgs {
     /// The shared training images (made once at start when it is the default and missing).
     #[arg(long, default_value = DEFAULT_DATA_DIR)]
     pub data: PathBuf,
+    /// Most megabytes of decoded images each training keeps in memory; the rest are
+    /// streamed from disk (at most --max-trainings trainings run at once).
+    #[arg(long, default_value_t = crate::data::DEFAULT_CACHE_MB, value_name = "N")]
+    pub cache_mb: usize,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -49,6 +49,7 @@ pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
     config.lessons_dir = global.lessons.clone();
     config.teacher = args.teacher.as_deref().map(serve::display_name);
     config.data_dir = args.data.clone();
+    config.cache_mb = args.cache_mb;
     let state_dir = config.state_dir.clone();
     serve::prepare_data(&config.data_dir)?;
     // data (issue 15): the class trains on this folder: say now what would go wrong

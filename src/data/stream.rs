@@ -14,27 +14,65 @@ pub const DEFAULT_CACHE_MB: usize = 256;
 const AHEAD: usize = 2;
 
 /// The normalised batches of one pass, in order (see [`with_batches`]).
-pub struct Batches {
-    rx: Receiver<Result<Vec<f32>>>,
-    back: Sender<Vec<f32>>,
+pub struct Batches<'a> {
+    source: Source<'a>,
 }
 
-impl Batches {
+enum Source<'a> {
+    /// Every image is in memory: each batch is normalised when it is asked for (a worker
+    /// would only take a core from the training step).
+    Inline {
+        dataset: &'a Dataset,
+        chunks: std::slice::Chunks<'a, usize>,
+        spare: Option<Vec<f32>>,
+    },
+    /// Some images are streamed: a worker decodes and normalises ahead.
+    Worker {
+        rx: Receiver<Result<Vec<f32>>>,
+        back: Sender<Vec<f32>>,
+    },
+}
+
+impl Batches<'_> {
     /// The next batch (`chunk.len() * IMAGE_LEN` floats), or the error that stopped the
     /// worker (a streamed image that can no longer be read). `None` after the last batch.
     pub fn next_batch(&mut self) -> Option<Result<Vec<f32>>> {
-        self.rx.recv().ok()
+        match &mut self.source {
+            Source::Inline {
+                dataset,
+                chunks,
+                spare,
+            } => {
+                let chunk = chunks.next()?;
+                let mut buf = spare.take().unwrap_or_default();
+                buf.resize(chunk.len() * IMAGE_LEN, 0.0);
+                let made = dataset.try_normalized_into(chunk, &mut buf).map(|()| buf);
+                if made.is_err() {
+                    // as the worker does: nothing after an error
+                    *chunks = [].chunks(1);
+                }
+                Some(made)
+            }
+            Source::Worker { rx, .. } => rx.recv().ok(),
+        }
     }
 
-    /// Hand a used batch's buffer back for the worker to fill again.
-    pub fn give_back(&self, buf: Vec<f32>) {
-        let _ = self.back.send(buf);
+    /// Hand a used batch's buffer back to be filled again.
+    pub fn give_back(&mut self, buf: Vec<f32>) {
+        match &mut self.source {
+            Source::Inline { spare, .. } => *spare = Some(buf),
+            Source::Worker { back, .. } => {
+                let _ = back.send(buf);
+            }
+        }
     }
 }
 
 /// Run `body` with the batches of `indices` cut into `batch_size` (the last may be
-/// smaller) as [`Dataset::try_normalized_into`] makes them, prepared on a worker thread
-/// up to two batches ahead. When `body` returns early, the worker stops.
+/// smaller) as [`Dataset::try_normalized_into`] makes them. When images of the data set
+/// are streamed from disk they are prepared on a worker thread up to two batches ahead
+/// (when `body` returns early, the worker stops); when all are in memory, each batch is
+/// made when it is asked for. The batches are the same either way.
 ///
 /// # Panics
 /// If `batch_size` is 0.
@@ -45,6 +83,16 @@ pub fn with_batches<R>(
     body: impl FnOnce(&mut Batches) -> R,
 ) -> Result<R> {
     assert!(batch_size > 0, "batch size must be at least 1");
+    if dataset.streamed() == 0 {
+        let mut batches = Batches {
+            source: Source::Inline {
+                dataset,
+                chunks: indices.chunks(batch_size),
+                spare: None,
+            },
+        };
+        return Ok(body(&mut batches));
+    }
     let (tx, rx) = sync_channel::<Result<Vec<f32>>>(AHEAD - 1);
     let (back, back_rx) = channel::<Vec<f32>>();
     std::thread::scope(|s| {
@@ -62,7 +110,9 @@ pub fn with_batches<R>(
                 }
             })
             .map_err(|e| Error::thread("the batch loader", e))?;
-        let mut batches = Batches { rx, back };
+        let mut batches = Batches {
+            source: Source::Worker { rx, back },
+        };
         let out = body(&mut batches);
         drop(batches);
         let _ = worker.join();

@@ -70,6 +70,8 @@ pub struct ServeConfig {
     pub lessons_dir: Option<PathBuf>,
     /// The shared training images (made before serving; see [`prepare_data`]).
     pub data_dir: PathBuf,
+    /// Most megabytes of decoded images each training keeps in memory (`--cache-mb`).
+    pub cache_mb: usize,
     /// Delay before a refused login is answered.
     pub auth_delay: Duration,
     /// A connection that has not logged in and started the app this long after it
@@ -107,6 +109,7 @@ impl ServeConfig {
             state_dir,
             lessons_dir: None,
             data_dir: PathBuf::from(crate::data::DEFAULT_DATA_DIR),
+            cache_mb: crate::data::DEFAULT_CACHE_MB,
             auth_delay: Duration::from_secs(1),
             login_grace: Duration::from_secs(30),
             max_unauthenticated: DEFAULT_MAX_UNAUTHENTICATED,

@@ -269,6 +269,7 @@ impl Conn {
             queue: Some(Arc::clone(&shared.queue)),
             threads: Some(config.threads_per_training.max(1)),
             restricted: true,
+            cache_mb: config.cache_mb,
             ..TrainPrefs::default()
         });
         let pipe = Arc::new(Pipe::default());
