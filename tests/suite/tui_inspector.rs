@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use crate::common::screen;
 use cnn_tutor::explore::{ConvLayer, Stage};
 use cnn_tutor::nn::checkpoint;
 use cnn_tutor::tui::inspector::actions::{action_for, Action, TABLE};
@@ -68,10 +69,6 @@ fn results_app(theme: Theme, w: u16, h: u16, restricted: bool) -> App {
         .expect("training screen")
         .done(Done::Loaded(model(), Box::new(net), meta));
     app
-}
-
-fn screen(app: &App, w: u16, h: u16) -> String {
-    buffer_text(&render_to_buffer(app, w, h))
 }
 
 /// A request with two validation images (the fixture and a flipped copy).

@@ -8,14 +8,13 @@ use std::time::Duration;
 
 use crate::common::worker::collect;
 
+use crate::common::screen;
 use cnn_tutor::backend::DeviceChoice;
 use cnn_tutor::nn::net::ShapesNet;
 use cnn_tutor::train::{ConfusionMatrix, EpochReport, Summary, TrainEvent};
 use cnn_tutor::tui::training::{spawn_worker, TrainPrefs, TrainSettings, WorkerMsg};
-use cnn_tutor::tui::{buffer_text, render, App, AppEvent, Key, KeyCode, Progress, Theme};
+use cnn_tutor::tui::{App, AppEvent, Key, KeyCode, Progress, Theme};
 use image::{GrayImage, Luma};
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
 
 const NAMES: [&str; 10] = [
     "arrow", "bars", "circle", "cross", "diamond", "hexagon", "plus", "ring", "square", "star",
@@ -37,12 +36,6 @@ fn ten_classes(root: &Path, per_class: usize) {
             img.save(dir.join(format!("{i}.png"))).unwrap();
         }
     }
-}
-
-fn screen(app: &App, w: u16, h: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
-    terminal.draw(|f| render(app, f)).expect("draw");
-    buffer_text(terminal.backend().buffer())
 }
 
 fn app_on(data: &Path, w: u16, h: u16) -> App {
@@ -144,14 +137,8 @@ fn ten_grey_classes_train_on_the_screen_and_the_matrix_shows_every_column_at_80x
     assert!(text.contains("n new image"), "{text}");
     assert!(text.contains("random validation image"), "{text}");
     app.handle(AppEvent::Key(Key::char('n')));
-    let shown = app
-        .training()
-        .unwrap()
-        .results()
-        .unwrap()
-        .predict
-        .shown
-        .clone();
+    let results = app.training().and_then(|t| t.results());
+    let shown = results.and_then(|r| r.predict.shown.clone());
     let shown = shown.expect("a picture is shown");
     let class = shown
         .what
@@ -173,45 +160,8 @@ fn the_ten_class_matrix_at_80x24() {
     let data = tmp.path().join("ten");
     ten_classes(&data, 5);
     let mut app = app_on(&data, 80, 24);
-    let t = app.training_mut().unwrap();
-    t.begin();
     let classes: Vec<String> = NAMES.iter().map(ToString::to_string).collect();
-    t.apply_event(TrainEvent::Started {
-        train_size: 700,
-        val_size: 300,
-        batches_per_epoch: 14,
-        epochs: 1,
-        classes: classes.clone(),
-        device: "cpu (2 threads)".into(),
-    });
-    let report = EpochReport {
-        epoch: 1,
-        train_loss: 0.5,
-        val_loss: 0.4,
-        val_accuracy: 0.9,
-        val_correct: 270,
-        val_size: 300,
-        train_images_per_second: 400.0,
-        seconds: 2.0,
-    };
-    t.apply_event(TrainEvent::Epoch(report.clone()));
-    let mut confusion = ConfusionMatrix::new(10);
-    for a in 0..10 {
-        for _ in 0..27 {
-            confusion.add(a, a);
-        }
-        for k in 0..3 {
-            confusion.add(a, (a + 1 + k * 3) % 10);
-        }
-    }
-    t.apply_event(TrainEvent::Finished(Box::new(Summary {
-        epochs: vec![report],
-        saved: None,
-        seconds: 2.0,
-        confusion,
-        classes,
-        net: ShapesNet::new(3, 10),
-    })));
+    results_for(&mut app, &classes, 3);
     let text = screen(&app, 80, 24);
     header_has_all_ten(&text);
     insta::assert_snapshot!("training_ten_classes_80x24", text);
@@ -224,8 +174,9 @@ fn the_ten_class_matrix_at_80x24() {
     header_has_all_ten(&text);
 }
 
-/// Results for `n` synthetic classes (`c00`..), every validation image right but a few.
-fn results_for(app: &mut App, names: &[String]) {
+/// Results of one synthetic epoch for `names`: 30 validation images a class, 27 right
+/// and 3 taken for the classes `1`, `1 + step` and `1 + 2 step` after it.
+fn results_for(app: &mut App, names: &[String], step: usize) {
     let n = names.len();
     let t = app.training_mut().unwrap();
     t.begin();
@@ -254,7 +205,7 @@ fn results_for(app: &mut App, names: &[String]) {
             confusion.add(a, a);
         }
         for k in 0..3 {
-            confusion.add(a, (a + 1 + k) % n);
+            confusion.add(a, (a + 1 + k * step) % n);
         }
     }
     t.apply_event(TrainEvent::Finished(Box::new(Summary {
@@ -274,7 +225,7 @@ fn fifty_classes_scroll_in_the_matrix_and_every_tab_draws_at_80x24() {
     ten_classes(&data, 5);
     let mut app = app_on(&data, 80, 24);
     let names: Vec<String> = (0..50).map(|i| format!("class{i:02}")).collect();
-    results_for(&mut app, &names);
+    results_for(&mut app, &names, 1);
     let text = screen(&app, 80, 24);
     assert!(text.contains("cols 1-"), "a window of the columns: {text}");
     assert!(text.contains("of 50)"), "{text}");

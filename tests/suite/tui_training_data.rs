@@ -5,11 +5,10 @@
 
 use std::path::Path;
 
+use crate::common::screen;
 use cnn_tutor::tui::training::{Effect, Need, SettingField, TrainPrefs};
-use cnn_tutor::tui::{buffer_text, render, App, AppEvent, Key, KeyCode, Progress, Theme};
+use cnn_tutor::tui::{App, AppEvent, Key, KeyCode, Progress, Theme};
 use image::{GrayImage, Luma};
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
 
 /// `classes` folders of `per_class` grey 16x16 PNGs.
 fn folder(root: &Path, classes: &[&str], per_class: usize) {
@@ -21,12 +20,6 @@ fn folder(root: &Path, classes: &[&str], per_class: usize) {
             img.save(dir.join(format!("{i}.png"))).unwrap();
         }
     }
-}
-
-fn screen(app: &App, w: u16, h: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
-    terminal.draw(|f| render(app, f)).expect("draw");
-    buffer_text(terminal.backend().buffer())
 }
 
 fn press(app: &mut App, code: KeyCode) {

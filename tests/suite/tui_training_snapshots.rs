@@ -1,20 +1,13 @@
-//! Snapshots of the training screen drawn into a `TestBackend` from recorded (synthetic)
+//! Snapshots of the training screen drawn into a buffer from recorded (synthetic)
 //! training events: no worker, no clock, no paths, so the pictures are stable.
 
+use crate::common::screen;
 use cnn_tutor::nn::net::ShapesNet;
 use cnn_tutor::train::{ConfusionMatrix, EpochReport, Summary, TrainEvent};
 use cnn_tutor::tui::training::{TrainPrefs, WorkerMsg};
-use cnn_tutor::tui::{buffer_text, render, App, AppEvent, Key, KeyCode, Progress, Theme};
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
+use cnn_tutor::tui::{App, AppEvent, Key, KeyCode, Progress, Theme};
 
 const CLASSES: [&str; 3] = ["circle", "square", "triangle"];
-
-fn screen(app: &App, w: u16, h: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
-    terminal.draw(|f| render(app, f)).expect("draw");
-    buffer_text(terminal.backend().buffer())
-}
 
 fn press(app: &mut App, code: KeyCode) {
     app.handle(AppEvent::Key(Key::new(code)));
