@@ -28,7 +28,6 @@ use crate::{Error, Result};
 
 mod accept;
 pub mod class;
-pub mod input;
 mod output;
 mod session;
 

@@ -25,14 +25,13 @@ use russh::{Channel, ChannelId, Pty};
 
 use super::accept::ConnState;
 use super::class::{Command, Member, Seen};
-use super::input::InputParser;
 use super::output::{Pipe, MAX_BACKLOG};
 use super::{code_matches, display_name, term_has_color, SessionSlot, Shared};
 use crate::text::escaped;
 use crate::tui::console::{self, Console, ConsoleEffect, QuizTally};
 use crate::tui::training::TrainPrefs;
 use crate::tui::{
-    render, render_into, App, AppEvent, Key, KeyCode, Progress, Screen, Theme, TICK_MS,
+    render, render_into, App, AppEvent, InputParser, Key, KeyCode, Progress, Screen, Theme, TICK_MS,
 };
 
 /// Told to a client that asks for no terminal.
@@ -63,13 +62,28 @@ struct Inbox {
 }
 
 impl Inbox {
+    /// One event the client's terminal sent: a key, or a bracketed paste (one event, at
+    /// most [`crate::tui::MAX_PASTE_BYTES`]); each takes one of the rate's tokens.
+    fn send(&mut self, event: AppEvent) {
+        match event {
+            AppEvent::Key(key) => self.key(key),
+            AppEvent::Paste(_) => self.event(event),
+            // the terminal's bytes make nothing else
+            AppEvent::Resize(..) | AppEvent::Tick => {}
+        }
+    }
+
     fn key(&mut self, key: crate::tui::Key) {
+        self.event(AppEvent::Key(key));
+    }
+
+    fn event(&mut self, event: AppEvent) {
         let now = Instant::now();
         let refill = now.duration_since(self.last).as_secs_f64() * KEYS_PER_SECOND;
         self.tokens = (self.tokens + refill).min(KEY_QUEUE as f64);
         self.last = now;
         if self.tokens >= 1.0 {
-            match self.tx.try_send(Event::App(AppEvent::Key(key))) {
+            match self.tx.try_send(Event::App(event)) {
                 Ok(()) => {
                     self.tokens -= 1.0;
                     return;
@@ -601,8 +615,8 @@ impl russh::server::Handler for Conn {
         let Some(inbox) = self.app.as_mut() else {
             return Ok(());
         };
-        for key in self.input.feed(data) {
-            inbox.key(key);
+        for event in self.input.feed(data) {
+            inbox.send(event);
         }
         Ok(())
     }
@@ -713,6 +727,7 @@ fn say_sorry_and_close(pipe: &Pipe) {
     let _ = crossterm::queue!(
         bytes,
         crossterm::style::ResetColor,
+        crossterm::event::DisableBracketedPaste,
         terminal::LeaveAlternateScreen,
         cursor::Show
     );
@@ -959,6 +974,7 @@ fn run_app(
     if execute!(
         term.backend_mut(),
         terminal::EnterAlternateScreen,
+        crossterm::event::EnableBracketedPaste,
         cursor::Hide,
         terminal::Clear(terminal::ClearType::All)
     )
@@ -1096,6 +1112,7 @@ fn run_app(
                 }
             }
             Ok(Event::App(ev)) => {
+                last_input = Instant::now();
                 if on_console {
                     console.handle(&ev);
                     dirty = true;
@@ -1173,6 +1190,7 @@ fn run_app(
     let _ = execute!(
         backend,
         crossterm::style::ResetColor,
+        crossterm::event::DisableBracketedPaste,
         terminal::LeaveAlternateScreen,
         cursor::Show
     );
@@ -1206,8 +1224,8 @@ mod tests {
         let start = Instant::now();
         // the app is busy: a paste of 100,000 keys queues at most KEY_QUEUE of them
         let mut parser = InputParser::new();
-        for key in parser.feed(&b"jk".repeat(50_000)) {
-            inbox.key(key);
+        for event in parser.feed(&b"jk".repeat(50_000)) {
+            inbox.send(event);
         }
         assert_eq!(rx.try_iter().count(), KEY_QUEUE);
         assert_eq!(

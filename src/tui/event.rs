@@ -433,9 +433,16 @@ mod tests {
     #[test]
     fn keys_parse_as_a_terminal_sends_them() {
         use KeyCode::*;
-        let cases: [(&[u8], KeyCode); 12] = [
+        let cases: [(&[u8], KeyCode); 19] = [
             (b"\x1b[A", Up),
+            (b"\x1b[B", Down),
+            (b"\x1b[C", Right),
+            (b"\x1b[D", Left),
+            (b"\x1bOA", Up),
             (b"\x1bOD", Left),
+            (b"\x1b[H", Home),
+            (b"\x1b[F", End),
+            (b"\x08", Backspace),
             (b"\x1b[1~", Home),
             (b"\x1b[4~", End),
             (b"\x1b[5~", PageUp),
@@ -458,6 +465,32 @@ mod tests {
                 AppEvent::Key(Key::ctrl('c'))
             ]
         );
+    }
+
+    #[test]
+    fn sequences_split_across_reads_and_back_to_back() {
+        let mut p = InputParser::new();
+        assert_eq!(p.feed(b"\x1b["), vec![]);
+        assert_eq!(p.feed(b"C"), vec![key(KeyCode::Right)]);
+        assert_eq!(
+            p.feed(b"\x1b[B\x1b[Bq"),
+            vec![
+                key(KeyCode::Down),
+                key(KeyCode::Down),
+                AppEvent::Key(Key::char('q'))
+            ]
+        );
+        assert_eq!(
+            p.feed(b"x\x7fy"),
+            vec![
+                AppEvent::Key(Key::char('x')),
+                key(KeyCode::Backspace),
+                AppEvent::Key(Key::char('y'))
+            ]
+        );
+        // after a lone ESC the parser is back in its ground state
+        assert_eq!(p.feed(b"\x1b"), vec![key(KeyCode::Esc)]);
+        assert_eq!(p.feed(b"j"), vec![AppEvent::Key(Key::char('j'))]);
     }
 
     #[test]

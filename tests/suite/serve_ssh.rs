@@ -46,6 +46,37 @@ async fn class_code_login_gets_the_lesson_menu_and_q_quits() {
     eventually("the slot is free", || server.sessions() == 0).await;
 }
 
+/// The student's terminal is put in bracketed-paste mode, and a paste arrives as one paste:
+/// pasted text never acts as keys (a pasted `q` does not quit), and the mode is left with
+/// the session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bracketed_paste_is_text_not_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(config(dir.path()));
+    let (h, ok) = login(server.addr(), "ada", CODE).await;
+    assert!(ok);
+    let mut t = Term::open(&h, 100, 30).await;
+    let menu = t.until_text(&first_lesson_title()).await;
+    assert!(
+        t.raw_text().contains("\x1b[?2004h"),
+        "bracketed paste is on"
+    );
+    // split across two sends, as a large paste may be
+    t.keys(b"\x1b[200~qqq\x1b[2").await;
+    t.keys(b"01~").await;
+    // a key after the paste is a key: the menu moves (and nothing quit)
+    t.keys(b"j").await;
+    let moved = t
+        .until("the menu to move", |t| t.screen() != menu || t.closed)
+        .await;
+    assert!(!t.closed, "a pasted q quit the session:\n{moved}");
+    assert_eq!(server.sessions(), 1);
+    t.keys(b"q").await;
+    let raw = t.until_closed().await;
+    assert!(raw.contains("Goodbye"));
+    assert!(raw.contains("\x1b[?2004l"), "bracketed paste is off again");
+}
+
 /// A bug that panics one student's app ends only that session: the student gets their
 /// terminal back with a line saying so, the place is freed, and the class carries on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
