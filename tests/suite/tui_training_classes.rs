@@ -282,3 +282,58 @@ fn fifty_classes_scroll_in_the_matrix_and_every_tab_draws_at_80x24() {
         assert!(first_bar.contains("class37"), "{w}x{h}:\n{text}");
     }
 }
+
+#[test]
+fn ten_classes_of_any_names_show_every_column_at_80x24() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("ten");
+    ten_classes(&data, 5);
+    let sets: [[&str; 10]; 4] = [
+        [
+            "T-shirt",
+            "Trouser",
+            "Pullover",
+            "Dress",
+            "Coat",
+            "Sandal",
+            "Shirt",
+            "Sneaker",
+            "Bag",
+            "Ankle boot",
+        ],
+        [
+            "class_0", "class_1", "class_2", "class_3", "class_4", "class_5", "class_6", "class_7",
+            "class_8", "class_9",
+        ],
+        [
+            "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+        ],
+        ["猫", "犬", "鳥", "魚", "馬", "牛", "羊", "豚", "鶏", "兎"],
+    ];
+    for names in sets {
+        let mut app = app_on(&data, 80, 24);
+        let names: Vec<String> = names.iter().map(ToString::to_string).collect();
+        results_for(&mut app, &names, 3);
+        let text = screen(&app, 80, 24);
+        let header = text
+            .lines()
+            .find(|l| l.contains("act "))
+            .unwrap_or_else(|| panic!("no column header:\n{text}"));
+        let cols: Vec<&str> = header
+            .split('|')
+            .nth(1)
+            .unwrap_or("")
+            .split_whitespace()
+            .skip(1)
+            .collect();
+        assert_eq!(cols.len(), 10, "every column, {names:?}:\n{text}");
+        assert!(!text.contains(" of 10)"), "no scrolling for ten:\n{text}");
+        // each column's label is the class's name or stands for it in the legend
+        for (c, name) in cols.iter().zip(&names) {
+            assert!(
+                c == name || text.contains(&format!("{c}={name}")),
+                "{c} for {name}:\n{text}"
+            );
+        }
+    }
+}
