@@ -384,6 +384,12 @@ impl App {
     }
 
     fn key(&mut self, key: Key) {
+        if self.help.is_some() {
+            if let Some(action) = action_for(HELP, self, key) {
+                self.help_update(action);
+            }
+            return;
+        }
         if let Screen::Training(_) = &self.screen {
             if let Some(OverTrainingAction::Follow) = action_for(OVER_TRAINING, self, key) {
                 self.toggle_follow();
@@ -405,12 +411,7 @@ impl App {
                 KeyOutcome::Stay => {}
                 KeyOutcome::Quit => self.quit = true,
                 KeyOutcome::Back => self.leave_training(),
-            }
-            return;
-        }
-        if self.help.is_some() {
-            if let Some(action) = action_for(HELP, self, key) {
-                self.help_update(action);
+                KeyOutcome::Help => self.help = Some(0),
             }
             return;
         }

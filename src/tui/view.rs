@@ -114,12 +114,28 @@ pub(crate) fn render_status(
         spans.push(Span::styled(n, theme.notice()));
         spans.push(Span::raw(" "));
     }
-    for (key, what) in hints {
-        let piece = width(key) + 1 + width(what) + 2;
-        if used + piece > w {
-            break;
+    // the hints in order while they fit; `?` (the list of every key) always shows, the
+    // hints after it giving way
+    let piece = |(key, what): &(String, &str)| width(key) + 1 + width(what) + 2;
+    let help = hints.iter().position(|(k, _)| k == "?");
+    let mut reserved = help.map_or(0, |i| piece(&hints[i]));
+    let mut shown: Vec<&(String, &str)> = Vec::new();
+    let mut full = false;
+    for (i, h) in hints.iter().enumerate() {
+        if Some(i) == help {
+            reserved = 0;
+            if used + piece(h) <= w {
+                used += piece(h);
+                shown.push(h);
+            }
+        } else if !full && used + piece(h) + reserved <= w {
+            used += piece(h);
+            shown.push(h);
+        } else {
+            full = true;
         }
-        used += piece;
+    }
+    for (key, what) in shown {
         spans.push(Span::raw(" "));
         spans.push(Span::styled(key.clone(), theme.key()));
         spans.push(Span::raw(format!(" {what} ")));
@@ -339,7 +355,8 @@ pub(crate) fn help_lines(theme: &Theme) -> Vec<(String, String)> {
     use super::keys::{help_rows, help_sections};
     let rows = help_rows(MENU)
         .chain(help_rows(LESSON))
-        .chain(help_rows(EDIT));
+        .chain(help_rows(EDIT))
+        .chain(help_rows(super::training::actions::TABLE));
     let mut lines = Vec::new();
     for (section, rows) in help_sections(rows, theme.symbols()) {
         lines.push((format!("#{section}"), String::new()));

@@ -184,9 +184,9 @@ async fn a_message_reaches_both_screens_until_dismissed() {
         t.screen().contains("ada") && t.screen().contains("kim")
     })
     .await;
-    // typed letters are the message (q does not quit the console while typing); a control
-    // character pasted in is dropped
-    t.keys(b"mquiz in 5 minutes\x1b[200~ \x1b[2Jnow\x1b[201~\r")
+    // typed letters are the message (q does not quit the console while typing); a paste
+    // is text, a control character in it dropped
+    t.keys(b"mquiz in 5 minutes\x1b[200~ \x07now\x1b[201~\r")
         .await;
     t.until_text("message sent").await;
     let want = "message from the teacher: quiz in 5 minutes now (Enter dismisses)";

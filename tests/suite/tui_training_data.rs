@@ -196,3 +196,26 @@ fn a_classroom_session_cannot_choose_the_folder() {
         );
     }
 }
+
+#[test]
+fn question_mark_lists_the_training_keys_and_esc_closes_only_the_list() {
+    let tmp = tempfile::tempdir().unwrap();
+    folder(&tmp.path().join("first"), &["a", "b"], 5);
+    let mut app = app_with(TrainPrefs {
+        data_dir: tmp.path().join("first"),
+        ..TrainPrefs::default()
+    });
+    assert!(
+        screen(&app, 80, 24).contains("? help"),
+        "the hint line keeps ? help"
+    );
+    app.handle(AppEvent::Key(Key::char('?')));
+    assert!(app.help().is_some());
+    let text = screen(&app, 120, 40);
+    assert!(text.contains("Training: settings"), "{text}");
+    assert!(text.contains("Data: type a folder"), "{text}");
+    // keys go to the list while it is open: Esc closes it, and the screen stays
+    press(&mut app, KeyCode::Esc);
+    assert!(app.help().is_none());
+    assert!(app.training().is_some(), "still on the training screen");
+}

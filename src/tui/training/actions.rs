@@ -18,6 +18,8 @@ use super::state::{Phase, PhaseKind, TrainingState};
 pub enum Action {
     /// Quit the app (a run is cancelled first).
     Quit,
+    /// The list of keys.
+    Help,
     /// Back to the lesson (a run is cancelled first).
     Back,
     /// Settings: the field above.
@@ -168,6 +170,9 @@ fn may_read_files(s: &TrainingState) -> bool {
 /// applies says; hints are ordered within each phase.
 pub const TABLE: &[B] = &[
     B::new(&[Ctrl('c')], Action::Quit),
+    // last on every hint line, and the line keeps its last hint
+    // (its help row is the app's "? this help")
+    B::new(&[Char('?')], Action::Help).hint(9, Label::new(&[Char('?')], "help")),
     // the settings step
     B::new(&[UP, Char('k')], Action::PrevField)
         .when(settings)
@@ -198,10 +203,7 @@ pub const TABLE: &[B] = &[
     B::new(&[ENTER], Action::EditData)
         .when(on_data)
         .hint(3, Label::new(&[ENTER], "type a folder"))
-        .help(
-            SETTINGS,
-            Label::new(&[ENTER], "on Data: type an image folder (Tab completes)"),
-        ),
+        .help(SETTINGS, Label::new(&[ENTER], "Data: type a folder")),
     B::new(&[ENTER], Action::Confirm)
         .when(settings)
         .hint_if(
@@ -280,13 +282,7 @@ pub const TABLE: &[B] = &[
     B::new(&[Char('n'), ENTER], Action::NewShape)
         .when(predict)
         .hint_if(1, Label::new(&[Char('n')], "new shape"), shapes)
-        .help(
-            RESULTS,
-            Label::new(
-                &[Char('n')],
-                "predict: a new random shape (or validation image)",
-            ),
-        ),
+        .help(RESULTS, Label::new(&[Char('n')], "predict: a new picture")),
     B::new(&[Char('n'), ENTER], Action::NewShape)
         .when(predict)
         .hint_if(1, Label::new(&[Char('n')], "new image"), not_shapes),
@@ -297,10 +293,7 @@ pub const TABLE: &[B] = &[
     B::new(&[Char('i')], Action::Inspect)
         .when(results)
         .hint(2, Label::new(&[Char('i')], "inspect"))
-        .help(
-            RESULTS,
-            Label::new(&[Char('i')], "look inside the network (the inspector)"),
-        ),
+        .help(RESULTS, Label::new(&[Char('i')], "the inspector")),
     B::new(&[Char('w')], Action::Save)
         .when(results)
         .hint(3, Label::new(&[Char('w')], "save"))

@@ -66,6 +66,8 @@ pub enum KeyOutcome {
     Back,
     /// Quit the app.
     Quit,
+    /// Show the list of keys (the app's help, which has the training screen's sections).
+    Help,
 }
 
 /// The whole training screen.
@@ -328,6 +330,7 @@ impl TrainingState {
                 self.cancel();
                 return KeyOutcome::Quit;
             }
+            Action::Help => return KeyOutcome::Help,
             Action::Back => {
                 self.cancel();
                 return KeyOutcome::Back;
