@@ -62,6 +62,7 @@ pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
     }
 
     let open = config.is_open();
+    let no_keys = config.authorized_keys.is_empty();
     let how = match (&config.code, config.authorized_keys.len()) {
         (Some(_), 0) => "the class code as password".to_string(),
         (None, n) if n > 0 => format!("{n} authorized key(s)"),
@@ -90,10 +91,15 @@ pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
         }
     }
     if let Some(t) = &args.teacher {
-        eprintln!(
-            "teacher: {}; students press f on the menu to follow",
-            serve::display_name(t)
-        );
+        let t = serve::display_name(t);
+        eprintln!("teacher: {t}; students press f on the menu to follow");
+        if no_keys {
+            eprintln!(
+                "warning: no --authorized-keys: the first to log in as {t} with the class code \
+                 leads the class (a second {t} is a student); give --authorized-keys so only \
+                 the teacher's key can"
+            );
+        }
     }
     if open {
         eprintln!("warning: no class code and no keys: anyone who can reach {addr} gets in");

@@ -256,9 +256,17 @@ impl Conn {
         let mut app = App::new(shared.lessons.clone(), theme, Progress::new());
         let lease = shared.lease_name(&name);
         let config = &shared.config;
+        // the teacher is who logs in by the teacher's key; with no keys configured, the
+        // first session of the teacher's name (a second one, while it is connected, is a
+        // student: knowing the class code must not be enough to take over the class)
+        let by_name_only = config.authorized_keys.is_empty();
         let role = match &config.teacher {
             None => Role::Alone,
-            Some(t) if *t == name && (config.authorized_keys.is_empty() || self.by_key) => {
+            Some(t)
+                if *t == name
+                    && ((by_name_only && lease.name() == name)
+                        || (!by_name_only && self.by_key)) =>
+            {
                 Role::Teacher
             }
             Some(t) => {

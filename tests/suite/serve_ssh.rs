@@ -440,6 +440,33 @@ async fn trainings_beyond_the_limit_queue_in_order_and_leave_on_esc() {
     eventually("both places freed", || server.sessions() == 2).await;
 }
 
+/// With no keys configured, the teacher is the first session of the teacher's name: a
+/// second login as that name with the class code is a student, not a second console.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_login_as_the_teacher_by_code_is_a_student() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.teacher = Some("teach".into());
+    let server = start(c);
+    let (ht, _) = login(server.addr(), "teach", CODE).await;
+    let mut teacher = Term::open(&ht, 100, 30).await;
+    teacher.until_text("cnn-tutor class").await;
+    let (hp, ok) = login(server.addr(), "teach", CODE).await;
+    assert!(ok, "the code logs in");
+    let mut prankster = Term::open(&hp, 100, 30).await;
+    let screen = prankster
+        .until_text("teach is already connected: your models save as teach-2")
+        .await;
+    assert!(!screen.contains("cnn-tutor class"), "{screen}");
+    // Tab on the menu is not the class view for a student
+    prankster.keys(b"\t").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    prankster.until_text(&first_lesson_title()).await;
+    assert!(!prankster.screen().contains("cnn-tutor class"));
+    // the teacher's view lists the second session as a student
+    teacher.until_text("teach-2").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn students_follow_the_teacher_with_f_and_take_control_back() {
     let dir = tempfile::tempdir().unwrap();
