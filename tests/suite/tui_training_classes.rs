@@ -337,3 +337,32 @@ fn ten_classes_of_any_names_show_every_column_at_80x24() {
         }
     }
 }
+
+#[test]
+fn the_preview_shows_every_class_that_fits_and_counts_the_rest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("ten");
+    ten_classes(&data, 5);
+    // 120x40: smaller pictures, so all ten show
+    let app = app_on(&data, 120, 40);
+    let text = screen(&app, 120, 40);
+    for name in NAMES {
+        assert!(text.contains(&format!("{name} (5)")), "{name}:\n{text}");
+    }
+    assert!(!text.contains("more classes"), "{text}");
+    // 80x24: what fits, and a line for the others
+    let app = app_on(&data, 80, 24);
+    let text = screen(&app, 80, 24);
+    let shown = NAMES
+        .iter()
+        .filter(|n| text.contains(&format!("{n} (5)")))
+        .count();
+    assert!((1..10).contains(&shown), "{shown}:\n{text}");
+    assert!(
+        text.contains(&format!(
+            "+{} more classes: cnn-tutor data check",
+            10 - shown
+        )),
+        "{text}"
+    );
+}

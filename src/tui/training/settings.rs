@@ -17,9 +17,10 @@ use crate::train::TrainConfig;
 use super::super::path_input::{keep_end, PathInput};
 use super::super::theme::Theme;
 use super::super::widgets::truncate;
+use super::super::widgets::PanelStyle;
 use super::queue::TrainQueue;
 use super::state::TrainingState;
-use super::view::{block, flow_panels};
+use super::view::{block, flow_layout, flow_panels};
 
 /// The settings a run starts with (the seed's by default).
 #[derive(Debug, Clone, PartialEq)]
@@ -520,8 +521,28 @@ fn render_data(theme: &Theme, st: &TrainingState, area: Rect, buf: &mut Buffer) 
         .collect();
     let img_h = inner.height.saturating_sub(1 + warn_h + norm_h);
     let img_area = Rect::new(inner.x, inner.y + 1 + warn_h, inner.width, img_h);
-    let max_w = (inner.width / 3).clamp(10, 26);
-    flow_panels(theme, &panels, img_area, max_w, buf);
+    // the widest pictures that let every class show; when even the narrowest do not, as
+    // many as fit and a line saying how many are left out
+    let widest = (inner.width / 3).clamp(10, 26);
+    let style = PanelStyle::plain(*theme);
+    let fits = (10..=widest)
+        .rev()
+        .find(|&w| flow_layout(&style, &panels, img_area, w).len() == panels.len());
+    if let Some(max_w) = fits {
+        flow_panels(theme, &panels, img_area, max_w, buf);
+    } else if img_area.height > 1 {
+        let shorter = Rect {
+            height: img_area.height - 1,
+            ..img_area
+        };
+        let drawn = flow_panels(theme, &panels, shorter, widest, buf);
+        let more = format!(
+            "+{} more classes: cnn-tutor data check lists them all",
+            panels.len() - drawn
+        );
+        let y = shorter.bottom();
+        buf.set_stringn(inner.x, y, truncate(&more, w, ell), w, theme.dim());
+    }
     for (i, l) in norm_lines.iter().take(usize::from(norm_h)).enumerate() {
         let y = inner.y + 1 + warn_h + img_h + u16::try_from(i).unwrap_or(0);
         buf.set_stringn(inner.x, y, l, w, theme.dim());

@@ -94,12 +94,27 @@ pub(crate) fn flow_panels(
     area: Rect,
     max_w: u16,
     buf: &mut Buffer,
-) {
+) -> usize {
     let style = PanelStyle::plain(*theme);
+    let places = flow_layout(&style, panels, area, max_w);
+    for (p, place) in panels.iter().zip(&places) {
+        render_panel(p, &style, *place, buf);
+    }
+    places.len()
+}
+
+/// Where [`flow_panels`] puts each panel that fits (left to right, then down), in order.
+pub(crate) fn flow_layout(
+    style: &PanelStyle,
+    panels: &[Panel],
+    area: Rect,
+    max_w: u16,
+) -> Vec<Rect> {
     let (mut x, mut y, mut row_h) = (area.x, area.y, 0u16);
+    let mut places = Vec::new();
     for p in panels {
         let max_h = area.bottom().saturating_sub(y);
-        let (w, h) = panel_size(p, &style, max_w.min(area.width), max_h.min(max_w / 2 + 2));
+        let (w, h) = panel_size(p, style, max_w.min(area.width), max_h.min(max_w / 2 + 2));
         if x + w > area.right() {
             x = area.x;
             y += row_h;
@@ -108,10 +123,11 @@ pub(crate) fn flow_panels(
         if y + h > area.bottom() || w == 0 || h == 0 {
             break;
         }
-        render_panel(p, &style, Rect::new(x, y, w, h), buf);
+        places.push(Rect::new(x, y, w, h));
         x += w;
         row_h = row_h.max(h);
     }
+    places
 }
 
 /// A bar of `w` cells, `ratio` full, in the theme's symbols.
