@@ -219,3 +219,51 @@ fn question_mark_lists_the_training_keys_and_esc_closes_only_the_list() {
     assert!(app.help().is_none());
     assert!(app.training().is_some(), "still on the training screen");
 }
+
+#[test]
+fn a_classroom_results_screen_offers_no_files_and_names_no_server_paths() {
+    use cnn_tutor::nn::net::ShapesNet;
+    use cnn_tutor::train::{ConfusionMatrix, EpochReport, Summary, TrainEvent};
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("class-data");
+    folder(&data, &["a", "b"], 5);
+    let mut app = app_with(TrainPrefs {
+        data_dir: data,
+        model_path: tmp.path().join("students").join("ada.safetensors"),
+        restricted: true,
+        ..TrainPrefs::default()
+    });
+    let t = app.training_mut().unwrap();
+    t.begin();
+    let report = EpochReport {
+        epoch: 1,
+        train_loss: 0.5,
+        val_loss: 0.4,
+        val_accuracy: 1.0,
+        val_correct: 3,
+        val_size: 3,
+        train_images_per_second: 100.0,
+        seconds: 1.0,
+    };
+    t.apply_event(TrainEvent::Epoch(report.clone()));
+    t.apply_event(TrainEvent::Finished(Box::new(Summary {
+        epochs: vec![report],
+        saved: None,
+        seconds: 1.0,
+        confusion: ConfusionMatrix::new(2),
+        classes: vec!["a".into(), "b".into()],
+        net: ShapesNet::new(3, 2),
+    })));
+    app.handle(AppEvent::Key(Key::char('4')));
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("random validation image"), "{text}");
+    assert!(!text.contains("o to type"), "o is off here:\n{text}");
+    app.handle(AppEvent::Key(Key::char('w')));
+    let text = screen(&app, 80, 24);
+    assert!(
+        text.contains("model saved as ada.safetensors on the server"),
+        "{text}"
+    );
+    assert!(!text.contains(&tmp.path().display().to_string()), "{text}");
+    assert!(tmp.path().join("students/ada.safetensors").is_file());
+}

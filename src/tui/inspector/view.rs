@@ -859,7 +859,11 @@ fn render_help(theme: &Theme, area: Rect, buf: &mut Buffer) {
     if area.width >= 100 || usize::from(area.height) < lines.len() {
         let right = lines.split_off(half.min(lines.len()));
         let w = area.width / 2;
-        Paragraph::new(lines).render(Rect::new(area.x, area.y, w, area.height), buf);
+        // two columns apart, so a cut line never runs into the next column
+        Paragraph::new(lines).render(
+            Rect::new(area.x, area.y, w.saturating_sub(2), area.height),
+            buf,
+        );
         Paragraph::new(right).render(
             Rect::new(area.x + w, area.y, area.width - w, area.height),
             buf,

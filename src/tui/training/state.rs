@@ -457,6 +457,11 @@ impl TrainingState {
         match done {
             Done::Devices(why) => self.cuda_unavailable = why,
             Done::Preview(p) => self.data = p,
+            Done::Saved(p) if self.prefs.restricted => {
+                // a classroom session: the server's folders are not the student's business
+                let name = p.file_name().map(std::path::Path::new).unwrap_or(&p);
+                self.notice = Some(format!("model saved as {} on the server", path(name)));
+            }
             Done::Saved(p) => self.notice = Some(format!("model saved as {}", path(&p))),
             Done::Exists(p) => {
                 if let Some(r) = self.results_mut() {

@@ -112,6 +112,8 @@ impl Results {
             predictions: run.predictions,
         };
         let filters = Filters::new(run.net_before, &summary.net, &evaluation);
+        let mut predict = Predict::new(run.seed);
+        predict.files = !prefs.restricted;
         Results {
             tab: ResultsTab::Evaluation,
             net: summary.net,
@@ -123,7 +125,7 @@ impl Results {
             confirm_overwrite: false,
             evaluation,
             filters,
-            predict: Predict::new(run.seed),
+            predict,
         }
     }
 

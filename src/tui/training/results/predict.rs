@@ -36,6 +36,8 @@ pub struct Predict {
     pub shown: Option<PredictView>,
     /// A path being typed.
     pub path_input: Option<crate::tui::path_input::PathInput>,
+    /// `o` may read an image file here (not in a classroom): the tab says so.
+    pub files: bool,
     rng: ChaCha8Rng,
     /// One CPU thread to classify on, made at the first prediction.
     backend: Option<CpuBackend>,
@@ -47,6 +49,7 @@ impl Predict {
         Predict {
             shown: None,
             path_input: None,
+            files: true,
             rng: ChaCha8Rng::seed_from_u64(seed ^ 0x00c0_ffee),
             backend: None,
         }
@@ -139,14 +142,19 @@ pub fn are_shapes(classes: &[String]) -> bool {
 /// Draw the predict tab.
 pub(crate) fn render(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
     let Some(p) = &r.predict.shown else {
-        let msg = if are_shapes(&r.classes) {
+        let what = if are_shapes(&r.classes) {
             "Press n to draw a new random shape (the seed's create_image) and let the \
-             trained network classify it, or o to type the path of an image file of your own."
+             trained network classify it"
         } else {
             "Press n to let the trained network classify a random validation image (one it \
-             did not train on), or o to type the path of an image file of your own."
+             did not train on)"
         };
-        Paragraph::new(theme.text(msg).into_owned())
+        let msg = if r.predict.files {
+            format!("{what}, or o to type the path of an image file of your own.")
+        } else {
+            format!("{what}.")
+        };
+        Paragraph::new(theme.text(&msg).into_owned())
             .wrap(Wrap { trim: true })
             .block(block(theme, "Use the model"))
             .render(area, buf);
