@@ -411,7 +411,12 @@ impl App {
                 KeyOutcome::Stay => {}
                 KeyOutcome::Quit => self.quit = true,
                 KeyOutcome::Back => self.leave_training(),
-                KeyOutcome::Help => self.help = Some(0),
+                KeyOutcome::Help => {
+                    let area = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
+                    let first = super::training::actions::SETTINGS;
+                    let at = super::view::help_scroll_to(&self.theme, area, first);
+                    self.help = Some(at);
+                }
             }
             return;
         }

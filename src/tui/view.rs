@@ -423,6 +423,23 @@ fn help_columns(theme: &Theme, area: Rect) -> (Vec<Vec<Line<'static>>>, usize) {
 /// Columns between the help's two columns.
 const HELP_GAP: usize = 3;
 
+/// Where the help opens to show the section titled `section` first (as far as it can
+/// scroll): the training screen opens it on its own keys.
+pub(crate) fn help_scroll_to(theme: &Theme, area: Rect, section: &str) -> u16 {
+    let (columns, _) = help_columns(theme, area);
+    let at = columns.iter().find_map(|col| {
+        col.iter().position(|l| {
+            l.spans
+                .iter()
+                .map(|s| s.content.as_ref())
+                .collect::<String>()
+                == section
+        })
+    });
+    let at = u16::try_from(at.unwrap_or(0)).unwrap_or(0);
+    at.min(help_max_scroll(theme, area))
+}
+
 /// How far the help can scroll in a terminal of `area`'s size.
 pub(crate) fn help_max_scroll(theme: &Theme, area: Rect) -> u16 {
     let (columns, _) = help_columns(theme, area);

@@ -211,6 +211,10 @@ fn question_mark_lists_the_training_keys_and_esc_closes_only_the_list() {
     );
     app.handle(AppEvent::Key(Key::char('?')));
     assert!(app.help().is_some());
+    // it opens on the training keys, even where it is one column that scrolls
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("Training: settings"), "{text}");
+    assert!(app.help() > Some(0), "scrolled to them: {:?}", app.help());
     let text = screen(&app, 120, 40);
     assert!(text.contains("Training: settings"), "{text}");
     assert!(text.contains("Data: type a folder"), "{text}");

@@ -95,8 +95,8 @@ use KeySpec::{Arrows, Char, Code, Ctrl, Range};
 
 use crate::tui::keys::{DOWN, ENTER, ESC, LEFT, RIGHT, TAB, UP};
 
-/// Help sections.
-const SETTINGS: &str = "Training: settings";
+/// Help sections (the app's list of keys opens on the first when `?` is pressed here).
+pub const SETTINGS: &str = "Training: settings";
 const RUNNING: &str = "Training: running";
 const RESULTS: &str = "Training: results";
 const STOPPED: &str = "Training: cancelled or stopped";
