@@ -380,6 +380,19 @@ pub fn cross_entropy(logits: &Array2<f32>, targets: &[usize]) -> f32 {
     nll_loss(&log_softmax(logits), targets)
 }
 
+/// The seed course's 6x6 greyscale image, for tests here and in the lessons.
+#[cfg(test)]
+pub(crate) fn seed_image() -> ndarray::Array2<f32> {
+    ndarray::array![
+        [255., 255., 255., 255., 255., 255.],
+        [255., 255., 100., 255., 255., 255.],
+        [255., 100., 100., 100., 255., 255.],
+        [100., 100., 100., 100., 100., 255.],
+        [255., 255., 255., 255., 255., 255.],
+        [255., 255., 255., 255., 255., 255.]
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,16 +401,7 @@ mod tests {
     /// The seed course's 6x6 image and 3x3 filter: the first window gives 155.
     #[test]
     fn seed_first_window_is_155() {
-        let img = array![
-            [255., 255., 255., 255., 255., 255.],
-            [255., 255., 100., 255., 255., 255.],
-            [255., 100., 100., 100., 255., 255.],
-            [100., 100., 100., 100., 100., 255.],
-            [255., 255., 255., 255., 255., 255.],
-            [255., 255., 255., 255., 255., 255.]
-        ]
-        .into_shape_with_order((1, 1, 6, 6))
-        .unwrap();
+        let img = seed_image().into_shape_with_order((1, 1, 6, 6)).unwrap();
         let k = array![[1., -1., 1.], [-1., 0., -1.], [1., -1., 1.]]
             .into_shape_with_order((1, 1, 3, 3))
             .unwrap();
