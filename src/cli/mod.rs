@@ -101,7 +101,8 @@ pub struct ServeArgs {
     /// An authorized_keys file: these public keys may log in.
     #[arg(long, value_name = "FILE")]
     pub authorized_keys: Option<PathBuf>,
-    /// Most students at once; later ones are told the class is full.
+    /// Most students at once; later ones are told the class is full (the teacher's place is
+    /// kept apart).
     #[arg(long, default_value_t = 40)]
     pub max_sessions: usize,
     /// Most trainings at once (default: one per core); the rest wait in line.

@@ -84,6 +84,8 @@ struct MemberState {
 pub(crate) struct Member {
     pub(crate) id: u64,
     pub(crate) name: String,
+    /// The name logged in with (`name` may have `-2` ... added).
+    login: String,
     addr: String,
     teacher: bool,
     connected_at: SystemTime,
@@ -195,6 +197,7 @@ impl Member {
         StudentRow {
             id: self.id,
             name: self.name.clone(),
+            login: self.login.clone(),
             addr: self.addr.clone(),
             place: s.place.clone(),
             quiz: s.quiz,
@@ -280,17 +283,18 @@ impl Drop for Membership {
 }
 
 impl Class {
-    /// A session joins (its name, address; whether it is the teacher's).
+    /// A session joins (its name and login name, address; whether it is the teacher's).
     pub(crate) fn join(
         self: &Arc<Self>,
         id: u64,
-        name: &str,
+        (name, login): (&str, &str),
         addr: String,
         teacher: bool,
     ) -> Membership {
         let member = Arc::new(Member {
             id,
             name: name.to_string(),
+            login: login.to_string(),
             addr,
             teacher,
             connected_at: SystemTime::now(),
@@ -579,10 +583,10 @@ mod tests {
     #[test]
     fn a_student_who_reconnects_is_one_row_with_times_added() {
         let class = Arc::new(Class::default());
-        let a = class.join(1, "ada", "127.0.0.1:1".into(), false);
-        let t = class.join(2, "teach", "127.0.0.1:2".into(), true);
+        let a = class.join(1, ("ada", "ada"), "127.0.0.1:1".into(), false);
+        let t = class.join(2, ("teach", "teach"), "127.0.0.1:2".into(), true);
         drop(a);
-        let _a2 = class.join(3, "ada", "127.0.0.1:3".into(), false);
+        let _a2 = class.join(3, ("ada", "ada"), "127.0.0.1:3".into(), false);
         let records = class.records();
         assert_eq!(records.len(), 1, "the teacher is not in the report");
         assert_eq!(records[0].name, "ada");
@@ -593,8 +597,8 @@ mod tests {
     #[test]
     fn commands_reach_students_only_and_are_bounded() {
         let class = Arc::new(Class::default());
-        let a = class.join(1, "ada", String::new(), false);
-        let t = class.join(2, "teach", String::new(), true);
+        let a = class.join(1, ("ada", "ada"), String::new(), false);
+        let t = class.join(2, ("teach", "teach"), String::new(), true);
         assert_eq!(class.tell_all(&Command::Show(1, 2)), 1);
         assert_eq!(a.member.take_commands(), vec![Command::Show(1, 2)]);
         assert!(t.member.take_commands().is_empty());

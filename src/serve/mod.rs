@@ -129,7 +129,10 @@ impl ServeConfig {
 pub struct Shared {
     config: ServeConfig,
     lessons: Vec<Lesson>,
+    /// Sessions showing the app now, the teacher's included.
     sessions: AtomicUsize,
+    /// Students' sessions now (at most `max_sessions`; the teacher's never count).
+    students: AtomicUsize,
     queue: Arc<TrainQueue>,
     failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
     /// The login methods offered (kept after a wrong code, so the client may ask again).
@@ -171,25 +174,52 @@ impl Drop for NameLease {
     }
 }
 
-/// A place among `max_sessions`; dropping it frees the place.
+/// A place among `max_sessions` (or the teacher's, which is never refused); dropping it
+/// frees the place.
 #[derive(Debug)]
-pub struct SessionSlot(Arc<Shared>);
+pub struct SessionSlot {
+    shared: Arc<Shared>,
+    teacher: bool,
+}
 
 impl Drop for SessionSlot {
     fn drop(&mut self) {
-        self.0.sessions.fetch_sub(1, Ordering::SeqCst);
+        if !self.teacher {
+            self.shared.students.fetch_sub(1, Ordering::SeqCst);
+        }
+        self.shared.sessions.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
 impl Shared {
-    /// Take a session place, if one is free.
+    /// Take a student's place, if one is free.
     fn try_slot(self: &Arc<Self>) -> Option<SessionSlot> {
-        self.sessions
+        self.students
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
                 (n < self.config.max_sessions).then_some(n + 1)
             })
-            .ok()
-            .map(|_| SessionSlot(Arc::clone(self)))
+            .ok()?;
+        self.sessions.fetch_add(1, Ordering::SeqCst);
+        Some(SessionSlot {
+            shared: Arc::clone(self),
+            teacher: false,
+        })
+    }
+
+    /// The teacher's place: outside `max_sessions`, so a class filled by students (or by
+    /// one student's script) never locks the teacher out.
+    fn teacher_slot(self: &Arc<Self>) -> SessionSlot {
+        self.sessions.fetch_add(1, Ordering::SeqCst);
+        SessionSlot {
+            shared: Arc::clone(self),
+            teacher: true,
+        }
+    }
+
+    /// Whether `name` is leased by a running session now.
+    fn name_taken(&self, name: &str) -> bool {
+        let names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        names.contains(name)
     }
 
     /// A name no running session has: `base`, else `base-2`, `base-3` ... (a whole class
@@ -405,7 +435,7 @@ impl Shared {
     pub(crate) fn class_view(&self, mirror: Option<u64>, in_session: bool) -> ClassView {
         let c = &self.config;
         let limits = Limits {
-            sessions: (self.sessions.load(Ordering::SeqCst), c.max_sessions),
+            sessions: (self.students.load(Ordering::SeqCst), c.max_sessions),
             trainings: (self.queue.running(), self.queue.limit()),
             queued: self.queue.waiting(),
             unauthenticated: (self.conns.unauthenticated(), c.max_unauthenticated),
@@ -469,6 +499,17 @@ impl Shared {
                 } else {
                     Some("that student has already left".into())
                 }
+            }
+            ConsoleEffect::EndAll { ids, what, message } => {
+                let n = ids
+                    .iter()
+                    .filter(|id| self.class.tell(**id, Command::End(message.clone())))
+                    .count();
+                eprintln!(
+                    "console: ending every session of {} ({n})",
+                    crate::text::escaped(what)
+                );
+                Some(format!("ending {n} session(s) of {what}"))
             }
             ConsoleEffect::StopTrainings => {
                 let n = self.class.tell_all(&Command::StopTraining);
@@ -569,6 +610,7 @@ pub fn start(config: ServeConfig) -> Result<Server> {
         queue: TrainQueue::new(config.max_trainings),
         lessons,
         sessions: AtomicUsize::new(0),
+        students: AtomicUsize::new(0),
         failures: Mutex::new(HashMap::new()),
         methods: offered,
         next_id: AtomicU64::new(1),

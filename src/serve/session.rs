@@ -311,9 +311,10 @@ impl Conn {
         let addr = self
             .peer
             .map_or_else(|| "unknown".to_string(), |p| p.to_string());
-        let membership = shared
-            .class
-            .join(self.id, lease.name(), addr, role == Role::Teacher);
+        let membership =
+            shared
+                .class
+                .join(self.id, (lease.name(), &name), addr, role == Role::Teacher);
         let class = Class {
             shared: Arc::clone(&shared),
             role,
@@ -525,10 +526,17 @@ impl russh::server::Handler for Conn {
             self.say_and_close(session, channel, NO_PTY, 1);
             return Ok(());
         };
-        let Some(slot) = self.shared.try_slot() else {
-            self.log("refused: the class is full");
-            self.say_and_close(session, channel, FULL, 1);
-            return Ok(());
+        // the teacher's place is kept for the teacher: a class filled by students (or by
+        // one student's script) never turns the teacher away
+        let slot = if self.leads_the_class() {
+            self.shared.teacher_slot()
+        } else {
+            let Some(slot) = self.shared.try_slot() else {
+                self.log("refused: the class is full");
+                self.say_and_close(session, channel, FULL, 1);
+                return Ok(());
+            };
+            slot
         };
         self.log(&format!(
             "started the app ({}x{}, TERM={})",
@@ -673,6 +681,23 @@ impl russh::server::Handler for Conn {
 }
 
 impl Conn {
+    /// This login would lead the class: the teacher's name, logged in by key when keys are
+    /// configured, else while no session of that name is running (see [`Role`]).
+    fn leads_the_class(&self) -> bool {
+        let config = &self.shared.config;
+        let (Some(teacher), Some(name)) = (&config.teacher, &self.name) else {
+            return false;
+        };
+        if teacher != name {
+            return false;
+        }
+        if config.authorized_keys.is_empty() {
+            !self.shared.name_taken(name)
+        } else {
+            self.by_key
+        }
+    }
+
     fn key_allowed(&self, key: &russh::keys::PublicKey) -> bool {
         self.shared
             .config

@@ -420,8 +420,8 @@ async fn the_console_shows_each_limit_and_the_counts() {
     c.idle_timeout = Duration::from_secs(900);
     let server = start(c);
     let (_ht, mut t) = teacher(server.addr(), 120, 30).await;
-    let screen = t.until_text("sessions 1/5").await;
-    let limits = line_of(&screen, "sessions 1/5");
+    let screen = t.until_text("students 0/5").await;
+    let limits = line_of(&screen, "students 0/5");
     assert!(limits.contains("trainings 0/2 (0 queued)"), "{limits}");
     assert!(limits.contains("logging in 0/7"), "{limits}");
     assert!(limits.contains("login grace 20s"), "{limits}");
@@ -432,7 +432,7 @@ async fn the_console_shows_each_limit_and_the_counts() {
     let _w2 = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
     let screen = t
         .until("the counts", |t| {
-            t.screen().contains("sessions 2/5") && t.screen().contains("logging in 2/7")
+            t.screen().contains("students 1/5") && t.screen().contains("logging in 2/7")
         })
         .await;
     assert!(

@@ -546,3 +546,59 @@ async fn eight_students_at_once_each_step_their_own_lesson() {
         assert!(t.screen().contains(&format!("step {}/", n + 2)));
     }
 }
+
+/// One client with the class code fills every place: later students are told the class is
+/// full, the teacher (by key) still gets the console, and `E` `a` on one of the flood's
+/// sessions ends every session from that address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_class_never_turns_the_teacher_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = PrivateKey::from(Ed25519Keypair::from_seed(&[9; 32]));
+    let mut c = config(dir.path());
+    c.max_sessions = 4;
+    c.teacher = Some("teach".into());
+    c.authorized_keys = vec![key.public_key().clone()];
+    let server = start(c);
+    let title = first_lesson_title();
+
+    let mut flood = Vec::new();
+    for i in 0..4 {
+        let (h, ok) = login(server.addr(), "prank", CODE).await;
+        assert!(ok, "session {i} logs in");
+        let mut t = Term::open(&h, 80, 24).await;
+        t.until_text(&title).await;
+        flood.push((h, t));
+    }
+    assert_eq!(server.sessions(), 4);
+    let (h, _) = login(server.addr(), "kim", CODE).await;
+    let mut late = Term::open(&h, 80, 24).await;
+    assert!(late.until_closed().await.contains("class is full"));
+    // a student naming themselves the teacher with the code is still refused
+    let (h, _) = login(server.addr(), "teach", CODE).await;
+    let mut fake = Term::open(&h, 80, 24).await;
+    assert!(fake.until_closed().await.contains("class is full"));
+
+    let mut ht = connect(server.addr()).await;
+    let ok = ht
+        .authenticate_publickey("teach", PrivateKeyWithHashAlg::new(Arc::new(key), None))
+        .await
+        .unwrap();
+    assert!(ok.success());
+    let mut teacher = Term::open(&ht, 80, 24).await;
+    teacher.until_text("cnn-tutor class").await;
+    assert_eq!(server.sessions(), 5);
+    teacher.until_text("prank-4").await;
+    teacher.keys(b"E").await;
+    teacher.until_text("a: from 127.0.0.1 (4)").await;
+    teacher.keys(b"a").await;
+    for (_, t) in &mut flood {
+        assert!(t
+            .until_closed()
+            .await
+            .contains("The teacher ended your session"));
+    }
+    eventually("only the teacher is left", || server.sessions() == 1).await;
+    let (h, _) = login(server.addr(), "kim", CODE).await;
+    let mut kim = Term::open(&h, 80, 24).await;
+    kim.until_text(&title).await;
+}

@@ -37,6 +37,8 @@ pub enum ConsoleAction {
     ClearMessage,
     /// End the selected student's session (asks for a goodbye line).
     End,
+    /// End every session of the selected student's address or login name (asks which).
+    EndAll,
     /// Stop every training (asks first).
     StopTrainings,
     /// Look at the selected student's screen.
@@ -155,6 +157,12 @@ pub const CONSOLE: &[B] = &[
         .when(has_student)
         .hint(8, Label::new(&[Char('e')], "end session"))
         .help(LEAD, Label::new(&[Char('e')], "end a student's session")),
+    B::new(&[Char('E')], ConsoleAction::EndAll)
+        .when(has_student)
+        .help(
+            LEAD,
+            Label::new(&[Char('E')], "end every session of an address or name"),
+        ),
     B::new(&[Char('x')], ConsoleAction::StopTrainings)
         .when(browsing)
         .hint(9, Label::new(&[Char('x')], "stop trainings"))

@@ -126,8 +126,11 @@ impl Place {
 pub struct StudentRow {
     /// The session's id (what the effects name).
     pub id: u64,
-    /// The name (escaped when drawn).
+    /// The name (escaped when drawn): the login name, with `-2`, `-3` ... while another
+    /// session has it.
     pub name: String,
+    /// The name the student logged in with.
+    pub login: String,
     /// The address the student connected from.
     pub addr: String,
     /// Where they are.
@@ -166,7 +169,7 @@ impl StudentRow {
 /// The server's limits and how close the class is to each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Limits {
-    /// Sessions showing the app now, of `max_sessions`.
+    /// Students' sessions now, of `max_sessions` (the teacher's place is kept apart).
     pub sessions: (usize, usize),
     /// Trainings running now, of `max_trainings`.
     pub trainings: (usize, usize),
@@ -248,6 +251,13 @@ impl Sort {
 pub enum Prompt {
     /// Typing the message for every student.
     Message(String),
+    /// Ending every session of one address or one login name: `a` or `n` chooses.
+    EndAll {
+        /// The selected student's address (host only).
+        host: String,
+        /// Their login name.
+        login: String,
+    },
     /// Typing the goodbye for the student whose session ends.
     End {
         /// The session.
@@ -274,6 +284,15 @@ pub enum ConsoleEffect {
     End {
         /// The session.
         id: u64,
+        /// The goodbye line.
+        message: String,
+    },
+    /// End these sessions (every one of an address or a login name), telling each this.
+    EndAll {
+        /// The sessions.
+        ids: Vec<u64>,
+        /// What they had in common, for the log (`address 10.0.0.7`, `name sam`).
+        what: String,
         /// The goodbye line.
         message: String,
     },
@@ -431,6 +450,11 @@ impl Console {
     pub fn key(&mut self, key: Key) -> Vec<ConsoleEffect> {
         // a notice is read by the next key
         self.notice = None;
+        if let Some(Prompt::EndAll { host, login }) = &self.prompt {
+            let (host, login) = (host.clone(), login.clone());
+            self.prompt = None;
+            return self.end_all(key, &host, &login);
+        }
         if matches!(self.prompt, Some(Prompt::StopTrainings)) {
             self.prompt = None;
             if key == Key::char('y') {
@@ -444,6 +468,40 @@ impl Console {
             return Vec::new();
         };
         self.apply(action, key)
+    }
+
+    /// The sessions from address `host` and those logged in as `login`.
+    pub fn sessions_of(&self, host: &str, login: &str) -> (Vec<u64>, Vec<u64>) {
+        let rows = &self.class.students;
+        let by_host = rows
+            .iter()
+            .filter(|r| host_of(&r.addr) == host)
+            .map(|r| r.id);
+        let by_name = rows.iter().filter(|r| r.login == login).map(|r| r.id);
+        (by_host.collect(), by_name.collect())
+    }
+
+    /// The answer to "end every session of this address (`a`) or this name (`n`)?".
+    fn end_all(&mut self, key: Key, host: &str, login: &str) -> Vec<ConsoleEffect> {
+        let (by_host, by_name) = self.sessions_of(host, login);
+        let (ids, what) = if key == Key::char('a') {
+            (by_host, format!("address {host}"))
+        } else if key == Key::char('n') {
+            (by_name, format!("name {login}"))
+        } else {
+            self.notice = Some("no session ended".into());
+            return Vec::new();
+        };
+        self.notice = Some(format!(
+            "ending {} session{} of {what}",
+            ids.len(),
+            if ids.len() == 1 { "" } else { "s" }
+        ));
+        vec![ConsoleEffect::EndAll {
+            ids,
+            what,
+            message: DEFAULT_GOODBYE.to_string(),
+        }]
     }
 
     fn apply(&mut self, action: ConsoleAction, key: Key) -> Vec<ConsoleEffect> {
@@ -493,6 +551,14 @@ impl Console {
                         id: r.id,
                         name: r.name.clone(),
                         text: String::new(),
+                    });
+                }
+            }
+            A::EndAll => {
+                if let Some(r) = self.selected_row() {
+                    self.prompt = Some(Prompt::EndAll {
+                        host: host_of(&r.addr).to_string(),
+                        login: r.login.clone(),
                     });
                 }
             }
@@ -557,6 +623,17 @@ impl Console {
 fn push_text(input: &mut String, text: &str) {
     let room = MAX_MESSAGE.saturating_sub(input.chars().count());
     input.extend(text.chars().filter(|c| !c.is_control()).take(room));
+}
+
+/// The host part of an address as `serve` writes it (`10.0.0.7:50122` -> `10.0.0.7`,
+/// `[::1]:50122` -> `::1`); anything else as it is.
+pub fn host_of(addr: &str) -> &str {
+    match addr.rsplit_once(':') {
+        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
+            host.trim_start_matches('[').trim_end_matches(']')
+        }
+        _ => addr,
+    }
 }
 
 /// Format a duration as the console shows it: `12s`, `4m`, `1h05`.

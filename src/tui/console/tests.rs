@@ -12,6 +12,9 @@ fn row(id: u64, name: &str, place: Place) -> StudentRow {
     StudentRow {
         id,
         name: name.into(),
+        login: name
+            .trim_end_matches(|c: char| c == '-' || c.is_ascii_digit())
+            .into(),
         addr: format!("10.0.0.{id}:5000"),
         place,
         quiz: None,
@@ -121,7 +124,7 @@ fn every_student_has_a_row_with_each_column_at_80x24_and_120x40() {
             "{screen}"
         );
         assert!(screen.contains("W 3+ wrong in a row"));
-        let limits = line_with(&screen, "sessions 4/40");
+        let limits = line_with(&screen, "students 4/40");
         assert!(limits.contains("trainings 1/2 (1 queued)"), "{limits}");
         assert!(limits.contains("logging in 3/100"), "{limits}");
         assert!(limits.contains("login grace 30s"), "{limits}");
@@ -217,6 +220,62 @@ fn each_lead_key_gives_its_effect() {
         vec![ConsoleEffect::ToLessons]
     );
     assert_eq!(c.key(Key::char('q')), vec![ConsoleEffect::Quit]);
+}
+
+/// One client flooding the class with sessions: `E` on one of them ends every session of
+/// its address (`a`) or of its login name (`n`); any other key ends none.
+#[test]
+fn end_every_session_of_an_address_or_a_name() {
+    let mut c = Console::new();
+    let mut students: Vec<StudentRow> = (1..=6)
+        .map(|i| {
+            let mut r = row(i, if i == 1 { "sam" } else { "sam-2" }, Place::Menu);
+            r.name = if i == 1 {
+                "sam".into()
+            } else {
+                format!("sam-{i}")
+            };
+            r.addr = format!("192.168.0.66:{}", 40000 + i);
+            r
+        })
+        .collect();
+    let mut kim = row(7, "kim", Place::Menu);
+    kim.addr = "192.168.0.66:41000".into();
+    let mut sam_home = row(8, "sam", Place::Menu);
+    sam_home.name = "sam-8".into();
+    sam_home.addr = "[2001:db8::1]:5000".into();
+    students.extend([kim, sam_home]);
+    c.update(ClassView {
+        students,
+        ..ClassView::default()
+    });
+    // the first by name is kim; down to sam
+    c.key(Key::new(KeyCode::Down));
+    assert_eq!(c.selected_row().unwrap().name, "sam");
+    assert!(c.key(Key::char('E')).is_empty());
+    let screen = draw(&c, 80, 24);
+    assert!(
+        screen.contains("a: from 192.168.0.66 (7)  n: named sam (7)"),
+        "{screen}"
+    );
+    let effects = c.key(Key::char('a'));
+    let [ConsoleEffect::EndAll { ids, what, .. }] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    assert_eq!(ids, &[1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(what, "address 192.168.0.66");
+    c.key(Key::char('E'));
+    let effects = c.key(Key::char('n'));
+    let [ConsoleEffect::EndAll { ids, what, .. }] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    assert_eq!(ids, &[1, 2, 3, 4, 5, 6, 8]);
+    assert_eq!(what, "name sam");
+    c.key(Key::char('E'));
+    assert!(c.key(Key::char('x')).is_empty());
+    assert!(draw(&c, 80, 24).contains("no session ended"));
+    assert_eq!(host_of("[2001:db8::1]:5000"), "2001:db8::1");
+    assert_eq!(host_of("unknown"), "unknown");
 }
 
 #[test]

@@ -80,7 +80,7 @@ fn render_class(console: &Console, theme: &Theme, area: Rect, buf: &mut Buffer) 
         format!(", oldest waits {}", short_duration(d))
     });
     let limits = format!(
-        " sessions {}/{}  trainings {}/{} ({} queued)  logging in {}/{}  login grace {}{oldest}",
+        " students {}/{}  trainings {}/{} ({} queued)  logging in {}/{}  login grace {}{oldest}",
         l.sessions.0,
         l.sessions.1,
         l.trainings.0,
@@ -205,6 +205,19 @@ fn render_class(console: &Console, theme: &Theme, area: Rect, buf: &mut Buffer) 
             ),
             theme.focused(),
         ),
+        Some(Prompt::EndAll { host, login }) => {
+            let (by_host, by_name) = console.sessions_of(host, login);
+            (
+                format!(
+                    " end every session  a: from {} ({})  n: named {} ({})  other key: none",
+                    clean(theme, host),
+                    by_host.len(),
+                    clean(theme, login),
+                    by_name.len()
+                ),
+                theme.focused(),
+            )
+        }
         Some(Prompt::StopTrainings) => (
             " stop every training, running and queued? y stops, any other key keeps them"
                 .to_string(),
