@@ -95,6 +95,10 @@ impl FakeCuda {
         }
         let mut cmd = Command::new(program);
         cmd.env("LD_LIBRARY_PATH", path);
+        // a real NVRTC from the developer's Python (PyTorch's pip packages, found under
+        // ~/.pyenv or ~/.local) must not stand in for the fake one, or be found where a
+        // test says there is none
+        cmd.env("HOME", &self.driver);
         for var in [
             "CUDA_HOME",
             "CUDA_PATH",
