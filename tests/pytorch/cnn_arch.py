@@ -132,9 +132,11 @@ def parse_layer(text):
         hint = " (layer names are lowercase)" if name.lower() in SPECS else ""
         raise ValueError(f"unknown layer '{name}'{hint}; known: {', '.join(SPECS)}")
     required, optional, keywords = SPECS[name]
-    args = [a.strip() for a in rest[:-1].split(",")] if "(" in text else []
-    if "(" in text and not required and not optional and not keywords:
-        raise ValueError(f"{name} takes no arguments; write '{name}'")
+    inside = rest[:-1].strip()  # between the parentheses (split_layers saw to the ')' at the end)
+    takes_nothing = not (required or optional or keywords)
+    if "(" in text and (takes_nothing or (not inside and not required)):  # relu(), leakyrelu(), linear()
+        raise ValueError(f"{name} takes {signature(name)}; write '{name}' without parentheses")
+    args = [a.strip() for a in inside.split(",")] if inside else []
     if "" in args:
         raise ValueError("an argument is empty")
     layer = {"kind": name}

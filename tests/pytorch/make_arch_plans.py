@@ -46,7 +46,7 @@ INVALID = [
     ("conv(0,3) flatten linear", SMALL), ("conv(8,-3) flatten linear", SMALL),
     ("conv(8,3,stride=0) flatten linear", SMALL), ("conv(8,3,pad=1,pad=1) flatten linear", SMALL),
     ("conv(8,3,2) flatten linear", SMALL), ("conv(8,3,dilation=2) flatten linear", SMALL),
-    ("relu() flatten linear", SMALL), ("leakyrelu(1e-2) flatten linear", SMALL),
+    ("relu() flatten linear", SMALL), ("leakyrelu() flatten linear", SMALL), ("conv() flatten linear", SMALL), ("leakyrelu(1e-2) flatten linear", SMALL),
     ("conv(8,3) dropout(1) flatten linear", SMALL), ("dropout2d(1.5) flatten linear", SMALL),
     ("conv(8,3) relu linear", SMALL), ("flatten conv(8,3) linear", SMALL),
     ("conv(8,3) flatten batchnorm linear", SMALL), ("conv(8,3) flatten flatten linear", SMALL),
