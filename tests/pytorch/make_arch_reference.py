@@ -6,7 +6,7 @@ state_dict, every named activation, the loss, the gradients and the state after 
 three Adam steps. tests/fixtures/arch/README.md describes the layout.
 
 Run from the repository root:  python3 tests/pytorch/make_arch_reference.py [DATA_DIR]
-(DATA_DIR defaults to ../shared/data/ms-learn-shapes). Needs torch, pillow and safetensors.
+(DATA_DIR defaults to ../shared/data/ms-learn-shapes). Needs torch, pillow, numpy and safetensors.
 Deterministic: running it again writes byte-identical files. Nothing in the build runs it.
 """
 import json
