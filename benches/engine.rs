@@ -15,7 +15,7 @@ use cnn_tutor::data::{create_image, rgb_to_chw, Dataset, Shape};
 use cnn_tutor::nn::adam::Adam;
 use cnn_tutor::nn::direct::{conv3x3_forward, conv3x3_weight_grad, flip_weights, pad1};
 use cnn_tutor::nn::net::{
-    ShapesNet, C1, C2, C3, IMAGE_SIDE, IN_CHANNELS, IN_LEN, POOL1_SIDE, POOL2_SIDE,
+    Net, C1, C2, C3, IMAGE_SIDE, IN_CHANNELS, IN_LEN, POOL1_SIDE, POOL2_SIDE,
 };
 use cnn_tutor::train::{self, TrainConfig};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -38,7 +38,7 @@ fn train_step(c: &mut Criterion) {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let x = noise(BATCH * IN_LEN, &mut rng);
     let t: Vec<usize> = (0..BATCH).map(|i| i % 3).collect();
-    let mut net = ShapesNet::new(1, 3);
+    let mut net = Net::course(1, 3);
     let mut adam = Adam::new(0.001, &net.params);
     let mut be = backend();
     let mut g = c.benchmark_group("train");

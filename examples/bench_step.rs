@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use cnn_tutor::backend::{Backend, CpuBackend};
 use cnn_tutor::nn::adam::Adam;
-use cnn_tutor::nn::net::{ShapesNet, IN_LEN};
+use cnn_tutor::nn::net::{Net, IN_LEN};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -19,7 +19,7 @@ fn main() {
     let n = 50;
     let x: Vec<f32> = (0..n * IN_LEN).map(|_| rng.gen_range(-1.0..1.0)).collect();
     let t: Vec<usize> = (0..n).map(|i| i % 3).collect();
-    let mut net = ShapesNet::new(1, 3);
+    let mut net = Net::course(1, 3);
     let mut adam = Adam::new(0.001, &net.params);
     let mut be = match CpuBackend::new(Some(threads)) {
         Ok(be) => be,
@@ -60,7 +60,11 @@ fn main() {
         // thread time outside the stages: batch split, gradient sums, Adam, waiting
         let other = (wall * threads as f64 - busy).max(0.0);
         println!("per image, {threads} thread(s), {steps} steps of {n}:");
-        for (name, secs) in stages.iter().copied().chain([("other", other)]) {
+        for (name, secs) in stages
+            .iter()
+            .map(|(n, s)| (n.as_str(), *s))
+            .chain([("other", other)])
+        {
             println!(
                 "  {name:<26} {:>8.1} us  {:>5.1}%",
                 secs / images * 1e6,

@@ -19,7 +19,7 @@
 use ndarray::{ArrayView2, ArrayView3};
 
 use crate::backend::cpu::{self, argmax};
-use crate::nn::net::{idx, ShapesNet, Trace, C1, C2, C3, IMAGE_SIDE, IN_CHANNELS, KERNEL};
+use crate::nn::net::{idx, Net, Trace, C1, C2, C3, IMAGE_SIDE, IN_CHANNELS, KERNEL};
 use crate::nn::net::{POOL1_SIDE, POOL2_SIDE};
 use crate::{Error, Result};
 
@@ -311,7 +311,7 @@ impl Decision {
 /// One image through a net, with every map kept (see the module docs).
 #[derive(Debug, Clone)]
 pub struct Explorer {
-    net: ShapesNet,
+    net: Net,
     classes: Vec<String>,
     /// The normalised image, [3, 128, 128] CHW.
     input: Vec<f32>,
@@ -323,7 +323,13 @@ impl Explorer {
     /// Run `input` (one normalised 3x128x128 CHW image) through `net` once, dropout off.
     /// `classes`: the class names (as the checkpoint names them; missing names are
     /// filled in as `class{i}`).
-    pub fn new(net: ShapesNet, classes: Vec<String>, input: Vec<f32>) -> Result<Explorer> {
+    pub fn new(net: Net, classes: Vec<String>, input: Vec<f32>) -> Result<Explorer> {
+        if !net.plan.arch.is_course() {
+            return Err(Error::Other(format!(
+                "explore looks inside the course's network only (this model is `{}`)",
+                net.plan.arch
+            )));
+        }
         if input.len() != crate::nn::net::IN_LEN {
             return Err(Error::Other(format!(
                 "explore takes one {IN_CHANNELS}x{IMAGE_SIDE}x{IMAGE_SIDE} image, not {} floats",
@@ -349,7 +355,7 @@ impl Explorer {
 
     /// Run `pixels` (one 3x128x128 CHW u8 image, as [`crate::data::load_image`] and
     /// [`crate::data::rgb_to_chw`] give) through `net`, normalised as training does.
-    pub fn from_pixels(net: ShapesNet, classes: Vec<String>, pixels: &[u8]) -> Result<Explorer> {
+    pub fn from_pixels(net: Net, classes: Vec<String>, pixels: &[u8]) -> Result<Explorer> {
         let lut = crate::data::normalize_table();
         let input = pixels.iter().map(|&p| lut[usize::from(p)]).collect();
         Explorer::new(net, classes, input)
@@ -364,7 +370,7 @@ impl Explorer {
     }
 
     /// The net explored.
-    pub fn net(&self) -> &ShapesNet {
+    pub fn net(&self) -> &Net {
         &self.net
     }
 
@@ -391,16 +397,19 @@ impl Explorer {
                 return ArrayView3::from_shape((IN_CHANNELS, IMAGE_SIDE, IMAGE_SIDE), &self.input)
                     .unwrap_or_else(|_| unreachable!("checked in Explorer::new"))
             }
-            Stage::Conv1 => &t.conv1,
-            Stage::Pool1 => &t.pool1,
-            Stage::Relu1 => &t.relu1,
-            Stage::Conv2 => &t.conv2,
-            Stage::Pool2 => &t.pool2,
-            Stage::Relu2 => &t.relu2,
-            Stage::Conv3 => &t.conv3,
-            Stage::Relu3 => &t.relu3,
+            Stage::Conv1 => "conv1",
+            Stage::Pool1 => "pool1",
+            Stage::Relu1 => "relu1",
+            Stage::Conv2 => "conv2",
+            Stage::Pool2 => "pool2",
+            Stage::Relu2 => "relu2",
+            Stage::Conv3 => "conv3",
+            Stage::Relu3 => "relu3",
         };
-        a.index_axis(ndarray::Axis(0), 0)
+        let a = t
+            .maps(a)
+            .unwrap_or_else(|| unreachable!("the course's net names every stage"));
+        a.index_axis_move(ndarray::Axis(0), 0)
     }
 
     /// Every stage's shape and value range, in order.
@@ -575,10 +584,10 @@ impl Explorer {
 }
 
 /// The fc layer's sum per class and conv3 channel, from the weights and relu3.
-fn decide(net: &ShapesNet, trace: &Trace) -> Decision {
+fn decide(net: &Net, trace: &Trace) -> Decision {
     let k = net.classes();
     let plane = POOL2_SIDE * POOL2_SIDE;
-    let act = trace.relu3.as_slice().unwrap_or(&[]);
+    let act = trace.get("relu3").and_then(|a| a.as_slice()).unwrap_or(&[]);
     let fcw = &net.params[idx::FC_W].data;
     let mut maps = Vec::with_capacity(k * act.len());
     let mut channel_totals = Vec::with_capacity(k);
@@ -598,8 +607,8 @@ fn decide(net: &ShapesNet, trace: &Trace) -> Decision {
         debug_assert_eq!(maps.len() - start, act.len());
         channel_totals.push(totals);
     }
-    let scores: Vec<f32> = trace.logits.iter().copied().collect();
-    let probabilities = trace.log_probs.iter().map(|v| v.exp()).collect();
+    let scores: Vec<f32> = trace.logits().iter().copied().collect();
+    let probabilities = trace.log_probs().iter().map(|v| v.exp()).collect();
     Decision {
         scores,
         probabilities,
@@ -634,7 +643,7 @@ mod tests {
     use super::*;
 
     fn explorer() -> Explorer {
-        let net = ShapesNet::new(5, 3);
+        let net = Net::course(5, 3);
         // a smooth, varied image in [-1, 1]
         let input: Vec<f32> = (0..crate::nn::net::IN_LEN)
             .map(|i| ((i as f32) * 0.013).sin())

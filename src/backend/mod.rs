@@ -21,7 +21,7 @@ use ndarray::Array2;
 use rand_chacha::ChaCha8Rng;
 
 use crate::nn::adam::Adam;
-use crate::nn::net::{ShapesNet, IMAGE_SIDE, IN_CHANNELS, IN_LEN};
+use crate::nn::net::Net;
 use crate::{Error, Result};
 
 pub use cpu::CpuBackend;
@@ -37,31 +37,33 @@ pub struct BatchStats {
     pub images: usize,
 }
 
-/// A device that runs the shapes net on batches of normalised 3x128x128 images
+/// A device that runs a network on batches of normalised images of its plan's input size
 /// (`input` = images one after another, CHW f32).
 pub trait Backend: Send {
     /// A short description for messages, e.g. `cpu (2 threads)`.
     fn name(&self) -> String;
 
     /// Forward, loss and backward for one batch. With `dropout`, the net is in training
-    /// mode and the masks are drawn from that generator; without, the dropouts are off.
-    /// The gradients of the mean loss are then available from [`Backend::grads`].
+    /// mode: the masks are drawn from that generator, batch norm uses the batch's
+    /// statistics and updates its running statistics in `net`; without, the dropouts are
+    /// off and batch norm uses the running statistics. The gradients of the mean loss
+    /// are then available from [`Backend::grads`].
     fn forward_backward(
         &mut self,
-        net: &ShapesNet,
+        net: &mut Net,
         input: &[f32],
         targets: &[usize],
         dropout: Option<&mut ChaCha8Rng>,
     ) -> Result<BatchStats>;
 
-    /// The gradients of the last [`Backend::forward_backward`], one per parameter,
-    /// in `state_dict` order.
+    /// The gradients of the last [`Backend::forward_backward`], one per tensor of the net
+    /// in `state_dict` order (zeros for buffers).
     fn grads(&self) -> &[Vec<f32>];
 
     /// One training step: forward, loss, backward, then one Adam update of `net`.
     fn train_step(
         &mut self,
-        net: &mut ShapesNet,
+        net: &mut Net,
         adam: &mut Adam,
         input: &[f32],
         targets: &[usize],
@@ -73,31 +75,29 @@ pub trait Backend: Send {
     }
 
     /// Eval-mode forward (dropouts off): log-probabilities, [images, classes].
-    fn predict(&mut self, net: &ShapesNet, input: &[f32]) -> Result<Array2<f32>>;
+    fn predict(&mut self, net: &Net, input: &[f32]) -> Result<Array2<f32>>;
 
     /// Bring `net` and `adam` up to date after [`Backend::train_step`]s. A backend may
     /// keep the parameters and Adam's moments on its device across steps (the GPU does);
     /// call this before reading `net` (validation, saving). The CPU has nothing to do.
-    fn sync_to_host(&mut self, net: &mut ShapesNet, adam: &mut Adam) -> Result<()> {
+    fn sync_to_host(&mut self, net: &mut Net, adam: &mut Adam) -> Result<()> {
         let _ = (net, adam);
         Ok(())
     }
 }
 
-/// Check a batch: whole 3x128x128 images, one target per image, each below the class
-/// count. Returns the number of images.
-pub(crate) fn check_input(
-    net: &ShapesNet,
-    input: &[f32],
-    targets: Option<&[usize]>,
-) -> Result<usize> {
-    if !input.len().is_multiple_of(IN_LEN) || input.is_empty() {
+/// Check a batch: whole images of the net's input size, one target per image, each below
+/// the class count. Returns the number of images.
+pub(crate) fn check_input(net: &Net, input: &[f32], targets: Option<&[usize]>) -> Result<usize> {
+    let len = net.plan.input_len();
+    if input.is_empty() || !input.len().is_multiple_of(len) {
+        let [c, h, w] = net.plan.input_dims();
         return Err(Error::Other(format!(
-            "input holds {} floats, not a whole number of {IN_CHANNELS}x{IMAGE_SIDE}x{IMAGE_SIDE} images",
+            "input holds {} floats, not a whole number of {c}x{h}x{w} images",
             input.len()
         )));
     }
-    let n = input.len() / IN_LEN;
+    let n = input.len() / len;
     if let Some(t) = targets {
         if t.len() != n {
             return Err(Error::Other(format!("{} targets for {n} images", t.len())));

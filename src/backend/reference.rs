@@ -1,6 +1,7 @@
 //! Checking the engine against a PyTorch reference dump in the layout of
-//! `../shared/golden/README.md` (any batch size, any seed): activations, loss, gradients,
-//! and the parameters after one and three Adam steps. It lives with the backends because it
+//! `../shared/golden/README.md`, generalised to any architecture in
+//! `tests/fixtures/arch/README.md` (any batch size, seed, input size; metadata `arch` and
+//! `mode`): activations, loss, gradients, and the tensors after one and three Adam steps. It lives with the backends because it
 //! runs one: the activations come from the reference array ops of [`crate::nn`] (what the
 //! lessons run) and from the CPU backend's pass that keeps its maps ([`super::cpu::forward_trace`],
 //! what the inspector shows), the loss, gradients and Adam steps from the backend given (what
@@ -10,8 +11,9 @@ use ndarray::Array4;
 
 use super::Backend;
 use crate::nn::adam::Adam;
+use crate::nn::arch::Plan;
 use crate::nn::checkpoint::TensorFile;
-use crate::nn::net::{param_specs, Param, ShapesNet, IMAGE_SIDE, IN_CHANNELS};
+use crate::nn::net::Net;
 use crate::{Error, Result};
 
 /// Relative tolerance for activations, loss and gradients: max|ours - theirs| / max|theirs|.
@@ -69,61 +71,110 @@ pub fn compare(ours: &[f32], theirs: &[f32], measure: Measure) -> f32 {
     }
 }
 
-/// Every key a reference file must hold for a net with `classes` outputs.
-pub fn required_keys(classes: usize) -> Vec<String> {
+/// What a reference dump says of itself: the network it was made for and the mode.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dump {
+    /// The network (from the `arch` metadata and the `input` tensor's shape; the course's
+    /// net when there is no `arch`).
+    pub plan: Plan,
+    /// Training mode (`mode` = `train`): batch norm on batch statistics (and its running
+    /// statistics updated), dropouts on (the dumps use p = 0).
+    pub train: bool,
+}
+
+/// Every key a reference file for `plan` must hold: `input`, `target`, `loss`,
+/// `adam.losses`, `act.NAME` for every named output, `init.*`, `adam1.*` and `adam3.*`
+/// for every tensor (buffers too), `grad.*` for every trainable one.
+pub fn required_keys(plan: &Plan) -> Vec<String> {
     let mut keys: Vec<String> = ["input", "target", "loss", "adam.losses"]
         .iter()
         .map(|s| s.to_string())
         .collect();
-    for a in [
-        "conv1",
-        "pool1",
-        "relu1",
-        "conv2",
-        "pool2",
-        "relu2",
-        "conv3",
-        "relu3",
-        "logits",
-        "log_probs",
-    ] {
+    for a in plan.act_names() {
         keys.push(format!("act.{a}"));
     }
     for prefix in ["init", "grad", "adam1", "adam3"] {
-        for (name, _) in param_specs(classes) {
-            keys.push(format!("{prefix}.{name}"));
+        for t in &plan.tensors {
+            if prefix != "grad" || t.trainable {
+                keys.push(format!("{prefix}.{}", t.name));
+            }
         }
     }
     keys
 }
 
-/// Run every check of the reference file at `path` on `backend`. Fails (before computing
-/// anything) when a key is missing or a tensor has the wrong shape, naming it.
-pub fn verify(path: &std::path::Path, backend: &mut dyn Backend) -> Result<Vec<Check>> {
-    let file = TensorFile::read(path)?;
-    let classes = match file.tensors.get("init.fc.bias") {
-        Some(t) if t.shape.len() == 1 && t.shape[0] > 0 => t.shape[0],
-        _ => 3,
-    };
-    if let Some(missing) = required_keys(classes)
-        .into_iter()
-        .find(|k| !file.tensors.contains_key(k))
-    {
-        return Err(Error::Checkpoint(format!(
-            "{} has no tensor `{missing}` (a reference dump needs every key of ../shared/golden/README.md)",
-            path.display()
-        )));
-    }
+/// The network and mode of a reference file (see [`Dump`]).
+pub fn dump_of(file: &TensorFile) -> Result<Dump> {
+    let (arch, _) = crate::nn::checkpoint::arch_of(file)?;
     let input = file.get("input")?;
-    let n = input.shape.first().copied().unwrap_or(0);
-    let x = file.get_shaped("input", &[n, IN_CHANNELS, IMAGE_SIDE, IMAGE_SIDE])?;
+    let [n, c, h, w] = input.shape[..] else {
+        return Err(Error::Checkpoint(format!(
+            "{}: tensor `input` has shape {:?}, not [N, C, H, W]",
+            file.path.display(),
+            input.shape
+        )));
+    };
     if n == 0 {
         return Err(Error::Checkpoint(format!(
             "{}: tensor `input` holds no images",
-            path.display()
+            file.path.display()
         )));
     }
+    let classes = crate::nn::checkpoint::classes_in(file, &arch, "init.").unwrap_or(3);
+    let plan = Plan::new(&arch, [c, h, w], classes)
+        .map_err(|e| Error::Checkpoint(format!("{}: metadata `arch`: {e}", file.path.display())))?;
+    let train = match file.metadata.get("mode").map(String::as_str) {
+        None | Some("eval") => false,
+        Some("train") => true,
+        Some(other) => {
+            return Err(Error::Checkpoint(format!(
+                "{}: metadata `mode` is `{}`, not `eval` or `train`",
+                file.path.display(),
+                crate::text::escaped(other)
+            )))
+        }
+    };
+    Ok(Dump { plan, train })
+}
+
+/// What [`verify`] found: one check per tensor compared, and the tensors of the file it
+/// does not know (a name this network does not have).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verified {
+    /// The network checked.
+    pub dump: Dump,
+    /// The comparisons.
+    pub checks: Vec<Check>,
+    /// Keys of the file that are not a tensor of this network's dump.
+    pub unknown: Vec<String>,
+}
+
+/// Run every check of the reference file at `path` on `backend`. Fails (before computing
+/// anything) when a key is missing or a tensor has the wrong shape, naming it.
+pub fn verify(path: &std::path::Path, backend: &mut dyn Backend) -> Result<Verified> {
+    let file = TensorFile::read(path)?;
+    let dump = dump_of(&file)?;
+    let plan = dump.plan.clone();
+    let keys = required_keys(&plan);
+    if let Some(missing) = keys.iter().find(|k| !file.tensors.contains_key(k.as_str())) {
+        return Err(Error::Checkpoint(format!(
+            "{} has no tensor `{missing}` (a reference dump for `{}` needs every key of tests/fixtures/arch/README.md)",
+            path.display(),
+            plan.arch
+        )));
+    }
+    let mut unknown: Vec<String> = file
+        .tensors
+        .keys()
+        .filter(|k| !keys.contains(k))
+        .cloned()
+        .collect();
+    unknown.sort();
+    let input = file.get("input")?;
+    let n = input.shape[0];
+    let x = input;
     let target = file.get_shaped("target", &[n])?;
+    let classes = plan.classes;
     // i64 as PyTorch stores class indices; whole-number floats are accepted too
     let ints: Vec<i64> = match &target.ints {
         Some(v) => v.clone(),
@@ -144,16 +195,8 @@ pub fn verify(path: &std::path::Path, backend: &mut dyn Backend) -> Result<Vec<C
             ))
         })?;
 
-    let mut params = Vec::new();
-    for (name, shape) in param_specs(classes) {
-        let t = file.get_shaped(&format!("init.{name}"), &shape)?;
-        params.push(Param {
-            name,
-            shape,
-            data: t.data.clone(),
-        });
-    }
-    let mut net = ShapesNet::from_params(params)
+    let params = crate::nn::checkpoint::params_from(&file, &plan, "init.")?;
+    let mut net = Net::from_params(plan.clone(), params)
         .ok_or_else(|| Error::Checkpoint(format!("{}: bad init tensors", path.display())))?;
 
     let mut checks: Vec<Check> = Vec::new();
@@ -171,88 +214,97 @@ pub fn verify(path: &std::path::Path, backend: &mut dyn Backend) -> Result<Vec<C
         Ok::<(), Error>(())
     };
 
+    let names = plan.act_names();
+    let flat = |a: &ndarray::ArrayD<f32>| a.iter().copied().collect::<Vec<f32>>();
     // activations, with the reference array ops (the code the lessons run)
-    let xa = Array4::from_shape_vec((n, IN_CHANNELS, IMAGE_SIDE, IMAGE_SIDE), x.data.clone())
+    let [c, h, w] = plan.input_dims();
+    let xa = Array4::from_shape_vec((n, c, h, w), x.data.clone())
         .map_err(|e| Error::shape("input", e))?;
-    let tr = net.forward_trace(&xa);
-    let flat = |a: &Array4<f32>| a.iter().copied().collect::<Vec<f32>>();
-    for (name, a) in [
-        ("act.conv1", &tr.conv1),
-        ("act.pool1", &tr.pool1),
-        ("act.relu1", &tr.relu1),
-        ("act.conv2", &tr.conv2),
-        ("act.pool2", &tr.pool2),
-        ("act.relu2", &tr.relu2),
-        ("act.conv3", &tr.conv3),
-        ("act.relu3", &tr.relu3),
-    ] {
-        check(&mut checks, name, &flat(a), Measure::Relative)?;
+    let tr = net.forward_trace_mode(&xa, dump.train);
+    for name in &names {
+        if let Some(a) = tr.get(name) {
+            check(
+                &mut checks,
+                &format!("act.{name}"),
+                &flat(a),
+                Measure::Relative,
+            )?;
+        }
     }
-    check(
-        &mut checks,
-        "act.logits",
-        &tr.logits.iter().copied().collect::<Vec<_>>(),
-        Measure::Relative,
-    )?;
-    check(
-        &mut checks,
-        "act.log_probs",
-        &tr.log_probs.iter().copied().collect::<Vec<_>>(),
-        Measure::Relative,
-    )?;
-
-    // the same activations from the CPU backend's own pass, which keeps its maps for the
-    // inspector (`cnn-tutor explore`)
-    let bt = super::cpu::forward_trace(&net, &x.data)?;
-    let v = |a: ndarray::ArrayViewD<'_, f32>| a.iter().copied().collect::<Vec<f32>>();
-    for (name, ours) in [
-        ("act.conv1", v(bt.conv1.view().into_dyn())),
-        ("act.pool1", v(bt.pool1.view().into_dyn())),
-        ("act.relu1", v(bt.relu1.view().into_dyn())),
-        ("act.conv2", v(bt.conv2.view().into_dyn())),
-        ("act.pool2", v(bt.pool2.view().into_dyn())),
-        ("act.relu2", v(bt.relu2.view().into_dyn())),
-        ("act.conv3", v(bt.conv3.view().into_dyn())),
-        ("act.relu3", v(bt.relu3.view().into_dyn())),
-        ("act.logits", v(bt.logits.view().into_dyn())),
-        ("act.log_probs", v(bt.log_probs.view().into_dyn())),
-    ] {
-        check(&mut checks, name, &ours, Measure::Relative)?;
-        if let Some(last) = checks.last_mut() {
-            last.name = format!("{name} (cpu pass)");
+    if !dump.train {
+        // the same outputs from the CPU backend's own pass, which keeps its maps for the
+        // inspector (`cnn-tutor explore`)
+        let bt = super::cpu::forward_trace(&net, &x.data)?;
+        for name in &names {
+            if let Some(a) = bt.get(name) {
+                let key = format!("act.{name}");
+                check(&mut checks, &key, &flat(a), Measure::Relative)?;
+                if let Some(last) = checks.last_mut() {
+                    last.name = format!("{key} (cpu pass)");
+                }
+            }
         }
     }
 
-    // loss, gradients and Adam, on the backend (the code training runs)
+    // loss, gradients and Adam, on the backend (the code training runs); a train-mode
+    // dump's dropouts have p = 0, so the generator's draws change nothing
+    let cancelled = if dump.train {
+        cancelled_biases(&plan)
+    } else {
+        Vec::new()
+    };
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
     let mut adam = Adam::new(0.001, &net.params);
     let mut losses = Vec::new();
     for step in 1..=3 {
-        let stats = backend.forward_backward(&net, &x.data, &targets, None)?;
+        let mode = dump.train.then_some(&mut rng);
+        let stats = backend.forward_backward(&mut net, &x.data, &targets, mode)?;
         losses.push(stats.loss);
         if step == 1 {
             check(&mut checks, "loss", &[stats.loss], Measure::Relative)?;
-            let log_probs = backend.predict(&net, &x.data)?;
-            check(
-                &mut checks,
-                "act.log_probs",
-                &log_probs.iter().copied().collect::<Vec<_>>(),
-                Measure::Relative,
-            )?;
-            if let Some(last) = checks.last_mut() {
-                last.name = "act.log_probs (backend)".into();
-            }
-            for (p, g) in net.params.iter().zip(backend.grads()) {
+            if !dump.train {
+                let log_probs = backend.predict(&net, &x.data)?;
                 check(
                     &mut checks,
-                    &format!("grad.{}", p.name),
-                    g,
+                    "act.log_probs",
+                    &log_probs.iter().copied().collect::<Vec<_>>(),
                     Measure::Relative,
                 )?;
+                if let Some(last) = checks.last_mut() {
+                    last.name = "act.log_probs (backend)".into();
+                }
+            }
+            let grads = backend.grads();
+            for (i, (p, g)) in net.params.iter().zip(grads).enumerate() {
+                if !p.trainable {
+                    continue;
+                }
+                let key = format!("grad.{}", p.name);
+                match cancelled.iter().find(|(b, _)| *b == i) {
+                    // zero up to rounding: compared on the scale of its layer's weights
+                    Some(&(_, wi)) => {
+                        let scale = grads[wi].iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                        let theirs = file.get(&key)?;
+                        checks.push(Check {
+                            name: format!("{key} (zero: batch norm follows)"),
+                            error: compare(g, &theirs.data, Measure::Absolute)
+                                / scale.max(f32::MIN_POSITIVE),
+                            tolerance: REL_TOL,
+                            measure: Measure::Relative,
+                        });
+                    }
+                    None => check(&mut checks, &key, g, Measure::Relative)?,
+                }
             }
         }
         adam.step(&mut net.params, backend.grads());
         if step == 1 || step == 3 {
-            for p in &net.params {
+            for (i, p) in net.params.iter().enumerate() {
+                if cancelled.iter().any(|(b, _)| *b == i) {
+                    // Adam turns a rounding-noise gradient into a step of about lr: the two
+                    // programs' values differ there, and nothing downstream sees it
+                    continue;
+                }
                 check(
                     &mut checks,
                     &format!("adam{step}.{}", p.name),
@@ -263,5 +315,33 @@ pub fn verify(path: &std::path::Path, backend: &mut dyn Backend) -> Result<Vec<C
         }
     }
     check(&mut checks, "adam.losses", &losses, Measure::Relative)?;
-    Ok(checks)
+    Ok(Verified {
+        dump,
+        checks,
+        unknown,
+    })
+}
+
+/// In training mode, the convolution biases that a batch norm cancels (the layers between
+/// only pool or drop whole maps, so the bias shifts every value of a channel alike and
+/// the batch norm subtracts it again): their gradient is zero up to rounding. Pairs of
+/// (bias index, weight index) into the net's tensors.
+pub fn cancelled_biases(plan: &Plan) -> Vec<(usize, usize)> {
+    use crate::nn::arch::Layer;
+    let mut out = Vec::new();
+    for (i, l) in plan.layers.iter().enumerate() {
+        if !matches!(l.layer, Layer::Conv { .. }) {
+            continue;
+        }
+        let next = plan.layers[i + 1..].iter().map(|n| n.layer).find(|n| {
+            !matches!(
+                n,
+                Layer::MaxPool { .. } | Layer::AvgPool { .. } | Layer::Dropout2d { .. }
+            )
+        });
+        if next == Some(Layer::BatchNorm) {
+            out.push((l.tensors[1], l.tensors[0]));
+        }
+    }
+    out
 }

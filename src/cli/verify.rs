@@ -12,11 +12,18 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
     if let Some(note) = note {
         eprintln!("{note}");
     }
-    let checks = reference::verify(&args.reference, backend.as_mut())?;
+    let verified = reference::verify(&args.reference, backend.as_mut())?;
+    let checks = &verified.checks;
     crate::outln!(
         "Checking {} on {}",
         args.reference.display(),
         backend.name()
+    );
+    crate::outln!(
+        "network: {} ({} mode, input {})",
+        verified.dump.plan.arch,
+        if verified.dump.train { "train" } else { "eval" },
+        verified.dump.plan.input
     );
     crate::outln!(
         "{:<28} {:>12} {:>10}  result",
@@ -24,7 +31,7 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
         "max error",
         "tolerance"
     );
-    for c in &checks {
+    for c in checks {
         let kind = match c.measure {
             Measure::Relative => "rel",
             Measure::Absolute => "abs",
@@ -37,7 +44,22 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
             if c.pass() { "PASS" } else { "FAIL" }
         );
     }
+    for name in &verified.unknown {
+        crate::outln!(
+            "{:<28} {:>12} {:>10}  UNKNOWN (not a tensor of this network's dump)",
+            crate::text::escaped(name),
+            "-",
+            "-"
+        );
+    }
     let failed = checks.iter().filter(|c| !c.pass()).count();
+    if !verified.unknown.is_empty() {
+        return Err(Error::Other(format!(
+            "{} tensor(s) of the file are not known for this network (named above); {failed} of {} checked tensors are outside tolerance",
+            verified.unknown.len(),
+            checks.len()
+        )));
+    }
     if failed > 0 {
         return Err(Error::Other(format!(
             "{failed} of {} tensors are outside tolerance",

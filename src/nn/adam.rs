@@ -1,5 +1,5 @@
 //! Adam, as `torch.optim.Adam` computes it on the CPU (the single-tensor path, no AMSGrad,
-//! no weight decay). Per parameter value, with `t` the step number from 1:
+//! no weight decay); buffers (`Param::trainable` false) are left alone. Per parameter value, with `t` the step number from 1:
 //!
 //! ```text
 //! m  = m + (g - m) * (1 - beta1)            (torch: exp_avg.lerp_(grad, 1 - beta1))
@@ -82,6 +82,10 @@ impl Adam {
             .zip(&mut self.v)
         {
             assert_eq!(p.data.len(), g.len(), "Adam: {} gradient size", p.name);
+            if !p.trainable {
+                // a buffer (batch norm's running statistics): not trained
+                continue;
+            }
             for (((pv, &gv), mv), vv) in
                 p.data.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut())
             {
@@ -101,9 +105,10 @@ mod tests {
     #[test]
     fn first_step_moves_each_value_by_lr_against_its_gradient() {
         let mut params = vec![Param {
-            name: "w",
+            name: "w".into(),
             shape: vec![3],
             data: vec![1.0, 1.0, 1.0],
+            trainable: true,
         }];
         let mut adam = Adam::new(0.001, &params);
         adam.step(&mut params, &[vec![0.5, -2.0, 0.0]]);

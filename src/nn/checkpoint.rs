@@ -1,8 +1,10 @@
 //! Checkpoints and reference dumps in safetensors.
 //!
-//! A checkpoint holds exactly the seed `Net`'s `state_dict` (`conv1.weight` `[12, 3, 3, 3]` ...
-//! `fc.bias` `[3]`, f32), so `Net().load_state_dict(safetensors.torch.load_file(path))` works
-//! in PyTorch unchanged; class names and training settings go in the file's metadata.
+//! A checkpoint holds exactly the `state_dict` of the network its metadata's `arch` names
+//! (the course's `Net` when there is none: `conv1.weight` `[12, 3, 3, 3]` ... `fc.bias`
+//! `[3]`), f32 (batch norm's `num_batches_tracked` int64), so a PyTorch module built from
+//! the same description loads it with `load_state_dict(safetensors.torch.load_file(path))`
+//! unchanged; class names and training settings go in the file's metadata too.
 //! [`TensorFile`] reads any safetensors file (a PyTorch-saved state_dict, a golden dump).
 
 use std::collections::{BTreeMap, HashMap};
@@ -10,7 +12,8 @@ use std::path::Path;
 
 use safetensors::{Dtype, SafeTensors};
 
-use super::net::{param_specs, Param, ShapesNet};
+use super::arch::{Arch, Layer, Plan, DEFAULT_INPUT};
+use super::net::{Net, Param};
 use crate::{Error, Result};
 
 /// Default checkpoint path (`train --out`, `evaluate`/`predict --model`, the app's saves).
@@ -173,18 +176,31 @@ pub struct CheckpointMeta {
 }
 
 /// Save `net` to `path` atomically as a PyTorch-compatible safetensors state_dict, with
-/// `meta` in the metadata (`classes` as a JSON list; each setting under its own key).
-pub fn save(path: &Path, net: &ShapesNet, meta: &CheckpointMeta) -> Result<()> {
+/// `meta` in the metadata (`classes` as a JSON list, `arch` as the normalised description,
+/// `input` as `CxHxW`; each setting under its own key).
+pub fn save(path: &Path, net: &Net, meta: &CheckpointMeta) -> Result<()> {
+    let plan = &net.plan;
     let bytes: Vec<Vec<u8>> = net
         .params
         .iter()
-        .map(|p| p.data.iter().flat_map(|v| v.to_le_bytes()).collect())
+        .zip(&plan.tensors)
+        .map(|(p, t)| {
+            if t.int {
+                p.data
+                    .iter()
+                    .flat_map(|&v| (v as i64).to_le_bytes())
+                    .collect()
+            } else {
+                p.data.iter().flat_map(|v| v.to_le_bytes()).collect()
+            }
+        })
         .collect();
     let mut views = Vec::with_capacity(net.params.len());
-    for (p, b) in net.params.iter().zip(&bytes) {
-        let view = safetensors::tensor::TensorView::new(Dtype::F32, p.shape.clone(), b)
+    for ((p, t), b) in net.params.iter().zip(&plan.tensors).zip(&bytes) {
+        let dtype = if t.int { Dtype::I64 } else { Dtype::F32 };
+        let view = safetensors::tensor::TensorView::new(dtype, p.shape.clone(), b)
             .map_err(|e| Error::Checkpoint(format!("tensor `{}`: {e:?}", p.name)))?;
-        views.push((p.name, view));
+        views.push((p.name.as_str(), view));
     }
     let mut info: HashMap<String, String> = meta
         .settings
@@ -195,6 +211,9 @@ pub fn save(path: &Path, net: &ShapesNet, meta: &CheckpointMeta) -> Result<()> {
         "classes".into(),
         serde_json::to_string(&meta.classes).unwrap_or_else(|_| "[]".into()),
     );
+    info.insert("arch".into(), plan.arch.to_string());
+    let [c, h, w] = plan.input_dims();
+    info.insert("input".into(), format!("{c}x{h}x{w}"));
     info.insert("format".into(), "pt".into());
     let out = safetensors::serialize(views, &Some(info)).map_err(|e| {
         Error::Checkpoint(format!("cannot encode {}: {e:?}", crate::text::path(path)))
@@ -202,41 +221,100 @@ pub fn save(path: &Path, net: &ShapesNet, meta: &CheckpointMeta) -> Result<()> {
     crate::fsutil::write_atomic(path, &out)
 }
 
-/// Load a checkpoint (ours or a PyTorch-saved `state_dict` of the seed's `Net`). The number
-/// of classes comes from `fc.bias`; class names from the metadata when present, else
-/// [`default_class_names`]. A missing tensor or wrong shape is an error naming the tensor and
-/// both shapes; so is a NaN or infinite weight (naming the tensor and the first bad
-/// index), and a net with fewer than two classes.
-pub fn load(path: &Path) -> Result<(ShapesNet, CheckpointMeta)> {
-    let file = TensorFile::read(path)?;
-    let classes = file
-        .tensors
-        .get("fc.bias")
-        .and_then(|t| (t.shape.len() == 1).then_some(t.shape[0]))
-        .unwrap_or(3);
-    if classes < 2 {
-        return Err(Error::Checkpoint(format!(
-            "{}: the model has {classes} class(es) (`fc.bias` has shape [{classes}]); a classifier needs at least two",
-            crate::text::path(path)
-        )));
-    }
-    let mut params = Vec::new();
-    for (name, shape) in param_specs(classes) {
-        let t = file.get_shaped(name, &shape)?;
-        if let Some(i) = t.data.iter().position(|v| !v.is_finite()) {
+/// The architecture a file's metadata names (`arch`; the course's net when there is none)
+/// and its input (`input`, `CxHxW`; 3x128x128 when there is none). A description that does
+/// not read is an error naming the file and the field.
+pub fn arch_of(file: &TensorFile) -> Result<(Arch, [usize; 3])> {
+    let where_ = |field: &str, e: String| {
+        Error::Checkpoint(format!(
+            "{}: metadata `{field}`: {}",
+            crate::text::path(&file.path),
+            crate::text::escaped(&e)
+        ))
+    };
+    let arch = match file.metadata.get("arch") {
+        None => Arch::course(),
+        Some(text) => Arch::parse(text).map_err(|e| where_("arch", e.to_string()))?,
+    };
+    let input = match file.metadata.get("input") {
+        None => DEFAULT_INPUT,
+        Some(s) => {
+            let v: Vec<usize> = s.split('x').filter_map(|p| p.trim().parse().ok()).collect();
+            match v.as_slice() {
+                [c, h, w] if *c > 0 && *h > 0 && *w > 0 && c * h * w <= 1 << 24 => [*c, *h, *w],
+                _ => return Err(where_("input", format!("`{s}` is not CxHxW"))),
+            }
+        }
+    };
+    Ok((arch, input))
+}
+
+/// The number of classes of `arch` as stored in `file` under `prefix`: the last linear
+/// layer's bias length (`None` when that tensor is missing or not a vector).
+pub fn classes_in(file: &TensorFile, arch: &Arch, prefix: &str) -> Option<usize> {
+    let linears = arch
+        .layers
+        .iter()
+        .filter(|l| matches!(l, Layer::Linear { .. }))
+        .count();
+    let name = if linears == 1 {
+        "fc".to_string()
+    } else {
+        format!("fc{linears}")
+    };
+    let t = file.tensors.get(&format!("{prefix}{name}.bias"))?;
+    (t.shape.len() == 1).then_some(t.shape[0])
+}
+
+/// The tensors of `plan` read from `file` (each key under `prefix`): every one must be
+/// there with its shape, and finite. Errors name the tensor.
+pub fn params_from(file: &TensorFile, plan: &Plan, prefix: &str) -> Result<Vec<Param>> {
+    let mut params = Vec::with_capacity(plan.tensors.len());
+    for t in &plan.tensors {
+        let key = format!("{prefix}{}", t.name);
+        let found = file.get_shaped(&key, &t.shape)?;
+        if let Some(i) = found.data.iter().position(|v| !v.is_finite()) {
             return Err(Error::Checkpoint(format!(
-                "{}: tensor `{name}` holds {} at index {i}; a usable model has finite weights (was training diverging?)",
-                crate::text::path(path),
-                t.data[i]
+                "{}: tensor `{key}` holds {} at index {i}; a usable model has finite weights (was training diverging?)",
+                crate::text::path(&file.path),
+                found.data[i]
             )));
         }
         params.push(Param {
-            name,
-            shape,
-            data: t.data.clone(),
+            name: t.name.clone(),
+            shape: t.shape.clone(),
+            data: found.data.clone(),
+            trainable: t.trainable,
         });
     }
-    let net = ShapesNet::from_params(params).ok_or_else(|| {
+    Ok(params)
+}
+
+/// Load a checkpoint (ours, or a PyTorch-saved `state_dict` of a module built from the
+/// same description: the course's `Net` when the metadata has no `arch`). The number of
+/// classes comes from the last linear layer's bias; class names from the metadata when
+/// present, else [`default_class_names`]. A missing tensor or wrong shape is an error
+/// naming the tensor and both shapes; so is a NaN or infinite weight (naming the tensor
+/// and the first bad index), and a net with fewer than two classes.
+pub fn load(path: &Path) -> Result<(Net, CheckpointMeta)> {
+    let file = TensorFile::read(path)?;
+    let (arch, input) = arch_of(&file)?;
+    let classes = classes_in(&file, &arch, "").unwrap_or(3);
+    if classes < 2 {
+        return Err(Error::Checkpoint(format!(
+            "{}: the model has {classes} class(es); a classifier needs at least two",
+            crate::text::path(path)
+        )));
+    }
+    let plan = Plan::new(&arch, input, classes).map_err(|e| {
+        Error::Checkpoint(format!(
+            "{}: metadata `arch`: {}",
+            crate::text::path(path),
+            crate::text::escaped(&e.to_string())
+        ))
+    })?;
+    let params = params_from(&file, &plan, "")?;
+    let net = Net::from_params(plan, params).ok_or_else(|| {
         Error::Checkpoint(format!("{}: inconsistent tensors", crate::text::path(path)))
     })?;
     let names = file
@@ -248,7 +326,7 @@ pub fn load(path: &Path) -> Result<(ShapesNet, CheckpointMeta)> {
     let settings = file
         .metadata
         .iter()
-        .filter(|(k, _)| k.as_str() != "classes" && k.as_str() != "format")
+        .filter(|(k, _)| !["classes", "format", "arch", "input"].contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     Ok((

@@ -43,31 +43,33 @@ pub fn fill_mask(mask: &mut [f32], p: f32, rng: &mut impl Rng) {
 }
 
 /// Where one batch's dropout masks lie in the generator's stream: one 32-bit word per mask
-/// value, first the channel masks of every image (`channels` each, image after image), then
-/// the element masks (`elements` each). Drawn in that order in one sequence they give the
-/// masks that any split of the batch (CPU threads, GPU threads) must reproduce.
+/// value, one segment per dropout layer in layer order, each holding every image's masks
+/// (`units[s]` values per image: its channels for `dropout2d`, its values for `dropout`),
+/// image after image. Drawn in that order in one sequence they give the masks that any
+/// split of the batch (CPU threads, GPU threads) must reproduce. (The course's net: its
+/// 24 channel masks per image, then its 24,576 element masks per image.)
 #[derive(Debug, Clone)]
 pub struct MaskStream {
     rng: ChaCha8Rng,
     base: u128,
     images: usize,
-    channels: usize,
-    elements: usize,
+    units: Vec<usize>,
 }
 
 impl MaskStream {
-    /// The masks of `images` images, starting where `rng` stands; `rng` is moved past them
-    /// (where drawing them in one sequence would leave it).
-    pub fn take(rng: &mut ChaCha8Rng, images: usize, channels: usize, elements: usize) -> Self {
+    /// The masks of `images` images with `units` values per image in each segment,
+    /// starting where `rng` stands; `rng` is moved past them (where drawing them in one
+    /// sequence would leave it).
+    pub fn take(rng: &mut ChaCha8Rng, images: usize, units: &[usize]) -> Self {
         let base = rng.get_word_pos();
         let stream = MaskStream {
             rng: rng.clone(),
             base,
             images,
-            channels,
-            elements,
+            units: units.to_vec(),
         };
-        rng.set_word_pos(base + (images * (channels + elements)) as u128);
+        let total: usize = units.iter().map(|u| u * images).sum();
+        rng.set_word_pos(base + total as u128);
         stream
     }
 
@@ -77,29 +79,17 @@ impl MaskStream {
         &self.rng
     }
 
-    /// Word position of the first channel mask value of image `image`.
-    pub fn channels_at(&self, image: usize) -> u128 {
-        self.base + (image * self.channels) as u128
+    /// Word position of the first mask value of image `image` in segment `seg`.
+    pub fn at(&self, seg: usize, image: usize) -> u128 {
+        let before: usize = self.units[..seg].iter().map(|u| u * self.images).sum();
+        self.base + (before + image * self.units[seg]) as u128
     }
 
-    /// Word position of the first element mask value of image `image`.
-    pub fn elements_at(&self, image: usize) -> u128 {
-        self.base + (self.images * self.channels + image * self.elements) as u128
-    }
-
-    /// The channel masks of the images from `first` on, `out.len() / channels` of them,
-    /// dropped with probability `p`.
-    pub fn fill_channels(&self, first: usize, out: &mut [f32], p: f32) {
+    /// The masks of segment `seg` for the images from `first` on, `out.len() / units`
+    /// of them, dropped with probability `p`.
+    pub fn fill(&self, seg: usize, first: usize, out: &mut [f32], p: f32) {
         let mut rng = self.rng.clone();
-        rng.set_word_pos(self.channels_at(first));
-        fill_mask(out, p, &mut rng);
-    }
-
-    /// The element masks of the images from `first` on, `out.len() / elements` of them,
-    /// dropped with probability `p`.
-    pub fn fill_elements(&self, first: usize, out: &mut [f32], p: f32) {
-        let mut rng = self.rng.clone();
-        rng.set_word_pos(self.elements_at(first));
+        rng.set_word_pos(self.at(seg, first));
         fill_mask(out, p, &mut rng);
     }
 }
@@ -123,7 +113,7 @@ mod tests {
     fn any_split_of_the_stream_gives_the_masks_of_one_sequence() {
         let (n, ch, el) = (5, 3, 7);
         let mut rng = ChaCha8Rng::seed_from_u64(4);
-        let stream = MaskStream::take(&mut rng, n, ch, el);
+        let stream = MaskStream::take(&mut rng, n, &[ch, el]);
         let mut seq = ChaCha8Rng::seed_from_u64(4);
         let mut want_ch = vec![0.0; n * ch];
         let mut want_el = vec![0.0; n * el];
@@ -133,8 +123,8 @@ mod tests {
         assert_eq!(rng.gen::<u64>(), seq.gen::<u64>());
         let (mut got_ch, mut got_el) = (vec![0.0; n * ch], vec![0.0; n * el]);
         for (a, b) in [(0, 2), (2, 3), (3, 5)] {
-            stream.fill_channels(a, &mut got_ch[a * ch..b * ch], 0.2);
-            stream.fill_elements(a, &mut got_el[a * el..b * el], 0.5);
+            stream.fill(0, a, &mut got_ch[a * ch..b * ch], 0.2);
+            stream.fill(1, a, &mut got_el[a * el..b * el], 0.5);
         }
         assert_eq!(got_ch, want_ch);
         assert_eq!(got_el, want_el);

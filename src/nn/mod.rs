@@ -1,9 +1,11 @@
 //! The math of the network, written once. Lessons and training call the same functions.
 
 pub mod adam;
+pub mod arch;
 pub mod checkpoint;
 pub mod direct;
 pub mod dropout;
 pub mod kernels;
+pub mod layers;
 pub mod net;
 pub mod ops;

@@ -1,4 +1,5 @@
-//! The seed course's `Net`, with its parameters named and shaped as PyTorch's `state_dict`.
+//! A network's tensors (named and shaped as PyTorch's `state_dict`, in the order its
+//! [`Plan`] gives) and the reference forward pass; the course's `Net` is the default:
 //!
 //! ```text
 //! x [N,3,128,128] → conv1 (3→12, 3x3, s1, p1) → pool 2x2 → relu          [N,12,64,64]
@@ -7,14 +8,17 @@
 //!                 → dropout(0.5) → flatten [N,24576] → fc (24576→3) → log_softmax
 //! ```
 
-use ndarray::{Array1, Array2, Array4, ArrayView1, ArrayView2, ArrayView4};
+use std::sync::Arc;
+
+use ndarray::{Array2, Array4, ArrayD, ArrayView1, ArrayView2, ArrayView4, IxDyn};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::arch::{Layer, Plan};
 use super::ops;
 
-// The geometry of the net, written once: the backends, the data loader and the tests
-// take every size from here.
+// The input the data loader gives, and the course's net's geometry: code that has not
+// yet moved to reading a [`Plan`] takes its sizes from here.
 
 /// Input channels (RGB).
 pub const IN_CHANNELS: usize = 3;
@@ -43,7 +47,7 @@ pub const DROP2D_P: f32 = 0.2;
 /// Elementwise dropout probability before the fully connected layer.
 pub const DROP_P: f32 = 0.5;
 
-/// Index of each parameter in [`ShapesNet::params`].
+/// Index of each parameter of the course's net in [`Net::params`].
 pub mod idx {
     /// `conv1.weight`.
     pub const CONV1_W: usize = 0;
@@ -63,178 +67,254 @@ pub mod idx {
     pub const FC_B: usize = 7;
 }
 
-/// Names (PyTorch `state_dict` keys) and shapes of the parameters, in `state_dict` order,
-/// for a net with `classes` outputs.
-pub fn param_specs(classes: usize) -> [(&'static str, Vec<usize>); 8] {
-    [
-        ("conv1.weight", vec![C1, IN_CHANNELS, KERNEL, KERNEL]),
-        ("conv1.bias", vec![C1]),
-        ("conv2.weight", vec![C2, C1, KERNEL, KERNEL]),
-        ("conv2.bias", vec![C2]),
-        ("conv3.weight", vec![C3, C2, KERNEL, KERNEL]),
-        ("conv3.bias", vec![C3]),
-        ("fc.weight", vec![classes, FC_IN]),
-        ("fc.bias", vec![classes]),
-    ]
-}
-
-/// One named parameter tensor, row-major.
+/// One named tensor of the network (a parameter, or a buffer such as batch norm's running
+/// statistics), row-major.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Param {
     /// PyTorch `state_dict` key, e.g. `conv1.weight`.
-    pub name: &'static str,
+    pub name: String,
     /// PyTorch shape.
     pub shape: Vec<usize>,
     /// Values, row-major (`shape.iter().product()` of them).
     pub data: Vec<f32>,
+    /// Trained by the optimiser (false: a buffer).
+    pub trainable: bool,
 }
 
-/// The seed's `Net`: eight parameter tensors in `state_dict` order (see [`idx`]).
+/// A network: its [`Plan`] and its tensors in `state_dict` order (see [`Plan::tensors`]).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ShapesNet {
-    /// The parameters, in `state_dict` order.
+pub struct Net {
+    /// What the network is: layers, shapes, names.
+    pub plan: Arc<Plan>,
+    /// Parameters and buffers, in `state_dict` order.
     pub params: Vec<Param>,
 }
 
-/// Every intermediate tensor of one forward pass with the dropouts off (eval mode),
-/// named as in `../shared/golden/README.md`: from the reference array ops
-/// ([`ShapesNet::forward_trace`], the lessons and `verify`) or from the CPU backend's own
-/// pass (`backend::cpu::forward_trace`, the inspector).
+/// Every named output of one forward pass with the dropouts off (eval mode), in layer
+/// order (`conv1`, `pool1`, ... `logits`, `log_probs`; see [`Plan::act_names`]), each
+/// [N, ...] as PyTorch shapes it: from the reference array ops ([`Net::forward_trace`],
+/// the lessons and `verify`) or from the CPU backend's own pass
+/// (`backend::cpu::forward_trace`, the inspector).
 #[derive(Debug, Clone)]
 pub struct Trace {
-    /// conv1(x).
-    pub conv1: Array4<f32>,
-    /// pool(conv1).
-    pub pool1: Array4<f32>,
-    /// relu(pool(conv1)).
-    pub relu1: Array4<f32>,
-    /// conv2(relu1).
-    pub conv2: Array4<f32>,
-    /// pool(conv2).
-    pub pool2: Array4<f32>,
-    /// relu(pool(conv2)).
-    pub relu2: Array4<f32>,
-    /// conv3(relu2).
-    pub conv3: Array4<f32>,
-    /// relu(conv3).
-    pub relu3: Array4<f32>,
-    /// fc(flatten(relu3)).
-    pub logits: Array2<f32>,
-    /// log_softmax(logits).
-    pub log_probs: Array2<f32>,
+    /// The outputs, by name, in order.
+    pub acts: Vec<(String, ArrayD<f32>)>,
 }
 
-impl ShapesNet {
-    /// A net initialised like PyTorch's defaults, from `seed`: every weight and bias
-    /// uniform in ±1/sqrt(fan_in) (Kaiming-uniform with a = sqrt(5) gives exactly that
-    /// bound for the weights), drawn in `state_dict` order from ChaCha8.
-    pub fn new(seed: u64, classes: usize) -> ShapesNet {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let params = param_specs(classes)
-            .into_iter()
-            .enumerate()
-            .map(|(i, (name, shape))| {
-                // fan_in of the layer this tensor belongs to (weight and bias share it)
-                let wshape = if i % 2 == 0 {
-                    shape.clone()
-                } else {
-                    param_specs(classes)[i - 1].1.clone()
-                };
-                let fan_in: usize = wshape[1..].iter().product();
-                let bound = 1.0 / (fan_in as f32).sqrt();
-                let n: usize = shape.iter().product();
-                let data = (0..n).map(|_| rng.gen_range(-bound..bound)).collect();
-                Param { name, shape, data }
-            })
-            .collect();
-        ShapesNet { params }
+impl Trace {
+    /// The output named `name`.
+    pub fn get(&self, name: &str) -> Option<&ArrayD<f32>> {
+        self.acts.iter().find(|(n, _)| n == name).map(|(_, a)| a)
     }
 
-    /// Build a net from tensors in `state_dict` order; `None` when a shape is wrong.
-    pub fn from_params(params: Vec<Param>) -> Option<ShapesNet> {
-        let classes = params.get(idx::FC_B)?.shape.first().copied()?;
-        let specs = param_specs(classes);
-        if params.len() != specs.len()
-            || params.iter().zip(&specs).any(|(p, (name, shape))| {
-                p.name != *name
-                    || &p.shape != shape
-                    || p.data.len() != shape.iter().product::<usize>()
+    /// A map output as [N, C, H, W].
+    pub fn maps(&self, name: &str) -> Option<ArrayView4<'_, f32>> {
+        self.get(name)?.view().into_dimensionality().ok()
+    }
+
+    /// The last linear layer's output, [N, classes].
+    pub fn logits(&self) -> ArrayView2<'_, f32> {
+        self.rows("logits")
+    }
+
+    /// log_softmax of the network's output, [N, classes].
+    pub fn log_probs(&self) -> ArrayView2<'_, f32> {
+        self.rows("log_probs")
+    }
+
+    fn rows(&self, name: &str) -> ArrayView2<'_, f32> {
+        self.get(name)
+            .and_then(|a| a.view().into_dimensionality().ok())
+            .unwrap_or_else(|| unreachable!("every trace ends with logits and log_probs"))
+    }
+}
+
+impl Net {
+    /// A net initialised like PyTorch's defaults, from `seed`: every convolution and
+    /// linear weight and bias uniform in +-1/sqrt(fan_in) (Kaiming-uniform with a = sqrt(5)
+    /// gives exactly that bound for the weights), drawn in `state_dict` order from ChaCha8;
+    /// batch norm's weight 1, bias 0, running mean 0, running variance 1.
+    pub fn new(plan: Plan, seed: u64) -> Net {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let params = plan
+            .tensors
+            .iter()
+            .map(|t| {
+                let n = t.len();
+                let data = if t.fan_in > 0 {
+                    let bound = 1.0 / (t.fan_in as f32).sqrt();
+                    (0..n).map(|_| rng.gen_range(-bound..bound)).collect()
+                } else if t.name.ends_with(".weight") || t.name.ends_with(".running_var") {
+                    vec![1.0; n]
+                } else {
+                    vec![0.0; n]
+                };
+                Param {
+                    name: t.name.clone(),
+                    shape: t.shape.clone(),
+                    data,
+                    trainable: t.trainable,
+                }
             })
+            .collect();
+        Net {
+            plan: Arc::new(plan),
+            params,
+        }
+    }
+
+    /// The course's net on 3x128x128 images with `classes` outputs, initialised from
+    /// `seed`.
+    pub fn course(seed: u64, classes: usize) -> Net {
+        Net::new(Plan::course(classes), seed)
+    }
+
+    /// Build a net from tensors in `state_dict` order (names, shapes and sizes as the plan
+    /// says; `trainable` is taken from the plan); `None` when one differs.
+    pub fn from_params(plan: Plan, params: Vec<Param>) -> Option<Net> {
+        if params.len() != plan.tensors.len()
+            || params
+                .iter()
+                .zip(&plan.tensors)
+                .any(|(p, t)| p.name != t.name || p.shape != t.shape || p.data.len() != t.len())
         {
             return None;
         }
-        Some(ShapesNet { params })
+        let params = params
+            .into_iter()
+            .zip(&plan.tensors)
+            .map(|(p, t)| Param {
+                trainable: t.trainable,
+                ..p
+            })
+            .collect();
+        Some(Net {
+            plan: Arc::new(plan),
+            params,
+        })
     }
 
     /// Number of output classes.
     pub fn classes(&self) -> usize {
-        self.params[idx::FC_B].data.len()
+        self.plan.classes
     }
 
     /// Total number of trainable values.
     pub fn num_values(&self) -> usize {
-        self.params.iter().map(|p| p.data.len()).sum()
+        self.params
+            .iter()
+            .filter(|p| p.trainable)
+            .map(|p| p.data.len())
+            .sum()
     }
 
-    /// The parameter named `name` (a `state_dict` key).
+    /// The tensor named `name` (a `state_dict` key).
     pub fn param(&self, name: &str) -> Option<&Param> {
         self.params.iter().find(|p| p.name == name)
     }
 
-    /// A convolution weight as [cout, cin, 3, 3] (`i` = idx::CONV*_W).
+    /// A convolution weight as [cout, cin, k, k] (`i`: its index in `params`).
     pub fn conv_weight(&self, i: usize) -> ArrayView4<'_, f32> {
         let s = &self.params[i].shape;
         ArrayView4::from_shape((s[0], s[1], s[2], s[3]), &self.params[i].data)
             .unwrap_or_else(|_| unreachable!("shapes are checked on construction"))
     }
 
-    /// A bias vector (`i` = idx::*_B).
+    /// A bias vector (`i`: its index in `params`).
     pub fn bias(&self, i: usize) -> ArrayView1<'_, f32> {
         ArrayView1::from(&self.params[i].data)
     }
 
-    /// `fc.weight` as [classes, 24576].
-    pub fn fc_weight(&self) -> ArrayView2<'_, f32> {
-        ArrayView2::from_shape((self.classes(), FC_IN), &self.params[idx::FC_W].data)
+    /// A linear weight as [out, in] (`i`: its index in `params`).
+    pub fn linear_weight(&self, i: usize) -> ArrayView2<'_, f32> {
+        let s = &self.params[i].shape;
+        ArrayView2::from_shape((s[0], s[1]), &self.params[i].data)
             .unwrap_or_else(|_| unreachable!("shapes are checked on construction"))
     }
 
-    /// Forward pass in eval mode (dropouts off) with the reference array ops, keeping every
-    /// intermediate tensor. `x` is [N, 3, 128, 128], normalised.
+    /// The last linear layer's weight as [classes, in].
+    pub fn fc_weight(&self) -> ArrayView2<'_, f32> {
+        let layer = self
+            .plan
+            .layers
+            .iter()
+            .rev()
+            .find(|l| matches!(l.layer, Layer::Linear { .. }))
+            .unwrap_or_else(|| unreachable!("a plan has a linear layer"));
+        self.linear_weight(layer.tensors[0])
+    }
+
+    /// Forward pass in eval mode (dropouts off, batch norm on its running statistics) with
+    /// the reference array ops, keeping every named output. `x` is [N, C, H, W] as the
+    /// plan's input, normalised.
     pub fn forward_trace(&self, x: &Array4<f32>) -> Trace {
-        let w1 = self.conv_weight(idx::CONV1_W).to_owned();
-        let w2 = self.conv_weight(idx::CONV2_W).to_owned();
-        let w3 = self.conv_weight(idx::CONV3_W).to_owned();
-        let b1: Array1<f32> = self.bias(idx::CONV1_B).to_owned();
-        let b2: Array1<f32> = self.bias(idx::CONV2_B).to_owned();
-        let b3: Array1<f32> = self.bias(idx::CONV3_B).to_owned();
-        let conv1 = ops::conv2d(x, &w1, Some(&b1), 1, 1);
-        let pool1 = ops::max_pool2d(&conv1, 2, 2);
-        let relu1 = ops::relu(&pool1);
-        let conv2 = ops::conv2d(&relu1, &w2, Some(&b2), 1, 1);
-        let pool2 = ops::max_pool2d(&conv2, 2, 2);
-        let relu2 = ops::relu(&pool2);
-        let conv3 = ops::conv2d(&relu2, &w3, Some(&b3), 1, 1);
-        let relu3 = ops::relu(&conv3);
-        let flat = ops::flatten(&relu3);
-        let logits = ops::linear(
-            &flat,
-            &self.fc_weight().to_owned(),
-            &self.bias(idx::FC_B).to_owned(),
-        );
-        let log_probs = ops::log_softmax(&logits);
-        Trace {
-            conv1,
-            pool1,
-            relu1,
-            conv2,
-            pool2,
-            relu2,
-            conv3,
-            relu3,
-            logits,
-            log_probs,
+        self.forward_trace_mode(x, false)
+    }
+
+    /// [`Net::forward_trace`], or with `train` batch norm on the batch's statistics (the
+    /// dropouts stay off: a training-mode reference with p = 0).
+    pub fn forward_trace_mode(&self, x: &Array4<f32>, train: bool) -> Trace {
+        let mut acts = Vec::new();
+        let mut cur = x.clone().into_dyn();
+        for l in &self.plan.layers {
+            let t = &l.tensors;
+            let maps = |a: &ArrayD<f32>| -> Array4<f32> {
+                a.view()
+                    .into_dimensionality()
+                    .unwrap_or_else(|_| unreachable!("the plan puts maps here"))
+                    .to_owned()
+            };
+            cur = match l.layer {
+                Layer::Conv { stride, pad, .. } => {
+                    let w = self.conv_weight(t[0]).to_owned();
+                    let b = self.bias(t[1]).to_owned();
+                    ops::conv2d(&maps(&cur), &w, Some(&b), stride, pad).into_dyn()
+                }
+                Layer::MaxPool { k, stride } => ops::max_pool2d(&maps(&cur), k, stride).into_dyn(),
+                Layer::AvgPool { k, stride } => ops::avg_pool2d(&maps(&cur), k, stride).into_dyn(),
+                Layer::Relu => ops::relu(&cur),
+                Layer::Tanh => cur.mapv(f32::tanh),
+                Layer::Sigmoid => cur.mapv(ops::sigmoid),
+                Layer::LeakyRelu { slope } => cur.mapv(|v| ops::leaky_relu(v, slope)),
+                Layer::BatchNorm => {
+                    let p = |i: usize| self.bias(t[i]).to_owned();
+                    if train {
+                        ops::batch_norm_train(&maps(&cur), &p(0), &p(1))
+                            .0
+                            .into_dyn()
+                    } else {
+                        ops::batch_norm_eval(&maps(&cur), &p(0), &p(1), &p(2), &p(3)).into_dyn()
+                    }
+                }
+                Layer::Dropout2d { .. } | Layer::Dropout { .. } => cur,
+                Layer::Flatten => {
+                    let n = cur.shape()[0];
+                    let len = cur.len() / n.max(1);
+                    cur.as_standard_layout()
+                        .to_owned()
+                        .into_shape_with_order(IxDyn(&[n, len]))
+                        .unwrap_or_else(|_| unreachable!("a standard-layout array reshapes"))
+                }
+                Layer::Linear { .. } => {
+                    let xin: Array2<f32> = cur
+                        .view()
+                        .into_dimensionality()
+                        .unwrap_or_else(|_| unreachable!("linear follows flatten"))
+                        .to_owned();
+                    let w = self.linear_weight(t[0]).to_owned();
+                    let b = self.bias(t[1]).to_owned();
+                    ops::linear(&xin, &w, &b).into_dyn()
+                }
+            };
+            if let Some(name) = &l.act {
+                acts.push((name.clone(), cur.clone()));
+            }
         }
+        let out: Array2<f32> = cur
+            .into_dimensionality()
+            .unwrap_or_else(|_| unreachable!("a plan ends with a vector"));
+        acts.push(("log_probs".into(), ops::log_softmax(&out).into_dyn()));
+        Trace { acts }
     }
 }
 
@@ -244,12 +324,12 @@ mod tests {
 
     #[test]
     fn init_is_seeded_and_bounded_like_pytorch() {
-        let a = ShapesNet::new(7, 3);
-        let b = ShapesNet::new(7, 3);
-        let c = ShapesNet::new(8, 3);
+        let a = Net::course(7, 3);
+        let b = Net::course(7, 3);
+        let c = Net::course(8, 3);
         assert_eq!(a, b);
         assert_ne!(a, c);
-        let names: Vec<_> = a.params.iter().map(|p| p.name).collect();
+        let names: Vec<_> = a.params.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(
             names,
             [

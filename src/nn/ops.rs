@@ -11,6 +11,7 @@ use super::dropout::{draw, keep_scale};
 use super::kernels::{
     conv_backward, conv_forward, im2col, max_pool_backward, max_pool_forward, ConvGeom,
 };
+use super::layers;
 
 /// 2-D convolution (cross-correlation, as PyTorch's `Conv2d`). 3x3 kernels with stride 1
 /// and padding 1 (the net's) run the direct kernel of [`super::direct`]; everything else
@@ -163,6 +164,107 @@ pub fn max_pool2d(x: &Array4<f32>, kernel: usize, stride: usize) -> Array4<f32> 
         }
         m
     })
+}
+
+/// Average pooling with a square `kernel` and `stride` (floor mode, no padding):
+/// PyTorch's `AvgPool2d(kernel, stride)`.
+pub fn avg_pool2d(x: &Array4<f32>, kernel: usize, stride: usize) -> Array4<f32> {
+    let (n, c, h, w) = x.dim();
+    let (oh, ow) = (
+        layers::pooled(h, kernel, stride),
+        layers::pooled(w, kernel, stride),
+    );
+    let x = x.as_standard_layout();
+    let xs = x
+        .as_slice()
+        .unwrap_or_else(|| unreachable!("standard layout"));
+    let mut out = Array4::<f32>::zeros((n, c, oh, ow));
+    let outs = out
+        .as_slice_mut()
+        .unwrap_or_else(|| unreachable!("fresh array"));
+    for (xi, oi) in xs
+        .chunks_exact((c * h * w).max(1))
+        .zip(outs.chunks_exact_mut((c * oh * ow).max(1)))
+    {
+        layers::avg_pool_forward(xi, c, h, w, kernel, stride, oi);
+    }
+    out
+}
+
+/// The logistic function, as PyTorch's `sigmoid`.
+pub fn sigmoid(x: f32) -> f32 {
+    layers::sigmoid(x)
+}
+
+/// Leaky ReLU: `x` above 0, `slope * x` otherwise.
+pub fn leaky_relu(x: f32, slope: f32) -> f32 {
+    layers::Act::Leaky(slope).apply(x)
+}
+
+/// BatchNorm2d in eval mode: per channel `(x - running_mean) / sqrt(running_var + eps) *
+/// weight + bias`.
+pub fn batch_norm_eval(
+    x: &Array4<f32>,
+    weight: &Array1<f32>,
+    bias: &Array1<f32>,
+    running_mean: &Array1<f32>,
+    running_var: &Array1<f32>,
+) -> Array4<f32> {
+    let (_, c, h, w) = x.dim();
+    let x = x.as_standard_layout();
+    let xs = x
+        .as_slice()
+        .unwrap_or_else(|| unreachable!("standard layout"));
+    let mut out = Array4::<f32>::zeros(x.dim());
+    let outs = out
+        .as_slice_mut()
+        .unwrap_or_else(|| unreachable!("fresh array"));
+    let v = |a: &Array1<f32>| a.to_vec();
+    let inv = layers::bn_inv_std(&v(running_var));
+    let (m, g, b) = (v(running_mean), v(weight), v(bias));
+    for (xi, oi) in xs
+        .chunks_exact((c * h * w).max(1))
+        .zip(outs.chunks_exact_mut((c * h * w).max(1)))
+    {
+        layers::bn_apply(xi, &m, &inv, &g, &b, oi);
+    }
+    out
+}
+
+/// BatchNorm2d in training mode: per channel, the batch's mean and biased variance over
+/// N x H x W; returns the output and those statistics (mean, variance).
+pub fn batch_norm_train(
+    x: &Array4<f32>,
+    weight: &Array1<f32>,
+    bias: &Array1<f32>,
+) -> (Array4<f32>, Vec<f32>, Vec<f32>) {
+    let (n, c, h, w) = x.dim();
+    let x = x.as_standard_layout();
+    let xs = x
+        .as_slice()
+        .unwrap_or_else(|| unreachable!("standard layout"));
+    let len = (c * h * w).max(1);
+    let count = (n * h * w).max(1) as f64;
+    let mut sum = vec![0.0f64; c];
+    for xi in xs.chunks_exact(len) {
+        layers::bn_sums(xi, c, None, &mut sum);
+    }
+    let mean: Vec<f32> = sum.iter().map(|s| (s / count) as f32).collect();
+    let mut sq = vec![0.0f64; c];
+    for xi in xs.chunks_exact(len) {
+        layers::bn_sums(xi, c, Some(&mean), &mut sq);
+    }
+    let var: Vec<f32> = sq.iter().map(|s| (s / count) as f32).collect();
+    let inv = layers::bn_inv_std(&var);
+    let (g, b) = (weight.to_vec(), bias.to_vec());
+    let mut out = Array4::<f32>::zeros(x.dim());
+    let outs = out
+        .as_slice_mut()
+        .unwrap_or_else(|| unreachable!("fresh array"));
+    for (xi, oi) in xs.chunks_exact(len).zip(outs.chunks_exact_mut(len)) {
+        layers::bn_apply(xi, &mean, &inv, &g, &b, oi);
+    }
+    (out, mean, var)
 }
 
 /// Elementwise dropout in training mode: each value is zeroed with probability `p`,

@@ -24,7 +24,7 @@ use crate::backend::{self, Backend, DeviceChoice};
 use crate::data::{self, Dataset, IMAGE_LEN};
 use crate::nn::adam::Adam;
 use crate::nn::checkpoint::{self, CheckpointMeta};
-use crate::nn::net::ShapesNet;
+use crate::nn::net::Net;
 use crate::{Error, Result};
 pub use metrics::ConfusionMatrix;
 
@@ -126,7 +126,7 @@ pub struct Summary {
     /// Class names.
     pub classes: Vec<String>,
     /// The trained net.
-    pub net: ShapesNet,
+    pub net: Net,
 }
 
 /// What the training thread reports, in order.
@@ -344,7 +344,7 @@ pub fn run(
         device: backend.name(),
     });
 
-    let mut net = ShapesNet::new(config.seed, classes.len());
+    let mut net = Net::course(config.seed, classes.len());
     let mut adam = Adam::new(config.lr, &net.params);
     let mut drop_rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x5eed_d209_u64);
     let mut targets: Vec<usize> = Vec::with_capacity(bs);

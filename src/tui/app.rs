@@ -167,7 +167,7 @@ pub struct App {
     /// no teacher to follow). `f` toggles it; the session does the following.
     follow: Option<bool>,
     /// The last model the training screen showed (trained or loaded), for the inspector.
-    last_model: Option<(crate::nn::net::ShapesNet, Vec<String>)>,
+    last_model: Option<(crate::nn::net::Net, Vec<String>)>,
     /// A saved model file exists at the training screen's model path (the front end says).
     saved_model: bool,
     /// "Your turn" is on (`y`): stepping forward asks before it reveals.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use cnn_tutor::nn::checkpoint::{self, CheckpointMeta};
-use cnn_tutor::nn::net::ShapesNet;
+use cnn_tutor::nn::net::Net;
 use safetensors::tensor::TensorView;
 use safetensors::Dtype;
 
@@ -47,7 +47,7 @@ fn saved_net(dir: &Path) -> PathBuf {
         classes: vec!["circle".into(), "square".into(), "triangle".into()],
         settings: Default::default(),
     };
-    checkpoint::save(&p, &ShapesNet::new(3, 3), &meta).unwrap();
+    checkpoint::save(&p, &Net::course(3, 3), &meta).unwrap();
     p
 }
 
@@ -188,7 +188,7 @@ fn missing_truncated_and_wrong_shaped_checkpoints() {
     assert_one_line_error(&o, 1, "cut.safetensors");
 
     // conv1.weight as 5x5 kernels: the message names the tensor and both shapes
-    let net = ShapesNet::new(1, 3);
+    let net = Net::course(1, 3);
     let raw: Vec<Vec<u8>> = net
         .params
         .iter()
@@ -211,7 +211,10 @@ fn missing_truncated_and_wrong_shaped_checkpoints() {
             } else {
                 p.shape.clone()
             };
-            (p.name, TensorView::new(Dtype::F32, shape, b).unwrap())
+            (
+                p.name.as_str(),
+                TensorView::new(Dtype::F32, shape, b).unwrap(),
+            )
         })
         .collect();
     let wrong = tmp.path().join("wrong.safetensors");

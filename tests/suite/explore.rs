@@ -204,7 +204,7 @@ fn engine_pools_match_pytorch_and_its_forward_is_predicts() {
     let lp = be.predict(e.net(), &input).unwrap();
     assert_eq!(
         lp.iter().copied().collect::<Vec<_>>(),
-        e.trace().log_probs.iter().copied().collect::<Vec<_>>()
+        e.trace().log_probs().iter().copied().collect::<Vec<_>>()
     );
     assert_eq!(e.classes(), ["circle", "square", "triangle"]);
     assert_eq!(
@@ -217,35 +217,26 @@ fn engine_pools_match_pytorch_and_its_forward_is_predicts() {
 /// real images (`$CNN_TUTOR_GOLDEN`, else `../shared/golden`; skipped where absent).
 #[test]
 fn forward_trace_matches_the_golden_activations() {
+    use cnn_tutor::nn::arch::Plan;
+    use cnn_tutor::nn::checkpoint::params_from;
     use cnn_tutor::nn::checkpoint::TensorFile;
-    use cnn_tutor::nn::net::{param_specs, Param, ShapesNet};
+    use cnn_tutor::nn::net::Net;
     let Some(path) = parity::golden_path() else {
         return;
     };
     let file = TensorFile::read(&path).unwrap();
-    let params = param_specs(3)
-        .into_iter()
-        .map(|(name, shape)| Param {
-            name,
-            shape,
-            data: file.get(&format!("init.{name}")).unwrap().data.clone(),
-        })
-        .collect();
-    let net = ShapesNet::from_params(params).unwrap();
+    let plan = Plan::course(3);
+    let params = params_from(&file, &plan, "init.").unwrap();
+    let net = Net::from_params(plan.clone(), params).unwrap();
     let tr = cpu::forward_trace(&net, &file.get("input").unwrap().data).unwrap();
-    let v = |a: ndarray::ArrayViewD<'_, f32>| a.iter().copied().collect::<Vec<f32>>();
-    for (name, ours) in [
-        ("act.conv1", v(tr.conv1.view().into_dyn())),
-        ("act.pool1", v(tr.pool1.view().into_dyn())),
-        ("act.relu1", v(tr.relu1.view().into_dyn())),
-        ("act.conv2", v(tr.conv2.view().into_dyn())),
-        ("act.pool2", v(tr.pool2.view().into_dyn())),
-        ("act.relu2", v(tr.relu2.view().into_dyn())),
-        ("act.conv3", v(tr.conv3.view().into_dyn())),
-        ("act.relu3", v(tr.relu3.view().into_dyn())),
-        ("act.logits", v(tr.logits.view().into_dyn())),
-        ("act.log_probs", v(tr.log_probs.view().into_dyn())),
-    ] {
+    assert_eq!(
+        tr.acts.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(),
+        plan.act_names()
+    );
+    for (act, a) in &tr.acts {
+        let name = format!("act.{act}");
+        let name = name.as_str();
+        let ours: Vec<f32> = a.iter().copied().collect();
         let theirs = &file.get(name).unwrap().data;
         assert_eq!(ours.len(), theirs.len(), "{name}");
         let scale = theirs.iter().fold(0.0f32, |m, v| m.max(v.abs()));

@@ -13,7 +13,7 @@ use cnn_tutor::backend::cuda::{Arg, CudaBackend, Gpu};
 use cnn_tutor::backend::reference::{compare, Measure};
 use cnn_tutor::backend::{Backend, CpuBackend, DeviceChoice};
 use cnn_tutor::nn::dropout::{fill_mask, keep_scale};
-use cnn_tutor::nn::net::{ShapesNet, DROP2D_P, DROP_P};
+use cnn_tutor::nn::net::{Net, DROP2D_P, DROP_P};
 use cnn_tutor::train::{self, Outcome, TrainConfig};
 use common::emu::EmuGpu;
 use common::parity::{self, assert_close, batch};
@@ -113,14 +113,16 @@ fn results_do_not_depend_on_the_order_threads_run_in() {
     let mut be = CudaBackend::new(g);
     let run = |be: &mut CudaBackend<EmuGpu>, reverse: bool| {
         be.gpu_mut().set_reverse(reverse);
-        let mut net = ShapesNet::new(8, 3);
+        let mut net = Net::course(8, 3);
         let mut adam = cnn_tutor::nn::adam::Adam::new(0.001, &net.params);
         let mut rng = ChaCha8Rng::seed_from_u64(4);
         let (x, t) = batch(3, 3, 12);
         let s1 = be
             .train_step(&mut net, &mut adam, &x, &t, Some(&mut rng))
             .unwrap();
-        let s2 = be.forward_backward(&net, &x, &t, Some(&mut rng)).unwrap();
+        let s2 = be
+            .forward_backward(&mut net, &x, &t, Some(&mut rng))
+            .unwrap();
         be.sync_to_host(&mut net, &mut adam).unwrap();
         let lp = be.predict(&net, &x).unwrap();
         let (m, v) = adam.moments();
@@ -140,11 +142,15 @@ fn results_do_not_depend_on_the_order_threads_run_in() {
 #[test]
 fn bad_batches_are_errors_not_panics() {
     let Some(mut be) = gpu() else { return };
-    let net = ShapesNet::new(1, 3);
+    let mut net = Net::course(1, 3);
     let (x, _) = batch(2, 3, 1);
-    assert!(be.forward_backward(&net, &x[..100], &[0], None).is_err());
-    assert!(be.forward_backward(&net, &x, &[0], None).is_err());
-    let e = be.forward_backward(&net, &x, &[0, 3], None).unwrap_err();
+    assert!(be
+        .forward_backward(&mut net, &x[..100], &[0], None)
+        .is_err());
+    assert!(be.forward_backward(&mut net, &x, &[0], None).is_err());
+    let e = be
+        .forward_backward(&mut net, &x, &[0, 3], None)
+        .unwrap_err();
     assert!(e.to_string().contains("class 3"), "{e}");
     assert!(be.predict(&net, &[]).is_err());
 }
@@ -220,7 +226,7 @@ fn batches_of_50_real_images_match_the_cpu() {
     let (train_idx, _) = cnn_tutor::data::split(ds.len(), 42);
     let mut be = CudaBackend::new(g);
     let mut cpu = CpuBackend::new(None).unwrap();
-    let mut na = ShapesNet::new(42, 3);
+    let mut na = Net::course(42, 3);
     let mut nb = na.clone();
     let mut aa = cnn_tutor::nn::adam::Adam::new(0.001, &na.params);
     let mut ab = aa.clone();

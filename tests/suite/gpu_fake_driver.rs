@@ -197,7 +197,7 @@ fn training_through_cudarc_matches_the_cpu_and_keeps_the_data_on_the_device() {
     let train = 60 - val;
     let steps = train.div_ceil(batch);
     let image = 3 * 128 * 128 * 4;
-    let weights = 4 * cnn_tutor::nn::net::ShapesNet::new(0, 3).num_values() as u64;
+    let weights = 4 * cnn_tutor::nn::net::Net::course(0, 3).num_values() as u64;
     assert_eq!(
         count(&s, "dtoh_bytes"),
         epochs * (steps * 8 + val * k * 4 + 3 * weights),

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use cnn_tutor::data;
+use cnn_tutor::nn::arch::Plan;
 use cnn_tutor::nn::checkpoint::{self, CheckpointMeta};
-use cnn_tutor::nn::net::{param_specs, ShapesNet};
+use cnn_tutor::nn::net::Net;
 use image::{Rgb, RgbImage};
 
 fn bin() -> Command {
@@ -191,7 +192,7 @@ fn bombs_in_a_training_folder_and_for_predict_are_named() {
     let model = tmp.path().join("net.safetensors");
     save_net(
         &model,
-        &ShapesNet::new(1, 3),
+        &Net::course(1, 3),
         &["circle", "square", "triangle"],
     );
     let o = run(
@@ -241,7 +242,7 @@ fn a_jpeg_over_the_limit_is_refused_too() {
 
 const HOSTILE: &str = "evil\u{1b}]0;pwned\u{7}\u{1b}[2J\u{9b}31m";
 
-fn save_net(path: &Path, net: &ShapesNet, classes: &[&str]) {
+fn save_net(path: &Path, net: &Net, classes: &[&str]) {
     let meta = CheckpointMeta {
         classes: classes.iter().map(|c| c.to_string()).collect(),
         settings: Default::default(),
@@ -260,7 +261,7 @@ fn escape_codes_in_class_names_and_file_names_reach_no_terminal() {
     let tmp = tempfile::tempdir().unwrap();
     let d = two_classes(tmp.path());
     let model = tmp.path().join("net.safetensors");
-    save_net(&model, &ShapesNet::new(1, 2), &[HOSTILE, "b\u{1b}[31m"]);
+    save_net(&model, &Net::course(1, 2), &[HOSTILE, "b\u{1b}[31m"]);
     let img = d.join("circle/a.png");
 
     let o = run(
@@ -339,7 +340,7 @@ fn escape_codes_in_class_names_and_file_names_reach_no_terminal() {
 fn a_checkpoint_with_a_nan_or_infinite_weight_is_refused_naming_the_tensor() {
     let tmp = tempfile::tempdir().unwrap();
     let model = tmp.path().join("nan.safetensors");
-    let mut net = ShapesNet::new(1, 3);
+    let mut net = Net::course(1, 3);
     let fc = net
         .params
         .iter()
@@ -381,13 +382,19 @@ fn a_checkpoint_with_a_nan_or_infinite_weight_is_refused_naming_the_tensor() {
 
 /// A state_dict of the seed's shapes with `classes` outputs, written directly.
 fn write_state_dict(path: &Path, classes: usize) {
-    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = param_specs(classes)
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = Plan::course(3)
+        .tensors
         .iter()
-        .map(|(name, shape)| {
+        .map(|t| {
+            // the last layer's outputs are the classes (any number, 0 too)
+            let mut shape = t.shape.clone();
+            if t.name.starts_with("fc.") {
+                shape[0] = classes;
+            }
             let n: usize = shape.iter().product();
             (
-                name.to_string(),
-                shape.clone(),
+                t.name.clone(),
+                shape,
                 vec![0u8; n * std::mem::size_of::<f32>()],
             )
         })
@@ -574,7 +581,7 @@ fn a_stale_temporary_checkpoint_is_cleaned_on_the_next_save() {
         .unwrap();
     save_net(
         &model,
-        &ShapesNet::new(1, 3),
+        &Net::course(1, 3),
         &["circle", "square", "triangle"],
     );
     assert!(!stale.exists());

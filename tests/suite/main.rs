@@ -4,6 +4,7 @@
 
 mod common;
 
+mod arch;
 mod cli_errors;
 mod data_check;
 mod data_generate;

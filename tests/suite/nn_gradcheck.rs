@@ -6,7 +6,7 @@
 //! finite differences measure the op, not the rounding of the sum.
 
 use cnn_tutor::backend::{Backend, CpuBackend};
-use cnn_tutor::nn::net::{idx, ShapesNet};
+use cnn_tutor::nn::net::{idx, Net};
 use cnn_tutor::nn::ops;
 use ndarray::{Array, Array1, Array2, Array4, Dimension, ShapeBuilder};
 use rand::{Rng, SeedableRng};
@@ -242,7 +242,7 @@ fn dropout_statistics_and_scaling() {
 #[test]
 fn backend_training_gradients_match_the_composed_ops() {
     let mut rng = ChaCha8Rng::seed_from_u64(21);
-    let net = ShapesNet::new(4, 3);
+    let mut net = Net::course(4, 3);
     let n = 3;
     let x = rand_arr((n, 3, 128, 128), &mut rng);
     let targets = [2usize, 0, 1];
@@ -250,7 +250,12 @@ fn backend_training_gradients_match_the_composed_ops() {
     let mut backend = CpuBackend::new(Some(2)).unwrap();
     let mut drop_rng = ChaCha8Rng::seed_from_u64(77);
     let stats = backend
-        .forward_backward(&net, x.as_slice().unwrap(), &targets, Some(&mut drop_rng))
+        .forward_backward(
+            &mut net,
+            x.as_slice().unwrap(),
+            &targets,
+            Some(&mut drop_rng),
+        )
         .unwrap();
 
     // the same forward with the array ops

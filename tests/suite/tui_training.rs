@@ -414,7 +414,7 @@ fn a_classroom_session_opens_and_loads_no_files() {
             assert!(notice.is_some_and(|n| n.starts_with("cannot load")));
         }
         let t = app.training_mut().expect("training screen");
-        let net = cnn_tutor::nn::net::ShapesNet::new(1, 3);
+        let net = cnn_tutor::nn::net::Net::course(1, 3);
         t.phase = Phase::Results(Box::new(Results::loaded(net, Default::default(), 1)));
         press(&mut app, KeyCode::Char('o'));
         let t = app.training().expect("training screen");
@@ -428,12 +428,12 @@ fn a_classroom_session_opens_and_loads_no_files() {
 
 #[test]
 fn a_classroom_sessions_effects_are_refused_or_redirected_in_one_place() {
-    use cnn_tutor::nn::net::ShapesNet;
+    use cnn_tutor::nn::net::Net;
     use cnn_tutor::tui::training::{effects, Done, Effect, RESTRICTED};
     let tmp = tempfile::tempdir().expect("tmp");
     let own = tmp.path().join("students/ann.safetensors");
     let save = |overwrite| Effect::Save {
-        net: Box::new(ShapesNet::new(1, 3)),
+        net: Box::new(Net::course(1, 3)),
         meta: Default::default(),
         overwrite,
     };
@@ -502,7 +502,7 @@ fn every_place(restricted: bool) -> Vec<(String, cnn_tutor::tui::training::Train
     }
     for tab in ResultsTab::ALL {
         let mut t = fresh();
-        let net = cnn_tutor::nn::net::ShapesNet::new(1, 3);
+        let net = cnn_tutor::nn::net::Net::course(1, 3);
         let mut r = Results::loaded(net, Default::default(), 1);
         r.tab = tab;
         t.phase = Phase::Results(Box::new(r));

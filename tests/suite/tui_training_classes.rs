@@ -10,7 +10,7 @@ use crate::common::worker::collect;
 
 use crate::common::screen;
 use cnn_tutor::backend::DeviceChoice;
-use cnn_tutor::nn::net::ShapesNet;
+use cnn_tutor::nn::net::Net;
 use cnn_tutor::train::{ConfusionMatrix, EpochReport, Summary, TrainEvent};
 use cnn_tutor::tui::training::{spawn_worker, TrainPrefs, TrainSettings, WorkerMsg};
 use cnn_tutor::tui::{App, AppEvent, Key, KeyCode, Progress, Theme};
@@ -221,7 +221,7 @@ fn results_for(app: &mut App, names: &[String], step: usize) {
         seconds: 2.0,
         confusion,
         classes: names.to_vec(),
-        net: ShapesNet::new(3, n),
+        net: Net::course(3, n),
     })));
 }
 

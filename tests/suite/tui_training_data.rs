@@ -226,7 +226,7 @@ fn question_mark_lists_the_training_keys_and_esc_closes_only_the_list() {
 
 #[test]
 fn a_classroom_results_screen_offers_no_files_and_names_no_server_paths() {
-    use cnn_tutor::nn::net::ShapesNet;
+    use cnn_tutor::nn::net::Net;
     use cnn_tutor::train::{ConfusionMatrix, EpochReport, Summary, TrainEvent};
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("class-data");
@@ -256,7 +256,7 @@ fn a_classroom_results_screen_offers_no_files_and_names_no_server_paths() {
         seconds: 1.0,
         confusion: ConfusionMatrix::new(2),
         classes: vec!["a".into(), "b".into()],
-        net: ShapesNet::new(3, 2),
+        net: Net::course(3, 2),
     })));
     app.handle(AppEvent::Key(Key::char('4')));
     let text = screen(&app, 80, 24);

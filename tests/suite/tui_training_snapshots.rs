@@ -2,7 +2,7 @@
 //! training events: no worker, no clock, no paths, so the pictures are stable.
 
 use crate::common::screen;
-use cnn_tutor::nn::net::ShapesNet;
+use cnn_tutor::nn::net::Net;
 use cnn_tutor::train::{ConfusionMatrix, EpochReport, Summary, TrainEvent};
 use cnn_tutor::tui::training::{TrainPrefs, WorkerMsg};
 use cnn_tutor::tui::{App, AppEvent, Key, KeyCode, Progress, Theme};
@@ -120,7 +120,7 @@ fn finish(app: &mut App) {
         seconds: 10.0,
         confusion,
         classes: CLASSES.iter().map(ToString::to_string).collect(),
-        net: ShapesNet::new(7, 3),
+        net: Net::course(7, 3),
     };
     send(app, TrainEvent::Finished(Box::new(summary)));
 }

@@ -23,7 +23,7 @@ use super::{check_input, Backend, BatchStats};
 use crate::nn::adam::Adam;
 use crate::nn::dropout::{keep_scale, MaskStream};
 use crate::nn::net::{
-    idx, ShapesNet, C1, C2, C3, DROP2D_P, DROP_P, FC_IN, IMAGE_SIDE as S0, IN_CHANNELS, IN_LEN,
+    idx, Net, C1, C2, C3, DROP2D_P, DROP_P, FC_IN, IMAGE_SIDE as S0, IN_CHANNELS, IN_LEN,
     POOL1_SIDE as S1, POOL2_SIDE as S2,
 };
 use crate::{Error, Result};
@@ -237,7 +237,7 @@ struct Resident {
 }
 
 impl Resident {
-    fn of(net: &ShapesNet, adam: &Adam) -> Resident {
+    fn of(net: &Net, adam: &Adam) -> Resident {
         Resident {
             net: net.params.as_ptr() as usize,
             adam: adam as *const Adam as usize,
@@ -297,7 +297,13 @@ impl<G: Gpu> CudaBackend<G> {
 
     /// Make (or remake) the parameter buffers for `net`'s shapes and the batch buffers
     /// for `n` images.
-    fn prepare(&mut self, net: &ShapesNet, n: usize) -> Result<()> {
+    fn prepare(&mut self, net: &Net, n: usize) -> Result<()> {
+        if !net.plan.arch.is_course() || net.plan.input_dims() != crate::nn::arch::DEFAULT_INPUT {
+            return Err(Error::Device(format!(
+                "the GPU backend runs the course's network on 3x128x128 images, not `{}`; use --device cpu",
+                net.plan.arch
+            )));
+        }
         let sizes: Vec<usize> = net.params.iter().map(|p| p.data.len()).collect();
         if self.state.as_ref().map(|s| &s.sizes) != Some(&sizes) {
             if let Some(s) = self.state.take() {
@@ -369,7 +375,7 @@ impl<G: Gpu> CudaBackend<G> {
         Ok(())
     }
 
-    fn upload_params(&mut self, net: &ShapesNet) -> Result<()> {
+    fn upload_params(&mut self, net: &Net) -> Result<()> {
         let tensors: Vec<&[f32]> = net.params.iter().map(|p| p.data.as_slice()).collect();
         self.upload_flat(|s| s.params, &tensors)
     }
@@ -378,7 +384,7 @@ impl<G: Gpu> CudaBackend<G> {
     /// images already checked. Returns the loss sum and number right when targets are given.
     fn pass(
         &mut self,
-        net: &ShapesNet,
+        net: &Net,
         input: &[f32],
         targets: Option<&[usize]>,
         dropout: Option<&mut ChaCha8Rng>,
@@ -461,7 +467,7 @@ impl<G: Gpu> CudaBackend<G> {
         let masked = dropout.is_some();
         if let Some(rng) = dropout {
             // the same words as the CPU backend draws (see [`MaskStream`])
-            let masks = MaskStream::take(rng, n, C3, FC_IN);
+            let masks = MaskStream::take(rng, n, &[C3, FC_IN]);
             let seed = masks.generator().get_seed();
             let stream = masks.generator().get_stream();
             let key: Vec<Arg> = seed
@@ -469,8 +475,8 @@ impl<G: Gpu> CudaBackend<G> {
                 .map(|c| Arg::I32(i32::from_le_bytes([c[0], c[1], c[2], c[3]])))
                 .collect();
             for (buf, len, start, prob) in [
-                (w.ch, n * C3, masks.channels_at(0), DROP2D_P),
-                (w.el, n * FC_IN, masks.elements_at(0), DROP_P),
+                (w.ch, n * C3, masks.at(0, 0), DROP2D_P),
+                (w.el, n * FC_IN, masks.at(1, 0), DROP_P),
             ] {
                 let keep = keep_scale(prob);
                 let mut args = vec![at(buf), int(len)];
@@ -699,7 +705,7 @@ impl<G: Gpu> Backend for CudaBackend<G> {
 
     fn forward_backward(
         &mut self,
-        net: &ShapesNet,
+        net: &mut Net,
         input: &[f32],
         targets: &[usize],
         dropout: Option<&mut ChaCha8Rng>,
@@ -727,7 +733,7 @@ impl<G: Gpu> Backend for CudaBackend<G> {
     /// left as they were (but `adam.step` counts) until [`Backend::sync_to_host`].
     fn train_step(
         &mut self,
-        net: &mut ShapesNet,
+        net: &mut Net,
         adam: &mut Adam,
         input: &[f32],
         targets: &[usize],
@@ -777,7 +783,7 @@ impl<G: Gpu> Backend for CudaBackend<G> {
         Self::stats(n, sums)
     }
 
-    fn sync_to_host(&mut self, net: &mut ShapesNet, adam: &mut Adam) -> Result<()> {
+    fn sync_to_host(&mut self, net: &mut Net, adam: &mut Adam) -> Result<()> {
         if self.resident != Some(Resident::of(net, adam)) {
             return Ok(());
         }
@@ -791,7 +797,7 @@ impl<G: Gpu> Backend for CudaBackend<G> {
         Ok(())
     }
 
-    fn predict(&mut self, net: &ShapesNet, input: &[f32]) -> Result<Array2<f32>> {
+    fn predict(&mut self, net: &Net, input: &[f32]) -> Result<Array2<f32>> {
         let n = check_input(net, input, None)?;
         self.prepare(net, n)?;
         self.resident = None;

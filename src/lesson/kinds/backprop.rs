@@ -237,22 +237,26 @@ impl Params {
     fn to_list(&self) -> Vec<Param> {
         vec![
             Param {
-                name: "conv.weight",
+                name: "conv.weight".into(),
+                trainable: true,
                 shape: vec![1, 1, self.filter.nrows(), self.filter.ncols()],
                 data: self.filter.iter().copied().collect(),
             },
             Param {
-                name: "conv.bias",
+                name: "conv.bias".into(),
+                trainable: true,
                 shape: vec![1],
                 data: vec![self.bias],
             },
             Param {
-                name: "fc.weight",
+                name: "fc.weight".into(),
+                trainable: true,
                 shape: vec![self.fc_w.nrows(), self.fc_w.ncols()],
                 data: self.fc_w.iter().copied().collect(),
             },
             Param {
-                name: "fc.bias",
+                name: "fc.bias".into(),
+                trainable: true,
                 shape: vec![self.fc_b.len()],
                 data: self.fc_b.to_vec(),
             },

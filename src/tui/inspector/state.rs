@@ -7,7 +7,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::data::{self, Shape};
 use crate::explore::{ConvCell, ConvLayer, Explorer, PoolCell, ReluCell, Stage};
-use crate::nn::net::{ShapesNet, C3, IMAGE_SIDE, IN_LEN, POOL2_SIDE};
+use crate::nn::net::{Net, C3, IMAGE_SIDE, IN_LEN, POOL2_SIDE};
 
 use super::super::event::Key;
 use super::super::path_input::{PathInput, PathKey};
@@ -18,7 +18,7 @@ use super::actions::{self, Action};
 #[derive(Debug, Clone)]
 pub struct InspectRequest {
     /// The model.
-    pub net: ShapesNet,
+    pub net: Net,
     /// Its class names.
     pub classes: Vec<String>,
     /// The first image: what it is ("validation image 3", "a random circle") and its

@@ -12,7 +12,7 @@
 use std::path::PathBuf;
 
 use crate::nn::checkpoint::{self, CheckpointMeta};
-use crate::nn::net::ShapesNet;
+use crate::nn::net::Net;
 
 use super::preview::DataPreview;
 use super::settings::TrainPrefs;
@@ -32,7 +32,7 @@ pub enum Effect {
     /// existing file is not touched and the learner is asked first.
     Save {
         /// The trained network.
-        net: Box<ShapesNet>,
+        net: Box<Net>,
         /// What the checkpoint records about it.
         meta: CheckpointMeta,
         /// Replace an existing file.
@@ -103,7 +103,7 @@ pub enum Done {
     /// Not written: why.
     NotSaved(String),
     /// The model file was read.
-    Loaded(PathBuf, Box<ShapesNet>, CheckpointMeta),
+    Loaded(PathBuf, Box<Net>, CheckpointMeta),
     /// The model file could not be read: why.
     NotLoaded(String),
     /// The image file was read: its pixels, CHW.

@@ -12,7 +12,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use crate::data::Dataset;
-use crate::nn::net::ShapesNet;
+use crate::nn::net::Net;
 use crate::train::{report, EpochReport, Summary, TrainEvent};
 
 use super::super::event::TICK_MS;
@@ -90,7 +90,7 @@ pub struct Run {
     /// Milliseconds spent running (counted in ticks, paused time left out).
     pub elapsed_ms: u64,
     /// The untrained net (same seed), for before/after filters.
-    pub net_before: Option<ShapesNet>,
+    pub net_before: Option<Net>,
     /// The images (for drawing validation images and feature maps).
     pub dataset: Option<Arc<Dataset>>,
     /// Validation indices.
@@ -261,7 +261,7 @@ impl Run {
                 self.val_size = val_size;
                 self.batches = batches_per_epoch;
                 self.epochs = epochs;
-                self.net_before = Some(ShapesNet::new(self.seed, classes.len()));
+                self.net_before = Some(Net::course(self.seed, classes.len()));
                 self.push_log(report::started_line(
                     &device, train_size, val_size, &classes,
                 ));

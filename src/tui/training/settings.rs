@@ -432,9 +432,9 @@ fn data_value(st: &TrainingState, form: &SettingsForm, room: usize, ell: &str) -
 /// The weights to learn, per layer: `conv1 336 + conv2 1308 + ... = 77991`.
 fn param_line(classes: usize) -> String {
     let mut per_layer: Vec<(String, usize)> = Vec::new();
-    for (name, shape) in crate::nn::net::param_specs(classes) {
-        let layer = name.split('.').next().unwrap_or(name).to_string();
-        let n: usize = shape.iter().product();
+    for t in crate::nn::arch::Plan::course(classes).tensors {
+        let layer = t.name.split('.').next().unwrap_or(&t.name).to_string();
+        let n = t.len();
         match per_layer.last_mut() {
             Some((l, c)) if *l == layer => *c += n,
             _ => per_layer.push((layer, n)),

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::backend::{self, cpu::argmax, Backend};
 use crate::data::{self, Dataset, IMAGE_LEN};
-use crate::nn::net::ShapesNet;
+use crate::nn::net::Net;
 use crate::train::{self, Outcome, TrainEvent};
 use crate::Result;
 
@@ -230,7 +230,7 @@ fn work(
 /// The predicted class of each image in `indices` (eval mode); `None` when cancelled.
 fn classify(
     backend: &mut dyn Backend,
-    net: &ShapesNet,
+    net: &Net,
     dataset: &Dataset,
     indices: &[usize],
     batch_size: usize,

@@ -10,7 +10,7 @@ use cnn_tutor::backend::reference::{compare, verify, Measure};
 use cnn_tutor::backend::{Backend, CpuBackend};
 use cnn_tutor::nn::adam::Adam;
 pub use cnn_tutor::nn::net::IN_LEN;
-use cnn_tutor::nn::net::{idx, ShapesNet};
+use cnn_tutor::nn::net::{idx, Net};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -47,7 +47,7 @@ pub fn golden_path() -> Option<PathBuf> {
 /// Every tensor of the golden file within tolerance (relative ones within 1e-4).
 pub fn golden<G: Gpu>(be: &mut CudaBackend<G>) {
     let Some(path) = golden_path() else { return };
-    let checks = verify(&path, be).unwrap();
+    let checks = verify(&path, be).unwrap().checks;
     assert_eq!(checks.len(), 47); // 37 tensors of the golden file, 10 traced maps (backend::cpu::forward_trace)
     for c in &checks {
         println!("{:<28} {:.3e}", c.name, c.error);
@@ -81,15 +81,15 @@ pub fn conv1_weight_tol(n: usize) -> f32 {
 pub fn forward_backward<G: Gpu>(be: &mut CudaBackend<G>, cases: &[(usize, usize, u64, bool)]) {
     let mut cpu = CpuBackend::new(Some(2)).unwrap();
     for &(n, classes, seed, dropout) in cases {
-        let net = ShapesNet::new(seed, classes);
+        let mut net = Net::course(seed, classes);
         let (x, t) = batch(n, classes, seed + 10);
         let mut r1 = ChaCha8Rng::seed_from_u64(seed + 20);
         let mut r2 = r1.clone();
         let a = cpu
-            .forward_backward(&net, &x, &t, dropout.then_some(&mut r1))
+            .forward_backward(&mut net, &x, &t, dropout.then_some(&mut r1))
             .unwrap();
         let b = be
-            .forward_backward(&net, &x, &t, dropout.then_some(&mut r2))
+            .forward_backward(&mut net, &x, &t, dropout.then_some(&mut r2))
             .unwrap();
         let what = format!("n={n} classes={classes} dropout={dropout}");
         assert_eq!((a.images, a.correct), (b.images, b.correct), "{what}");
@@ -111,7 +111,7 @@ pub fn forward_backward<G: Gpu>(be: &mut CudaBackend<G>, cases: &[(usize, usize,
 /// larger one reuses the buffers.
 pub fn predict<G: Gpu>(be: &mut CudaBackend<G>, n: usize) {
     let mut cpu = CpuBackend::new(Some(2)).unwrap();
-    let net = ShapesNet::new(5, 4);
+    let net = Net::course(5, 4);
     let (x, _) = batch(n, 4, 6);
     let a = cpu.predict(&net, &x).unwrap();
     let b = be.predict(&net, &x).unwrap();
@@ -141,7 +141,7 @@ pub fn train_steps<G: Gpu>(be: &mut CudaBackend<G>, n: usize) {
     let mut cpu = CpuBackend::new(Some(2)).unwrap();
     for round in 0..2u64 {
         let classes = 3;
-        let mut na = ShapesNet::new(30 + round, classes);
+        let mut na = Net::course(30 + round, classes);
         let mut nb = na.clone();
         let mut aa = Adam::new(0.001, &na.params);
         let mut ab = aa.clone();

@@ -7,7 +7,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use crate::lesson::frame::{Grid, ImagePanel, Panel};
-use crate::nn::net::ShapesNet;
+use crate::nn::net::Net;
 
 use super::super::super::theme::Theme;
 use super::super::super::widgets::{panel_size, render_panel, PanelStyle};
@@ -22,7 +22,7 @@ pub struct Filters {
     /// Selected filter (0-based).
     pub filter: usize,
     /// The untrained net (same seed), for before/after filters.
-    pub before: Option<ShapesNet>,
+    pub before: Option<Net>,
     /// The first validation image and its feature maps (the first layer's output), as
     /// pictures; empty without a data set.
     pub maps: Vec<Panel>,
@@ -30,7 +30,7 @@ pub struct Filters {
 
 impl Filters {
     /// The tab for `net`, with the feature maps of the first validation image.
-    pub(crate) fn new(before: Option<ShapesNet>, net: &ShapesNet, ev: &Evaluation) -> Self {
+    pub(crate) fn new(before: Option<Net>, net: &Net, ev: &Evaluation) -> Self {
         let mut f = Filters {
             filter: 0,
             before,
@@ -41,7 +41,7 @@ impl Filters {
     }
 
     /// Compute the feature maps again for another model.
-    pub(crate) fn set_model(&mut self, net: &ShapesNet, ev: &Evaluation) {
+    pub(crate) fn set_model(&mut self, net: &Net, ev: &Evaluation) {
         self.maps = match (&ev.dataset, ev.val.first()) {
             (Some(ds), Some(&img)) => {
                 let chw = ds.image(img);
@@ -69,7 +69,7 @@ impl Filters {
 }
 
 /// The first layer's feature maps (conv1 output) of one image, as grey pictures.
-fn feature_maps(net: &ShapesNet, chw: &[u8]) -> Vec<Panel> {
+fn feature_maps(net: &Net, chw: &[u8]) -> Vec<Panel> {
     let lut = crate::data::normalize_table();
     let side = crate::data::IMAGE_SIZE;
     let x: Vec<f32> = chw.iter().map(|&p| lut[usize::from(p)]).collect();

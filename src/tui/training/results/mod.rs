@@ -19,7 +19,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use crate::nn::checkpoint::CheckpointMeta;
-use crate::nn::net::ShapesNet;
+use crate::nn::net::Net;
 use crate::train::{EpochReport, Summary};
 
 use super::super::theme::Theme;
@@ -72,7 +72,7 @@ pub struct Results {
     /// The tab shown.
     pub tab: ResultsTab,
     /// The model the tabs show and `w` saves.
-    pub net: ShapesNet,
+    pub net: Net,
     /// Its class names.
     pub classes: Vec<String>,
     /// What saving it records (the run's settings, split and scores; a loaded file's own).
@@ -130,7 +130,7 @@ impl Results {
     }
 
     /// A model read from a file, shown on the predict tab; `seed` seeds its random shapes.
-    pub fn loaded(net: ShapesNet, meta: CheckpointMeta, seed: u64) -> Self {
+    pub fn loaded(net: Net, meta: CheckpointMeta, seed: u64) -> Self {
         let evaluation = Evaluation::default();
         let filters = Filters::new(None, &net, &evaluation);
         Results {
@@ -150,7 +150,7 @@ impl Results {
 
     /// Show a model read from a file instead of the trained one (its feature maps are
     /// computed again); the run's evaluation and loss history stay.
-    pub(crate) fn replace_model(&mut self, net: ShapesNet, meta: CheckpointMeta) {
+    pub(crate) fn replace_model(&mut self, net: Net, meta: CheckpointMeta) {
         self.filters.set_model(&net, &self.evaluation);
         self.classes.clone_from(&meta.classes);
         self.net = net;

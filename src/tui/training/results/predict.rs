@@ -10,7 +10,7 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 use crate::backend::{Backend, CpuBackend};
 use crate::data::{self, Shape};
 use crate::lesson::frame::{Bars, ImagePanel, Panel};
-use crate::nn::net::ShapesNet;
+use crate::nn::net::Net;
 
 use super::super::super::theme::Theme;
 use super::super::super::widgets::{panel_size, render_panel, PanelStyle};
@@ -56,7 +56,7 @@ impl Predict {
     }
 
     /// The probability of each class for CHW pixels `chw`.
-    fn classify(&mut self, net: &ShapesNet, chw: &[u8]) -> Result<Vec<f32>, String> {
+    fn classify(&mut self, net: &Net, chw: &[u8]) -> Result<Vec<f32>, String> {
         let lut = data::normalize_table();
         let input: Vec<f32> = chw.iter().map(|&p| lut[usize::from(p)]).collect();
         let backend = match &mut self.backend {
@@ -75,7 +75,7 @@ impl Predict {
     /// random validation image of the run (`Err`: the notice).
     pub(crate) fn next(
         &mut self,
-        net: &ShapesNet,
+        net: &Net,
         classes: &[String],
         validation: Option<(&data::Dataset, &[usize])>,
     ) -> Result<(), String> {
@@ -105,7 +105,7 @@ impl Predict {
     }
 
     /// Draw a new random shape and classify it (`Err`: the notice).
-    pub(crate) fn random(&mut self, net: &ShapesNet) -> Result<(), String> {
+    pub(crate) fn random(&mut self, net: &Net) -> Result<(), String> {
         let shape = Shape::ALL[self.rng.gen_range(0..Shape::ALL.len())];
         let img = data::create_image(shape, &mut self.rng);
         let chw = data::rgb_to_chw(&img);
@@ -119,7 +119,7 @@ impl Predict {
     }
 
     /// Classify the pixels read from the file named `what` (`Err`: the notice).
-    pub(crate) fn file(&mut self, net: &ShapesNet, what: String, chw: &[u8]) -> Result<(), String> {
+    pub(crate) fn file(&mut self, net: &Net, what: String, chw: &[u8]) -> Result<(), String> {
         let probs = self.classify(net, chw)?;
         self.shown = Some(PredictView {
             what,

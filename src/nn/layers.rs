@@ -1,0 +1,344 @@
+//! Slice-level forward and backward passes of the layers the convolution kernels
+//! ([`super::kernels`], [`super::direct`]) do not cover: average pooling, the activation
+//! functions, batch norm and the linear layer, for one image (CHW or a vector) at a time,
+//! with PyTorch's semantics. The array ops of [`super::ops`] and the CPU backend call
+//! these same functions.
+
+use super::arch::BN_EPS;
+use super::kernels::dot;
+
+/// An activation function.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Act {
+    /// max(0, x).
+    Relu,
+    /// tanh(x).
+    Tanh,
+    /// 1 / (1 + e^-x).
+    Sigmoid,
+    /// x, or slope * x below 0.
+    Leaky(f32),
+}
+
+/// PyTorch's sigmoid for f32 (1 / (1 + e^-x), stable at both ends).
+pub fn sigmoid(x: f32) -> f32 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+impl Act {
+    /// The function at `x`.
+    #[inline]
+    pub fn apply(self, x: f32) -> f32 {
+        match self {
+            Act::Relu => x.max(0.0),
+            Act::Tanh => x.tanh(),
+            Act::Sigmoid => sigmoid(x),
+            Act::Leaky(s) => {
+                if x > 0.0 {
+                    x
+                } else {
+                    x * s
+                }
+            }
+        }
+    }
+
+    /// `y = f(x)` for every value.
+    pub fn forward(self, x: &[f32], y: &mut [f32]) {
+        for (o, &v) in y.iter_mut().zip(x) {
+            *o = self.apply(v);
+        }
+    }
+
+    /// `dx = dy * f'(x)`, from the input `x` and output `y` of the forward pass.
+    pub fn backward(self, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
+        match self {
+            Act::Relu => {
+                for ((d, &g), &v) in dx.iter_mut().zip(dy).zip(x) {
+                    *d = if v > 0.0 { g } else { 0.0 };
+                }
+            }
+            Act::Leaky(s) => {
+                for ((d, &g), &v) in dx.iter_mut().zip(dy).zip(x) {
+                    *d = if v > 0.0 { g } else { g * s };
+                }
+            }
+            Act::Tanh => {
+                for ((d, &g), &o) in dx.iter_mut().zip(dy).zip(y) {
+                    *d = g * (1.0 - o * o);
+                }
+            }
+            Act::Sigmoid => {
+                for ((d, &g), &o) in dx.iter_mut().zip(dy).zip(y) {
+                    *d = g * (o * (1.0 - o));
+                }
+            }
+        }
+    }
+}
+
+/// Output side of a `k` window with step `s` over `n` (floor mode).
+pub fn pooled(n: usize, k: usize, s: usize) -> usize {
+    (n - k) / s + 1
+}
+
+/// Average pooling of one CHW image, `k`x`k` windows, step `s`, floor mode, no padding
+/// (each output is the mean of k*k inputs).
+pub fn avg_pool_forward(
+    x: &[f32],
+    c: usize,
+    h: usize,
+    w: usize,
+    k: usize,
+    s: usize,
+    out: &mut [f32],
+) {
+    let (oh, ow) = (pooled(h, k, s), pooled(w, k, s));
+    let inv = 1.0 / (k * k) as f32;
+    for ci in 0..c {
+        let plane = &x[ci * h * w..(ci + 1) * h * w];
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let mut acc = 0.0f32;
+                for ky in 0..k {
+                    let row = &plane[(oy * s + ky) * w + ox * s..(oy * s + ky) * w + ox * s + k];
+                    acc += row.iter().sum::<f32>();
+                }
+                out[(ci * oh + oy) * ow + ox] = acc * inv;
+            }
+        }
+    }
+}
+
+/// Backward of [`avg_pool_forward`]: `dx` (overwritten) gets each output gradient / k^2 at
+/// every input of its window.
+#[allow(clippy::too_many_arguments)]
+pub fn avg_pool_backward(
+    dout: &[f32],
+    c: usize,
+    h: usize,
+    w: usize,
+    k: usize,
+    s: usize,
+    dx: &mut [f32],
+) {
+    let (oh, ow) = (pooled(h, k, s), pooled(w, k, s));
+    let inv = 1.0 / (k * k) as f32;
+    dx.fill(0.0);
+    for ci in 0..c {
+        let plane = &mut dx[ci * h * w..(ci + 1) * h * w];
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let g = dout[(ci * oh + oy) * ow + ox] * inv;
+                for ky in 0..k {
+                    let at = (oy * s + ky) * w + ox * s;
+                    for v in &mut plane[at..at + k] {
+                        *v += g;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Batch norm with given statistics for one CHW image: `y = (x - mean) * inv_std * g + b`
+/// per channel, where `inv_std = 1 / sqrt(var + eps)`.
+pub fn bn_apply(x: &[f32], mean: &[f32], inv_std: &[f32], g: &[f32], b: &[f32], y: &mut [f32]) {
+    let c = mean.len();
+    let hw = x.len() / c.max(1);
+    for ci in 0..c {
+        let (m, is, gg, bb) = (mean[ci], inv_std[ci], g[ci], b[ci]);
+        for (o, &v) in y[ci * hw..(ci + 1) * hw]
+            .iter_mut()
+            .zip(&x[ci * hw..(ci + 1) * hw])
+        {
+            *o = (v - m) * is * gg + bb;
+        }
+    }
+}
+
+/// `1 / sqrt(var + eps)` per channel.
+pub fn bn_inv_std(var: &[f32]) -> Vec<f32> {
+    var.iter().map(|&v| 1.0 / (v + BN_EPS).sqrt()).collect()
+}
+
+/// Per channel, the sum and the sum of squared deviations from `mean` of one CHW image
+/// (added into `sum` and `sq`; pass `mean` = `None` for the first sweep).
+pub fn bn_sums(x: &[f32], c: usize, mean: Option<&[f32]>, out: &mut [f64]) {
+    let hw = x.len() / c.max(1);
+    for ci in 0..c {
+        let plane = &x[ci * hw..(ci + 1) * hw];
+        out[ci] += match mean {
+            None => plane.iter().map(|&v| f64::from(v)).sum::<f64>(),
+            Some(m) => {
+                let m = f64::from(m[ci]);
+                plane
+                    .iter()
+                    .map(|&v| (f64::from(v) - m).powi(2))
+                    .sum::<f64>()
+            }
+        };
+    }
+}
+
+/// Per channel, `sum(dy)` and `sum(dy * xhat)` of one CHW image, added into `out`
+/// ([c] then [c]); `xhat = (x - mean) * inv_std`.
+pub fn bn_grad_sums(dy: &[f32], x: &[f32], mean: &[f32], inv_std: &[f32], out: &mut [f64]) {
+    let c = mean.len();
+    let hw = x.len() / c.max(1);
+    for ci in 0..c {
+        let (m, is) = (mean[ci], inv_std[ci]);
+        let mut s = 0.0f64;
+        let mut sx = 0.0f64;
+        for (&g, &v) in dy[ci * hw..(ci + 1) * hw]
+            .iter()
+            .zip(&x[ci * hw..(ci + 1) * hw])
+        {
+            s += f64::from(g);
+            sx += f64::from(g) * f64::from((v - m) * is);
+        }
+        out[ci] += s;
+        out[c + ci] += sx;
+    }
+}
+
+/// Batch norm's input gradient for one CHW image in training mode (batch statistics), from
+/// the batch's `sum(dy)` and `sum(dy * xhat)` per channel over `count` values each:
+/// `dx = g * inv_std * (dy - sum_dy / count - xhat * sum_dy_xhat / count)`.
+#[allow(clippy::too_many_arguments)]
+pub fn bn_backward_train(
+    dy: &[f32],
+    x: &[f32],
+    mean: &[f32],
+    inv_std: &[f32],
+    g: &[f32],
+    sums: &[f64],
+    count: usize,
+    dx: &mut [f32],
+) {
+    let c = mean.len();
+    let hw = x.len() / c.max(1);
+    for ci in 0..c {
+        let (m, is) = (mean[ci], inv_std[ci]);
+        let a = (sums[ci] / count as f64) as f32;
+        let b = (sums[c + ci] / count as f64) as f32;
+        let k = g[ci] * is;
+        for ((d, &gy), &v) in dx[ci * hw..(ci + 1) * hw]
+            .iter_mut()
+            .zip(&dy[ci * hw..(ci + 1) * hw])
+            .zip(&x[ci * hw..(ci + 1) * hw])
+        {
+            let xhat = (v - m) * is;
+            *d = k * (gy - a - xhat * b);
+        }
+    }
+}
+
+/// Batch norm's input gradient in eval mode (fixed statistics): `dx = dy * g * inv_std`.
+pub fn bn_backward_eval(dy: &[f32], inv_std: &[f32], g: &[f32], dx: &mut [f32]) {
+    let c = inv_std.len();
+    let hw = dy.len() / c.max(1);
+    for ci in 0..c {
+        let k = g[ci] * inv_std[ci];
+        for (d, &gy) in dx[ci * hw..(ci + 1) * hw]
+            .iter_mut()
+            .zip(&dy[ci * hw..(ci + 1) * hw])
+        {
+            *d = gy * k;
+        }
+    }
+}
+
+/// A linear layer for one vector: `y[j] = w[j] . x + b[j]`, `w` [out, in].
+pub fn linear_forward(x: &[f32], w: &[f32], b: &[f32], y: &mut [f32]) {
+    let n = x.len();
+    for (j, o) in y.iter_mut().enumerate() {
+        *o = dot(&w[j * n..(j + 1) * n], x) + b[j];
+    }
+}
+
+/// Backward of [`linear_forward`]: adds `dy[j] * x` to row j of `dw` and `dy` to `db`;
+/// when given, `dx = w^T dy` (overwritten).
+pub fn linear_backward(
+    x: &[f32],
+    w: &[f32],
+    dy: &[f32],
+    dw: &mut [f32],
+    db: &mut [f32],
+    dx: Option<&mut [f32]>,
+) {
+    let n = x.len();
+    for (j, &g) in dy.iter().enumerate() {
+        for (d, &v) in dw[j * n..(j + 1) * n].iter_mut().zip(x) {
+            *d += g * v;
+        }
+        db[j] += g;
+    }
+    if let Some(dx) = dx {
+        dx.fill(0.0);
+        for (j, &g) in dy.iter().enumerate() {
+            for (d, &wv) in dx.iter_mut().zip(&w[j * n..(j + 1) * n]) {
+                *d += g * wv;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn average_pooling_is_the_window_mean_and_spreads_its_gradient() {
+        // one 3x3 channel, 2x2 windows with step 1
+        let x: Vec<f32> = (1..=9).map(|v| v as f32).collect();
+        let mut out = vec![0.0; 4];
+        avg_pool_forward(&x, 1, 3, 3, 2, 1, &mut out);
+        assert_eq!(out, [3.0, 4.0, 6.0, 7.0]);
+        let mut dx = vec![0.0; 9];
+        avg_pool_backward(&[1.0, 1.0, 1.0, 1.0], 1, 3, 3, 2, 1, &mut dx);
+        assert_eq!(dx, [0.25, 0.5, 0.25, 0.5, 1.0, 0.5, 0.25, 0.5, 0.25]);
+    }
+
+    #[test]
+    fn activation_derivatives_match_finite_differences() {
+        let xs = [-2.0f32, -0.3, 0.4, 1.7];
+        for act in [Act::Relu, Act::Tanh, Act::Sigmoid, Act::Leaky(0.2)] {
+            let mut y = [0.0; 4];
+            act.forward(&xs, &mut y);
+            let mut dx = [0.0; 4];
+            act.backward(&xs, &y, &[1.0; 4], &mut dx);
+            for (i, &x) in xs.iter().enumerate() {
+                let h = 1e-3f64;
+                let f = |v: f64| f64::from(act.apply(v as f32));
+                let fd = (f(f64::from(x) + h) - f(f64::from(x) - h)) / (2.0 * h);
+                assert!(
+                    (fd - f64::from(dx[i])).abs() < 1e-3,
+                    "{act:?} at {x}: {fd} vs {}",
+                    dx[i]
+                );
+            }
+        }
+        assert!(sigmoid(-100.0) > 0.0 && sigmoid(-100.0) < 1e-40);
+        assert_eq!(sigmoid(100.0), 1.0);
+    }
+
+    #[test]
+    fn linear_backward_is_the_transpose() {
+        let x = [1.0, 2.0];
+        let w = [1.0, 0.0, 0.5, -1.0, 2.0, 3.0]; // [3, 2]
+        let mut y = [0.0; 3];
+        linear_forward(&x, &w, &[0.1, 0.2, 0.3], &mut y);
+        assert_eq!(y, [1.1, -1.3, 8.3]);
+        let (mut dw, mut db, mut dx) = ([0.0; 6], [0.0; 3], [0.0; 2]);
+        linear_backward(&x, &w, &[1.0, 2.0, 3.0], &mut dw, &mut db, Some(&mut dx));
+        assert_eq!(dw, [1.0, 2.0, 2.0, 4.0, 3.0, 6.0]);
+        assert_eq!(db, [1.0, 2.0, 3.0]);
+        assert_eq!(dx, [1.0 + 1.0 + 6.0, 0.0 - 2.0 + 9.0]);
+    }
+}

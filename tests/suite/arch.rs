@@ -1,0 +1,189 @@
+//! The network as data: the architecture text and its plan against PyTorch's shapes,
+//! names and parameter counts (`tests/fixtures/arch/plans.json`, from
+//! `tests/pytorch/make_arch_plans.py`), and every tensor of the reference dumps of six
+//! architectures in eval and train mode (`tests/fixtures/arch/*.safetensors`, from
+//! `tests/pytorch/make_arch_reference.py`) through `verify` on the CPU backend.
+
+use std::path::PathBuf;
+
+use cnn_tutor::backend::reference::{verify, Measure};
+use cnn_tutor::backend::CpuBackend;
+use cnn_tutor::nn::arch::{Arch, Plan};
+use cnn_tutor::nn::checkpoint::TensorFile;
+use serde_json::Value;
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/arch")
+}
+
+fn plans() -> Value {
+    let text = std::fs::read_to_string(fixtures().join("plans.json")).expect("plans.json");
+    serde_json::from_str(&text).expect("plans.json is JSON")
+}
+
+fn dims(v: &Value) -> Vec<usize> {
+    v.as_array()
+        .expect("a shape")
+        .iter()
+        .map(|d| d.as_u64().expect("a size") as usize)
+        .collect()
+}
+
+#[test]
+fn plans_match_pytorchs_shapes_names_and_parameter_counts() {
+    let all = plans();
+    let valid = all["valid"].as_array().expect("valid");
+    assert!(valid.len() >= 10);
+    for case in valid {
+        let text = case["text"].as_str().unwrap();
+        let arch = Arch::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(
+            arch.to_string(),
+            case["normalised"].as_str().unwrap(),
+            "{text}"
+        );
+        let input = dims(&case["input"]);
+        let classes = case["classes"].as_u64().unwrap() as usize;
+        let plan = Plan::new(&arch, [input[0], input[1], input[2]], classes)
+            .unwrap_or_else(|e| panic!("{text}: {e}"));
+        let layers = case["layers"].as_array().unwrap();
+        assert_eq!(plan.layers.len(), layers.len(), "{text}");
+        for (ours, theirs) in plan.layers.iter().zip(layers) {
+            assert_eq!(ours.layer.to_string(), theirs["layer"].as_str().unwrap());
+            assert_eq!(
+                ours.output.dims(),
+                dims(&theirs["output"]),
+                "{text}: {}",
+                ours.layer
+            );
+            assert_eq!(
+                ours.act.as_deref(),
+                theirs["act"].as_str(),
+                "{text}: {}",
+                ours.layer
+            );
+        }
+        let sd = case["state_dict"].as_array().unwrap();
+        assert_eq!(plan.tensors.len(), sd.len(), "{text}");
+        for (t, theirs) in plan.tensors.iter().zip(sd) {
+            assert_eq!(t.name, theirs["key"].as_str().unwrap(), "{text}");
+            assert_eq!(t.shape, dims(&theirs["shape"]), "{text}: {}", t.name);
+            assert_eq!(
+                t.trainable,
+                theirs["trainable"].as_bool().unwrap(),
+                "{}",
+                t.name
+            );
+        }
+        assert_eq!(
+            plan.param_count() as u64,
+            case["params"].as_u64().unwrap(),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn impossible_architectures_are_refused_naming_the_layer() {
+    let all = plans();
+    let invalid = all["invalid"].as_array().expect("invalid");
+    assert!(invalid.len() >= 8);
+    for case in invalid {
+        let text = case["text"].as_str().unwrap();
+        let input = dims(&case["input"]);
+        let result =
+            Arch::parse(text).and_then(|a| Plan::new(&a, [input[0], input[1], input[2]], 3));
+        let err = match result {
+            Ok(p) => panic!("`{text}` was accepted: {}", p.arch),
+            Err(e) => e.to_string(),
+        };
+        assert!(!err.contains('\n'), "one line: {err}");
+        if let Some(layer) = case["layer"].as_u64() {
+            assert!(
+                err.contains(&format!("layer {layer} "))
+                    || err.contains(&format!("layer {layer}:")),
+                "`{text}`: PyTorch's grammar blames layer {layer}; we said: {err}"
+            );
+        }
+    }
+}
+
+/// Every dump of `tests/fixtures/arch`: each tensor within the golden tolerances, nothing
+/// unknown, on one and two threads.
+#[test]
+fn every_architecture_dump_verifies_in_eval_and_train_mode() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(fixtures())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 12, "{files:?}");
+    let mut modes = (0, 0);
+    for path in &files {
+        let meta = TensorFile::read(path).unwrap().metadata;
+        for threads in [1, 2] {
+            let mut be = CpuBackend::new(Some(threads)).unwrap();
+            let v = verify(path, &mut be).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert!(v.unknown.is_empty(), "{}: {:?}", path.display(), v.unknown);
+            assert_eq!(
+                v.dump.plan.param_count().to_string(),
+                meta["params"],
+                "{}: PyTorch's parameter count",
+                path.display()
+            );
+            assert_eq!(v.dump.train, meta["mode"] == "train");
+            let grads = v
+                .checks
+                .iter()
+                .filter(|c| c.name.starts_with("grad."))
+                .count();
+            assert_eq!(
+                grads,
+                v.dump.plan.tensors.iter().filter(|t| t.trainable).count()
+            );
+            for c in &v.checks {
+                assert!(
+                    c.pass(),
+                    "{} ({threads} threads): {} error {} > {}",
+                    path.display(),
+                    c.name,
+                    c.error,
+                    c.tolerance
+                );
+                if c.measure == Measure::Relative {
+                    assert!(c.error <= 1e-4);
+                }
+            }
+        }
+        if meta["mode"] == "train" {
+            modes.1 += 1;
+        } else {
+            modes.0 += 1;
+        }
+    }
+    assert!(modes.0 >= 6 && modes.1 >= 6, "{modes:?}");
+}
+
+/// A dump with a tensor this network does not have is reported, not silently passed.
+#[test]
+fn verify_names_the_tensors_it_does_not_know() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = TensorFile::read(&fixtures().join("mlp-eval.safetensors")).unwrap();
+    let bytes = std::fs::read(fixtures().join("mlp-eval.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut views: Vec<(String, safetensors::tensor::TensorView<'_>)> =
+        st.tensors().into_iter().collect();
+    let extra = vec![0u8; 8];
+    views.push((
+        "act.relu7".into(),
+        safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![2], &extra).unwrap(),
+    ));
+    let meta: std::collections::HashMap<String, String> = src.metadata.clone();
+    let out = dir.path().join("extra.safetensors");
+    std::fs::write(&out, safetensors::serialize(views, &Some(meta)).unwrap()).unwrap();
+    let mut be = CpuBackend::new(Some(1)).unwrap();
+    let v = verify(&out, &mut be).unwrap();
+    assert_eq!(v.unknown, ["act.relu7"]);
+    assert!(v.checks.iter().all(|c| c.pass()));
+}
