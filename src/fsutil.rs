@@ -173,6 +173,21 @@ pub fn lock_output(target: &Path) -> Result<OutputLock> {
     }
 }
 
+/// A small text file read whole, refused (without reading it all) when it holds more than
+/// `max` bytes; the error is one line.
+pub fn read_capped(path: &Path, max: u64) -> std::result::Result<String, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > max {
+        return Err(format!("larger than {max} bytes"));
+    }
+    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

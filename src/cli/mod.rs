@@ -165,6 +165,57 @@ pub struct TrainArgs {
     /// decoded ahead of each batch on a worker thread (the numbers are the same).
     #[arg(long, default_value_t = crate::data::DEFAULT_CACHE_MB, value_name = "N")]
     pub cache_mb: usize,
+    /// The network, one line: layers separated by spaces or `->`, from conv(OUT,K[,stride=S][,pad=P]),
+    /// maxpool(K[,stride=S]), avgpool(K[,stride=S]), relu, tanh, sigmoid, leakyrelu[(SLOPE)],
+    /// batchnorm, dropout2d(P), dropout(P), flatten, linear(N) and linear (one output per
+    /// class, last); log-softmax and the loss follow. Default: the course's net,
+    /// "conv(12,3) maxpool(2) relu conv(12,3) maxpool(2) relu conv(24,3) dropout2d(0.2) relu dropout(0.5) flatten linear".
+    #[arg(long, value_name = "TEXT", conflicts_with = "arch_file")]
+    pub arch: Option<String>,
+    /// The network from a file (the same text as --arch; lines starting with # are skipped).
+    #[arg(long, value_name = "FILE")]
+    pub arch_file: Option<PathBuf>,
+    /// How the weights are updated: adam (the course's) or sgd (with --momentum).
+    #[arg(long, value_enum, default_value_t = OptimizerArg::Adam)]
+    pub optimizer: OptimizerArg,
+    /// SGD's momentum (with --optimizer sgd).
+    #[arg(long, default_value_t = 0.9)]
+    pub momentum: f64,
+    /// L2 penalty added to every gradient (PyTorch's weight_decay).
+    #[arg(long, default_value_t = 0.0)]
+    pub weight_decay: f64,
+}
+
+/// The optimizers `train --optimizer` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OptimizerArg {
+    /// Adam (lr 0.001 by default).
+    Adam,
+    /// SGD with momentum.
+    Sgd,
+}
+
+impl TrainArgs {
+    /// The architecture of `--arch` or `--arch-file` (the course's net when neither).
+    pub fn arch(&self) -> Result<crate::nn::arch::Arch> {
+        use crate::nn::arch::Arch;
+        match (&self.arch, &self.arch_file) {
+            (Some(text), _) => Arch::parse(text),
+            (None, Some(path)) => {
+                let text = crate::fsutil::read_capped(path, 64 * 1024).map_err(|e| {
+                    crate::Error::Usage(format!("--arch-file {}: {e}", crate::text::path(path)))
+                })?;
+                let lines: Vec<&str> = text
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .collect();
+                Arch::parse(&lines.join(" "))
+                    .map_err(|e| crate::Error::Usage(format!("{}: {e}", crate::text::path(path))))
+            }
+            (None, None) => Ok(Arch::course()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]

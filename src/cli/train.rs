@@ -30,6 +30,14 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         device: args.device,
         threads: args.threads,
         out: Some(args.out.clone()),
+        arch: args.arch()?,
+        optimizer: match args.optimizer {
+            super::OptimizerArg::Adam => train::OptimizerChoice::Adam,
+            super::OptimizerArg::Sgd => train::OptimizerChoice::Sgd {
+                momentum: args.momentum,
+            },
+        },
+        weight_decay: args.weight_decay,
     };
     // cheap checks first: settings, device; then the data (made when it is the default)
     config.validate()?;
@@ -170,6 +178,8 @@ pub fn run(args: &TrainArgs) -> Result<()> {
                 "train_images_per_second": mean_ips,
                 "seconds": summary.seconds,
                 "classes": summary.classes,
+                "arch": summary.net.plan.arch.to_string(),
+                "params": summary.net.num_values(),
                 "confusion_matrix": summary.confusion.counts,
                 "saved": saved,
             }))

@@ -1,5 +1,5 @@
 //! Adam, as `torch.optim.Adam` computes it on the CPU (the single-tensor path, no AMSGrad,
-//! no weight decay); buffers (`Param::trainable` false) are left alone. Per parameter value, with `t` the step number from 1:
+//! weight decay as an L2 term added to the gradient when set); buffers (`Param::trainable` false) are left alone. Per parameter value, with `t` the step number from 1:
 //!
 //! ```text
 //! m  = m + (g - m) * (1 - beta1)            (torch: exp_avg.lerp_(grad, 1 - beta1))
@@ -24,6 +24,8 @@ pub struct Adam {
     pub beta2: f64,
     /// Added to the denominator (1e-8).
     pub eps: f64,
+    /// L2 penalty added to the gradient (PyTorch's `weight_decay`, 0 by default).
+    pub weight_decay: f64,
     /// Steps taken so far.
     pub step: u64,
     m: Vec<Vec<f32>>,
@@ -38,6 +40,7 @@ impl Adam {
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
+            weight_decay: 0.0,
             step: 0,
             m: params.iter().map(|p| vec![0.0; p.data.len()]).collect(),
             v: params.iter().map(|p| vec![0.0; p.data.len()]).collect(),
@@ -75,6 +78,7 @@ impl Adam {
         let b2 = self.beta2 as f32;
         let w2 = (1.0 - self.beta2) as f32;
         let eps = self.eps as f32;
+        let wd = self.weight_decay as f32;
         for (((p, g), m), v) in params
             .iter_mut()
             .zip(grads)
@@ -89,6 +93,7 @@ impl Adam {
             for (((pv, &gv), mv), vv) in
                 p.data.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut())
             {
+                let gv = if wd != 0.0 { gv + wd * *pv } else { gv };
                 *mv += w1 * (gv - *mv);
                 *vv = *vv * b2 + w2 * gv * gv;
                 let denom = vv.sqrt() / bc2_sqrt + eps;

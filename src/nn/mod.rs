@@ -9,3 +9,4 @@ pub mod kernels;
 pub mod layers;
 pub mod net;
 pub mod ops;
+pub mod sgd;

@@ -23,8 +23,10 @@ use serde::Serialize;
 use crate::backend::{self, Backend, DeviceChoice};
 use crate::data::{self, Dataset, IMAGE_LEN};
 use crate::nn::adam::Adam;
+use crate::nn::arch::{Arch, Layer, Plan, DEFAULT_INPUT};
 use crate::nn::checkpoint::{self, CheckpointMeta};
 use crate::nn::net::Net;
+use crate::nn::sgd::Sgd;
 use crate::{Error, Result};
 pub use metrics::ConfusionMatrix;
 
@@ -49,6 +51,40 @@ pub struct TrainConfig {
     pub threads: Option<usize>,
     /// Where to save the trained net (`None`: do not save).
     pub out: Option<PathBuf>,
+    /// The network (the course's by default).
+    pub arch: Arch,
+    /// How the weights are updated.
+    pub optimizer: OptimizerChoice,
+    /// L2 penalty added to every gradient (PyTorch's `weight_decay`; 0: none).
+    pub weight_decay: f64,
+}
+
+/// The optimizer of a run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum OptimizerChoice {
+    /// Adam (the course's).
+    Adam,
+    /// SGD with this momentum (0: plain SGD).
+    Sgd {
+        /// Momentum.
+        momentum: f64,
+    },
+}
+
+impl OptimizerChoice {
+    /// `adam`, or `sgd` with its momentum.
+    pub fn label(&self) -> String {
+        match self {
+            OptimizerChoice::Adam => "adam".into(),
+            OptimizerChoice::Sgd { momentum } => format!("sgd (momentum {momentum})"),
+        }
+    }
+}
+
+/// The optimizer's state during a run.
+enum Optimizer {
+    Adam(Adam),
+    Sgd(Sgd),
 }
 
 impl Default for TrainConfig {
@@ -63,6 +99,9 @@ impl Default for TrainConfig {
             device: DeviceChoice::Auto,
             threads: None,
             out: Some(PathBuf::from(checkpoint::DEFAULT_MODEL_PATH)),
+            arch: Arch::course(),
+            optimizer: OptimizerChoice::Adam,
+            weight_decay: 0.0,
         }
     }
 }
@@ -87,7 +126,42 @@ impl TrainConfig {
         if self.threads == Some(0) {
             return Err(Error::Usage("--threads must be at least 1 (got 0)".into()));
         }
-        Ok(())
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(Error::Usage(format!(
+                "--weight-decay must be 0 or more (got {})",
+                self.weight_decay
+            )));
+        }
+        if let OptimizerChoice::Sgd { momentum } = self.optimizer {
+            if !(0.0..1.0).contains(&momentum) {
+                return Err(Error::Usage(format!(
+                    "--momentum must be at least 0 and below 1 (got {momentum})"
+                )));
+            }
+        }
+        // the shapes are checked once the class count is known; the text and the layers'
+        // order here, so a typo fails before any data is read
+        Plan::new(&self.arch, DEFAULT_INPUT, 2)
+            .or_else(|e| {
+                let any = Plan::new(&self.arch, DEFAULT_INPUT, 3);
+                if any.is_ok() {
+                    any
+                } else {
+                    Err(e)
+                }
+            })
+            .map(|_| ())
+            .or_else(|e| {
+                // `linear(N)` last is checked against the data's classes later
+                if matches!(
+                    self.arch.layers.last(),
+                    Some(Layer::Linear { out: Some(_) })
+                ) {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            })
     }
 }
 
@@ -277,6 +351,10 @@ pub fn checkpoint_meta(
     set("batch_size", config.batch_size.to_string());
     set("lr", config.lr.to_string());
     set("seed", config.seed.to_string());
+    set("optimizer", config.optimizer.label());
+    if config.weight_decay != 0.0 {
+        set("weight_decay", config.weight_decay.to_string());
+    }
     set("train_size", sizes.0.to_string());
     set("val_size", sizes.1.to_string());
     set("data", config.data_dir.display().to_string());
@@ -344,8 +422,21 @@ pub fn run(
         device: backend.name(),
     });
 
-    let mut net = Net::course(config.seed, classes.len());
-    let mut adam = Adam::new(config.lr, &net.params);
+    let plan = Plan::new(&config.arch, DEFAULT_INPUT, classes.len())?;
+    let mut net = Net::new(plan, config.seed);
+    let mut optimizer = match config.optimizer {
+        OptimizerChoice::Adam => {
+            let mut adam = Adam::new(config.lr, &net.params);
+            adam.weight_decay = config.weight_decay;
+            Optimizer::Adam(adam)
+        }
+        OptimizerChoice::Sgd { momentum } => Optimizer::Sgd(Sgd::new(
+            config.lr,
+            momentum,
+            config.weight_decay,
+            &net.params,
+        )),
+    };
     let mut drop_rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x5eed_d209_u64);
     let mut targets: Vec<usize> = Vec::with_capacity(bs);
     let mut reports = Vec::new();
@@ -368,8 +459,21 @@ pub fn run(
                 let x = next_batch(batches, chunk.len())?;
                 targets.clear();
                 targets.extend(chunk.iter().map(|&i| dataset.labels[i]));
-                let stats =
-                    backend.train_step(&mut net, &mut adam, &x, &targets, Some(&mut drop_rng))?;
+                let stats = match &mut optimizer {
+                    Optimizer::Adam(adam) => {
+                        backend.train_step(&mut net, adam, &x, &targets, Some(&mut drop_rng))?
+                    }
+                    Optimizer::Sgd(sgd) => {
+                        let stats = backend.forward_backward(
+                            &mut net,
+                            &x,
+                            &targets,
+                            Some(&mut drop_rng),
+                        )?;
+                        sgd.step(&mut net.params, backend.grads());
+                        stats
+                    }
+                };
                 batches.give_back(x);
                 if !stats.loss.is_finite() {
                     return Err(Error::Other(format!(
@@ -396,7 +500,9 @@ pub fn run(
             });
         }
         // a GPU keeps the parameters on the device while training: bring them back
-        backend.sync_to_host(&mut net, &mut adam)?;
+        if let Optimizer::Adam(adam) = &mut optimizer {
+            backend.sync_to_host(&mut net, adam)?;
+        }
         let train_secs = t0.elapsed().as_secs_f64();
         let train_loss = loss_sum / batches_per_epoch.max(1) as f64;
 

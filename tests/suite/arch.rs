@@ -187,3 +187,146 @@ fn verify_names_the_tensors_it_does_not_know() {
     assert_eq!(v.unknown, ["act.relu7"]);
     assert!(v.checks.iter().all(|c| c.pass()));
 }
+
+fn bin() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_cnn-tutor"));
+    c.env("NO_COLOR", "1");
+    c
+}
+
+/// `train --arch` on a few generated images: the `finished` line names the normalised
+/// architecture and PyTorch's parameter count; the checkpoint keeps the description and
+/// batch norm's buffers (its batch count as int64), and `evaluate` and `predict` read it.
+#[test]
+fn train_evaluate_and_predict_take_any_architecture() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("shapes");
+    cnn_tutor::data::generate(&data, 12, 3).unwrap();
+    let model = tmp.path().join("m.safetensors");
+    let text = "conv(6,5,stride=2) -> relu batchnorm maxpool(2) conv(8,3,pad=0) tanh avgpool(2) \
+                flatten linear(16) leakyrelu dropout(0.2) linear";
+    let o = bin()
+        .args([
+            "train",
+            "--json",
+            "--device",
+            "cpu",
+            "--threads",
+            "2",
+            "--epochs",
+            "2",
+        ])
+        .args(["--batch-size", "8", "--arch", text, "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&model)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let last: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    let arch = Arch::parse(text).unwrap();
+    let plan = Plan::new(&arch, [3, 128, 128], 3).unwrap();
+    assert_eq!(last["arch"], arch.to_string());
+    assert_eq!(last["params"], plan.param_count());
+    let (net, _) = cnn_tutor::nn::checkpoint::load(&model).unwrap();
+    assert_eq!(net.plan.arch, arch);
+    let file = TensorFile::read(&model).unwrap();
+    // 36 images: 25 to train, in 4 batches of 8, over 2 epochs
+    let nbt = file.get("bn1.num_batches_tracked").unwrap();
+    assert_eq!(
+        (nbt.shape.clone(), nbt.ints.clone()),
+        (vec![], Some(vec![8]))
+    );
+    assert_ne!(file.get("bn1.running_var").unwrap().data, vec![1.0; 6]);
+    let o = bin()
+        .args(["evaluate", "--json", "--device", "cpu", "--model"])
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let img = data
+        .join("circle")
+        .read_dir()
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let o = bin()
+        .args(["predict", "--model"])
+        .arg(&model)
+        .arg(&img)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let name = img.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(String::from_utf8_lossy(&o.stdout).contains(&name));
+
+    // the same text from a file (comments skipped), and SGD with momentum
+    let file = tmp.path().join("net.txt");
+    std::fs::write(&file, "# a small net\nflatten linear(8)\n  relu linear\n").unwrap();
+    let o = bin()
+        .args([
+            "train",
+            "--json",
+            "--device",
+            "cpu",
+            "--epochs",
+            "1",
+            "--optimizer",
+            "sgd",
+        ])
+        .args(["--lr", "0.01", "--momentum", "0.5", "--arch-file"])
+        .arg(&file)
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(tmp.path().join("mlp.safetensors"))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let last: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(last["arch"], "flatten linear(8) relu linear");
+    assert_eq!(last["params"], 3 * 128 * 128 * 8 + 8 + 8 * 3 + 3);
+}
+
+#[test]
+fn an_impossible_architecture_is_one_line_and_exit_code_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (text, want) in [
+        (
+            "conv(8,3) relu linear",
+            "layer 3 linear: linear before flatten",
+        ),
+        (
+            "conv(8,3) maxpool(11) maxpool(11) maxpool(11) flatten linear",
+            "layer 4 maxpool(11): its input is 1x1, smaller than the 11x11 window",
+        ),
+        (
+            "conv(999,3) flatten linear",
+            "layer 1 `conv(999,3)`: OUT 999 is out of range (1 to 256)",
+        ),
+    ] {
+        let o = bin()
+            .args(["train", "--device", "cpu", "--arch", text, "--data"])
+            .arg(tmp.path().join("none"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{text}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.contains(want), "{text}: {err}");
+        assert!(
+            !tmp.path().join("none").exists(),
+            "no data is made for a bad network"
+        );
+    }
+}

@@ -85,6 +85,7 @@ fn training_on_a_streamed_folder_gives_the_in_memory_numbers() {
             device: DeviceChoice::Cpu,
             threads: Some(2),
             out: None,
+            ..TrainConfig::default()
         };
         let mut backend = CpuBackend::new(Some(2)).unwrap();
         let mut notes = Vec::new();

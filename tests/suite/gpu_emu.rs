@@ -175,6 +175,7 @@ fn a_short_training_run_matches_the_cpu() {
         device: DeviceChoice::Cpu,
         threads: Some(2),
         out: None,
+        ..TrainConfig::default()
     };
     let run =
         |be: &mut dyn Backend| match train::run(&cfg, be, &AtomicBool::new(false), &mut |_| {})

@@ -27,6 +27,7 @@ fn config(dataset: Arc<data::Dataset>, out: Option<std::path::PathBuf>) -> Train
         device: DeviceChoice::Cpu,
         threads: Some(2),
         out,
+        ..TrainConfig::default()
     }
 }
 

@@ -114,6 +114,7 @@ fn event_stream_of_a_short_run() {
         device: DeviceChoice::Cpu,
         threads: None,
         out: None,
+        ..TrainConfig::default()
     };
     let (mut be, _) = backend::select(DeviceChoice::Cpu, None).expect("cpu");
     let cancel = std::sync::atomic::AtomicBool::new(false);

@@ -64,6 +64,7 @@ impl TrainSettings {
             device: self.device,
             threads,
             out: None,
+            ..TrainConfig::default()
         }
     }
 }
