@@ -1,146 +1,121 @@
 //! The inspector's engine (issue 13): one image through a trained net, every map kept,
-//! and any cell explained with the learned weights.
+//! and any cell explained with the learned weights, for any architecture: the stages are
+//! the net's named outputs (its [`Plan`](crate::nn::arch::Plan)), in order.
 //!
 //! [`Explorer::new`] runs the eval-mode forward pass once ([`cpu::forward_trace`], the
 //! pass that `predict`, `evaluate` and training run; dropout is off) and computes the
 //! decision maps once. Every query after that is cheap and allocates little:
 //!
-//! - [`Explorer::conv_cell`]: a conv output cell as the bias plus its 27 (conv1) or 108
-//!   (conv2, conv3) products input x weight, grouped per input channel; the value shown
-//!   is the forward pass's, and the products are read from the same weights and the same
-//!   layer input (a test checks that they sum to it);
-//! - [`Explorer::pool_cell`]: the 2x2 window of a pooled cell and its winner (the first
-//!   maximum in reading order, as PyTorch's `MaxPool2d`);
-//! - [`Explorer::relu_cell`]: the value before and after a ReLU;
-//! - [`Explorer::decision`]: the fully connected sum split into a weight x activation map
-//!   per conv3 channel and class, the channel totals, the scores and the softmax;
+//! - [`Explorer::conv_cell`]: a convolution's output cell as the bias plus its products
+//!   input x weight (K x K per input channel, at the layer's stride and padding), grouped
+//!   per input channel; the value shown is the forward pass's, and the products are read
+//!   from the same weights and the same layer input (a test checks that they sum to it);
+//! - [`Explorer::pool_cell`]: a pooled cell's window and its winner (the first maximum in
+//!   reading order, as PyTorch's `MaxPool2d`) or its mean (`AvgPool2d`);
+//! - [`Explorer::act_cell`]: the value before and after an activation function;
+//! - [`Explorer::norm_cell`]: batch norm's arithmetic with its running statistics;
+//! - [`Explorer::linear_cell`]: a hidden linear layer's output as its bias and largest
+//!   products;
+//! - [`Explorer::decision`]: the last linear layer's sum split into a weight x activation
+//!   map per channel of what feeds it, the channel totals, the scores and the softmax;
 //! - [`Explorer::map`] and [`Explorer::stages`]: any stage's map, its shape and range.
 
 use ndarray::{ArrayView2, ArrayView3};
 
 use crate::backend::cpu::{self, argmax};
-use crate::nn::net::{idx, Net, Trace, C1, C2, C3, IMAGE_SIDE, IN_CHANNELS, KERNEL};
-use crate::nn::net::{POOL1_SIDE, POOL2_SIDE};
+use crate::nn::arch::{Layer, Shape};
+use crate::nn::layers::Act;
+use crate::nn::net::{Net, Trace};
 use crate::{Error, Result};
 
-/// A convolution of the net, named as PyTorch's module. Each one starts a block:
-/// conv, then (conv1, conv2) the 2x2 max pool, then the ReLU.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ConvLayer {
-    /// `conv1`, 3 → 12 channels, 128x128.
-    Conv1,
-    /// `conv2`, 12 → 12 channels, 64x64.
-    Conv2,
-    /// `conv3`, 12 → 24 channels, 32x32.
-    Conv3,
-}
-
-impl ConvLayer {
-    /// All three, in order.
-    pub const ALL: [ConvLayer; 3] = [ConvLayer::Conv1, ConvLayer::Conv2, ConvLayer::Conv3];
-
-    /// PyTorch's module name.
-    pub fn name(self) -> &'static str {
-        match self {
-            ConvLayer::Conv1 => "conv1",
-            ConvLayer::Conv2 => "conv2",
-            ConvLayer::Conv3 => "conv3",
-        }
-    }
-
-    /// Channels fed into the layer.
-    pub fn in_channels(self) -> usize {
-        match self {
-            ConvLayer::Conv1 => IN_CHANNELS,
-            ConvLayer::Conv2 => C1,
-            ConvLayer::Conv3 => C2,
-        }
-    }
-
-    /// Channels it outputs.
-    pub fn out_channels(self) -> usize {
-        match self {
-            ConvLayer::Conv1 => C1,
-            ConvLayer::Conv2 => C2,
-            ConvLayer::Conv3 => C3,
-        }
-    }
-
-    /// Side of its input and output maps (3x3, stride 1, padding 1 keeps the size).
-    pub fn side(self) -> usize {
-        match self {
-            ConvLayer::Conv1 => IMAGE_SIDE,
-            ConvLayer::Conv2 => POOL1_SIDE,
-            ConvLayer::Conv3 => POOL2_SIDE,
-        }
-    }
-
-    /// Whether a 2x2 max pool follows it (conv1, conv2).
-    pub fn is_pooled(self) -> bool {
-        self != ConvLayer::Conv3
-    }
-
-    fn weight_index(self) -> usize {
-        match self {
-            ConvLayer::Conv1 => idx::CONV1_W,
-            ConvLayer::Conv2 => idx::CONV2_W,
-            ConvLayer::Conv3 => idx::CONV3_W,
-        }
-    }
-}
-
-/// Every map one image passes through, in order (the names of `shared/golden/README.md`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Stage {
+/// What a stage is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum StageKind {
     /// The normalised image.
     Input,
-    Conv1,
-    Pool1,
-    Relu1,
-    Conv2,
-    Pool2,
-    Relu2,
-    Conv3,
-    Relu3,
+    /// A convolution's output.
+    Conv {
+        /// Kernel side.
+        k: usize,
+        /// Step.
+        stride: usize,
+        /// Zero padding.
+        pad: usize,
+    },
+    /// A pool's output.
+    Pool {
+        /// Max (else average) pooling.
+        max: bool,
+        /// Window side.
+        k: usize,
+        /// Step.
+        stride: usize,
+    },
+    /// An activation function's output.
+    Act(Act),
+    /// Batch norm's output.
+    Norm,
+    /// A hidden linear layer's output (a vector: `n` maps of 1x1).
+    Linear,
 }
 
-impl Stage {
-    /// All stages, in the order of the forward pass.
-    pub const ALL: [Stage; 9] = [
-        Stage::Input,
-        Stage::Conv1,
-        Stage::Pool1,
-        Stage::Relu1,
-        Stage::Conv2,
-        Stage::Pool2,
-        Stage::Relu2,
-        Stage::Conv3,
-        Stage::Relu3,
-    ];
-
-    /// Its name: `input`, `conv1`, `pool1`, `relu1` ...
-    pub fn name(self) -> &'static str {
-        match self {
-            Stage::Input => "input",
-            Stage::Conv1 => "conv1",
-            Stage::Pool1 => "pool1",
-            Stage::Relu1 => "relu1",
-            Stage::Conv2 => "conv2",
-            Stage::Pool2 => "pool2",
-            Stage::Relu2 => "relu2",
-            Stage::Conv3 => "conv3",
-            Stage::Relu3 => "relu3",
+impl StageKind {
+    /// What it does, in a few words (`3x3 convolution`, `2x2 max pool`, `ReLU`).
+    pub fn summary(&self) -> String {
+        match *self {
+            StageKind::Input => "the image, normalised".into(),
+            StageKind::Conv { k, stride, pad } => {
+                let mut s = format!("{k}x{k} convolution");
+                if stride != 1 {
+                    s.push_str(&format!(", stride {stride}"));
+                }
+                if pad != k / 2 {
+                    s.push_str(&format!(", padding {pad}"));
+                }
+                s
+            }
+            StageKind::Pool { max, k, stride } => {
+                let mut s = format!("{k}x{k} {} pool", if max { "max" } else { "average" });
+                if stride != k {
+                    s.push_str(&format!(", stride {stride}"));
+                }
+                s
+            }
+            StageKind::Act(a) => act_name(a),
+            StageKind::Norm => "batch norm".into(),
+            StageKind::Linear => "fully connected".into(),
         }
     }
 }
 
-/// A stage's shape and value range, for the overview.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// The name of an activation function as the explanations write it.
+pub fn act_name(a: Act) -> String {
+    match a {
+        Act::Relu => "ReLU".into(),
+        Act::Tanh => "tanh".into(),
+        Act::Sigmoid => "sigmoid".into(),
+        Act::Leaky(s) => format!("leaky ReLU (slope {s})"),
+    }
+}
+
+/// One map one image passes through: the input, or a named output of the net.
+#[derive(Debug, Clone, PartialEq)]
 pub struct StageInfo {
-    pub stage: Stage,
-    /// channels, height, width
+    /// `input`, or the output's name (`conv1`, `pool1`, `relu1`, `bn1`, `fc1` ...).
+    pub name: String,
+    /// What it is.
+    pub kind: StageKind,
+    /// The plan's layer that makes it (`None`: the input).
+    pub layer: Option<usize>,
+    /// The stage it is computed from (`None`: the input).
+    pub from: Option<usize>,
+    /// channels, height, width (a vector: its values as channels of 1x1)
     pub shape: [usize; 3],
+    /// A vector (after `flatten`), not maps.
+    pub flat: bool,
+    /// Its smallest and largest value.
     pub min: f32,
+    /// See `min`.
     pub max: f32,
 }
 
@@ -149,8 +124,9 @@ pub struct StageInfo {
 pub struct Term {
     /// Input channel.
     pub channel: usize,
-    /// Kernel row and column, 0..3.
+    /// Kernel row and column, 0..K.
     pub ky: usize,
+    /// See `ky`.
     pub kx: usize,
     /// Position in the layer input, or `None` where the kernel lies on the zero padding
     /// (then `input` is 0).
@@ -168,9 +144,10 @@ impl Term {
     }
 }
 
-/// The nine products of one input channel.
+/// The K x K products of one input channel.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChannelTerms {
+    /// The input channel.
     pub channel: usize,
     /// In kernel reading order (ky, then kx).
     pub terms: Vec<Term>,
@@ -186,10 +163,21 @@ impl ChannelTerms {
 /// How one convolution output cell was computed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConvCell {
-    pub layer: ConvLayer,
+    /// The stage (index into [`Explorer::stages`]).
+    pub stage: usize,
+    /// Its name (`conv1`).
+    pub name: String,
+    /// Kernel side, stride, padding.
+    pub k: usize,
+    /// See `k`.
+    pub stride: usize,
+    /// See `k`.
+    pub pad: usize,
     /// Output channel, row and column.
     pub channel: usize,
+    /// See `channel`.
     pub row: usize,
+    /// See `channel`.
     pub col: usize,
     /// The value the forward pass computed.
     pub value: f32,
@@ -223,28 +211,47 @@ impl ConvCell {
         }
         best
     }
+
+    /// The top-left input position of the window (may lie on the padding: negative).
+    pub fn origin(&self) -> (isize, isize) {
+        (
+            (self.row * self.stride) as isize - self.pad as isize,
+            (self.col * self.stride) as isize - self.pad as isize,
+        )
+    }
 }
 
-/// A cell of the 2x2 max pool after conv1 or conv2.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A pooled cell.
+#[derive(Debug, Clone, PartialEq)]
 pub struct PoolCell {
-    /// The conv whose output is pooled.
-    pub layer: ConvLayer,
+    /// The stage (index into [`Explorer::stages`]).
+    pub stage: usize,
+    /// Its name (`pool1`, `avgpool1`).
+    pub name: String,
+    /// Max (else average) pooling.
+    pub max: bool,
+    /// Window side.
+    pub k: usize,
     /// Channel, row and column of the pooled cell.
     pub channel: usize,
+    /// See `channel`.
     pub row: usize,
+    /// See `channel`.
     pub col: usize,
-    /// The conv outputs of the window, row-major: rows 2*row, 2*row+1, columns 2*col, 2*col+1.
-    pub window: [f32; 4],
-    /// Which of `window` won: the first maximum in reading order (as PyTorch).
-    pub winner: usize,
-    /// The pooled value the forward pass computed (= `window[winner]`).
+    /// The window's top-left position in the pool's input.
+    pub origin: (usize, usize),
+    /// The window's inputs, row-major, k x k.
+    pub window: Vec<f32>,
+    /// Which of `window` won: the first maximum in reading order (as PyTorch); `None`
+    /// for average pooling.
+    pub winner: Option<usize>,
+    /// The pooled value the forward pass computed.
     pub value: f32,
 }
 
 /// Index of the window's maximum, the first one in reading order on ties (as PyTorch's
 /// `MaxPool2d` picks, and its indices report).
-pub fn pool_winner(window: &[f32; 4]) -> usize {
+pub fn pool_winner(window: &[f32]) -> usize {
     let mut best = 0;
     for (i, &v) in window.iter().enumerate() {
         if v > window[best] {
@@ -254,39 +261,89 @@ pub fn pool_winner(window: &[f32; 4]) -> usize {
     best
 }
 
-/// A ReLU cell: the value before and after.
+/// An activation cell: the function, the value before and after.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ReluCell {
+pub struct ActCell {
+    /// The function.
+    pub act: Act,
+    /// Its input.
     pub before: f32,
+    /// Its output (the forward pass's).
     pub after: f32,
 }
 
-/// The fully connected layer's sum, split into where it came from.
+/// A batch norm cell: `(before - mean) / sqrt(var + eps) * weight + bias`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NormCell {
+    /// Its input.
+    pub before: f32,
+    /// The channel's running mean and variance (eval mode).
+    pub mean: f32,
+    /// See `mean`.
+    pub var: f32,
+    /// The channel's learned scale and shift.
+    pub weight: f32,
+    /// See `weight`.
+    pub bias: f32,
+    /// Its output (the forward pass's).
+    pub after: f32,
+}
+
+/// A hidden linear layer's output value: its bias and its largest products.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinearCell {
+    /// The value the forward pass computed.
+    pub value: f32,
+    /// The bias.
+    pub bias: f32,
+    /// Inputs.
+    pub inputs: usize,
+    /// The largest products by size: (input index, input, weight), at most 12.
+    pub top: Vec<(usize, f32, f32)>,
+    /// bias + every product, in f64.
+    pub sum: f64,
+}
+
+/// The last linear layer's sum, split into where it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
     /// Scores (logits) from the forward pass, one per class.
     pub scores: Vec<f32>,
     /// softmax of the scores.
     pub probabilities: Vec<f32>,
-    /// `fc.bias`.
+    /// The last linear layer's bias.
     pub bias: Vec<f32>,
+    /// The stage whose values feed it (index into [`Explorer::stages`]).
+    pub source: usize,
+    /// Its channels and the side of each channel's map (rows, columns).
+    pub channels: usize,
+    /// See `channels`.
+    pub side: (usize, usize),
     /// `[class][channel]`: the sum of that channel's weight x activation map.
     pub channel_totals: Vec<Vec<f64>>,
-    /// `[class][channel][row][col]` flattened: fc weight x relu3 activation.
+    /// `[class][channel][row][col]` flattened: weight x activation.
     maps: Vec<f32>,
+    /// The weights, `[class][channel][row][col]` flattened.
+    weights: Vec<f32>,
 }
 
 impl Decision {
-    /// For `class`, the 32x32 map of weight x activation of conv3 channel `channel`:
-    /// which regions pushed the score up (positive) or down.
+    /// For `class`, the map of weight x activation of channel `channel`: which regions
+    /// pushed the score up (positive) or down.
     pub fn map(&self, class: usize, channel: usize) -> ArrayView2<'_, f32> {
-        let plane = POOL2_SIDE * POOL2_SIDE;
-        let start = (class * C3 + channel) * plane;
-        ArrayView2::from_shape((POOL2_SIDE, POOL2_SIDE), &self.maps[start..start + plane])
-            .unwrap_or_else(|_| unreachable!("the maps are [classes, 24, 32, 32]"))
+        let plane = self.side.0 * self.side.1;
+        let start = (class * self.channels + channel) * plane;
+        ArrayView2::from_shape(self.side, &self.maps[start..start + plane])
+            .unwrap_or_else(|_| unreachable!("the maps are [classes, channels, h, w]"))
     }
 
-    /// The conv3 channels of `class`, most positive total first (ties: lower channel first).
+    /// The weight of `class` at (`channel`, `row`, `col`) of its input.
+    pub fn weight(&self, class: usize, channel: usize, row: usize, col: usize) -> f32 {
+        let (h, w) = self.side;
+        self.weights[((class * self.channels + channel) * h + row) * w + col]
+    }
+
+    /// The channels of `class`, most positive total first (ties: lower channel first).
     pub fn ranked_channels(&self, class: usize) -> Vec<(usize, f64)> {
         let mut v: Vec<(usize, f64)> = self.channel_totals[class]
             .iter()
@@ -313,26 +370,29 @@ impl Decision {
 pub struct Explorer {
     net: Net,
     classes: Vec<String>,
-    /// The normalised image, [3, 128, 128] CHW.
+    /// The normalised image, CHW as the plan's input.
     input: Vec<f32>,
     trace: Trace,
+    stages: Vec<StageInfo>,
     decision: Decision,
 }
 
+fn dims3(shape: Shape) -> [usize; 3] {
+    match shape {
+        Shape::Maps { c, h, w } => [c, h, w],
+        Shape::Flat(n) => [n, 1, 1],
+    }
+}
+
 impl Explorer {
-    /// Run `input` (one normalised 3x128x128 CHW image) through `net` once, dropout off.
-    /// `classes`: the class names (as the checkpoint names them; missing names are
-    /// filled in as `class{i}`).
+    /// Run `input` (one normalised CHW image of the net's input size) through `net` once,
+    /// dropout off. `classes`: the class names (as the checkpoint names them; missing
+    /// names are filled in as `class{i}`).
     pub fn new(net: Net, classes: Vec<String>, input: Vec<f32>) -> Result<Explorer> {
-        if !net.plan.arch.is_course() {
+        if input.len() != net.plan.input_len() {
+            let [c, h, w] = net.plan.input_dims();
             return Err(Error::Other(format!(
-                "explore looks inside the course's network only (this model is `{}`)",
-                net.plan.arch
-            )));
-        }
-        if input.len() != crate::nn::net::IN_LEN {
-            return Err(Error::Other(format!(
-                "explore takes one {IN_CHANNELS}x{IMAGE_SIDE}x{IMAGE_SIDE} image, not {} floats",
+                "explore takes one {c}x{h}x{w} image, not {} floats",
                 input.len()
             )));
         }
@@ -343,18 +403,21 @@ impl Explorer {
         while classes.len() < k {
             classes.push(format!("class{}", classes.len()));
         }
-        let decision = decide(&net, &trace);
+        let stages = stages_of(&net, &trace, &input);
+        let decision = decide(&net, &trace, &stages, &input);
         Ok(Explorer {
             net,
             classes,
             input,
             trace,
+            stages,
             decision,
         })
     }
 
-    /// Run `pixels` (one 3x128x128 CHW u8 image, as [`crate::data::load_image`] and
-    /// [`crate::data::rgb_to_chw`] give) through `net`, normalised as training does.
+    /// Run `pixels` (one CHW u8 image of the net's input size, as
+    /// [`crate::data::load_image`] and [`crate::data::rgb_to_chw`] give) through `net`,
+    /// normalised as training does.
     pub fn from_pixels(net: Net, classes: Vec<String>, pixels: &[u8]) -> Result<Explorer> {
         let lut = crate::data::normalize_table();
         let input = pixels.iter().map(|&p| lut[usize::from(p)]).collect();
@@ -379,7 +442,7 @@ impl Explorer {
         &self.classes
     }
 
-    /// Every intermediate tensor of the forward pass (batch of one).
+    /// Every named output of the forward pass (batch of one).
     pub fn trace(&self) -> &Trace {
         &self.trace
     }
@@ -389,74 +452,51 @@ impl Explorer {
         &self.decision
     }
 
-    /// A stage's maps, [channels, side, side].
-    pub fn map(&self, stage: Stage) -> ArrayView3<'_, f32> {
-        let t = &self.trace;
-        let a = match stage {
-            Stage::Input => {
-                return ArrayView3::from_shape((IN_CHANNELS, IMAGE_SIDE, IMAGE_SIDE), &self.input)
-                    .unwrap_or_else(|_| unreachable!("checked in Explorer::new"))
-            }
-            Stage::Conv1 => "conv1",
-            Stage::Pool1 => "pool1",
-            Stage::Relu1 => "relu1",
-            Stage::Conv2 => "conv2",
-            Stage::Pool2 => "pool2",
-            Stage::Relu2 => "relu2",
-            Stage::Conv3 => "conv3",
-            Stage::Relu3 => "relu3",
+    /// Every stage (the input, then each named output but the scores), with its shape
+    /// and value range, in order.
+    pub fn stages(&self) -> &[StageInfo] {
+        &self.stages
+    }
+
+    /// The stage named `name` (`input`, `conv1`, `relu2` ...).
+    pub fn stage(&self, name: &str) -> Option<usize> {
+        self.stages.iter().position(|s| s.name == name)
+    }
+
+    /// The stage named `name`, or a usage error listing the names there are.
+    pub fn stage_named(&self, name: &str) -> Result<usize> {
+        self.stage(name).ok_or_else(|| {
+            let names: Vec<&str> = self.stages.iter().map(|s| s.name.as_str()).collect();
+            Error::Usage(format!(
+                "this network has no layer output `{}` (it has: {}, fc)",
+                crate::text::escaped(name),
+                names.join(", ")
+            ))
+        })
+    }
+
+    /// A stage's maps, [channels, height, width] (a vector: [values, 1, 1]).
+    pub fn map(&self, stage: usize) -> ArrayView3<'_, f32> {
+        let s = &self.stages[stage];
+        let [c, h, w] = s.shape;
+        let data: &[f32] = if s.layer.is_none() {
+            &self.input
+        } else {
+            self.trace
+                .get(&s.name)
+                .and_then(|a| a.as_slice())
+                .unwrap_or_else(|| unreachable!("every stage is in the trace"))
         };
-        let a = t
-            .maps(a)
-            .unwrap_or_else(|| unreachable!("the course's net names every stage"));
-        a.index_axis_move(ndarray::Axis(0), 0)
+        ArrayView3::from_shape((c, h, w), data)
+            .unwrap_or_else(|_| unreachable!("the stage's shape is its plan's"))
     }
 
-    /// Every stage's shape and value range, in order.
-    pub fn stages(&self) -> Vec<StageInfo> {
-        Stage::ALL
-            .iter()
-            .map(|&stage| {
-                let m = self.map(stage);
-                let (c, h, w) = m.dim();
-                let (min, max) = m
-                    .iter()
-                    .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
-                        (a.min(v), b.max(v))
-                    });
-                StageInfo {
-                    stage,
-                    shape: [c, h, w],
-                    min,
-                    max,
-                }
-            })
-            .collect()
-    }
-
-    /// The map fed into `layer`: the image for conv1, relu1 for conv2, relu2 for conv3.
-    pub fn layer_input(&self, layer: ConvLayer) -> ArrayView3<'_, f32> {
-        self.map(match layer {
-            ConvLayer::Conv1 => Stage::Input,
-            ConvLayer::Conv2 => Stage::Relu1,
-            ConvLayer::Conv3 => Stage::Relu2,
-        })
-    }
-
-    /// A conv layer's output map, before pooling and ReLU.
-    pub fn layer_output(&self, layer: ConvLayer) -> ArrayView3<'_, f32> {
-        self.map(match layer {
-            ConvLayer::Conv1 => Stage::Conv1,
-            ConvLayer::Conv2 => Stage::Conv2,
-            ConvLayer::Conv3 => Stage::Conv3,
-        })
-    }
-
-    /// The cell of `channel` of `layer`'s output with the largest value (the first in
-    /// reading order on ties): where that filter answers most strongly.
-    pub fn strongest_cell(&self, layer: ConvLayer, channel: usize) -> Result<(usize, usize)> {
-        check_channel(layer.name(), channel, layer.out_channels())?;
-        let m = self.layer_output(layer);
+    /// The cell of `channel` of `stage` with the largest value (the first in reading
+    /// order on ties): where that filter answers most strongly.
+    pub fn strongest_cell(&self, stage: usize, channel: usize) -> Result<(usize, usize)> {
+        let s = &self.stages[stage];
+        check_channel(&s.name, channel, s.shape[0])?;
+        let m = self.map(stage);
         let plane = m.index_axis(ndarray::Axis(0), channel);
         let mut best = (0, 0);
         for ((r, c), &v) in plane.indexed_iter() {
@@ -467,31 +507,47 @@ impl Explorer {
         Ok(best)
     }
 
-    /// How cell (`channel`, `row`, `col`) of `layer`'s output was computed. A channel or
-    /// position out of range is an [`Error::Usage`] naming the valid range.
+    fn check_cell(&self, stage: usize, channel: usize, row: usize, col: usize) -> Result<()> {
+        let s = &self.stages[stage];
+        check_channel(&s.name, channel, s.shape[0])?;
+        check_position(&s.name, row, col, (s.shape[1], s.shape[2]))
+    }
+
+    fn input_map(&self, stage: usize) -> ArrayView3<'_, f32> {
+        self.map(self.stages[stage].from.unwrap_or(0))
+    }
+
+    /// How cell (`channel`, `row`, `col`) of a convolution stage was computed. A channel
+    /// or position out of range is an [`Error::Usage`] naming the valid range.
     pub fn conv_cell(
         &self,
-        layer: ConvLayer,
+        stage: usize,
         channel: usize,
         row: usize,
         col: usize,
     ) -> Result<ConvCell> {
-        let side = layer.side();
-        check_channel(layer.name(), channel, layer.out_channels())?;
-        check_position(layer.name(), row, col, side)?;
-        let w = self.net.conv_weight(layer.weight_index());
-        let bias = self.net.bias(layer.weight_index() + 1)[channel];
-        let x = self.layer_input(layer);
-        let inputs = (0..layer.in_channels())
+        let s = &self.stages[stage];
+        let StageKind::Conv { k, stride, pad } = s.kind else {
+            return Err(Error::Usage(format!("{} is not a convolution", s.name)));
+        };
+        self.check_cell(stage, channel, row, col)?;
+        let layer = &self.net.plan.layers[s.layer.unwrap_or(0)];
+        let w = self.net.conv_weight(layer.tensors[0]);
+        let bias = self.net.bias(layer.tensors[1])[channel];
+        let x = self.input_map(stage);
+        let (cin, h, wd) = x.dim();
+        let (r0, c0) = (
+            (row * stride) as isize - pad as isize,
+            (col * stride) as isize - pad as isize,
+        );
+        let inputs = (0..cin)
             .map(|ci| {
-                let mut terms = Vec::with_capacity(KERNEL * KERNEL);
-                for ky in 0..KERNEL {
-                    for kx in 0..KERNEL {
-                        // padding 1: kernel position (ky, kx) reads input (row+ky-1, col+kx-1)
-                        let at = (row + ky)
-                            .checked_sub(1)
-                            .zip((col + kx).checked_sub(1))
-                            .filter(|&(r, c)| r < side && c < side);
+                let mut terms = Vec::with_capacity(k * k);
+                for ky in 0..k {
+                    for kx in 0..k {
+                        let (r, c) = (r0 + ky as isize, c0 + kx as isize);
+                        let at = (r >= 0 && c >= 0 && (r as usize) < h && (c as usize) < wd)
+                            .then_some((r as usize, c as usize));
                         terms.push(Term {
                             channel: ci,
                             ky,
@@ -506,96 +562,249 @@ impl Explorer {
             })
             .collect();
         Ok(ConvCell {
-            layer,
+            stage,
+            name: s.name.clone(),
+            k,
+            stride,
+            pad,
             channel,
             row,
             col,
-            value: self.layer_output(layer)[[channel, row, col]],
+            value: self.map(stage)[[channel, row, col]],
             bias,
             inputs,
         })
     }
 
-    /// The 2x2 window of pooled cell (`channel`, `row`, `col`) after `layer` (conv1 or
-    /// conv2) and its winner.
+    /// The window of pooled cell (`channel`, `row`, `col`) of a pool stage and its winner
+    /// (max) or mean (average).
     pub fn pool_cell(
         &self,
-        layer: ConvLayer,
+        stage: usize,
         channel: usize,
         row: usize,
         col: usize,
     ) -> Result<PoolCell> {
-        let name = match layer {
-            ConvLayer::Conv1 => "pool1",
-            ConvLayer::Conv2 => "pool2",
-            ConvLayer::Conv3 => {
-                return Err(Error::Usage(
-                    "conv3 is not pooled (pools follow conv1 and conv2)".into(),
-                ))
-            }
+        let s = &self.stages[stage];
+        let StageKind::Pool { max, k, stride } = s.kind else {
+            return Err(Error::Usage(format!("{} is not a pool", s.name)));
         };
-        check_channel(name, channel, layer.out_channels())?;
-        check_position(name, row, col, layer.side() / 2)?;
-        let conv = self.layer_output(layer);
-        let (r, c) = (2 * row, 2 * col);
-        let window = [
-            conv[[channel, r, c]],
-            conv[[channel, r, c + 1]],
-            conv[[channel, r + 1, c]],
-            conv[[channel, r + 1, c + 1]],
-        ];
-        let pooled = self.map(if layer == ConvLayer::Conv1 {
-            Stage::Pool1
-        } else {
-            Stage::Pool2
-        });
+        self.check_cell(stage, channel, row, col)?;
+        let x = self.input_map(stage);
+        let origin = (row * stride, col * stride);
+        let mut window = Vec::with_capacity(k * k);
+        for ky in 0..k {
+            for kx in 0..k {
+                window.push(x[[channel, origin.0 + ky, origin.1 + kx]]);
+            }
+        }
         Ok(PoolCell {
-            layer,
+            stage,
+            name: s.name.clone(),
+            max,
+            k,
             channel,
             row,
             col,
+            origin,
+            winner: max.then(|| pool_winner(&window)),
             window,
-            winner: pool_winner(&window),
-            value: pooled[[channel, row, col]],
+            value: self.map(stage)[[channel, row, col]],
         })
     }
 
-    /// The ReLU ending `layer`'s block at (`channel`, `row`, `col`): for conv1 and conv2
-    /// it follows the pool (so the position is in the pooled map), for conv3 the conv.
-    pub fn relu_cell(
+    /// An activation stage's cell: the value before and after.
+    pub fn act_cell(
         &self,
-        layer: ConvLayer,
+        stage: usize,
         channel: usize,
         row: usize,
         col: usize,
-    ) -> Result<ReluCell> {
-        let (before, after, name, side) = match layer {
-            ConvLayer::Conv1 => (Stage::Pool1, Stage::Relu1, "relu1", POOL1_SIDE),
-            ConvLayer::Conv2 => (Stage::Pool2, Stage::Relu2, "relu2", POOL2_SIDE),
-            ConvLayer::Conv3 => (Stage::Conv3, Stage::Relu3, "relu3", POOL2_SIDE),
+    ) -> Result<ActCell> {
+        let s = &self.stages[stage];
+        let StageKind::Act(act) = s.kind else {
+            return Err(Error::Usage(format!("{} is not an activation", s.name)));
         };
-        check_channel(name, channel, layer.out_channels())?;
-        check_position(name, row, col, side)?;
-        Ok(ReluCell {
-            before: self.map(before)[[channel, row, col]],
-            after: self.map(after)[[channel, row, col]],
+        self.check_cell(stage, channel, row, col)?;
+        Ok(ActCell {
+            act,
+            before: self.input_value(stage, channel, row, col),
+            after: self.map(stage)[[channel, row, col]],
         })
+    }
+
+    /// A batch norm stage's cell, with the channel's running statistics and parameters.
+    pub fn norm_cell(
+        &self,
+        stage: usize,
+        channel: usize,
+        row: usize,
+        col: usize,
+    ) -> Result<NormCell> {
+        let s = &self.stages[stage];
+        if s.kind != StageKind::Norm {
+            return Err(Error::Usage(format!("{} is not a batch norm", s.name)));
+        }
+        self.check_cell(stage, channel, row, col)?;
+        let t = &self.net.plan.layers[s.layer.unwrap_or(0)].tensors;
+        let p = |i: usize| self.net.params[t[i]].data[channel];
+        Ok(NormCell {
+            before: self.input_value(stage, channel, row, col),
+            mean: p(2),
+            var: p(3),
+            weight: p(0),
+            bias: p(1),
+            after: self.map(stage)[[channel, row, col]],
+        })
+    }
+
+    /// A hidden linear stage's value `channel` (its output index).
+    pub fn linear_cell(&self, stage: usize, channel: usize) -> Result<LinearCell> {
+        let s = &self.stages[stage];
+        if s.kind != StageKind::Linear {
+            return Err(Error::Usage(format!("{} is not a linear layer", s.name)));
+        }
+        check_channel(&s.name, channel, s.shape[0])?;
+        let t = &self.net.plan.layers[s.layer.unwrap_or(0)].tensors;
+        let x: Vec<f32> = self.input_map(stage).iter().copied().collect();
+        let w = &self.net.params[t[0]].data[channel * x.len()..(channel + 1) * x.len()];
+        let bias = self.net.params[t[1]].data[channel];
+        let mut top: Vec<(usize, f32, f32)> = x
+            .iter()
+            .zip(w)
+            .enumerate()
+            .map(|(i, (&a, &b))| (i, a, b))
+            .collect();
+        let sum = f64::from(bias)
+            + top
+                .iter()
+                .map(|&(_, a, b)| f64::from(a) * f64::from(b))
+                .sum::<f64>();
+        top.sort_by(|a, b| {
+            (b.1 * b.2)
+                .abs()
+                .total_cmp(&(a.1 * a.2).abs())
+                .then(a.0.cmp(&b.0))
+        });
+        top.truncate(12);
+        Ok(LinearCell {
+            value: self.map(stage)[[channel, 0, 0]],
+            bias,
+            inputs: x.len(),
+            top,
+            sum,
+        })
+    }
+
+    /// The input of a one-to-one stage (activation, batch norm) at the same cell.
+    fn input_value(&self, stage: usize, channel: usize, row: usize, col: usize) -> f32 {
+        let x = self.input_map(stage);
+        let [_, h, w] = self.stages[stage].shape;
+        let (xc, xh, xw) = x.dim();
+        if (xh, xw) == (h, w) {
+            x[[channel, row, col]]
+        } else {
+            // the stage before was flattened: the same value in PyTorch's order
+            let i = channel * h * w + row * w + col;
+            x[[i / (xh * xw) % xc, i / xw % xh, i % xw]]
+        }
     }
 }
 
-/// The fc layer's sum per class and conv3 channel, from the weights and relu3.
-fn decide(net: &Net, trace: &Trace) -> Decision {
+/// The stages of a forward pass: the input, then every named output but the scores.
+fn stages_of(net: &Net, trace: &Trace, input: &[f32]) -> Vec<StageInfo> {
+    let range = |v: &mut dyn Iterator<Item = f32>| {
+        v.fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), x| {
+            (a.min(x), b.max(x))
+        })
+    };
+    let (min, max) = range(&mut input.iter().copied());
+    let mut stages = vec![StageInfo {
+        name: "input".into(),
+        kind: StageKind::Input,
+        layer: None,
+        from: None,
+        shape: net.plan.input_dims(),
+        flat: false,
+        min,
+        max,
+    }];
+    for (i, l) in net.plan.layers.iter().enumerate() {
+        let Some(name) = &l.act else { continue };
+        if name == "logits" {
+            continue;
+        }
+        let kind = match l.layer {
+            Layer::Conv { k, stride, pad, .. } => StageKind::Conv { k, stride, pad },
+            Layer::MaxPool { k, stride } => StageKind::Pool {
+                max: true,
+                k,
+                stride,
+            },
+            Layer::AvgPool { k, stride } => StageKind::Pool {
+                max: false,
+                k,
+                stride,
+            },
+            Layer::Relu => StageKind::Act(Act::Relu),
+            Layer::Tanh => StageKind::Act(Act::Tanh),
+            Layer::Sigmoid => StageKind::Act(Act::Sigmoid),
+            Layer::LeakyRelu { slope } => StageKind::Act(Act::Leaky(slope)),
+            Layer::BatchNorm => StageKind::Norm,
+            Layer::Linear { .. } => StageKind::Linear,
+            Layer::Dropout2d { .. } | Layer::Dropout { .. } | Layer::Flatten => continue,
+        };
+        let (min, max) = trace
+            .get(name)
+            .map_or((0.0, 0.0), |a| range(&mut a.iter().copied()));
+        let from = stages.len() - 1;
+        stages.push(StageInfo {
+            name: name.clone(),
+            kind,
+            layer: Some(i),
+            from: Some(from),
+            shape: dims3(l.output),
+            flat: matches!(l.output, Shape::Flat(_)),
+            min,
+            max,
+        });
+    }
+    stages
+}
+
+/// The last linear layer's sum per class and per channel of the stage feeding it.
+fn decide(net: &Net, trace: &Trace, stages: &[StageInfo], input: &[f32]) -> Decision {
     let k = net.classes();
-    let plane = POOL2_SIDE * POOL2_SIDE;
-    let act = trace.get("relu3").and_then(|a| a.as_slice()).unwrap_or(&[]);
-    let fcw = &net.params[idx::FC_W].data;
-    let mut maps = Vec::with_capacity(k * act.len());
+    let last = net
+        .plan
+        .layers
+        .iter()
+        .rposition(|l| matches!(l.layer, Layer::Linear { .. }))
+        .unwrap_or_else(|| unreachable!("a plan has a linear layer"));
+    let layer = &net.plan.layers[last];
+    let source = stages
+        .iter()
+        .rposition(|s| s.layer.is_none_or(|l| l < last))
+        .unwrap_or(0);
+    let src = &stages[source];
+    let act: &[f32] = if src.layer.is_none() {
+        input
+    } else {
+        trace
+            .get(&src.name)
+            .and_then(|a| a.as_slice())
+            .unwrap_or(&[])
+    };
+    let [channels, h, w] = src.shape;
+    let plane = h * w;
+    let fcw = &net.params[layer.tensors[0]].data;
+    let n = act.len();
+    let mut maps = Vec::with_capacity(k * n);
     let mut channel_totals = Vec::with_capacity(k);
     for class in 0..k {
-        let row = &fcw[class * act.len()..(class + 1) * act.len()];
-        let start = maps.len();
+        let row = &fcw[class * n..(class + 1) * n];
         maps.extend(row.iter().zip(act).map(|(&w, &a)| w * a));
-        let totals = (0..C3)
+        let totals = (0..channels)
             .map(|c| {
                 row[c * plane..(c + 1) * plane]
                     .iter()
@@ -604,7 +813,6 @@ fn decide(net: &Net, trace: &Trace) -> Decision {
                     .sum()
             })
             .collect();
-        debug_assert_eq!(maps.len() - start, act.len());
         channel_totals.push(totals);
     }
     let scores: Vec<f32> = trace.logits().iter().copied().collect();
@@ -612,9 +820,13 @@ fn decide(net: &Net, trace: &Trace) -> Decision {
     Decision {
         scores,
         probabilities,
-        bias: net.params[idx::FC_B].data.clone(),
+        bias: net.params[layer.tensors[1]].data.clone(),
+        source,
+        channels,
+        side: (h, w),
         channel_totals,
         maps,
+        weights: fcw[..k * n].to_vec(),
     }
 }
 
@@ -628,11 +840,15 @@ fn check_channel(name: &str, channel: usize, channels: usize) -> Result<()> {
     Ok(())
 }
 
-fn check_position(name: &str, row: usize, col: usize, side: usize) -> Result<()> {
-    if row >= side || col >= side {
+fn check_position(name: &str, row: usize, col: usize, (h, w): (usize, usize)) -> Result<()> {
+    if row >= h || col >= w {
+        let range = if h == w {
+            format!("rows and columns 0 to {}", h - 1)
+        } else {
+            format!("rows 0 to {}, columns 0 to {}", h - 1, w - 1)
+        };
         return Err(Error::Usage(format!(
-            "position {row},{col} is out of range: {name} is {side}x{side}, rows and columns 0 to {}",
-            side - 1
+            "position {row},{col} is out of range: {name} is {h}x{w}, {range}"
         )));
     }
     Ok(())
@@ -641,14 +857,31 @@ fn check_position(name: &str, row: usize, col: usize, side: usize) -> Result<()>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nn::arch::{Arch, Plan, BN_EPS};
 
-    fn explorer() -> Explorer {
-        let net = Net::course(5, 3);
+    fn explorer_of(net: Net) -> Explorer {
         // a smooth, varied image in [-1, 1]
-        let input: Vec<f32> = (0..crate::nn::net::IN_LEN)
+        let input: Vec<f32> = (0..net.plan.input_len())
             .map(|i| ((i as f32) * 0.013).sin())
             .collect();
         Explorer::new(net, vec!["a".into(), "b".into(), "c".into()], input).unwrap()
+    }
+
+    fn explorer() -> Explorer {
+        explorer_of(Net::course(5, 3))
+    }
+
+    #[test]
+    fn the_course_nets_stages_are_todays() {
+        let e = explorer();
+        let names: Vec<&str> = e.stages().iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["input", "conv1", "pool1", "relu1", "conv2", "pool2", "relu2", "conv3", "relu3"]
+        );
+        assert_eq!(e.stages()[3].shape, [12, 64, 64]);
+        assert_eq!(e.decision().source, 8);
+        assert_eq!((e.decision().channels, e.decision().side), (24, (32, 32)));
     }
 
     #[test]
@@ -662,27 +895,31 @@ mod tests {
     #[test]
     fn pool_cells_match_the_forward_pass() {
         let e = explorer();
-        for (layer, side) in [(ConvLayer::Conv1, 64), (ConvLayer::Conv2, 32)] {
+        for (pool, relu, side) in [("pool1", "relu1", 64), ("pool2", "relu2", 32)] {
+            let (p_at, r_at) = (e.stage(pool).unwrap(), e.stage(relu).unwrap());
             for (ch, r, c) in [(0, 0, 0), (3, 10, 20), (11, side - 1, side - 1)] {
-                let p = e.pool_cell(layer, ch, r, c).unwrap();
-                assert_eq!(p.value, p.window[p.winner], "{layer:?} {ch},{r},{c}");
+                let p = e.pool_cell(p_at, ch, r, c).unwrap();
+                assert_eq!(p.value, p.window[p.winner.unwrap()], "{pool} {ch},{r},{c}");
                 assert!(p.window.iter().all(|&v| v <= p.value));
-                let relu = e.relu_cell(layer, ch, r, c).unwrap();
-                assert_eq!(relu.before, p.value);
+                let a = e.act_cell(r_at, ch, r, c).unwrap();
+                assert_eq!(a.before, p.value);
             }
         }
-        let err = e.pool_cell(ConvLayer::Conv1, 0, 64, 0).unwrap_err();
+        let err = e
+            .pool_cell(e.stage("pool1").unwrap(), 0, 64, 0)
+            .unwrap_err();
         assert!(err.to_string().contains("0 to 63"), "{err}");
-        assert!(e.pool_cell(ConvLayer::Conv3, 0, 0, 0).is_err());
+        assert!(e.pool_cell(e.stage("conv3").unwrap(), 0, 0, 0).is_err());
     }
 
     #[test]
     fn relu_keeps_positives_and_zeroes_negatives() {
         let e = explorer();
         let (mut pos, mut neg) = (0, 0);
-        for layer in ConvLayer::ALL {
+        for name in ["relu1", "relu2", "relu3"] {
+            let s = e.stage(name).unwrap();
             for r in 0..8 {
-                let cell = e.relu_cell(layer, 1, r, 2 * r).unwrap();
+                let cell = e.act_cell(s, 1, r, 2 * r).unwrap();
                 if cell.before > 0.0 {
                     pos += 1;
                     assert_eq!(cell.after, cell.before);
@@ -695,28 +932,106 @@ mod tests {
         assert!(pos > 0 && neg > 0, "both signs seen: {pos} {neg}");
     }
 
+    fn assert_conv_sums(e: &Explorer, stage: usize, cells: &[(usize, usize, usize)]) {
+        for &(ch, r, c) in cells {
+            let cell = e.conv_cell(stage, ch, r, c).unwrap();
+            let abs: f64 = cell.terms().map(|t| t.product().abs()).sum();
+            let err = (cell.sum() - f64::from(cell.value)).abs();
+            assert!(
+                err <= 1e-5 * abs + 1e-4 * f64::from(cell.value.abs()) + 1e-7,
+                "{} {ch},{r},{c}: {} vs {}",
+                cell.name,
+                cell.sum(),
+                cell.value
+            );
+        }
+    }
+
     #[test]
     fn conv_terms_sum_to_the_forward_value() {
         let e = explorer();
-        for layer in ConvLayer::ALL {
-            let side = layer.side();
-            for (ch, r, c) in [(0, 0, 0), (2, side / 2, side / 3), (5, side - 1, 7)] {
-                let cell = e.conv_cell(layer, ch, r, c).unwrap();
-                assert_eq!(cell.terms().count(), 9 * layer.in_channels());
-                let abs: f64 = cell.terms().map(|t| t.product().abs()).sum();
-                let err = (cell.sum() - f64::from(cell.value)).abs();
-                assert!(
-                    err <= 1e-5 * abs + 1e-4 * f64::from(cell.value.abs()) + 1e-7,
-                    "{layer:?} {ch},{r},{c}: {} vs {}",
-                    cell.sum(),
-                    cell.value
-                );
-            }
+        for name in ["conv1", "conv2", "conv3"] {
+            let s = e.stage(name).unwrap();
+            let side = e.stages()[s].shape[1];
+            let cell = e.conv_cell(s, 0, 0, 0).unwrap();
+            assert_eq!(cell.terms().count(), 9 * e.input_map(s).dim().0);
+            assert_conv_sums(
+                &e,
+                s,
+                &[(0, 0, 0), (2, side / 2, side / 3), (5, side - 1, 7)],
+            );
         }
         // corner cells read the padding: 5 of the 9 positions per channel
-        let corner = e.conv_cell(ConvLayer::Conv2, 0, 0, 0).unwrap();
+        let corner = e.conv_cell(e.stage("conv2").unwrap(), 0, 0, 0).unwrap();
         let padded = corner.inputs[0].terms.iter().filter(|t| t.at.is_none());
         assert_eq!(padded.count(), 5);
+    }
+
+    /// Any architecture: strided 5x5 and 1x1 convolutions, batch norm, average pooling,
+    /// tanh, a hidden linear layer: every cell adds up to the forward pass's value.
+    #[test]
+    fn any_architectures_cells_add_up() {
+        let arch = Arch::parse(
+            "conv(6,5,stride=2) batchnorm leakyrelu(0.1) avgpool(3,stride=2) conv(4,1) tanh \
+             flatten linear(10) sigmoid linear",
+        )
+        .unwrap();
+        let mut net = Net::new(Plan::new(&arch, [3, 32, 32], 3).unwrap(), 3);
+        // running statistics away from 0 and 1
+        for p in net
+            .params
+            .iter_mut()
+            .filter(|p| p.name.starts_with("bn1.running"))
+        {
+            for (i, v) in p.data.iter_mut().enumerate() {
+                *v = 0.5 + 0.1 * i as f32;
+            }
+        }
+        let e = explorer_of(net);
+        let names: Vec<&str> = e.stages().iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "input",
+                "conv1",
+                "bn1",
+                "leakyrelu1",
+                "avgpool1",
+                "conv2",
+                "tanh1",
+                "fc1",
+                "sigmoid1"
+            ]
+        );
+        assert_conv_sums(&e, 1, &[(0, 0, 0), (5, 15, 15), (3, 7, 2)]);
+        assert_conv_sums(&e, 5, &[(0, 0, 0), (3, 6, 6)]);
+        let n = e.norm_cell(2, 4, 3, 9).unwrap();
+        let want = (n.before - n.mean) / (n.var + BN_EPS).sqrt() * n.weight + n.bias;
+        assert!((want - n.after).abs() < 1e-5, "{n:?}");
+        let a = e.act_cell(3, 4, 3, 9).unwrap();
+        assert_eq!(a.before, n.after);
+        assert_eq!(
+            a.after,
+            if a.before > 0.0 {
+                a.before
+            } else {
+                0.1 * a.before
+            }
+        );
+        let p = e.pool_cell(4, 1, 2, 3).unwrap();
+        let mean = p.window.iter().sum::<f32>() / 9.0;
+        assert!((mean - p.value).abs() < 1e-6 && p.winner.is_none());
+        let l = e.linear_cell(7, 4).unwrap();
+        assert!((l.sum - f64::from(l.value)).abs() < 1e-4, "{l:?}");
+        assert_eq!(l.inputs, 4 * 7 * 7);
+        let s = e.act_cell(8, 4, 0, 0).unwrap();
+        assert_eq!(s.before, l.value);
+        // the decision splits the last linear's sum over sigmoid1's 10 values
+        let d = e.decision();
+        assert_eq!((d.source, d.channels, d.side), (8, 10, (1, 1)));
+        for class in 0..3 {
+            assert!((d.sum(class) - f64::from(d.scores[class])).abs() < 1e-4);
+        }
     }
 
     #[test]
@@ -726,7 +1041,7 @@ mod tests {
         for class in 0..3 {
             let s = d.sum(class);
             assert!((s - f64::from(d.scores[class])).abs() < 1e-4, "{s}");
-            let map_total: f64 = (0..C3)
+            let map_total: f64 = (0..d.channels)
                 .map(|c| d.map(class, c).iter().map(|&v| f64::from(v)).sum::<f64>())
                 .sum();
             assert!((map_total + f64::from(d.bias[class]) - s).abs() < 1e-4);
@@ -740,15 +1055,20 @@ mod tests {
     #[test]
     fn out_of_range_names_the_valid_range() {
         let e = explorer();
-        let err = e.conv_cell(ConvLayer::Conv1, 12, 0, 0).unwrap_err();
+        let err = e.conv_cell(1, 12, 0, 0).unwrap_err();
         assert_eq!(
             err.to_string(),
             "channel 12 is out of range: conv1 has channels 0 to 11"
         );
-        let err = e.conv_cell(ConvLayer::Conv3, 0, 3, 32).unwrap_err();
+        let err = e.conv_cell(7, 0, 3, 32).unwrap_err();
         assert_eq!(
             err.to_string(),
             "position 3,32 is out of range: conv3 is 32x32, rows and columns 0 to 31"
+        );
+        let err = e.stage_named("conv4").unwrap_err().to_string();
+        assert!(
+            err.contains("no layer output `conv4`") && err.contains("relu3, fc"),
+            "{err}"
         );
     }
 }

@@ -2,9 +2,10 @@
 //! tests). The numbers come from [`crate::explore::Explorer`]; this file only prints them.
 //!
 //! - without `--layer`: the prediction and each stage's shape and value range;
-//! - `--layer conv1|conv2|conv3`: one output cell (before pooling and ReLU) as its bias
-//!   plus its products input x weight, per input channel, then where it goes (pool, ReLU);
-//! - `--layer fc`: the scores, the probabilities and the conv3 channels that pushed each
+//! - `--layer NAME` (any named output of the network: `conv1`, `pool2`, `relu3`, `bn1`,
+//!   `fc1` ...): one cell; a convolution's as its bias plus its products input x weight,
+//!   per input channel, then where it goes (pool, activation ...);
+//! - `--layer fc`: the scores, the probabilities and the channels that pushed each
 //!   class's score up or down most.
 //!
 //! `--channel` defaults to 0; `--at` defaults to the channel's strongest cell (its largest
@@ -17,7 +18,8 @@ use clap::Args;
 use serde_json::{json, Value};
 
 use crate::cli::{GlobalOpts, DEFAULT_MODEL_PATH};
-use crate::explore::{ConvCell, ConvLayer, Explorer, Stage};
+use crate::explore::{act_name, ConvCell, Explorer, StageKind};
+use crate::nn::layers::Act;
 use crate::text::{escaped, path as shown_path};
 use crate::{Error, Result};
 
@@ -28,18 +30,18 @@ pub struct ExploreArgs {
     /// The image to look at (PNG or JPEG; resized to 128x128 as `predict` does).
     #[arg(value_name = "IMAGE")]
     pub image: PathBuf,
-    /// The layer (PyTorch's module names): a conv layer's output cell, or fc's scores.
-    /// Without it: the overview.
-    #[arg(long, value_enum)]
-    pub layer: Option<ExploreLayer>,
-    /// Output channel of the conv layer (0-based; default 0).
+    /// A layer's output by its name (conv1, pool1, relu1, bn1, fc1 ...: the overview lists
+    /// them), or fc for the scores. Without it: the overview.
+    #[arg(long, value_name = "NAME")]
+    pub layer: Option<String>,
+    /// Output channel of the layer (0-based; default 0).
     #[arg(long, requires = "layer")]
     pub channel: Option<usize>,
     /// Row and column of the cell, 0-based (default: the channel's strongest cell).
     #[arg(long, value_name = "ROW,COL", value_parser = parse_at, requires = "layer")]
     pub at: Option<(usize, usize)>,
-    /// With --plain, the input channel whose nine products are written out
-    /// (conv2 and conv3; default: the one with the largest subtotal; conv1 shows all three).
+    /// With --plain, the input channel whose products are written out (a convolution;
+    /// default: the one with the largest subtotal; one on the image shows all three).
     #[arg(long, value_name = "C", requires = "layer")]
     pub input_channel: Option<usize>,
     /// Readable text (the default).
@@ -48,15 +50,6 @@ pub struct ExploreArgs {
     /// One JSON object.
     #[arg(long)]
     pub json: bool,
-}
-
-/// `--layer`'s values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ExploreLayer {
-    Conv1,
-    Conv2,
-    Conv3,
-    Fc,
 }
 
 fn parse_at(s: &str) -> std::result::Result<(usize, usize), String> {
@@ -71,32 +64,41 @@ fn parse_at(s: &str) -> std::result::Result<(usize, usize), String> {
 /// Run `cnn-tutor explore`.
 pub fn run(args: &ExploreArgs, global: &GlobalOpts) -> Result<()> {
     let e = Explorer::from_files(&args.model, &args.image)?;
-    let text = match args.layer {
+    let text = match args.layer.as_deref() {
         None => overview(&e, args),
-        Some(ExploreLayer::Fc) => {
+        Some("fc" | "logits") => {
             if args.channel.is_some() || args.at.is_some() || args.input_channel.is_some() {
                 return Err(Error::Usage(
-                    "--channel, --at and --input-channel are for conv1, conv2 and conv3; fc has one score per class".into(),
+                    "--channel, --at and --input-channel are for a layer's maps; fc has one score per class".into(),
                 ));
             }
             fc(&e, args.json)
         }
-        Some(l) => {
-            let layer = match l {
-                ExploreLayer::Conv1 => ConvLayer::Conv1,
-                ExploreLayer::Conv2 => ConvLayer::Conv2,
-                _ => ConvLayer::Conv3,
-            };
+        Some(name) => {
+            let stage = e.stage_named(name)?;
             let channel = args.channel.unwrap_or(0);
             let (row, col) = match args.at {
                 Some(at) => at,
-                None => e.strongest_cell(layer, channel)?,
+                None => e.strongest_cell(stage, channel)?,
             };
-            let cell = e.conv_cell(layer, channel, row, col)?;
-            if args.json {
-                conv_json(&cell).to_string()
-            } else {
-                conv_plain(&e, &cell, args.input_channel)?
+            let kind = e.stages()[stage].kind;
+            if args.input_channel.is_some() && !matches!(kind, StageKind::Conv { .. }) {
+                return Err(Error::Usage(format!(
+                    "--input-channel is for a convolution; {} is a {}",
+                    escaped(name),
+                    kind.summary()
+                )));
+            }
+            match kind {
+                StageKind::Conv { .. } => {
+                    let cell = e.conv_cell(stage, channel, row, col)?;
+                    if args.json {
+                        conv_json(&cell).to_string()
+                    } else {
+                        conv_plain(&e, &cell, args.input_channel)?
+                    }
+                }
+                _ => cell_text(&e, stage, channel, row, col, args.json)?,
             }
         }
     };
@@ -138,7 +140,9 @@ fn overview(e: &Explorer, args: &ExploreArgs) -> String {
     if args.json {
         let st: Vec<Value> = stages
             .iter()
-            .map(|s| json!({"name": s.stage.name(), "shape": s.shape, "min": num(s.min), "max": num(s.max)}))
+            .map(
+                |s| json!({"name": s.name, "shape": s.shape, "min": num(s.min), "max": num(s.max)}),
+            )
             .chain(std::iter::once(json!({
                 "name": "fc",
                 "shape": [d.scores.len()],
@@ -175,41 +179,49 @@ fn overview(e: &Explorer, args: &ExploreArgs) -> String {
         probs.join(", ")
     );
     let _ = writeln!(s);
+    let nw = stages
+        .iter()
+        .map(|st| st.name.chars().count() + 1)
+        .max()
+        .unwrap_or(0)
+        .max(7);
     let _ = writeln!(
         s,
-        "{:<7} {:<12} {:>10} {:>10}",
+        "{:<nw$} {:<12} {:>10} {:>10}",
         "stage", "shape", "min", "max"
     );
-    for st in &stages {
+    for st in stages {
         let [c, h, w] = st.shape;
-        let what = match st.stage {
-            Stage::Input => "  the image, normalised",
-            Stage::Conv1 | Stage::Conv2 | Stage::Conv3 => "  3x3 convolution",
-            Stage::Pool1 | Stage::Pool2 => "  2x2 max pool",
-            _ => "  ReLU",
+        let shape = if st.flat {
+            c.to_string()
+        } else {
+            format!("{c}x{h}x{w}")
         };
         let _ = writeln!(
             s,
-            "{:<7} {:<12} {:>10.4} {:>10.4}{what}",
-            st.stage.name(),
-            format!("{c}x{h}x{w}"),
+            "{:<nw$} {:<12} {:>10.4} {:>10.4}  {}",
+            st.name,
+            shape,
             st.min,
-            st.max
+            st.max,
+            st.kind.summary()
         );
     }
     let lo = d.scores.iter().copied().fold(f32::INFINITY, f32::min);
     let hi = d.scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let _ = writeln!(
         s,
-        "{:<7} {:<12} {:>10.4} {:>10.4}  scores, one per class",
+        "{:<nw$} {:<12} {:>10.4} {:>10.4}  scores, one per class",
         "fc",
         d.scores.len(),
         lo,
         hi
     );
+    let named: Vec<&str> = stages[1..].iter().map(|st| st.name.as_str()).collect();
     let _ = writeln!(
         s,
-        "\nLook closer: --layer conv1|conv2|conv3 [--channel C] [--at ROW,COL], or --layer fc."
+        "\nLook closer: --layer NAME [--channel C] [--at ROW,COL] (NAME: {}), or --layer fc.",
+        named.join(", ")
     );
     s
 }
@@ -225,7 +237,7 @@ fn conv_json(cell: &ConvCell) -> Value {
         .collect();
     let subtotals: Vec<f64> = cell.inputs.iter().map(|g| g.subtotal()).collect();
     json!({
-        "layer": cell.layer.name(),
+        "layer": cell.name,
         "channel": cell.channel,
         "row": cell.row,
         "col": cell.col,
@@ -237,40 +249,40 @@ fn conv_json(cell: &ConvCell) -> Value {
 }
 
 fn conv_plain(e: &Explorer, cell: &ConvCell, input_channel: Option<usize>) -> Result<String> {
-    let layer = cell.layer;
-    let cin = layer.in_channels();
+    let cin = cell.inputs.len();
     if let Some(ic) = input_channel {
         if ic >= cin {
             return Err(Error::Usage(format!(
                 "input channel {ic} is out of range: {} has input channels 0 to {}",
-                layer.name(),
+                cell.name,
                 cin - 1
             )));
         }
     }
+    let st = &e.stages()[cell.stage];
+    let from = st.from.unwrap_or(0);
+    let on_image = from == 0;
+    let k = cell.k;
     let mut s = String::new();
     let _ = writeln!(
         s,
         "{}, channel {}, row {}, column {} (0-based); {EVAL_NOTE}",
-        layer.name(),
-        cell.channel,
-        cell.row,
-        cell.col
+        cell.name, cell.channel, cell.row, cell.col
     );
-    let fed = match layer {
-        ConvLayer::Conv1 => "the image",
-        ConvLayer::Conv2 => "relu1",
-        ConvLayer::Conv3 => "relu2",
+    let fed = if on_image {
+        "the image".to_string()
+    } else {
+        e.stages()[from].name.clone()
     };
     let _ = writeln!(
         s,
-        "value = bias + {} products (input from {fed} × learned weight): a 3x3 window in each of {cin} input channels",
-        9 * cin
+        "value = bias + {} products (input from {fed} × learned weight): a {k}x{k} window in each of {cin} input channels",
+        k * k * cin
     );
-    let label = |ci: usize| match (layer, ci) {
-        (ConvLayer::Conv1, 0) => "input channel 0 (red)".to_string(),
-        (ConvLayer::Conv1, 1) => "input channel 1 (green)".to_string(),
-        (ConvLayer::Conv1, 2) => "input channel 2 (blue)".to_string(),
+    let label = |ci: usize| match (on_image && cin == 3, ci) {
+        (true, 0) => "input channel 0 (red)".to_string(),
+        (true, 1) => "input channel 1 (green)".to_string(),
+        (true, 2) => "input channel 2 (blue)".to_string(),
         _ => format!("input channel {ci}"),
     };
     for g in &cell.inputs {
@@ -284,22 +296,22 @@ fn conv_plain(e: &Explorer, cell: &ConvCell, input_channel: Option<usize>) -> Re
         cell.sum(),
         cell.value
     );
-    let shown: Vec<usize> = match (layer, input_channel) {
-        (_, Some(ic)) => vec![ic],
-        (ConvLayer::Conv1, None) => (0..cin).collect(),
-        (_, None) => vec![cell.strongest_input()],
+    let shown: Vec<usize> = match input_channel {
+        Some(ic) => vec![ic],
+        None if on_image && cin <= 3 => (0..cin).collect(),
+        None => vec![cell.strongest_input()],
     };
+    let (r0, c0) = cell.origin();
     for ci in shown {
         let g = &cell.inputs[ci];
-        let (r0, c0) = (cell.row as isize - 1, cell.col as isize - 1);
         let _ = writeln!(
             s,
             "\n{}, rows {} to {}, columns {} to {} (pad: outside the map, 0):",
             label(ci),
             r0,
-            r0 + 2,
+            r0 + k as isize - 1,
             c0,
-            c0 + 2
+            c0 + k as isize - 1
         );
         for (i, t) in g.terms.iter().enumerate() {
             let lead = if i == 0 { "   " } else { " + " };
@@ -309,7 +321,7 @@ fn conv_plain(e: &Explorer, cell: &ConvCell, input_channel: Option<usize>) -> Re
                 "pad 0".to_string()
             };
             let _ = write!(s, "{lead}({x} × {:.4})", t.weight);
-            if i % 3 == 2 {
+            if i % k == k - 1 {
                 let _ = writeln!(s);
             }
         }
@@ -321,45 +333,227 @@ fn conv_plain(e: &Explorer, cell: &ConvCell, input_channel: Option<usize>) -> Re
             "(the channel with the largest subtotal; --input-channel C writes out another)"
         );
     }
-    // where the value goes next
-    let (ch, r, c) = (cell.channel, cell.row, cell.col);
     let _ = writeln!(s);
-    if layer.is_pooled() {
-        let p = e.pool_cell(layer, ch, r / 2, c / 2)?;
-        let relu = e.relu_cell(layer, ch, r / 2, c / 2)?;
-        let n = if layer == ConvLayer::Conv1 { 1 } else { 2 };
-        let w = p.window;
-        let mine = (r % 2) * 2 + c % 2;
-        let _ = writeln!(
-            s,
-            "then pool{n} ({ch}, {}, {}): the largest of [{:.4} {:.4} / {:.4} {:.4}] is {:.4}, {}",
-            r / 2,
-            c / 2,
-            w[0],
-            w[1],
-            w[2],
-            w[3],
-            p.value,
-            if p.winner == mine {
-                "this cell"
-            } else {
-                "not this cell"
-            }
-        );
-        let _ = writeln!(
-            s,
-            "then relu{n}: max(0, {:.4}) = {:.4}",
-            relu.before, relu.after
-        );
-    } else {
-        let relu = e.relu_cell(layer, ch, r, c)?;
-        let _ = writeln!(
-            s,
-            "then relu3: max(0, {:.4}) = {:.4}, then (flattened) into fc",
-            relu.before, relu.after
-        );
+    for line in next_steps(e, cell.stage, cell.channel, cell.row, cell.col) {
+        let _ = writeln!(s, "{line}");
     }
     Ok(s)
+}
+
+/// What happens to cell (`ch`, `r`, `c`) of `stage` next: the stages computed from it, one
+/// after another, while the cell maps to one cell (pools: the window that starts it).
+fn next_steps(e: &Explorer, stage: usize, ch: usize, r: usize, c: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let (mut at, mut pos, mut value) = (stage, (r, c), e.map(stage)[[ch, r, c]]);
+    while let Some(next) = e.stages().iter().position(|s| s.from == Some(at)) {
+        let st = &e.stages()[next];
+        let line = match st.kind {
+            StageKind::Pool { max, k, stride } => {
+                let (pr, pc) = (pos.0 / stride, pos.1 / stride);
+                let inside = pos.0 < pr * stride + k && pos.1 < pc * stride + k;
+                let Ok(p) = e.pool_cell(next, ch, pr, pc).map_err(|_| ()).and_then(|p| {
+                    if inside {
+                        Ok(p)
+                    } else {
+                        Err(())
+                    }
+                }) else {
+                    lines.push(format!(
+                        "then {}: no window of its covers this cell",
+                        st.name
+                    ));
+                    break;
+                };
+                let w: Vec<String> = p.window.iter().map(|v| format!("{v:.4}")).collect();
+                let rows: Vec<String> = w.chunks(k).map(|r| r.join(" ")).collect();
+                let mine = (pos.0 - p.origin.0) * k + (pos.1 - p.origin.1);
+                let text = if max {
+                    format!(
+                        "the largest of [{}] is {:.4}, {}",
+                        rows.join(" / "),
+                        p.value,
+                        if p.winner == Some(mine) {
+                            "this cell"
+                        } else {
+                            "not this cell"
+                        }
+                    )
+                } else {
+                    format!("the mean of [{}] is {:.4}", rows.join(" / "), p.value)
+                };
+                pos = (pr, pc);
+                value = p.value;
+                format!("then {} ({ch}, {pr}, {pc}): {text}", st.name)
+            }
+            StageKind::Act(a) => {
+                let after = e.map(next)[[ch, pos.0, pos.1]];
+                let f = match a {
+                    Act::Relu => format!("max(0, {value:.4})"),
+                    Act::Tanh => format!("tanh({value:.4})"),
+                    Act::Sigmoid => format!("sigmoid({value:.4})"),
+                    Act::Leaky(sl) => format!("{} ({value:.4})", act_name(Act::Leaky(sl))),
+                };
+                value = after;
+                format!("then {}: {f} = {after:.4}", st.name)
+            }
+            StageKind::Norm => {
+                let Ok(n) = e.norm_cell(next, ch, pos.0, pos.1) else {
+                    break;
+                };
+                value = n.after;
+                format!(
+                    "then {}: ({:.4} - {:.4}) / sqrt({:.4} + 1e-5) × {:.4} + {:.4} = {:.4}",
+                    st.name, n.before, n.mean, n.var, n.weight, n.bias, n.after
+                )
+            }
+            _ => {
+                lines.push(format!("then (flattened) into {}", st.name));
+                return lines;
+            }
+        };
+        lines.push(line);
+        at = next;
+    }
+    if e.decision().source == at {
+        if let Some(last) = lines.last_mut() {
+            last.push_str(", then (flattened) into fc");
+        } else {
+            lines.push("then (flattened) into fc".into());
+        }
+    }
+    lines
+}
+
+/// Any other stage's cell (pool, activation, batch norm, hidden linear, the input).
+fn cell_text(
+    e: &Explorer,
+    stage: usize,
+    ch: usize,
+    r: usize,
+    c: usize,
+    json: bool,
+) -> Result<String> {
+    let st = &e.stages()[stage];
+    let name = &st.name;
+    let (value, what): (f32, String) = match st.kind {
+        StageKind::Pool { max, k, .. } => {
+            let p = e.pool_cell(stage, ch, r, c)?;
+            if json {
+                return Ok(json!({
+                    "layer": name, "channel": ch, "row": r, "col": c, "value": num(p.value),
+                    "window": nums(&p.window), "origin": [p.origin.0, p.origin.1],
+                    "winner": p.winner, "kind": if max { "max" } else { "average" },
+                })
+                .to_string());
+            }
+            let w: Vec<String> = p.window.iter().map(|v| format!("{v:.4}")).collect();
+            let rows: Vec<String> = w.chunks(k).map(|r| r.join(" ")).collect();
+            let how = if max { "the largest" } else { "the mean" };
+            (
+                p.value,
+                format!(
+                    "{how} of its {k}x{k} window at rows {} to {}, columns {} to {} of {}: [{}]",
+                    p.origin.0,
+                    p.origin.0 + k - 1,
+                    p.origin.1,
+                    p.origin.1 + k - 1,
+                    e.stages()[st.from.unwrap_or(0)].name,
+                    rows.join(" / ")
+                ),
+            )
+        }
+        StageKind::Act(a) => {
+            let cell = e.act_cell(stage, ch, r, c)?;
+            if json {
+                return Ok(json!({"layer": name, "channel": ch, "row": r, "col": c,
+                    "value": num(cell.after), "before": num(cell.before), "function": act_name(a)})
+                .to_string());
+            }
+            (cell.after, format!("{} of {:.4}", act_name(a), cell.before))
+        }
+        StageKind::Norm => {
+            let n = e.norm_cell(stage, ch, r, c)?;
+            if json {
+                return Ok(json!({"layer": name, "channel": ch, "row": r, "col": c,
+                    "value": num(n.after), "before": num(n.before), "running_mean": num(n.mean),
+                    "running_var": num(n.var), "weight": num(n.weight), "bias": num(n.bias)})
+                .to_string());
+            }
+            (
+                n.after,
+                format!(
+                    "({:.4} - running mean {:.4}) / sqrt(running variance {:.4} + 1e-5) × weight {:.4} + bias {:.4}",
+                    n.before, n.mean, n.var, n.weight, n.bias
+                ),
+            )
+        }
+        StageKind::Linear => {
+            let l = e.linear_cell(stage, ch)?;
+            if json {
+                let top: Vec<Value> = l
+                    .top
+                    .iter()
+                    .map(|&(i, x, w)| json!({"input": i, "value": num(x), "weight": num(w)}))
+                    .collect();
+                return Ok(json!({"layer": name, "channel": ch, "value": num(l.value),
+                    "bias": num(l.bias), "inputs": l.inputs, "largest_terms": top})
+                .to_string());
+            }
+            let terms: Vec<String> = l
+                .top
+                .iter()
+                .map(|&(i, x, w)| format!("input {i}: {x:.4} × {w:.4}"))
+                .collect();
+            (
+                l.value,
+                format!(
+                    "bias {:.4} + {} products input × weight (total {:+.4}); the largest:\n  {}",
+                    l.bias,
+                    l.inputs,
+                    l.sum,
+                    terms.join("\n  ")
+                ),
+            )
+        }
+        StageKind::Input | StageKind::Conv { .. } => {
+            let v = e.map(stage)[[ch, r, c]];
+            if json {
+                return Ok(
+                    json!({"layer": name, "channel": ch, "row": r, "col": c, "value": num(v)})
+                        .to_string(),
+                );
+            }
+            (v, "the normalised pixel (pixel / 255 × 2 - 1)".into())
+        }
+    };
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{name}, channel {ch}, row {r}, column {c} (0-based); {EVAL_NOTE}"
+    );
+    let _ = writeln!(s, "value {value:.4} = {what}");
+    let next = next_steps(e, stage, ch, r, c);
+    if !next.is_empty() {
+        let _ = writeln!(s);
+        for line in next {
+            let _ = writeln!(s, "{line}");
+        }
+    }
+    Ok(s)
+}
+
+/// The name of what a decision channel is: the convolution whose channels reach the
+/// decision (through activations, pools and batch norms), else the stage itself.
+fn channel_origin(e: &Explorer, source: usize) -> String {
+    let mut at = source;
+    loop {
+        let st = &e.stages()[at];
+        match (st.kind, st.from) {
+            (StageKind::Conv { .. }, _) => return st.name.clone(),
+            (StageKind::Act(_) | StageKind::Pool { .. } | StageKind::Norm, Some(f)) => at = f,
+            _ => return e.stages()[source].name.clone(),
+        }
+    }
 }
 
 fn fc(e: &Explorer, json: bool) -> String {
@@ -378,9 +572,23 @@ fn fc(e: &Explorer, json: bool) -> String {
     }
     let mut s = String::new();
     let _ = writeln!(s, "fc; {EVAL_NOTE}");
+    let src = &e.stages()[d.source];
+    let origin = channel_origin(e, d.source);
+    let (h, w) = d.side;
+    let each = if (h, w) == (1, 1) {
+        String::new()
+    } else {
+        format!(", {h}x{w} each")
+    };
+    let after = if origin == src.name {
+        String::new()
+    } else {
+        format!(" (after {}{each})", src.name)
+    };
     let _ = writeln!(
         s,
-        "score of a class = its bias + the sum over the 24 conv3 channels (after relu3, 32x32 each) of weight × activation"
+        "score of a class = its bias + the sum over the {} {origin} channels{after} of weight × activation",
+        d.channels
     );
     let width = (0..k)
         .map(|i| class_name(e, i).chars().count())
@@ -420,7 +628,7 @@ fn fc(e: &Explorer, json: bool) -> String {
             .collect();
         let _ = writeln!(
             s,
-            "  pushed up most by conv3 channels: {}",
+            "  pushed up most by {origin} channels: {}",
             if up.is_empty() {
                 "none".into()
             } else {

@@ -330,3 +330,116 @@ fn an_impossible_architecture_is_one_line_and_exit_code_2() {
         );
     }
 }
+
+/// `explore` looks inside any architecture: the overview lists its layers' outputs, and
+/// `--layer NAME` explains a cell of each (a strided 5x5 convolution's products add up to
+/// its value; batch norm, pools, activations and the hidden linear layer say how they
+/// were computed); a name the network lacks lists the ones it has.
+#[test]
+fn explore_looks_inside_any_architecture() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("shapes");
+    cnn_tutor::data::generate(&data, 6, 5).unwrap();
+    let model = tmp.path().join("m.safetensors");
+    let text = "conv(6,5,stride=2) batchnorm leakyrelu(0.2) maxpool(3,stride=2) conv(8,1) \
+                sigmoid avgpool(2) flatten linear(12) tanh linear";
+    let o = bin()
+        .args([
+            "train", "--device", "cpu", "--epochs", "1", "--arch", text, "--data",
+        ])
+        .arg(&data)
+        .arg("--out")
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let img = data
+        .join("square")
+        .read_dir()
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let explore = |args: &[&str]| {
+        let o = bin()
+            .args(["explore", "--model"])
+            .arg(&model)
+            .arg(&img)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let overview = explore(&[]);
+    for line in [
+        "conv1       6x64x64",
+        "bn1         6x64x64",
+        "leakyrelu1  6x64x64",
+        "pool1       6x31x31",
+        "conv2       8x31x31",
+        "avgpool1    8x15x15",
+        "fc1         12 ",
+        "tanh1       12 ",
+    ] {
+        assert!(overview.contains(line), "{line}: {overview}");
+    }
+    assert!(overview.contains("5x5 convolution, stride 2"), "{overview}");
+    let conv: Value =
+        serde_json::from_str(&explore(&["--layer", "conv1", "--at", "0,40", "--json"])).unwrap();
+    let terms = conv["terms"].as_array().unwrap();
+    // row 0 reads rows -2..2: 3 of the 5 kernel rows are inside the image
+    assert_eq!(terms.len(), 3 * 3 * 5);
+    let sum: f64 = terms
+        .iter()
+        .map(|t| t["input"].as_f64().unwrap() * t["weight"].as_f64().unwrap())
+        .sum::<f64>()
+        + conv["bias"].as_f64().unwrap();
+    assert!(
+        (sum - conv["value"].as_f64().unwrap()).abs() < 1e-4,
+        "{conv}"
+    );
+    let plain = explore(&["--layer", "conv1", "--at", "3,4", "--plain"]);
+    assert!(
+        plain.contains("a 5x5 window in each of 3 input channels"),
+        "{plain}"
+    );
+    assert!(plain.contains("then bn1: ("), "{plain}");
+    assert!(
+        plain.contains("then leakyrelu1: leaky ReLU (slope 0.2)"),
+        "{plain}"
+    );
+    let bn = explore(&["--layer", "bn1", "--channel", "2", "--at", "5,6"]);
+    assert!(
+        bn.contains("running mean") && bn.contains("running variance"),
+        "{bn}"
+    );
+    let pool = explore(&["--layer", "pool1", "--at", "1,2"]);
+    assert!(
+        pool.contains("the largest of its 3x3 window at rows 2 to 4, columns 4 to 6"),
+        "{pool}"
+    );
+    let avg = explore(&["--layer", "avgpool1", "--at", "0,0"]);
+    assert!(avg.contains("the mean of its 2x2 window"), "{avg}");
+    let fc1 = explore(&["--layer", "fc1", "--channel", "3"]);
+    assert!(fc1.contains("1800 products input × weight"), "{fc1}");
+    let fc = explore(&["--layer", "fc"]);
+    assert!(fc.contains("the sum over the 12 tanh1 channels"), "{fc}");
+    let o = bin()
+        .args(["explore", "--layer", "conv3", "--model"])
+        .arg(&model)
+        .arg(&img)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("no layer output `conv3`") && err.contains("tanh1, fc"),
+        "{err}"
+    );
+}

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use cnn_tutor::backend::{cpu, Backend, CpuBackend};
-use cnn_tutor::explore::{ConvLayer, Explorer};
+use cnn_tutor::explore::Explorer;
 use serde_json::Value;
 
 use crate::common::parity;
@@ -178,28 +178,25 @@ fn the_default_cell_is_the_channels_strongest() {
 fn engine_pools_match_pytorch_and_its_forward_is_predicts() {
     let reference = reference();
     let e = Explorer::from_files(&model(), &image()).unwrap();
-    for (name, layer) in [("pool1", ConvLayer::Conv1), ("pool2", ConvLayer::Conv2)] {
+    for (name, relu) in [("pool1", "relu1"), ("pool2", "relu2")] {
+        let (pool, relu) = (e.stage(name).unwrap(), e.stage(relu).unwrap());
         let r = &reference["pools"][name];
         let scale = f(&r["max_abs"]);
         for cell in r["cells"].as_array().unwrap() {
             let at = |k: &str| cell[k].as_u64().unwrap() as usize;
             let p = e
-                .pool_cell(layer, at("channel"), at("row"), at("col"))
+                .pool_cell(pool, at("channel"), at("row"), at("col"))
                 .unwrap();
             assert!((f64::from(p.value) - f(&cell["value"])).abs() <= 1e-4 * scale);
-            assert_eq!(p.value, p.window[p.winner]);
+            assert_eq!(p.value, p.window[p.winner.unwrap()]);
             let relu = e
-                .relu_cell(layer, at("channel"), at("row"), at("col"))
+                .act_cell(relu, at("channel"), at("row"), at("col"))
                 .unwrap();
             assert_eq!((relu.before, relu.after), (p.value, p.value.max(0.0)));
         }
     }
     // predict's forward gives the explorer's numbers bit for bit: one forward, not two
-    let input: Vec<f32> = e
-        .map(cnn_tutor::explore::Stage::Input)
-        .iter()
-        .copied()
-        .collect();
+    let input: Vec<f32> = e.map(0).iter().copied().collect();
     let mut be = CpuBackend::new(Some(1)).unwrap();
     let lp = be.predict(e.net(), &input).unwrap();
     assert_eq!(
@@ -279,7 +276,7 @@ fn out_of_range_cells_are_one_line_errors_naming_the_range() {
     );
     one_line_error(
         &explore(&["--layer", "fc", "--at", "1,1"]),
-        "are for conv1, conv2 and conv3",
+        "are for a layer's maps; fc has one score per class",
     );
 }
 

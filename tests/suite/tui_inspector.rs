@@ -6,7 +6,6 @@
 use std::path::PathBuf;
 
 use crate::common::screen;
-use cnn_tutor::explore::{ConvLayer, Stage};
 use cnn_tutor::nn::checkpoint;
 use cnn_tutor::tui::inspector::actions::{action_for, Action, TABLE};
 use cnn_tutor::tui::inspector::{
@@ -98,19 +97,21 @@ fn st(app: &App) -> &InspectorState {
     app.inspector().expect("the inspector shows")
 }
 
+fn name_of(s: &InspectorState) -> String {
+    s.view_name(s.current())
+}
+
 /// Down to the stage named `name` (from conv1, where it opens).
 fn go_to_stage(app: &mut App, name: &str) {
     if st(app).focus == Focus::Cell {
         code(app, KeyCode::Esc);
     }
     for _ in 0..10 {
-        if st(app).current().name() == name {
+        if name_of(st(app)) == name {
             return;
         }
         let down = VIEW_ORDER.iter().position(|n| *n == name)
-            > VIEW_ORDER
-                .iter()
-                .position(|n| *n == st(app).current().name());
+            > VIEW_ORDER.iter().position(|n| *n == name_of(st(app)));
         code(app, if down { KeyCode::Down } else { KeyCode::Up });
     }
     panic!("no stage {name}");
@@ -131,13 +132,13 @@ fn i_on_the_results_opens_the_inspector_and_esc_comes_back() {
     );
     key(&mut app, Key::char('i'));
     let s = st(&app);
-    assert_eq!(s.current(), View::Stage(Stage::Conv1));
+    assert_eq!(s.current(), View::Stage(1));
     assert!(screen(&app, 80, 24).contains(DROPOUT_OFF));
     // the second key already reads a cell: the strongest of conv1 map 0
     code(&mut app, KeyCode::Enter);
     assert_eq!(st(&app).focus, Focus::Cell);
     let e = st(&app).explorer();
-    let strongest = e.strongest_cell(ConvLayer::Conv1, 0).unwrap();
+    let strongest = e.strongest_cell(1, 0).unwrap();
     assert_eq!(st(&app).cell, strongest);
     code(&mut app, KeyCode::Esc);
     code(&mut app, KeyCode::Esc);
@@ -175,13 +176,13 @@ fn the_predict_picture_is_what_i_inspects() {
 #[test]
 fn arrows_move_between_stages_maps_and_cells() {
     let mut app = inspector_app(Theme::new(false, true), 80, 24, request());
-    assert_eq!(st(&app).current().name(), "conv1");
+    assert_eq!(name_of(st(&app)), "conv1");
     code(&mut app, KeyCode::Up);
-    assert_eq!(st(&app).current(), View::Stage(Stage::Input));
+    assert_eq!(st(&app).current(), View::Stage(0));
     code(&mut app, KeyCode::Up);
     assert_eq!(
         st(&app).current(),
-        View::Stage(Stage::Input),
+        View::Stage(0),
         "no stage before the input"
     );
     go_to_stage(&mut app, "conv2");
@@ -208,7 +209,7 @@ fn arrows_move_between_stages_maps_and_cells() {
     // the next stage keeps the place in the picture: (0,0) of conv2 is (0,0) of pool2
     code(&mut app, KeyCode::Esc);
     code(&mut app, KeyCode::Down);
-    assert_eq!(st(&app).current().name(), "pool2");
+    assert_eq!(name_of(st(&app)), "pool2");
     assert_eq!(st(&app).side(), 32);
     code(&mut app, KeyCode::Enter);
     for _ in 0..40 {
@@ -232,7 +233,7 @@ fn every_explanation_is_the_engines() {
     code(&mut app, KeyCode::Right);
     let s = st(&app);
     let (r, c) = s.cell;
-    let want = s.explorer().conv_cell(ConvLayer::Conv2, 3, r, c).unwrap();
+    let want = s.explorer().conv_cell(4, 3, r, c).unwrap();
     let Explain::Conv(cell) = &s.explain else {
         panic!("a conv cell: {:?}", s.explain);
     };
@@ -268,28 +269,22 @@ fn every_explanation_is_the_engines() {
     let Explain::Pool(p) = &s.explain else {
         panic!("a pool cell: {:?}", s.explain);
     };
-    assert_eq!(
-        p,
-        &s.explorer().pool_cell(ConvLayer::Conv2, 3, r, c).unwrap()
-    );
-    assert_eq!(p.value, p.window[p.winner]);
+    assert_eq!(p, &s.explorer().pool_cell(5, 3, r, c).unwrap());
+    assert_eq!(p.value, p.window[p.winner.unwrap()]);
     // relu2: before and after
     code(&mut app, KeyCode::Down);
     let s = st(&app);
-    let Explain::Relu { cell, .. } = &s.explain else {
+    let Explain::Act { cell, .. } = &s.explain else {
         panic!("a relu cell: {:?}", s.explain);
     };
-    assert_eq!(
-        cell,
-        &s.explorer().relu_cell(ConvLayer::Conv2, 3, r, c).unwrap()
-    );
+    assert_eq!(cell, &s.explorer().act_cell(6, 3, r, c).unwrap());
     // conv1: 27 products, the channels red, green, blue
     go_to_stage(&mut app, "conv1");
     let s = st(&app);
     let Explain::Conv(cell) = &s.explain else {
         panic!("a conv cell");
     };
-    assert_eq!(cell.layer, ConvLayer::Conv1);
+    assert_eq!(cell.name, "conv1");
     assert_eq!(cell.terms().count(), 27);
     let text = screen(&app, 80, 24);
     for name in ["red", "green", "blue"] {

@@ -10,6 +10,7 @@ use crate::lesson::check::Ctx;
 use crate::lesson::draw::step;
 use crate::lesson::frame::{Panel, Pipeline, Stage, Step};
 use crate::lesson::model::Lesson;
+use crate::nn::arch::{Layer, Plan, Shape};
 use crate::Result;
 
 /// A train lesson takes no numbers.
@@ -35,36 +36,14 @@ impl LessonKind for Train {
 
     fn steps(&self, l: &Lesson) -> Result<Vec<Step>> {
         let t = l.text();
-        // the seed's network, its shapes worked out from a 3x128x128 input
-        let (s, c1, c3) = (128usize, 12usize, 24usize);
-        let (s2, s4) = (s / 2, s / 4);
-        let stages = vec![
-            ("Image (colour)", format!("3x{s}x{s}")),
-            ("conv1: 12 filters 3x3, padding 1", format!("{c1}x{s}x{s}")),
-            ("max pool 2x2 + ReLU", format!("{c1}x{s2}x{s2}")),
-            (
-                "conv2: 12 filters 3x3, padding 1",
-                format!("{c1}x{s2}x{s2}"),
-            ),
-            ("max pool 2x2 + ReLU", format!("{c1}x{s4}x{s4}")),
-            (
-                "conv3: 24 filters 3x3, padding 1",
-                format!("{c3}x{s4}x{s4}"),
-            ),
-            (
-                "Dropout2d p=0.2 + ReLU + dropout",
-                format!("{c3}x{s4}x{s4}"),
-            ),
-            ("Flatten", (c3 * s4 * s4).to_string()),
-            ("Fully connected", "3".to_string()),
-            ("Log-softmax", "3".to_string()),
-        ];
+        // the network the training screen trains by default, its shapes from its plan
+        let stages = pipeline_rows(&Plan::course(3));
         let pipe = Panel::Pipeline(Pipeline {
             label: "The network that will be trained".into(),
             stages: stages
                 .into_iter()
                 .map(|(n, sh)| Stage {
-                    name: n.into(),
+                    name: n,
                     shape: sh,
                 })
                 .collect(),
@@ -83,5 +62,123 @@ impl LessonKind for Train {
             ));
         }
         Ok(frames)
+    }
+}
+
+/// The rows of a network's pipeline panel: a name and the shape it gives, from its plan.
+/// A convolution, a pool, `flatten` and a linear layer each start a row; activations,
+/// batch norm and dropouts join the row before them when it is a pool or another of
+/// their kind (`max pool 2x2 + ReLU`), else start one.
+pub fn pipeline_rows(plan: &Plan) -> Vec<(String, String)> {
+    let shape = |s: Shape| match s {
+        Shape::Maps { c, h, w } => format!("{c}x{h}x{w}"),
+        Shape::Flat(n) => n.to_string(),
+    };
+    let mut rows = vec![(
+        if plan.input_dims()[0] == 3 {
+            "Image (colour)".to_string()
+        } else {
+            "Image".to_string()
+        },
+        shape(plan.input),
+    )];
+    // whether the last row takes the layers that keep the shape
+    let mut joinable = false;
+    for l in &plan.layers {
+        let name = l.module.clone().unwrap_or_default();
+        let (text, starts, join_after) = match l.layer {
+            Layer::Conv {
+                out,
+                k,
+                stride,
+                pad,
+            } => {
+                let mut t = format!("{name}: {out} filters {k}x{k}, padding {pad}");
+                if stride != 1 {
+                    t.push_str(&format!(", stride {stride}"));
+                }
+                (t, true, false)
+            }
+            Layer::MaxPool { k, stride } | Layer::AvgPool { k, stride } => {
+                let kind = if matches!(l.layer, Layer::MaxPool { .. }) {
+                    "max"
+                } else {
+                    "average"
+                };
+                let mut t = format!("{kind} pool {k}x{k}");
+                if stride != k {
+                    t.push_str(&format!(", stride {stride}"));
+                }
+                (t, true, true)
+            }
+            Layer::Relu => ("ReLU".into(), false, true),
+            Layer::Tanh => ("tanh".into(), false, true),
+            Layer::Sigmoid => ("sigmoid".into(), false, true),
+            Layer::LeakyRelu { slope } => (format!("leaky ReLU {slope}"), false, true),
+            Layer::BatchNorm => ("batch norm".into(), false, true),
+            Layer::Dropout2d { p } => (format!("Dropout2d p={p}"), false, true),
+            Layer::Dropout { p } => (format!("dropout p={p}"), false, true),
+            Layer::Flatten => ("Flatten".into(), true, false),
+            Layer::Linear { .. } if l.act.as_deref() == Some("logits") => {
+                ("Fully connected".into(), true, false)
+            }
+            Layer::Linear { .. } => (format!("Fully connected ({name})"), true, false),
+        };
+        match rows.last_mut() {
+            Some(last) if !starts && joinable => {
+                last.0.push_str(" + ");
+                last.0.push_str(&text);
+                last.1 = shape(l.output);
+            }
+            _ => rows.push((text, shape(l.output))),
+        }
+        joinable = join_after;
+    }
+    rows.push(("Log-softmax".into(), plan.classes.to_string()));
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::arch::Arch;
+
+    #[test]
+    fn the_pipeline_is_read_from_the_plan() {
+        let rows = pipeline_rows(&Plan::course(3));
+        let names: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "Image (colour)",
+                "conv1: 12 filters 3x3, padding 1",
+                "max pool 2x2 + ReLU",
+                "conv2: 12 filters 3x3, padding 1",
+                "max pool 2x2 + ReLU",
+                "conv3: 24 filters 3x3, padding 1",
+                "Dropout2d p=0.2 + ReLU + dropout p=0.5",
+                "Flatten",
+                "Fully connected",
+                "Log-softmax"
+            ]
+        );
+        assert_eq!(rows[7].1, "24576");
+        let arch = Arch::parse("conv(8,5,stride=2) batchnorm relu flatten linear(20) relu linear")
+            .unwrap();
+        let rows = pipeline_rows(&Plan::new(&arch, [3, 32, 32], 10).unwrap());
+        let text: Vec<String> = rows.iter().map(|r| format!("{} {}", r.0, r.1)).collect();
+        assert_eq!(
+            text,
+            [
+                "Image (colour) 3x32x32",
+                "conv1: 8 filters 5x5, padding 2, stride 2 8x16x16",
+                "batch norm + ReLU 8x16x16",
+                "Flatten 2048",
+                "Fully connected (fc1) 20",
+                "ReLU 20",
+                "Fully connected 10",
+                "Log-softmax 10"
+            ]
+        );
     }
 }

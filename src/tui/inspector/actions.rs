@@ -119,7 +119,7 @@ fn decision(s: &InspectorState) -> bool {
 }
 
 fn has_input(s: &InspectorState) -> bool {
-    s.focus != Focus::Draw && s.current().layer().is_some()
+    s.focus != Focus::Draw && s.on_layer()
 }
 
 fn has_validation(s: &InspectorState) -> bool {

@@ -13,6 +13,5 @@ pub(crate) mod view;
 
 pub use state::{
     Drawing, Explain, Focus, InspectRequest, InspectorState, Outcome, View, DRAW_SIDE, PALETTE,
-    VIEWS,
 };
 pub use view::DROPOUT_OFF;

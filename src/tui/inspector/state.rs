@@ -6,8 +6,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::data::{self, Shape};
-use crate::explore::{ConvCell, ConvLayer, Explorer, PoolCell, ReluCell, Stage};
-use crate::nn::net::{Net, C3, IMAGE_SIDE, IN_LEN, POOL2_SIDE};
+use crate::explore::{ActCell, ConvCell, Explorer, LinearCell, NormCell, PoolCell, StageKind};
+use crate::nn::net::{Net, IMAGE_SIDE, IN_LEN};
 
 use super::super::event::Key;
 use super::super::path_input::{PathInput, PathKey};
@@ -32,47 +32,14 @@ pub struct InspectRequest {
     pub restricted: bool,
 }
 
-/// One column of the overview: a stage of the forward pass, or the decision (fc).
+/// One column of the overview: a stage of the forward pass (an index into
+/// [`Explorer::stages`]), or the decision (the last linear layer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
     /// A stage's maps.
-    Stage(Stage),
-    /// The fully connected layer: scores, softmax, and where they came from.
+    Stage(usize),
+    /// The last linear layer: scores, softmax, and where they came from.
     Decision,
-}
-
-/// Every view, in the order of the forward pass.
-pub const VIEWS: [View; 10] = [
-    View::Stage(Stage::Input),
-    View::Stage(Stage::Conv1),
-    View::Stage(Stage::Pool1),
-    View::Stage(Stage::Relu1),
-    View::Stage(Stage::Conv2),
-    View::Stage(Stage::Pool2),
-    View::Stage(Stage::Relu2),
-    View::Stage(Stage::Conv3),
-    View::Stage(Stage::Relu3),
-    View::Decision,
-];
-
-impl View {
-    /// Its name as the overview writes it.
-    pub fn name(self) -> &'static str {
-        match self {
-            View::Stage(s) => s.name(),
-            View::Decision => "fc",
-        }
-    }
-
-    /// The conv layer whose block this stage belongs to (`None`: the input, the decision).
-    pub fn layer(self) -> Option<ConvLayer> {
-        match self {
-            View::Stage(Stage::Conv1 | Stage::Pool1 | Stage::Relu1) => Some(ConvLayer::Conv1),
-            View::Stage(Stage::Conv2 | Stage::Pool2 | Stage::Relu2) => Some(ConvLayer::Conv2),
-            View::Stage(Stage::Conv3 | Stage::Relu3) => Some(ConvLayer::Conv3),
-            _ => None,
-        }
-    }
 }
 
 /// What the arrows move.
@@ -101,19 +68,27 @@ pub enum Explain {
     Conv(ConvCell),
     /// A pooled cell: its 2x2 window and winner.
     Pool(PoolCell),
-    /// A ReLU cell: before and after.
-    Relu { stage: Stage, cell: ReluCell },
-    /// The decision for one class, at one cell of one conv3 channel's map.
+    /// An activation cell: before and after.
+    Act { stage: usize, cell: ActCell },
+    /// A batch norm cell.
+    Norm { stage: usize, cell: NormCell },
+    /// A hidden linear layer's value.
+    Linear {
+        stage: usize,
+        index: usize,
+        cell: LinearCell,
+    },
+    /// The decision for one class, at one cell of one channel's map of what feeds it.
     Decision {
         class: usize,
         channel: usize,
         row: usize,
         col: usize,
-        /// fc weight there, relu3 activation there, their product (the map's value).
+        /// fc weight there, the activation there, their product (the map's value).
         weight: f32,
         activation: f32,
         product: f32,
-        /// The class's conv3 channels, largest total first.
+        /// The class's channels, largest total first.
         ranked: Vec<(usize, f64)>,
         /// bias + every channel total.
         sum: f64,
@@ -227,9 +202,12 @@ pub struct InspectorState {
     pub what: String,
     /// The image, 3x128x128 CHW.
     pixels: Vec<u8>,
-    /// Index into [`VIEWS`].
+    /// Every view, in the order of the forward pass (the stages, then the decision).
+    views: Vec<View>,
+    /// Index into the views.
     pub view: usize,
-    /// The map shown large: a channel of the stage; on the decision, a conv3 channel.
+    /// The map shown large: a channel of the stage; on the decision, a channel of what
+    /// feeds it.
     pub channel: usize,
     /// The cursor (row, column) in the large map.
     pub cell: (usize, usize),
@@ -285,8 +263,13 @@ impl InspectorState {
             (None, None) => random_shape(&mut rng),
         };
         let explorer = Explorer::from_pixels(net, classes, &pixels)?;
+        let views = (0..explorer.stages().len())
+            .map(View::Stage)
+            .chain(std::iter::once(View::Decision))
+            .collect();
         let mut s = InspectorState {
             explorer,
+            views,
             what: crate::text::escaped(&what).into_owned(),
             pixels,
             view: 1,
@@ -297,12 +280,12 @@ impl InspectorState {
             class: 0,
             show_input: false,
             scroll: 0,
-            explain: Explain::Relu {
-                stage: Stage::Relu1,
-                cell: ReluCell {
-                    before: 0.0,
-                    after: 0.0,
-                },
+            explain: Explain::Input {
+                channel: 0,
+                row: 0,
+                col: 0,
+                value: 0.0,
+                pixel: 0,
             },
             path_input: None,
             drawing: None,
@@ -330,25 +313,51 @@ impl InspectorState {
         &self.pixels
     }
 
-    /// The view shown.
-    pub fn current(&self) -> View {
-        VIEWS[self.view.min(VIEWS.len() - 1)]
+    /// Every view, in order.
+    pub fn views(&self) -> &[View] {
+        &self.views
     }
 
-    /// Maps in the current view (channels; conv3's 24 on the decision).
+    /// The view shown.
+    pub fn current(&self) -> View {
+        self.views[self.view.min(self.views.len() - 1)]
+    }
+
+    /// A view's name as the overview writes it (`conv1`, ..., `fc` for the decision).
+    pub fn view_name(&self, v: View) -> String {
+        match v {
+            View::Stage(s) => self.explorer.stages()[s].name.clone(),
+            View::Decision => "fc".into(),
+        }
+    }
+
+    /// The current view is a layer's output (not the image, not the decision).
+    pub fn on_layer(&self) -> bool {
+        matches!(self.current(), View::Stage(s) if s > 0)
+    }
+
+    /// Maps in the current view (channels; on the decision, those of what feeds it).
     pub fn maps(&self) -> usize {
         match self.current() {
             View::Stage(s) => self.explorer.map(s).dim().0,
-            View::Decision => C3,
+            View::Decision => self.explorer.decision().channels,
         }
     }
 
-    /// Side of the current view's maps.
-    pub fn side(&self) -> usize {
+    /// Rows and columns of the current view's maps.
+    pub fn dims(&self) -> (usize, usize) {
         match self.current() {
-            View::Stage(s) => self.explorer.map(s).dim().1,
-            View::Decision => POOL2_SIDE,
+            View::Stage(s) => {
+                let (_, h, w) = self.explorer.map(s).dim();
+                (h, w)
+            }
+            View::Decision => self.explorer.decision().side,
         }
+    }
+
+    /// Side of the current view's maps (their rows).
+    pub fn side(&self) -> usize {
+        self.dims().0
     }
 
     /// Opening a file by its path is allowed here (not in a classroom).
@@ -380,9 +389,9 @@ impl InspectorState {
 
     /// Put the cursor on the strongest cell of the current map (conv stages), else keep it.
     fn cursor_to_strongest(&mut self) {
-        if let View::Stage(Stage::Conv1 | Stage::Conv2 | Stage::Conv3) = self.current() {
-            if let Some(layer) = self.current().layer() {
-                if let Ok(cell) = self.explorer.strongest_cell(layer, self.channel) {
+        if let View::Stage(s) = self.current() {
+            if matches!(self.explorer.stages()[s].kind, StageKind::Conv { .. }) {
+                if let Ok(cell) = self.explorer.strongest_cell(s, self.channel) {
                     self.cell = cell;
                 }
             }
@@ -391,62 +400,54 @@ impl InspectorState {
 
     /// Compute the explanation of the cell under the cursor again.
     pub fn refresh(&mut self) {
-        let side = self.side();
+        let (h, w) = self.dims();
         self.channel = self.channel.min(self.maps() - 1);
-        self.cell = (self.cell.0.min(side - 1), self.cell.1.min(side - 1));
+        self.cell = (self.cell.0.min(h - 1), self.cell.1.min(w - 1));
         let (ch, (r, c)) = (self.channel, self.cell);
         let e = &self.explorer;
         let explain = match self.current() {
-            View::Stage(Stage::Input) => {
-                let plane = IMAGE_SIDE * IMAGE_SIDE;
+            View::Stage(0) => {
+                let [_, ih, iw] = e.stages()[0].shape;
                 Some(Explain::Input {
                     channel: ch,
                     row: r,
                     col: c,
-                    value: e.map(Stage::Input)[[ch, r, c]],
-                    pixel: self.pixels[ch * plane + r * IMAGE_SIDE + c],
+                    value: e.map(0)[[ch, r, c]],
+                    pixel: self
+                        .pixels
+                        .get(ch * ih * iw + r * iw + c)
+                        .copied()
+                        .unwrap_or(0),
                 })
             }
-            View::Stage(Stage::Conv1) => e
-                .conv_cell(ConvLayer::Conv1, ch, r, c)
-                .ok()
-                .map(Explain::Conv),
-            View::Stage(Stage::Conv2) => e
-                .conv_cell(ConvLayer::Conv2, ch, r, c)
-                .ok()
-                .map(Explain::Conv),
-            View::Stage(Stage::Conv3) => e
-                .conv_cell(ConvLayer::Conv3, ch, r, c)
-                .ok()
-                .map(Explain::Conv),
-            View::Stage(Stage::Pool1) => e
-                .pool_cell(ConvLayer::Conv1, ch, r, c)
-                .ok()
-                .map(Explain::Pool),
-            View::Stage(Stage::Pool2) => e
-                .pool_cell(ConvLayer::Conv2, ch, r, c)
-                .ok()
-                .map(Explain::Pool),
-            View::Stage(stage @ (Stage::Relu1 | Stage::Relu2 | Stage::Relu3)) => {
-                let layer = self.current().layer().unwrap_or(ConvLayer::Conv1);
-                e.relu_cell(layer, ch, r, c)
+            View::Stage(stage) => match e.stages()[stage].kind {
+                StageKind::Conv { .. } => e.conv_cell(stage, ch, r, c).ok().map(Explain::Conv),
+                StageKind::Pool { .. } => e.pool_cell(stage, ch, r, c).ok().map(Explain::Pool),
+                StageKind::Act(_) => e
+                    .act_cell(stage, ch, r, c)
                     .ok()
-                    .map(|cell| Explain::Relu { stage, cell })
-            }
+                    .map(|cell| Explain::Act { stage, cell }),
+                StageKind::Norm => e
+                    .norm_cell(stage, ch, r, c)
+                    .ok()
+                    .map(|cell| Explain::Norm { stage, cell }),
+                StageKind::Linear => e.linear_cell(stage, ch).ok().map(|cell| Explain::Linear {
+                    stage,
+                    index: ch,
+                    cell,
+                }),
+                StageKind::Input => None,
+            },
             View::Decision => {
                 let d = e.decision();
                 let class = self.class.min(d.scores.len().saturating_sub(1));
-                let plane = POOL2_SIDE * POOL2_SIDE;
-                let flat = ch * plane + r * POOL2_SIDE + c;
-                let weight =
-                    e.net().params[crate::nn::net::idx::FC_W].data[class * C3 * plane + flat];
                 Some(Explain::Decision {
                     class,
                     channel: ch,
                     row: r,
                     col: c,
-                    weight,
-                    activation: e.map(Stage::Relu3)[[ch, r, c]],
+                    weight: d.weight(class, ch, r, c),
+                    activation: e.map(d.source)[[ch, r, c]],
                     product: d.map(class, ch)[[r, c]],
                     ranked: d.ranked_channels(class),
                     sum: d.sum(class),
@@ -460,14 +461,17 @@ impl InspectorState {
 
     /// Show another view (stage), the cursor kept at the same place of the picture.
     fn go_view(&mut self, view: usize) {
-        let view = view.min(VIEWS.len() - 1);
+        let view = view.min(self.views.len() - 1);
         if view == self.view {
             return;
         }
-        let old = self.side();
+        let old = self.dims();
         self.view = view;
-        let new = self.side();
-        self.cell = (self.cell.0 * new / old, self.cell.1 * new / old);
+        let new = self.dims();
+        self.cell = (
+            self.cell.0 * new.0 / old.0.max(1),
+            self.cell.1 * new.1 / old.1.max(1),
+        );
         self.channel = self.channel.min(self.maps() - 1);
         self.input_channel = None;
         self.scroll = 0;
@@ -475,11 +479,11 @@ impl InspectorState {
     }
 
     fn move_cell(&mut self, down: isize, right: isize) {
-        let last = self.side() - 1;
+        let (h, w) = self.dims();
         let (r, c) = self.cell;
         self.cell = (
-            r.saturating_add_signed(down).min(last),
-            c.saturating_add_signed(right).min(last),
+            r.saturating_add_signed(down).min(h - 1),
+            c.saturating_add_signed(right).min(w - 1),
         );
         self.refresh();
     }

@@ -8,14 +8,15 @@ use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
-use crate::explore::{ConvLayer, Stage};
-use crate::nn::net::{FC_IN, IMAGE_SIDE};
+use crate::explore::{act_name, Explorer, StageKind};
+use crate::nn::layers::Act;
+use crate::nn::net::IMAGE_SIDE;
 
 use super::super::keys;
 use super::super::theme::Theme;
 use super::super::view::{render_bar, render_status};
 use super::actions;
-use super::state::{Explain, Focus, InspectorState, View, DRAW_SIDE, PALETTE, VIEWS};
+use super::state::{Explain, Focus, InspectorState, View, DRAW_SIDE, PALETTE};
 
 /// The sentence every view shows.
 pub const DROPOUT_OFF: &str = "Dropout is off here (evaluation mode)";
@@ -274,17 +275,18 @@ fn render_strip(theme: &Theme, st: &InspectorState, area: Rect, buf: &mut Buffer
     let arrow = if theme.ascii { ">" } else { "→" };
     let e = st.explorer();
     let k = e.classes().len();
-    let full: Vec<String> = VIEWS
+    let d = e.decision();
+    let fc_in = d.channels * d.side.0 * d.side.1;
+    let full: Vec<String> = st
+        .views()
         .iter()
         .map(|v| match v {
-            View::Stage(s) => {
-                let (c, h, w) = e.map(*s).dim();
-                format!("{} {c}x{h}x{w}", s.name())
-            }
-            View::Decision => format!("flatten {FC_IN} {arrow} fc {k} {arrow} softmax"),
+            View::Stage(s) => format!("{} {}", st.view_name(*v), shape_text(e, *s)),
+            View::Decision if d.side == (1, 1) => format!("fc {k} {arrow} softmax"),
+            View::Decision => format!("flatten {fc_in} {arrow} fc {k} {arrow} softmax"),
         })
         .collect();
-    let short: Vec<String> = VIEWS.iter().map(|v| v.name().to_string()).collect();
+    let short: Vec<String> = st.views().iter().map(|v| st.view_name(*v)).collect();
     let sep = format!(" {arrow} ");
     let total = |t: &[String]| {
         t.iter().map(|s| s.chars().count()).sum::<usize>() + sep.len() * (t.len() - 1)
@@ -319,44 +321,76 @@ fn render_strip(theme: &Theme, st: &InspectorState, area: Rect, buf: &mut Buffer
     y + 1
 }
 
+/// A stage's shape as the strip writes it: `12x64x64`, or `10` for a vector.
+fn shape_text(e: &Explorer, s: usize) -> String {
+    let st = &e.stages()[s];
+    let [c, h, w] = st.shape;
+    if st.flat {
+        c.to_string()
+    } else {
+        format!("{c}x{h}x{w}")
+    }
+}
+
+/// The name of the convolution whose channels feed the decision (through activations,
+/// pools, batch norms), else the stage's own name.
+fn channel_origin(e: &Explorer, source: usize) -> String {
+    let mut at = source;
+    loop {
+        let st = &e.stages()[at];
+        match (st.kind, st.from) {
+            (StageKind::Conv { .. }, _) => return st.name.clone(),
+            (StageKind::Act(_) | StageKind::Pool { .. } | StageKind::Norm, Some(f)) => at = f,
+            _ => return e.stages()[source].name.clone(),
+        }
+    }
+}
+
 /// The line under the strip: what the view shows.
 fn stage_info(st: &InspectorState, long: bool) -> String {
     let e = st.explorer();
     match st.current() {
         View::Stage(s) => {
-            let info = e.stages().into_iter().find(|i| i.stage == s);
-            let (c, h, w) = e.map(s).dim();
-            let from = match s {
-                Stage::Input => "the image".to_string(),
-                Stage::Conv1 => "input".into(),
-                Stage::Pool1 => "conv1".into(),
-                Stage::Relu1 => "pool1".into(),
-                Stage::Conv2 => "relu1".into(),
-                Stage::Pool2 => "conv2".into(),
-                Stage::Relu2 => "pool2".into(),
-                Stage::Conv3 => "relu2".into(),
-                Stage::Relu3 => "conv3".into(),
+            let info = &e.stages()[s];
+            let from = match info.from {
+                None => "the image".to_string(),
+                Some(0) => "input".to_string(),
+                Some(f) => e.stages()[f].name.clone(),
             };
-            let (lo, hi) = info.map_or((0.0, 0.0), |i| (i.min, i.max));
+            let shape = shape_text(e, s);
+            let c = info.shape[0];
+            let (lo, hi) = (info.min, info.max);
             if long {
                 format!(
-                    "{} {c}x{h}x{w} from {from}, map {} of {c}, values {lo:.2} to {hi:.2}",
-                    s.name(),
+                    "{} {shape} from {from}, map {} of {c}, values {lo:.2} to {hi:.2}",
+                    info.name, st.channel
+                )
+            } else {
+                format!(
+                    "{} {shape}, map {}, {lo:.2} to {hi:.2}",
+                    info.name, st.channel
+                )
+            }
+        }
+        View::Decision => {
+            let d = e.decision();
+            let src = &e.stages()[d.source];
+            let n = d.channels * d.side.0 * d.side.1;
+            if long {
+                format!(
+                    "fc: the {n} {} values x weights, per class; {} map {}",
+                    src.name,
+                    channel_origin(e, d.source),
                     st.channel
                 )
             } else {
                 format!(
-                    "{} {c}x{h}x{w}, map {}, {lo:.2} to {hi:.2}",
-                    s.name(),
+                    "fc {} x weights, map {}",
+                    shape_text(e, d.source),
                     st.channel
                 )
             }
         }
-        View::Decision if long => format!(
-            "fc: the {FC_IN} relu3 values x weights, per class; conv3 map {}",
-            st.channel
-        ),
-        View::Decision => format!("fc 24x32x32 x weights, map {}", st.channel),
     }
 }
 
@@ -377,7 +411,7 @@ fn map_source<'a>(st: &'a InspectorState, i: usize) -> Source<'a> {
 fn decision_max(st: &InspectorState) -> f32 {
     let d = st.explorer().decision();
     let class = st.class.min(d.scores.len().saturating_sub(1));
-    (0..crate::nn::net::C3)
+    (0..d.channels)
         .map(|c| d.map(class, c).iter().fold(0.0f32, |m, v| m.max(v.abs())))
         .fold(1e-12, f32::max)
 }
@@ -391,53 +425,59 @@ fn input_of(st: &InspectorState) -> Option<InputMap<'_>> {
     let e = st.explorer();
     let (r, c) = st.cell;
     let ch = st.channel;
-    let around = |v: usize, side: usize| (v.saturating_sub(1), (v + 1).min(side - 1));
-    match st.current() {
-        View::Stage(Stage::Conv1) => Some((
-            "the image, 3x3 window".into(),
-            Source::Rgb(st.pixels(), IMAGE_SIDE),
-            around(r, IMAGE_SIDE),
-            around(c, IMAGE_SIDE),
-        )),
-        View::Stage(s @ (Stage::Conv2 | Stage::Conv3)) => {
-            let layer = if s == Stage::Conv2 {
-                ConvLayer::Conv2
-            } else {
-                ConvLayer::Conv3
-            };
-            let x = e.layer_input(layer);
+    let View::Stage(s) = st.current() else {
+        return None;
+    };
+    let info = &e.stages()[s];
+    let from = info.from?;
+    let x = e.map(from);
+    let (xc, xh, xw) = x.dim();
+    let src_of = |i: usize| {
+        if from == 0 && xc == 3 {
+            Source::Rgb(st.pixels(), xh)
+        } else {
+            Source::Grey(x.index_axis_move(ndarray::Axis(0), i))
+        }
+    };
+    let from_name = if from == 0 {
+        "the image".to_string()
+    } else {
+        e.stages()[from].name.clone()
+    };
+    // a window from `lo` (negative: on the padding) of `n` cells, inside the map
+    let clip = |lo: isize, n: usize, side: usize| {
+        let last = side as isize - 1;
+        (
+            lo.clamp(0, last) as usize,
+            (lo + n as isize - 1).clamp(0, last) as usize,
+        )
+    };
+    match info.kind {
+        StageKind::Conv { k, stride, pad } => {
             let inp = st.chosen_input().unwrap_or(0);
-            let side = layer.side();
-            let name = if s == Stage::Conv2 { "relu1" } else { "relu2" };
-            Some((
-                format!("{name} map {inp}, 3x3 window"),
-                Source::Grey(x.index_axis_move(ndarray::Axis(0), inp)),
-                around(r, side),
-                around(c, side),
-            ))
-        }
-        View::Stage(s @ (Stage::Pool1 | Stage::Pool2)) => {
-            let layer = if s == Stage::Pool1 {
-                ConvLayer::Conv1
+            let (r0, c0) = (
+                (r * stride) as isize - pad as isize,
+                (c * stride) as isize - pad as isize,
+            );
+            let rows = clip(r0, k, xh);
+            let cols = clip(c0, k, xw);
+            let label = if from == 0 && xc == 3 {
+                format!("the image, {k}x{k} window")
             } else {
-                ConvLayer::Conv2
+                format!("{from_name} map {inp}, {k}x{k} window")
             };
-            Some((
-                format!("{} map {ch}, 2x2 window", layer.name()),
-                Source::Grey(e.layer_output(layer).index_axis_move(ndarray::Axis(0), ch)),
-                (2 * r, 2 * r + 1),
-                (2 * c, 2 * c + 1),
-            ))
+            Some((label, src_of(inp), rows, cols))
         }
-        View::Stage(s @ (Stage::Relu1 | Stage::Relu2 | Stage::Relu3)) => {
-            let before = match s {
-                Stage::Relu1 => Stage::Pool1,
-                Stage::Relu2 => Stage::Pool2,
-                _ => Stage::Conv3,
-            };
+        StageKind::Pool { k, stride, .. } => Some((
+            format!("{from_name} map {ch}, {k}x{k} window"),
+            src_of(ch),
+            (r * stride, (r * stride + k - 1).min(xh - 1)),
+            (c * stride, (c * stride + k - 1).min(xw - 1)),
+        )),
+        StageKind::Act(_) | StageKind::Norm if (xh, xw) == (info.shape[1], info.shape[2]) => {
             Some((
-                format!("{} map {ch} (before)", before.name()),
-                Source::Grey(e.map(before).index_axis_move(ndarray::Axis(0), ch)),
+                format!("{from_name} map {ch} (before)"),
+                src_of(ch),
                 (r, r),
                 (c, c),
             ))
@@ -485,9 +525,11 @@ fn render_body(theme: &Theme, st: &InspectorState, area: Rect, buf: &mut Buffer)
         }
     }
     if !show_input_only {
+        let e = st.explorer();
+        let rgb_input = e.stages()[0].shape[0] == 3;
         let label = match st.current() {
-            View::Stage(Stage::Input) => format!("the image ({r},{c})"),
-            View::Stage(s) => format!("{} map {} ({r},{c})", s.name(), st.channel),
+            View::Stage(0) => format!("the image ({r},{c})"),
+            View::Stage(s) => format!("{} map {} ({r},{c})", e.stages()[s].name, st.channel),
             View::Decision => format!(
                 "w{}a map {} ({r},{c})",
                 if theme.ascii { "*" } else { "×" },
@@ -495,7 +537,7 @@ fn render_body(theme: &Theme, st: &InspectorState, area: Rect, buf: &mut Buffer)
             ),
         };
         let src = match st.current() {
-            View::Stage(Stage::Input) => Source::Rgb(st.pixels(), IMAGE_SIDE),
+            View::Stage(0) if rgb_input => Source::Rgb(st.pixels(), e.stages()[0].shape[1]),
             _ => map_source(st, st.channel),
         };
         buf.set_stringn(x, area.y, &label, cols.max(24), label_style);
@@ -547,34 +589,35 @@ fn explanation(theme: &Theme, st: &InspectorState, w: usize, h: usize) -> Vec<Li
             out.push(Line::raw("(as training reads it: 0..255 to -1..1)"));
         }
         Explain::Conv(cell) => {
-            let layer = cell.layer;
-            let from = match layer {
-                ConvLayer::Conv1 => "input",
-                ConvLayer::Conv2 => "relu1",
-                ConvLayer::Conv3 => "relu2",
+            let info = &e.stages()[cell.stage];
+            let from_stage = info.from.unwrap_or(0);
+            let from = if from_stage == 0 {
+                "input".to_string()
+            } else {
+                e.stages()[from_stage].name.clone()
             };
+            let rgb = from_stage == 0 && cell.inputs.len() == 3;
+            let k = cell.k;
             let chosen = st.chosen_input().unwrap_or(0);
             out.push(Line::styled(
                 format!(
                     "{} map {} at row {}, col {}",
-                    layer.name(),
-                    cell.channel,
-                    cell.row,
-                    cell.col
+                    cell.name, cell.channel, cell.row, cell.col
                 ),
                 head,
             ));
             out.push(Line::styled(
                 format!(
-                    "= {:.4}  (bias + {} x 9 products)",
+                    "= {:.4}  (bias + {} x {} products)",
                     cell.value,
-                    cell.inputs.len()
+                    cell.inputs.len(),
+                    k * k
                 ),
                 formula,
             ));
             out.push(Line::raw(format!("bias {}", sv(f64::from(cell.bias)))));
             let product_lines = |g: &crate::explore::ChannelTerms, out: &mut Vec<Line<'static>>| {
-                for row in g.terms.chunks(3) {
+                for row in g.terms.chunks(k) {
                     let parts: Vec<String> = row
                         .iter()
                         .map(|t| format!("{:+.3}{times}{:+.3}", t.input, t.weight))
@@ -582,7 +625,7 @@ fn explanation(theme: &Theme, st: &InspectorState, w: usize, h: usize) -> Vec<Li
                     out.push(Line::raw(format!("  {}", parts.join(" "))));
                 }
             };
-            if layer == ConvLayer::Conv1 {
+            if rgb {
                 for g in &cell.inputs {
                     let name = ["red", "green", "blue"]
                         .get(g.channel)
@@ -635,33 +678,37 @@ fn explanation(theme: &Theme, st: &InspectorState, w: usize, h: usize) -> Vec<Li
             out.push(Line::styled(format!("sum {:.4}", cell.sum()), formula));
         }
         Explain::Pool(p) => {
-            let (r0, c0) = (2 * p.row, 2 * p.col);
-            let name = if p.layer == ConvLayer::Conv1 {
-                "pool1"
-            } else {
-                "pool2"
-            };
+            let info = &e.stages()[p.stage];
+            let from = e.stages()[info.from.unwrap_or(0)].name.clone();
+            let (r0, c0) = p.origin;
+            let k = p.k;
             out.push(Line::styled(
-                format!("{name} map {} at row {}, col {}", p.channel, p.row, p.col),
+                format!(
+                    "{} map {} at row {}, col {}",
+                    p.name, p.channel, p.row, p.col
+                ),
                 head,
             ));
             out.push(Line::styled(
-                format!("= {:.4}, the largest of", p.value),
+                format!(
+                    "= {:.4}, the {} of",
+                    p.value,
+                    if p.max { "largest" } else { "mean" }
+                ),
                 formula,
             ));
             out.push(Line::raw(format!(
-                "{} map {}, rows {r0}-{}, cols {c0}-{}:",
-                p.layer.name(),
+                "{from} map {}, rows {r0}-{}, cols {c0}-{}:",
                 p.channel,
-                r0 + 1,
-                c0 + 1
+                r0 + k - 1,
+                c0 + k - 1
             )));
-            for row in 0..2 {
-                let cells: Vec<Span<'static>> = (0..2)
+            for row in 0..k {
+                let cells: Vec<Span<'static>> = (0..k)
                     .map(|col| {
-                        let i = row * 2 + col;
+                        let i = row * k + col;
                         let v = format!("{:>9.4}", p.window[i]);
-                        if i == p.winner {
+                        if p.winner == Some(i) {
                             Span::styled(format!("[{v}]"), theme.emphasis())
                         } else {
                             Span::raw(format!(" {v} "))
@@ -670,34 +717,78 @@ fn explanation(theme: &Theme, st: &InspectorState, w: usize, h: usize) -> Vec<Li
                     .collect();
                 out.push(Line::from(cells));
             }
-            out.push(Line::raw("(2x2 max pool, stride 2)"));
+            out.push(Line::raw(format!("({})", info.kind.summary())));
         }
-        Explain::Relu { stage, cell } => {
-            let before = match stage {
-                Stage::Relu1 => "pool1",
-                Stage::Relu2 => "pool2",
-                _ => "conv3",
-            };
+        Explain::Act { stage, cell } => {
+            let info = &e.stages()[*stage];
+            let before = e.stages()[info.from.unwrap_or(0)].name.clone();
             out.push(Line::styled(
                 format!(
                     "{} map {} at row {}, col {}",
-                    stage.name(),
-                    st.channel,
-                    st.cell.0,
-                    st.cell.1
+                    info.name, st.channel, st.cell.0, st.cell.1
                 ),
                 head,
             ));
             out.push(Line::raw(format!("before ({before}): {:.4}", cell.before)));
+            let (x, y) = (cell.before, cell.after);
+            let f = match cell.act {
+                Act::Relu => format!("max(0, {x:.4})"),
+                Act::Tanh => format!("tanh({x:.4})"),
+                Act::Sigmoid => format!("1 / (1 + e^-({x:.4}))"),
+                Act::Leaky(sl) if x > 0.0 => format!("{x:.4} (positive; below 0: {sl} {times} x)"),
+                Act::Leaky(sl) => format!("{sl} {times} {x:.4}"),
+            };
+            out.push(Line::styled(format!("after: {f} = {y:.4}"), formula));
+            out.push(Line::raw(match cell.act {
+                Act::Relu if x > 0.0 => "positive: passes unchanged".to_string(),
+                Act::Relu => "not positive: becomes 0".to_string(),
+                Act::Tanh => "squeezed into -1..1".to_string(),
+                Act::Sigmoid => "squeezed into 0..1".to_string(),
+                a @ Act::Leaky(_) => act_name(a),
+            }));
+        }
+        Explain::Norm { stage, cell } => {
+            let info = &e.stages()[*stage];
+            let before = e.stages()[info.from.unwrap_or(0)].name.clone();
             out.push(Line::styled(
-                format!("after: max(0, {:.4}) = {:.4}", cell.before, cell.after),
+                format!(
+                    "{} map {} at row {}, col {}",
+                    info.name, st.channel, st.cell.0, st.cell.1
+                ),
+                head,
+            ));
+            out.push(Line::raw(format!("before ({before}): {:.4}", cell.before)));
+            out.push(Line::raw(format!(
+                "running mean {:.4}, variance {:.4}",
+                cell.mean, cell.var
+            )));
+            out.push(Line::raw(format!(
+                "weight {:.4}, bias {:.4}",
+                cell.weight, cell.bias
+            )));
+            out.push(Line::styled(
+                format!(
+                    "({:.4} - {:.4}) / sqrt({:.4} + 1e-5) {times} {:.4} + {:.4} = {:.4}",
+                    cell.before, cell.mean, cell.var, cell.weight, cell.bias, cell.after
+                ),
                 formula,
             ));
-            out.push(Line::raw(if cell.before > 0.0 {
-                "positive: passes unchanged"
-            } else {
-                "not positive: becomes 0"
-            }));
+        }
+        Explain::Linear { stage, index, cell } => {
+            let info = &e.stages()[*stage];
+            out.push(Line::styled(format!("{} value {index}", info.name), head));
+            out.push(Line::styled(
+                format!("= {:.4}  (bias + {} products)", cell.value, cell.inputs),
+                formula,
+            ));
+            out.push(Line::raw(format!("bias {}", sv(f64::from(cell.bias)))));
+            out.push(Line::raw(
+                "largest input{times}weight:".replace("{times}", times),
+            ));
+            for (i, x, wv) in &cell.top {
+                out.push(Line::raw(format!("  {i:>5}: {x:+.3}{times}{wv:+.3}")));
+            }
+            out.push(Line::styled(format!("sum {:.4}", cell.sum), formula));
         }
         Explain::Decision {
             class,
@@ -734,8 +825,9 @@ fn explanation(theme: &Theme, st: &InspectorState, w: usize, h: usize) -> Vec<Li
             let cname = crate::text::escaped(names.get(*class).map_or("?", String::as_str));
             out.push(Line::styled(
                 format!(
-                    "{cname}: bias {} + 24 maps = {sum:.4}",
-                    sv(f64::from(d.bias[*class]))
+                    "{cname}: bias {} + {} maps = {sum:.4}",
+                    sv(f64::from(d.bias[*class])),
+                    d.channels
                 ),
                 formula,
             ));
