@@ -443,3 +443,48 @@ fn explore_looks_inside_any_architecture() {
         "{err}"
     );
 }
+
+/// A checkpoint trained here (batch norm, hidden linear, leaky ReLU, average pool) loads
+/// into a PyTorch module built from its own `arch` text with `strict=True`, and PyTorch's
+/// log-probabilities and classes are ours (`tests/pytorch/make_interop_reference.py`
+/// wrote them into `tests/fixtures/interop/pytorch.json`).
+#[test]
+fn a_checkpoint_of_any_architecture_loads_into_pytorch() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/interop");
+    let theirs: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("pytorch.json")).unwrap()).unwrap();
+    let (net, meta) = cnn_tutor::nn::checkpoint::load(&dir.join("model.safetensors")).unwrap();
+    assert_eq!(net.plan.arch.to_string(), theirs["arch"]);
+    assert_eq!(net.num_values() as u64, theirs["params"].as_u64().unwrap());
+    assert!(net.plan.arch.has_batchnorm());
+    let lut = cnn_tutor::data::normalize_table();
+    let mut be = CpuBackend::new(Some(2)).unwrap();
+    let images = theirs["images"].as_array().unwrap();
+    assert_eq!(images.len(), 9);
+    for img in images {
+        let file = dir.join(img["file"].as_str().unwrap());
+        let x: Vec<f32> = cnn_tutor::data::load_image(&file)
+            .unwrap()
+            .iter()
+            .map(|&p| lut[usize::from(p)])
+            .collect();
+        use cnn_tutor::backend::Backend;
+        let lp = be.predict(&net, &x).unwrap();
+        let ours: Vec<f32> = lp.iter().copied().collect();
+        let want: Vec<f32> = img["log_probs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect();
+        for (a, b) in ours.iter().zip(&want) {
+            assert!(
+                (a - b).abs() < 1e-4,
+                "{}: {ours:?} vs {want:?}",
+                file.display()
+            );
+        }
+        let pred = cnn_tutor::backend::cpu::argmax(&ours);
+        assert_eq!(meta.classes[pred], img["predicted"].as_str().unwrap());
+    }
+}

@@ -42,10 +42,7 @@ impl LessonKind for Train {
             label: "The network that will be trained".into(),
             stages: stages
                 .into_iter()
-                .map(|(n, sh)| Stage {
-                    name: n,
-                    shape: sh,
-                })
+                .map(|(n, sh)| Stage { name: n, shape: sh })
                 .collect(),
             active: None,
         });
