@@ -123,6 +123,46 @@ fn verify_device_cuda_passes_the_golden_file_through_cudarc() {
     }
 }
 
+/// `verify --device cuda` through cudarc passes every architecture dump of
+/// `tests/fixtures/arch` (six networks, eval and train mode), and gives its buffers back.
+#[test]
+fn verify_device_cuda_passes_every_architecture_dump() {
+    let Some(fake) = FakeCuda::or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/arch");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&fixtures)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 12, "{files:?}");
+    for (i, path) in files.iter().enumerate() {
+        let file = counters(dir.path(), &i.to_string());
+        let o = fake
+            .command(BIN, true)
+            .args(["verify", "--device", "cuda", "--reference"])
+            .arg(path)
+            .env("FAKE_CUDA_STATS", &file)
+            .output()
+            .unwrap();
+        let (out, err) = text(&o);
+        let name = path.display();
+        assert!(o.status.success(), "{name}: stdout: {out}\nstderr: {err}");
+        assert!(out.contains("on cuda (Fake GPU"), "{name}: {out}");
+        assert!(
+            out.contains("tensors match within tolerance."),
+            "{name}: {out}"
+        );
+        assert!(!out.contains("FAIL"), "{name}: {out}");
+        let s = stats(&file);
+        assert!(count(&s, "launches") >= 10, "{name}: {s:?}");
+        assert_eq!(count(&s, "live_allocs"), 0, "{name}: {s:?}");
+    }
+}
+
 fn json_lines(out: &str) -> Vec<serde_json::Value> {
     out.lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
