@@ -459,6 +459,26 @@ impl<G: Gpu> Backend for CudaBackend<G> {
     }
 }
 
+/// Runs of consecutive trainable tensors of `net` (state_dict order): each run's first
+/// value and length, so that Adam leaves the buffers between them alone.
+fn trainable_runs(net: &Net) -> Vec<(usize, usize)> {
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut at = 0;
+    let mut open = false;
+    for p in &net.params {
+        let len = p.data.len();
+        if p.trainable {
+            match runs.last_mut() {
+                Some(r) if open => r.1 += len,
+                _ => runs.push((at, len)),
+            }
+        }
+        open = p.trainable;
+        at += len;
+    }
+    runs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -512,24 +532,4 @@ mod tests {
         }
         assert_eq!(all.len(), 32);
     }
-}
-
-/// Runs of consecutive trainable tensors of `net` (state_dict order): each run's first
-/// value and length, so that Adam leaves the buffers between them alone.
-fn trainable_runs(net: &Net) -> Vec<(usize, usize)> {
-    let mut runs: Vec<(usize, usize)> = Vec::new();
-    let mut at = 0;
-    let mut open = false;
-    for p in &net.params {
-        let len = p.data.len();
-        if p.trainable {
-            match runs.last_mut() {
-                Some(r) if open => r.1 += len,
-                _ => runs.push((at, len)),
-            }
-        }
-        open = p.trainable;
-        at += len;
-    }
-    runs
 }

@@ -10,10 +10,11 @@
 //! `drop_relu_fwd` / `fc_bwd_x`. Every other layer has its general kernels. `flatten` is no
 //! step at all (NCHW maps are already the flat vector).
 
-use super::{launch, Arg, Buf, Gpu, FC_CHUNKS, W_CHUNKS};
-use crate::nn::arch::{Layer, Plan, Shape, BN_EPS, BN_MOMENTUM};
-use crate::nn::dropout::{keep_scale, MaskStream};
+use super::{Arg, Buf, Gpu, FC_CHUNKS, W_CHUNKS};
+use crate::nn::arch::{Layer, Plan, PlannedLayer, Shape};
 use crate::{Error, Result};
+
+mod passes;
 
 /// What one step computes, with the buffers only it uses.
 #[derive(Debug, Clone, Copy)]
@@ -131,7 +132,7 @@ fn at(b: Buf) -> Arg {
 
 /// Layers from `i` that make the fused tail `dropout2d relu dropout flatten linear`,
 /// ending the net, after a convolution.
-fn is_tail(layers: &[crate::nn::arch::PlannedLayer], i: usize) -> bool {
+fn is_tail(layers: &[PlannedLayer], i: usize) -> bool {
     let kinds: Vec<Layer> = layers[i..].iter().map(|l| l.layer).collect();
     i > 0
         && matches!(layers[i - 1].layer, Layer::Conv { .. })
@@ -147,244 +148,262 @@ fn is_tail(layers: &[crate::nn::arch::PlannedLayer], i: usize) -> bool {
         )
 }
 
+/// Buffers made while a program is built (all given back if building fails).
+struct Bufs<'a, G: Gpu> {
+    gpu: &'a mut G,
+    all: Vec<Buf>,
+}
+
+impl<G: Gpu> Bufs<'_, G> {
+    fn get(&mut self, len: usize) -> Result<Buf> {
+        let b = self.gpu.alloc(len.max(1))?;
+        self.all.push(b);
+        Ok(b)
+    }
+}
+
+/// `c, h, w` of a shape (a vector: `f, 1, 1`).
+fn chw(s: Shape) -> (usize, usize, usize) {
+    match s {
+        Shape::Maps { c, h, w } => (c, h, w),
+        Shape::Flat(f) => (f, 1, 1),
+    }
+}
+
+/// What the builder keeps while it goes through the layers.
+struct Building {
+    /// Images the buffers hold.
+    n: usize,
+    segs: Vec<(usize, f32)>,
+    /// Sizes of the two stages of partial sums of the conv weight gradients.
+    wpart: usize,
+    wpart2: usize,
+}
+
+impl Building {
+    /// The step of layer `i` (and the layers a fast kernel fuses with it): its kind, how
+    /// many layers it takes, its output values per image. `None` for `flatten`.
+    fn step<G: Gpu>(
+        &mut self,
+        bufs: &mut Bufs<'_, G>,
+        layers: &[PlannedLayer],
+        i: usize,
+    ) -> Result<Option<(Kind, usize, usize)>> {
+        let n = self.n;
+        let l = &layers[i];
+        let ((c, h, w), (_, oh, ow)) = (chw(l.input), chw(l.output));
+        let out_len = l.output.len();
+        let act = |kind: i32, slope: f32| Kind::Act { kind, slope };
+        let kind = match l.layer {
+            Layer::Conv {
+                out,
+                k,
+                stride,
+                pad,
+            } => {
+                let rows = out * c * k * k + out;
+                self.wpart = self.wpart.max(rows * n * oh);
+                self.wpart2 = self.wpart2.max(rows * W_CHUNKS);
+                if (k, stride, pad) == (3, 1, 1) {
+                    Kind::Conv3 {
+                        cin: c,
+                        cout: out,
+                        h,
+                        w,
+                    }
+                } else {
+                    Kind::Conv {
+                        g: [c, out, h, w, oh, ow, k, stride, pad],
+                    }
+                }
+            }
+            Layer::MaxPool { k: 2, stride: 2 }
+                if h % 2 == 0
+                    && w % 2 == 0
+                    && layers.get(i + 1).map(|n| n.layer) == Some(Layer::Relu) =>
+            {
+                let code = bufs.get(n * out_len)?;
+                return Ok(Some((Kind::Pool2Relu { c, h, w, code }, 2, out_len)));
+            }
+            Layer::MaxPool { k, stride } => Kind::MaxPool {
+                g: [c, h, w, oh, ow, k, stride],
+                arg: bufs.get(n * out_len)?,
+            },
+            Layer::AvgPool { k, stride } => Kind::AvgPool {
+                g: [c, h, w, oh, ow, k, stride],
+            },
+            Layer::Relu => act(0, 0.0),
+            Layer::Tanh => act(1, 0.0),
+            Layer::Sigmoid => act(2, 0.0),
+            Layer::LeakyRelu { slope } => act(3, slope),
+            Layer::BatchNorm if l.tensors.len() == 5 => Kind::BatchNorm {
+                c,
+                hw: h * w,
+                st: bufs.get(4 * c)?,
+            },
+            Layer::BatchNorm => {
+                return Err(Error::Device(format!(
+                    "{}: a batch norm without its 5 tensors",
+                    l.layer
+                )))
+            }
+            Layer::Dropout2d { p } if is_tail(layers, i) => {
+                let fc = &layers[i + 4];
+                let (f, k) = (fc.input.len(), fc.output.len());
+                self.segs.push((c, p));
+                if let Layer::Dropout { p } = layers[i + 2].layer {
+                    self.segs.push((f, p));
+                }
+                let (ch, el) = (self.segs.len() - 2, self.segs.len() - 1);
+                let act = bufs.get(n * f)?;
+                let kind = Kind::Tail {
+                    c,
+                    hw: h * w,
+                    k,
+                    ch,
+                    el,
+                    act,
+                };
+                return Ok(Some((kind, 5, k)));
+            }
+            Layer::Dropout2d { p } => {
+                self.segs.push((c, p));
+                Kind::Dropout {
+                    per: h * w,
+                    seg: self.segs.len() - 1,
+                }
+            }
+            Layer::Dropout { p } => {
+                self.segs.push((l.input.len(), p));
+                Kind::Dropout {
+                    per: 1,
+                    seg: self.segs.len() - 1,
+                }
+            }
+            Layer::Flatten => return Ok(None),
+            Layer::Linear { .. } => {
+                let f = l.input.len();
+                Kind::Linear {
+                    f,
+                    k: out_len,
+                    part: bufs.get(n * out_len * chunks(f))?,
+                    last: i + 1 == layers.len(),
+                }
+            }
+        };
+        Ok(Some((kind, 1, out_len)))
+    }
+}
+
+/// Partial sums per output of a linear layer with `f` inputs.
+fn chunks(f: usize) -> usize {
+    FC_CHUNKS.min(f).max(1)
+}
+
 impl Program {
     /// The launch list of `plan` for up to `cap` images, its buffers made on `gpu`.
     pub fn new<G: Gpu>(gpu: &mut G, plan: &Plan, cap: usize) -> Result<Program> {
-        let mut all = Vec::new();
-        let r = Self::build(gpu, plan, cap, &mut all);
+        let mut bufs = Bufs {
+            gpu,
+            all: Vec::new(),
+        };
+        let r = Self::build(&mut bufs, plan, cap);
         if r.is_err() {
-            for b in all {
-                gpu.free(b);
+            for b in std::mem::take(&mut bufs.all) {
+                bufs.gpu.free(b);
             }
         }
         r
     }
 
-    fn build<G: Gpu>(gpu: &mut G, plan: &Plan, cap: usize, all: &mut Vec<Buf>) -> Result<Program> {
-        let n = cap;
-        let mut alloc = |gpu: &mut G, len: usize| -> Result<Buf> {
-            let b = gpu.alloc(len.max(1))?;
-            all.push(b);
-            Ok(b)
-        };
+    fn build<G: Gpu>(bufs: &mut Bufs<'_, G>, plan: &Plan, n: usize) -> Result<Program> {
         let k = plan.classes;
-        let x = alloc(gpu, n * plan.input_len())?;
+        let x = bufs.get(n * plan.input_len())?;
+        let mut b = Building {
+            n,
+            segs: Vec::new(),
+            wpart: 1,
+            wpart2: 1,
+        };
         let mut steps: Vec<Step> = Vec::new();
-        let mut segs = Vec::new();
-        let (mut wpart, mut wpart2) = (1, 1);
         let layers = &plan.layers;
-        let mut cur = x;
         let mut i = 0;
         while i < layers.len() {
-            let l = &layers[i];
-            let (c, h, w) = match l.input {
-                Shape::Maps { c, h, w } => (c, h, w),
-                Shape::Flat(f) => (f, 1, 1),
-            };
-            let (oc, oh, ow) = match l.output {
-                Shape::Maps { c, h, w } => (c, h, w),
-                Shape::Flat(f) => (f, 1, 1),
-            };
-            let last = i + 1 == layers.len();
-            let mut used = 1;
-            let mut out_len = l.output.len();
-            let kind = match l.layer {
-                Layer::Conv {
-                    out,
-                    k,
-                    stride,
-                    pad,
-                } => {
-                    let rows = out * c * k * k + out;
-                    wpart = wpart.max(rows * n * oh);
-                    wpart2 = wpart2.max(rows * W_CHUNKS);
-                    if (k, stride, pad) == (3, 1, 1) {
-                        Kind::Conv3 {
-                            cin: c,
-                            cout: out,
-                            h,
-                            w,
-                        }
-                    } else {
-                        Kind::Conv {
-                            g: [c, out, h, w, oh, ow, k, stride, pad],
-                        }
-                    }
-                }
-                Layer::MaxPool { k: 2, stride: 2 }
-                    if h % 2 == 0
-                        && w % 2 == 0
-                        && layers.get(i + 1).map(|n| n.layer) == Some(Layer::Relu) =>
-                {
-                    used = 2;
-                    Kind::Pool2Relu {
-                        c,
-                        h,
-                        w,
-                        code: alloc(gpu, n * l.output.len())?,
-                    }
-                }
-                Layer::MaxPool { k, stride } => Kind::MaxPool {
-                    g: [c, h, w, oh, ow, k, stride],
-                    arg: alloc(gpu, n * l.output.len())?,
-                },
-                Layer::AvgPool { k, stride } => Kind::AvgPool {
-                    g: [c, h, w, oh, ow, k, stride],
-                },
-                Layer::Relu => Kind::Act {
-                    kind: 0,
-                    slope: 0.0,
-                },
-                Layer::Tanh => Kind::Act {
-                    kind: 1,
-                    slope: 0.0,
-                },
-                Layer::Sigmoid => Kind::Act {
-                    kind: 2,
-                    slope: 0.0,
-                },
-                Layer::LeakyRelu { slope } => Kind::Act { kind: 3, slope },
-                Layer::BatchNorm => {
-                    if l.tensors.len() != 5 {
-                        return Err(Error::Device(format!(
-                            "{}: batch norm without its 5 tensors",
-                            l.layer
-                        )));
-                    }
-                    Kind::BatchNorm {
-                        c,
-                        hw: h * w,
-                        st: alloc(gpu, 4 * c)?,
-                    }
-                }
-                Layer::Dropout2d { p } if is_tail(layers, i) => {
-                    let (fl, kk) = (layers[i + 4].input.len(), layers[i + 4].output.len());
-                    segs.push((c, p));
-                    if let Layer::Dropout { p } = layers[i + 2].layer {
-                        segs.push((fl, p));
-                    }
-                    used = 5;
-                    out_len = kk;
-                    let act = alloc(gpu, n * fl)?;
-                    Kind::Tail {
-                        c,
-                        hw: h * w,
-                        k: kk,
-                        ch: segs.len() - 2,
-                        el: segs.len() - 1,
-                        act,
-                    }
-                }
-                Layer::Dropout2d { p } => {
-                    segs.push((c, p));
-                    Kind::Dropout {
-                        per: h * w,
-                        seg: segs.len() - 1,
-                    }
-                }
-                Layer::Dropout { p } => {
-                    segs.push((l.input.len(), p));
-                    Kind::Dropout {
-                        per: 1,
-                        seg: segs.len() - 1,
-                    }
-                }
-                Layer::Flatten => {
-                    i += 1;
-                    continue;
-                }
-                Layer::Linear { .. } => {
-                    let f = l.input.len();
-                    let chunks = FC_CHUNKS.min(f).max(1);
-                    Kind::Linear {
-                        f,
-                        k: oc * oh * ow,
-                        part: alloc(gpu, n * oc * chunks)?,
-                        last,
-                    }
-                }
+            let Some((kind, used, out_len)) = b.step(bufs, layers, i)? else {
+                i += 1;
+                continue;
             };
             let tensors = layers[i..i + used]
                 .iter()
                 .flat_map(|t| t.tensors.iter().copied())
                 .collect();
             let y = match kind {
-                // the convolution's output buffer becomes the ReLU's
-                Kind::Tail { .. } | Kind::Linear { last: true, .. } => Buf {
-                    id: usize::MAX,
-                    len: 0,
-                },
-                _ => alloc(gpu, n * out_len)?,
+                // the last linear layer's partial sums are the loss's input
+                Kind::Linear {
+                    part, last: true, ..
+                } => part,
+                Kind::Tail { c, hw, .. } => bufs.get(n * k * chunks(c * hw))?,
+                _ => bufs.get(n * out_len)?,
             };
+            let x = steps.last().map_or(x, |s| s.y);
             steps.push(Step {
                 kind,
                 tensors,
-                x: cur,
+                x,
                 y,
                 dx: None,
-                dy: x,
+                dy: y,
                 out_len,
             });
-            cur = y;
             i += used;
         }
-        let chunks_of = |s: &Step| match s.kind {
-            Kind::Linear { f, last: true, .. } => Some(FC_CHUNKS.min(f).max(1)),
-            Kind::Tail { c, hw, .. } => Some(FC_CHUNKS.min(c * hw).max(1)),
-            _ => None,
-        };
         let last = steps
             .last()
             .ok_or_else(|| Error::Device("a network with no layers".into()))?;
-        let (part, chunks, bias) = match (last.kind, chunks_of(last)) {
-            (Kind::Linear { part, .. }, Some(ch)) => (part, ch, Some(last.tensors[1])),
-            (Kind::Tail { .. }, Some(ch)) => (alloc(gpu, n * k * ch)?, ch, Some(last.tensors[1])),
-            _ => (last.y, 1, None),
+        let (chunks, bias) = match last.kind {
+            Kind::Linear { f, last: true, .. } => (chunks(f), Some(last.tensors[1])),
+            Kind::Tail { c, hw, .. } => (chunks(c * hw), Some(last.tensors[1])),
+            _ => (1, None),
         };
-        let dl = alloc(gpu, n * k)?;
-        // gradient buffers: each step's input gradient is the step before's output gradient
+        let part = last.y;
+        let dl = bufs.get(n * k)?;
+        // each step's input gradient is the output gradient of the step before
         for s in 1..steps.len() {
-            let len = n * steps[s - 1].out_len;
-            steps[s].dx = Some(alloc(gpu, len)?);
+            let dx = bufs.get(n * steps[s - 1].out_len)?;
+            steps[s].dx = Some(dx);
+            steps[s - 1].dy = dx;
         }
-        for s in 0..steps.len() {
-            steps[s].dy = match steps.get(s + 1) {
-                Some(next) => next.dx.unwrap_or(dl),
-                None => dl,
-            };
-            if s + 1 == steps.len() && chunks_of(&steps[s]).is_some() {
-                steps[s].y = part;
-            }
+        if let Some(s) = steps.last_mut() {
+            s.dy = dl;
         }
-        let masks = segs
+        let masks = b
+            .segs
             .iter()
-            .map(|&(u, _)| alloc(gpu, n * u))
+            .map(|&(u, _)| bufs.get(n * u))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Program {
+        let mut p = Program {
             plan: plan.clone(),
-            cap,
+            cap: n,
             steps,
-            segs,
+            segs: b.segs,
             masks,
             x,
             part,
             chunks,
             bias,
-            zeros: alloc(gpu, k)?,
-            logp: alloc(gpu, n * k)?,
+            zeros: bufs.get(k)?,
+            logp: bufs.get(n * k)?,
             dl,
-            loss: alloc(gpu, n)?,
-            right: alloc(gpu, n)?,
-            targets: alloc(gpu, n)?,
-            stats: alloc(gpu, 2)?,
-            wpart: alloc(gpu, wpart)?,
-            wpart2: alloc(gpu, wpart2)?,
+            loss: bufs.get(n)?,
+            right: bufs.get(n)?,
+            targets: bufs.get(n)?,
+            stats: bufs.get(2)?,
+            wpart: bufs.get(b.wpart)?,
+            wpart2: bufs.get(b.wpart2)?,
             all: Vec::new(),
-        })
-        .map(|mut p| {
-            p.all = std::mem::take(all);
-            p
-        })
+        };
+        p.all = std::mem::take(&mut bufs.all);
+        Ok(p)
     }
 
     /// Give every buffer back.
@@ -399,490 +418,5 @@ impl Program {
         self.steps
             .iter()
             .any(|s| matches!(s.kind, Kind::BatchNorm { .. }))
-    }
-
-    /// Draw mask segment `seg` of `n` images on the device from `masks`' positions.
-    fn draw<G: Gpu>(&self, gpu: &mut G, masks: &MaskStream, seg: usize, n: usize) -> Result<()> {
-        let (units, prob) = self.segs[seg];
-        let len = n * units;
-        let start = masks.at(seg, 0);
-        let stream = masks.generator().get_stream();
-        let mut args = vec![at(self.masks[seg]), int(len)];
-        args.extend(
-            masks
-                .generator()
-                .get_seed()
-                .chunks_exact(4)
-                .map(|c| Arg::I32(i32::from_le_bytes([c[0], c[1], c[2], c[3]]))),
-        );
-        args.extend([
-            Arg::I32(stream as u32 as i32),
-            Arg::I32((stream >> 32) as u32 as i32),
-            Arg::I32(start as u32 as i32),
-            Arg::I32((start >> 32) as u32 as i32),
-            Arg::F32(prob),
-            Arg::F32(keep_scale(prob)),
-        ]);
-        launch(gpu, "chacha8_mask", len, &args)
-    }
-
-    /// The mask values each image takes per dropout layer, for [`MaskStream::take`].
-    pub fn units(&self) -> Vec<usize> {
-        self.segs.iter().map(|s| s.0).collect()
-    }
-
-    /// The forward pass of `n` images (already uploaded) and the log-softmax, with
-    /// `targets` (uploaded) the loss and its gradient. `masks`: training mode (dropout on,
-    /// batch norm on batch statistics, its running statistics updated).
-    pub fn forward<G: Gpu>(
-        &self,
-        gpu: &mut G,
-        t: &Tensors<'_>,
-        n: usize,
-        masks: Option<&MaskStream>,
-        targets: bool,
-    ) -> Result<()> {
-        for s in &self.steps {
-            self.step_forward(gpu, t, s, n, masks)?;
-        }
-        let bias = self.bias.map_or(at(self.zeros), |b| t.p(b));
-        let k = self.plan.classes;
-        launch(
-            gpu,
-            "log_softmax_nll",
-            n,
-            &[
-                at(self.part),
-                bias,
-                at(self.targets),
-                at(self.logp),
-                at(self.dl),
-                at(self.loss),
-                at(self.right),
-                int(n),
-                int(k),
-                int(self.chunks),
-                int(usize::from(targets)),
-                Arg::F32(1.0 / n as f32),
-            ],
-        )
-    }
-
-    fn step_forward<G: Gpu>(
-        &self,
-        gpu: &mut G,
-        t: &Tensors<'_>,
-        s: &Step,
-        n: usize,
-        masks: Option<&MaskStream>,
-    ) -> Result<()> {
-        let (x, y) = (at(s.x), at(s.y));
-        let len = n * s.out_len;
-        match s.kind {
-            Kind::Conv3 { cin, cout, h, w } => {
-                let a = [
-                    x,
-                    t.p(s.tensors[0]),
-                    t.p(s.tensors[1]),
-                    y,
-                    int(n),
-                    int(cin),
-                    int(cout),
-                    int(h),
-                    int(w),
-                ];
-                launch(gpu, "conv3x3_fwd", len, &a)
-            }
-            Kind::Conv { g } => {
-                let mut a = vec![x, t.p(s.tensors[0]), t.p(s.tensors[1]), y, int(n)];
-                a.extend(g.map(int));
-                launch(gpu, "conv_fwd", len, &a)
-            }
-            Kind::Pool2Relu { c, h, w, code } => launch(
-                gpu,
-                "pool2_relu_fwd",
-                len,
-                &[x, y, at(code), int(n * c), int(h), int(w)],
-            ),
-            Kind::MaxPool { g, arg } => {
-                let mut a = vec![x, y, at(arg), int(n * g[0])];
-                a.extend(g[1..].iter().map(|&v| int(v)));
-                launch(gpu, "maxpool_fwd", len, &a)
-            }
-            Kind::AvgPool { g } => {
-                let mut a = vec![x, y, int(n * g[0])];
-                a.extend(g[1..].iter().map(|&v| int(v)));
-                a.push(Arg::F32(1.0 / (g[5] * g[5]) as f32));
-                launch(gpu, "avgpool_fwd", len, &a)
-            }
-            Kind::Act { kind, slope } => launch(
-                gpu,
-                "act_fwd",
-                len,
-                &[x, y, int(len), Arg::I32(kind), Arg::F32(slope)],
-            ),
-            Kind::BatchNorm { c, hw, st } => {
-                let tn = &s.tensors;
-                if masks.is_some() {
-                    let count = n * hw;
-                    let unbias = count as f32 / (count.max(2) - 1) as f32;
-                    let a = [
-                        x,
-                        t.p(tn[2]),
-                        t.p(tn[3]),
-                        t.p(tn[4]),
-                        at(st),
-                        int(n),
-                        int(c),
-                        int(hw),
-                        Arg::F32(BN_EPS),
-                        Arg::F32(BN_MOMENTUM),
-                        Arg::F32(unbias),
-                    ];
-                    launch(gpu, "bn_train_stats", c, &a)?;
-                } else {
-                    let a = [t.p(tn[2]), t.p(tn[3]), at(st), int(c), Arg::F32(BN_EPS)];
-                    launch(gpu, "bn_eval_stats", c, &a)?;
-                }
-                let a = [
-                    x,
-                    at(st),
-                    t.p(tn[0]),
-                    t.p(tn[1]),
-                    y,
-                    int(n),
-                    int(c),
-                    int(hw),
-                ];
-                launch(gpu, "bn_apply", len, &a)
-            }
-            Kind::Dropout { per, seg } => {
-                if let Some(m) = masks {
-                    self.draw(gpu, m, seg, n)?;
-                }
-                let a = [
-                    x,
-                    at(self.masks[seg]),
-                    y,
-                    int(len),
-                    int(per),
-                    int(usize::from(masks.is_some())),
-                ];
-                launch(gpu, "dropout_apply", len, &a)
-            }
-            Kind::Linear { f, k, part, last } => {
-                let chunks = FC_CHUNKS.min(f).max(1);
-                let a = [
-                    x,
-                    t.p(s.tensors[0]),
-                    at(part),
-                    int(n),
-                    int(k),
-                    int(f),
-                    int(chunks),
-                ];
-                launch(gpu, "fc_fwd_part", n * k * chunks, &a)?;
-                if last {
-                    return Ok(());
-                }
-                let a = [at(part), t.p(s.tensors[1]), y, int(n), int(k), int(chunks)];
-                launch(gpu, "linear_bias", n * k, &a)
-            }
-            Kind::Tail {
-                c,
-                hw,
-                k,
-                ch,
-                el,
-                act,
-            } => {
-                if let Some(m) = masks {
-                    self.draw(gpu, m, ch, n)?;
-                    self.draw(gpu, m, el, n)?;
-                }
-                let masked = int(usize::from(masks.is_some()));
-                let a = [
-                    x,
-                    at(act),
-                    at(self.masks[ch]),
-                    at(self.masks[el]),
-                    int(n),
-                    int(c),
-                    int(hw),
-                    masked,
-                ];
-                launch(gpu, "drop_relu_fwd", n * c * hw, &a)?;
-                let f = c * hw;
-                let chunks = FC_CHUNKS.min(f).max(1);
-                let a = [
-                    at(act),
-                    t.p(s.tensors[0]),
-                    y,
-                    int(n),
-                    int(k),
-                    int(f),
-                    int(chunks),
-                ];
-                launch(gpu, "fc_fwd_part", n * k * chunks, &a)
-            }
-        }
-    }
-
-    /// The backward pass after [`Program::forward`] with targets: every parameter's
-    /// gradient into `t.grads`. `train`: batch norm on batch statistics, masks applied.
-    pub fn backward<G: Gpu>(
-        &self,
-        gpu: &mut G,
-        t: &Tensors<'_>,
-        n: usize,
-        train: bool,
-    ) -> Result<()> {
-        for s in self.steps.iter().rev() {
-            self.step_backward(gpu, t, s, n, train)?;
-        }
-        Ok(())
-    }
-
-    /// The loss sum and number right of the last forward pass with targets, read back.
-    pub fn batch_stats<G: Gpu>(&self, gpu: &mut G, n: usize) -> Result<(f32, f32)> {
-        launch(
-            gpu,
-            "batch_stats",
-            1,
-            &[at(self.loss), at(self.right), at(self.stats), int(n)],
-        )?;
-        let mut stats = [0.0f32; 2];
-        gpu.download(self.stats, 0, &mut stats)?;
-        Ok((stats[0], stats[1]))
-    }
-
-    /// Weight and bias gradients of a convolution (`part_kernel` and its arguments: the
-    /// first stage, `rows` gradient values of `cols` partial sums each), in two more stages.
-    fn conv_grads<G: Gpu>(
-        &self,
-        gpu: &mut G,
-        part_kernel: &str,
-        args: &[Arg],
-        rows: usize,
-        cols: usize,
-        g: Arg,
-    ) -> Result<()> {
-        launch(gpu, part_kernel, rows * cols, args)?;
-        // rows of n*oh partial sums: in two stages, so that many threads share the work
-        let a = [
-            at(self.wpart),
-            at(self.wpart2),
-            int(rows),
-            int(cols),
-            int(W_CHUNKS),
-        ];
-        launch(gpu, "reduce_rows_part", rows * W_CHUNKS, &a)?;
-        launch(
-            gpu,
-            "reduce_rows",
-            rows,
-            &[at(self.wpart2), g, int(rows), int(W_CHUNKS)],
-        )
-    }
-
-    fn step_backward<G: Gpu>(
-        &self,
-        gpu: &mut G,
-        t: &Tensors<'_>,
-        s: &Step,
-        n: usize,
-        train: bool,
-    ) -> Result<()> {
-        let (x, y, dy) = (at(s.x), at(s.y), at(s.dy));
-        let dx = s.dx.map(at);
-        let tn = &s.tensors;
-        match s.kind {
-            Kind::Conv3 { cin, cout, h, w } => {
-                let a = [
-                    x,
-                    dy,
-                    at(self.wpart),
-                    int(n),
-                    int(cin),
-                    int(cout),
-                    int(h),
-                    int(w),
-                ];
-                self.conv_grads(
-                    gpu,
-                    "conv3x3_dwb_part",
-                    &a,
-                    cout * cin * 9 + cout,
-                    n * h,
-                    t.g(tn[0]),
-                )?;
-                if let Some(dx) = dx {
-                    let a = [
-                        dy,
-                        t.p(tn[0]),
-                        dx,
-                        int(n),
-                        int(cin),
-                        int(cout),
-                        int(h),
-                        int(w),
-                    ];
-                    launch(gpu, "conv3x3_dx", n * cin * h * w, &a)?;
-                }
-                Ok(())
-            }
-            Kind::Conv { g } => {
-                let [cin, cout, h, w, oh, _, k, _, _] = g;
-                let mut a = vec![x, dy, at(self.wpart), int(n)];
-                a.extend(g.map(int));
-                self.conv_grads(
-                    gpu,
-                    "conv_dwb_part",
-                    &a,
-                    cout * cin * k * k + cout,
-                    n * oh,
-                    t.g(tn[0]),
-                )?;
-                if let Some(dx) = dx {
-                    let mut a = vec![dy, t.p(tn[0]), dx, int(n)];
-                    a.extend(g.map(int));
-                    launch(gpu, "conv_dx", n * cin * h * w, &a)?;
-                }
-                Ok(())
-            }
-            Kind::Pool2Relu { c, h, w, code } => match dx {
-                Some(dx) => launch(
-                    gpu,
-                    "pool2_relu_bwd",
-                    n * c * h * w,
-                    &[dy, y, at(code), dx, int(n * c), int(h), int(w)],
-                ),
-                None => Ok(()),
-            },
-            Kind::MaxPool { g, arg } => match dx {
-                Some(dx) => {
-                    let mut a = vec![dy, at(arg), dx, int(n * g[0])];
-                    a.extend(g[1..].iter().map(|&v| int(v)));
-                    launch(gpu, "maxpool_bwd", n * g[0] * g[1] * g[2], &a)
-                }
-                None => Ok(()),
-            },
-            Kind::AvgPool { g } => match dx {
-                Some(dx) => {
-                    let mut a = vec![dy, dx, int(n * g[0])];
-                    a.extend(g[1..].iter().map(|&v| int(v)));
-                    a.push(Arg::F32(1.0 / (g[5] * g[5]) as f32));
-                    launch(gpu, "avgpool_bwd", n * g[0] * g[1] * g[2], &a)
-                }
-                None => Ok(()),
-            },
-            Kind::Act { kind, slope } => match dx {
-                Some(dx) => {
-                    let len = n * s.out_len;
-                    launch(
-                        gpu,
-                        "act_bwd",
-                        len,
-                        &[x, y, dy, dx, int(len), Arg::I32(kind), Arg::F32(slope)],
-                    )
-                }
-                None => Ok(()),
-            },
-            Kind::BatchNorm { c, hw, st } => {
-                let a = [
-                    dy,
-                    x,
-                    at(st),
-                    t.g(tn[0]),
-                    t.g(tn[1]),
-                    int(n),
-                    int(c),
-                    int(hw),
-                ];
-                launch(gpu, "bn_grad_sums", c, &a)?;
-                match dx {
-                    Some(dx) => {
-                        let a = [
-                            dy,
-                            x,
-                            at(st),
-                            t.p(tn[0]),
-                            dx,
-                            int(n),
-                            int(c),
-                            int(hw),
-                            int(usize::from(train)),
-                        ];
-                        launch(gpu, "bn_bwd", n * c * hw, &a)
-                    }
-                    None => Ok(()),
-                }
-            }
-            Kind::Dropout { per, seg } => match dx {
-                Some(dx) => {
-                    let len = n * s.out_len;
-                    let a = [
-                        dy,
-                        at(self.masks[seg]),
-                        dx,
-                        int(len),
-                        int(per),
-                        int(usize::from(train)),
-                    ];
-                    launch(gpu, "dropout_apply", len, &a)
-                }
-                None => Ok(()),
-            },
-            Kind::Linear { f, k, .. } => {
-                launch(
-                    gpu,
-                    "fc_bwd_wb",
-                    k * f + k,
-                    &[dy, x, t.g(tn[0]), int(n), int(k), int(f)],
-                )?;
-                match dx {
-                    Some(dx) => launch(
-                        gpu,
-                        "linear_bwd_x",
-                        n * f,
-                        &[dy, t.p(tn[0]), dx, int(n), int(k), int(f)],
-                    ),
-                    None => Ok(()),
-                }
-            }
-            Kind::Tail {
-                c,
-                hw,
-                k,
-                ch,
-                el,
-                act,
-            } => {
-                let f = c * hw;
-                launch(
-                    gpu,
-                    "fc_bwd_wb",
-                    k * f + k,
-                    &[dy, at(act), t.g(tn[0]), int(n), int(k), int(f)],
-                )?;
-                let dx =
-                    dx.ok_or_else(|| Error::Device("the fused tail follows a convolution".into()))?;
-                let (chm, elm) = (at(self.masks[ch]), at(self.masks[el]));
-                let a = [
-                    dy,
-                    t.p(tn[0]),
-                    x,
-                    chm,
-                    elm,
-                    dx,
-                    int(n),
-                    int(k),
-                    int(c),
-                    int(hw),
-                    int(usize::from(train)),
-                ];
-                launch(gpu, "fc_bwd_x", n * f, &a)
-            }
-        }
     }
 }
