@@ -195,7 +195,8 @@ impl<G: Gpu> CudaBackend<G> {
     /// for `n` images.
     fn prepare(&mut self, net: &Net, n: usize) -> Result<()> {
         let sizes: Vec<usize> = net.params.iter().map(|p| p.data.len()).collect();
-        if self.state.as_ref().map(|s| &s.sizes) != Some(&sizes) {
+        let runs = trainable_runs(net);
+        if self.state.as_ref().map(|s| (&s.sizes, &s.runs)) != Some((&sizes, &runs)) {
             if let Some(s) = self.state.take() {
                 for b in [s.params, s.grads, s.m, s.v] {
                     self.gpu.free(b);
@@ -214,7 +215,7 @@ impl<G: Gpu> CudaBackend<G> {
             self.state = Some(State {
                 sizes: sizes.clone(),
                 offsets,
-                runs: trainable_runs(net),
+                runs,
                 params: self.gpu.alloc(total)?,
                 grads: self.gpu.alloc(total)?,
                 m: self.gpu.alloc(total)?,

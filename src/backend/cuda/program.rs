@@ -156,6 +156,11 @@ struct Bufs<'a, G: Gpu> {
 
 impl<G: Gpu> Bufs<'_, G> {
     fn get(&mut self, len: usize) -> Result<Buf> {
+        if i32::try_from(len).is_err() {
+            return Err(Error::Device(format!(
+                "a buffer of {len} values is too large for the GPU kernels' 32-bit indices; try a smaller --batch-size"
+            )));
+        }
         let b = self.gpu.alloc(len.max(1))?;
         self.all.push(b);
         Ok(b)
