@@ -186,9 +186,10 @@ pub fn train_steps<G: Gpu>(be: &mut CudaBackend<G>, n: usize) {
 }
 
 /// The architectures the GPU is checked on beside the course's net: the six of
-/// `tests/fixtures/arch` (with dropout on where they have it), batch norm before a
-/// strided max pool, and a plain MLP: (text, input C x H x W, classes).
-pub const ARCHS: [(&str, [usize; 3], usize); 8] = [
+/// `tests/fixtures/arch` (with dropout on where they have it), batch norm as the first
+/// layer with dropout2d before a fused pool, dropout on an MLP's input, and a net whose class scores come after an
+/// activation: (text, input C x H x W, classes).
+pub const ARCHS: [(&str, [usize; 3], usize); 9] = [
     (
         "conv(12,3) maxpool(2) relu conv(12,3) maxpool(2) relu conv(24,3) dropout2d(0.2) relu dropout(0.5) flatten linear",
         [3, 24, 24],
@@ -221,6 +222,7 @@ pub const ARCHS: [(&str, [usize; 3], usize); 8] = [
         3,
     ),
     ("flatten dropout(0.4) linear(9) tanh linear", [3, 8, 8], 2),
+    ("conv(3,2,pad=0) avgpool(2,stride=1) flatten linear(12) relu linear(3) leakyrelu", [1, 7, 7], 3),
 ];
 
 /// A net of the architecture `text` on `input` images with `classes` classes.
