@@ -26,7 +26,9 @@ enum Kind {
         h: usize,
         w: usize,
     },
-    /// Any other convolution (`conv_*`).
+    /// Any other convolution (`conv_*`); `g`: input channels, output channels, input
+    /// height and width, output height and width, kernel side, stride, padding (the
+    /// kernels' argument order).
     Conv { g: [usize; 9] },
     /// `maxpool(2) relu` on even sides (`pool2_relu_*`; `code`: which input won).
     Pool2Relu {
@@ -35,9 +37,10 @@ enum Kind {
         w: usize,
         code: Buf,
     },
-    /// Max pool (`arg`: where each maximum was).
+    /// Max pool (`arg`: where each maximum was); `g`: channels, input height and width,
+    /// output height and width, window side, stride.
     MaxPool { g: [usize; 7], arg: Buf },
-    /// Average pool.
+    /// Average pool (`g` as for the max pool).
     AvgPool { g: [usize; 7] },
     /// Activation: 0 relu, 1 tanh, 2 sigmoid, 3 leaky relu with `slope`.
     Act { kind: i32, slope: f32 },
