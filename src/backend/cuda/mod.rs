@@ -533,4 +533,16 @@ mod tests {
         }
         assert_eq!(all.len(), 32);
     }
+
+    #[test]
+    fn adam_runs_leave_out_the_batch_norm_buffers() {
+        use crate::nn::arch::{Arch, Plan};
+        let course = Net::course(1, 3);
+        assert_eq!(trainable_runs(&course), [(0, 77_991)]);
+        assert_eq!(course.num_values(), 77_991);
+        let arch = Arch::parse("conv(2,3) batchnorm relu flatten linear").unwrap();
+        let net = Net::new(Plan::new(&arch, [1, 4, 4], 3).unwrap(), 1);
+        // conv1 2*9+2, bn1 weight+bias 2+2 | running mean, var 2+2, count 1 | fc 3*32+3
+        assert_eq!(trainable_runs(&net), [(0, 24), (29, 99)]);
+    }
 }
