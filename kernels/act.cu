@@ -75,3 +75,56 @@ extern "C" __global__ void chacha8_mask(float* __restrict__ out, int len, int k0
     float f = (float)(v >> 8) * (1.0f / 16777216.0f);
     out[j] = f < p ? 0.0f : keep;
 }
+
+// Activations, elementwise over len values. kind: 0 relu, 1 tanh, 2 sigmoid, 3 leaky relu
+// (negative values times slope), as src/nn/layers.rs.
+__device__ __forceinline__ float act_apply(float v, int kind, float slope) {
+    if (kind == 0) return v > 0.0f ? v : 0.0f;
+    if (kind == 1) return tanhf(v);
+    if (kind == 2) {
+        if (v >= 0.0f) return 1.0f / (1.0f + expf(-v));
+        float e = expf(v);
+        return e / (1.0f + e);
+    }
+    return v > 0.0f ? v : v * slope;
+}
+
+extern "C" __global__ void act_fwd(const float* __restrict__ x, float* __restrict__ y, int len,
+                                   int kind, float slope) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= len) return;
+    y[i] = act_apply(x[i], kind, slope);
+}
+
+// dx from the input x (relu, leaky relu) or the output y (tanh, sigmoid).
+extern "C" __global__ void act_bwd(const float* __restrict__ x, const float* __restrict__ y,
+                                   const float* __restrict__ dy, float* __restrict__ dx, int len,
+                                   int kind, float slope) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= len) return;
+    float g = dy[i];
+    float out;
+    if (kind == 0) {
+        out = x[i] > 0.0f ? g : 0.0f;
+    } else if (kind == 3) {
+        out = x[i] > 0.0f ? g : g * slope;
+    } else if (kind == 1) {
+        float o = y[i];
+        out = g * (1.0f - o * o);
+    } else {
+        float o = y[i];
+        out = g * (o * (1.0f - o));
+    }
+    dx[i] = out;
+}
+
+// Dropout (per = 1: one mask value per value) and dropout2d (per = h*w: one per map),
+// forward (x -> y) and backward (dy -> dx) alike: y[i] = x[i] * mask[i / per]; with
+// masked == 0 (eval mode) a copy.
+extern "C" __global__ void dropout_apply(const float* __restrict__ x,
+                                         const float* __restrict__ mask, float* __restrict__ y,
+                                         int len, int per, int masked) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= len) return;
+    y[i] = masked ? x[i] * mask[i / per] : x[i];
+}

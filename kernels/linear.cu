@@ -57,3 +57,29 @@ extern "C" __global__ void fc_bwd_x(const float* __restrict__ dl, const float* _
     if (z[t] > 0.0f) out = masked ? d * el[t] * ch[t / hw] : d;
     d3[t] = out;
 }
+
+// A hidden linear layer's output from fc_fwd_part's partial sums: y[t] = sum of the
+// chunks of t, plus the bias of its output j = t % k.
+extern "C" __global__ void linear_bias(const float* __restrict__ part,
+                                       const float* __restrict__ b, float* __restrict__ y,
+                                       int n, int k, int chunks) {
+    int t = blockIdx.x * blockDim.x + threadIdx.x;
+    if (t >= n * k) return;
+    const float* p = part + (long long)t * chunks;
+    float acc = 0.0f;
+    for (int c = 0; c < chunks; ++c) acc += p[c];
+    y[t] = acc + b[t % k];
+}
+
+// Input gradient of any linear layer: dx[img,i] = sum_j dy[img,j] * W[j,i].
+extern "C" __global__ void linear_bwd_x(const float* __restrict__ dy,
+                                        const float* __restrict__ w, float* __restrict__ dx,
+                                        int n, int k, int f) {
+    int t = blockIdx.x * blockDim.x + threadIdx.x;
+    if (t >= n * f) return;
+    int img = t / f;
+    int i = t % f;
+    float d = 0.0f;
+    for (int j = 0; j < k; ++j) d += dy[img * k + j] * w[(long long)j * f + i];
+    dx[t] = d;
+}

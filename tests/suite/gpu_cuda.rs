@@ -142,7 +142,7 @@ fn every_test_here_passes_through_the_fake_driver() {
         .unwrap();
     let out = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{out}");
-    assert!(out.contains("test result: ok. 6 passed"), "{out}");
+    assert!(out.contains("test result: ok. 7 passed"), "{out}");
     assert!(!out.contains("skipped: no usable GPU"), "{out}");
     assert!(
         out.contains(
@@ -150,4 +150,14 @@ fn every_test_here_passes_through_the_fake_driver() {
         ),
         "{out}"
     );
+}
+
+/// Every layer kind on the GPU: the architectures of `parity::ARCHS` in eval and training
+/// mode, predictions and Adam steps, as on the CPU.
+#[test]
+fn gpu_architectures_match_the_cpu() {
+    let Some(mut be) = gpu() else { return };
+    for (text, input, classes) in parity::ARCHS {
+        parity::arch(&mut be, text, input, classes, 3);
+    }
 }

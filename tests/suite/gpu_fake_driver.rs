@@ -123,6 +123,46 @@ fn verify_device_cuda_passes_the_golden_file_through_cudarc() {
     }
 }
 
+/// `verify --device cuda` through cudarc passes every architecture dump of
+/// `tests/fixtures/arch` (six networks, eval and train mode), and gives its buffers back.
+#[test]
+fn verify_device_cuda_passes_every_architecture_dump() {
+    let Some(fake) = FakeCuda::or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/arch");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&fixtures)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 12, "{files:?}");
+    for (i, path) in files.iter().enumerate() {
+        let file = counters(dir.path(), &i.to_string());
+        let o = fake
+            .command(BIN, true)
+            .args(["verify", "--device", "cuda", "--reference"])
+            .arg(path)
+            .env("FAKE_CUDA_STATS", &file)
+            .output()
+            .unwrap();
+        let (out, err) = text(&o);
+        let name = path.display();
+        assert!(o.status.success(), "{name}: stdout: {out}\nstderr: {err}");
+        assert!(out.contains("on cuda (Fake GPU"), "{name}: {out}");
+        assert!(
+            out.contains("tensors match within tolerance."),
+            "{name}: {out}"
+        );
+        assert!(!out.contains("FAIL"), "{name}: {out}");
+        let s = stats(&file);
+        assert!(count(&s, "launches") >= 10, "{name}: {s:?}");
+        assert_eq!(count(&s, "live_allocs"), 0, "{name}: {s:?}");
+    }
+}
+
 fn json_lines(out: &str) -> Vec<serde_json::Value> {
     out.lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
@@ -208,6 +248,57 @@ fn training_through_cudarc_matches_the_cpu_and_keeps_the_data_on_the_device() {
     assert!(up >= images, "{s:?}");
     assert!(up - images <= epochs * (train * 4 + 6 * weights), "{s:?}");
     assert_eq!(count(&s, "live_allocs"), 0, "{s:?}");
+}
+
+/// Any architecture trains through cudarc as on the CPU: batch norm (its running
+/// statistics synced for validation and the checkpoint), a strided conv, dropout, a hidden
+/// linear layer; the same losses, accuracy and checkpoint.
+#[test]
+fn training_another_architecture_through_cudarc_matches_the_cpu() {
+    let Some(fake) = FakeCuda::or_skip() else {
+        return;
+    };
+    let arch = "conv(4,5,stride=4,pad=2) relu batchnorm maxpool(2) conv(6,3) tanh \
+                dropout2d(0.1) avgpool(2) flatten dropout(0.3) linear(10) leakyrelu linear";
+    let dir = tempfile::tempdir().unwrap();
+    let data = shapes(dir.path(), 8);
+    let train = |device: &str| {
+        let model = dir.path().join(format!("{device}.safetensors"));
+        let o = train_cmd(fake, true, device, &data, &model, 2, 6)
+            .args(["--arch", arch])
+            .output()
+            .unwrap();
+        let (out, err) = text(&o);
+        assert!(o.status.success(), "{device}: stdout: {out}\nstderr: {err}");
+        (json_lines(&out), model)
+    };
+    let (gpu, gpu_model) = train("cuda");
+    let (cpu, cpu_model) = train("cpu");
+    assert_eq!(gpu.len(), 3, "{gpu:?}");
+    for (g, c) in gpu.iter().zip(&cpu) {
+        for key in ["train_loss", "val_loss"] {
+            let (Some(g), Some(c)) = (g[key].as_f64(), c[key].as_f64()) else {
+                assert_eq!(g.get(key), c.get(key), "{key}");
+                continue;
+            };
+            assert!((g - c).abs() <= 1e-5 * c.abs(), "{key}: gpu {g}, cpu {c}");
+        }
+        assert_eq!(g["val_accuracy"], c["val_accuracy"]);
+    }
+    let load = |p: &Path| cnn_tutor::nn::checkpoint::load(p).unwrap().0;
+    let (g, c) = (load(&gpu_model), load(&cpu_model));
+    assert_eq!(g.params.len(), c.params.len());
+    assert!(g.params.iter().any(|p| p.name == "bn1.running_var"));
+    for (gp, cp) in g.params.iter().zip(&c.params) {
+        assert_eq!((&gp.name, &gp.shape), (&cp.name, &cp.shape));
+        let worst = gp
+            .data
+            .iter()
+            .zip(&cp.data)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-5, "{}: differs by {worst}", gp.name);
+    }
 }
 
 /// Each way the device can fail: one line on stderr, exit code 2, no panic, and no

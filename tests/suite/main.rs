@@ -12,6 +12,7 @@ mod data_loader;
 mod data_stream;
 mod explore;
 mod golden;
+mod gpu_arch;
 mod gpu_cuda;
 mod gpu_emu;
 mod gpu_fake_driver;

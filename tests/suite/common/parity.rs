@@ -184,3 +184,159 @@ pub fn train_steps<G: Gpu>(be: &mut CudaBackend<G>, n: usize) {
         assert!(e <= param_tol, "after a further step: {e:e}");
     }
 }
+
+/// The architectures the GPU is checked on beside the course's net: the six of
+/// `tests/fixtures/arch` (with dropout on where they have it), batch norm as the first
+/// layer with dropout2d before a fused pool, dropout on an MLP's input, and a net whose class scores come after an
+/// activation: (text, input C x H x W, classes).
+pub const ARCHS: [(&str, [usize; 3], usize); 9] = [
+    (
+        "conv(12,3) maxpool(2) relu conv(12,3) maxpool(2) relu conv(24,3) dropout2d(0.2) relu dropout(0.5) flatten linear",
+        [3, 24, 24],
+        3,
+    ),
+    (
+        "conv(8,5,stride=2) relu batchnorm maxpool(3,stride=2) conv(16,1) leakyrelu flatten linear",
+        [3, 32, 32],
+        3,
+    ),
+    (
+        "conv(6,7,pad=0) sigmoid avgpool(2) conv(10,3,stride=2,pad=2) leakyrelu(0.2) flatten linear",
+        [3, 24, 24],
+        5,
+    ),
+    (
+        "conv(8,3) relu batchnorm conv(8,3,pad=0) tanh batchnorm avgpool(3,stride=2) flatten linear",
+        [3, 20, 20],
+        4,
+    ),
+    (
+        "conv(8,3,stride=2) relu dropout2d(0.25) maxpool(2) flatten dropout(0.5) linear(24) relu linear(12) sigmoid linear",
+        [3, 24, 24],
+        3,
+    ),
+    ("flatten linear(16) relu linear", [3, 16, 16], 3),
+    (
+        "batchnorm conv(4,3,stride=2,pad=0) dropout2d(0.3) maxpool(2) relu flatten dropout(0.2) linear",
+        [2, 17, 17],
+        3,
+    ),
+    ("flatten dropout(0.4) linear(9) tanh linear", [3, 8, 8], 2),
+    ("conv(3,2,pad=0) avgpool(2,stride=1) flatten linear(12) relu linear(3) leakyrelu", [1, 7, 7], 3),
+];
+
+/// A net of the architecture `text` on `input` images with `classes` classes.
+pub fn arch_net(text: &str, input: [usize; 3], classes: usize, seed: u64) -> Net {
+    let arch = cnn_tutor::nn::arch::Arch::parse(text).unwrap();
+    let plan = cnn_tutor::nn::arch::Plan::new(&arch, input, classes).unwrap();
+    Net::new(plan, seed)
+}
+
+/// `n` random inputs of `net` and targets below its classes.
+pub fn arch_batch(net: &Net, n: usize, seed: u64) -> (Vec<f32>, Vec<usize>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let len = net.plan.input_len();
+    let x = (0..n * len).map(|_| rng.gen_range(-1.0..1.0)).collect();
+    let t = (0..n).map(|_| rng.gen_range(0..net.classes())).collect();
+    (x, t)
+}
+
+/// Every tensor (parameters and buffers) of two nets within `tol` (absolute).
+pub fn assert_nets_close(what: &str, ours: &Net, theirs: &Net, tol: f32) {
+    for (a, b) in ours.params.iter().zip(&theirs.params) {
+        let e = compare(&a.data, &b.data, Measure::Absolute);
+        assert!(e <= tol, "{what} {}: {e:e} > {tol:e}", a.name);
+    }
+}
+
+/// For the architecture `text`: one batch of `n` forward and backward in eval mode and in
+/// training mode (dropout on, batch norm on batch statistics) gives the CPU backend's
+/// loss, count right, gradients, running statistics and generator position; the
+/// log-probabilities of `predict` are the CPU's; three Adam steps with dropout and
+/// `sync_to_host` give the CPU's parameters, buffers and moments.
+pub fn arch<G: Gpu>(
+    be: &mut CudaBackend<G>,
+    text: &str,
+    input: [usize; 3],
+    classes: usize,
+    n: usize,
+) {
+    let mut cpu = CpuBackend::new(Some(2)).unwrap();
+    let base = arch_net(text, input, classes, 7);
+    for train in [false, true] {
+        let (mut na, mut nb) = (base.clone(), base.clone());
+        let (x, t) = arch_batch(&base, n, 11);
+        let mut r1 = ChaCha8Rng::seed_from_u64(3);
+        let mut r2 = r1.clone();
+        let a = cpu
+            .forward_backward(&mut na, &x, &t, train.then_some(&mut r1))
+            .unwrap();
+        let b = be
+            .forward_backward(&mut nb, &x, &t, train.then_some(&mut r2))
+            .unwrap();
+        let what = format!("`{text}` train={train}");
+        assert_eq!((a.images, a.correct), (b.images, b.correct), "{what}");
+        assert_close(&format!("{what} loss"), &[b.loss], &[a.loss], 1e-5);
+        for (i, (ga, gb)) in cpu.grads().iter().zip(be.grads()).enumerate() {
+            let name = &base.params[i].name;
+            if base.params[i].trainable {
+                assert!(ga.iter().any(|&v| v != 0.0), "{what}: {name} all zero");
+            }
+            assert_close(&format!("{what} grad {name}"), gb, ga, 1e-4);
+        }
+        assert_nets_close(&what, &nb, &na, 1e-6);
+        if train && base.plan.arch.has_batchnorm() {
+            assert_ne!(na.params, base.params, "{what}: running statistics");
+        }
+        assert_eq!(r1.get_word_pos(), r2.get_word_pos(), "{what}: generator");
+    }
+    let (x, _) = arch_batch(&base, n, 12);
+    let a = cpu.predict(&base, &x).unwrap();
+    let b = be.predict(&base, &x).unwrap();
+    assert_eq!(b.dim(), (n, classes));
+    assert_close(
+        &format!("`{text}` log-probs"),
+        b.as_slice().unwrap(),
+        a.as_slice().unwrap(),
+        1e-5,
+    );
+
+    let (mut na, mut nb) = (base.clone(), base.clone());
+    let mut aa = Adam::new(0.001, &na.params);
+    aa.weight_decay = 0.01;
+    let mut ab = aa.clone();
+    let mut ra = ChaCha8Rng::seed_from_u64(5);
+    let mut rb = ra.clone();
+    for step in 0..3u64 {
+        let (x, t) = arch_batch(&base, n, 20 + step);
+        let sa = cpu
+            .train_step(&mut na, &mut aa, &x, &t, Some(&mut ra))
+            .unwrap();
+        let sb = be
+            .train_step(&mut nb, &mut ab, &x, &t, Some(&mut rb))
+            .unwrap();
+        assert_close(
+            &format!("`{text}` step {step} loss"),
+            &[sb.loss],
+            &[sa.loss],
+            1e-4,
+        );
+        assert_eq!(sa.correct, sb.correct, "`{text}` step {step}");
+    }
+    be.sync_to_host(&mut nb, &mut ab).unwrap();
+    assert_eq!(ab.step, 3);
+    assert_nets_close(&format!("`{text}` after 3 steps"), &nb, &na, 1e-5);
+    let ((ma, va), (mb, vb)) = (aa.moments(), ab.moments());
+    for i in 0..ma.len() {
+        if base.params[i].trainable {
+            assert_close(&format!("`{text}` m {i}"), &mb[i], &ma[i], 1e-4);
+            assert_close(&format!("`{text}` v {i}"), &vb[i], &va[i], 1e-4);
+        } else {
+            assert!(
+                mb[i].iter().chain(&vb[i]).all(|&v| v == 0.0),
+                "`{text}`: moments of a buffer"
+            );
+        }
+    }
+    assert_eq!(ra.get_word_pos(), rb.get_word_pos());
+}
