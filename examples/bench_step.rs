@@ -1,12 +1,14 @@
 //! Time one training step (batch 50, dropouts on) and one eval batch on the CPU backend.
-//! `cargo run --release --example bench_step -- [threads] [--profile]`; prints the best of
-//! 15 runs, which filters out noise from other processes. `--profile` then runs 10 more
-//! training steps with every stage timed and prints where one image's time goes.
+//! `cargo run --release --example bench_step -- [threads] [--profile] [--arch TEXT]`;
+//! prints the best of 15 runs, which filters out noise from other processes. `--profile`
+//! then runs 10 more training steps with every stage timed and prints where one image's
+//! time goes. `--arch` times another network (the course's by default).
 
 use std::time::Instant;
 
 use cnn_tutor::backend::{Backend, CpuBackend};
 use cnn_tutor::nn::adam::Adam;
+use cnn_tutor::nn::arch::{Arch, Plan, DEFAULT_INPUT};
 use cnn_tutor::nn::net::{Net, IN_LEN};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -14,12 +16,38 @@ use rand_chacha::ChaCha8Rng;
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let profile = args.iter().any(|a| a == "--profile");
-    let threads: usize = args.iter().find_map(|s| s.parse().ok()).unwrap_or(1).max(1);
+    let arch = match args.iter().position(|a| a == "--arch") {
+        Some(i) => {
+            let text = args.get(i + 1).map(String::as_str).unwrap_or("");
+            match Arch::parse(text) {
+                Ok(a) => a,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    std::process::exit(2);
+                }
+            }
+        }
+        None => Arch::course(),
+    };
+    let threads: usize = args
+        .iter()
+        .filter(|a| !a.starts_with("--"))
+        .find_map(|s| s.parse().ok())
+        .unwrap_or(1)
+        .max(1);
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let n = 50;
     let x: Vec<f32> = (0..n * IN_LEN).map(|_| rng.gen_range(-1.0..1.0)).collect();
     let t: Vec<usize> = (0..n).map(|i| i % 3).collect();
-    let mut net = Net::course(1, 3);
+    let plan = match Plan::new(&arch, DEFAULT_INPUT, 3) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
+    let flops = plan.flops();
+    let mut net = Net::new(plan, 1);
     let mut adam = Adam::new(0.001, &net.params);
     let mut be = match CpuBackend::new(Some(threads)) {
         Ok(be) => be,
@@ -44,6 +72,14 @@ fn main() {
         n as f64 / best_train,
         best_train * 1e3,
         n as f64 / best_eval
+    );
+    // forward FLOPs per image from the plan; a training step is about three times that
+    // (forward, input gradient, weight gradient)
+    println!(
+        "{}: {:.1} MFLOP forward per image, about {:.0} GFLOP/s training",
+        arch,
+        flops as f64 / 1e6,
+        3.0 * flops as f64 * n as f64 / best_train / 1e9
     );
     if profile {
         let steps = 10;

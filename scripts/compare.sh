@@ -17,6 +17,8 @@
 #   SKIP_RUST=1 / SKIP_PYTORCH=1   run one side only
 #   NO_BUILD=1      use the release binary already in target/release
 #   STRICT=1        exit with status 3 when the bar is not met
+#   ARCH="..."      another network (cnn-tutor's architecture text) for both sides; PyTorch
+#                   builds it with tests/pytorch/cnn_arch.py (the same layers and names)
 #
 # The first run makes a virtual environment and installs torch and torchvision from PyPI
 # (several GB, a few minutes). Nothing here is committed: target/ is git-ignored and the
@@ -95,9 +97,11 @@ PY
 run_rust() {
     local i=$1
     echo "== cnn-tutor train, run $i ($EPOCHS epochs, $THREADS threads)" >&2
+    local arch=()
+    if [ -n "${ARCH:-}" ]; then arch=(--arch "$ARCH"); fi
     measure "$WORK/rust.$i.jsonl" "$BIN" train --json --data "$IMAGES" --epochs "$EPOCHS" \
         --batch-size 50 --lr 0.001 --seed "$SEED" --device cpu --threads "$THREADS" \
-        --out "$WORK/rust.safetensors" ||
+        "${arch[@]}" --out "$WORK/rust.safetensors" ||
         { cat "$WORK/rust.$i.jsonl.err" >&2; die "cnn-tutor train failed"; }
     cat "$WORK/rust.$i.jsonl" >&2
 }
@@ -107,6 +111,7 @@ run_torch() {
     echo "== PyTorch, run $i ($EPOCHS epochs, $THREADS threads)" >&2
     local args=(--epochs "$EPOCHS" --seed "$SEED" --threads "$THREADS")
     if [ -n "${PRELOAD:-}" ]; then args+=(--preload); fi
+    if [ -n "${ARCH:-}" ]; then args+=(--arch "$ARCH"); fi
     measure "$WORK/py.$i.jsonl" "$VENV/bin/python" scripts/pytorch_baseline.py "$IMAGES" \
         "${args[@]}" ||
         { cat "$WORK/py.$i.jsonl.err" >&2; die "the PyTorch baseline failed"; }
@@ -137,7 +142,7 @@ def side(name):
     runs = sorted(glob.glob(os.path.join(work, name + ".*.jsonl")))
     if not runs:
         return None
-    epochs, rss, accs, train_images = [], [], [], set()
+    epochs, rss, accs, train_images, params = [], [], [], set(), set()
     for path in runs:
         mine = []
         for line in open(path):
@@ -153,6 +158,8 @@ def side(name):
                 train_images.add(obj["train_images"])
             if obj.get("train_size") is not None:
                 train_images.add(obj["train_size"])
+            if obj.get("params") is not None:
+                params.add(obj["params"])
         if not mine:
             sys.exit("error: no epoch lines in " + path)
         epochs += mine
@@ -167,12 +174,18 @@ def side(name):
         "acc": min(accs),
         "runs": len(runs),
         "train_images": sorted(train_images),
+        "params": "/".join(map(str, sorted(params))) or None,
     }
 
 rust, torch = side("rust"), side("py")
 load = open(os.path.join(work, "load")).read().split("\n")
 print("load average (1, 5, 15 min) before: {}; after: {}; {} cores".format(
     load[0].strip(), (load[1] if len(load) > 1 else "?").strip(), cores))
+if os.environ.get("ARCH"):
+    print("network: " + os.environ["ARCH"])
+for label, s in (("cnn-tutor", rust), ("PyTorch", torch)):
+    if s and s["params"]:
+        print("{}: {} trainable parameters".format(label, s["params"]))
 for label, s in (("cnn-tutor", rust), ("PyTorch", torch)):
     if s:
         per_epoch = ", {} training images per epoch".format(

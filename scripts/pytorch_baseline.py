@@ -11,7 +11,10 @@ with the peak resident memory.
 
 Usage: pytorch_baseline.py DATA_DIR [--epochs 5] [--batch-size 50] [--lr 0.001]
                                     [--threads 2] [--seed 42] [--preload]
-                                    [--device cpu|cuda]
+                                    [--device cpu|cuda] [--arch TEXT]
+
+`--arch TEXT` trains another network, written in cnn-tutor's architecture text and built
+with the same layers by tests/pytorch/cnn_arch.py (what `cnn-tutor train --arch` trains).
 
 `--preload` decodes every image once before training (as cnn-tutor does) instead of the
 notebook's decode-on-every-batch, to separate compute speed from JPEG/PNG decoding.
@@ -129,6 +132,9 @@ def main():
                         help="decode all images once before training")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
                         help="where the model runs (cuda: the first GPU)")
+    parser.add_argument("--arch", default=None,
+                        help="a network in cnn-tutor's architecture text (default: the seed's Net), "
+                             "built by tests/pytorch/cnn_arch.py with the same layers")
     args = parser.parse_args()
     if args.epochs < 1:
         sys.exit("error: --epochs must be at least 1")
@@ -142,7 +148,12 @@ def main():
     if args.device == "cuda" and not torch.cuda.is_available():
         sys.exit("error: --device cuda but torch sees no CUDA GPU")
     device = torch.device(args.device)
-    model = Net(num_classes=len(classes)).to(device)
+    if args.arch:
+        sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent / "tests" / "pytorch"))
+        import cnn_arch
+        model = cnn_arch.build(args.arch, in_shape=(3, 128, 128), classes=len(classes)).to(device)
+    else:
+        model = Net(num_classes=len(classes)).to(device)
     optimizer = optim.Adam(model.parameters(), lr=args.lr)
     loss_criteria = nn.CrossEntropyLoss()
     n_train = len(train_loader.dataset)
@@ -173,6 +184,8 @@ def main():
         "device": torch.cuda.get_device_name(0) if args.device == "cuda" else "cpu",
         "preload": args.preload,
         "classes": classes,
+        "arch": args.arch,
+        "params": sum(p.numel() for p in model.parameters() if p.requires_grad),
         "train_images": n_train,
         "val_images": len(test_loader.dataset),
         "load_seconds": load_seconds,
