@@ -1167,6 +1167,11 @@ fn run_app(
             dirty |= app.handle(AppEvent::Tick);
             dirty |= keep_locked(&mut app, &mut follow, class);
             dirty |= follow.sync(&mut app, class);
+            // following the teacher through a lesson is taking part: not idle (the console
+            // does not mark it idle either); following a teacher with no lesson open is
+            if follow.on && class.teacher_at().is_some() {
+                last_input = Instant::now();
+            }
             // the class view's times and rows change while nobody types
             dirty |= on_console;
             // a message put up or taken down, following locked or unlocked

@@ -602,3 +602,41 @@ async fn a_full_class_never_turns_the_teacher_away() {
     let mut kim = Term::open(&h, 80, 24).await;
     kim.until_text(&title).await;
 }
+
+/// Following the teacher through a lesson is taking part: a follower who types nothing
+/// stays past the idle timeout while the teacher steps; a student who neither types nor
+/// follows is ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_who_types_nothing_is_not_idle() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.teacher = Some("teach".into());
+    c.idle_timeout = Duration::from_millis(1500);
+    let server = start(c);
+    let (ht, _) = login(server.addr(), "teach", CODE).await;
+    let mut teacher = Term::open(&ht, 100, 30).await;
+    teacher.until_text("cnn-tutor class").await;
+    teacher.keys(b"\t").await;
+    teacher.until_text(&first_lesson_title()).await;
+    teacher.keys(b"\r").await;
+    teacher.until_text("step 1/").await;
+    let (hs, _) = login(server.addr(), "kim", CODE).await;
+    let mut follower = Term::open(&hs, 100, 30).await;
+    follower.until_text("press f to follow the teacher").await;
+    follower.keys(b"f").await;
+    follower.until_text("following the teacher").await;
+    let (hq, _) = login(server.addr(), "quiet", CODE).await;
+    let mut quiet = Term::open(&hq, 100, 30).await;
+    quiet.until_text(&first_lesson_title()).await;
+    // the teacher steps for longer than the idle timeout
+    for step in 2..=6 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        teacher.keys(b"\x1b[C").await;
+        follower.until_text(&format!("step {step}/")).await;
+    }
+    assert!(quiet.until_closed().await.contains("goodbye"));
+    // the follower is still there: the next step reaches them
+    teacher.keys(b"\x1b[C").await;
+    follower.until_text("step 7/").await;
+    assert!(!follower.closed, "the follower is still in the class");
+}
