@@ -51,6 +51,12 @@ pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
     config.data_dir = args.data.clone();
     config.cache_mb = args.cache_mb;
     let state_dir = config.state_dir.clone();
+    if let Some(why) = serve::state_dir_unwritable(&state_dir) {
+        eprintln!(
+            "warning: the state folder {} cannot be written ({why}): students' saved models and the class report will fail (the report is then printed here at the end); set CNN_TUTOR_STATE_DIR to a folder you can write",
+            crate::text::path(&state_dir)
+        );
+    }
     serve::prepare_data(&config.data_dir)?;
     // data (issue 15): the class trains on this folder: say now what would go wrong
     let report = crate::data::check::check_folder_sampled(&config.data_dir, Some(2000))?;
@@ -272,6 +278,19 @@ fn read_code(args: &ServeArgs) -> Result<Option<String>> {
     if let Some(path) = &args.code_file {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let code = text.lines().next().unwrap_or("").trim().to_string();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if let Ok(meta) = std::fs::metadata(path) {
+                if meta.permissions().mode() & 0o044 != 0 {
+                    eprintln!(
+                        "warning: {} is readable by other users of this machine, who could log in with the class code (chmod 600 {})",
+                        crate::text::path(path),
+                        crate::text::path(path)
+                    );
+                }
+            }
+        }
         if code.is_empty() {
             return Err(Error::Usage(format!(
                 "{}: the class code file is empty",

@@ -385,7 +385,14 @@ impl Server {
                 crate::text::path(csv),
                 crate::text::path(md)
             ),
-            Err(e) => eprintln!("the class report was not written: {e}"),
+            Err(e) => {
+                // the records live only in this process: print them rather than lose them
+                eprintln!("the class report was not written: {e}; here it is:");
+                let md =
+                    class::report_markdown(&shared.class.records(), std::time::SystemTime::now());
+                use std::io::Write as _;
+                let _ = writeln!(std::io::stdout(), "{md}");
+            }
         }
         self.stop_now();
         report
@@ -748,6 +755,18 @@ pub fn prepare_data(dir: &Path) -> Result<()> {
             dir.display()
         ))
     })
+}
+
+/// Why files cannot be made in the state folder (made when missing), or `None` when they
+/// can: checked at start so the teacher hears it before a student's save fails.
+pub fn state_dir_unwritable(dir: &Path) -> Option<String> {
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        return Some(e.to_string());
+    }
+    match tempfile::NamedTempFile::new_in(dir) {
+        Ok(_) => None,
+        Err(e) => Some(e.to_string()),
+    }
 }
 
 /// A display name safe to show, log and use in a file name: letters, digits, `-`, `_` and

@@ -508,3 +508,60 @@ async fn what_clients_send_reaches_the_log_escaped() {
         "{log:?}"
     );
 }
+
+/// A state folder where the report cannot be written (here its `reports` is a file): the
+/// stopping server prints the report (Markdown) rather than lose the class's records, and
+/// a class code file other users can read is warned about at start.
+#[test]
+fn the_report_is_printed_when_it_cannot_be_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    for class in ["circle", "square"] {
+        std::fs::create_dir_all(data.join(class)).unwrap();
+        for i in 0..3u8 {
+            image::RgbImage::from_pixel(16, 16, image::Rgb([i * 60, 10, 90]))
+                .save(data.join(class).join(format!("{i}.png")))
+                .unwrap();
+        }
+    }
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(state.join("reports"), "not a folder").unwrap();
+    let code = dir.path().join("code");
+    std::fs::write(&code, "owl-42\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&code, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cnn-tutor"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .arg("--code-file")
+        .arg(&code)
+        .env("CNN_TUTOR_STATE_DIR", &state)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut log = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(err.read_line(&mut line).unwrap() > 0, "ended early: {log}");
+        log.push_str(&line);
+        if line.starts_with("cnn-tutor classroom listening on ") {
+            break;
+        }
+    }
+    assert!(log.contains("is readable by other users"), "{log}");
+    // SIGTERM: the class stops as on Ctrl-C
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(rest.contains("the class report was not written"), "{rest}");
+    assert!(stdout.contains("# Class report"), "{stdout}");
+}
