@@ -399,9 +399,15 @@ impl Class {
                     e.connected += r.connected;
                     e.connected_at = e.connected_at.min(r.connected_at);
                     e.finished.extend(r.finished);
-                    if r.quiz.is_some() {
-                        e.quiz = r.quiz;
-                    }
+                    // each session's answers are its own: a reconnection adds to them
+                    e.quiz = match (e.quiz, r.quiz) {
+                        (Some(a), Some(b)) => Some(QuizTally {
+                            asked: a.asked + b.asked,
+                            right: a.right + b.right,
+                            wrong_in_a_row: b.wrong_in_a_row,
+                        }),
+                        (a, b) => a.or(b),
+                    };
                     e.best_accuracy = match (e.best_accuracy, r.best_accuracy) {
                         (Some(a), Some(b)) => Some(a.max(b)),
                         (a, b) => a.or(b),
@@ -585,11 +591,22 @@ mod tests {
         let class = Arc::new(Class::default());
         let a = class.join(1, ("ada", "ada"), "127.0.0.1:1".into(), false);
         let t = class.join(2, ("teach", "teach"), "127.0.0.1:2".into(), true);
+        let tally = |asked, right| {
+            Some(QuizTally {
+                asked,
+                right,
+                wrong_in_a_row: 0,
+            })
+        };
+        lock(&a.member.state).quiz = tally(1, 1);
         drop(a);
-        let _a2 = class.join(3, ("ada", "ada"), "127.0.0.1:3".into(), false);
+        let a2 = class.join(3, ("ada", "ada"), "127.0.0.1:3".into(), false);
+        lock(&a2.member.state).quiz = tally(2, 1);
         let records = class.records();
         assert_eq!(records.len(), 1, "the teacher is not in the report");
         assert_eq!(records[0].name, "ada");
+        // the answers of both sessions are added up (1/1 then 1/2 is 2/3)
+        assert_eq!(records[0].quiz, tally(3, 2));
         assert_eq!(class.rows().len(), 1);
         drop(t);
     }
