@@ -40,7 +40,8 @@ enum Kind {
         h: usize,
         w: usize,
     },
-    /// Any other convolution: im2col + GEMM (the unfolded input is kept).
+    /// Any other convolution: im2col + GEMM, a block of output rows at a time (the input
+    /// is unfolded again for the backward pass).
     Conv { g: ConvGeom, cout: usize },
     /// relu(maxpool(2)) in one pass (the window codes are kept).
     Pool2Relu { c: usize, h: usize, w: usize },
@@ -425,8 +426,6 @@ enum Aux {
     None,
     /// The zero-padded input (3x3 direct convolution).
     Padded(Vec<f32>),
-    /// The unfolded input (im2col convolution).
-    Col(Vec<f32>),
     /// Which input of each 2x2 window won (fused pool + ReLU).
     Codes(Vec<u8>),
     /// Flat input index of each maximum (max pool).
@@ -460,8 +459,8 @@ impl Slot {
                     Aux::Padded(vec![0.0; cin * (h + 2) * (w + 2)])
                 }
                 Kind::Conv { g, .. } => {
-                    scratch = scratch.max(g.col_rows() * g.col_cols());
-                    Aux::Col(vec![0.0; g.col_rows() * g.col_cols()])
+                    scratch = scratch.max(2 * kernels::tiled_scratch(&g));
+                    Aux::None
                 }
                 Kind::Pool2Relu { .. } => Aux::Codes(vec![0; o.out_len]),
                 Kind::MaxPool { .. } => Aux::Args(vec![0; o.out_len]),
@@ -585,8 +584,9 @@ fn forward_range(
                 pad1(input, cin, h, w, xp);
                 conv3x3_forward(xp, cin, h, w, ctx.w(op, 0), Some(ctx.w(op, 1)), cout, out);
             }
-            (Kind::Conv { g, .. }, Aux::Col(col)) => {
-                kernels::conv_forward(input, g, ctx.w(op, 0), Some(ctx.w(op, 1)), col, out);
+            (Kind::Conv { g, .. }, _) => {
+                let col = &mut slot.scratch[..kernels::tiled_scratch(g)];
+                kernels::conv_forward_tiled(input, g, ctx.w(op, 0), Some(ctx.w(op, 1)), col, out);
             }
             (&Kind::Pool2Relu { c, h, w }, Aux::Codes(codes)) => {
                 pool2_relu_forward(input, c, h, w, out, codes);
@@ -745,11 +745,11 @@ fn backward_range(
                 }
                 continue;
             }
-            (Kind::Conv { g, .. }, Aux::Col(col)) => {
+            (Kind::Conv { g, .. }, _) => {
                 let (dw, db) = two(grads, g0, g1);
-                let k = g.col_rows() * g.col_cols();
-                let dxs = (!op.first).then(|| (&mut dx[..], &mut slot.scratch[..k]));
-                kernels::conv_backward(dout, g, ctx.w(op, 0), col, dw, db, dxs);
+                let dxs = (!op.first).then_some(&mut dx[..]);
+                let w = ctx.w(op, 0);
+                kernels::conv_backward_tiled(dout, input, g, w, dw, db, dxs, &mut slot.scratch);
                 timer.lap(stage);
                 if !op.first {
                     timer.lap(stage + 1);

@@ -55,17 +55,23 @@ impl ConvGeom {
 /// Unfold one CHW image into `col` = [c*kh*kw, oh*ow]: row `(ci, ky, kx)`, column
 /// `(oy, ox)` holds `x[ci, oy*s + ky - p, ox*s + kx - p]` (0 outside the image).
 pub fn im2col(x: &[f32], g: &ConvGeom, col: &mut [f32]) {
-    let (oh, ow) = (g.oh(), g.ow());
+    im2col_rows(x, g, 0..g.oh(), col);
+}
+
+/// [`im2col`] for the output rows `rows` only: `col` = [c*kh*kw, rows.len()*ow].
+pub fn im2col_rows(x: &[f32], g: &ConvGeom, rows: std::ops::Range<usize>, col: &mut [f32]) {
+    let ow = g.ow();
+    let n = rows.len() * ow;
     debug_assert_eq!(x.len(), g.input_len());
-    debug_assert_eq!(col.len(), g.col_rows() * oh * ow);
-    let mut rows = col.chunks_exact_mut(oh * ow);
+    debug_assert!(col.len() >= g.col_rows() * n);
+    let mut out = col.chunks_exact_mut(n.max(1));
     for ci in 0..g.c {
         let plane = &x[ci * g.h * g.w..(ci + 1) * g.h * g.w];
         for ky in 0..g.kh {
             for kx in 0..g.kw {
-                let Some(row) = rows.next() else { return };
-                for oy in 0..oh {
-                    let dst = &mut row[oy * ow..(oy + 1) * ow];
+                let Some(row) = out.next() else { return };
+                for (r, oy) in rows.clone().enumerate() {
+                    let dst = &mut row[r * ow..(r + 1) * ow];
                     let iy = (oy * g.stride + ky) as isize - g.pad as isize;
                     if iy < 0 || iy >= g.h as isize {
                         dst.fill(0.0);
@@ -101,17 +107,23 @@ pub fn im2col(x: &[f32], g: &ConvGeom, col: &mut [f32]) {
 /// Fold `col` ([c*kh*kw, oh*ow], as [`im2col`] lays it out) back into the CHW image `dx`,
 /// summing overlapping windows: the adjoint of [`im2col`]. `dx` is overwritten.
 pub fn col2im(col: &[f32], g: &ConvGeom, dx: &mut [f32]) {
-    let (oh, ow) = (g.oh(), g.ow());
     debug_assert_eq!(dx.len(), g.input_len());
     dx.fill(0.0);
-    let mut rows = col.chunks_exact(oh * ow);
+    col2im_rows_add(col, g, 0..g.oh(), dx);
+}
+
+/// The adjoint of [`im2col_rows`]: adds `col` ([c*kh*kw, rows.len()*ow]) into `dx`.
+pub fn col2im_rows_add(col: &[f32], g: &ConvGeom, rows: std::ops::Range<usize>, dx: &mut [f32]) {
+    let ow = g.ow();
+    let n = rows.len() * ow;
+    let mut cols = col.chunks_exact(n.max(1));
     for ci in 0..g.c {
         let plane = &mut dx[ci * g.h * g.w..(ci + 1) * g.h * g.w];
         for ky in 0..g.kh {
             for kx in 0..g.kw {
-                let Some(row) = rows.next() else { return };
-                for oy in 0..oh {
-                    let srow = &row[oy * ow..(oy + 1) * ow];
+                let Some(row) = cols.next() else { return };
+                for (r, oy) in rows.clone().enumerate() {
+                    let srow = &row[r * ow..(r + 1) * ow];
                     let iy = (oy * g.stride + ky) as isize - g.pad as isize;
                     if iy < 0 || iy >= g.h as isize {
                         continue;
@@ -137,6 +149,110 @@ pub fn col2im(col: &[f32], g: &ConvGeom, dx: &mut [f32]) {
                 }
             }
         }
+    }
+}
+
+/// Output rows per block of the tiled convolution: as many as keep one block's unfolded
+/// input near 64K floats (256 KB, in a core's L2 cache), at least one.
+pub fn block_rows(g: &ConvGeom) -> usize {
+    let per_row = (g.col_rows() * g.ow()).max(1);
+    (65_536 / per_row).clamp(1, g.oh().max(1))
+}
+
+/// Floats of scratch [`conv_forward_tiled`] and [`conv_backward_tiled`] need.
+pub fn tiled_scratch(g: &ConvGeom) -> usize {
+    g.col_rows() * block_rows(g) * g.ow()
+}
+
+fn cols_of<'a>(m: &'a mut [f32], rows: usize, cols: usize) -> ArrayViewMut2<'a, f32> {
+    ArrayViewMut2::from_shape((rows, cols), &mut m[..rows * cols])
+        .unwrap_or_else(|_| unreachable!("cut to rows*cols"))
+}
+
+/// Forward convolution of one CHW image, unfolding the input one block of output rows at
+/// a time ([`block_rows`]) so the unfolded block stays in cache: `out` [cout, oh*ow] =
+/// `w` [cout, c*kh*kw] x im2col(x) + bias. `col` is scratch of [`tiled_scratch`] floats.
+pub fn conv_forward_tiled(
+    x: &[f32],
+    g: &ConvGeom,
+    w: &[f32],
+    bias: Option<&[f32]>,
+    col: &mut [f32],
+    out: &mut [f32],
+) {
+    let k = g.col_rows();
+    let cout = w.len() / k.max(1);
+    let (oh, ow) = (g.oh(), g.ow());
+    let p = oh * ow;
+    match bias {
+        Some(b) => {
+            for (row, &bv) in out.chunks_exact_mut(p).zip(b) {
+                row.fill(bv);
+            }
+        }
+        None => out[..cout * p].fill(0.0),
+    }
+    let wv = view(w, cout, k);
+    let mut outv = cols_of(out, cout, p);
+    let step = block_rows(g);
+    let mut oy = 0;
+    while oy < oh {
+        let end = (oy + step).min(oh);
+        let n = (end - oy) * ow;
+        im2col_rows(x, g, oy..end, col);
+        let cb = view(col, k, n);
+        let mut ob = outv.slice_mut(ndarray::s![.., oy * ow..end * ow]);
+        general_mat_mul(1.0, &wv, &cb, 1.0, &mut ob);
+        oy = end;
+    }
+}
+
+/// Backward of [`conv_forward_tiled`] for one image, from its input `x` (the input is
+/// unfolded again, block by block): adds d loss / d w to `dw` and d loss / d bias to
+/// `db`; when `dx` is given, writes d loss / d x into it. `scratch` holds twice
+/// [`tiled_scratch`] floats.
+#[allow(clippy::too_many_arguments)]
+pub fn conv_backward_tiled(
+    dout: &[f32],
+    x: &[f32],
+    g: &ConvGeom,
+    w: &[f32],
+    dw: &mut [f32],
+    db: &mut [f32],
+    dx: Option<&mut [f32]>,
+    scratch: &mut [f32],
+) {
+    let k = g.col_rows();
+    let cout = w.len() / k.max(1);
+    let (oh, ow) = (g.oh(), g.ow());
+    let p = oh * ow;
+    for (d, row) in db.iter_mut().zip(dout.chunks_exact(p)) {
+        *d += row.iter().sum::<f32>();
+    }
+    let half = tiled_scratch(g);
+    let (col, dcol) = scratch.split_at_mut(half);
+    let dv = view(dout, cout, p);
+    let wv = view(w, cout, k);
+    let mut dwv = cols_of(dw, cout, k);
+    let mut dx = dx;
+    if let Some(d) = dx.as_deref_mut() {
+        d.fill(0.0);
+    }
+    let step = block_rows(g);
+    let mut oy = 0;
+    while oy < oh {
+        let end = (oy + step).min(oh);
+        let n = (end - oy) * ow;
+        let db_ = dv.slice(ndarray::s![.., oy * ow..end * ow]);
+        im2col_rows(x, g, oy..end, col);
+        let cb = view(col, k, n);
+        general_mat_mul(1.0, &db_, &cb.t(), 1.0, &mut dwv);
+        if let Some(d) = dx.as_deref_mut() {
+            let mut dc = cols_of(dcol, k, n);
+            general_mat_mul(1.0, &wv.t(), &db_, 0.0, &mut dc);
+            col2im_rows_add(&dcol[..k * n], g, oy..end, d);
+        }
+        oy = end;
     }
 }
 
@@ -328,6 +444,84 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The tiled convolution gives the untiled one's numbers, whatever the blocks.
+    #[test]
+    fn tiled_convolution_equals_the_whole_image_one() {
+        for (c, h, k, stride, pad, cout) in [
+            (3, 40, 5, 2, 2, 4),
+            (2, 33, 3, 1, 0, 3),
+            (4, 64, 7, 1, 3, 5),
+            (1, 9, 1, 3, 1, 2),
+        ] {
+            let g = ConvGeom {
+                c,
+                h,
+                w: h + 3,
+                kh: k,
+                kw: k,
+                stride,
+                pad,
+            };
+            let x: Vec<f32> = (0..g.input_len())
+                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
+                .collect();
+            let wn = cout * g.col_rows();
+            let w: Vec<f32> = (0..wn)
+                .map(|i| ((i * 13 % 29) as f32 - 14.0) / 14.0)
+                .collect();
+            let b: Vec<f32> = (0..cout).map(|i| i as f32 * 0.1).collect();
+            let p = g.col_cols();
+            let (mut col, mut a, mut t) = (
+                vec![0.0; g.col_rows() * p],
+                vec![0.0; cout * p],
+                vec![0.0; cout * p],
+            );
+            conv_forward(&x, &g, &w, Some(&b), &mut col, &mut a);
+            let mut scratch = vec![0.0; 2 * tiled_scratch(&g)];
+            conv_forward_tiled(&x, &g, &w, Some(&b), &mut scratch, &mut t);
+            let close = |u: &[f32], v: &[f32]| {
+                u.iter()
+                    .zip(v)
+                    .all(|(p, q)| (p - q).abs() <= 1e-4 * (1.0 + q.abs()))
+            };
+            assert!(close(&a, &t), "forward {g:?}");
+            let dout: Vec<f32> = (0..cout * p)
+                .map(|i| ((i * 7 % 17) as f32 - 8.0) / 8.0)
+                .collect();
+            let (mut dw1, mut db1, mut dx1, mut dcol) = (
+                vec![0.0; wn],
+                vec![0.0; cout],
+                vec![0.0; g.input_len()],
+                vec![0.0; g.col_rows() * p],
+            );
+            conv_backward(
+                &dout,
+                &g,
+                &w,
+                &col,
+                &mut dw1,
+                &mut db1,
+                Some((&mut dx1, &mut dcol)),
+            );
+            let (mut dw2, mut db2, mut dx2) =
+                (vec![0.0; wn], vec![0.0; cout], vec![0.0; g.input_len()]);
+            conv_backward_tiled(
+                &dout,
+                &x,
+                &g,
+                &w,
+                &mut dw2,
+                &mut db2,
+                Some(&mut dx2),
+                &mut scratch,
+            );
+            assert!(
+                close(&dw1, &dw2) && close(&db1, &db2) && close(&dx1, &dx2),
+                "backward {g:?}"
+            );
+        }
+    }
 
     #[test]
     fn im2col_then_col2im_counts_window_overlaps() {
