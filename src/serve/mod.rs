@@ -224,11 +224,12 @@ impl Shared {
 
     /// A name no running session has: `base`, else `base-2`, `base-3` ... (a whole class
     /// may log in with one user name, and each student's saved models need their own file).
-    fn lease_name(self: &Arc<Self>, base: &str) -> NameLease {
+    /// `reserved` (the teacher's name, for a student) is never given.
+    fn lease_name(self: &Arc<Self>, base: &str, reserved: Option<&str>) -> NameLease {
         let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
         let name = std::iter::once(base.to_string())
             .chain((2..).map(|i| format!("{base}-{i}")))
-            .find(|n| !names.contains(n))
+            .find(|n| !names.contains(n) && Some(n.as_str()) != reserved)
             .unwrap_or_else(|| unreachable!("the counter never ends"));
         names.insert(name.clone());
         NameLease {
@@ -883,22 +884,22 @@ mod tests {
         ))
         .unwrap();
         let sh = &server.shared;
-        let a = sh.lease_name("student");
-        let b = sh.lease_name("student");
-        let c = sh.lease_name("student");
+        let a = sh.lease_name("student", None);
+        let b = sh.lease_name("student", None);
+        let c = sh.lease_name("student", None);
         assert_eq!(
             (a.name(), b.name(), c.name()),
             ("student", "student-2", "student-3")
         );
-        assert_eq!(sh.lease_name("kim").name(), "kim");
+        assert_eq!(sh.lease_name("kim", None).name(), "kim");
         drop(b);
         assert_eq!(
-            sh.lease_name("student").name(),
+            sh.lease_name("student", None).name(),
             "student-2",
             "a freed name is reused"
         );
         // a login name that looks like a renamed one does not take another's name
-        let d = sh.lease_name("student-3");
+        let d = sh.lease_name("student-3", None);
         assert_eq!(d.name(), "student-3-2");
     }
 

@@ -143,6 +143,9 @@ pub(super) struct Conn {
     peer: Option<SocketAddr>,
     /// The display name, once logged in.
     name: Option<String>,
+    /// The user name as the client sent it (at most 64 characters): only this exact name
+    /// is the teacher's (`teach!` shows as `teach` but does not lead).
+    user: String,
     channel: Option<ChannelId>,
     pty: Option<PtyInfo>,
     env: HashMap<String, String>,
@@ -164,6 +167,7 @@ impl Conn {
             state,
             peer,
             name: None,
+            user: String::new(),
             channel: None,
             pty: None,
             env: HashMap::new(),
@@ -188,6 +192,7 @@ impl Conn {
 
     fn accepted(&mut self, user: &str, how: &str) -> Auth {
         self.name = Some(display_name(user));
+        self.user = user.chars().take(64).collect();
         self.by_key = how == "public key";
         self.state.logged_in();
         eprintln!("{} logged in ({how})", self.who(user));
@@ -254,16 +259,22 @@ impl Conn {
             theme
         };
         let mut app = App::new(shared.lessons.clone(), theme, Progress::new());
-        let lease = shared.lease_name(&name);
         let config = &shared.config;
-        // the teacher is who logs in by the teacher's key; with no keys configured, the
-        // first session of the teacher's name (a second one, while it is connected, is a
-        // student: knowing the class code must not be enough to take over the class)
+        // the teacher is who logs in as the teacher's name, exactly as typed, by the
+        // teacher's key; with no keys configured, the first session of that name (a second
+        // one, while it is connected, is a student: knowing the class code must not be
+        // enough to take over the class). Students never get the teacher's name (a student
+        // logging in as it while the teacher is away saves as NAME-2), so the teacher finds
+        // it free on return.
         let by_name_only = config.authorized_keys.is_empty();
+        let leads = self.leads_the_class();
+        let reserved = config.teacher.as_deref().filter(|_| !leads);
+        let lease = shared.lease_name(&name, reserved);
         let role = match &config.teacher {
             None => Role::Alone,
             Some(t)
-                if *t == name
+                if leads
+                    && *t == name
                     && ((by_name_only && lease.name() == name)
                         || (!by_name_only && self.by_key)) =>
             {
@@ -277,8 +288,13 @@ impl Conn {
         };
         if lease.name() != name {
             self.log(&format!("saves models as {}", lease.name()));
+            let why = if reserved == Some(name.as_str()) && !shared.name_taken(&name) {
+                "is the teacher's name"
+            } else {
+                "is already connected"
+            };
             app.set_notice(format!(
-                "{name} is already connected: your models save as {}",
+                "{name} {why}: your models save as {}",
                 lease.name()
             ));
         }
@@ -688,7 +704,8 @@ impl Conn {
         let (Some(teacher), Some(name)) = (&config.teacher, &self.name) else {
             return false;
         };
-        if teacher != name {
+        // compared as typed: a name that only cleans up to the teacher's is a student's
+        if *teacher != self.user {
             return false;
         }
         if config.authorized_keys.is_empty() {

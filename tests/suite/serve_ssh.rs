@@ -640,3 +640,43 @@ async fn a_follower_who_types_nothing_is_not_idle() {
     follower.until_text("step 7/").await;
     assert!(!follower.closed, "the follower is still in the class");
 }
+
+/// Names are compared as typed: `teach!` shows as `teach` but does not lead; with keys, a
+/// student logging in as the teacher's name while the teacher is away saves as `teach-2`,
+/// and the teacher, back by key, is `teach` again with the console.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_teachers_name_is_kept_for_the_teacher() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.teacher = Some("teach".into());
+    let server = start(c);
+    let (h, _) = login(server.addr(), "teach!", CODE).await;
+    let mut fake = Term::open(&h, 100, 30).await;
+    let screen = fake
+        .until_text("teach is the teacher's name: your models save as teach-2")
+        .await;
+    assert!(!screen.contains("cnn-tutor class"), "{screen}");
+    drop(server);
+
+    let dir = tempfile::tempdir().unwrap();
+    let key = PrivateKey::from(Ed25519Keypair::from_seed(&[11; 32]));
+    let mut c = config(dir.path());
+    c.teacher = Some("teach".into());
+    c.authorized_keys = vec![key.public_key().clone()];
+    let server = start(c);
+    let (h, _) = login(server.addr(), "teach", CODE).await;
+    let mut student = Term::open(&h, 100, 30).await;
+    student
+        .until_text("teach is the teacher's name: your models save as teach-2")
+        .await;
+    let mut ht = connect(server.addr()).await;
+    let ok = ht
+        .authenticate_publickey("teach", PrivateKeyWithHashAlg::new(Arc::new(key), None))
+        .await
+        .unwrap();
+    assert!(ok.success());
+    let mut teacher = Term::open(&ht, 100, 30).await;
+    let screen = teacher.until_text("cnn-tutor class").await;
+    assert!(screen.contains("teacher teach"), "{screen}");
+    teacher.until_text("teach-2").await;
+}
