@@ -73,9 +73,39 @@ fn push_escape(out: &mut String, c: char) {
     }
 }
 
+/// A name's sort key that orders runs of digits by their value (`sam-2` before `sam-10`).
+pub fn natural_key(name: &str) -> Vec<(String, u64)> {
+    let mut key = Vec::new();
+    let mut text = String::new();
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            let mut n = u64::from(c as u8 - b'0');
+            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                n = n
+                    .saturating_mul(10)
+                    .saturating_add(u64::from(*d as u8 - b'0'));
+                chars.next();
+            }
+            key.push((std::mem::take(&mut text), n));
+        } else {
+            text.push(c);
+        }
+    }
+    key.push((text, 0));
+    key
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_sort_with_their_numbers_as_numbers() {
+        let mut v = vec!["sam-10", "sam-2", "ada", "sam", "sam-1"];
+        v.sort_by_key(|n| natural_key(n));
+        assert_eq!(v, ["ada", "sam", "sam-1", "sam-2", "sam-10"]);
+    }
 
     #[test]
     fn plain_text_is_borrowed_unchanged() {

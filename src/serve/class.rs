@@ -415,7 +415,11 @@ impl Class {
                 }
             }
         }
-        by_name.into_values().collect()
+        let mut all: Vec<Record> = by_name.into_values().collect();
+        all.sort_by(|a, b| {
+            crate::text::natural_key(&a.name).cmp(&crate::text::natural_key(&b.name))
+        });
+        all
     }
 }
 

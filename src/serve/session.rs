@@ -728,10 +728,14 @@ impl Conn {
 /// memory for every frame buffer.
 const MAX_SIZE: (u16, u16) = (400, 200);
 
-/// A terminal size from the client, kept between 1x1 and [`MAX_SIZE`].
+/// A terminal size from the client, kept between 1x1 and [`MAX_SIZE`]; a size of 0 (what
+/// `ssh -tt` sends without a terminal) is taken as 80x24.
 fn clamp_size(cols: u32, rows: u32) -> (u16, u16) {
-    let clamp = |v: u32, max: u16| u16::try_from(v).unwrap_or(max).clamp(1, max);
-    (clamp(cols, MAX_SIZE.0), clamp(rows, MAX_SIZE.1))
+    let clamp = |v: u32, max: u16, unknown: u16| match v {
+        0 => unknown,
+        v => u16::try_from(v).unwrap_or(max).clamp(1, max),
+    };
+    (clamp(cols, MAX_SIZE.0, 80), clamp(rows, MAX_SIZE.1, 24))
 }
 
 /// The app's output: buffered until a frame is complete, then queued on the session's
@@ -1258,6 +1262,13 @@ fn run_app(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_window_of_no_size_is_taken_as_80x24() {
+        assert_eq!(clamp_size(0, 0), (80, 24));
+        assert_eq!(clamp_size(120, 0), (120, 24));
+        assert_eq!(clamp_size(100_000, 3), (400, 3));
+    }
 
     fn inbox() -> (Inbox, Receiver<Event>) {
         let (tx, rx) = std::sync::mpsc::sync_channel(KEY_QUEUE);

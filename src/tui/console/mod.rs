@@ -269,6 +269,8 @@ pub enum Prompt {
     },
     /// `y` stops every training, anything else keeps them.
     StopTrainings,
+    /// `y` ends the class (`serve --console`), anything else keeps it.
+    Quit,
 }
 
 /// What the front end is to do after a key.
@@ -368,7 +370,11 @@ impl Console {
     pub fn order(&self) -> Vec<&StudentRow> {
         let mut rows: Vec<&StudentRow> = self.class.students.iter().collect();
         match self.sort {
-            Sort::Name => rows.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id))),
+            Sort::Name => rows.sort_by(|a, b| {
+                crate::text::natural_key(&a.name)
+                    .cmp(&crate::text::natural_key(&b.name))
+                    .then(a.id.cmp(&b.id))
+            }),
             Sort::Lesson => rows.sort_by_key(|r| {
                 let (kind, index, step) = match &r.place {
                     Place::Menu => (0, 0, 0),
@@ -454,6 +460,14 @@ impl Console {
             let (host, login) = (host.clone(), login.clone());
             self.prompt = None;
             return self.end_all(key, &host, &login);
+        }
+        if matches!(self.prompt, Some(Prompt::Quit)) {
+            self.prompt = None;
+            if key == Key::char('y') {
+                return vec![ConsoleEffect::Quit];
+            }
+            self.notice = Some("the class goes on".into());
+            return Vec::new();
         }
         if matches!(self.prompt, Some(Prompt::StopTrainings)) {
             self.prompt = None;
@@ -575,6 +589,11 @@ impl Console {
             }
             A::Report => effects.push(ConsoleEffect::Report),
             A::ToLessons => effects.push(ConsoleEffect::ToLessons),
+            // on the server's own terminal q ends the class for everyone: it asks first
+            // (Ctrl-C does not)
+            A::Quit if !self.class.in_session && !key.is_ctrl_c() => {
+                self.prompt = Some(Prompt::Quit);
+            }
             A::Quit => effects.push(ConsoleEffect::Quit),
             A::Type => {
                 if let (Some(input), KeyCode::Char(c)) = (self.input_mut(), key.code) {

@@ -350,3 +350,24 @@ fn durations_are_short() {
     assert_eq!(short_duration(Duration::from_secs(250)), "4m");
     assert_eq!(short_duration(Duration::from_secs(3900)), "1h05");
 }
+
+/// On the server's own terminal (`serve --console`) q ends the class for everyone: it asks
+/// first; Ctrl-C does not ask.
+#[test]
+fn quitting_the_servers_console_asks_first() {
+    let mut c = Console::new();
+    let mut view = class();
+    view.in_session = false;
+    c.update(view);
+    assert!(c.key(Key::char('q')).is_empty());
+    assert!(draw(&c, 80, 24).contains("end the class for everyone? y ends it"));
+    assert!(c.key(Key::char('n')).is_empty());
+    assert!(draw(&c, 80, 24).contains("the class goes on"));
+    c.key(Key::char('q'));
+    assert_eq!(c.key(Key::char('y')), vec![ConsoleEffect::Quit]);
+    let ctrl_c = Key {
+        ctrl: true,
+        ..Key::char('c')
+    };
+    assert_eq!(c.key(ctrl_c), vec![ConsoleEffect::Quit]);
+}

@@ -218,6 +218,11 @@ fn render_class(console: &Console, theme: &Theme, area: Rect, buf: &mut Buffer) 
                 theme.focused(),
             )
         }
+        Some(Prompt::Quit) => (
+            " end the class for everyone? y ends it (goodbyes, the report), any other key keeps it"
+                .to_string(),
+            theme.focused(),
+        ),
         Some(Prompt::StopTrainings) => (
             " stop every training, running and queued? y stops, any other key keeps them"
                 .to_string(),
