@@ -317,12 +317,15 @@ fn train_evaluate_predict_happy_paths() {
             out.to_str().unwrap(),
             "--data",
             data.to_str().unwrap(),
+            "--split",
+            "all",
             "--json",
         ],
         tmp.path(),
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["split"], "all");
     assert_eq!(
         v["classes"],
         serde_json::json!(["circle", "square", "triangle"])
@@ -364,4 +367,79 @@ fn train_evaluate_predict_happy_paths() {
     let text = String::from_utf8(o.stdout).unwrap();
     assert!(text.contains("Drew a random"), "{text}");
     assert!(text.lines().count() >= 17, "{text}");
+}
+
+/// issue 23: on the folder it trained on, `evaluate` counts the model's validation split
+/// (the images it never trained on) and says so; `--split train|all` count the others.
+#[test]
+fn evaluate_on_the_training_folder_counts_the_validation_split() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tiny_data(tmp.path());
+    let out = tmp.path().join("m.safetensors");
+    let d = data.to_str().unwrap();
+    let m = out.to_str().unwrap();
+    let o = run(
+        &[
+            "train",
+            "--device",
+            "cpu",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+            "--data",
+            d,
+            "--out",
+            m,
+        ],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // 9 images: int(0.7 * 9) = 6 trained on, 3 validated on
+    let o = run(&["evaluate", "--model", m, "--data", d], tmp.path());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8(o.stdout).unwrap();
+    let first = text.lines().next().unwrap();
+    assert!(
+        first.contains("the validation split, 3 of the 9 images")
+            && first.contains("never trained on"),
+        "{text}"
+    );
+    assert!(text.contains("/3)"), "{text}");
+    for (split, n) in [("validation", 3), ("train", 6), ("all", 9)] {
+        let o = run(
+            &[
+                "evaluate", "--model", m, "--data", d, "--split", split, "--json",
+            ],
+            tmp.path(),
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["split"], split);
+        assert_eq!(v["total"], n, "{split}");
+        assert_eq!(v["predictions"].as_array().unwrap().len(), n);
+    }
+    // another folder: every image, and the reason; --split validation is refused
+    let other = tmp.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let other = tiny_data(&other);
+    let o2 = other.to_str().unwrap();
+    let o = run(&["evaluate", "--model", m, "--data", o2], tmp.path());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.starts_with("Counted: all 9 images"), "{text}");
+    assert!(text.contains("not the model's own split"), "{text}");
+    let o = run(
+        &[
+            "evaluate",
+            "--model",
+            m,
+            "--data",
+            o2,
+            "--split",
+            "validation",
+        ],
+        tmp.path(),
+    );
+    assert_one_line_error(&o, 2, "--split all");
 }

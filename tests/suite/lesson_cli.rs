@@ -118,3 +118,29 @@ fn a_bad_lessons_folder_is_one_line_naming_the_file() {
         "{err}"
     );
 }
+
+#[test]
+fn lesson_step_opens_the_app_at_that_step() {
+    use cnn_tutor::tui::{build_app, Options, Screen, Theme};
+    let options = Options {
+        start_lesson: Some("convolution".into()),
+        start_step: Some(5),
+        ..Options::default()
+    };
+    let (app, _) = build_app(&options, Theme::new(false, true)).expect("opens");
+    let Screen::Lesson(state) = app.screen() else {
+        panic!("not on the lesson screen");
+    };
+    assert_eq!(state.step, 4, "step 5 is index 4");
+    assert!(!state.playing);
+}
+
+#[test]
+fn lesson_step_out_of_range_without_plain_is_one_line() {
+    // checked before the app needs a terminal: the same line as --plain gives
+    let o = run(&["lesson", "convolution", "--step", "20"]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("1 to 19"), "{err}");
+}
