@@ -283,7 +283,7 @@ fn plain_shows_every_written_out_sum() {
         "(a tie: the first in reading order wins)",
         "dL/dbias = the sum of all 16 dL/dz",
         "w(1,1) 1 - 0.1 x (-0.129) = 1.013",
-        "loss before = 1.462, after one update = -log 0.378 = 0.974: lower",
+        "loss before = 1.462, after one update = -ln 0.378 = 0.974: lower",
         "m^ = m / (1 - 0.9^1)",
     ] {
         assert!(out.contains(needle), "missing `{needle}`");

@@ -671,7 +671,7 @@ impl Build<'_> {
 
         let mut s = step(
             "Forward 2 of 3: ReLU and max pooling",
-            Vec::new(),
+            self.para(1),
             vec![
                 Panel::Grid(grid("ReLU a = max(0, z)", &channel(&g.a, 0))),
                 Panel::Grid(grid(
@@ -690,15 +690,20 @@ impl Build<'_> {
         let scores: Vec<f32> = g.scores.row(0).to_vec();
         let mut s = step(
             "Forward 3 of 3: scores, probabilities, loss",
-            Vec::new(),
+            self.para(2),
             vec![
                 Panel::Vector(self.vector(format!("Flattened ({} values)", d.n), &flat, d.n)),
+                Panel::Grid(grid("Fc weights: a row per class", &self.params.fc_w)),
+                Panel::Grid(grid(
+                    "Fc bias",
+                    &Array2::from_shape_vec((d.k, 1), self.params.fc_b.to_vec()).expect("k x 1"),
+                )),
                 self.class_vector("Scores", &scores),
                 self.bars("Probabilities", &g.probs),
             ],
         );
         s.formula = Some(format!(
-            "loss = -log p({}) = -log {} = {}",
+            "loss = -ln p({}) = -ln {} = {} (cross-entropy, natural log)",
             self.kind.classes[self.t],
             fmt_num(g.probs[self.t]),
             fmt_num(g.loss)
@@ -725,7 +730,7 @@ impl Build<'_> {
             .collect();
         let mut s = step(
             "The gradient at the scores: p - y",
-            self.para(1),
+            self.para(3),
             vec![
                 self.class_vector("p", &g.probs),
                 self.class_vector("y (target)", &y),
@@ -767,7 +772,7 @@ impl Build<'_> {
                 .collect();
             let mut s = step(
                 format!("Fully connected weights, row {} of {}: {class}", j + 1, d.k),
-                if j == 0 { self.para(2) } else { Vec::new() },
+                if j == 0 { self.para(4) } else { Vec::new() },
                 vec![
                     Panel::Vector(self.vector(format!("Flattened ({} values)", d.n), &flat, d.n)),
                     Panel::Grid(dw),
@@ -790,7 +795,7 @@ impl Build<'_> {
             dfv.emphasis = vec![i];
             let mut s = step(
                 format!("Back to flattened value {} of {}", i + 1, d.n),
-                if i == 0 { self.para(3) } else { Vec::new() },
+                if i == 0 { self.para(5) } else { Vec::new() },
                 vec![
                     Panel::Grid(with_window(
                         grid("Fc weights", &self.params.fc_w),
@@ -872,7 +877,7 @@ impl Build<'_> {
                 let mut s = step(
                     format!("Pooling and ReLU backwards, window {n_done} of {total}"),
                     if n_done == 1 {
-                        self.para(4)
+                        self.para(6)
                     } else {
                         Vec::new()
                     },
@@ -927,7 +932,7 @@ impl Build<'_> {
                         ky + 1,
                         kx + 1
                     ),
-                    if i == 0 { self.para(5) } else { Vec::new() },
+                    if i == 0 { self.para(7) } else { Vec::new() },
                     vec![
                         Panel::Grid(with_window(grid(label_x.clone(), &x), ky, kx, d.oh, d.ow)),
                         Panel::Grid(grid("dL/dz", &dz)),
@@ -962,7 +967,7 @@ impl Build<'_> {
         };
         let mut s = step(
             "The bias's gradient",
-            self.para(6),
+            self.para(8),
             vec![
                 Panel::Grid(grid("dL/dz", &dz)),
                 Panel::Vector(self.vector("dL/dbias", &[g.d_bias], 1)),
@@ -976,7 +981,7 @@ impl Build<'_> {
 
         let mut s = step(
             "The filter's gradient is a convolution",
-            self.para(7),
+            self.para(9),
             vec![
                 Panel::Grid(grid(label_x, &x)),
                 Panel::Grid(grid("dL/dz", &dz)),
@@ -1017,7 +1022,7 @@ impl Build<'_> {
         ));
         let mut s = step(
             format!("The update: w - {lr} x gradient"),
-            self.para(8),
+            self.para(10),
             vec![
                 Panel::Grid(grid("Filter", &p.filter)),
                 Panel::Grid(grid("dL/d filter", &g.d_filter)),
@@ -1031,7 +1036,7 @@ impl Build<'_> {
         let change = self.g1.loss - g.loss;
         let mut s = step(
             "Forward again with the new numbers",
-            self.para(9),
+            self.para(11),
             vec![
                 Panel::Grid(grid("New pooled", &channel(&self.g1.pooled, 0))),
                 self.class_vector("New scores", &new_scores),
@@ -1039,7 +1044,7 @@ impl Build<'_> {
             ],
         );
         s.formula = Some(format!(
-            "loss before = {}, after one update = -log {} = {}: {} by {}",
+            "loss before = {}, after one update = -ln {} = {}: {} by {}",
             fmt_num(g.loss),
             fmt_num(self.g1.probs[self.t]),
             fmt_num(self.g1.loss),
@@ -1071,7 +1076,7 @@ impl Build<'_> {
                 "{updates} update{}: the loss falls, the filter changes",
                 if updates == 1 { "" } else { "s" }
             ),
-            self.para(10),
+            self.para(12),
             vec![
                 Panel::Vector(lv),
                 Panel::Grid(grid(format!("Filter after {updates}"), &self.last.filter)),
@@ -1103,7 +1108,7 @@ impl Build<'_> {
                 r + 1,
                 c + 1
             ),
-            self.para(11),
+            self.para(13),
             vec![
                 Panel::Grid(with_emphasis(grid("Filter", &p.filter), vec![(r, c)])),
                 Panel::Grid(with_emphasis(
