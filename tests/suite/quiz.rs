@@ -35,9 +35,12 @@ fn convolution_asks_every_feature_map_cell_and_the_app_a_sample() {
         numbers(&qs),
         [
             155.0, -155.0, 155.0, -155.0, -155.0, 310.0, -155.0, 155.0, 310.0, 155.0, 310.0, 0.0,
-            -155.0, -155.0, -155.0, 0.0
+            -155.0, -155.0, -155.0, 0.0, -155.0, 310.0
         ]
     );
+    // the last two, on the picture step: the map's min and max, on worksheets only
+    assert!(qs[16].ask.contains("smallest") && !qs[16].in_app);
+    assert!(qs[17].ask.contains("largest") && !qs[17].in_app);
     assert_eq!(qs[0].step, 1, "window 1 is step 2");
     let in_app: Vec<usize> = qs.iter().filter(|q| q.in_app).map(|q| q.step).collect();
     assert_eq!(in_app, [1, 2, 3, 4, 8, 12, 16]);
@@ -51,12 +54,11 @@ fn convolution_asks_every_feature_map_cell_and_the_app_a_sample() {
 
 #[test]
 fn relu_pooling_flatten_fully_connected_and_dropout_ask_their_own() {
-    // relu: every output cell of the 6x6 map
+    // relu: every output cell of the 6x6 map that is not 0 (a cell of 0 stays 0)
     let qs = questions("relu");
-    assert_eq!(qs.len(), 36);
+    assert_eq!(qs.len(), 14);
     let inner: Vec<f32> = qs
         .iter()
-        .skip(7)
         .take(4)
         .map(|q| match q.answer {
             Answer::Number(v) => v,
@@ -103,15 +105,17 @@ fn relu_pooling_flatten_fully_connected_and_dropout_ask_their_own() {
             right: 2
         }
     );
-    // dropout: the scale, what a kept map's largest value becomes, which maps survive
+    // dropout: the scale and the expected number of maps dropped (first step, before the
+    // draw is shown), then what each kept map's largest value becomes
     let qs = questions("dropout");
     assert_eq!(qs[0].answer, Answer::Number(2.0));
     assert_eq!(qs[0].step, 0);
-    let Answer::Set { right: kept, .. } = &qs.last().expect("survivors").answer else {
-        panic!("a set question last");
-    };
-    assert_eq!(qs.len(), kept.len() + 2, "one question per kept map");
-    for q in &qs[1..qs.len() - 1] {
+    assert_eq!(qs[1].answer, Answer::Number(2.0), "4 maps x p 0.5");
+    assert_eq!(qs[1].step, 0);
+    assert!(qs[1].ask.contains("on average"), "{}", qs[1].ask);
+    assert!(qs.len() > 2, "the kept maps are asked");
+    for q in &qs[2..] {
+        assert!(q.step > 0);
         let Answer::Number(v) = q.answer else {
             panic!("a number")
         };
@@ -342,13 +346,15 @@ fn the_worksheet_blanks_every_feature_map_value_until_the_answers() {
             .any(|w| w.trim_start_matches('-') == v);
         assert!(!shows, "{v} shows before the answers:\n{sheet}");
     }
-    assert!(sheet.contains("= ____"));
-    assert!(sheet.contains("<____>"));
-    assert_eq!(sheet.matches("Question ").count(), 16);
+    assert!(sheet.contains("= __1__"));
+    assert!(sheet.contains("<__1__>"));
+    assert_eq!(sheet.matches("Question ").count(), 18);
+    // the picture step leaves out the rescaled grid and the picture (they give the map away)
+    assert!(!sheet.contains("Scaled to 0..255"), "{sheet}");
     let answers: Vec<&str> = key
         .lines()
         .filter_map(|l| l.trim().split_once(". "))
-        .map(|(_, rest)| rest.split_whitespace().next().unwrap_or(""))
+        .map(|(_, rest)| rest.split(':').next().unwrap_or(""))
         .take(4)
         .collect();
     assert_eq!(answers, ["155", "-155", "155", "-155"]);
@@ -359,7 +365,8 @@ fn the_worksheet_blanks_every_feature_map_value_until_the_answers() {
     // every lesson makes a worksheet; the plain lesson itself is unchanged by it
     for l in cnn_tutor::lesson::builtin().expect("lessons") {
         let w = cnn_tutor::lesson::plain::worksheet(&l).expect("worksheet");
-        assert!(w.contains("\nAnswers\n"), "{}", l.id());
+        let asks = !l.questions(&l.frames().expect("frames")).is_empty();
+        assert_eq!(w.contains("\nAnswers\n"), asks, "{}", l.id());
     }
     assert!(cnn_tutor::lesson::plain::lesson(&l, None)
         .expect("plain")
@@ -376,7 +383,7 @@ fn the_worksheet_flag_on_the_command_line() {
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("\nAnswers\n") && text.contains("<____>"),
+        text.contains("\nAnswers\n") && text.contains("<__1__>"),
         "{text}"
     );
     let out = std::process::Command::new(bin)
