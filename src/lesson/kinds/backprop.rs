@@ -21,6 +21,7 @@ use crate::lesson::draw::{
 };
 use crate::lesson::frame::{Bars, Panel, Pipeline, Stage, Step, Vector};
 use crate::lesson::model::Lesson;
+use crate::lesson::quiz::{self, Answer, Hide, Question, MARK};
 use crate::nn::adam::Adam;
 use crate::nn::net::Param;
 use crate::nn::ops;
@@ -362,26 +363,10 @@ fn sum_text(terms: &[(f32, f32)]) -> String {
         .join(" + ")
 }
 
-impl LessonKind for Backprop {
-    fn matrices(&self) -> Vec<(String, Array2<f32>)> {
-        vec![
-            ("image".to_string(), self.image.clone()),
-            ("filter".to_string(), self.kernel.clone()),
-            ("fc weights".to_string(), self.fc_weights.clone()),
-            ("fc bias".to_string(), row_of(&self.fc_bias)),
-            ("learning rate".to_string(), row_of(&[self.learning_rate])),
-        ]
-    }
-
-    fn filter_presets(&self) -> bool {
-        true
-    }
-
-    fn target_classes(&self) -> Option<(&[String], usize)> {
-        Some((&self.classes, self.target))
-    }
-
-    fn steps(&self, l: &Lesson) -> Result<Vec<Step>> {
+impl Backprop {
+    /// The lesson's network as the learner left it: the scaled image, the parameters,
+    /// the pool, the target, the learning rate and the sizes.
+    fn setup(&self, l: &Lesson) -> Result<Setup> {
         let bad = |what: &str| Error::Lesson(format!("{}: {what}", l.source()));
         let img = l.image().ok_or_else(|| bad("this lesson has no image"))?;
         let filter = l
@@ -426,6 +411,255 @@ impl LessonKind for Backprop {
             fc_b,
         };
         let x = as_batch(&img.mapv(|v| v * self.scale));
+        Ok(Setup {
+            x,
+            params,
+            pool,
+            t,
+            lr,
+            dims: Dims {
+                oh,
+                ow,
+                ph,
+                pw,
+                n,
+                k,
+            },
+        })
+    }
+}
+
+/// What [`Backprop::setup`] reads from a lesson.
+struct Setup {
+    x: Array4<f32>,
+    params: Params,
+    pool: usize,
+    t: usize,
+    lr: f32,
+    dims: Dims,
+}
+
+impl LessonKind for Backprop {
+    fn matrices(&self) -> Vec<(String, Array2<f32>)> {
+        vec![
+            ("image".to_string(), self.image.clone()),
+            ("filter".to_string(), self.kernel.clone()),
+            ("fc weights".to_string(), self.fc_weights.clone()),
+            ("fc bias".to_string(), row_of(&self.fc_bias)),
+            ("learning rate".to_string(), row_of(&[self.learning_rate])),
+        ]
+    }
+
+    fn filter_presets(&self) -> bool {
+        true
+    }
+
+    fn target_classes(&self) -> Option<(&[String], usize)> {
+        Some((&self.classes, self.target))
+    }
+
+    /// The flattened values' and the filter's gradients (each step's own value), and one
+    /// question on each other part: p - y for the true class, which cell pooling routes
+    /// the gradient to, the bias's gradient, the update of w(1,1), and a check by finite
+    /// difference (nudge w(1,1): how much does the loss change?).
+    fn questions(&self, l: &Lesson, steps: &[Step]) -> Vec<Question> {
+        let mut out: Vec<Question> = quiz::from_steps(steps)
+            .into_iter()
+            .filter(|q| !q.ask.contains("loss after each update"))
+            .collect();
+        let Ok(setup) = self.setup(l) else {
+            return out;
+        };
+        let g = pass(&setup.x, &setup.params, setup.pool, setup.t);
+        let t = setup.t;
+        let class = &self.classes[t];
+        let find = |prefix: &str| steps.iter().position(|s| s.heading.starts_with(prefix));
+        // p - y at the true class
+        if let Some(i) = find("The gradient at the scores") {
+            let d = g.d_scores[[0, t]];
+            let formula = steps[i].formula.clone().unwrap_or_default();
+            let mine = format!("{class}: {} - 1 = {}", fmt_num(g.probs[t]), fmt_num(d));
+            out.push(Question {
+                step: i,
+                ask: format!("What is dL/dscore for {class}, the true class (p - y)?"),
+                answer: Answer::Number(d),
+                hints: vec![
+                    format!("p({class}) = {}", fmt_num(g.probs[t])),
+                    format!("y is 1 for the true class, {class}"),
+                ],
+                working: format!("p - y = {} - 1 = {}", fmt_num(g.probs[t]), fmt_num(d)),
+                hide: vec![
+                    Hide::Entry {
+                        label: "dL/dscore".into(),
+                        index: t,
+                    },
+                    Hide::Formula(formula.replace(&mine, &format!("{class}: {MARK}"))),
+                ],
+                in_app: true,
+            });
+        }
+        // pooling routes the gradient to its window's winner
+        if let Some(i) = find("Pooling and ReLU backwards, window 1 ") {
+            let pool = setup.pool;
+            let ow = setup.dims.ow;
+            let at = g.idx[[0, 0, 0, 0]] as usize;
+            let cells: Vec<(usize, usize)> = (0..pool)
+                .flat_map(|dy| (0..pool).map(move |dx| (dy, dx)))
+                .collect();
+            let options: Vec<String> = cells
+                .iter()
+                .map(|&(r, c)| {
+                    format!(
+                        "row {}, column {} ({})",
+                        r + 1,
+                        c + 1,
+                        fmt_num(g.a[[0, 0, r, c]])
+                    )
+                })
+                .collect();
+            let right = cells
+                .iter()
+                .position(|&(r, c)| r * ow + c == at)
+                .unwrap_or(0);
+            out.push(Question {
+                step: i,
+                ask: format!(
+                    "Going back through pooling, which cell of the first {pool}x{pool} window of a gets the gradient?"
+                ),
+                answer: Answer::Choice {
+                    options: options.clone(),
+                    right,
+                },
+                hints: vec![
+                    "Only the cell that won the window's maximum affected the output".into(),
+                    "On a tie, the first in reading order".into(),
+                ],
+                working: format!(
+                    "{}, the window's largest value: it alone reached the pooled map; the other cells get 0",
+                    options[right]
+                ),
+                hide: vec![
+                    Hide::Emphasis("ReLU map a".into()),
+                    Hide::Drop("dL/da".into()),
+                    Hide::Drop("dL/dz".into()),
+                    Hide::Formula(format!(
+                        "the largest of the window gets dL/dpooled = {}, the other cells 0 ({MARK})",
+                        fmt_num(g.d_pooled[[0, 0, 0, 0]])
+                    )),
+                ],
+                in_app: true,
+            });
+        }
+        // the bias's gradient
+        if let Some(i) = find("The bias's gradient") {
+            let d = g.d_bias;
+            let formula = steps[i].formula.clone().unwrap_or_default();
+            let left = formula
+                .rsplit_once(" = ")
+                .map_or(formula.as_str(), |(left, _)| left);
+            out.push(Question {
+                step: i,
+                ask: "What is the bias's gradient, dL/dbias?".into(),
+                answer: Answer::Number(d),
+                hints: vec![
+                    "The bias is added to every z".into(),
+                    "Add up every dL/dz".into(),
+                ],
+                working: formula.clone(),
+                hide: vec![
+                    Hide::Entry {
+                        label: "dL/dbias".into(),
+                        index: 0,
+                    },
+                    Hide::Formula(format!("{left} = {MARK}")),
+                ],
+                in_app: true,
+            });
+        }
+        // the update of w(1,1)
+        if let Some(i) = find("The update:") {
+            let (w, d) = (setup.params.filter[[0, 0]], g.d_filter[[0, 0]]);
+            let new = w - setup.lr * d;
+            let lr = fmt_num(setup.lr);
+            let formula = steps[i].formula.clone().unwrap_or_default();
+            let first = formula.split('\n').next().unwrap_or_default().to_string();
+            let shown_first = first
+                .rsplit_once(" = ")
+                .map_or(first.clone(), |(left, _)| format!("{left} = {MARK}"));
+            out.push(Question {
+                step: i,
+                ask: format!("What is the new w(1,1), w - {lr} x gradient?"),
+                answer: Answer::Number(new),
+                hints: vec![
+                    format!("w(1,1) = {}, its gradient {}", fmt_num(w), fmt_num(d)),
+                    format!("{} - {lr} x ({})", fmt_num(w), fmt_num(d)),
+                ],
+                working: format!(
+                    "{} - {lr} x ({}) = {} {} {} = {}",
+                    fmt_num(w),
+                    fmt_num(d),
+                    fmt_num(w),
+                    if setup.lr * d > 0.0 { "-" } else { "+" },
+                    fmt_num((setup.lr * d).abs()),
+                    fmt_num(new)
+                ),
+                hide: vec![
+                    Hide::Cell {
+                        label: "New filter".into(),
+                        row: 0,
+                        col: 0,
+                    },
+                    Hide::Formula(formula.replacen(&first, &shown_first, 1)),
+                ],
+                in_app: true,
+            });
+            // check a gradient by finite difference: nudge w(1,1), run forward again
+            let h = 0.01f32;
+            let mut nudged = setup.params.clone();
+            nudged.filter[[0, 0]] += h;
+            let after = pass(&setup.x, &nudged, setup.pool, setup.t).loss;
+            let predicted = h * d;
+            out.push(Question {
+                step: i,
+                ask: format!(
+                    "Check the gradient: if w(1,1) were {} bigger, by about how much would the loss change (gradient x {})?",
+                    fmt_num(h),
+                    fmt_num(h)
+                ),
+                answer: Answer::Number(predicted),
+                hints: vec![
+                    "The gradient is the change in loss per unit change of the weight".into(),
+                    format!("{} x ({})", fmt_num(h), fmt_num(d)),
+                ],
+                working: format!(
+                    "{} x ({}) = {}; running the forward pass with w(1,1) = {} gives a loss of {} instead of {}, a change of {}",
+                    fmt_num(h),
+                    fmt_num(d),
+                    fmt_num(predicted),
+                    fmt_num(setup.params.filter[[0, 0]] + h),
+                    fmt_num(after),
+                    fmt_num(g.loss),
+                    fmt_num(after - g.loss)
+                ),
+                hide: Vec::new(),
+                in_app: false,
+            });
+        }
+        out.sort_by_key(|q| q.step);
+        out
+    }
+
+    fn steps(&self, l: &Lesson) -> Result<Vec<Step>> {
+        let bad = |what: &str| Error::Lesson(format!("{}: {what}", l.source()));
+        let Setup {
+            x,
+            params,
+            pool,
+            t,
+            lr,
+            dims,
+        } = self.setup(l)?;
+        let (kh, kw) = params.filter.dim();
         let g = pass(&x, &params, pool, t);
         let updated = params.sgd(&g, lr);
         let g1 = pass(&x, &updated, pool, t);
@@ -463,14 +697,7 @@ impl LessonKind for Backprop {
             g1: &g1,
             lr,
             t,
-            dims: Dims {
-                oh,
-                ow,
-                ph,
-                pw,
-                n,
-                k,
-            },
+            dims,
             losses: &losses,
             last: &last,
             adam: AdamView {
@@ -999,23 +1226,23 @@ impl Build<'_> {
         let g = self.g;
         let p = self.params;
         let u = self.updated;
-        let (kh, kw) = p.filter.dim();
+        let kw = p.filter.ncols();
         let lr = fmt_num(self.lr);
-        let mut lines: Vec<String> = (0..kh)
-            .flat_map(|r| (0..kw).map(move |c| (r, c)))
-            .map(|(r, c)| {
+        // the first row of the filter and the bias, one per line (the grids show every
+        // weight; the whole list would not fit the screen's formula rows)
+        let mut lines: Vec<String> = (0..kw)
+            .map(|c| {
                 format!(
-                    "w({},{}) {} - {lr} x {} = {}",
-                    r + 1,
+                    "w(1,{}): {} - {lr} x {} = {}",
                     c + 1,
-                    fmt_num(p.filter[[r, c]]),
-                    paren(g.d_filter[[r, c]]),
-                    fmt_num(u.filter[[r, c]])
+                    fmt_num(p.filter[[0, c]]),
+                    paren(g.d_filter[[0, c]]),
+                    fmt_num(u.filter[[0, c]])
                 )
             })
             .collect();
         lines.push(format!(
-            "bias {} - {lr} x {} = {}",
+            "bias: {} - {lr} x {} = {}",
             fmt_num(p.bias),
             paren(g.d_bias),
             fmt_num(u.bias)
@@ -1029,7 +1256,7 @@ impl Build<'_> {
                 Panel::Grid(grid("New filter", &u.filter)),
             ],
         );
-        s.formula = Some(lines.join("; "));
+        s.formula = Some(lines.join("\n"));
         out.push(s);
 
         let new_scores: Vec<f32> = self.g1.scores.row(0).to_vec();
