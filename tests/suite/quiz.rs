@@ -86,7 +86,7 @@ fn relu_pooling_flatten_fully_connected_and_dropout_ask_their_own() {
     let qs = questions("flatten");
     assert_eq!(numbers(&qs), (0..18).map(|i| i as f32).collect::<Vec<_>>());
     assert!(
-        qs[9].ask.starts_with("Map 1, row 0, column 0"),
+        qs[9].ask.starts_with("Map 2, row 1, column 1"),
         "{}",
         qs[9].ask
     );
