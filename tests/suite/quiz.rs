@@ -405,3 +405,45 @@ fn the_worksheet_flag_on_the_command_line() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--worksheet prints the whole lesson"));
 }
+
+/// issue 23: keys typed into a field belong to it: `q` while a question is open (or a
+/// number is being edited) neither quits nor loses what was typed; `h` is only ever a
+/// hint, never "previous step" once the question is answered; Ctrl-C still quits.
+#[test]
+fn q_and_h_in_an_open_question_belong_to_it() {
+    let mut app = app();
+    app.open_by_id("convolution").expect("opens");
+    typed(&mut app, "y");
+    key(&mut app, KeyCode::Right);
+    typed(&mut app, "15");
+    typed(&mut app, "q");
+    assert!(!app.should_quit(), "q does not quit while answering");
+    assert_eq!(app.lesson_state().expect("open").quiz.input, "15");
+    assert!(
+        !screen(&app).contains("q quit"),
+        "the hint line offers no quit"
+    );
+    typed(&mut app, "5");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.open_question(), None, "155 was right");
+    // answered: h does not step back
+    typed(&mut app, "h");
+    assert_eq!(app.lesson_state().expect("open").step, 1);
+    // the number editor: q is no quit while a number is typed; Esc, then q quits
+    typed(&mut app, "y");
+    typed(&mut app, "e");
+    assert!(app.lesson_state().expect("open").edit.is_some());
+    typed(&mut app, "1q");
+    assert!(!app.should_quit());
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Esc);
+    assert!(app.lesson_state().expect("open").edit.is_none());
+    typed(&mut app, "q");
+    assert!(app.should_quit());
+    let mut app2 = self::app();
+    app2.open_by_id("convolution").expect("opens");
+    typed(&mut app2, "y");
+    key(&mut app2, KeyCode::Right);
+    app2.handle(AppEvent::Key(Key::ctrl('c')));
+    assert!(app2.should_quit(), "Ctrl-C always quits");
+}

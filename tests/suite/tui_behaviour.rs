@@ -65,6 +65,9 @@ fn stepping_keys() {
     ch(&mut app, 'l');
     assert_eq!(step(&app), 3);
     key(&mut app, KeyCode::Left);
+    ch(&mut app, 'b');
+    assert_eq!(step(&app), 1);
+    // h is only ever "hint" (issue 23), never "previous step"
     ch(&mut app, 'h');
     assert_eq!(step(&app), 1);
     key(&mut app, KeyCode::End);
