@@ -100,7 +100,7 @@ impl Results {
         let meta = crate::train::checkpoint_meta(
             &config,
             (run.train_size, run.val_size),
-            run.reports.last(),
+            &run.reports,
             summary.classes.clone(),
             Some("app"),
         );
