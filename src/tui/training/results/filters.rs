@@ -10,9 +10,9 @@ use crate::lesson::frame::{Grid, ImagePanel, Panel};
 use crate::nn::net::ShapesNet;
 
 use super::super::super::theme::Theme;
-use super::super::super::widgets::{panel_size, render_panel, PanelStyle};
+use super::super::super::widgets::{panel_size, render_panel, wrap, PanelStyle};
 use super::super::state::chw_to_rgb;
-use super::super::view::flow_panels;
+use super::super::view::{flow_layout, flow_panels};
 use super::evaluation::Evaluation;
 use super::Results;
 
@@ -26,15 +26,26 @@ pub struct Filters {
     /// The first validation image and its feature maps (the first layer's output), as
     /// pictures; empty without a data set.
     pub maps: Vec<Panel>,
+    /// How far training moved the first layer's weights: the mean of |after - before| and
+    /// the mean of |before| over every conv1 weight (`None` without a before).
+    pub change: Option<(f32, f32)>,
 }
 
 impl Filters {
     /// The tab for `net`, with the feature maps of the first validation image.
     pub(crate) fn new(before: Option<ShapesNet>, net: &ShapesNet, ev: &Evaluation) -> Self {
+        let change = before.as_ref().map(|b| {
+            let (wb, wa) = (b.conv_weight(0), net.conv_weight(0));
+            let n = wb.len().max(1) as f32;
+            let moved: f32 = wb.iter().zip(wa.iter()).map(|(x, y)| (y - x).abs()).sum();
+            let size: f32 = wb.iter().map(|x| x.abs()).sum();
+            (moved / n, size / n)
+        });
         let mut f = Filters {
             filter: 0,
             before,
             maps: Vec::new(),
+            change,
         };
         f.set_model(net, ev);
         f
@@ -144,28 +155,61 @@ fn filter_image(w: &ndarray::ArrayView4<'_, f32>, f: usize, label: String) -> Pa
 /// network op).
 pub(crate) fn render(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
     let tab = &r.filters;
-    let Some(before) = &tab.before else {
-        Paragraph::new("No trained network.").render(area, buf);
-        return;
-    };
-    let (wb, wa) = (before.conv_weight(0), r.net.conv_weight(0));
-    let f = tab.filter.min(wa.shape()[0].saturating_sub(1));
-    let [top, rest] = Layout::vertical([Constraint::Length(6), Constraint::Min(0)]).areas(area);
+    let wa = r.net.conv_weight(0);
+    let n = wa.shape()[0];
+    let f = tab.filter.min(n.saturating_sub(1));
     let style = PanelStyle::plain(*theme);
-    let grids = [
-        Panel::Grid(Grid::full(
+    let mut grids = Vec::new();
+    if let Some(before) = &tab.before {
+        grids.push(Panel::Grid(Grid::full(
             format!("filter {} before", f + 1),
             3,
             3,
-            &filter_sum(&wb, f),
-        )),
-        Panel::Grid(Grid::full(
-            format!("filter {} after", f + 1),
-            3,
-            3,
-            &filter_sum(&wa, f),
-        )),
-    ];
+            &filter_sum(&before.conv_weight(0), f),
+        )));
+    }
+    grids.push(Panel::Grid(Grid::full(
+        format!("filter {} after", f + 1),
+        3,
+        3,
+        &filter_sum(&wa, f),
+    )));
+    let note = match tab.change {
+        Some((moved, size)) => {
+            let pct = 100.0 * moved / size.max(1e-9);
+            format!(
+                "Filter {} of {n} (left/right), its 3x3 weights summed over red, green and blue; \
+                 below, every filter as colours (grey = 0). Training moved the first layer's \
+                 weights by {moved:.3} on average, against {size:.3} at the start ({pct:.0}%): {}",
+                f + 1,
+                if pct < 50.0 {
+                    "these filters changed little; most of the learning went into the later layers."
+                } else {
+                    "training reshaped these filters."
+                }
+            )
+        }
+        None => format!(
+            "Filter {} of {n} (left/right), its 3x3 weights summed over red, green and blue; \
+             below, every filter as colours (grey = 0). This model was loaded from a file, so \
+             its filters before training are not known.",
+            f + 1
+        ),
+    };
+    // the note gets the rows it needs beside the grids (6 at least)
+    let grids_w: u16 = grids
+        .iter()
+        .map(|g| panel_size(g, &style, area.width, 6).0 + 1)
+        .sum();
+    let note_w = area.width.saturating_sub(grids_w);
+    let note_h = u16::try_from(wrap(&theme.text(&note), usize::from(note_w.max(1))).len())
+        .unwrap_or(6)
+        .max(5);
+    let [top, rest] = Layout::vertical([
+        Constraint::Length(note_h.min(area.height)),
+        Constraint::Min(0),
+    ])
+    .areas(area);
     let mut x = top.x;
     for g in &grids {
         let (w, h) = panel_size(g, &style, top.width.saturating_sub(x - top.x), top.height);
@@ -175,35 +219,54 @@ pub(crate) fn render(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
         render_panel(g, &style, Rect::new(x, top.y, w, h.min(top.height)), buf);
         x += w + 1;
     }
-    let note = "Each filter's 3x3 weights, summed over red, green and blue (the numbers), and as \
-                colours below (grey = 0). Training turned random weights into edge and colour \
-                detectors.";
     let note_area = Rect::new(x, top.y, top.right().saturating_sub(x), top.height);
-    Paragraph::new(theme.text(note).into_owned())
+    Paragraph::new(theme.text(&note).into_owned())
         .wrap(Wrap { trim: true })
         .render(note_area, buf);
-    let n = wa.shape()[0];
-    let before_p: Vec<Panel> = (0..n)
-        .map(|i| filter_image(&wb, i, format!("{}", i + 1)))
-        .collect();
-    let after_p: Vec<Panel> = (0..n)
-        .map(|i| filter_image(&wa, i, format!("{}", i + 1)))
-        .collect();
+    // the selected filter is marked [n]; when not all fit, the ones around it are shown
+    let label = |i: usize| {
+        if i == f {
+            format!("[{}]", i + 1)
+        } else {
+            format!("{}", i + 1)
+        }
+    };
+    let mut rows: Vec<(&str, Vec<Panel>)> = Vec::new();
+    if let Some(before) = &tab.before {
+        let wb = before.conv_weight(0);
+        rows.push((
+            "before training",
+            (0..n).map(|i| filter_image(&wb, i, label(i))).collect(),
+        ));
+    }
+    rows.push((
+        "after training",
+        (0..n).map(|i| filter_image(&wa, i, label(i))).collect(),
+    ));
     let row_h = 5u16;
-    let rows = [("before training", before_p), ("after training", after_p)];
     let mut y = rest.y;
-    for (label, panels) in &rows {
+    for (title, panels) in &rows {
         if y + 1 + row_h > rest.bottom() {
             break;
         }
-        buf.set_stringn(rest.x, y, *label, usize::from(rest.width), theme.heading());
-        flow_panels(
-            theme,
-            panels,
-            Rect::new(rest.x, y + 1, rest.width, row_h),
-            9,
-            buf,
-        );
+        let place = Rect::new(rest.x, y + 1, rest.width, row_h);
+        let fits = flow_layout(&style, panels, place, 9)
+            .iter()
+            .filter(|r| r.y == place.y)
+            .count()
+            .max(1);
+        let start = if fits >= n {
+            0
+        } else {
+            f.saturating_sub(fits / 2).min(n - fits)
+        };
+        let title = if fits >= n {
+            (*title).to_string()
+        } else {
+            format!("{title} (filters {} to {} of {n})", start + 1, start + fits)
+        };
+        buf.set_stringn(rest.x, y, &title, usize::from(rest.width), theme.heading());
+        flow_panels(theme, &panels[start..start + fits.min(n)], place, 9, buf);
         y += 1 + row_h;
     }
     // feature maps of the first validation image
