@@ -206,7 +206,7 @@ pub struct PredictArgs {
     #[arg(long, default_value = DEFAULT_MODEL_PATH)]
     pub model: PathBuf,
     /// Images to classify.
-    #[arg(value_name = "IMAGE", required_unless_present = "random")]
+    #[arg(value_name = "IMAGE")]
     pub images: Vec<PathBuf>,
     /// Draw a new random shape (the seed's create_image), show it and classify it.
     #[arg(long, conflicts_with = "images")]

@@ -443,3 +443,42 @@ fn evaluate_on_the_training_folder_counts_the_validation_split() {
     );
     assert_one_line_error(&o, 2, "--split all");
 }
+
+/// issue 23: `predict` with nothing to classify names --random; one unreadable file among
+/// several is reported while the others are still classified (exit 1).
+#[test]
+fn predict_names_random_and_classifies_the_readable_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = saved_net(tmp.path());
+    let m = model.to_str().unwrap();
+    let o = run(&["predict", "--model", m], tmp.path());
+    assert_one_line_error(&o, 2, "--random");
+    let data = tiny_data(tmp.path());
+    let a = data.join("circle/circle0001.png");
+    let b = data.join("square/square0001.png");
+    let bad = tmp.path().join("bad.png");
+    std::fs::write(&bad, "not a png").unwrap();
+    let o = run(
+        &[
+            "predict",
+            "--model",
+            m,
+            a.to_str().unwrap(),
+            bad.to_str().unwrap(),
+            b.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(
+        out.contains("circle0001.png: ") && out.contains("square0001.png: "),
+        "{out}"
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("bad.png") && err.contains("1 of the files"),
+        "{err}"
+    );
+}
