@@ -595,6 +595,12 @@ impl App {
             LessonAction::TrainNow => self.open_training(true),
             LessonAction::TrainSettings => self.open_training(false),
             LessonAction::Inspect => self.inspect_model(),
+            LessonAction::InspectHowTo => {
+                self.notice = Some(
+                    "no model to look inside yet: train one in lesson 9 (s) or load one there (L)"
+                        .into(),
+                );
+            }
             LessonAction::Next => {
                 state.playing = false;
                 self.go_to(step + 1);

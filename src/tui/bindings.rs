@@ -160,6 +160,8 @@ pub enum LessonAction {
     TrainSettings,
     /// The architecture lesson: look inside the trained model (the inspector).
     Inspect,
+    /// Say how to get a model to look inside (none is trained or saved yet).
+    InspectHowTo,
     /// The next step.
     Next,
     /// The previous step.
@@ -241,6 +243,9 @@ pub const LESSON: &[LessonBinding] = &[
     LessonBinding::new(&[Char('i')], LessonAction::Inspect)
         .when(inspect_lesson)
         .hint(1, Label::new(&[Char('i')], "look inside the trained model")),
+    // without one, `i` says how to get one (issue 23: it did nothing)
+    LessonBinding::new(&[Char('i')], LessonAction::InspectHowTo)
+        .when(|app| lesson(app).is_some_and(|l| l.id() == "architecture") && !app.has_model()),
     LessonBinding::new(
         &[RIGHT, Char(' '), Char('l'), Char('n')],
         LessonAction::Next,

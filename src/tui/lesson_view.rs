@@ -56,6 +56,9 @@ pub(crate) struct Layout {
     bottom: Rect,
     text_lines: Vec<String>,
     status: Rect,
+    /// A row of its own for a notice, above the hint line (issue 23: a notice pushed the
+    /// hints off it); `None` when there is no notice.
+    notice: Option<Rect>,
 }
 
 impl Layout {
@@ -325,8 +328,11 @@ pub(crate) fn layout(app: &App, state: &LessonState, area: Rect) -> Layout {
     let header = Rect::new(area.x, area.y, w, 1);
     let heading = Rect::new(area.x, area.y + 1, w, 1);
     let status = Rect::new(area.x, area.bottom().saturating_sub(1), w, 1);
+    let notice = app
+        .notice()
+        .map(|_| Rect::new(area.x, status.y.saturating_sub(1), w, 1));
     let body_top = heading.bottom();
-    let body_h = status.y.saturating_sub(body_top);
+    let body_h = notice.unwrap_or(status).y.saturating_sub(body_top);
 
     let mut formula_lines: Vec<String> = step
         .and_then(|s| s.formula.as_deref())
@@ -395,6 +401,7 @@ pub(crate) fn layout(app: &App, state: &LessonState, area: Rect) -> Layout {
         bottom,
         text_lines,
         status,
+        notice,
     }
 }
 
@@ -487,14 +494,14 @@ pub(crate) fn render(app: &App, state: &LessonState, area: Rect, buf: &mut Buffe
     let hints = super::bindings::screen_hints(app);
     let tally = app.quiz_tally_of(lesson.id());
     let notice = if app.your_turn() || tally.asked > 0 {
-        let t = format!("{}/{} right", tally.right, tally.asked);
-        Some(match app.notice() {
-            Some(n) => format!("{t} {} {n}", sym.dot),
-            None => t,
-        })
+        Some(format!("{}/{} right", tally.right, tally.asked))
     } else {
-        app.notice().map(str::to_string)
+        None
     };
+    // a notice has a row of its own, so the hint line keeps every key
+    if let (Some(n), Some(row)) = (app.notice(), lay.notice) {
+        render_status(theme, Some(n), &[], row, buf);
+    }
     render_status(theme, notice.as_deref(), &hints, lay.status, buf);
 }
 

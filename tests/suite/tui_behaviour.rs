@@ -533,3 +533,32 @@ fn resizing_a_real_terminal_redraws_cleanly() {
         }
     }
 }
+
+/// issue 23: `i` in the whole-network lesson with no model says how to get one, and a
+/// notice has a row of its own: the hint line keeps every key at 80x24.
+#[test]
+fn inspect_without_a_model_says_how_and_the_hints_stay() {
+    let mut app = fresh();
+    app.open_by_id("architecture").expect("opens");
+    let before = crate::common::screen(&app, 80, 24);
+    let hint_line = before.lines().last().unwrap().to_string();
+    assert!(hint_line.contains("? help"), "{before}");
+    ch(&mut app, 'i');
+    assert!(
+        app.notice()
+            .is_some_and(|n| n.contains("lesson 9") && n.contains("(L)")),
+        "{:?}",
+        app.notice()
+    );
+    let after = crate::common::screen(&app, 80, 24);
+    let lines: Vec<&str> = after.lines().collect();
+    assert_eq!(lines[lines.len() - 1], hint_line, "{after}");
+    assert!(
+        lines[lines.len() - 2].contains("no model to look inside yet"),
+        "{after}"
+    );
+    assert!(
+        !lines[lines.len() - 2].contains('…'),
+        "the notice is whole: {after}"
+    );
+}
