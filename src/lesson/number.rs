@@ -18,6 +18,10 @@ pub fn fmt_num(v: f32) -> String {
         return if s == "-0" { "0".into() } else { s };
     }
     let a = v.abs();
+    if a < 1.0e-4 {
+        // a tiny value (a probability near 0): 6.6e-10, not 0.00000000066
+        return format!("{v:.1e}");
+    }
     let decimals = if a >= 100.0 {
         1
     } else if a >= 0.01 {

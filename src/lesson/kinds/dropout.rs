@@ -262,10 +262,9 @@ impl LessonKind for Dropout {
                     format!("{c} flips, each dropping with probability {}", fmt_num(p)),
                 ],
                 working: format!(
-                    "{c} x {} = {}: the expected count (this draw, seed {}, dropped {} of {c}; another may drop more or fewer)",
+                    "{c} x {} = {}: the expected count (this draw dropped {} of {c}; another may drop more or fewer)",
                     fmt_num(p),
                     fmt_num(expected),
-                    l.seed(),
                     c - kept.len()
                 ),
                 hide: Vec::new(),
@@ -376,9 +375,8 @@ impl LessonKind for Dropout {
             (0..c).map(|i| Panel::Grid(after_grid(i))).collect(),
         );
         f.formula = Some(format!(
-            "this draw dropped {n_dropped} of {c}; on average p x {c} = {} maps are dropped (seed {})",
-            fmt_num(p * c as f32),
-            l.seed()
+            "this draw dropped {n_dropped} of {c}; on average p x {c} = {} maps are dropped",
+            fmt_num(p * c as f32)
         ));
         frames.push(f);
 
@@ -390,13 +388,13 @@ impl LessonKind for Dropout {
             [t.augment.clone(), t.closing.clone()].concat(),
             vec![
                 Panel::Image(rgb_image("Original", &img)),
-                Panel::Image(rgb_image("Flipped (upside down)", &shapes::flip(&img))),
-                Panel::Image(rgb_image("Mirrored (left-right)", &shapes::mirror(&img))),
-                Panel::Image(rgb_image("Skewed (slanted)", &shapes::skew(&img, 0.3))),
+                Panel::Image(rgb_image("Upside down", &shapes::flip(&img))),
+                Panel::Image(rgb_image("Mirrored", &shapes::mirror(&img))),
+                Panel::Image(rgb_image("Slanted", &shapes::skew(&img, 0.3))),
             ],
         );
         f.formula = Some(format!(
-            "one {size}x{size} picture, four training examples: same label, different pixels"
+            "one {size}x{size} picture, four training examples (turned upside down, mirrored left to right, slanted): same label, different pixels"
         ));
         frames.push(f);
         Ok(frames)
