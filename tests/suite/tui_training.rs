@@ -603,5 +603,13 @@ fn a_loaded_model_is_evaluated_on_its_own_split_with_its_loss_history() {
     );
     let text = crate::common::screen(&app, 80, 24);
     assert!(text.contains("loaded from its file"), "{text}");
+    // the filters tab: the last filter selected stays in view, marked
+    press(&mut app, KeyCode::Char('3'));
+    for _ in 0..11 {
+        press(&mut app, KeyCode::Right);
+    }
+    let text = crate::common::screen(&app, 80, 24);
+    assert!(text.contains("[12]") && text.contains("of 12"), "{text}");
+    assert!(text.contains("before training are not known"), "{text}");
     assert!(!text.contains("done"), "{text}");
 }

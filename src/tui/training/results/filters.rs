@@ -250,7 +250,17 @@ pub(crate) fn render(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
             break;
         }
         let place = Rect::new(rest.x, y + 1, rest.width, row_h);
-        let fits = flow_layout(&style, panels, place, 9)
+        // how many fit in one row, the (wider) selected one among them
+        let trial: Vec<Panel> = std::iter::once(panels[f].clone())
+            .chain(
+                panels
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != f)
+                    .map(|(_, p)| p.clone()),
+            )
+            .collect();
+        let fits = flow_layout(&style, &trial, place, 9)
             .iter()
             .filter(|r| r.y == place.y)
             .count()
