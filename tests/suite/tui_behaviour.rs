@@ -562,3 +562,30 @@ fn inspect_without_a_model_says_how_and_the_hints_stay() {
         "the notice is whole: {after}"
     );
 }
+
+/// issue 23: a decimal weight widens the feature map and pushes it below the other
+/// panels at 80x24; the panels scroll so that the value just written stays on screen.
+#[test]
+fn the_value_just_written_stays_on_screen_after_an_edit() {
+    let mut app = fresh();
+    app.open_by_id("convolution").expect("opens");
+    for _ in 0..13 {
+        key(&mut app, KeyCode::Right);
+    }
+    ch(&mut app, 'e');
+    for c in "1.5".chars() {
+        ch(&mut app, c);
+    }
+    key(&mut app, KeyCode::Enter);
+    // the editor still open below the panels
+    assert!(app.lesson_state().expect("open").edit.is_some());
+    let screen = crate::common::screen(&app, 80, 24);
+    // window 13 writes -105 at row 5 of the feature map: that row is on screen
+    assert!(screen.contains("Window 13 of 16"), "{screen}");
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.contains("?  -105     ?     ?     ?     ?")),
+        "{screen}"
+    );
+}
