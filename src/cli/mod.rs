@@ -59,6 +59,7 @@ impl GlobalOpts {
         crate::tui::Options {
             start_lesson,
             ascii: self.ascii,
+            start_step: None,
             lessons_dir: self.lessons.clone(),
             data_dir: self.data.clone(),
             cache_mb: self.cache_mb,
@@ -231,6 +232,24 @@ pub struct EvaluateArgs {
     /// Most megabytes of decoded images kept in memory; the rest are streamed from disk.
     #[arg(long, default_value_t = crate::data::DEFAULT_CACHE_MB, value_name = "N")]
     pub cache_mb: usize,
+    /// Which images to count: `validation` or `train` (the model's own split of the folder
+    /// it trained on), `all`, or `auto` (default: the validation split when the folder is
+    /// the one the model trained on, else every image).
+    #[arg(long, value_enum, default_value_t = SplitChoice::Auto)]
+    pub split: SplitChoice,
+}
+
+/// The images `evaluate` counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SplitChoice {
+    /// The validation split when the folder is the model's own, else every image.
+    Auto,
+    /// Every image of the folder.
+    All,
+    /// The images the model was validated on (never trained on).
+    Validation,
+    /// The images the model was trained on.
+    Train,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -238,7 +257,7 @@ pub struct PredictArgs {
     #[arg(long, default_value = DEFAULT_MODEL_PATH)]
     pub model: PathBuf,
     /// Images to classify.
-    #[arg(value_name = "IMAGE", required_unless_present = "random")]
+    #[arg(value_name = "IMAGE")]
     pub images: Vec<PathBuf>,
     /// Draw a new random shape (the seed's create_image), show it and classify it.
     #[arg(long, conflicts_with = "images")]
@@ -266,8 +285,8 @@ pub struct LessonArgs {
     /// Print the lesson's frames as plain text instead of opening the app.
     #[arg(long)]
     pub plain: bool,
-    /// With --plain: print only this step (1-based).
-    #[arg(long, requires = "plain")]
+    /// Start at this step (1-based): the app opens there; with --plain, print only it.
+    #[arg(long, conflicts_with = "json")]
     pub step: Option<usize>,
     /// Print the whole lesson as one JSON document (every step's text, formula and
     /// panels, numbers at full precision) instead of opening the app.
@@ -321,7 +340,9 @@ pub fn run(cli: Cli) -> Result<()> {
             } else if args.plain {
                 lessons::plain(&cli.global, &args)
             } else {
-                crate::tui::run(cli.global.tui_options(Some(args.id)))
+                let mut options = cli.global.tui_options(Some(args.id));
+                options.start_step = args.step;
+                crate::tui::run(options)
             }
         }
         Some(Command::Data(DataCommand::Generate(args))) => data::generate(&args),

@@ -23,6 +23,7 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     // (name shown, the drawn shape for --random, CHW u8 pixels)
     let mut items: Vec<(String, Option<Shape>, Vec<u8>)> = Vec::new();
     let mut drawn: Option<RgbImage> = None;
+    let mut unreadable: Vec<Error> = Vec::new();
     if args.random {
         let mut rng = match args.seed {
             Some(s) => ChaCha8Rng::seed_from_u64(s),
@@ -35,11 +36,19 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     } else {
         if args.images.is_empty() {
             return Err(Error::Usage(
-                "give one or more image files, or --random".into(),
+                "give one or more image files to classify, or --random to draw a new random shape and classify it".into(),
             ));
         }
+        // one unreadable file is reported and the others are still classified
         for path in &args.images {
-            items.push((crate::text::path(path), None, data::load_image(path)?));
+            match data::load_image(path) {
+                Ok(px) => items.push((crate::text::path(path), None, px)),
+                Err(e) if args.images.len() == 1 => return Err(e),
+                Err(e) => unreadable.push(e),
+            }
+        }
+        if items.is_empty() {
+            return Err(unreadable.remove(0));
         }
     }
 
@@ -78,7 +87,7 @@ pub fn run(args: &PredictArgs) -> Result<()> {
             "{}",
             json_text(&json!({ "classes": classes, "predictions": preds }))
         );
-        return Ok(());
+        return not_all_read(unreadable);
     }
 
     if let (Some(img), Some((_, Some(shape), _))) = (&drawn, items.first()) {
@@ -99,7 +108,22 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         let pred_name = shown.get(*pred).map_or("?", String::as_str);
         crate::outln!("{name}: {pred_name} ({})", detail.join(", "));
     }
-    Ok(())
+    not_all_read(unreadable)
+}
+
+/// The files that could not be read, each on a line of its own on stderr, after the
+/// others were classified; exit 1 when there were any.
+fn not_all_read(unreadable: Vec<Error>) -> Result<()> {
+    let Some(last) = unreadable.last() else {
+        return Ok(());
+    };
+    for e in &unreadable[..unreadable.len() - 1] {
+        eprintln!("error: {e}");
+    }
+    Err(Error::Data(format!(
+        "{last} ({} of the files could not be read; the others are classified above)",
+        unreadable.len()
+    )))
 }
 
 /// `value` as one line of JSON with nothing a terminal acts on: serde_json escapes C0

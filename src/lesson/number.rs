@@ -18,6 +18,10 @@ pub fn fmt_num(v: f32) -> String {
         return if s == "-0" { "0".into() } else { s };
     }
     let a = v.abs();
+    if a < 1.0e-4 {
+        // a tiny value (a probability near 0): 6.6e-10, not 0.00000000066
+        return format!("{v:.1e}");
+    }
     let decimals = if a >= 100.0 {
         1
     } else if a >= 0.01 {
@@ -83,6 +87,9 @@ mod tests {
         assert_eq!(fmt_num(0.0021), "0.0021");
         assert_eq!(fmt_num(123.46), "123.5");
         assert_eq!(fmt_num(-0.0001), "-0.0001");
+        // issue 23: a probability near 0 is not a row of zeros
+        assert_eq!(fmt_num(6.56e-10), "6.6e-10");
+        assert_eq!(fmt_num(-0.00003), "-3.0e-5");
         assert_eq!(fmt_num(f32::NAN), "NaN");
         assert_eq!(fmt_num(f32::NEG_INFINITY), "-inf");
     }

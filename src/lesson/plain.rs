@@ -2,14 +2,14 @@
 //! apart from what the lesson's own words contain.
 //!
 //! Marks: `[155]` a cell inside the active window, `<155>` the cell just written (or
-//! emphasised), `?` a value not computed yet; on a worksheet `____` a value to work out.
+//! emphasised), `?` a value not computed yet; on a worksheet `__3__` the answer to question 3.
 
 use std::collections::HashMap;
 
 use crate::lesson::frame::{Bars, Grid, ImagePanel, Panel, Pipeline, Step, Vector};
 use crate::lesson::model::Lesson;
 use crate::lesson::number::fmt_num;
-use crate::lesson::quiz::{self, Question, BLANK};
+use crate::lesson::quiz;
 use crate::{Error, Result};
 
 /// The whole lesson (or only step `step`, 1-based) as plain text.
@@ -52,7 +52,7 @@ fn render_numbered_blanks(
     n: usize,
     total: usize,
     widths: &Widths,
-    blanks: &[(usize, usize)],
+    blanks: &[(usize, usize, String)],
 ) -> String {
     let head = format!("Step {n} of {total}: {}", frame.heading);
     format!(
@@ -63,14 +63,14 @@ fn render_numbered_blanks(
 }
 
 /// The whole lesson as a worksheet (`lesson ID --plain --worksheet`): every value its
-/// questions ask is `____` wherever it would show (grid cells, formula totals, words, the
-/// later steps that repeat it), each question is written under its step, and an
-/// "Answers" section at the end gives the worked values in order, then the finished
-/// grids that hold them.
+/// questions ask is a numbered blank (`__3__`: question 3) wherever it would show (grid
+/// cells, formula totals, words, the later steps that repeat it), each question is written
+/// under its step, and an "Answers" section at the end gives the worked values in order
+/// (wrapped for printing), then the finished grids that hold them. A lesson that asks
+/// nothing says so and has no answers section.
 pub fn worksheet(lesson: &Lesson) -> Result<String> {
     let frames = lesson.frames()?;
     let questions = lesson.questions(&frames);
-    let all: Vec<&Question> = questions.iter().collect();
     let total = frames.len();
     let widths = column_widths(&frames);
     let mut out = format!("{} ({}): worksheet\n", lesson.title(), lesson.id());
@@ -78,14 +78,31 @@ pub fn worksheet(lesson: &Lesson) -> Result<String> {
         out.push_str(lesson.summary());
         out.push('\n');
     }
-    out.push_str(&format!(
-        "Work out each {BLANK}: {} question{}; the answers are at the end.\n",
-        questions.len(),
-        if questions.len() == 1 { "" } else { "s" }
-    ));
-    let mut n = 0;
+    if questions.is_empty() {
+        out.push_str("Nothing to work out in this lesson: it is for reading and discussion.\n");
+    } else {
+        out.push_str(&format!(
+            "Fill in each numbered blank ({} is the answer to question 3): {} question{}, answered at the end.\n",
+            numbered_blank(3),
+            questions.len(),
+            if questions.len() == 1 { "" } else { "s" }
+        ));
+    }
     for (i, f) in frames.iter().enumerate() {
-        let (masked, blanks) = quiz::mask(f, i, &all, BLANK);
+        // this step's own questions blank first (their words win), then the earlier ones
+        let order = questions
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| q.step == i)
+            .chain(questions.iter().enumerate().filter(|(_, q)| q.step < i));
+        let mut masked = f.clone();
+        let mut blanks: Vec<(usize, usize, String)> = Vec::new();
+        for (n, q) in order {
+            let blank = numbered_blank(n + 1);
+            let (m, cells) = quiz::mask(&masked, i, &[q], &blank);
+            masked = m;
+            blanks.extend(cells.into_iter().map(|(p, c)| (p, c, blank.clone())));
+        }
         out.push('\n');
         out.push_str(&render_numbered_blanks(
             &masked,
@@ -94,22 +111,25 @@ pub fn worksheet(lesson: &Lesson) -> Result<String> {
             &widths,
             &blanks,
         ));
-        for q in questions.iter().filter(|q| q.step == i) {
-            n += 1;
-            out.push_str(&format!("\nQuestion {n}: {} {BLANK}\n", q.ask));
+        for (n, q) in questions.iter().enumerate().filter(|(_, q)| q.step == i) {
+            out.push_str(&format!(
+                "\nQuestion {}: {} {}\n",
+                n + 1,
+                q.ask,
+                numbered_blank(n + 1)
+            ));
         }
     }
-    out.push_str("\nAnswers\n=======\n");
     if questions.is_empty() {
-        out.push_str("This lesson asks nothing to work out.\n");
+        return Ok(wrap_long_lines(&out, KEY_WIDTH));
     }
+    out.push_str("\nAnswers\n=======\n");
     for (i, q) in questions.iter().enumerate() {
-        out.push_str(&format!(
-            "{:>3}. {}    ({})\n",
-            i + 1,
-            q.answer.shown(),
-            q.working
-        ));
+        out.push_str(&format!("{:>3}. {}", i + 1, q.answer.shown()));
+        if !q.working.is_empty() {
+            out.push_str(&format!(": {}", q.working));
+        }
+        out.push('\n');
     }
     // the finished grids and vectors that hold the answers, as their last step shows them
     let mut labels: Vec<&str> = Vec::new();
@@ -135,7 +155,81 @@ pub fn worksheet(lesson: &Lesson) -> Result<String> {
             out.push_str(&panel_with_widths(p, &widths, &[]));
         }
     }
-    Ok(out)
+    Ok(wrap_long_lines(&out, KEY_WIDTH))
+}
+
+/// The widest line of a worksheet (it is printed): longer lines are wrapped.
+pub const KEY_WIDTH: usize = 78;
+
+/// The blank of question `n` on a worksheet.
+pub fn numbered_blank(n: usize) -> String {
+    format!("__{n}__")
+}
+
+/// Every line of `text` longer than `width` wrapped for printing: broken at spaces
+/// outside parentheses (a product `(100 x -1)` stays whole), the continuation lines
+/// indented under the text of the first (an answer's number, or 4 spaces).
+fn wrap_long_lines(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        if line.chars().count() <= width {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let lead = line.len() - line.trim_start().len();
+        // "  1. " lines of the key: continue under the answer
+        let indent = match line.trim_start().split_once(". ") {
+            Some((n, _)) if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) => {
+                lead + n.len() + 2
+            }
+            _ => lead + 4,
+        };
+        let mut current = line[..lead].to_string();
+        let mut first = true;
+        for word in terms(line.trim_start()) {
+            let at_start = current.trim().is_empty();
+            if !at_start && current.chars().count() + 1 + word.chars().count() > width {
+                out.push_str(current.trim_end());
+                out.push('\n');
+                current = " ".repeat(indent);
+                first = false;
+            }
+            if !current.trim().is_empty() {
+                current.push(' ');
+            }
+            current.push_str(&word);
+        }
+        let _ = first;
+        out.push_str(current.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// The words of `line`, a parenthesised group (with what sticks to it) kept as one.
+fn terms(line: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut depth = 0i32;
+    let mut current = String::new();
+    for ch in line.chars() {
+        match ch {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        if ch == ' ' && depth <= 0 {
+            if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+        } else {
+            current.push(ch);
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
 }
 
 /// Cell width per panel label, the widest over all frames, so that a grid keeps its
@@ -177,13 +271,13 @@ fn body(frame: &Step, widths: &Widths) -> String {
     body_blanks(frame, widths, &[])
 }
 
-fn body_blanks(frame: &Step, widths: &Widths, blanks: &[(usize, usize)]) -> String {
+fn body_blanks(frame: &Step, widths: &Widths, blanks: &[(usize, usize, String)]) -> String {
     let mut out = String::new();
     for (i, panel) in frame.panels.iter().enumerate() {
-        let mine: Vec<usize> = blanks
+        let mine: Vec<(usize, String)> = blanks
             .iter()
-            .filter(|(p, _)| *p == i)
-            .map(|(_, c)| *c)
+            .filter(|(p, _, _)| *p == i)
+            .map(|(_, c, b)| (*c, b.clone()))
             .collect();
         out.push('\n');
         out.push_str(&panel_with_widths(panel, widths, &mine));
@@ -206,8 +300,8 @@ pub fn panel_text(panel: &Panel) -> String {
     panel_with_widths(panel, &Widths::new(), &[])
 }
 
-/// One panel; the cells (row-major indices) in `blanks` are written `____`.
-fn panel_with_widths(panel: &Panel, widths: &Widths, blanks: &[usize]) -> String {
+/// One panel; the cells (row-major indices) in `blanks` are written as their blank.
+fn panel_with_widths(panel: &Panel, widths: &Widths, blanks: &[(usize, String)]) -> String {
     match panel {
         Panel::Grid(g) => grid_text(g, widths.get(&g.label).copied().unwrap_or(0), blanks),
         Panel::Image(img) => image_text(img),
@@ -217,15 +311,14 @@ fn panel_with_widths(panel: &Panel, widths: &Widths, blanks: &[usize]) -> String
     }
 }
 
-fn cell_or_blank(i: usize, c: Option<f32>, blanks: &[usize]) -> String {
-    if blanks.contains(&i) {
-        BLANK.to_string()
-    } else {
-        c.map_or_else(|| "?".to_string(), fmt_num)
+fn cell_or_blank(i: usize, c: Option<f32>, blanks: &[(usize, String)]) -> String {
+    match blanks.iter().find(|(b, _)| *b == i) {
+        Some((_, blank)) => blank.clone(),
+        None => c.map_or_else(|| "?".to_string(), fmt_num),
     }
 }
 
-fn grid_text(g: &Grid, min_width: usize, blanks: &[usize]) -> String {
+fn grid_text(g: &Grid, min_width: usize, blanks: &[(usize, String)]) -> String {
     let mut out = g.label.clone();
     if g.dimmed {
         out.push_str(" (dropped: every value is 0)");
@@ -268,7 +361,7 @@ fn grid_text(g: &Grid, min_width: usize, blanks: &[usize]) -> String {
     out
 }
 
-fn vector_text(v: &Vector, min_width: usize, blanks: &[usize]) -> String {
+fn vector_text(v: &Vector, min_width: usize, blanks: &[(usize, String)]) -> String {
     let mut out = format!("{}\n", v.label);
     let cells: Vec<String> = v
         .values

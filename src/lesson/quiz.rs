@@ -117,6 +117,9 @@ pub enum Hide {
         /// The formula too.
         formula: bool,
     },
+    /// The panel labelled `label` left out of the asking step (a picture or a rescaled
+    /// grid that would give the answer away).
+    Drop(String),
 }
 
 impl Answer {
@@ -377,7 +380,7 @@ pub fn from_step(index: usize, step: &Step) -> Option<Question> {
                 for &i in &vec.emphasis {
                     let v = vec.values.get(i).copied().flatten()?;
                     let name = vec.names.get(i).map_or_else(
-                        || format!("entry {}", vec.offset + i),
+                        || format!("value {} (index {})", vec.offset + i + 1, vec.offset + i),
                         |n| format!("the {n} value"),
                     );
                     found.push((
@@ -551,6 +554,7 @@ pub type Blanked = Vec<(usize, usize)>;
 pub fn mask(step: &Step, index: usize, questions: &[&Question], blank: &str) -> (Step, Blanked) {
     let mut out = step.clone();
     let mut blanked = Vec::new();
+    let mut dropped: Vec<String> = Vec::new();
     for q in questions.iter().filter(|q| q.step <= index) {
         let here = q.step == index;
         for h in &q.hide {
@@ -618,6 +622,7 @@ pub fn mask(step: &Step, index: usize, questions: &[&Question], blank: &str) -> 
                         }
                     }
                 }
+                Hide::Drop(label) if here => dropped.push(label.clone()),
                 Hide::Heading(h) if here => out.heading = h.replace(MARK, blank),
                 Hide::Formula(f) if here => out.formula = Some(f.replace(MARK, blank)),
                 Hide::Text(t) if here => {
@@ -640,6 +645,36 @@ pub fn mask(step: &Step, index: usize, questions: &[&Question], blank: &str) -> 
                 _ => {}
             }
         }
+    }
+    if !dropped.is_empty() {
+        // leave the panels out, and renumber the blanks of the panels after them
+        let label = |p: &Panel| match p {
+            Panel::Grid(g) => g.label.clone(),
+            Panel::Image(i) => i.label.clone(),
+            Panel::Bars(b) => b.label.clone(),
+            Panel::Vector(v) => v.label.clone(),
+            Panel::Pipeline(p) => p.label.clone(),
+        };
+        let keep: Vec<bool> = out
+            .panels
+            .iter()
+            .map(|p| !dropped.contains(&label(p)))
+            .collect();
+        let new_index: Vec<usize> = keep
+            .iter()
+            .scan(0, |n, &k| {
+                let i = *n;
+                *n += usize::from(k);
+                Some(i)
+            })
+            .collect();
+        blanked = blanked
+            .into_iter()
+            .filter(|&(p, _)| keep[p])
+            .map(|(p, c)| (new_index[p], c))
+            .collect();
+        let mut k = keep.iter();
+        out.panels.retain(|_| *k.next().unwrap_or(&true));
     }
     blanked.sort_unstable();
     blanked.dedup();

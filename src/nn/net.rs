@@ -220,6 +220,15 @@ impl Net {
             .unwrap_or_else(|_| unreachable!("shapes are checked on construction"))
     }
 
+    /// The first convolution: the indices of its weight and bias in `params`, and its
+    /// stride and padding (`None`: the network has no convolution).
+    pub fn first_conv(&self) -> Option<(usize, usize, usize, usize)> {
+        self.plan.layers.iter().find_map(|l| match l.layer {
+            Layer::Conv { stride, pad, .. } => Some((l.tensors[0], l.tensors[1], stride, pad)),
+            _ => None,
+        })
+    }
+
     /// A bias vector (`i`: its index in `params`).
     pub fn bias(&self, i: usize) -> ArrayView1<'_, f32> {
         ArrayView1::from(&self.params[i].data)

@@ -334,12 +334,14 @@ pub enum Outcome {
 
 /// What a checkpoint records about the run that made it, for `cnn-tutor train` and the
 /// training screen alike: the settings, the split (`sizes`: training and validation
-/// images), the data folder, the last epoch's validation scores and who trained it
-/// (`front_end`, e.g. `app`, is added to the version in brackets).
+/// images), the data folder, the last epoch's validation scores, every epoch's losses and
+/// accuracy (`train_losses`, `val_losses`, `val_accuracies`: comma lists, read back by
+/// [`history_from_meta`]) and who trained it (`front_end`, e.g. `app`, is added to the
+/// version in brackets).
 pub fn checkpoint_meta(
     config: &TrainConfig,
     sizes: (usize, usize),
-    last: Option<&EpochReport>,
+    reports: &[EpochReport],
     classes: Vec<String>,
     front_end: Option<&str>,
 ) -> CheckpointMeta {
@@ -358,9 +360,19 @@ pub fn checkpoint_meta(
     set("train_size", sizes.0.to_string());
     set("val_size", sizes.1.to_string());
     set("data", config.data_dir.display().to_string());
-    if let Some(r) = last {
+    if let Some(r) = reports.last() {
         set("val_accuracy", format!("{:.6}", r.val_accuracy));
         set("val_loss", format!("{:.6}", r.val_loss));
+        let list = |f: fn(&EpochReport) -> f64| {
+            reports
+                .iter()
+                .map(|r| format!("{:.6}", f(r)))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        set("train_losses", list(|r| r.train_loss));
+        set("val_losses", list(|r| r.val_loss));
+        set("val_accuracies", list(|r| r.val_accuracy));
     }
     let version = env!("CARGO_PKG_VERSION");
     set(
@@ -371,6 +383,47 @@ pub fn checkpoint_meta(
         },
     );
     CheckpointMeta { classes, settings }
+}
+
+/// The loss history a checkpoint records (see [`checkpoint_meta`]): one report per epoch
+/// with its losses and validation accuracy (the other fields 0); empty when the file does
+/// not record one (an older file, a PyTorch one) or the lists do not agree.
+pub fn history_from_meta(
+    settings: &std::collections::BTreeMap<String, String>,
+) -> Vec<EpochReport> {
+    let list = |k: &str| -> Option<Vec<f64>> {
+        settings
+            .get(k)?
+            .split(',')
+            .map(|v| v.trim().parse().ok())
+            .collect()
+    };
+    let (Some(train), Some(val), Some(acc)) = (
+        list("train_losses"),
+        list("val_losses"),
+        list("val_accuracies"),
+    ) else {
+        return Vec::new();
+    };
+    if train.len() != val.len() || val.len() != acc.len() {
+        return Vec::new();
+    }
+    let val_size: usize = settings
+        .get("val_size")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    (0..train.len())
+        .map(|i| EpochReport {
+            epoch: i + 1,
+            train_loss: train[i],
+            val_loss: val[i],
+            val_accuracy: acc[i],
+            val_correct: (acc[i] * val_size as f64).round() as usize,
+            val_size,
+            train_images_per_second: 0.0,
+            seconds: 0.0,
+        })
+        .collect()
 }
 
 /// Train on the calling thread, reporting events to `sink` (everything but the final
@@ -552,7 +605,7 @@ pub fn run(
             let meta = checkpoint_meta(
                 config,
                 (train_idx.len(), val_idx.len()),
-                reports.last(),
+                &reports,
                 classes.clone(),
                 None,
             );

@@ -528,6 +528,23 @@ impl App {
         }
     }
 
+    /// Show step `n` (1-based) of the open lesson, as `lesson ID --step N` asks; a step
+    /// the lesson does not have is an error naming the steps it has.
+    pub fn open_step(&mut self, n: usize) -> crate::Result<()> {
+        let Screen::Lesson(state) = &self.screen else {
+            return Ok(());
+        };
+        let total = state.frames.len();
+        if n == 0 || n > total {
+            let id = self.lessons[state.lesson].id();
+            return Err(crate::Error::Usage(format!(
+                "step {n} is out of range: lesson `{id}` has steps 1 to {total}"
+            )));
+        }
+        self.go_to(n - 1);
+        Ok(())
+    }
+
     /// Move the open lesson to `step` (clamped); reaching the last step finishes the lesson.
     fn go_to(&mut self, step: usize) {
         let Screen::Lesson(state) = &mut self.screen else {
@@ -578,6 +595,12 @@ impl App {
             LessonAction::TrainNow => self.open_training(true),
             LessonAction::TrainSettings => self.open_training(false),
             LessonAction::Inspect => self.inspect_model(),
+            LessonAction::InspectHowTo => {
+                self.notice = Some(
+                    "no model to look inside yet: train one in lesson 9 (s) or load one there (L)"
+                        .into(),
+                );
+            }
             LessonAction::Next => {
                 state.playing = false;
                 self.go_to(step + 1);

@@ -160,6 +160,8 @@ pub enum LessonAction {
     TrainSettings,
     /// The architecture lesson: look inside the trained model (the inspector).
     Inspect,
+    /// Say how to get a model to look inside (none is trained or saved yet).
+    InspectHowTo,
     /// The next step.
     Next,
     /// The previous step.
@@ -222,7 +224,12 @@ type LessonBinding = Binding<LessonAction, App>;
 /// `-`, `h`, Enter, Esc and Backspace (the bindings that share them wait until it ends).
 pub const LESSON: &[LessonBinding] = &[
     LessonBinding::new(&[Char('?')], LessonAction::Help).hint(9, Label::new(&[Char('?')], "help")),
-    LessonBinding::new(QUIT, LessonAction::Quit).hint(11, Label::new(&[Char('q')], "quit")),
+    // issue 23: keys typed into an open question belong to it; `q` quits only when none
+    // is open (Ctrl-C always quits)
+    LessonBinding::new(&[Ctrl('c')], LessonAction::Quit),
+    LessonBinding::new(&[Char('q')], LessonAction::Quit)
+        .when(not_answering)
+        .hint(11, Label::new(&[Char('q')], "quit")),
     LessonBinding::new(&[Char('f')], LessonAction::Follow)
         .when(following)
         .hint(0, Label::new(&[Char('f')], "stop following")),
@@ -236,6 +243,9 @@ pub const LESSON: &[LessonBinding] = &[
     LessonBinding::new(&[Char('i')], LessonAction::Inspect)
         .when(inspect_lesson)
         .hint(1, Label::new(&[Char('i')], "look inside the trained model")),
+    // without one, `i` says how to get one (issue 23: it did nothing)
+    LessonBinding::new(&[Char('i')], LessonAction::InspectHowTo)
+        .when(|app| lesson(app).is_some_and(|l| l.id() == "architecture") && !app.has_model()),
     LessonBinding::new(
         &[RIGHT, Char(' '), Char('l'), Char('n')],
         LessonAction::Next,
@@ -245,9 +255,10 @@ pub const LESSON: &[LessonBinding] = &[
         LESSON_HELP,
         Label::new(&[RIGHT, Char(' '), Char('l')], "next step"),
     ),
+    // `h` is only ever "hint" (issue 23: it was "previous step" too, once a question
+    // closed, so a learner asking for hints stepped back)
     LessonBinding::new(&[LEFT, Char('b')], LessonAction::Previous)
-        .help(LESSON_HELP, Label::new(&[LEFT, Char('h')], "previous step")),
-    LessonBinding::new(&[Char('h')], LessonAction::Previous).when(not_answering),
+        .help(LESSON_HELP, Label::new(&[LEFT, Char('b')], "previous step")),
     LessonBinding::new(&[HOME, Char('g')], LessonAction::First)
         .hint(14, Label::new(&[HOME, END], "first/last").sep("/"))
         .help(LESSON_HELP, Label::new(&[HOME, END], "first / last step")),
@@ -409,7 +420,8 @@ type EditBinding = Binding<EditAction, App>;
 /// The number editor's keys.
 pub const EDIT: &[EditBinding] = &[
     EditBinding::new(&[Char('?')], EditAction::Help),
-    EditBinding::new(QUIT, EditAction::Quit),
+    // a number is being typed: `q` is no quit here (Esc leaves the editor first)
+    EditBinding::new(&[Ctrl('c')], EditAction::Quit),
     EditBinding::new(&[Char('f')], EditAction::Follow)
         .when(following)
         .hint(5, Label::new(&[Char('f')], "stop following")),

@@ -46,6 +46,9 @@ pub(crate) struct Layout {
     panel_rects: Vec<Rect>,
     /// Height of the panel canvas.
     canvas_h: u16,
+    /// The panel scroll that shows the panel holding the value just written, when the
+    /// panels do not all fit (used while the learner has not scrolled them).
+    auto_panel_scroll: u16,
     formula: Rect,
     formula_lines: Vec<String>,
     rule: Rect,
@@ -56,6 +59,9 @@ pub(crate) struct Layout {
     bottom: Rect,
     text_lines: Vec<String>,
     status: Rect,
+    /// A row of its own for a notice, above the hint line (issue 23: a notice pushed the
+    /// hints off it); `None` when there is no notice.
+    notice: Option<Rect>,
 }
 
 impl Layout {
@@ -69,6 +75,18 @@ impl Layout {
     /// Largest useful panel scroll.
     pub(crate) fn max_panel_scroll(&self) -> u16 {
         self.canvas_h.saturating_sub(self.panels.height)
+    }
+
+    /// The panel scroll in effect: the learner's, or, while they have not scrolled, the
+    /// one that keeps the value just written on screen (issue 23: a wider value after an
+    /// edit pushed its panel below the visible rows).
+    pub(crate) fn panel_scroll(&self, asked: u16) -> u16 {
+        if asked == 0 {
+            self.auto_panel_scroll
+        } else {
+            asked
+        }
+        .min(self.max_panel_scroll())
     }
 }
 
@@ -325,8 +343,11 @@ pub(crate) fn layout(app: &App, state: &LessonState, area: Rect) -> Layout {
     let header = Rect::new(area.x, area.y, w, 1);
     let heading = Rect::new(area.x, area.y + 1, w, 1);
     let status = Rect::new(area.x, area.bottom().saturating_sub(1), w, 1);
+    let notice = app
+        .notice()
+        .map(|_| Rect::new(area.x, status.y.saturating_sub(1), w, 1));
     let body_top = heading.bottom();
-    let body_h = status.y.saturating_sub(body_top);
+    let body_h = notice.unwrap_or(status).y.saturating_sub(body_top);
 
     let mut formula_lines: Vec<String> = step
         .and_then(|s| s.formula.as_deref())
@@ -360,6 +381,33 @@ pub(crate) fn layout(app: &App, state: &LessonState, area: Rect) -> Layout {
     let (panel_rects, canvas_h) = flow(&sizes, w);
     let panels_h = canvas_h.min(panel_room).min(body_h);
     let panels_area = Rect::new(area.x, body_top, w, panels_h);
+    // the lowest row that must show: the emphasised cell's row of a grid (its panel's
+    // top border, then a row per grid row, two when roomy), or a vector's last row
+    let pitch: u16 = if look.roomy { 2 } else { 1 };
+    let must_show =
+        |p: &Panel, r: &Rect| -> Option<u16> {
+            match p {
+                Panel::Grid(g) => g.emphasis.iter().map(|&(row, _)| row).max().map(|row| {
+                    r.y + 1 + u16::try_from(row).unwrap_or(u16::MAX).saturating_mul(pitch)
+                }),
+                Panel::Vector(v) if !v.emphasis.is_empty() => Some(r.bottom().saturating_sub(1)),
+                _ => None,
+            }
+        };
+    let auto_panel_scroll = step
+        .and_then(|s| {
+            s.panels
+                .iter()
+                .zip(&panel_rects)
+                .rev()
+                .find_map(|(p, r)| must_show(p, r).map(|y| (y, r.y)))
+        })
+        .map_or(0, |(y, top)| {
+            (y + 2)
+                .saturating_sub(panels_h)
+                .min(top)
+                .min(canvas_h.saturating_sub(panels_h))
+        });
     let formula = Rect::new(area.x, panels_area.bottom(), w, formula_h);
     let rule = Rect::new(area.x, formula.bottom(), w, 1);
     let quiz_h = quiz_h.min(status.y.saturating_sub(rule.bottom()));
@@ -387,6 +435,7 @@ pub(crate) fn layout(app: &App, state: &LessonState, area: Rect) -> Layout {
         panels: panels_area,
         panel_rects,
         canvas_h,
+        auto_panel_scroll,
         formula,
         formula_lines,
         rule,
@@ -395,6 +444,7 @@ pub(crate) fn layout(app: &App, state: &LessonState, area: Rect) -> Layout {
         bottom,
         text_lines,
         status,
+        notice,
     }
 }
 
@@ -487,14 +537,14 @@ pub(crate) fn render(app: &App, state: &LessonState, area: Rect, buf: &mut Buffe
     let hints = super::bindings::screen_hints(app);
     let tally = app.quiz_tally_of(lesson.id());
     let notice = if app.your_turn() || tally.asked > 0 {
-        let t = format!("{}/{} right", tally.right, tally.asked);
-        Some(match app.notice() {
-            Some(n) => format!("{t} {} {n}", sym.dot),
-            None => t,
-        })
+        Some(format!("{}/{} right", tally.right, tally.asked))
     } else {
-        app.notice().map(str::to_string)
+        None
     };
+    // a notice has a row of its own, so the hint line keeps every key
+    if let (Some(n), Some(row)) = (app.notice(), lay.notice) {
+        render_status(theme, Some(n), &[], row, buf);
+    }
     render_status(theme, notice.as_deref(), &hints, lay.status, buf);
 }
 
@@ -556,7 +606,7 @@ fn render_panels(
         };
         render_panel(panel, &style, rect, &mut canvas);
     }
-    let scroll = state.panel_scroll.min(lay.max_panel_scroll());
+    let scroll = lay.panel_scroll(state.panel_scroll);
     for dy in 0..lay.panels.height {
         for dx in 0..lay.panels.width {
             let Some(src) = canvas.cell((dx, dy + scroll)) else {
@@ -627,7 +677,7 @@ fn render_text(app: &App, state: &LessonState, lay: &Layout, buf: &mut Buffer) {
         None
     };
     let panel_max = lay.max_panel_scroll();
-    let panel_scroll = state.panel_scroll.min(panel_max);
+    let panel_scroll = lay.panel_scroll(state.panel_scroll);
     let panel_note = if panel_scroll < panel_max {
         Some(format!(
             " panels {} {} ",

@@ -47,6 +47,8 @@ pub use widgets::{truncate, wrap};
 pub struct Options {
     /// Open straight at this lesson id instead of the menu.
     pub start_lesson: Option<String>,
+    /// Open the start lesson at this step (1-based, `lesson ID --step N`).
+    pub start_step: Option<usize>,
     /// Plain ASCII drawing (from --ascii or a non-UTF-8 locale).
     pub ascii: bool,
     /// Load lessons from this folder instead of the built-in ones.
@@ -82,6 +84,9 @@ pub fn build_app(options: &Options, theme: Theme) -> Result<(App, Option<PathBuf
     app.set_saved_model(std::path::Path::new(crate::nn::checkpoint::DEFAULT_MODEL_PATH).is_file());
     if let Some(id) = &options.start_lesson {
         app.open_by_id(id)?;
+        if let Some(n) = options.start_step {
+            app.open_step(n)?;
+        }
     }
     if let Some(note) = note {
         app.set_notice(note);

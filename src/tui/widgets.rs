@@ -407,18 +407,33 @@ fn vector_geometry(v: &Vector, theme: &Theme, max_w: u16) -> (usize, usize, usiz
             .unwrap_or(0);
         return (1, name_w, cw);
     }
+    // an index row above the values (as `--plain` draws it): the index column is as wide
+    // as the widest index, and the lead is "index"/"value"
     let last = v.offset + v.values.len().saturating_sub(1);
-    let idx_w = width(&last.to_string());
-    // border, " [idx]", then (space + value) per entry, then a space
-    let room = usize::from(max_w).saturating_sub(2 + idx_w + 4);
-    let per_line = (room / (cw + 1)).clamp(1, v.values.len().max(1));
+    let cw = cw.max(width(&last.to_string()));
+    let idx_w = VECTOR_LEAD.len();
+    // border, " " + lead, then (space + value) per entry, then a space
+    let room = usize::from(max_w).saturating_sub(2 + idx_w + 2);
+    let most = (room / (cw + 1)).clamp(1, v.values.len().max(1));
+    // as few lines as fit, filled evenly (18 values: 9 and 9, not 17 and 1)
+    let lines = v.values.len().div_ceil(most).max(1);
+    let per_line = v.values.len().div_ceil(lines).max(1);
     (per_line, idx_w, cw)
 }
 
+/// The width of the "index"/"value" labels before a vector's rows.
+const VECTOR_LEAD: &str = "index";
+
 fn vector_size(v: &Vector, theme: &Theme, max_w: u16) -> (u16, u16) {
     let (per_line, idx_w, cw) = vector_geometry(v, theme, max_w);
-    let lines = v.values.len().div_ceil(per_line).max(1);
-    let inner = idx_w + 3 + per_line * (cw + 1) + 1;
+    let chunks = v.values.len().div_ceil(per_line).max(1);
+    // named vectors: one line per entry; the others: an index line over each value line
+    let lines = if v.names.is_empty() {
+        chunks * 2
+    } else {
+        chunks
+    };
+    let inner = idx_w + if v.names.is_empty() { 1 } else { 3 } + per_line * (cw + 1) + 1;
     let w = inner.max(width(&theme.text(&v.label)) + 2) + 2;
     (clamp_u16(w), clamp_u16(lines + 2))
 }
@@ -430,16 +445,25 @@ fn render_vector(v: &Vector, style: &PanelStyle, area: Rect, buf: &mut Buffer) {
     b.render(area, buf);
     let (per_line, idx_w, cw) = vector_geometry(v, theme, area.width);
     let right = usize::from(inner.right());
-    for (line, chunk) in v.values.chunks(per_line).enumerate() {
+    let indexed = v.names.is_empty();
+    for (chunk_no, chunk) in v.values.chunks(per_line).enumerate() {
+        let line = if indexed { chunk_no * 2 + 1 } else { chunk_no };
         if line >= usize::from(inner.height) {
             break;
         }
         let y = inner.y + clamp_u16(line);
-        let first = line * per_line;
+        let first = chunk_no * per_line;
+        if indexed {
+            let mut text = format!(" {VECTOR_LEAD:<idx_w$}");
+            for k in 0..chunk.len() {
+                text.push_str(&format!(" {:>cw$}", v.offset + first + k));
+            }
+            buf.set_stringn(inner.x, y - 1, text, usize::from(inner.width), theme.dim());
+        }
         let lead = match v.names.get(first) {
             Some(name) => format!(" {:<idx_w$}", theme.text(name)),
-            None if !v.names.is_empty() => format!(" {:<idx_w$}", ""),
-            None => format!(" [{:>idx_w$}]", v.offset + first),
+            None if !indexed => format!(" {:<idx_w$}", ""),
+            None => format!(" {:<idx_w$}", "value"),
         };
         let (mut x, _) = buf.set_stringn(inner.x, y, lead, usize::from(inner.width), theme.dim());
         for (k, value) in chunk.iter().enumerate() {

@@ -320,12 +320,15 @@ fn train_evaluate_predict_happy_paths() {
             out.to_str().unwrap(),
             "--data",
             data.to_str().unwrap(),
+            "--split",
+            "all",
             "--json",
         ],
         tmp.path(),
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["split"], "all");
     assert_eq!(
         v["classes"],
         serde_json::json!(["circle", "square", "triangle"])
@@ -367,4 +370,118 @@ fn train_evaluate_predict_happy_paths() {
     let text = String::from_utf8(o.stdout).unwrap();
     assert!(text.contains("Drew a random"), "{text}");
     assert!(text.lines().count() >= 17, "{text}");
+}
+
+/// issue 23: on the folder it trained on, `evaluate` counts the model's validation split
+/// (the images it never trained on) and says so; `--split train|all` count the others.
+#[test]
+fn evaluate_on_the_training_folder_counts_the_validation_split() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tiny_data(tmp.path());
+    let out = tmp.path().join("m.safetensors");
+    let d = data.to_str().unwrap();
+    let m = out.to_str().unwrap();
+    let o = run(
+        &[
+            "train",
+            "--device",
+            "cpu",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+            "--data",
+            d,
+            "--out",
+            m,
+        ],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // 9 images: int(0.7 * 9) = 6 trained on, 3 validated on
+    let o = run(&["evaluate", "--model", m, "--data", d], tmp.path());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8(o.stdout).unwrap();
+    let first = text.lines().next().unwrap();
+    assert!(
+        first.contains("the validation split, 3 of the 9 images")
+            && first.contains("never trained on"),
+        "{text}"
+    );
+    assert!(text.contains("/3)"), "{text}");
+    for (split, n) in [("validation", 3), ("train", 6), ("all", 9)] {
+        let o = run(
+            &[
+                "evaluate", "--model", m, "--data", d, "--split", split, "--json",
+            ],
+            tmp.path(),
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["split"], split);
+        assert_eq!(v["total"], n, "{split}");
+        assert_eq!(v["predictions"].as_array().unwrap().len(), n);
+    }
+    // another folder: every image, and the reason; --split validation is refused
+    let other = tmp.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let other = tiny_data(&other);
+    let o2 = other.to_str().unwrap();
+    let o = run(&["evaluate", "--model", m, "--data", o2], tmp.path());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.starts_with("Counted: all 9 images"), "{text}");
+    assert!(text.contains("not the model's own split"), "{text}");
+    let o = run(
+        &[
+            "evaluate",
+            "--model",
+            m,
+            "--data",
+            o2,
+            "--split",
+            "validation",
+        ],
+        tmp.path(),
+    );
+    assert_one_line_error(&o, 2, "--split all");
+}
+
+/// issue 23: `predict` with nothing to classify names --random; one unreadable file among
+/// several is reported while the others are still classified (exit 1).
+#[test]
+fn predict_names_random_and_classifies_the_readable_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = saved_net(tmp.path());
+    let m = model.to_str().unwrap();
+    let o = run(&["predict", "--model", m], tmp.path());
+    assert_one_line_error(&o, 2, "--random");
+    let data = tiny_data(tmp.path());
+    let a = data.join("circle/circle0001.png");
+    let b = data.join("square/square0001.png");
+    let bad = tmp.path().join("bad.png");
+    std::fs::write(&bad, "not a png").unwrap();
+    let o = run(
+        &[
+            "predict",
+            "--model",
+            m,
+            a.to_str().unwrap(),
+            bad.to_str().unwrap(),
+            b.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(
+        out.contains("circle0001.png: ") && out.contains("square0001.png: "),
+        "{out}"
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("bad.png") && err.contains("1 of the files"),
+        "{err}"
+    );
 }

@@ -282,8 +282,8 @@ fn plain_shows_every_written_out_sum() {
         "triangle: 0.232 - 1 = -0.768",
         "(a tie: the first in reading order wins)",
         "dL/dbias = the sum of all 16 dL/dz",
-        "w(1,1) 1 - 0.1 x (-0.129) = 1.013",
-        "loss before = 1.462, after one update = -log 0.378 = 0.974: lower",
+        "w(1,1): 1 - 0.1 x (-0.129) = 1.013",
+        "loss before = 1.462, after one update = -ln 0.378 = 0.974: lower",
         "m^ = m / (1 - 0.9^1)",
     ] {
         assert!(out.contains(needle), "missing `{needle}`");
@@ -592,4 +592,37 @@ fn every_formula_is_shown_whole_at_80x24() {
         }
         app.handle(AppEvent::Key(Key::new(KeyCode::Right)));
     }
+}
+
+/// issue 23: the backprop lesson asks about every part: p - y, pooling's routing, the
+/// bias's gradient, the update, and a finite-difference check that agrees with the
+/// gradient.
+#[test]
+fn backprop_asks_every_part_and_the_finite_difference_agrees() {
+    use cnn_tutor::lesson::quiz::Answer;
+    let lessons = lesson::builtin().expect("built-in lessons");
+    let l = lesson::find(&lessons, "backprop").expect("backprop");
+    let frames = l.frames().expect("frames");
+    let qs = l.questions(&frames);
+    let ask = |needle: &str| {
+        qs.iter()
+            .find(|q| q.ask.contains(needle))
+            .unwrap_or_else(|| panic!("no question on {needle}"))
+    };
+    assert_eq!(ask("(p - y)").answer.shown(), "-0.768");
+    let Answer::Choice { options, right } = &ask("through pooling").answer else {
+        panic!("a choice");
+    };
+    assert_eq!(options[*right], "row 2, column 2 (1.216)");
+    assert_eq!(ask("dL/dbias").answer.shown(), "0.077");
+    assert_eq!(ask("new w(1,1)").answer.shown(), "1.013");
+    let fd = ask("0.01 bigger");
+    assert_eq!(fd.answer.shown(), "-0.00129");
+    // the working runs the forward pass again: the real change matches the prediction
+    assert!(
+        fd.working.ends_with("a change of -0.00129"),
+        "{}",
+        fd.working
+    );
+    assert!(!qs.iter().any(|q| q.ask.contains("the 1 value")));
 }

@@ -118,3 +118,100 @@ fn a_bad_lessons_folder_is_one_line_naming_the_file() {
         "{err}"
     );
 }
+
+#[test]
+fn lesson_step_opens_the_app_at_that_step() {
+    use cnn_tutor::tui::{build_app, Options, Screen, Theme};
+    let options = Options {
+        start_lesson: Some("convolution".into()),
+        start_step: Some(5),
+        ..Options::default()
+    };
+    let (app, _) = build_app(&options, Theme::new(false, true)).expect("opens");
+    let Screen::Lesson(state) = app.screen() else {
+        panic!("not on the lesson screen");
+    };
+    assert_eq!(state.step, 4, "step 5 is index 4");
+    assert!(!state.playing);
+}
+
+#[test]
+fn lesson_step_out_of_range_without_plain_is_one_line() {
+    // checked before the app needs a terminal: the same line as --plain gives
+    let o = run(&["lesson", "convolution", "--step", "20"]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("1 to 19"), "{err}");
+}
+
+/// issue 23: a worksheet's blanks are all numbered (`__3__`), every number is answered in
+/// the key, every question has its blank, and no line is over 100 characters.
+#[test]
+fn every_worksheet_has_numbered_blanks_each_answered() {
+    let lessons = cnn_tutor::lesson::builtin().expect("lessons");
+    for l in &lessons {
+        let text = cnn_tutor::lesson::plain::worksheet(l).expect("worksheet");
+        assert!(
+            !text.contains("____"),
+            "{}: a blank without a number",
+            l.id()
+        );
+        for line in text.lines() {
+            assert!(
+                line.chars().count() <= 100,
+                "{}: long line `{line}`",
+                l.id()
+            );
+        }
+        let (body, key) = text
+            .split_once("\nAnswers\n=======\n")
+            .unwrap_or((&text, ""));
+        let mut numbers = std::collections::BTreeSet::new();
+        let mut rest = body;
+        while let Some(at) = rest.find("__") {
+            let tail = &rest[at + 2..];
+            let digits: String = tail.chars().take_while(char::is_ascii_digit).collect();
+            assert!(
+                !digits.is_empty() && tail[digits.len()..].starts_with("__"),
+                "{}: a blank that is not `__n__` near `{}`",
+                l.id(),
+                &rest[at..(at + 12).min(rest.len())]
+            );
+            numbers.insert(digits.parse::<usize>().unwrap());
+            rest = &tail[digits.len() + 2..];
+        }
+        let asked = body.lines().filter(|l| l.starts_with("Question ")).count();
+        assert_eq!(numbers.len(), asked, "{}: one number per question", l.id());
+        for n in &numbers {
+            assert!(
+                key.lines()
+                    .any(|k| k.trim_start().starts_with(&format!("{n}. "))),
+                "{}: blank {n} has no answer",
+                l.id()
+            );
+        }
+        if asked == 0 {
+            assert!(text.contains("Nothing to work out"), "{}", l.id());
+            assert!(!text.contains("0 questions"), "{}", l.id());
+        }
+    }
+}
+
+/// issue 23: ReLU groups its runs of cells of 0 into one step each, and asks only the
+/// cells that are not 0.
+#[test]
+fn relu_groups_the_zero_cells() {
+    let o = run(&["lesson", "relu", "--plain"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("Step 1 of 21:"), "{out}");
+    assert!(out.contains("Cells 1 to 7 of 36: 7 zeros stay 0"), "{out}");
+    assert!(
+        out.contains("Cells 29 to 36 of 36: 8 zeros stay 0"),
+        "{out}"
+    );
+    let ws = stdout(&run(&["lesson", "relu", "--plain", "--worksheet"]));
+    assert!(ws.contains(": 14 questions,"), "{ws}");
+    assert!(!ws.contains("holds 0:"), "a cell of 0 is not asked");
+}

@@ -300,9 +300,9 @@ fn dropout_shows_flipped_mirrored_and_skewed_pictures() {
         .collect();
     assert_eq!(images.len(), 4);
     let labels: Vec<&str> = images.iter().map(|i| i.label.as_str()).collect();
-    assert!(labels.iter().any(|l| l.starts_with("Flipped")));
+    assert!(labels.iter().any(|l| l.starts_with("Upside down")));
     assert!(labels.iter().any(|l| l.starts_with("Mirrored")));
-    assert!(labels.iter().any(|l| l.starts_with("Skewed")));
+    assert!(labels.iter().any(|l| l.starts_with("Slanted")));
     // a real shape: not all white, and the transforms differ from the original
     assert!(images[0].rgb.iter().any(|&b| b < 200));
     for other in &images[1..] {

@@ -35,9 +35,12 @@ fn convolution_asks_every_feature_map_cell_and_the_app_a_sample() {
         numbers(&qs),
         [
             155.0, -155.0, 155.0, -155.0, -155.0, 310.0, -155.0, 155.0, 310.0, 155.0, 310.0, 0.0,
-            -155.0, -155.0, -155.0, 0.0
+            -155.0, -155.0, -155.0, 0.0, -155.0, 310.0
         ]
     );
+    // the last two, on the picture step: the map's min and max, on worksheets only
+    assert!(qs[16].ask.contains("smallest") && !qs[16].in_app);
+    assert!(qs[17].ask.contains("largest") && !qs[17].in_app);
     assert_eq!(qs[0].step, 1, "window 1 is step 2");
     let in_app: Vec<usize> = qs.iter().filter(|q| q.in_app).map(|q| q.step).collect();
     assert_eq!(in_app, [1, 2, 3, 4, 8, 12, 16]);
@@ -51,12 +54,11 @@ fn convolution_asks_every_feature_map_cell_and_the_app_a_sample() {
 
 #[test]
 fn relu_pooling_flatten_fully_connected_and_dropout_ask_their_own() {
-    // relu: every output cell of the 6x6 map
+    // relu: every output cell of the 6x6 map that is not 0 (a cell of 0 stays 0)
     let qs = questions("relu");
-    assert_eq!(qs.len(), 36);
+    assert_eq!(qs.len(), 14);
     let inner: Vec<f32> = qs
         .iter()
-        .skip(7)
         .take(4)
         .map(|q| match q.answer {
             Answer::Number(v) => v,
@@ -84,7 +86,7 @@ fn relu_pooling_flatten_fully_connected_and_dropout_ask_their_own() {
     let qs = questions("flatten");
     assert_eq!(numbers(&qs), (0..18).map(|i| i as f32).collect::<Vec<_>>());
     assert!(
-        qs[9].ask.starts_with("Map 1, row 0, column 0"),
+        qs[9].ask.starts_with("Map 2, row 1, column 1"),
         "{}",
         qs[9].ask
     );
@@ -103,15 +105,17 @@ fn relu_pooling_flatten_fully_connected_and_dropout_ask_their_own() {
             right: 2
         }
     );
-    // dropout: the scale, what a kept map's largest value becomes, which maps survive
+    // dropout: the scale and the expected number of maps dropped (first step, before the
+    // draw is shown), then what each kept map's largest value becomes
     let qs = questions("dropout");
     assert_eq!(qs[0].answer, Answer::Number(2.0));
     assert_eq!(qs[0].step, 0);
-    let Answer::Set { right: kept, .. } = &qs.last().expect("survivors").answer else {
-        panic!("a set question last");
-    };
-    assert_eq!(qs.len(), kept.len() + 2, "one question per kept map");
-    for q in &qs[1..qs.len() - 1] {
+    assert_eq!(qs[1].answer, Answer::Number(2.0), "4 maps x p 0.5");
+    assert_eq!(qs[1].step, 0);
+    assert!(qs[1].ask.contains("on average"), "{}", qs[1].ask);
+    assert!(qs.len() > 2, "the kept maps are asked");
+    for q in &qs[2..] {
+        assert!(q.step > 0);
         let Answer::Number(v) = q.answer else {
             panic!("a number")
         };
@@ -342,13 +346,15 @@ fn the_worksheet_blanks_every_feature_map_value_until_the_answers() {
             .any(|w| w.trim_start_matches('-') == v);
         assert!(!shows, "{v} shows before the answers:\n{sheet}");
     }
-    assert!(sheet.contains("= ____"));
-    assert!(sheet.contains("<____>"));
-    assert_eq!(sheet.matches("Question ").count(), 16);
+    assert!(sheet.contains("= __1__"));
+    assert!(sheet.contains("<__1__>"));
+    assert_eq!(sheet.matches("Question ").count(), 18);
+    // the picture step leaves out the rescaled grid and the picture (they give the map away)
+    assert!(!sheet.contains("Scaled to 0..255"), "{sheet}");
     let answers: Vec<&str> = key
         .lines()
         .filter_map(|l| l.trim().split_once(". "))
-        .map(|(_, rest)| rest.split_whitespace().next().unwrap_or(""))
+        .map(|(_, rest)| rest.split(':').next().unwrap_or(""))
         .take(4)
         .collect();
     assert_eq!(answers, ["155", "-155", "155", "-155"]);
@@ -359,7 +365,8 @@ fn the_worksheet_blanks_every_feature_map_value_until_the_answers() {
     // every lesson makes a worksheet; the plain lesson itself is unchanged by it
     for l in cnn_tutor::lesson::builtin().expect("lessons") {
         let w = cnn_tutor::lesson::plain::worksheet(&l).expect("worksheet");
-        assert!(w.contains("\nAnswers\n"), "{}", l.id());
+        let asks = !l.questions(&l.frames().expect("frames")).is_empty();
+        assert_eq!(w.contains("\nAnswers\n"), asks, "{}", l.id());
     }
     assert!(cnn_tutor::lesson::plain::lesson(&l, None)
         .expect("plain")
@@ -376,7 +383,7 @@ fn the_worksheet_flag_on_the_command_line() {
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("\nAnswers\n") && text.contains("<____>"),
+        text.contains("\nAnswers\n") && text.contains("<__1__>"),
         "{text}"
     );
     let out = std::process::Command::new(bin)
@@ -397,4 +404,46 @@ fn the_worksheet_flag_on_the_command_line() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--worksheet prints the whole lesson"));
+}
+
+/// issue 23: keys typed into a field belong to it: `q` while a question is open (or a
+/// number is being edited) neither quits nor loses what was typed; `h` is only ever a
+/// hint, never "previous step" once the question is answered; Ctrl-C still quits.
+#[test]
+fn q_and_h_in_an_open_question_belong_to_it() {
+    let mut app = app();
+    app.open_by_id("convolution").expect("opens");
+    typed(&mut app, "y");
+    key(&mut app, KeyCode::Right);
+    typed(&mut app, "15");
+    typed(&mut app, "q");
+    assert!(!app.should_quit(), "q does not quit while answering");
+    assert_eq!(app.lesson_state().expect("open").quiz.input, "15");
+    assert!(
+        !screen(&app).contains("q quit"),
+        "the hint line offers no quit"
+    );
+    typed(&mut app, "5");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.open_question(), None, "155 was right");
+    // answered: h does not step back
+    typed(&mut app, "h");
+    assert_eq!(app.lesson_state().expect("open").step, 1);
+    // the number editor: q is no quit while a number is typed; Esc, then q quits
+    typed(&mut app, "y");
+    typed(&mut app, "e");
+    assert!(app.lesson_state().expect("open").edit.is_some());
+    typed(&mut app, "1q");
+    assert!(!app.should_quit());
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Esc);
+    assert!(app.lesson_state().expect("open").edit.is_none());
+    typed(&mut app, "q");
+    assert!(app.should_quit());
+    let mut app2 = self::app();
+    app2.open_by_id("convolution").expect("opens");
+    typed(&mut app2, "y");
+    key(&mut app2, KeyCode::Right);
+    app2.handle(AppEvent::Key(Key::ctrl('c')));
+    assert!(app2.should_quit(), "Ctrl-C always quits");
 }

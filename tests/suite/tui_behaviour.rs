@@ -65,6 +65,9 @@ fn stepping_keys() {
     ch(&mut app, 'l');
     assert_eq!(step(&app), 3);
     key(&mut app, KeyCode::Left);
+    ch(&mut app, 'b');
+    assert_eq!(step(&app), 1);
+    // h is only ever "hint" (issue 23), never "previous step"
     ch(&mut app, 'h');
     assert_eq!(step(&app), 1);
     key(&mut app, KeyCode::End);
@@ -529,4 +532,60 @@ fn resizing_a_real_terminal_redraws_cleanly() {
             assert!(!text.contains("too small"));
         }
     }
+}
+
+/// issue 23: `i` in the whole-network lesson with no model says how to get one, and a
+/// notice has a row of its own: the hint line keeps every key at 80x24.
+#[test]
+fn inspect_without_a_model_says_how_and_the_hints_stay() {
+    let mut app = fresh();
+    app.open_by_id("architecture").expect("opens");
+    let before = crate::common::screen(&app, 80, 24);
+    let hint_line = before.lines().last().unwrap().to_string();
+    assert!(hint_line.contains("? help"), "{before}");
+    ch(&mut app, 'i');
+    assert!(
+        app.notice()
+            .is_some_and(|n| n.contains("lesson 9") && n.contains("(L)")),
+        "{:?}",
+        app.notice()
+    );
+    let after = crate::common::screen(&app, 80, 24);
+    let lines: Vec<&str> = after.lines().collect();
+    assert_eq!(lines[lines.len() - 1], hint_line, "{after}");
+    assert!(
+        lines[lines.len() - 2].contains("no model to look inside yet"),
+        "{after}"
+    );
+    assert!(
+        !lines[lines.len() - 2].contains('…'),
+        "the notice is whole: {after}"
+    );
+}
+
+/// issue 23: a decimal weight widens the feature map and pushes it below the other
+/// panels at 80x24; the panels scroll so that the value just written stays on screen.
+#[test]
+fn the_value_just_written_stays_on_screen_after_an_edit() {
+    let mut app = fresh();
+    app.open_by_id("convolution").expect("opens");
+    for _ in 0..13 {
+        key(&mut app, KeyCode::Right);
+    }
+    ch(&mut app, 'e');
+    for c in "1.5".chars() {
+        ch(&mut app, c);
+    }
+    key(&mut app, KeyCode::Enter);
+    // the editor still open below the panels
+    assert!(app.lesson_state().expect("open").edit.is_some());
+    let screen = crate::common::screen(&app, 80, 24);
+    // window 13 writes -105 at row 5 of the feature map: that row is on screen
+    assert!(screen.contains("Window 13 of 16"), "{screen}");
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.contains("?  -105     ?     ?     ?     ?")),
+        "{screen}"
+    );
 }

@@ -294,6 +294,7 @@ fn lesson_effect(case: &Case, action: LessonAction, key: Key, b: &App, a: &App) 
             .training()
             .is_some_and(|t| t.phase.kind() == PhaseKind::Settings),
         LessonAction::Inspect => a.inspector().is_some(),
+        LessonAction::InspectHowTo => a.notice().is_some_and(|n| n.contains("lesson 9")),
         LessonAction::Next => step == Some((before.step + 1).min(last)),
         LessonAction::Previous => step == Some(before.step.saturating_sub(1)),
         LessonAction::First => step == Some(0),

@@ -549,3 +549,68 @@ fn the_key_table_holds_in_every_place() {
         }
     }
 }
+
+/// issue 23: `L` loads a model and shows it whole: the loss history its file records, its
+/// evaluation on its own validation split (read again from the folder it trained on), and
+/// a header that says it was loaded, not "done 0s".
+#[test]
+fn a_loaded_model_is_evaluated_on_its_own_split_with_its_loss_history() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("shapes");
+    cnn_tutor::data::generate(&data, 3, 5).expect("data");
+    let model = tmp.path().join("m.safetensors");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_cnn-tutor"))
+        .args([
+            "train",
+            "--device",
+            "cpu",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "4",
+        ])
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(&model)
+        .output()
+        .expect("trains");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (_, meta) = cnn_tutor::nn::checkpoint::load(&model).expect("loads");
+    let history = cnn_tutor::train::history_from_meta(&meta.settings);
+    assert_eq!(history.len(), 2, "{:?}", meta.settings);
+    assert_eq!(history[1].epoch, 2);
+    let acc: f64 = meta.settings["val_accuracy"].parse().unwrap();
+    assert!((history[1].val_accuracy - acc).abs() < 1e-6);
+
+    let prefs = TrainPrefs {
+        model_path: model,
+        ..TrainPrefs::default()
+    };
+    // the app's L: the file, then its evaluation
+    let mut app = app_with(prefs.clone(), 80, 24);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('L'));
+    let st = app.training_mut().expect("training screen");
+    let r = st.results().expect("results");
+    assert!(r.loaded);
+    assert_eq!(r.reports.len(), 2);
+    let m = r.evaluation.confusion.as_ref().expect("evaluated");
+    // 9 images: int(0.7 x 9) = 6 trained on, the 3 others validated on
+    assert_eq!(m.total(), 3);
+    assert!(
+        (m.accuracy() - acc).abs() < 1e-6,
+        "the file's own validation accuracy"
+    );
+    let text = crate::common::screen(&app, 80, 24);
+    assert!(text.contains("loaded from its file"), "{text}");
+    // the filters tab: the last filter selected stays in view, marked
+    press(&mut app, KeyCode::Char('3'));
+    for _ in 0..11 {
+        press(&mut app, KeyCode::Right);
+    }
+    let text = crate::common::screen(&app, 80, 24);
+    assert!(text.contains("[12]") && text.contains("of 12"), "{text}");
+    assert!(text.contains("before training are not known"), "{text}");
+    assert!(!text.contains("done"), "{text}");
+}

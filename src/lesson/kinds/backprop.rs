@@ -21,6 +21,7 @@ use crate::lesson::draw::{
 };
 use crate::lesson::frame::{Bars, Panel, Pipeline, Stage, Step, Vector};
 use crate::lesson::model::Lesson;
+use crate::lesson::quiz::{self, Answer, Hide, Question, MARK};
 use crate::nn::adam::Adam;
 use crate::nn::net::Param;
 use crate::nn::ops;
@@ -366,26 +367,10 @@ fn sum_text(terms: &[(f32, f32)]) -> String {
         .join(" + ")
 }
 
-impl LessonKind for Backprop {
-    fn matrices(&self) -> Vec<(String, Array2<f32>)> {
-        vec![
-            ("image".to_string(), self.image.clone()),
-            ("filter".to_string(), self.kernel.clone()),
-            ("fc weights".to_string(), self.fc_weights.clone()),
-            ("fc bias".to_string(), row_of(&self.fc_bias)),
-            ("learning rate".to_string(), row_of(&[self.learning_rate])),
-        ]
-    }
-
-    fn filter_presets(&self) -> bool {
-        true
-    }
-
-    fn target_classes(&self) -> Option<(&[String], usize)> {
-        Some((&self.classes, self.target))
-    }
-
-    fn steps(&self, l: &Lesson) -> Result<Vec<Step>> {
+impl Backprop {
+    /// The lesson's network as the learner left it: the scaled image, the parameters,
+    /// the pool, the target, the learning rate and the sizes.
+    fn setup(&self, l: &Lesson) -> Result<Setup> {
         let bad = |what: &str| Error::Lesson(format!("{}: {what}", l.source()));
         let img = l.image().ok_or_else(|| bad("this lesson has no image"))?;
         let filter = l
@@ -430,6 +415,255 @@ impl LessonKind for Backprop {
             fc_b,
         };
         let x = as_batch(&img.mapv(|v| v * self.scale));
+        Ok(Setup {
+            x,
+            params,
+            pool,
+            t,
+            lr,
+            dims: Dims {
+                oh,
+                ow,
+                ph,
+                pw,
+                n,
+                k,
+            },
+        })
+    }
+}
+
+/// What [`Backprop::setup`] reads from a lesson.
+struct Setup {
+    x: Array4<f32>,
+    params: Params,
+    pool: usize,
+    t: usize,
+    lr: f32,
+    dims: Dims,
+}
+
+impl LessonKind for Backprop {
+    fn matrices(&self) -> Vec<(String, Array2<f32>)> {
+        vec![
+            ("image".to_string(), self.image.clone()),
+            ("filter".to_string(), self.kernel.clone()),
+            ("fc weights".to_string(), self.fc_weights.clone()),
+            ("fc bias".to_string(), row_of(&self.fc_bias)),
+            ("learning rate".to_string(), row_of(&[self.learning_rate])),
+        ]
+    }
+
+    fn filter_presets(&self) -> bool {
+        true
+    }
+
+    fn target_classes(&self) -> Option<(&[String], usize)> {
+        Some((&self.classes, self.target))
+    }
+
+    /// The flattened values' and the filter's gradients (each step's own value), and one
+    /// question on each other part: p - y for the true class, which cell pooling routes
+    /// the gradient to, the bias's gradient, the update of w(1,1), and a check by finite
+    /// difference (nudge w(1,1): how much does the loss change?).
+    fn questions(&self, l: &Lesson, steps: &[Step]) -> Vec<Question> {
+        let mut out: Vec<Question> = quiz::from_steps(steps)
+            .into_iter()
+            .filter(|q| !q.ask.contains("loss after each update"))
+            .collect();
+        let Ok(setup) = self.setup(l) else {
+            return out;
+        };
+        let g = pass(&setup.x, &setup.params, setup.pool, setup.t);
+        let t = setup.t;
+        let class = &self.classes[t];
+        let find = |prefix: &str| steps.iter().position(|s| s.heading.starts_with(prefix));
+        // p - y at the true class
+        if let Some(i) = find("The gradient at the scores") {
+            let d = g.d_scores[[0, t]];
+            let formula = steps[i].formula.clone().unwrap_or_default();
+            let mine = format!("{class}: {} - 1 = {}", fmt_num(g.probs[t]), fmt_num(d));
+            out.push(Question {
+                step: i,
+                ask: format!("What is dL/dscore for {class}, the true class (p - y)?"),
+                answer: Answer::Number(d),
+                hints: vec![
+                    format!("p({class}) = {}", fmt_num(g.probs[t])),
+                    format!("y is 1 for the true class, {class}"),
+                ],
+                working: format!("p - y = {} - 1 = {}", fmt_num(g.probs[t]), fmt_num(d)),
+                hide: vec![
+                    Hide::Entry {
+                        label: "dL/dscore".into(),
+                        index: t,
+                    },
+                    Hide::Formula(formula.replace(&mine, &format!("{class}: {MARK}"))),
+                ],
+                in_app: true,
+            });
+        }
+        // pooling routes the gradient to its window's winner
+        if let Some(i) = find("Pooling and ReLU backwards, window 1 ") {
+            let pool = setup.pool;
+            let ow = setup.dims.ow;
+            let at = g.idx[[0, 0, 0, 0]] as usize;
+            let cells: Vec<(usize, usize)> = (0..pool)
+                .flat_map(|dy| (0..pool).map(move |dx| (dy, dx)))
+                .collect();
+            let options: Vec<String> = cells
+                .iter()
+                .map(|&(r, c)| {
+                    format!(
+                        "row {}, column {} ({})",
+                        r + 1,
+                        c + 1,
+                        fmt_num(g.a[[0, 0, r, c]])
+                    )
+                })
+                .collect();
+            let right = cells
+                .iter()
+                .position(|&(r, c)| r * ow + c == at)
+                .unwrap_or(0);
+            out.push(Question {
+                step: i,
+                ask: format!(
+                    "Going back through pooling, which cell of the first {pool}x{pool} window of a gets the gradient?"
+                ),
+                answer: Answer::Choice {
+                    options: options.clone(),
+                    right,
+                },
+                hints: vec![
+                    "Only the cell that won the window's maximum affected the output".into(),
+                    "On a tie, the first in reading order".into(),
+                ],
+                working: format!(
+                    "{}, the window's largest value: it alone reached the pooled map; the other cells get 0",
+                    options[right]
+                ),
+                hide: vec![
+                    Hide::Emphasis("ReLU map a".into()),
+                    Hide::Drop("dL/da".into()),
+                    Hide::Drop("dL/dz".into()),
+                    Hide::Formula(format!(
+                        "the largest of the window gets dL/dpooled = {}, the other cells 0 ({MARK})",
+                        fmt_num(g.d_pooled[[0, 0, 0, 0]])
+                    )),
+                ],
+                in_app: true,
+            });
+        }
+        // the bias's gradient
+        if let Some(i) = find("The bias's gradient") {
+            let d = g.d_bias;
+            let formula = steps[i].formula.clone().unwrap_or_default();
+            let left = formula
+                .rsplit_once(" = ")
+                .map_or(formula.as_str(), |(left, _)| left);
+            out.push(Question {
+                step: i,
+                ask: "What is the bias's gradient, dL/dbias?".into(),
+                answer: Answer::Number(d),
+                hints: vec![
+                    "The bias is added to every z".into(),
+                    "Add up every dL/dz".into(),
+                ],
+                working: formula.clone(),
+                hide: vec![
+                    Hide::Entry {
+                        label: "dL/dbias".into(),
+                        index: 0,
+                    },
+                    Hide::Formula(format!("{left} = {MARK}")),
+                ],
+                in_app: true,
+            });
+        }
+        // the update of w(1,1)
+        if let Some(i) = find("The update:") {
+            let (w, d) = (setup.params.filter[[0, 0]], g.d_filter[[0, 0]]);
+            let new = w - setup.lr * d;
+            let lr = fmt_num(setup.lr);
+            let formula = steps[i].formula.clone().unwrap_or_default();
+            let first = formula.split('\n').next().unwrap_or_default().to_string();
+            let shown_first = first
+                .rsplit_once(" = ")
+                .map_or(first.clone(), |(left, _)| format!("{left} = {MARK}"));
+            out.push(Question {
+                step: i,
+                ask: format!("What is the new w(1,1), w - {lr} x gradient?"),
+                answer: Answer::Number(new),
+                hints: vec![
+                    format!("w(1,1) = {}, its gradient {}", fmt_num(w), fmt_num(d)),
+                    format!("{} - {lr} x ({})", fmt_num(w), fmt_num(d)),
+                ],
+                working: format!(
+                    "{} - {lr} x ({}) = {} {} {} = {}",
+                    fmt_num(w),
+                    fmt_num(d),
+                    fmt_num(w),
+                    if setup.lr * d > 0.0 { "-" } else { "+" },
+                    fmt_num((setup.lr * d).abs()),
+                    fmt_num(new)
+                ),
+                hide: vec![
+                    Hide::Cell {
+                        label: "New filter".into(),
+                        row: 0,
+                        col: 0,
+                    },
+                    Hide::Formula(formula.replacen(&first, &shown_first, 1)),
+                ],
+                in_app: true,
+            });
+            // check a gradient by finite difference: nudge w(1,1), run forward again
+            let h = 0.01f32;
+            let mut nudged = setup.params.clone();
+            nudged.filter[[0, 0]] += h;
+            let after = pass(&setup.x, &nudged, setup.pool, setup.t).loss;
+            let predicted = h * d;
+            out.push(Question {
+                step: i,
+                ask: format!(
+                    "Check the gradient: if w(1,1) were {} bigger, by about how much would the loss change (gradient x {})?",
+                    fmt_num(h),
+                    fmt_num(h)
+                ),
+                answer: Answer::Number(predicted),
+                hints: vec![
+                    "The gradient is the change in loss per unit change of the weight".into(),
+                    format!("{} x ({})", fmt_num(h), fmt_num(d)),
+                ],
+                working: format!(
+                    "{} x ({}) = {}; running the forward pass with w(1,1) = {} gives a loss of {} instead of {}, a change of {}",
+                    fmt_num(h),
+                    fmt_num(d),
+                    fmt_num(predicted),
+                    fmt_num(setup.params.filter[[0, 0]] + h),
+                    fmt_num(after),
+                    fmt_num(g.loss),
+                    fmt_num(after - g.loss)
+                ),
+                hide: Vec::new(),
+                in_app: false,
+            });
+        }
+        out.sort_by_key(|q| q.step);
+        out
+    }
+
+    fn steps(&self, l: &Lesson) -> Result<Vec<Step>> {
+        let bad = |what: &str| Error::Lesson(format!("{}: {what}", l.source()));
+        let Setup {
+            x,
+            params,
+            pool,
+            t,
+            lr,
+            dims,
+        } = self.setup(l)?;
+        let (kh, kw) = params.filter.dim();
         let g = pass(&x, &params, pool, t);
         let updated = params.sgd(&g, lr);
         let g1 = pass(&x, &updated, pool, t);
@@ -467,14 +701,7 @@ impl LessonKind for Backprop {
             g1: &g1,
             lr,
             t,
-            dims: Dims {
-                oh,
-                ow,
-                ph,
-                pw,
-                n,
-                k,
-            },
+            dims,
             losses: &losses,
             last: &last,
             adam: AdamView {
@@ -675,7 +902,7 @@ impl Build<'_> {
 
         let mut s = step(
             "Forward 2 of 3: ReLU and max pooling",
-            Vec::new(),
+            self.para(1),
             vec![
                 Panel::Grid(grid("ReLU a = max(0, z)", &channel(&g.a, 0))),
                 Panel::Grid(grid(
@@ -694,15 +921,20 @@ impl Build<'_> {
         let scores: Vec<f32> = g.scores.row(0).to_vec();
         let mut s = step(
             "Forward 3 of 3: scores, probabilities, loss",
-            Vec::new(),
+            self.para(2),
             vec![
                 Panel::Vector(self.vector(format!("Flattened ({} values)", d.n), &flat, d.n)),
+                Panel::Grid(grid("Fc weights: a row per class", &self.params.fc_w)),
+                Panel::Grid(grid(
+                    "Fc bias",
+                    &Array2::from_shape_vec((d.k, 1), self.params.fc_b.to_vec()).expect("k x 1"),
+                )),
                 self.class_vector("Scores", &scores),
                 self.bars("Probabilities", &g.probs),
             ],
         );
         s.formula = Some(format!(
-            "loss = -log p({}) = -log {} = {}",
+            "loss = -ln p({}) = -ln {} = {} (cross-entropy, natural log)",
             self.kind.classes[self.t],
             fmt_num(g.probs[self.t]),
             fmt_num(g.loss)
@@ -729,7 +961,7 @@ impl Build<'_> {
             .collect();
         let mut s = step(
             "The gradient at the scores: p - y",
-            self.para(1),
+            self.para(3),
             vec![
                 self.class_vector("p", &g.probs),
                 self.class_vector("y (target)", &y),
@@ -771,7 +1003,7 @@ impl Build<'_> {
                 .collect();
             let mut s = step(
                 format!("Fully connected weights, row {} of {}: {class}", j + 1, d.k),
-                if j == 0 { self.para(2) } else { Vec::new() },
+                if j == 0 { self.para(4) } else { Vec::new() },
                 vec![
                     Panel::Vector(self.vector(format!("Flattened ({} values)", d.n), &flat, d.n)),
                     Panel::Grid(dw),
@@ -794,7 +1026,7 @@ impl Build<'_> {
             dfv.emphasis = vec![i];
             let mut s = step(
                 format!("Back to flattened value {} of {}", i + 1, d.n),
-                if i == 0 { self.para(3) } else { Vec::new() },
+                if i == 0 { self.para(5) } else { Vec::new() },
                 vec![
                     Panel::Grid(with_window(
                         grid("Fc weights", &self.params.fc_w),
@@ -876,7 +1108,7 @@ impl Build<'_> {
                 let mut s = step(
                     format!("Pooling and ReLU backwards, window {n_done} of {total}"),
                     if n_done == 1 {
-                        self.para(4)
+                        self.para(6)
                     } else {
                         Vec::new()
                     },
@@ -931,7 +1163,7 @@ impl Build<'_> {
                         ky + 1,
                         kx + 1
                     ),
-                    if i == 0 { self.para(5) } else { Vec::new() },
+                    if i == 0 { self.para(7) } else { Vec::new() },
                     vec![
                         Panel::Grid(with_window(grid(label_x.clone(), &x), ky, kx, d.oh, d.ow)),
                         Panel::Grid(grid("dL/dz", &dz)),
@@ -966,7 +1198,7 @@ impl Build<'_> {
         };
         let mut s = step(
             "The bias's gradient",
-            self.para(6),
+            self.para(8),
             vec![
                 Panel::Grid(grid("dL/dz", &dz)),
                 Panel::Vector(self.vector("dL/dbias", &[g.d_bias], 1)),
@@ -980,7 +1212,7 @@ impl Build<'_> {
 
         let mut s = step(
             "The filter's gradient is a convolution",
-            self.para(7),
+            self.para(9),
             vec![
                 Panel::Grid(grid(label_x, &x)),
                 Panel::Grid(grid("dL/dz", &dz)),
@@ -998,44 +1230,44 @@ impl Build<'_> {
         let g = self.g;
         let p = self.params;
         let u = self.updated;
-        let (kh, kw) = p.filter.dim();
+        let kw = p.filter.ncols();
         let lr = fmt_num(self.lr);
-        let mut lines: Vec<String> = (0..kh)
-            .flat_map(|r| (0..kw).map(move |c| (r, c)))
-            .map(|(r, c)| {
+        // the first row of the filter and the bias, one per line (the grids show every
+        // weight; the whole list would not fit the screen's formula rows)
+        let mut lines: Vec<String> = (0..kw)
+            .map(|c| {
                 format!(
-                    "w({},{}) {} - {lr} x {} = {}",
-                    r + 1,
+                    "w(1,{}): {} - {lr} x {} = {}",
                     c + 1,
-                    fmt_num(p.filter[[r, c]]),
-                    paren(g.d_filter[[r, c]]),
-                    fmt_num(u.filter[[r, c]])
+                    fmt_num(p.filter[[0, c]]),
+                    paren(g.d_filter[[0, c]]),
+                    fmt_num(u.filter[[0, c]])
                 )
             })
             .collect();
         lines.push(format!(
-            "bias {} - {lr} x {} = {}",
+            "bias: {} - {lr} x {} = {}",
             fmt_num(p.bias),
             paren(g.d_bias),
             fmt_num(u.bias)
         ));
         let mut s = step(
             format!("The update: w - {lr} x gradient"),
-            self.para(8),
+            self.para(10),
             vec![
                 Panel::Grid(grid("Filter", &p.filter)),
                 Panel::Grid(grid("dL/d filter", &g.d_filter)),
                 Panel::Grid(grid("New filter", &u.filter)),
             ],
         );
-        s.formula = Some(lines.join("; "));
+        s.formula = Some(lines.join("\n"));
         out.push(s);
 
         let new_scores: Vec<f32> = self.g1.scores.row(0).to_vec();
         let change = self.g1.loss - g.loss;
         let mut s = step(
             "Forward again with the new numbers",
-            self.para(9),
+            self.para(11),
             vec![
                 Panel::Grid(grid("New pooled", &channel(&self.g1.pooled, 0))),
                 self.class_vector("New scores", &new_scores),
@@ -1043,7 +1275,7 @@ impl Build<'_> {
             ],
         );
         s.formula = Some(format!(
-            "loss before = {}, after one update = -log {} = {}: {} by {}",
+            "loss before = {}, after one update = -ln {} = {}: {} by {}",
             fmt_num(g.loss),
             fmt_num(self.g1.probs[self.t]),
             fmt_num(self.g1.loss),
@@ -1075,7 +1307,7 @@ impl Build<'_> {
                 "{updates} update{}: the loss falls, the filter changes",
                 if updates == 1 { "" } else { "s" }
             ),
-            self.para(10),
+            self.para(12),
             vec![
                 Panel::Vector(lv),
                 Panel::Grid(grid(format!("Filter after {updates}"), &self.last.filter)),
@@ -1107,7 +1339,7 @@ impl Build<'_> {
                 r + 1,
                 c + 1
             ),
-            self.para(11),
+            self.para(13),
             vec![
                 Panel::Grid(with_emphasis(grid("Filter", &p.filter), vec![(r, c)])),
                 Panel::Grid(with_emphasis(

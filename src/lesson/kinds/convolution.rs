@@ -16,7 +16,7 @@ use crate::lesson::draw::{
 };
 use crate::lesson::frame::{Grid, Panel, Step};
 use crate::lesson::model::Lesson;
-use crate::lesson::quiz::{self, Hide, Question, MARK};
+use crate::lesson::quiz::{self, Answer, Hide, Question, MARK};
 use crate::Result;
 
 /// The fields of a convolution lesson.
@@ -105,17 +105,37 @@ impl LessonKind for Convolution {
                 cell.0 + 1,
                 cell.1 + 1
             );
-            let shown = q.answer.shown();
-            // the picture step names the map's smallest and largest values
-            if shown.len() > 1 && (shown == fmt_num(lo) || shown == fmt_num(hi)) {
-                q.hide.push(Hide::Words {
-                    step: last,
-                    word: shown,
-                    formula: true,
-                });
-            }
             q.in_app = quiz::sample(w, n, ow.min(4), 4);
             out.push(q);
+        }
+        // the picture step: the map's smallest and largest values, asked on worksheets
+        // (the rescaled grid and the picture would give them, and every cell, away)
+        if hi > lo && last > n {
+            for (which, v) in [("smallest", lo), ("largest", hi)] {
+                out.push(Question {
+                    step: last,
+                    ask: format!(
+                        "What is the {which} value of the feature map (the {} of the rescaling)?",
+                        if which == "smallest" { "min" } else { "max" }
+                    ),
+                    answer: Answer::Number(v),
+                    hints: vec![format!("Look over your answers for the {which} one")],
+                    working: format!(
+                        "the {which} value anywhere in the feature map: {}",
+                        fmt_num(v)
+                    ),
+                    hide: vec![
+                        Hide::Words {
+                            step: last,
+                            word: fmt_num(v),
+                            formula: true,
+                        },
+                        Hide::Drop("Scaled to 0..255".into()),
+                        Hide::Drop("As a picture".into()),
+                    ],
+                    in_app: false,
+                });
+            }
         }
         out
     }

@@ -145,8 +145,8 @@ impl LessonKind for Dropout {
         true
     }
 
-    /// The scale 1 / (1 - p) (first step), what a kept map's largest value becomes (each
-    /// kept map's step), and which maps this draw kept (the step after the maps).
+    /// The scale 1 / (1 - p) and how many maps a draw drops on average (first step), and
+    /// what a kept map's largest value becomes (each kept map's step).
     fn questions(&self, l: &Lesson, steps: &[Step]) -> Vec<Question> {
         let Ok(x) = self.maps.feature_stack(l) else {
             return Vec::new();
@@ -245,59 +245,32 @@ impl LessonKind for Dropout {
                 in_app: true,
             });
         }
-        let options: Vec<String> = (1..=c).map(|i| format!("map {i}")).collect();
-        let mut hide = vec![
-            Hide::Heading(format!("After dropout: {MARK} of {c} maps dropped")),
-            Hide::Formula(format!(
-                "which of the {c} maps did this draw keep? (seed {})",
-                l.seed()
-            )),
-        ];
-        for i in 0..c {
-            let label = if kept.contains(&i) {
-                format!("Map {} kept (x{})", i + 1, fmt_num(scale))
-            } else {
-                format!("Map {}", i + 1)
-            };
-            hide.push(Hide::Panel {
-                label,
-                as_label: Some(format!("Map {}", i + 1)),
-            });
-        }
-        let dropped: Vec<String> = (0..c)
-            .filter(|i| !kept.contains(i))
-            .map(|i| format!("map {}", i + 1))
-            .collect();
-        qs.push(Question {
-            step: c + 1,
-            ask: "Which maps did this draw keep?".into(),
-            answer: Answer::Set {
-                options,
-                right: kept.clone(),
+        // not "which maps did this draw keep?": each map's step has just said so. A
+        // prediction instead, asked before the draw is shown.
+        let expected = c as f32 * p;
+        qs.insert(
+            1,
+            Question {
+                step: 0,
+                ask: format!(
+                    "Each of the {c} maps is dropped with probability p = {}: how many maps does one draw drop on average?",
+                    fmt_num(p)
+                ),
+                answer: Answer::Number(expected),
+                hints: vec![
+                    "Each map is a coin flip of its own".into(),
+                    format!("{c} flips, each dropping with probability {}", fmt_num(p)),
+                ],
+                working: format!(
+                    "{c} x {} = {}: the expected count (this draw dropped {} of {c}; another may drop more or fewer)",
+                    fmt_num(p),
+                    fmt_num(expected),
+                    c - kept.len()
+                ),
+                hide: Vec::new(),
+                in_app: true,
             },
-            hints: vec![
-                "Each map's step said whether it was kept or dropped".into(),
-                format!("{} of the {c} were kept", kept.len()),
-            ],
-            working: format!(
-                "kept: {}; dropped: {}",
-                if kept.is_empty() {
-                    "none".to_string()
-                } else {
-                    kept.iter()
-                        .map(|i| format!("map {}", i + 1))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                },
-                if dropped.is_empty() {
-                    "none".to_string()
-                } else {
-                    dropped.join(", ")
-                }
-            ),
-            hide,
-            in_app: true,
-        });
+        );
         qs
     }
 
@@ -402,9 +375,8 @@ impl LessonKind for Dropout {
             (0..c).map(|i| Panel::Grid(after_grid(i))).collect(),
         );
         f.formula = Some(format!(
-            "this draw dropped {n_dropped} of {c}; on average p x {c} = {} maps are dropped (seed {})",
-            fmt_num(p * c as f32),
-            l.seed()
+            "this draw dropped {n_dropped} of {c}; on average p x {c} = {} maps are dropped",
+            fmt_num(p * c as f32)
         ));
         frames.push(f);
 
@@ -416,13 +388,13 @@ impl LessonKind for Dropout {
             [t.augment.clone(), t.closing.clone()].concat(),
             vec![
                 Panel::Image(rgb_image("Original", &img)),
-                Panel::Image(rgb_image("Flipped (upside down)", &shapes::flip(&img))),
-                Panel::Image(rgb_image("Mirrored (left-right)", &shapes::mirror(&img))),
-                Panel::Image(rgb_image("Skewed (slanted)", &shapes::skew(&img, 0.3))),
+                Panel::Image(rgb_image("Upside down", &shapes::flip(&img))),
+                Panel::Image(rgb_image("Mirrored", &shapes::mirror(&img))),
+                Panel::Image(rgb_image("Slanted", &shapes::skew(&img, 0.3))),
             ],
         );
         f.formula = Some(format!(
-            "one {size}x{size} picture, four training examples: same label, different pixels"
+            "one {size}x{size} picture, four training examples (turned upside down, mirrored left to right, slanted): same label, different pixels"
         ));
         frames.push(f);
         Ok(frames)

@@ -99,6 +99,10 @@ impl LessonKind for Flatten {
         let (_, c, h, w) = x.dim();
         let n = c * h * w;
         let vec_label = format!("Vector ({n} values)");
+        let (heading, formula) = (
+            |at: &str, i: usize| heading(at, i, h, w),
+            |i: usize| formula(i, h, w),
+        );
         let mut out = Vec::with_capacity(n);
         for i in 0..n.min(steps.len().saturating_sub(2)) {
             let (ci, r, col) = (i / (h * w), (i / w) % h, i % w);
@@ -106,40 +110,40 @@ impl LessonKind for Flatten {
                 ("step", (i + 1).to_string()),
                 ("steps", n.to_string()),
                 ("index", MARK.to_string()),
-                ("map", ci.to_string()),
-                ("row", r.to_string()),
-                ("col", col.to_string()),
+                ("map", (ci + 1).to_string()),
+                ("row", (r + 1).to_string()),
+                ("col", (col + 1).to_string()),
                 ("value", fmt_num(x[[0, ci, r, col]])),
             ];
             out.push(Question {
                 step: i + 1,
                 ask: format!(
-                    "Map {ci}, row {r}, column {col} is highlighted: at which index of the vector does it land?"
+                    "Map {}, row {}, column {} is highlighted: at which index of the vector (counting from 0) does it land?",
+                    ci + 1,
+                    r + 1,
+                    col + 1
                 ),
                 answer: Answer::Number(i as f32),
                 hints: vec![
                     format!(
-                        "Each map holds {h} x {w} = {} values, so map {ci} starts at index {ci} x {} = {}",
+                        "Each map holds {h} x {w} = {} values, so map {} starts at index {ci} x {} = {}",
                         h * w,
+                        ci + 1,
                         h * w,
                         ci * h * w
                     ),
                     format!(
-                        "Each row holds {w} values, so row {r} of that map starts {r} x {w} = {} further on",
+                        "Each row holds {w} values, so row {} of that map starts {r} x {w} = {} further on",
+                        r + 1,
                         r * w
                     ),
                 ],
-                working: format!(
-                    "index = map x {} + row x {w} + column = {ci} x {} + {r} x {w} + {col} = {i}",
-                    h * w,
-                    h * w
-                ),
+                working: formula(i),
                 hide: vec![
-                    Hide::Heading(format!("Index {MARK}: map {ci}, row {r}, column {col}")),
+                    Hide::Heading(heading(MARK, i)),
                     Hide::Formula(format!(
-                        "index = map x {} + row x {w} + column = {ci} x {} + {r} x {w} + {col} = {MARK}",
-                        h * w,
-                        h * w
+                        "{} = {MARK}",
+                        formula(i).rsplit_once(" = ").map_or("", |(left, _)| left)
                     )),
                     Hide::Panel {
                         label: vec_label.clone(),
@@ -161,7 +165,7 @@ impl LessonKind for Flatten {
         let (_, c, h, w) = x.dim();
         let n = v.len();
         let maps: Vec<Array2<f32>> = (0..c).map(|i| channel(&x, i)).collect();
-        let map_label = |i: usize| format!("Map {i} ({h}x{w})");
+        let map_label = |i: usize| format!("Map {} ({h}x{w})", i + 1);
         let vec_label = format!("Vector ({n} values)");
 
         let mut frames = Vec::with_capacity(n + 2);
@@ -189,9 +193,9 @@ impl LessonKind for Flatten {
                 ("step", (i + 1).to_string()),
                 ("steps", n.to_string()),
                 ("index", i.to_string()),
-                ("map", ci.to_string()),
-                ("row", r.to_string()),
-                ("col", col.to_string()),
+                ("map", (ci + 1).to_string()),
+                ("row", (r + 1).to_string()),
+                ("col", (col + 1).to_string()),
                 ("value", fmt_num(v[i])),
             ];
             let mut panels: Vec<Panel> = maps
@@ -218,16 +222,11 @@ impl LessonKind for Flatten {
                 names: Vec::new(),
             }));
             let mut f = step(
-                format!("Index {i}: map {ci}, row {r}, column {col}"),
+                heading(&i.to_string(), i, h, w),
                 fill(&t.step, &vars),
                 panels,
             );
-            f.formula = Some(format!(
-                "index = map x {} + row x {w} + column = {ci} x {} + {r} x {w} + {col} = {i}  (value {})",
-                h * w,
-                h * w,
-                fmt_num(v[i])
-            ));
+            f.formula = Some(format!("{}  (value {})", formula(i, h, w), fmt_num(v[i])));
             frames.push(f);
         }
 
@@ -254,4 +253,26 @@ impl LessonKind for Flatten {
         frames.push(f);
         Ok(frames)
     }
+}
+
+/// A cell's step heading: the index (0-based, as PyTorch counts; `at` is how it is shown)
+/// and the map, row and column, counted from 1 as every lesson counts them.
+fn heading(at: &str, i: usize, h: usize, w: usize) -> String {
+    let (ci, r, col) = (i / (h * w), (i / w) % h, i % w);
+    format!(
+        "Index {at}: map {}, row {}, column {}",
+        ci + 1,
+        r + 1,
+        col + 1
+    )
+}
+
+/// How index `i` is computed: map, row and column counted from 0, as PyTorch does.
+fn formula(i: usize, h: usize, w: usize) -> String {
+    let (ci, r, col) = (i / (h * w), (i / w) % h, i % w);
+    format!(
+        "index = map x {} + row x {w} + column, counting each from 0: {ci} x {} + {r} x {w} + {col} = {i}",
+        h * w,
+        h * w
+    )
 }

@@ -254,7 +254,19 @@ impl LessonKind for FullyConnected {
                 names: Vec::new(),
             })
         };
-        let w_label = format!("Weights: a row per class ({})", classes.join(", "));
+        let w_label = "Weights (a row per class)".to_string();
+        // the biases as their own column beside the weights: one per class, same rows
+        let b_col: Vec<f32> = b.to_vec();
+        let bias_panel = |row: Option<usize>| {
+            let g = grid(
+                "Bias",
+                &Array2::from_shape_vec((k, 1), b_col.clone()).expect("k x 1"),
+            );
+            Panel::Grid(match row {
+                Some(j) => with_window(g, j, 0, 1, 1),
+                None => g,
+            })
+        };
         let score_panel = |known: usize, emph: Option<usize>| {
             Panel::Vector(Vector {
                 label: "Scores".to_string(),
@@ -282,6 +294,7 @@ impl LessonKind for FullyConnected {
             vec![
                 input_panel(),
                 Panel::Grid(grid(w_label.clone(), w)),
+                bias_panel(None),
                 score_panel(0, None),
             ],
         );
@@ -319,6 +332,7 @@ impl LessonKind for FullyConnected {
                 vec![
                     input_panel(),
                     Panel::Grid(with_window(grid(w_label.clone(), w), j, 0, 1, n_in)),
+                    bias_panel(Some(j)),
                     score_panel(j + 1, Some(j)),
                 ],
             );

@@ -62,6 +62,28 @@ struct Relu {
     maps: Maps,
 }
 
+/// The cell steps of a map: each cell that is not 0 has a step of its own; a run of
+/// cells that are 0 in reading order (the padding ring, sums that came to 0) shares one,
+/// since max(0, 0) = 0 needs no working. Each entry is the run of cell indices.
+fn cell_runs(map: &Array2<f32>) -> Vec<std::ops::Range<usize>> {
+    let cols = map.ncols();
+    let n = map.len();
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < n {
+        let zero = |k: usize| map[[k / cols, k % cols]] == 0.0;
+        let mut end = i + 1;
+        if zero(i) {
+            while end < n && zero(end) {
+                end += 1;
+            }
+        }
+        runs.push(i..end);
+        i = end;
+    }
+    runs
+}
+
 impl LessonKind for Relu {
     fn matrices(&self) -> Vec<(String, Array2<f32>)> {
         self.maps.matrices()
@@ -84,8 +106,13 @@ impl LessonKind for Relu {
             .filter(|&i| map[[i / cols, i % cols]] != 0.0)
             .collect();
         let mut out = Vec::with_capacity(n);
-        for i in 0..n {
-            let Some(mut q) = steps.get(i + 1).and_then(|s| quiz::from_step(i + 1, s)) else {
+        // a cell of 0 is not asked: it shares a step with its neighbours of 0
+        for (k, run) in cell_runs(map).into_iter().enumerate() {
+            if run.len() != 1 || map[[run.start / cols, run.start % cols]] == 0.0 {
+                continue;
+            }
+            let i = run.start;
+            let Some(mut q) = steps.get(k + 1).and_then(|s| quiz::from_step(k + 1, s)) else {
                 continue;
             };
             let (r, c) = (i / cols, i % cols);
@@ -153,9 +180,52 @@ impl LessonKind for Relu {
         );
         intro.formula = Some("ReLU(x) = max(0, x)".into());
         frames.push(intro);
-        for r in 0..rows {
-            for c in 0..cols {
-                let n = r * cols + c + 1;
+        for run in cell_runs(map) {
+            if run.len() > 1 || map[[run.start / cols, run.start % cols]] == 0.0 {
+                let cells: Vec<(usize, usize)> =
+                    run.clone().map(|k| (k / cols, k % cols)).collect();
+                let (first, last) = (cells[0], cells[cells.len() - 1]);
+                let mut input = grid(in_label.clone(), map);
+                input.emphasis = cells.clone();
+                let mut f = step(
+                    if cells.len() == 1 {
+                        format!("Cell {} of {steps}: 0 stays 0", run.start + 1)
+                    } else if cells.len() == 2 {
+                        format!(
+                            "Cells {} and {} of {steps}: zeros stay 0",
+                            run.start + 1,
+                            run.end
+                        )
+                    } else {
+                        format!(
+                            "Cells {} to {} of {steps}: {} zeros stay 0",
+                            run.start + 1,
+                            run.end,
+                            cells.len()
+                        )
+                    },
+                    Vec::new(),
+                    vec![
+                        Panel::Grid(input),
+                        Panel::Grid(with_emphasis(
+                            partial(out_label.clone(), &out, run.end),
+                            cells.clone(),
+                        )),
+                    ],
+                );
+                f.formula = Some(format!(
+                    "max(0, 0) = 0 for each: row {}, column {} to row {}, column {}",
+                    first.0 + 1,
+                    first.1 + 1,
+                    last.0 + 1,
+                    last.1 + 1
+                ));
+                frames.push(f);
+                continue;
+            }
+            {
+                let (r, c) = (run.start / cols, run.start % cols);
+                let n = run.start + 1;
                 let (v, y) = (map[[r, c]], out[[r, c]]);
                 let vars = [
                     ("step", n.to_string()),

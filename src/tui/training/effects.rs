@@ -40,6 +40,8 @@ pub enum Effect {
     },
     /// Read the model file.
     Load,
+    /// Read the model file and evaluate it on its own validation split (after `Load`).
+    EvaluateModel,
     /// Read an image file the learner named, to classify it.
     ReadImage(PathBuf),
     /// Complete a path being typed from the file system (Tab in a path box).
@@ -69,7 +71,7 @@ impl Effect {
     /// What of the front end this effect needs, when it may be refused.
     pub fn need(&self) -> Option<Need> {
         match self {
-            Effect::Load => Some(Need::ReadModel),
+            Effect::Load | Effect::EvaluateModel => Some(Need::ReadModel),
             Effect::ReadImage(_) | Effect::Complete { .. } | Effect::ChooseData(_) => {
                 Some(Need::ReadFile)
             }
@@ -106,6 +108,10 @@ pub enum Done {
     Loaded(PathBuf, Box<Net>, CheckpointMeta),
     /// The model file could not be read: why.
     NotLoaded(String),
+    /// The model file's evaluation on its own validation split.
+    Evaluated(Box<super::results::Evaluation>),
+    /// The model file could not be evaluated: why.
+    NotEvaluated(String),
     /// The image file was read: its pixels, CHW.
     Image(PathBuf, Vec<u8>),
     /// The image file could not be read: why.
@@ -149,6 +155,15 @@ pub fn run(prefs: &TrainPrefs, effect: Effect) -> Done {
         Effect::Load => match checkpoint::load(&prefs.model_path) {
             Ok((net, meta)) => Done::Loaded(prefs.model_path.clone(), Box::new(net), meta),
             Err(e) => Done::NotLoaded(e.to_string()),
+        },
+        Effect::EvaluateModel => match checkpoint::load(&prefs.model_path) {
+            Ok((net, meta)) => {
+                match super::results::Evaluation::of_checkpoint(&net, &meta, prefs.cache_mb) {
+                    Ok(ev) => Done::Evaluated(Box::new(ev)),
+                    Err(e) => Done::NotEvaluated(e),
+                }
+            }
+            Err(e) => Done::NotEvaluated(e.to_string()),
         },
         Effect::ReadImage(path) => match crate::data::load_image(&path) {
             Ok(chw) => Done::Image(path, chw),

@@ -454,12 +454,24 @@ fn render_log(theme: &Theme, run: &Run, area: Rect, buf: &mut Buffer) {
     b.render(area, buf);
     let h = usize::from(inner.height);
     let w = usize::from(inner.width);
-    let start = run.log.len().saturating_sub(h);
-    let lines: Vec<Line> = run
-        .log
-        .iter()
-        .skip(start)
-        .map(|l| Line::raw(truncate(&theme.text(l), w, theme.symbols().ellipsis)))
-        .collect();
+    // a long line wraps (issue 23: the validation accuracy, the number a class watches,
+    // was cut off at the end of the line); the newest rows that fit are shown
+    let mut rows: Vec<String> = Vec::new();
+    for l in run.log.iter().rev() {
+        if rows.len() >= h {
+            break;
+        }
+        let mut wrapped = crate::tui::wrap(&theme.text(l), w.saturating_sub(2).max(1));
+        for (i, r) in wrapped.iter_mut().enumerate() {
+            if i > 0 {
+                r.insert_str(0, "  ");
+            }
+        }
+        for r in wrapped.into_iter().rev() {
+            rows.push(truncate(&r, w, theme.symbols().ellipsis));
+        }
+    }
+    let skip = rows.len().saturating_sub(h);
+    let lines: Vec<Line> = rows.into_iter().rev().skip(skip).map(Line::raw).collect();
     Paragraph::new(lines).render(inner, buf);
 }

@@ -362,7 +362,7 @@ impl TrainingState {
             Action::Retrain | Action::EditSettings => {
                 self.phase = Phase::Settings(SettingsForm::default());
             }
-            Action::Load => effects.push(Effect::Load),
+            Action::Load => effects.extend([Effect::Load, Effect::EvaluateModel]),
             _ => self.act_on_phase(action, code, effects),
         }
         KeyOutcome::Stay
@@ -481,6 +481,16 @@ impl TrainingState {
                 self.notice = Some(format!("loaded {}: the predict tab uses it now", path(&p)));
             }
             Done::NotLoaded(e) => self.notice = Some(format!("cannot load: {e}")),
+            Done::Evaluated(ev) => {
+                if let Some(r) = self.results_mut() {
+                    r.set_evaluation(*ev);
+                }
+            }
+            Done::NotEvaluated(why) => {
+                if let Some(r) = self.results_mut() {
+                    r.eval_note = Some(why);
+                }
+            }
             Done::Image(p, chw) => {
                 let Phase::Results(r) = &mut self.phase else {
                     return;

@@ -38,6 +38,10 @@ pub(crate) fn render(theme: &Theme, st: &TrainingState, area: Rect, buf: &mut Bu
             format!(" Training {dot} stopped by an error"),
             Some(run.elapsed_ms),
         ),
+        Phase::Results(r) if r.loaded => (
+            format!(" Training {dot} a model loaded from its file"),
+            None,
+        ),
         Phase::Results(r) => (format!(" Training {dot} done"), Some(r.elapsed_ms)),
     };
     let right = elapsed_ms.map_or(String::new(), |ms| {
@@ -234,10 +238,25 @@ pub(crate) fn render_loss_chart(
     } else {
         ("⠂", "•", "█")
     };
+    // the legend's marks in their curves' colours
     let legend = if epochs_only {
-        format!("Loss per epoch: {tm} training  {vm} validation")
+        ratatui::text::Line::from(vec![
+            ratatui::text::Span::raw(" Loss per epoch: "),
+            ratatui::text::Span::styled(format!("{tm} training"), colored(Color::Cyan)),
+            ratatui::text::Span::raw("  "),
+            ratatui::text::Span::styled(format!("{vm} validation"), colored(Color::Yellow)),
+            ratatui::text::Span::raw(" "),
+        ])
     } else {
-        format!("Loss: {bm} each batch  {tm} training (epoch)  {vm} validation (epoch)")
+        ratatui::text::Line::from(vec![
+            ratatui::text::Span::raw(" Loss: "),
+            ratatui::text::Span::styled(format!("{bm} each batch"), colored(Color::DarkGray)),
+            ratatui::text::Span::raw("  "),
+            ratatui::text::Span::styled(format!("{tm} training (epoch)"), colored(Color::Cyan)),
+            ratatui::text::Span::raw("  "),
+            ratatui::text::Span::styled(format!("{vm} validation (epoch)"), colored(Color::Yellow)),
+            ratatui::text::Span::raw(" "),
+        ])
     };
     let mid_x = (x0 + epochs) / 2.0;
     let x_labels: Vec<String> = if (epochs - x0) >= 2.0 {
@@ -250,7 +269,12 @@ pub(crate) fn render_loss_chart(
         vec![format!("{x0:.0}"), format!("{epochs:.0}")]
     };
     let chart = Chart::new(sets)
-        .block(block(theme, &legend))
+        .block(
+            Block::bordered()
+                .border_set(theme.border())
+                .title(legend)
+                .title_style(theme.heading()),
+        )
         .legend_position(None)
         .x_axis(
             Axis::default()

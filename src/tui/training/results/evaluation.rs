@@ -35,6 +35,64 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
+    /// A saved model evaluated on its own validation split: the folder, seed and sizes
+    /// its checkpoint records (the split `train` made), read again and predicted on the
+    /// CPU. `Err`: why it cannot be (no split recorded, the folder moved or changed).
+    pub(crate) fn of_checkpoint(
+        net: &crate::nn::net::Net,
+        meta: &crate::nn::checkpoint::CheckpointMeta,
+        cache_mb: usize,
+    ) -> Result<Evaluation, String> {
+        let s = &meta.settings;
+        let num = |k: &str| s.get(k).and_then(|v| v.parse::<u64>().ok());
+        let (Some(seed), Some(train), Some(val), Some(dir)) = (
+            num("seed"),
+            num("train_size"),
+            num("val_size"),
+            s.get("data"),
+        ) else {
+            return Err(
+                "the file does not record the images it was trained and validated on".into(),
+            );
+        };
+        let dir = std::path::Path::new(dir);
+        let (ds, _) = crate::data::load_folder_budget(dir, crate::data::budget_bytes(cache_mb))
+            .map_err(|e| format!("its data folder cannot be read ({e})"))?;
+        let n = ds.len();
+        if (train + val) as usize != n || ds.classes.len() != net.classes() {
+            return Err(format!(
+                "its data folder {} has changed since ({n} images now, {} then)",
+                crate::text::path(dir),
+                train + val
+            ));
+        }
+        let (_, val_idx) = crate::data::split(n, seed);
+        let (mut backend, _) = crate::backend::select(crate::backend::DeviceChoice::Cpu, None)
+            .map_err(|e| e.to_string())?;
+        let len = crate::data::IMAGE_LEN;
+        let mut confusion = ConfusionMatrix::new(ds.classes.len());
+        let mut predictions = Vec::with_capacity(val_idx.len());
+        let mut input = vec![0.0f32; 50 * len];
+        for chunk in val_idx.chunks(50) {
+            let x = &mut input[..chunk.len() * len];
+            ds.try_normalized_into(chunk, x)
+                .map_err(|e| e.to_string())?;
+            let lp = backend.predict(net, x).map_err(|e| e.to_string())?;
+            for (row, &i) in lp.rows().into_iter().zip(chunk) {
+                let p = crate::backend::cpu::argmax(&row.to_vec());
+                confusion.add(ds.labels[i], p);
+                predictions.push(p);
+            }
+        }
+        Ok(Evaluation {
+            confusion: Some(confusion),
+            cell: (0, 0),
+            dataset: Some(Arc::new(ds)),
+            val: val_idx,
+            predictions: Some(predictions),
+        })
+    }
+
     /// Move the selected cell by (rows, columns) within `classes` classes.
     pub(crate) fn move_cell(&mut self, classes: usize, down: isize, right: isize) {
         let last = classes.max(1) - 1;
@@ -48,7 +106,28 @@ impl Evaluation {
 /// predicted across.
 fn confusion_lines<'a>(theme: &Theme, r: &Results) -> Vec<Line<'a>> {
     let Some(m) = &r.evaluation.confusion else {
-        return vec![Line::raw("No validation results.")];
+        if !r.loaded {
+            return vec![Line::raw("No validation results.")];
+        }
+        // a loaded model that could not be evaluated here: why, and what the file says
+        let mut lines = vec![Line::raw(format!(
+            "Not evaluated here: {}.",
+            r.eval_note
+                .as_deref()
+                .unwrap_or("the model has not been evaluated")
+        ))];
+        let s = &r.meta.settings;
+        if let (Some(acc), Some(n)) = (
+            s.get("val_accuracy").and_then(|v| v.parse::<f64>().ok()),
+            s.get("val_size"),
+        ) {
+            lines.push(Line::raw(format!(
+                "When it was saved, its validation accuracy was {:.1}% on {} images (the file says so).",
+                100.0 * acc,
+                crate::text::escaped(n)
+            )));
+        }
+        return lines;
     };
     let names = &r.classes;
     let name_w = names.iter().map(|n| width(n)).max().unwrap_or(5).max(6) + 2;

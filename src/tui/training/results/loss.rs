@@ -9,12 +9,22 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 use crate::train::EpochReport;
 
 use super::super::super::theme::Theme;
+use super::super::super::widgets::wrap;
 use super::super::view::{block, render_loss_chart};
 use super::Results;
 
 /// Draw the loss history tab.
 pub(crate) fn render(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
-    let text_h = if area.height >= 24 { 9 } else { 7 };
+    let words = reading_words(r);
+    // the words get the rows they need (the chart keeps at least 6), so no sentence is cut
+    let needed: usize = words
+        .iter()
+        .map(|w| wrap(&theme.text(w), usize::from(area.width.saturating_sub(2))).len())
+        .sum::<usize>()
+        + 2;
+    let text_h = u16::try_from(needed)
+        .unwrap_or(u16::MAX)
+        .min(area.height.saturating_sub(6));
     let [chart, text] =
         Layout::vertical([Constraint::Min(6), Constraint::Length(text_h)]).areas(area);
     if area.width >= 100 {
@@ -43,13 +53,6 @@ pub(crate) fn render(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
     } else {
         render_loss_chart(theme, &r.reports, None, r.epochs, chart, buf);
     }
-    let verdict = overfitting_verdict(&r.reports);
-    let words = [
-        "Both curves should fall. When the validation loss levels off or rises while the \
-         training loss keeps falling, the network is memorising its training images instead of \
-         learning shapes: overfitting (more epochs will not help; more varied data will).",
-        verdict,
-    ];
     let lines: Vec<Line> = words
         .iter()
         .map(|w| Line::raw(theme.text(w).into_owned()))
@@ -58,6 +61,25 @@ pub(crate) fn render(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
         .wrap(Wrap { trim: true })
         .block(block(theme, "Reading the curves"))
         .render(text, buf);
+}
+
+/// The "Reading the curves" paragraphs: how to read them, why validation can be lower,
+/// and what this run's curves say.
+fn reading_words(r: &Results) -> [&'static str; 3] {
+    let verdict = if r.reports.is_empty() && r.loaded {
+        "This model was loaded from a file that records no loss history (saved by an older \
+         version or by PyTorch): train it here to see its curves."
+    } else {
+        overfitting_verdict(&r.reports)
+    };
+    [
+        "Both curves should fall. If validation levels off or rises while training keeps \
+         falling, the network memorises its training images: overfitting (more varied data \
+         helps, more epochs do not).",
+        "Validation can sit below training: dropout is on only while training, and the \
+         training loss is averaged over the epoch while the weights were still improving.",
+        verdict,
+    ]
 }
 
 /// What this run's curves say.

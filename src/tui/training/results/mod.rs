@@ -91,6 +91,10 @@ pub struct Results {
     pub filters: Filters,
     /// The predict tab.
     pub predict: Predict,
+    /// Read from a file (`L`), not trained in this session.
+    pub loaded: bool,
+    /// Why a loaded model has no evaluation, when it cannot have one.
+    pub eval_note: Option<String>,
 }
 
 impl Results {
@@ -100,7 +104,7 @@ impl Results {
         let meta = crate::train::checkpoint_meta(
             &config,
             (run.train_size, run.val_size),
-            run.reports.last(),
+            &run.reports,
             summary.classes.clone(),
             Some("app"),
         );
@@ -126,6 +130,8 @@ impl Results {
             evaluation,
             filters,
             predict,
+            loaded: false,
+            eval_note: None,
         }
     }
 
@@ -133,28 +139,47 @@ impl Results {
     pub fn loaded(net: Net, meta: CheckpointMeta, seed: u64) -> Self {
         let evaluation = Evaluation::default();
         let filters = Filters::new(None, &net, &evaluation);
+        // the loss history the file records (none in older files)
+        let reports = crate::train::history_from_meta(&meta.settings);
         Results {
             tab: ResultsTab::Predict,
             classes: meta.classes.clone(),
             net,
+            epochs: reports.len(),
+            reports,
             meta,
-            reports: Vec::new(),
-            epochs: 0,
             elapsed_ms: 0,
             confirm_overwrite: false,
             evaluation,
             filters,
             predict: Predict::new(seed),
+            loaded: true,
+            eval_note: None,
         }
     }
 
-    /// Show a model read from a file instead of the trained one (its feature maps are
-    /// computed again); the run's evaluation and loss history stay.
+    /// The evaluation of a loaded model on its own validation split: every tab shows it
+    /// (the filters tab's feature maps are of its first validation image).
+    pub(crate) fn set_evaluation(&mut self, ev: Evaluation) {
+        self.evaluation = ev;
+        self.eval_note = None;
+        self.filters.set_model(&self.net, &self.evaluation);
+    }
+
+    /// Show a model read from a file instead of the trained one: the run's evaluation,
+    /// loss history and untrained filters were of another model, so they go; the file's
+    /// own loss history comes in, and its evaluation follows (`set_evaluation`).
     pub(crate) fn replace_model(&mut self, net: Net, meta: CheckpointMeta) {
-        self.filters.set_model(&net, &self.evaluation);
+        self.reports = crate::train::history_from_meta(&meta.settings);
+        self.epochs = self.reports.len();
+        self.elapsed_ms = 0;
+        self.evaluation = Evaluation::default();
+        self.filters = Filters::new(None, &net, &self.evaluation);
         self.classes.clone_from(&meta.classes);
         self.net = net;
         self.meta = meta;
+        self.loaded = true;
+        self.eval_note = None;
         self.tab = ResultsTab::Predict;
     }
 }
