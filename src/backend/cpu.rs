@@ -1304,28 +1304,15 @@ impl CpuBackend {
             // the squared deviations from it)
             let hw = c.ops[op].in_len / ch;
             let count = n * hw;
-            let input_of = |slot: &Slot, x: &[f32]| -> Vec<f32> {
-                if op == 0 {
-                    x.to_vec()
-                } else {
-                    slot.outs[op - 1].clone()
-                }
-            };
-            let mut sum = vec![0.0f64; ch];
-            for (w, r) in self.workers.iter().zip(ranges) {
-                for (slot, img) in w.slots.iter().zip(r.clone()) {
-                    let xi = input_of(slot, &input[img * len..(img + 1) * len]);
-                    layers::bn_sums(&xi, ch, None, &mut sum);
-                }
-            }
+            // each worker sums its own images (in parallel), the partial sums are added in
+            // worker order
+            let sum = self.bn_partials(input, len, ranges, op, ch, |xi, _, out| {
+                layers::bn_sums(xi, ch, None, out);
+            });
             let mean: Vec<f32> = sum.iter().map(|s| (s / count as f64) as f32).collect();
-            let mut sq = vec![0.0f64; ch];
-            for (w, r) in self.workers.iter().zip(ranges) {
-                for (slot, img) in w.slots.iter().zip(r.clone()) {
-                    let xi = input_of(slot, &input[img * len..(img + 1) * len]);
-                    layers::bn_sums(&xi, ch, Some(&mean), &mut sq);
-                }
-            }
+            let sq = self.bn_partials(input, len, ranges, op, ch, |xi, _, out| {
+                layers::bn_sums(xi, ch, Some(&mean), out);
+            });
             let var: Vec<f32> = sq.iter().map(|s| (s / count as f64) as f32).collect();
             // the running statistics (PyTorch: the unbiased variance)
             let t = &c.ops[op].tensors;
@@ -1364,23 +1351,15 @@ impl CpuBackend {
                 backward_range(ctx, slot, x, img, op + 1..end, &mut w.grads, &mut timer);
                 w.timer = timer;
             });
-            let mut sums = vec![0.0f64; 2 * ch];
-            for (w, r) in self.workers.iter().zip(ranges) {
-                for (slot, img) in w.slots.iter().zip(r.clone()) {
-                    let dout: &[f32] = if op == all - 1 {
-                        &slot.dlogits
-                    } else {
-                        &slot.dins[op + 1]
-                    };
-                    let xi: &[f32] = if op == 0 {
-                        &input[img * len..(img + 1) * len]
-                    } else {
-                        &slot.outs[op - 1]
-                    };
-                    let st = &self.bn[b];
-                    layers::bn_grad_sums(dout, xi, &st.mean, &st.inv_std, &mut sums);
-                }
-            }
+            let st = self.bn[b].clone();
+            let sums = self.bn_partials(input, len, ranges, op, 2 * ch, |xi, slot, out| {
+                let dout: &[f32] = if op == all - 1 {
+                    &slot.dlogits
+                } else {
+                    &slot.dins[op + 1]
+                };
+                layers::bn_grad_sums(dout, xi, &st.mean, &st.inv_std, out);
+            });
             let t = &c.ops[op].tensors;
             for ci in 0..ch {
                 self.grads[t[1]][ci] += sums[ci] as f32;
@@ -1395,6 +1374,49 @@ impl CpuBackend {
             w.timer = timer;
         });
         Ok(())
+    }
+
+    /// Per worker, in parallel, `f`'s sums (`n` of them) over its images, from each image's
+    /// input to step `op` (and its slot); the workers' sums added in worker order.
+    #[allow(clippy::too_many_arguments)]
+    fn bn_partials<F>(
+        &self,
+        input: &[f32],
+        len: usize,
+        ranges: &[std::ops::Range<usize>],
+        op: usize,
+        n: usize,
+        f: F,
+    ) -> Vec<f64>
+    where
+        F: Fn(&[f32], &Slot, &mut [f64]) + Sync,
+    {
+        let parts: Vec<Vec<f64>> = self.pool.install(|| {
+            use rayon::prelude::*;
+            self.workers
+                .par_iter()
+                .zip(ranges.to_vec())
+                .map(|(w, r)| {
+                    let mut out = vec![0.0f64; n];
+                    for (slot, img) in w.slots.iter().zip(r) {
+                        let xi: &[f32] = if op == 0 {
+                            &input[img * len..(img + 1) * len]
+                        } else {
+                            &slot.outs[op - 1]
+                        };
+                        f(xi, slot, &mut out);
+                    }
+                    out
+                })
+                .collect()
+        });
+        let mut total = vec![0.0f64; n];
+        for p in parts {
+            for (t, v) in total.iter_mut().zip(p) {
+                *t += v;
+            }
+        }
+        total
     }
 
     /// Run `f` on every image of the batch, each worker on its own images (their slots).
