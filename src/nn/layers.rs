@@ -167,6 +167,21 @@ pub fn bn_inv_std(var: &[f32]) -> Vec<f32> {
     var.iter().map(|&v| 1.0 / (v + BN_EPS).sqrt()).collect()
 }
 
+/// The sum of `f(v)` over `values`, in f64 with eight running sums (so the additions do
+/// not wait on each other), added in a fixed order.
+#[inline]
+fn sum8(values: &[f32], f: impl Fn(f32) -> f64) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let mut chunks = values.chunks_exact(8);
+    for ch in &mut chunks {
+        for (a, &v) in acc.iter_mut().zip(ch) {
+            *a += f(v);
+        }
+    }
+    let tail: f64 = chunks.remainder().iter().map(|&v| f(v)).sum();
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
 /// Per channel, the sum and the sum of squared deviations from `mean` of one CHW image
 /// (added into `sum` and `sq`; pass `mean` = `None` for the first sweep).
 pub fn bn_sums(x: &[f32], c: usize, mean: Option<&[f32]>, out: &mut [f64]) {
@@ -174,13 +189,10 @@ pub fn bn_sums(x: &[f32], c: usize, mean: Option<&[f32]>, out: &mut [f64]) {
     for ci in 0..c {
         let plane = &x[ci * hw..(ci + 1) * hw];
         out[ci] += match mean {
-            None => plane.iter().map(|&v| f64::from(v)).sum::<f64>(),
+            None => sum8(plane, f64::from),
             Some(m) => {
                 let m = f64::from(m[ci]);
-                plane
-                    .iter()
-                    .map(|&v| (f64::from(v) - m).powi(2))
-                    .sum::<f64>()
+                sum8(plane, |v| (f64::from(v) - m) * (f64::from(v) - m))
             }
         };
     }
@@ -191,19 +203,15 @@ pub fn bn_sums(x: &[f32], c: usize, mean: Option<&[f32]>, out: &mut [f64]) {
 pub fn bn_grad_sums(dy: &[f32], x: &[f32], mean: &[f32], inv_std: &[f32], out: &mut [f64]) {
     let c = mean.len();
     let hw = x.len() / c.max(1);
+    let mut prod = vec![0.0f32; hw];
     for ci in 0..c {
         let (m, is) = (mean[ci], inv_std[ci]);
-        let mut s = 0.0f64;
-        let mut sx = 0.0f64;
-        for (&g, &v) in dy[ci * hw..(ci + 1) * hw]
-            .iter()
-            .zip(&x[ci * hw..(ci + 1) * hw])
-        {
-            s += f64::from(g);
-            sx += f64::from(g) * f64::from((v - m) * is);
+        let g = &dy[ci * hw..(ci + 1) * hw];
+        for ((p, &gv), &v) in prod.iter_mut().zip(g).zip(&x[ci * hw..(ci + 1) * hw]) {
+            *p = gv * ((v - m) * is);
         }
-        out[ci] += s;
-        out[c + ci] += sx;
+        out[ci] += sum8(g, f64::from);
+        out[c + ci] += sum8(&prod, f64::from);
     }
 }
 
