@@ -313,8 +313,12 @@ impl CpuBackend {
                 .par_iter_mut()
                 .zip(ranges.to_vec())
                 .for_each(|(w, r)| {
-                    w.slots.truncate(1);
-                    let mut slot = w.slots.pop().unwrap_or_else(|| Slot::new(c));
+                    // the first slot serves every image here; the others (a batch norm
+                    // network's, while training) are kept for the next training batch
+                    if w.slots.is_empty() {
+                        w.slots.push(Slot::new(c));
+                    }
+                    let mut slot = std::mem::replace(&mut w.slots[0], Slot::empty());
                     for img in r {
                         let x = &input[img * len..(img + 1) * len];
                         w.timer.start();
@@ -336,7 +340,7 @@ impl CpuBackend {
                             w.timer = timer;
                         }
                     }
-                    w.slots.push(slot);
+                    w.slots[0] = slot;
                 });
         });
     }

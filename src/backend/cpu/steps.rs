@@ -63,6 +63,17 @@ pub(super) struct Slot {
 }
 
 impl Slot {
+    /// A slot with no buffers (a placeholder while the real one is in use).
+    pub(super) fn empty() -> Slot {
+        Slot {
+            outs: Vec::new(),
+            dins: Vec::new(),
+            aux: Vec::new(),
+            dlogits: Vec::new(),
+            scratch: Vec::new(),
+        }
+    }
+
     pub(super) fn new(c: &Compiled) -> Slot {
         let mut scratch = 0usize;
         let aux = c
