@@ -445,6 +445,55 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 mod tests {
     use super::*;
 
+    /// im2col against its definition, for strides and paddings that leave columns out.
+    #[test]
+    fn im2col_is_its_definition() {
+        for (h, w, k, stride, pad) in [
+            (7, 9, 3, 2, 2),
+            (8, 5, 5, 3, 0),
+            (6, 6, 2, 2, 1),
+            (5, 11, 4, 3, 3),
+        ] {
+            let g = ConvGeom {
+                c: 2,
+                h,
+                w,
+                kh: k,
+                kw: k,
+                stride,
+                pad,
+            };
+            let x: Vec<f32> = (0..g.input_len()).map(|i| i as f32 + 1.0).collect();
+            let (oh, ow) = (g.oh(), g.ow());
+            let mut col = vec![-1.0; g.col_rows() * oh * ow];
+            im2col(&x, &g, &mut col);
+            for ci in 0..2 {
+                for ky in 0..k {
+                    for kx in 0..k {
+                        for oy in 0..oh {
+                            for ox in 0..ow {
+                                let iy = (oy * stride + ky) as isize - pad as isize;
+                                let ix = (ox * stride + kx) as isize - pad as isize;
+                                let want =
+                                    if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
+                                        0.0
+                                    } else {
+                                        x[(ci * h + iy as usize) * w + ix as usize]
+                                    };
+                                let row = (ci * k + ky) * k + kx;
+                                assert_eq!(
+                                    col[row * oh * ow + oy * ow + ox],
+                                    want,
+                                    "{g:?} {ci} {ky} {kx} {oy} {ox}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// The tiled convolution gives the untiled one's numbers, whatever the blocks.
     #[test]
     fn tiled_convolution_equals_the_whole_image_one() {
