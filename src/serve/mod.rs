@@ -143,6 +143,10 @@ pub struct Shared {
     teacher_at: Mutex<Option<(usize, usize)>>,
     /// The server is stopping: sessions say goodbye and restore the students' screens.
     stopping: AtomicBool,
+    /// Ctrl-C or SIGTERM arrived (listened for from the start, so one that comes before
+    /// anything waits for it still ends the class properly), and its wake-up.
+    signalled: Arc<AtomicBool>,
+    signal: tokio::sync::Notify,
     /// The names of the sessions now running (each unique: see [`Shared::lease_name`]).
     names: Mutex<HashSet<String>>,
     /// The open connections (see [`accept`]).
@@ -326,15 +330,7 @@ impl Server {
     /// A flag set when Ctrl-C or SIGTERM arrives (for a front end that keeps the
     /// terminal itself, as `serve --console` does, and calls [`Server::stop`]).
     pub fn stop_requested(&self) -> Arc<AtomicBool> {
-        let flag = Arc::new(AtomicBool::new(false));
-        if let Some(rt) = &self.runtime {
-            let set = Arc::clone(&flag);
-            rt.spawn(async move {
-                stop_signal().await;
-                set.store(true, Ordering::SeqCst);
-            });
-        }
-        flag
+        Arc::clone(&self.shared.signalled)
     }
 
     /// Serve until Ctrl-C or SIGTERM (or the listener fails). Then every session says
@@ -343,10 +339,11 @@ impl Server {
         let (Some(rt), Some(task)) = (self.runtime.as_ref(), self.task.take()) else {
             return Ok(());
         };
+        let shared = Arc::clone(&self.shared);
         let result = rt.block_on(async move {
             tokio::select! {
                 r = task => Some(r),
-                () = stop_signal() => None,
+                () = shared.signal.notified() => None,
             }
         });
         match result {
@@ -421,20 +418,39 @@ impl Drop for Server {
     }
 }
 
-/// Ctrl-C, or (on Unix) SIGTERM.
-async fn stop_signal() {
+/// Ctrl-C and (on Unix) SIGTERM, listened for from the moment they are registered.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    /// Start listening (inside the runtime).
+    fn register() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let streams = signal(SignalKind::interrupt())
+                .and_then(|i| signal(SignalKind::terminate()).map(|t| (i, t)))
+                .ok();
+            Signals { streams }
+        }
+        #[cfg(not(unix))]
+        Signals {}
+    }
+
+    /// The first of them to arrive.
+    async fn arrive(self) {
+        #[cfg(unix)]
+        if let Some((mut int, mut term)) = self.streams {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
+                _ = int.recv() => {}
                 _ = term.recv() => {}
             }
             return;
         }
+        let _ = tokio::signal::ctrl_c().await;
     }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 impl Shared {
@@ -625,11 +641,25 @@ pub fn start(config: ServeConfig) -> Result<Server> {
         runtime: runtime.handle().clone(),
         teacher_at: Mutex::new(None),
         stopping: AtomicBool::new(false),
+        signalled: Arc::new(AtomicBool::new(false)),
+        signal: tokio::sync::Notify::new(),
         names: Mutex::new(HashSet::new()),
         conns: accept::Registry::default(),
         writers: AtomicUsize::new(0),
         class: Arc::default(),
         config,
+    });
+    let listening = Arc::clone(&shared);
+    // registered now, before `start` returns: from here on Ctrl-C and SIGTERM end the
+    // class with its goodbyes and report, even before anything waits for them
+    let signals = {
+        let _entered = runtime.enter();
+        Signals::register()
+    };
+    runtime.spawn(async move {
+        signals.arrive().await;
+        listening.signalled.store(true, Ordering::SeqCst);
+        listening.signal.notify_one();
     });
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let accepting = Arc::clone(&shared);
