@@ -669,177 +669,20 @@ impl Plan {
             .iter()
             .filter(|l| matches!(l, Layer::Linear { .. }))
             .count();
-        let mut counts: std::collections::HashMap<&'static str, usize> = Default::default();
-        let mut seen_linear = 0usize;
+        let mut names = Naming {
+            counts: Default::default(),
+            linears,
+            seen_linear: 0,
+            last_layer: false,
+            classes,
+        };
         for (i, layer) in arch.layers.iter().enumerate() {
             let fail = |msg: String| Err(arch_err(format!("layer {} {layer}: {msg}", i + 1)));
-            let mut count = |key: &'static str| {
-                let n = counts.entry(key).or_insert(0);
-                *n += 1;
-                *n
-            };
-            let maps = match shape {
-                Shape::Maps { c, h, w } => Some((c, h, w)),
-                Shape::Flat(_) => None,
-            };
-            let needs_maps = || {
-                format!("it needs maps, but its input is already flat ({shape} values): put it before `flatten`")
-            };
-            let (output, module, act, flops, specs): (
-                Shape,
-                Option<String>,
-                Option<String>,
-                u64,
-                Vec<TensorSpec>,
-            ) = match *layer {
-                Layer::Conv {
-                    out,
-                    k,
-                    stride,
-                    pad,
-                } => {
-                    let Some((c, h, w)) = maps else {
-                        return fail(needs_maps());
-                    };
-                    if h + 2 * pad < k || w + 2 * pad < k {
-                        return fail(format!(
-                            "its input is {h}x{w} (padded {}x{}), smaller than the {k}x{k} kernel",
-                            h + 2 * pad,
-                            w + 2 * pad
-                        ));
-                    }
-                    let (oh, ow) = (
-                        (h + 2 * pad - k) / stride + 1,
-                        (w + 2 * pad - k) / stride + 1,
-                    );
-                    let n = count("conv");
-                    let name = format!("conv{n}");
-                    let fan_in = c * k * k;
-                    let specs = vec![
-                        spec(&name, "weight", vec![out, c, k, k], true, fan_in),
-                        spec(&name, "bias", vec![out], true, fan_in),
-                    ];
-                    let flops = 2 * (fan_in * out * oh * ow) as u64;
-                    (
-                        Shape::Maps {
-                            c: out,
-                            h: oh,
-                            w: ow,
-                        },
-                        Some(name.clone()),
-                        Some(name),
-                        flops,
-                        specs,
-                    )
-                }
-                Layer::MaxPool { k, stride } | Layer::AvgPool { k, stride } => {
-                    let Some((c, h, w)) = maps else {
-                        return fail(needs_maps());
-                    };
-                    if h < k || w < k {
-                        return fail(format!(
-                            "its input is {h}x{w}, smaller than the {k}x{k} window"
-                        ));
-                    }
-                    let (oh, ow) = ((h - k) / stride + 1, (w - k) / stride + 1);
-                    let act = if matches!(layer, Layer::MaxPool { .. }) {
-                        format!("pool{}", count("pool"))
-                    } else {
-                        format!("avgpool{}", count("avgpool"))
-                    };
-                    let flops = (c * oh * ow * k * k) as u64;
-                    (
-                        Shape::Maps { c, h: oh, w: ow },
-                        None,
-                        Some(act),
-                        flops,
-                        Vec::new(),
-                    )
-                }
-                Layer::Relu | Layer::Tanh | Layer::Sigmoid | Layer::LeakyRelu { .. } => {
-                    let key = layer.keyword();
-                    let act = format!("{key}{}", count(key));
-                    (shape, None, Some(act), shape.len() as u64, Vec::new())
-                }
-                Layer::BatchNorm => {
-                    let Some((c, _, _)) = maps else {
-                        return fail(needs_maps());
-                    };
-                    let name = format!("bn{}", count("bn"));
-                    let specs = vec![
-                        spec(&name, "weight", vec![c], true, 0),
-                        spec(&name, "bias", vec![c], true, 0),
-                        spec(&name, "running_mean", vec![c], false, 0),
-                        spec(&name, "running_var", vec![c], false, 0),
-                        TensorSpec {
-                            name: format!("{name}.num_batches_tracked"),
-                            shape: Vec::new(),
-                            trainable: false,
-                            int: true,
-                            fan_in: 0,
-                        },
-                    ];
-                    (
-                        shape,
-                        Some(name.clone()),
-                        Some(name),
-                        2 * shape.len() as u64,
-                        specs,
-                    )
-                }
-                Layer::Dropout2d { .. } => {
-                    if maps.is_none() {
-                        return fail(format!("{}; use dropout(P) on a vector", needs_maps()));
-                    }
-                    (shape, None, None, 0, Vec::new())
-                }
-                Layer::Dropout { .. } => (shape, None, None, 0, Vec::new()),
-                Layer::Flatten => {
-                    if maps.is_none() {
-                        return fail(format!("its input is already flat ({shape} values)"));
-                    }
-                    (Shape::Flat(shape.len()), None, None, 0, Vec::new())
-                }
-                Layer::Linear { out } => {
-                    let Shape::Flat(n_in) = shape else {
-                        return fail(format!(
-                            "linear before flatten (its input is {shape} maps): put `flatten` before it"
-                        ));
-                    };
-                    seen_linear += 1;
-                    let last = seen_linear == linears;
-                    let out = match out {
-                        Some(n) => n,
-                        None if i + 1 == arch.layers.len() => classes,
-                        None => {
-                            return fail(
-                                "`linear` without N makes the class scores: it must be the last layer (write linear(N) for a hidden layer)"
-                                    .into(),
-                            )
-                        }
-                    };
-                    let name = if linears == 1 {
-                        "fc".to_string()
-                    } else {
-                        format!("fc{seen_linear}")
-                    };
-                    let act = if last {
-                        "logits".to_string()
-                    } else {
-                        name.clone()
-                    };
-                    let specs = vec![
-                        spec(&name, "weight", vec![out, n_in], true, n_in),
-                        spec(&name, "bias", vec![out], true, n_in),
-                    ];
-                    (
-                        Shape::Flat(out),
-                        Some(name),
-                        Some(act),
-                        2 * (n_in * out) as u64,
-                        specs,
-                    )
-                }
+            names.last_layer = i + 1 == arch.layers.len();
+            let placed = place(*layer, shape, &mut names);
+            let (output, module, act, flops, specs) = match placed {
+                Ok(p) => p,
+                Err(msg) => return fail(msg),
             };
             if output.is_empty() {
                 return fail("its output is empty".into());
@@ -927,6 +770,206 @@ impl Plan {
     pub fn tensor_index(&self, name: &str) -> Option<usize> {
         self.tensors.iter().position(|t| t.name == name)
     }
+}
+
+/// What placing one layer gives: its output shape, module and output names, FLOPs per
+/// image and tensors.
+type Placed = (Shape, Option<String>, Option<String>, u64, Vec<TensorSpec>);
+
+/// The running names of a plan being made: each kind's count, the linear layers.
+struct Naming {
+    counts: std::collections::HashMap<&'static str, usize>,
+    linears: usize,
+    seen_linear: usize,
+    last_layer: bool,
+    classes: usize,
+}
+
+impl Naming {
+    /// The next number of kind `key` (from 1).
+    fn count(&mut self, key: &'static str) -> usize {
+        let n = self.counts.entry(key).or_insert(0);
+        *n += 1;
+        *n
+    }
+}
+
+/// The shape rule of one layer on its input `shape`: what it gives, or why it cannot
+/// work there.
+fn place(layer: Layer, shape: Shape, names: &mut Naming) -> std::result::Result<Placed, String> {
+    let maps = match shape {
+        Shape::Maps { c, h, w } => Some((c, h, w)),
+        Shape::Flat(_) => None,
+    };
+    let needs_maps = || {
+        format!("it needs maps, but its input is already flat ({shape} values): put it before `flatten`")
+    };
+    Ok(match layer {
+        Layer::Conv {
+            out,
+            k,
+            stride,
+            pad,
+        } => place_conv((out, k, stride, pad), shape, names)?,
+        Layer::MaxPool { k, stride } | Layer::AvgPool { k, stride } => {
+            let Some((c, h, w)) = maps else {
+                return Err(needs_maps());
+            };
+            if h < k || w < k {
+                return Err(format!(
+                    "its input is {h}x{w}, smaller than the {k}x{k} window"
+                ));
+            }
+            let (oh, ow) = ((h - k) / stride + 1, (w - k) / stride + 1);
+            let act = if matches!(layer, Layer::MaxPool { .. }) {
+                format!("pool{}", names.count("pool"))
+            } else {
+                format!("avgpool{}", names.count("avgpool"))
+            };
+            let flops = (c * oh * ow * k * k) as u64;
+            (
+                Shape::Maps { c, h: oh, w: ow },
+                None,
+                Some(act),
+                flops,
+                Vec::new(),
+            )
+        }
+        Layer::Relu | Layer::Tanh | Layer::Sigmoid | Layer::LeakyRelu { .. } => {
+            let key = layer.keyword();
+            let act = format!("{key}{}", names.count(key));
+            (shape, None, Some(act), shape.len() as u64, Vec::new())
+        }
+        Layer::BatchNorm => {
+            let Some((c, _, _)) = maps else {
+                return Err(needs_maps());
+            };
+            let name = format!("bn{}", names.count("bn"));
+            let specs = vec![
+                spec(&name, "weight", vec![c], true, 0),
+                spec(&name, "bias", vec![c], true, 0),
+                spec(&name, "running_mean", vec![c], false, 0),
+                spec(&name, "running_var", vec![c], false, 0),
+                TensorSpec {
+                    name: format!("{name}.num_batches_tracked"),
+                    shape: Vec::new(),
+                    trainable: false,
+                    int: true,
+                    fan_in: 0,
+                },
+            ];
+            (
+                shape,
+                Some(name.clone()),
+                Some(name),
+                2 * shape.len() as u64,
+                specs,
+            )
+        }
+        Layer::Dropout2d { .. } => {
+            if maps.is_none() {
+                return Err(format!("{}; use dropout(P) on a vector", needs_maps()));
+            }
+            (shape, None, None, 0, Vec::new())
+        }
+        Layer::Dropout { .. } => (shape, None, None, 0, Vec::new()),
+        Layer::Flatten => {
+            if maps.is_none() {
+                return Err(format!("its input is already flat ({shape} values)"));
+            }
+            (Shape::Flat(shape.len()), None, None, 0, Vec::new())
+        }
+        Layer::Linear { out } => place_linear(out, shape, names)?,
+    })
+}
+
+/// A convolution's shape rule (see [`place`]).
+fn place_conv(
+    (out, k, stride, pad): (usize, usize, usize, usize),
+    shape: Shape,
+    names: &mut Naming,
+) -> std::result::Result<Placed, String> {
+    let Shape::Maps { c, h, w } = shape else {
+        return Err(format!(
+            "it needs maps, but its input is already flat ({shape} values): put it before `flatten`"
+        ));
+    };
+    if h + 2 * pad < k || w + 2 * pad < k {
+        return Err(format!(
+            "its input is {h}x{w} (padded {}x{}), smaller than the {k}x{k} kernel",
+            h + 2 * pad,
+            w + 2 * pad
+        ));
+    }
+    let (oh, ow) = (
+        (h + 2 * pad - k) / stride + 1,
+        (w + 2 * pad - k) / stride + 1,
+    );
+    let n = names.count("conv");
+    let name = format!("conv{n}");
+    let fan_in = c * k * k;
+    let specs = vec![
+        spec(&name, "weight", vec![out, c, k, k], true, fan_in),
+        spec(&name, "bias", vec![out], true, fan_in),
+    ];
+    let flops = 2 * (fan_in * out * oh * ow) as u64;
+    Ok((
+        Shape::Maps {
+            c: out,
+            h: oh,
+            w: ow,
+        },
+        Some(name.clone()),
+        Some(name),
+        flops,
+        specs,
+    ))
+}
+
+/// A linear layer's shape rule (see [`place`]).
+fn place_linear(
+    out: Option<usize>,
+    shape: Shape,
+    names: &mut Naming,
+) -> std::result::Result<Placed, String> {
+    let Shape::Flat(n_in) = shape else {
+        return Err(format!(
+            "linear before flatten (its input is {shape} maps): put `flatten` before it"
+        ));
+    };
+    names.seen_linear += 1;
+    let last = names.seen_linear == names.linears;
+    let out = match out {
+                Some(n) => n,
+                None if names.last_layer => names.classes,
+                None => {
+                    return Err(
+                        "`linear` without N makes the class scores: it must be the last layer (write linear(N) for a hidden layer)"
+                            .into(),
+                    )
+                }
+            };
+    let name = if names.linears == 1 {
+        "fc".to_string()
+    } else {
+        format!("fc{}", names.seen_linear)
+    };
+    let act = if last {
+        "logits".to_string()
+    } else {
+        name.clone()
+    };
+    let specs = vec![
+        spec(&name, "weight", vec![out, n_in], true, n_in),
+        spec(&name, "bias", vec![out], true, n_in),
+    ];
+    Ok((
+        Shape::Flat(out),
+        Some(name),
+        Some(act),
+        2 * (n_in * out) as u64,
+        specs,
+    ))
 }
 
 fn spec(module: &str, what: &str, shape: Vec<usize>, trainable: bool, fan_in: usize) -> TensorSpec {
