@@ -9,4 +9,5 @@ pub mod kernels;
 pub mod layers;
 pub mod net;
 pub mod ops;
+pub mod plan;
 pub mod sgd;
