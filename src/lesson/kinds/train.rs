@@ -5,6 +5,9 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+use toml::Spanned;
+
+use super::fully_connected::classes;
 use super::{KindFile, LessonKind};
 use crate::lesson::check::Ctx;
 use crate::lesson::draw::step;
@@ -13,21 +16,28 @@ use crate::lesson::model::Lesson;
 use crate::nn::arch::{Layer, Plan, Shape};
 use crate::Result;
 
-/// A train lesson takes no numbers.
+/// A train lesson takes one optional list: the classes of the data the class trains on
+/// (the course's three shapes by default), which sizes the network's last layer.
 #[derive(Debug, Deserialize)]
-pub(crate) struct File {}
+pub(crate) struct File {
+    classes: Option<Spanned<Vec<String>>>,
+}
 
 impl KindFile for File {
     const NAME: &'static str = "train";
 
-    fn check(self, _ctx: &Ctx) -> Result<Arc<dyn LessonKind>> {
-        Ok(Arc::new(Train))
+    fn check(self, ctx: &Ctx) -> Result<Arc<dyn LessonKind>> {
+        Ok(Arc::new(Train {
+            classes: classes(ctx, &self.classes)?,
+        }))
     }
 }
 
 /// A checked train lesson.
 #[derive(Debug)]
-struct Train;
+struct Train {
+    classes: Vec<String>,
+}
 
 impl LessonKind for Train {
     fn opens_training(&self) -> bool {
@@ -36,8 +46,12 @@ impl LessonKind for Train {
 
     fn steps(&self, l: &Lesson) -> Result<Vec<Step>> {
         let t = l.text();
-        // the network the training screen trains by default, its shapes from its plan
-        let stages = pipeline_rows(&Plan::course(3));
+        // the network the training screen trains by default, its shapes from its plan,
+        // its last layer one score per class of the lesson's data
+        let mut stages = pipeline_rows(&Plan::course(self.classes.len()));
+        if let Some(last) = stages.last_mut() {
+            last.0 = format!("Log-softmax ({})", self.classes.join(", "));
+        }
         let pipe = Panel::Pipeline(Pipeline {
             label: "The network that will be trained".into(),
             stages: stages
@@ -177,5 +191,33 @@ mod tests {
                 "Log-softmax 10"
             ]
         );
+    }
+
+    #[test]
+    fn the_lessons_classes_size_the_last_layer() {
+        let text = "id = \"t\"\ntitle = \"T\"\nkind = \"train\"\n\
+                    classes = [\"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\", \"h\", \"i\", \"j\"]\n\
+                    [text]\nintro = \"x\"\n";
+        let l = Lesson::parse("t.toml", text).unwrap();
+        let steps = l.frames().unwrap();
+        let Some(Panel::Pipeline(p)) = steps[0].panels.first() else {
+            panic!("no pipeline")
+        };
+        let last: Vec<String> = p.stages[p.stages.len() - 2..]
+            .iter()
+            .map(|s| format!("{} {}", s.name, s.shape))
+            .collect();
+        assert_eq!(
+            last,
+            [
+                "Fully connected 10",
+                "Log-softmax (a, b, c, d, e, f, g, h, i, j) 10"
+            ]
+        );
+        let start = text.find("classes").unwrap();
+        let end = start + text[start..].find('\n').unwrap();
+        let bad = format!("{}classes = [\"a\"]{}", &text[..start], &text[end..]);
+        let e = Lesson::parse("t.toml", &bad).unwrap_err().to_string();
+        assert!(e.contains("t.toml: line 4") && e.contains("classes"), "{e}");
     }
 }
