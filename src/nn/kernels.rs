@@ -52,6 +52,76 @@ impl ConvGeom {
     }
 }
 
+/// The output columns `[lo, hi)` whose input column `ox*stride + kx - pad` lies inside
+/// the image, for kernel column `kx` (the others read the zero padding).
+#[inline]
+fn valid_cols(g: &ConvGeom, kx: usize, ow: usize) -> (usize, usize) {
+    // ox*s + kx >= pad  <=>  ox >= ceil((pad - kx) / s)
+    let lo = g.pad.saturating_sub(kx).div_ceil(g.stride).min(ow);
+    // ox*s + kx - pad <= w - 1  <=>  ox <= (w - 1 + pad - kx) / s
+    let hi = match (g.w + g.pad).checked_sub(kx + 1) {
+        Some(m) => (m / g.stride + 1).min(ow),
+        None => 0,
+    };
+    (lo, hi.max(lo))
+}
+
+/// `dst[i] = src[i * stride]` for every `i` of `dst`, in loops the compiler vectorises
+/// (whole chunks of `stride` values; the last value alone when its chunk is cut short).
+#[inline]
+fn copy_strided(dst: &mut [f32], src: &[f32], stride: usize) {
+    if stride == 1 {
+        dst.copy_from_slice(&src[..dst.len()]);
+        return;
+    }
+    // a constant stride lets the compiler turn the chunks into vector shuffles
+    let whole = match stride {
+        2 => copy_chunks::<2>(dst, src),
+        3 => copy_chunks::<3>(dst, src),
+        4 => copy_chunks::<4>(dst, src),
+        _ => {
+            let whole = (src.len() / stride).min(dst.len());
+            for (d, c) in dst[..whole].iter_mut().zip(src.chunks_exact(stride)) {
+                *d = c[0];
+            }
+            whole
+        }
+    };
+    for (i, d) in dst.iter_mut().enumerate().skip(whole) {
+        *d = src[i * stride];
+    }
+}
+
+/// The whole chunks of [`copy_strided`] for a stride known when compiling; returns how
+/// many values of `dst` it wrote.
+#[inline(always)]
+fn copy_chunks<const S: usize>(dst: &mut [f32], src: &[f32]) -> usize {
+    let whole = (src.len() / S).min(dst.len());
+    let (chunks, _) = src[..whole * S].as_chunks::<S>();
+    for (d, c) in dst[..whole].iter_mut().zip(chunks) {
+        *d = c[0];
+    }
+    whole
+}
+
+/// `dst[i * stride] += src[i]` for every `i` of `src`: the adjoint of [`copy_strided`].
+#[inline]
+fn add_strided(dst: &mut [f32], src: &[f32], stride: usize) {
+    if stride == 1 {
+        for (d, s) in dst[..src.len()].iter_mut().zip(src) {
+            *d += *s;
+        }
+        return;
+    }
+    let whole = (dst.len() / stride).min(src.len());
+    for (c, s) in dst.chunks_exact_mut(stride).zip(&src[..whole]) {
+        c[0] += *s;
+    }
+    for (i, s) in src.iter().enumerate().skip(whole) {
+        dst[i * stride] += *s;
+    }
+}
+
 /// Unfold one CHW image into `col` = [c*kh*kw, oh*ow]: row `(ci, ky, kx)`, column
 /// `(oy, ox)` holds `x[ci, oy*s + ky - p, ox*s + kx - p]` (0 outside the image).
 pub fn im2col(x: &[f32], g: &ConvGeom, col: &mut [f32]) {
@@ -78,25 +148,12 @@ pub fn im2col_rows(x: &[f32], g: &ConvGeom, rows: std::ops::Range<usize>, col: &
                         continue;
                     }
                     let src = &plane[iy as usize * g.w..(iy as usize + 1) * g.w];
-                    if g.stride == 1 {
-                        // ix = ox + kx - pad; valid ox range is [lo, hi)
-                        let lo = g.pad.saturating_sub(kx).min(ow);
-                        let hi = (g.w + g.pad).saturating_sub(kx).min(ow).max(lo);
-                        dst[..lo].fill(0.0);
-                        dst[hi..].fill(0.0);
-                        if hi > lo {
-                            let s0 = lo + kx - g.pad;
-                            dst[lo..hi].copy_from_slice(&src[s0..s0 + (hi - lo)]);
-                        }
-                    } else {
-                        for (ox, d) in dst.iter_mut().enumerate() {
-                            let ix = (ox * g.stride + kx) as isize - g.pad as isize;
-                            *d = if ix < 0 || ix >= g.w as isize {
-                                0.0
-                            } else {
-                                src[ix as usize]
-                            };
-                        }
+                    let (lo, hi) = valid_cols(g, kx, ow);
+                    dst[..lo].fill(0.0);
+                    dst[hi..].fill(0.0);
+                    if hi > lo {
+                        let s0 = lo * g.stride + kx - g.pad;
+                        copy_strided(&mut dst[lo..hi], &src[s0..], g.stride);
                     }
                 }
             }
@@ -129,22 +186,10 @@ pub fn col2im_rows_add(col: &[f32], g: &ConvGeom, rows: std::ops::Range<usize>, 
                         continue;
                     }
                     let drow = &mut plane[iy as usize * g.w..(iy as usize + 1) * g.w];
-                    if g.stride == 1 {
-                        let lo = g.pad.saturating_sub(kx).min(ow);
-                        let hi = (g.w + g.pad).saturating_sub(kx).min(ow).max(lo);
-                        if hi > lo {
-                            let s0 = lo + kx - g.pad;
-                            for (d, s) in drow[s0..s0 + (hi - lo)].iter_mut().zip(&srow[lo..hi]) {
-                                *d += *s;
-                            }
-                        }
-                    } else {
-                        for (ox, s) in srow.iter().enumerate() {
-                            let ix = (ox * g.stride + kx) as isize - g.pad as isize;
-                            if ix >= 0 && (ix as usize) < g.w {
-                                drow[ix as usize] += *s;
-                            }
-                        }
+                    let (lo, hi) = valid_cols(g, kx, ow);
+                    if hi > lo {
+                        let s0 = lo * g.stride + kx - g.pad;
+                        add_strided(&mut drow[s0..], &srow[lo..hi], g.stride);
                     }
                 }
             }

@@ -38,7 +38,8 @@ pub fn sigmoid(x: f32) -> f32 {
 fn exp_fast(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
     // round to the nearest integer by adding and removing 1.5 * 2^23
-    let k = (x * std::f32::consts::LOG2_E + 12_582_912.0) - 12_582_912.0;
+    let shifted = x * std::f32::consts::LOG2_E + 12_582_912.0;
+    let k = shifted - 12_582_912.0;
     // ln 2 in two parts, so that k * ln 2 is subtracted without losing r's digits
     let r = (x - k * 0.693_359_4) + k * 2.121_944_4e-4;
     let p = 1.0
@@ -46,7 +47,11 @@ fn exp_fast(x: f32) -> f32 {
             + r * (0.5
                 + r * (1.0 / 6.0
                     + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r / 5040.0))))));
-    p * f32::from_bits(((k as i32 + 127) as u32) << 23)
+    // `shifted`'s low mantissa bits hold k (its bits are 0x4B40_0000 + k), so 2^k's
+    // exponent field is (bits - 0x4B40_0000 + 127) << 23: integer arithmetic that
+    // vectorises, where a float-to-int cast is a saturating scalar conversion
+    let two_k = shifted.to_bits().wrapping_sub(0x4B40_0000 - 127) << 23;
+    p * f32::from_bits(two_k)
 }
 
 /// tanh(x) from [`exp_fast`]: `(1 - e^-2|x|) / (1 + e^-2|x|)` with the sign of x, and

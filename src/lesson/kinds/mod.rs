@@ -177,7 +177,7 @@ mod tests {
                 "pool_stride"
             ]
         );
-        assert!((find("train").unwrap().fields)().is_empty());
+        assert_eq!((find("train").unwrap().fields)(), ["classes"]);
         assert!(find("nope").is_none());
     }
 }
