@@ -250,14 +250,11 @@ fn split_of_1200() {
 }
 
 fn shared(rel: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("shared")
-        .join(rel);
+    let p = crate::common::shared(rel);
     if p.exists() {
         Some(p)
     } else {
-        println!("skipped: {} is absent", p.display());
+        crate::common::missing_reference(format!("{} is absent", p.display()));
         None
     }
 }

@@ -8,15 +8,14 @@ use cnn_tutor::backend::reference::{verify, Measure};
 use cnn_tutor::backend::CpuBackend;
 
 fn golden() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/golden/shapes_net_seed42_batch4.safetensors");
+    let p = crate::common::shared("golden/shapes_net_seed42_batch4.safetensors");
     p.exists().then_some(p)
 }
 
 #[test]
 fn every_golden_tensor_is_within_tolerance() {
     let Some(path) = golden() else {
-        eprintln!("skipped: ../shared/golden is not beside the checkout");
+        crate::common::missing_reference("no shared/golden beside the checkout or above it");
         return;
     };
     for threads in [1, 2] {
@@ -45,7 +44,7 @@ fn a_bare_state_dict_loads_and_predicts_like_pytorch() {
     use safetensors::tensor::TensorView;
 
     let Some(path) = golden() else {
-        eprintln!("skipped: ../shared/golden is not beside the checkout");
+        crate::common::missing_reference("no shared/golden beside the checkout or above it");
         return;
     };
     let file = TensorFile::read(&path).unwrap();

@@ -22,7 +22,9 @@ fn emu() -> Option<EmuGpu> {
     match EmuGpu::new() {
         Ok(Some(g)) => Some(g),
         Ok(None) => {
-            eprintln!("skipped: no C++ compiler (c++, g++, clang++ or $CXX) for the GPU emulator");
+            crate::common::missing_reference(
+                "no C++ compiler (c++, g++, clang++ or $CXX) for the GPU emulator",
+            );
             None
         }
         Err(e) => panic!("GPU emulator: {e}"),

@@ -26,6 +26,7 @@ mod lesson_hostile;
 mod lesson_seed;
 mod nn_gradcheck;
 mod quiz;
+mod references;
 mod serve_console;
 mod serve_hostile;
 mod serve_ssh;

@@ -43,10 +43,9 @@ fn five_epochs_on_1200_generated_images_reach_90_percent() {
 #[test]
 #[ignore = "trains 5 epochs on the course's 1,200 JPEGs (about 15 s in release)"]
 fn five_epochs_on_the_course_images_reach_90_percent() {
-    let dir =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/ms-learn-shapes");
+    let dir = crate::common::shared("data/ms-learn-shapes");
     if !dir.exists() {
-        eprintln!("skipped: {} is absent", dir.display());
+        crate::common::missing_reference(format!("{} is absent", dir.display()));
         return;
     }
     let cfg = TrainConfig {

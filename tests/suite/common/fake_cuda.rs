@@ -76,8 +76,8 @@ impl FakeCuda {
         match FakeCuda::get() {
             Ok(Some(f)) => Some(f),
             Ok(None) => {
-                eprintln!(
-                    "skipped: no C++ compiler (c++, g++, clang++ or $CXX) for the fake driver"
+                super::missing_reference(
+                    "no C++ compiler (c++, g++, clang++ or $CXX) for the fake driver",
                 );
                 None
             }

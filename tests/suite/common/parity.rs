@@ -34,11 +34,10 @@ pub fn assert_close(what: &str, ours: &[f32], theirs: &[f32], tol: f32) {
 pub fn golden_path() -> Option<PathBuf> {
     let p = match std::env::var_os("CNN_TUTOR_GOLDEN").filter(|v| !v.is_empty()) {
         Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/golden/shapes_net_seed42_batch4.safetensors"),
+        None => super::shared("golden/shapes_net_seed42_batch4.safetensors"),
     };
     if !p.exists() {
-        eprintln!("skipped: no golden file at {}", p.display());
+        super::missing_reference(format!("no golden file at {}", p.display()));
         return None;
     }
     Some(p)
