@@ -81,13 +81,13 @@ fn small_dataset() -> Dataset {
 fn epoch(c: &mut Criterion) {
     let ds = Arc::new(small_dataset());
     let config = TrainConfig {
-        dataset: Some(Arc::clone(&ds)),
         epochs: 1,
         threads: Some(THREADS),
         device: DeviceChoice::Cpu,
         out: None,
         ..TrainConfig::default()
     };
+    let config = train::Prepared::new(config, Arc::clone(&ds)).expect("prepared");
     let mut be = backend();
     let cancel = AtomicBool::new(false);
     let mut g = c.benchmark_group("train");

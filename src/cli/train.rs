@@ -7,22 +7,18 @@
 
 use std::io::IsTerminal;
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
-use crate::backend;
 use crate::cli::TrainArgs;
-use crate::data;
-use crate::train::{self, report, Outcome, TrainConfig, TrainEvent};
+use crate::train::{self, report, DataOptions, Outcome, Ready, TrainConfig, TrainEvent};
 use crate::Result;
 
 /// Run `cnn-tutor train`.
 pub fn run(args: &TrainArgs) -> Result<()> {
     let config = TrainConfig {
         data_dir: args.data.clone(),
-        dataset: None,
         epochs: args.epochs,
         batch_size: args.batch_size,
         lr: f64::from(args.lr),
@@ -39,34 +35,29 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         },
         weight_decay: args.weight_decay,
     };
-    // cheap checks first: settings, device; then the data (made when it is the default)
-    config.validate()?;
-    let (mut backend, note) = backend::select(config.device, config.threads)?;
-    if let Some(note) = note {
-        eprintln!("{note}");
-    }
-    data::ensure_dataset(&config.data_dir)?;
-    let budget = data::budget_bytes(args.cache_mb);
-    let (dataset, notes) = data::load_folder_budget(&config.data_dir, budget)?;
-    for note in notes {
-        eprintln!("{note}");
-    }
-    eprintln!("{}", dataset.memory_line(budget));
-    let dataset = Arc::new(dataset);
+    // settings, device, then the data (made when it is the default folder), one step
+    let cancel = AtomicBool::new(false);
+    let data = DataOptions {
+        cache_mb: args.cache_mb,
+        make_default: true,
+    };
+    let notes = &mut |n: String| eprintln!("{}", crate::text::escaped(&n));
+    let Some(Ready {
+        run: prepared,
+        mut backend,
+    }) = train::prepare(config, data, notes, &cancel)?
+    else {
+        return Ok(());
+    };
     // one training per --out at a time: a second one would overwrite the first's model
     // (taken once the data has loaded, so bad data makes no folder for the model)
     let _lock = crate::fsutil::lock_output(&args.out)?;
-    let config = TrainConfig {
-        dataset: Some(dataset),
-        ..config
-    };
 
     let json = args.json;
     let bar_on = !json && std::io::stderr().is_terminal();
     let mut bar: Option<ProgressBar> = None;
     let mut train_size = 0usize;
     let mut batches = 0usize;
-    let cancel = AtomicBool::new(false);
     let mut sink = |event: TrainEvent| match event {
         TrainEvent::Note(n) => eprintln!("{}", crate::text::escaped(&n)),
         TrainEvent::Started {
@@ -151,7 +142,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         }
         TrainEvent::Finished(_) | TrainEvent::Cancelled { .. } | TrainEvent::Failed(_) => {}
     };
-    let outcome = train::run(&config, backend.as_mut(), &cancel, &mut sink)?;
+    let outcome = train::run(&prepared, backend.as_mut(), &cancel, &mut sink)?;
     let Outcome::Finished(summary) = outcome else {
         return Ok(());
     };

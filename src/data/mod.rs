@@ -65,16 +65,21 @@ pub fn ensure_dataset(dir: &Path) -> Result<bool> {
         is_default_data_dir(dir),
         DEFAULT_PER_CLASS,
         DEFAULT_GENERATE_SEED,
+        &mut |n| eprintln!("note: {n}"),
     )
 }
 
 /// [`ensure_dataset`] with its choices spelled out: whether `dir` may be made when
-/// missing, and with how many images per class and which seed.
+/// missing, with how many images per class and which seed, and where its notes go (one
+/// before drawing, one after). The images are drawn into a hidden folder beside `dir`
+/// and renamed when complete, so a run stopped half-way never leaves a half-filled
+/// data folder behind.
 pub fn ensure_dataset_with(
     dir: &Path,
     may_create: bool,
     per_class: usize,
     seed: u64,
+    notes: &mut dyn FnMut(String),
 ) -> Result<bool> {
     match std::fs::symlink_metadata(dir) {
         Ok(_) => return Ok(false),
@@ -94,11 +99,26 @@ pub fn ensure_dataset_with(
             dir.display()
         )));
     }
-    let summary = generate(dir, per_class, seed)?;
-    eprintln!(
-        "note: {} was missing, so it was made: {summary}",
+    notes(format!(
+        "{} is missing: drawing {per_class} images per class into it ...",
         dir.display()
-    );
+    ));
+    let name = dir
+        .file_name()
+        .map_or_else(|| "shapes".into(), |n| n.to_string_lossy().into_owned());
+    let making = dir.with_file_name(format!(".{name}.making"));
+    let _ = std::fs::remove_dir_all(&making);
+    let summary = generate(&making, per_class, seed)?;
+    std::fs::rename(&making, dir).map_err(|e| {
+        Error::Data(format!(
+            "cannot move the new images into {}: {e}",
+            dir.display()
+        ))
+    })?;
+    notes(format!(
+        "made {} images ({} per class, seed {seed}) in {:.1} s",
+        summary.images, summary.per_class, summary.seconds
+    ));
     Ok(true)
 }
 
@@ -131,7 +151,7 @@ mod tests {
         let file = tmp.path().join("file");
         std::fs::write(&file, b"not a folder").unwrap();
         let dir = file.join("shapes");
-        let err = ensure_dataset_with(&dir, true, 1, 1).unwrap_err();
+        let err = ensure_dataset_with(&dir, true, 1, 1, &mut |_| {}).unwrap_err();
         let cause = std::error::Error::source(&err)
             .and_then(|s| s.downcast_ref::<std::io::Error>())
             .expect("the io error is kept");
@@ -146,10 +166,18 @@ mod tests {
     fn missing_default_dir_is_made() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("data/shapes");
-        assert!(ensure_dataset_with(&dir, true, 2, 1).unwrap());
+        let mut notes = Vec::new();
+        assert!(ensure_dataset_with(&dir, true, 2, 1, &mut |n| notes.push(n)).unwrap());
         let ds = load_folder(&dir).unwrap();
         assert_eq!(ds.class_counts(), [2, 2, 2]);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(
+            notes[1].starts_with("made 6 images (2 per class, seed 1)"),
+            "{notes:?}"
+        );
+        // drawn beside it and renamed: nothing half-made is left
+        assert!(!tmp.path().join("data/.shapes.making").exists());
         // second time: already there, nothing made
-        assert!(!ensure_dataset_with(&dir, true, 2, 1).unwrap());
+        assert!(!ensure_dataset_with(&dir, true, 2, 1, &mut |_| {}).unwrap());
     }
 }

@@ -766,7 +766,7 @@ pub fn read_authorized_keys(path: &Path) -> Result<Vec<PublicKey>> {
 /// missing (so concurrent first trainings never race to make it); check it otherwise.
 pub fn prepare_data(dir: &Path) -> Result<()> {
     if dir.exists() || !crate::data::is_default_data_dir(dir) {
-        crate::data::ensure_dataset_with(dir, false, 0, 0)?;
+        crate::data::ensure_dataset_with(dir, false, 0, 0, &mut |_| {})?;
         return Ok(());
     }
     eprintln!("making the training images in {} (once) ...", dir.display());

@@ -7,21 +7,19 @@
 //! and the accuracy correct / validation images.
 
 pub mod metrics;
+mod prepare;
 pub mod report;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, Receiver};
-use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Instant;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use crate::backend::{self, Backend, DeviceChoice};
-use crate::data::{self, Dataset, IMAGE_LEN};
+use crate::backend::{Backend, DeviceChoice};
+use crate::data::{self, IMAGE_LEN};
 use crate::nn::adam::Adam;
 use crate::nn::arch::{Arch, Layer, Plan, DEFAULT_INPUT};
 use crate::nn::checkpoint::{self, CheckpointMeta};
@@ -29,14 +27,13 @@ use crate::nn::net::Net;
 use crate::nn::sgd::Sgd;
 use crate::{Error, Result};
 pub use metrics::ConfusionMatrix;
+pub use prepare::{prepare, DataOptions, Prepared, Ready};
 
 /// What to train on and how.
 #[derive(Debug, Clone)]
 pub struct TrainConfig {
-    /// The image folder (one sub-folder per class); loaded unless `dataset` is given.
+    /// The image folder (one sub-folder per class).
     pub data_dir: PathBuf,
-    /// Already loaded images (skips loading `data_dir`).
-    pub dataset: Option<Arc<Dataset>>,
     /// Passes over the training images (at least 1).
     pub epochs: usize,
     /// Images per batch (at least 1).
@@ -91,7 +88,6 @@ impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
             data_dir: PathBuf::from(data::DEFAULT_DATA_DIR),
-            dataset: None,
             epochs: 5,
             batch_size: 50,
             lr: 0.001,
@@ -201,6 +197,9 @@ pub struct Summary {
     pub classes: Vec<String>,
     /// The trained net.
     pub net: Net,
+    /// What its checkpoint records: the settings and split of the run that happened and
+    /// its history ([`Prepared::checkpoint_meta`]).
+    pub meta: CheckpointMeta,
 }
 
 /// What the training thread reports, in order.
@@ -247,77 +246,6 @@ pub enum TrainEvent {
     },
     /// Stopped by an error (one line).
     Failed(String),
-}
-
-/// Control of a running training thread.
-#[derive(Debug)]
-pub struct TrainHandle {
-    cancel: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl TrainHandle {
-    /// Ask the thread to stop; it stops after the batch it is on.
-    pub fn cancel(&self) {
-        self.cancel.store(true, Ordering::SeqCst);
-    }
-
-    /// True once the thread has ended.
-    pub fn is_finished(&self) -> bool {
-        self.thread.as_ref().is_none_or(|t| t.is_finished())
-    }
-
-    /// Wait for the thread to end.
-    pub fn join(mut self) {
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for TrainHandle {
-    fn drop(&mut self) {
-        // a dropped handle stops the run rather than leaving a thread computing
-        if self.thread.is_some() {
-            self.cancel();
-        }
-    }
-}
-
-/// Start training on a worker thread. Settings and the device are checked here (so
-/// `--epochs 0` or `--device cuda` without a GPU fail at once); everything after that,
-/// including data errors, arrives as [`TrainEvent::Failed`].
-pub fn spawn(config: TrainConfig) -> Result<(Receiver<TrainEvent>, TrainHandle)> {
-    config.validate()?;
-    let (backend, note) = backend::select(config.device, config.threads)?;
-    let (tx, rx) = channel();
-    if let Some(note) = note {
-        let _ = tx.send(TrainEvent::Note(note));
-    }
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&cancel);
-    let thread = std::thread::Builder::new()
-        .name("cnn-train".into())
-        .spawn(move || {
-            let mut backend = backend;
-            let result = run(&config, backend.as_mut(), &flag, &mut |e| {
-                let _ = tx.send(e);
-            });
-            let last = match result {
-                Ok(Outcome::Finished(summary)) => TrainEvent::Finished(summary),
-                Ok(Outcome::Cancelled { epochs_done }) => TrainEvent::Cancelled { epochs_done },
-                Err(e) => TrainEvent::Failed(e.to_string()),
-            };
-            let _ = tx.send(last);
-        })
-        .map_err(|e| Error::thread("the training thread", e))?;
-    Ok((
-        rx,
-        TrainHandle {
-            cancel,
-            thread: Some(thread),
-        },
-    ))
 }
 
 /// How a run ended.
@@ -426,44 +354,20 @@ pub fn history_from_meta(
         .collect()
 }
 
-/// Train on the calling thread, reporting events to `sink` (everything but the final
-/// `Finished`/`Cancelled`/`Failed`, which the return value says).
+/// Train the prepared run on the calling thread with `backend`, reporting events to
+/// `sink` (everything but the final `Finished`/`Cancelled`/`Failed`, which the return
+/// value says). The settings and data were checked by [`prepare`] / [`Prepared::new`].
 pub fn run(
-    config: &TrainConfig,
+    prepared: &Prepared,
     backend: &mut dyn Backend,
     cancel: &AtomicBool,
     sink: &mut dyn FnMut(TrainEvent),
 ) -> Result<Outcome> {
-    config.validate()?;
     let start = Instant::now();
-    let dataset = match &config.dataset {
-        Some(d) => Arc::clone(d),
-        None => {
-            let budget = data::budget_bytes(data::DEFAULT_CACHE_MB);
-            let (d, notes) = data::load_folder_budget(&config.data_dir, budget)?;
-            for note in notes {
-                sink(TrainEvent::Note(note));
-            }
-            sink(TrainEvent::Note(d.memory_line(budget)));
-            Arc::new(d)
-        }
-    };
+    let config = &prepared.config;
+    let dataset = &prepared.dataset;
     let classes = dataset.classes.clone();
-    if classes.len() < 2 {
-        return Err(Error::Data(format!(
-            "{} has {} class folder(s); a classifier needs at least two (one sub-folder per class, e.g. circle/, square/)",
-            crate::text::path(&config.data_dir),
-            classes.len()
-        )));
-    }
-    if dataset.len() < 2 {
-        return Err(Error::Data(format!(
-            "{} holds {} image(s); training needs at least 2 (one to train on, one to validate)",
-            config.data_dir.display(),
-            dataset.len()
-        )));
-    }
-    let (train_idx, val_idx) = data::split(dataset.len(), config.seed);
+    let (train_idx, val_idx) = (&prepared.train_idx, &prepared.val_idx);
     let bs = config.batch_size;
     let batches_per_epoch = train_idx.len().div_ceil(bs);
     sink(TrainEvent::Started {
@@ -475,8 +379,7 @@ pub fn run(
         device: backend.name(),
     });
 
-    let plan = Plan::new(&config.arch, DEFAULT_INPUT, classes.len())?;
-    let mut net = Net::new(plan, config.seed);
+    let mut net = Net::new(prepared.plan.clone(), config.seed);
     let mut optimizer = match config.optimizer {
         OptimizerChoice::Adam => {
             let mut adam = Adam::new(config.lr, &net.params);
@@ -501,7 +404,7 @@ pub fn run(
         let mut done = 0usize;
         // the batches are normalised (and streamed images decoded) on a worker thread,
         // ahead of the step that takes them, in split order
-        let stopped = data::with_batches(&dataset, &train_idx, bs, |batches| -> Result<bool> {
+        let stopped = data::with_batches(dataset, train_idx, bs, |batches| -> Result<bool> {
             for (b, chunk) in train_idx.chunks(bs).enumerate() {
                 if cancel.load(Ordering::SeqCst) {
                     sink(TrainEvent::Note(format!(
@@ -562,7 +465,7 @@ pub fn run(
         confusion = ConfusionMatrix::new(classes.len());
         let mut val_loss_sum = 0.0f64;
         let val_batches = val_idx.len().div_ceil(bs);
-        let stopped = data::with_batches(&dataset, &val_idx, bs, |batches| -> Result<bool> {
+        let stopped = data::with_batches(dataset, val_idx, bs, |batches| -> Result<bool> {
             for chunk in val_idx.chunks(bs) {
                 if cancel.load(Ordering::SeqCst) {
                     return Ok(true);
@@ -600,15 +503,9 @@ pub fn run(
         reports.push(report);
     }
 
+    let meta = prepared.checkpoint_meta(&reports);
     let saved = match &config.out {
         Some(path) => {
-            let meta = checkpoint_meta(
-                config,
-                (train_idx.len(), val_idx.len()),
-                &reports,
-                classes.clone(),
-                None,
-            );
             checkpoint::save(path, &net, &meta)?;
             Some(path.clone())
         }
@@ -621,6 +518,7 @@ pub fn run(
         confusion,
         classes,
         net,
+        meta,
     })))
 }
 

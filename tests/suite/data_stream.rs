@@ -77,7 +77,6 @@ fn training_on_a_streamed_folder_gives_the_in_memory_numbers() {
     let run = |ds: data::Dataset| {
         let cfg = TrainConfig {
             data_dir: dir.clone(),
-            dataset: Some(Arc::new(ds)),
             epochs: 2,
             batch_size: 4,
             lr: 0.001,
@@ -89,7 +88,8 @@ fn training_on_a_streamed_folder_gives_the_in_memory_numbers() {
         };
         let mut backend = CpuBackend::new(Some(2)).unwrap();
         let mut notes = Vec::new();
-        let outcome = train::run(&cfg, &mut backend, &AtomicBool::new(false), &mut |e| {
+        let run = train::Prepared::new(cfg, Arc::new(ds)).unwrap();
+        let outcome = train::run(&run, &mut backend, &AtomicBool::new(false), &mut |e| {
             if let TrainEvent::Note(n) = e {
                 notes.push(n);
             }

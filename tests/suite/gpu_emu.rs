@@ -169,7 +169,6 @@ fn a_short_training_run_matches_the_cpu() {
     let ds = Arc::new(cnn_tutor::data::load_folder(&dir).unwrap());
     let cfg = TrainConfig {
         data_dir: "unused".into(),
-        dataset: Some(ds),
         epochs: 2,
         batch_size: 4,
         lr: 0.001,
@@ -179,6 +178,7 @@ fn a_short_training_run_matches_the_cpu() {
         out: None,
         ..TrainConfig::default()
     };
+    let cfg = train::Prepared::new(cfg, ds).unwrap();
     let run =
         |be: &mut dyn Backend| match train::run(&cfg, be, &AtomicBool::new(false), &mut |_| {})
             .unwrap()

@@ -9,6 +9,12 @@ use cnn_tutor::train::{self, Outcome, TrainConfig};
 
 /// The seed's protocol on 1,200 generated images (400 per class): at least 90% validation
 /// accuracy after 5 epochs.
+/// `cfg` on its folder, loaded whole.
+fn prepared(cfg: TrainConfig) -> train::Prepared {
+    let ds = Arc::new(data::load_folder(&cfg.data_dir).unwrap());
+    train::Prepared::new(cfg, ds).unwrap()
+}
+
 #[test]
 #[ignore = "trains 5 epochs on 1,200 images (about 15 s in release)"]
 fn five_epochs_on_1200_generated_images_reach_90_percent() {
@@ -17,15 +23,18 @@ fn five_epochs_on_1200_generated_images_reach_90_percent() {
     data::generate(&dir, 400, 42).unwrap();
     let cfg = TrainConfig {
         data_dir: dir.clone(),
-        dataset: Some(Arc::new(data::load_folder(&dir).unwrap())),
         device: DeviceChoice::Cpu,
         out: Some(tmp.path().join("m.safetensors")),
         ..TrainConfig::default()
     };
     let mut backend = CpuBackend::new(None).unwrap();
-    let Outcome::Finished(s) =
-        train::run(&cfg, &mut backend, &AtomicBool::new(false), &mut |_| {}).unwrap()
-    else {
+    let Outcome::Finished(s) = train::run(
+        &prepared(cfg),
+        &mut backend,
+        &AtomicBool::new(false),
+        &mut |_| {},
+    )
+    .unwrap() else {
         panic!("cancelled")
     };
     for e in &s.epochs {
@@ -50,15 +59,18 @@ fn five_epochs_on_the_course_images_reach_90_percent() {
     }
     let cfg = TrainConfig {
         data_dir: dir.clone(),
-        dataset: Some(Arc::new(data::load_folder(&dir).unwrap())),
         device: DeviceChoice::Cpu,
         out: None,
         ..TrainConfig::default()
     };
     let mut backend = CpuBackend::new(None).unwrap();
-    let Outcome::Finished(s) =
-        train::run(&cfg, &mut backend, &AtomicBool::new(false), &mut |_| {}).unwrap()
-    else {
+    let Outcome::Finished(s) = train::run(
+        &prepared(cfg),
+        &mut backend,
+        &AtomicBool::new(false),
+        &mut |_| {},
+    )
+    .unwrap() else {
         panic!("cancelled")
     };
     let last = s.epochs.last().unwrap();

@@ -9,17 +9,18 @@ use std::time::Duration;
 use cnn_tutor::backend::{Backend, CpuBackend, DeviceChoice};
 use cnn_tutor::data;
 use cnn_tutor::nn::checkpoint;
-use cnn_tutor::train::{self, Outcome, TrainConfig, TrainEvent};
+use cnn_tutor::train::{self, DataOptions, Outcome, Prepared, TrainConfig, TrainEvent};
 
 fn small_dataset(dir: &Path, per_class: usize) -> Arc<data::Dataset> {
     data::generate(dir, per_class, 7).unwrap();
     Arc::new(data::load_folder(dir).unwrap())
 }
 
-fn config(dataset: Arc<data::Dataset>, out: Option<std::path::PathBuf>) -> TrainConfig {
-    TrainConfig {
+/// A prepared run of the test settings on `dataset` (epochs and batch size may be changed
+/// afterwards: they do not change the split).
+fn config(dataset: Arc<data::Dataset>, out: Option<std::path::PathBuf>) -> Prepared {
+    let config = TrainConfig {
         data_dir: "unused".into(),
-        dataset: Some(dataset),
         epochs: 3,
         batch_size: 10,
         lr: 0.001,
@@ -28,7 +29,8 @@ fn config(dataset: Arc<data::Dataset>, out: Option<std::path::PathBuf>) -> Train
         threads: Some(2),
         out,
         ..TrainConfig::default()
-    }
+    };
+    Prepared::new(config, dataset).unwrap()
 }
 
 #[test]
@@ -92,7 +94,7 @@ fn the_same_seed_trains_the_same_net() {
     let ds = small_dataset(&tmp.path().join("shapes"), 4);
     let run = |threads| {
         let mut cfg = config(Arc::clone(&ds), None);
-        cfg.epochs = 1;
+        cfg.config.epochs = 1;
         let mut backend = CpuBackend::new(Some(threads)).unwrap();
         match train::run(&cfg, &mut backend, &AtomicBool::new(false), &mut |_| {}).unwrap() {
             Outcome::Finished(s) => s.net,
@@ -113,21 +115,33 @@ fn the_same_seed_trains_the_same_net() {
 }
 
 #[test]
-fn spawn_reports_events_and_cancel_stops_the_worker() {
+fn a_run_on_another_thread_reports_events_and_cancel_stops_it() {
     let tmp = tempfile::tempdir().unwrap();
     let ds = small_dataset(&tmp.path().join("shapes"), 20);
     let out = tmp.path().join("never.safetensors");
     let mut cfg = config(ds, Some(out.clone()));
-    cfg.epochs = 50;
-    cfg.batch_size = 2;
-    let (rx, handle) = train::spawn(cfg).unwrap();
+    cfg.config.epochs = 50;
+    cfg.config.batch_size = 2;
+    let cancel = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let flag = Arc::clone(&cancel);
+    let worker = std::thread::spawn(move || {
+        let mut backend = CpuBackend::new(Some(2)).unwrap();
+        let outcome = train::run(&cfg, &mut backend, &flag, &mut |e| {
+            let _ = tx.send(e);
+        });
+        let _ = tx.send(match outcome.unwrap() {
+            Outcome::Finished(s) => TrainEvent::Finished(s),
+            Outcome::Cancelled { epochs_done } => TrainEvent::Cancelled { epochs_done },
+        });
+    });
     let mut batches = 0;
     loop {
         match rx.recv_timeout(Duration::from_secs(60)).unwrap() {
             TrainEvent::Batch { .. } => {
                 batches += 1;
                 if batches == 2 {
-                    handle.cancel();
+                    cancel.store(true, std::sync::atomic::Ordering::SeqCst);
                 }
             }
             TrainEvent::Cancelled { epochs_done } => {
@@ -141,7 +155,7 @@ fn spawn_reports_events_and_cancel_stops_the_worker() {
         }
     }
     assert!(batches < 21, "{batches} batches: the first epoch has 21");
-    handle.join();
+    worker.join().unwrap();
     assert!(!out.exists(), "a cancelled run saves nothing");
 }
 
@@ -151,8 +165,8 @@ fn cancel_stops_the_loop_before_the_next_batch() {
     let tmp = tempfile::tempdir().unwrap();
     let ds = small_dataset(&tmp.path().join("shapes"), 20);
     let mut cfg = config(ds, None);
-    cfg.epochs = 50;
-    cfg.batch_size = 2;
+    cfg.config.epochs = 50;
+    cfg.config.batch_size = 2;
     let cancel = AtomicBool::new(false);
     let mut backend = CpuBackend::new(Some(1)).unwrap();
     let mut batches = 0;
@@ -169,36 +183,124 @@ fn cancel_stops_the_loop_before_the_next_batch() {
     assert_eq!(batches, 2, "no batch starts after cancel()");
 }
 
+/// `prepare` checks the settings before it touches the device or the data.
 #[test]
-fn spawn_rejects_bad_settings_at_once() {
+fn prepare_rejects_bad_settings_before_reading_data() {
+    let tmp = tempfile::tempdir().unwrap();
     let mut cfg = TrainConfig {
         epochs: 0,
+        data_dir: tmp.path().join("data/shapes"),
+        device: DeviceChoice::Cpu,
         ..TrainConfig::default()
     };
-    let err = train::spawn(cfg.clone()).unwrap_err();
+    let mut notes = Vec::new();
+    let cancel = AtomicBool::new(false);
+    let err = train::prepare(
+        cfg.clone(),
+        DataOptions::default(),
+        &mut |n| notes.push(n),
+        &cancel,
+    )
+    .err()
+    .unwrap();
     assert!(err.to_string().contains("--epochs"), "{err}");
     assert_eq!(err.exit_code(), 2);
     cfg.epochs = 1;
     cfg.batch_size = 0;
-    assert!(train::spawn(cfg).is_err());
+    let err = train::prepare(cfg, DataOptions::default(), &mut |n| notes.push(n), &cancel)
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("--batch-size"), "{err}");
+    assert!(notes.is_empty(), "{notes:?}");
+    assert!(!tmp.path().join("data").exists(), "no data was made");
 }
 
 #[test]
-fn a_missing_data_folder_arrives_as_failed() {
+fn a_missing_data_folder_is_one_line_naming_it() {
     let cfg = TrainConfig {
         data_dir: "/nonexistent/cnn-tutor/shapes".into(),
         out: None,
         device: DeviceChoice::Cpu,
         ..TrainConfig::default()
     };
-    let (rx, handle) = train::spawn(cfg).unwrap();
-    let last = rx.iter().last().unwrap();
-    match last {
-        TrainEvent::Failed(msg) => {
-            assert!(msg.contains("/nonexistent/cnn-tutor/shapes"), "{msg}");
-            assert_eq!(msg.lines().count(), 1);
-        }
-        e => panic!("{e:?}"),
-    }
-    handle.join();
+    let err = train::prepare(
+        cfg,
+        DataOptions::default(),
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(err.contains("/nonexistent/cnn-tutor/shapes"), "{err}");
+    assert_eq!(err.lines().count(), 1);
+}
+
+/// The default folder is drawn when missing, the images are loaded within the budget,
+/// split 70/30 and the network placed on the data's classes, with a note for each step.
+#[test]
+fn prepare_makes_the_default_folder_and_splits_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    // the default folder is `data/shapes` relative to where the command runs; here an
+    // absolute path is not the default, so it is not made ...
+    let cfg = TrainConfig {
+        data_dir: cwd.join("data/shapes"),
+        device: DeviceChoice::Cpu,
+        out: None,
+        ..TrainConfig::default()
+    };
+    let err = train::prepare(
+        cfg,
+        DataOptions::default(),
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("does not exist"), "{err}");
+    // ... and a folder that exists is loaded, split and planned
+    data::generate(&cwd.join("mine"), 5, 2).unwrap();
+    let cfg = TrainConfig {
+        data_dir: cwd.join("mine"),
+        device: DeviceChoice::Cpu,
+        out: None,
+        ..TrainConfig::default()
+    };
+    let mut notes = Vec::new();
+    let ready = train::prepare(
+        cfg,
+        DataOptions {
+            cache_mb: 1,
+            make_default: true,
+        },
+        &mut |n| notes.push(n),
+        &AtomicBool::new(false),
+    )
+    .unwrap()
+    .expect("not cancelled");
+    let p = &ready.run;
+    assert_eq!((p.train_idx.len(), p.val_idx.len()), (10, 5));
+    assert_eq!(p.plan.classes, 3);
+    assert_eq!(p.classes(), ["circle", "square", "triangle"]);
+    assert!(
+        notes.iter().any(|n| n.starts_with("memory: all 15 images")),
+        "{notes:?}"
+    );
+    let meta = p.checkpoint_meta(&[]);
+    assert_eq!(meta.settings["train_size"], "10");
+    assert_eq!(meta.settings["val_size"], "5");
+    // cancelled while the data is read: nothing to run
+    let cfg = TrainConfig {
+        data_dir: cwd.join("mine"),
+        device: DeviceChoice::Cpu,
+        ..TrainConfig::default()
+    };
+    let none = train::prepare(
+        cfg,
+        DataOptions::default(),
+        &mut |_| {},
+        &AtomicBool::new(true),
+    );
+    assert!(none.unwrap().is_none());
 }

@@ -105,8 +105,7 @@ fn event_stream_of_a_short_run() {
     // the same numbers as the headless loop, configured as `cnn-tutor train` does it
     // (its --lr is an f32)
     let config = TrainConfig {
-        data_dir: data,
-        dataset: None,
+        data_dir: data.clone(),
         epochs: 1,
         batch_size: 5,
         lr: f64::from(0.001f32),
@@ -118,7 +117,9 @@ fn event_stream_of_a_short_run() {
     };
     let (mut be, _) = backend::select(DeviceChoice::Cpu, None).expect("cpu");
     let cancel = std::sync::atomic::AtomicBool::new(false);
-    let outcome = train::run(&config, be.as_mut(), &cancel, &mut |_| {}).expect("runs");
+    let ds = std::sync::Arc::new(cnn_tutor::data::load_folder(&data).expect("loads"));
+    let run = train::Prepared::new(config, ds).expect("prepared");
+    let outcome = train::run(&run, be.as_mut(), &cancel, &mut |_| {}).expect("runs");
     let Outcome::Finished(headless) = outcome else {
         panic!("finished")
     };

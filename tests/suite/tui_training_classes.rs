@@ -222,6 +222,7 @@ fn results_for(app: &mut App, names: &[String], step: usize) {
         confusion,
         classes: names.to_vec(),
         net: Net::course(3, n),
+        meta: Default::default(),
     })));
 }
 

@@ -257,6 +257,7 @@ fn a_classroom_results_screen_offers_no_files_and_names_no_server_paths() {
         confusion: ConfusionMatrix::new(2),
         classes: vec!["a".into(), "b".into()],
         net: Net::course(3, 2),
+        meta: Default::default(),
     })));
     app.handle(AppEvent::Key(Key::char('4')));
     let text = screen(&app, 80, 24);

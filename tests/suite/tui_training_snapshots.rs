@@ -120,6 +120,7 @@ fn finish(app: &mut App) {
         seconds: 10.0,
         confusion,
         classes: CLASSES.iter().map(ToString::to_string).collect(),
+        meta: Default::default(),
         net: Net::course(7, 3),
     };
     send(app, TrainEvent::Finished(Box::new(summary)));

@@ -56,7 +56,6 @@ impl TrainSettings {
     pub fn config(&self, data_dir: PathBuf, threads: Option<usize>) -> TrainConfig {
         TrainConfig {
             data_dir,
-            dataset: None,
             epochs: self.epochs,
             batch_size: self.batch_size,
             lr: f64::from(self.lr as f32),

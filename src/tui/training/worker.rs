@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::backend::{self, cpu::argmax, Backend};
+use crate::backend::{cpu::argmax, Backend};
 use crate::data::{self, Dataset, IMAGE_LEN};
 use crate::nn::net::Net;
 use crate::train::{self, Outcome, TrainEvent};
@@ -133,73 +133,32 @@ fn work(
     pause: &AtomicBool,
     tx: &Sender<WorkerMsg>,
 ) -> Result<()> {
-    let config = settings.config(data_dir.clone(), threads);
-    config.validate()?;
-    let (mut backend, device_note) = backend::select(config.device, config.threads)?;
-    if let Some(n) = device_note {
-        note(tx, n);
-    }
-    if !data_dir.exists() && data::is_default_data_dir(&data_dir) {
+    if data_dir.exists() {
+        // reading a large folder takes a while: say so first (a missing default folder
+        // is drawn first, with notes of its own)
         note(
             tx,
-            format!(
-                "generating images: {} per class into {} ...",
-                data::DEFAULT_PER_CLASS,
-                data_dir.display()
-            ),
+            format!("loading images from {} ...", crate::text::path(&data_dir)),
         );
-        // made beside the real folder and renamed when complete, so quitting half-way
-        // never leaves a half-filled data folder behind
-        let name = data_dir
-            .file_name()
-            .map_or_else(|| "shapes".into(), |n| n.to_string_lossy().into_owned());
-        let making = data_dir.with_file_name(format!(".{name}.making"));
-        let _ = std::fs::remove_dir_all(&making);
-        let summary = data::generate(
-            &making,
-            data::DEFAULT_PER_CLASS,
-            data::DEFAULT_GENERATE_SEED,
-        )?;
-        std::fs::rename(&making, &data_dir).map_err(|e| {
-            crate::Error::Data(format!(
-                "cannot move the new images into {}: {e}",
-                data_dir.display()
-            ))
-        })?;
-        note(
-            tx,
-            format!(
-                "made {} images ({} per class) in {:.1} s",
-                summary.images, summary.per_class, summary.seconds
-            ),
-        );
-    } else {
-        data::ensure_dataset_with(&data_dir, false, 0, 0)?;
     }
-    if cancel.load(Ordering::SeqCst) {
+    let config = settings.config(data_dir, threads);
+    let data = train::DataOptions {
+        cache_mb,
+        make_default: true,
+    };
+    let Some(train::Ready {
+        run: mut prepared,
+        mut backend,
+    }) = train::prepare(config, data, &mut |n| note(tx, n), cancel)?
+    else {
         let _ = tx.send(WorkerMsg::Train(TrainEvent::Cancelled { epochs_done: 0 }));
         return Ok(());
-    }
-    note(
-        tx,
-        format!("loading images from {} ...", data_dir.display()),
-    );
-    let budget = data::budget_bytes(cache_mb);
-    let (dataset, notes) = data::load_folder_budget(&data_dir, budget)?;
-    for line in notes {
-        note(tx, line);
-    }
-    note(tx, dataset.memory_line(budget));
-    let dataset = Arc::new(dataset);
-    let (_, val) = data::split(dataset.len(), settings.seed);
-    let _ = tx.send(WorkerMsg::Loaded {
-        dataset: Arc::clone(&dataset),
-        val: val.clone(),
-    });
-    let config = train::TrainConfig {
-        dataset: Some(Arc::clone(&dataset)),
-        ..config
     };
+    prepared.front_end = Some("app");
+    let _ = tx.send(WorkerMsg::Loaded {
+        dataset: Arc::clone(&prepared.dataset),
+        val: prepared.val_idx.clone(),
+    });
     let mut sink = |event: TrainEvent| {
         let _ = tx.send(WorkerMsg::Train(event));
         // pausing holds the worker between batches (cancel still ends it)
@@ -207,13 +166,13 @@ fn work(
             std::thread::sleep(Duration::from_millis(20));
         }
     };
-    let last = match train::run(&config, backend.as_mut(), cancel, &mut sink)? {
+    let last = match train::run(&prepared, backend.as_mut(), cancel, &mut sink)? {
         Outcome::Finished(summary) => {
             if let Some(preds) = classify(
                 backend.as_mut(),
                 &summary.net,
-                &dataset,
-                &val,
+                &prepared.dataset,
+                &prepared.val_idx,
                 settings.batch_size,
                 cancel,
             )? {

@@ -100,14 +100,8 @@ pub struct Results {
 impl Results {
     /// The results of `run`, which finished with `summary`: feature maps computed here.
     pub(crate) fn of_run(run: Run, summary: Summary, prefs: &TrainPrefs) -> Self {
-        let config = prefs.settings.config(prefs.data_dir.clone(), prefs.threads);
-        let meta = crate::train::checkpoint_meta(
-            &config,
-            (run.train_size, run.val_size),
-            &run.reports,
-            summary.classes.clone(),
-            Some("app"),
-        );
+        // what the run that happened used, recorded by the training loop
+        let meta = summary.meta.clone();
         let evaluation = Evaluation {
             confusion: Some(summary.confusion),
             cell: (0, 0),
