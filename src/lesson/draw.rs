@@ -31,6 +31,7 @@ pub(crate) fn step(heading: impl Into<String>, text: Vec<String>, panels: Vec<Pa
         text,
         panels,
         formula: None,
+        sum: None,
     }
 }
 

@@ -12,6 +12,50 @@ pub struct Step {
     pub panels: Vec<Panel>,
     /// The arithmetic of this step written out, e.g. `(255 x 1) + (255 x -1) + ... = 155`.
     pub formula: Option<String>,
+    /// When the step's value is a sum of products (a convolution window, one score of a
+    /// fully connected layer), its terms as numbers: the formula's left side is
+    /// [`Sum::text`], and "your turn" builds its hints and worked answer from these.
+    pub sum: Option<Sum>,
+}
+
+/// A sum of products and an optional number added at the end (a bias).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Sum {
+    /// The `(a, b)` of each product `a x b`, in order.
+    pub products: Vec<(f32, f32)>,
+    /// The number added after the products, if any.
+    pub bias: Option<f32>,
+}
+
+impl Sum {
+    /// `(a x b) + (c x d) - 0.5`, numbers as [`crate::lesson::fmt_num`] writes them; `0`
+    /// for no terms at all.
+    pub fn text(&self) -> String {
+        use crate::lesson::fmt_num;
+        let mut out = self
+            .products
+            .iter()
+            .map(|&(a, b)| format!("({} x {})", fmt_num(a), fmt_num(b)))
+            .collect::<Vec<_>>()
+            .join(" + ");
+        match self.bias {
+            Some(b) if out.is_empty() => out = fmt_num(b),
+            Some(b) if b < 0.0 => out.push_str(&format!(" - {}", fmt_num(-b))),
+            Some(b) => out.push_str(&format!(" + {}", fmt_num(b))),
+            None if out.is_empty() => out.push('0'),
+            None => {}
+        }
+        out
+    }
+
+    /// Each term's value with its sign, products first, then the bias.
+    pub fn values(&self) -> Vec<f32> {
+        self.products
+            .iter()
+            .map(|&(a, b)| a * b)
+            .chain(self.bias)
+            .collect()
+    }
 }
 
 /// One thing to draw in a step.

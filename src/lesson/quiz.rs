@@ -7,7 +7,7 @@
 //! Every answer is the engine's value as the step shows it; nothing here computes a
 //! result, only the products of a formula's terms for the hints.
 
-use crate::lesson::frame::{Panel, Step};
+use crate::lesson::frame::{Panel, Step, Sum};
 use crate::lesson::number::fmt_num;
 
 /// Where a hidden value goes in a [`Hide`] text: replaced by `?` on screen and `____` on a
@@ -410,8 +410,11 @@ pub fn from_step(index: usize, step: &Step) -> Option<Question> {
     if let Some(f) = &step.formula {
         if let Some(left) = formula_left(f, &shown) {
             hide.push(Hide::Formula(format!("{left} = {MARK}")));
-            hints = product_hints(left);
-            working = worked(left, &shown);
+            working = format!("{left} = {shown}");
+            if let Some(sum) = step.sum.as_ref().filter(|s| s.values().len() >= 2) {
+                hints = product_hints(sum);
+                working = format!("{left} = {} = {shown}", signed_sum(&sum.values()));
+            }
         }
     }
     if shown.chars().filter(char::is_ascii_digit).count() > 1 {
@@ -450,97 +453,46 @@ pub fn formula_left<'a>(formula: &'a str, shown: &str) -> Option<&'a str> {
     (formula[at + 3..].trim() == shown).then_some(&formula[..at])
 }
 
-/// The terms of a sum as written in a formula: `(255 x 1) + (255 x -1) - 0.1`, after a
-/// `name: ` if any. Each is (sign, text).
-fn terms(left: &str) -> Vec<(f32, String)> {
-    let body = match left.find(": ") {
-        Some(at) if !left[..at].contains('(') => &left[at + 2..],
-        _ => left,
-    };
-    let mut out = Vec::new();
-    let mut sign = 1.0;
-    let mut rest = body;
-    loop {
-        let next = [(rest.find(" + "), 1.0), (rest.find(" - "), -1.0)]
-            .into_iter()
-            .filter_map(|(at, s)| at.map(|a| (a, s)))
-            .min_by_key(|(a, _)| *a);
-        match next {
-            Some((at, s)) => {
-                out.push((sign, rest[..at].trim().to_string()));
-                sign = s;
-                rest = &rest[at + 3..];
-            }
-            None => {
-                out.push((sign, rest.trim().to_string()));
-                break;
-            }
-        }
-    }
-    out
-}
-
-/// `(a x b)` or a plain number, as (text of the product, its value).
-fn term_value(sign: f32, t: &str) -> Option<(String, f32)> {
-    if let Some(inner) = t.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
-        let (a, b) = inner.split_once(" x ")?;
-        let (a, b) = (a.trim().parse::<f32>().ok()?, b.trim().parse::<f32>().ok()?);
-        let p = sign * a * b;
-        let text = format!("{} x {} = {}", fmt_num(a), fmt_num(b), fmt_num(a * b));
-        return Some((text, p));
-    }
-    let v = t.parse::<f32>().ok()?;
-    Some((
-        format!("{}{}", if sign < 0.0 { "- " } else { "+ " }, fmt_num(v)),
-        sign * v,
-    ))
-}
-
-fn parsed_terms(left: &str) -> Option<Vec<(String, f32)>> {
-    let ts = terms(left);
-    if ts.len() < 2 {
-        return None;
-    }
-    ts.iter().map(|(s, t)| term_value(*s, t)).collect()
-}
-
 /// The hints of a sum: the products one by one, then the sum of the first half.
-pub fn product_hints(left: &str) -> Vec<String> {
-    let Some(parts) = parsed_terms(left) else {
-        return Vec::new();
-    };
-    let products: Vec<String> = parts.iter().map(|(t, _)| t.clone()).collect();
-    let half = parts.len().div_ceil(2);
-    let partial: f32 = parts.iter().take(half).map(|(_, v)| v).sum();
+pub fn product_hints(sum: &Sum) -> Vec<String> {
+    let values = sum.values();
+    let mut parts: Vec<String> = sum
+        .products
+        .iter()
+        .map(|&(a, b)| format!("{} x {} = {}", fmt_num(a), fmt_num(b), fmt_num(a * b)))
+        .collect();
+    if let Some(b) = sum.bias {
+        parts.push(if b < 0.0 {
+            format!("- {}", fmt_num(-b))
+        } else {
+            format!("+ {}", fmt_num(b))
+        });
+    }
+    let half = values.len().div_ceil(2);
+    let partial: f32 = values.iter().take(half).sum();
     vec![
-        format!("The products one by one: {}", products.join(", ")),
+        format!("The products one by one: {}", parts.join(", ")),
         format!(
             "The first {half} of the {} terms add up to {}; now add the rest",
-            parts.len(),
+            values.len(),
             fmt_num(partial)
         ),
     ]
 }
 
-/// The worked answer: the formula, its terms' values, the total.
-fn worked(left: &str, shown: &str) -> String {
-    match parsed_terms(left) {
-        Some(parts) => {
-            let mut s = String::new();
-            for (i, (_, v)) in parts.iter().enumerate() {
-                let n = fmt_num(v.abs());
-                if i == 0 {
-                    s.push_str(&fmt_num(*v));
-                } else if *v < 0.0 {
-                    s.push_str(&format!(" - {n}"));
-                } else {
-                    s.push_str(&format!(" + {n}"));
-                }
-            }
-            format!("{left} = {s} = {shown}")
+/// Signed values written as one sum: `25 - 3 + 0.5`.
+fn signed_sum(values: &[f32]) -> String {
+    let mut s = String::new();
+    for (i, v) in values.iter().enumerate() {
+        if i == 0 {
+            s.push_str(&fmt_num(*v));
+        } else if *v < 0.0 {
+            s.push_str(&format!(" - {}", fmt_num(v.abs())));
+        } else {
+            s.push_str(&format!(" + {}", fmt_num(*v)));
         }
-        None => format!("{left} = {shown}"),
     }
+    s
 }
 
 /// Every ([`Panel`] index, cell index) a [`mask`] blanked.
@@ -890,6 +842,10 @@ mod tests {
                 Panel::Grid(g),
             ],
             formula: Some("(255 x 1) + (255 x -1) + (100 x -1) + (55 x -1) = -155".into()),
+            sum: Some(Sum {
+                products: vec![(255.0, 1.0), (255.0, -1.0), (100.0, -1.0), (55.0, -1.0)],
+                bias: None,
+            }),
         }
     }
 
@@ -957,6 +913,10 @@ mod tests {
                 names: vec!["circle".into(), "square".into()],
             })],
             formula: Some("circle: (2 x 0.2) + (1 x 0.1) + 0.1 = 0.6".into()),
+            sum: Some(Sum {
+                products: vec![(2.0, 0.2), (1.0, 0.1)],
+                bias: Some(0.1),
+            }),
         };
         let q = from_step(1, &v).expect("asks");
         assert_eq!(q.ask, "What is the circle value of the scores?");

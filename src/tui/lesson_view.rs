@@ -839,6 +839,7 @@ mod tests {
                 text: Vec::new(),
                 panels: Vec::new(),
                 formula: None,
+                sum: None,
             },
             Step {
                 heading: "x".repeat(500),
@@ -850,6 +851,7 @@ mod tests {
                     grid(1, 200, 200, 0.125),
                 ],
                 formula: Some("(1 x 2) + ".repeat(100)),
+                sum: None,
             },
             Step {
                 heading: "images and friends".into(),
@@ -908,6 +910,7 @@ mod tests {
                     }),
                 ],
                 formula: Some(String::new()),
+                sum: None,
             },
         ]
     }

@@ -19,7 +19,7 @@ use crate::lesson::check::{Ctx, Matrix, MAX_SIDE};
 use crate::lesson::draw::{
     as_batch, channel, fill, fmt_num, grid, shape_text, step, with_emphasis, with_window,
 };
-use crate::lesson::frame::{Bars, Panel, Pipeline, Stage, Step, Vector};
+use crate::lesson::frame::{Bars, Panel, Pipeline, Stage, Step, Sum, Vector};
 use crate::lesson::model::Lesson;
 use crate::lesson::quiz::{self, Answer, Hide, Question, MARK};
 use crate::nn::adam::Adam;
@@ -355,16 +355,13 @@ fn signed(x: f32) -> String {
     }
 }
 
-/// `(a x b) + (c x d) ...`, or `0` when there are no terms.
-fn sum_text(terms: &[(f32, f32)]) -> String {
-    if terms.is_empty() {
-        return "0".into();
+/// The sum of these products, for the step that writes it out (its formula's text and
+/// the numbers behind it).
+fn products(terms: &[(f32, f32)]) -> Sum {
+    Sum {
+        products: terms.to_vec(),
+        bias: None,
     }
-    terms
-        .iter()
-        .map(|&(a, b)| format!("({} x {})", fmt_num(a), fmt_num(b)))
-        .collect::<Vec<_>>()
-        .join(" + ")
 }
 
 impl Backprop {
@@ -1042,9 +1039,10 @@ impl Build<'_> {
             s.formula = Some(format!(
                 "value {}: (weight x score gradient) per class: {} = {}",
                 i + 1,
-                sum_text(&terms),
+                products(&terms).text(),
                 fmt_num(df[i])
             ));
+            s.sum = Some(products(&terms));
             out.push(s);
         }
     }
@@ -1179,9 +1177,10 @@ impl Build<'_> {
                     } else {
                         String::new()
                     },
-                    sum_text(&terms),
+                    products(&terms).text(),
                     fmt_num(g.d_filter[[ky, kx]])
                 ));
+                s.sum = Some(products(&terms));
                 out.push(s);
             }
         }

@@ -14,7 +14,7 @@ use crate::lesson::draw::{
     fill, fmt_num, grey_image, grid, min_max, normalised, shape_text, step, with_emphasis,
     with_window,
 };
-use crate::lesson::frame::{Grid, Panel, Step};
+use crate::lesson::frame::{Grid, Panel, Step, Sum};
 use crate::lesson::model::Lesson;
 use crate::lesson::quiz::{self, Answer, Hide, Question, MARK};
 use crate::Result;
@@ -195,16 +195,13 @@ impl LessonKind for Convolution {
                 let value = conv.raw[[0, 0, oy, ox]];
                 let cell = (oy + r0, ox + c0);
                 filled.push(cell);
-                let terms: Vec<String> = (0..kh)
-                    .flat_map(|ky| (0..kw).map(move |kx| (ky, kx)))
-                    .map(|(ky, kx)| {
-                        format!(
-                            "({} x {})",
-                            fmt_num(conv.padded[[wy + ky, wx + kx]]),
-                            fmt_num(k[[ky, kx]])
-                        )
-                    })
-                    .collect();
+                let sum = Sum {
+                    products: (0..kh)
+                        .flat_map(|ky| (0..kw).map(move |kx| (ky, kx)))
+                        .map(|(ky, kx)| (conv.padded[[wy + ky, wx + kx]], k[[ky, kx]]))
+                        .collect(),
+                    bias: None,
+                };
                 let n = filled.len();
                 let vars = [
                     ("step", n.to_string()),
@@ -232,7 +229,8 @@ impl LessonKind for Convolution {
                         Panel::Grid(with_emphasis(unknown(&filled), vec![cell])),
                     ],
                 );
-                f.formula = Some(format!("{} = {}", terms.join(" + "), fmt_num(value)));
+                f.formula = Some(format!("{} = {}", sum.text(), fmt_num(value)));
+                f.sum = Some(sum);
                 frames.push(f);
             }
         }

@@ -9,7 +9,7 @@ use toml::Spanned;
 use super::{KindFile, LessonKind};
 use crate::lesson::check::{Ctx, Matrix};
 use crate::lesson::draw::{fill, fmt_num, grid, step, with_window};
-use crate::lesson::frame::{Bars, Panel, Step, Vector};
+use crate::lesson::frame::{Bars, Panel, Step, Sum, Vector};
 use crate::lesson::model::Lesson;
 use crate::lesson::quiz::{self, Answer, Hide, Question, MARK};
 use crate::nn::ops;
@@ -310,15 +310,9 @@ impl LessonKind for FullyConnected {
         frames.push(intro);
 
         for j in 0..k {
-            let terms: Vec<String> = (0..n_in)
-                .map(|i| format!("({} x {})", fmt_num(x[i]), fmt_num(w[[j, i]])))
-                .collect();
-            let bias = if has_bias && b[j] < 0.0 {
-                format!(" - {}", fmt_num(-b[j]))
-            } else if has_bias {
-                format!(" + {}", fmt_num(b[j]))
-            } else {
-                String::new()
+            let sum = Sum {
+                products: (0..n_in).map(|i| (x[i], w[[j, i]])).collect(),
+                bias: has_bias.then_some(b[j]),
             };
             let vars = [
                 ("step", (j + 1).to_string()),
@@ -337,11 +331,12 @@ impl LessonKind for FullyConnected {
                 ],
             );
             f.formula = Some(format!(
-                "{}: {}{bias} = {}",
+                "{}: {} = {}",
                 classes[j],
-                terms.join(" + "),
+                sum.text(),
                 fmt_num(scores[j])
             ));
+            f.sum = Some(sum);
             frames.push(f);
         }
 
