@@ -33,9 +33,15 @@ pub use setup::{
 
 mod accept;
 pub mod class;
+mod conn;
+mod follow;
+mod handover;
+mod message;
 mod output;
+mod role;
 mod session;
 mod setup;
+mod start;
 
 /// Name of the host key file in the state folder.
 pub const HOST_KEY_FILE: &str = "ssh_host_ed25519_key";
