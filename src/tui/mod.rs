@@ -16,6 +16,7 @@ use std::sync::mpsc::RecvTimeoutError;
 
 use crate::{Error, Result};
 
+pub mod about;
 mod app;
 pub mod console;
 mod course;
