@@ -41,8 +41,6 @@ pub enum MenuAction {
     Open,
     /// Clear the notice line.
     ClearNotice,
-    /// The about screen.
-    About,
 }
 
 type MenuBinding = Binding<MenuAction, MenuState>;
@@ -75,7 +73,6 @@ pub const MENU: &[MenuBinding] = &[
         .hint(1, Label::new(&[ENTER], "open"))
         .help(MENU_HELP, Label::new(&[ENTER], "open it")),
     MenuBinding::new(&[ESC], MenuAction::ClearNotice),
-    MenuBinding::new(&[Char('a')], MenuAction::About),
 ];
 
 /// The menu's state: the selected row.
@@ -111,10 +108,6 @@ impl MenuState {
             MenuAction::Last => self.selected = last,
             MenuAction::Open => return vec![Ask::Open(Open::Lesson(self.selected))],
             MenuAction::ClearNotice => cx.notice = None,
-            MenuAction::About => {
-                let about = Box::new(super::about::AboutState);
-                return vec![Ask::Open(Open::Screen(about))];
-            }
         }
         Vec::new()
     }

@@ -16,7 +16,6 @@ use std::sync::mpsc::RecvTimeoutError;
 
 use crate::{Error, Result};
 
-pub mod about;
 mod app;
 pub mod console;
 mod course;

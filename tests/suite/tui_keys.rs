@@ -260,7 +260,6 @@ fn menu_effect(action: MenuAction, b: &App, a: &App) -> bool {
         MenuAction::Last => a.selected() == last,
         MenuAction::Open => a.lesson_state().is_some_and(|s| s.lesson == b.selected()),
         MenuAction::ClearNotice => a.notice().is_none(),
-        MenuAction::About => matches!(a.screen(), Screen::Other),
     }
 }
 
