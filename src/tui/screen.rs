@@ -1,4 +1,4 @@
-//! What a screen is to the router ([`super::app`]): a [`Component`] on the stack that takes
+//! What a screen is to the router (`app/`): a [`Component`] on the stack that takes
 //! keys, pastes, ticks and the outcomes of the effects it asked for, and draws itself
 //! without changing. A screen never names the screen below or above it: it answers with
 //! [`Ask`]s (open a screen, go back, quit, open the help, run an effect), which the router

@@ -241,7 +241,7 @@ impl App {
     }
 
     /// Say whether this classroom student follows the teacher (`None`: no teacher). `f`
-    /// then toggles it ([`AppEffect::Follow`] says so); the session does the following.
+    /// then toggles it ([`super::AppEffect::Follow`] says so); the session does the following.
     pub fn set_follow(&mut self, follow: Option<bool>) {
         self.cx.follow = follow;
         self.sync_facts();
