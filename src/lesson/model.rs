@@ -246,6 +246,7 @@ impl Lesson {
             filter_presets: self.preset_target().is_some(),
             editable: !self.state.matrices.is_empty(),
             training: self.kind.opens_training(),
+            inspect: self.kind.inspects_model(),
             training_step: self.kind.target_classes().is_some(),
         }
     }

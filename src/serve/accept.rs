@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 
-use super::session::Conn;
+use super::conn::Conn;
 use super::Shared;
 
 /// How often connections are checked against the login grace time.

@@ -224,6 +224,8 @@ fn place_of(app: &App) -> Place {
         },
         Screen::Training(_) => Place::Training,
         Screen::Inspector(..) => Place::Inspector,
+        // a screen the console has no column for yet
+        Screen::Other => Place::Menu,
     }
 }
 

@@ -1,45 +1,53 @@
-//! The terminal app: lesson menu, lessons, help.
+//! The terminal app: lesson menu, lessons, training, the inspector, help.
 //!
-//! The core is terminal-free: [`App`] holds the state, [`App::handle`] applies an
-//! [`AppEvent`], and [`render`] draws the state into any ratatui `Terminal<B: Backend>` (the
-//! local terminal, a test buffer, or later an SSH channel). This module adds the local front
-//! end: raw mode and the alternate screen behind a guard that restores the terminal however
-//! the program ends (including panics), crossterm events turned into [`AppEvent`]s, and
-//! saving progress.
+//! The core is terminal-free: [`App`] (the router, `app.rs`) keeps a stack of screens
+//! (`menu.rs`, `lesson_screen/`, `training/`, `inspector/`, `help.rs`; what a screen is:
+//! `screen.rs`), [`App::handle`] applies an [`AppEvent`] and returns the [`AppEffect`]s a
+//! front end runs, and [`render`] draws the state into any ratatui `Terminal<B: Backend>`
+//! (the local terminal, a test buffer, an SSH channel). `frontend.rs` is what both front
+//! ends share: running the effects ([`apply`], [`settle`]) and the loop's pace ([`Pace`]).
+//! This module adds the local front end: raw mode and the alternate screen behind a guard
+//! that restores the terminal however the program ends (including panics), crossterm
+//! events turned into [`AppEvent`]s, and saving progress.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::mpsc::RecvTimeoutError;
-use std::time::{Duration, Instant};
 
 use crate::{Error, Result};
 
 mod app;
-pub mod bindings;
 pub mod console;
+mod course;
 mod event;
+mod frontend;
+pub mod help;
 pub mod inspector;
 pub mod keys;
-mod lesson_view;
+pub mod lesson_screen;
+pub mod menu;
 pub mod path_input;
 mod progress;
+pub mod screen;
 mod terminal;
 mod theme;
 pub mod training;
 mod view;
 mod widgets;
 
-pub use app::{App, EditState, Focus, LessonState, Screen, DEFAULT_SPEED, SPEEDS_MS};
-pub use app::{Feedback, Outcome, QuizState, MAX_TRIES};
+pub use app::{render, render_into, render_to_buffer, App, AppEffect, Screen, ScreenId};
 pub use event::{
     spawn_stdin_reader, AppEvent, InputParser, Key, KeyCode, MAX_PASTE_BYTES, TICK_MS,
 };
+pub use frontend::{apply, settle, Pace, Turn};
+pub use lesson_screen::{EditState, Focus, LessonState, DEFAULT_SPEED, SPEEDS_MS};
+pub use lesson_screen::{Feedback, Outcome, QuizState, MAX_TRIES};
 pub use progress::{
     default_path as default_progress_path, state_dir, LessonProgress, Progress, QuizTally,
 };
 pub use terminal::{strip_color_resets, Output, TerminalGuard};
 pub use theme::{asciify, Symbols, Theme};
-pub use view::{buffer_text, render, render_into, render_to_buffer, MIN_HEIGHT, MIN_WIDTH};
+pub use view::{buffer_text, MIN_HEIGHT, MIN_WIDTH};
 pub use widgets::{truncate, wrap};
 
 /// How the app was asked to start.
@@ -109,16 +117,13 @@ pub fn run(options: Options) -> Result<()> {
     let mut guard = TerminalGuard::enter(theme.color)?;
     let result = event_loop(&mut app, &mut guard, progress_path.as_deref());
     let restored = guard.restore();
-    save_progress(&mut app, progress_path.as_deref());
     result.and(restored)
 }
 
 fn save_progress(app: &mut App, path: Option<&std::path::Path>) {
-    if app.take_progress_changed() {
-        if let Some(path) = path {
-            if let Err(e) = app.progress().save(path) {
-                app.set_notice(format!("progress not saved: {e}"));
-            }
+    if let Some(path) = path {
+        if let Err(e) = app.progress().save(path) {
+            app.set_notice(format!("progress not saved: {e}"));
         }
     }
 }
@@ -134,31 +139,30 @@ fn event_loop(
     let term_err = |e: std::io::Error| Error::Terminal(format!("terminal error: {e}"));
     let area = guard.terminal().size().map_err(term_err)?;
     let mut size = (area.width, area.height);
-    app.handle(AppEvent::Resize(size.0, size.1));
+    let mut pace = Pace::new();
+    let mut turns = vec![pace.resize(app, size.0, size.1)];
     // input is read on a thread of its own (see event::InputParser for why not crossterm's)
     let input = event::spawn_stdin_reader().map_err(term_err)?;
-    let tick = Duration::from_millis(TICK_MS);
-    let mut last_tick = Instant::now();
-    let mut dirty = true;
     while !app.should_quit() {
-        if dirty {
+        if turns.drain(..).any(|t| t.save_progress) {
+            save_progress(app, progress_path);
+        }
+        if pace.take_dirty() {
             guard
                 .terminal()
                 .draw(|frame| render(app, frame))
                 .map_err(term_err)?;
-            dirty = false;
         }
-        let timeout = tick.saturating_sub(last_tick.elapsed());
-        match input.recv_timeout(timeout) {
+        match input.recv_timeout(pace.wait()) {
             Ok(ev) => {
-                dirty |= app.handle(ev);
+                turns.push(pace.event(app, ev));
                 // take what else has arrived (a paste without bracketed paste is thousands
                 // of keys) before drawing again, a bounded number at a time
                 for ev in input.try_iter().take(MAX_EVENTS_PER_FRAME) {
                     if app.should_quit() {
                         break;
                     }
-                    dirty |= app.handle(ev);
+                    turns.push(pace.event(app, ev));
                 }
             }
             Err(RecvTimeoutError::Timeout) => {}
@@ -170,12 +174,11 @@ fn event_loop(
         if now != size {
             size = now;
             guard.terminal().autoresize().map_err(term_err)?;
-            dirty |= app.handle(AppEvent::Resize(size.0, size.1));
+            turns.push(pace.resize(app, size.0, size.1));
         }
-        if last_tick.elapsed() >= tick {
-            last_tick = Instant::now();
-            dirty |= app.handle(AppEvent::Tick);
-        }
+        turns.extend(pace.tick(app));
+    }
+    if turns.iter().any(|t| t.save_progress) {
         save_progress(app, progress_path);
     }
     Ok(())

@@ -824,9 +824,9 @@ fn a_paste_into_the_edit_field_takes_what_fits_and_nothing_acts_as_a_key() {
     app.open_by_id("convolution").expect("opens");
     assert!(matches!(app.screen(), Screen::Lesson(_)));
     // outside a field a paste does nothing: its 'q' does not quit
-    app.handle(AppEvent::Paste("q".repeat(100_000)));
+    cnn_tutor::tui::apply(&mut app, AppEvent::Paste("q".repeat(100_000)));
     assert!(!app.should_quit());
-    app.handle(AppEvent::Key(Key::char('e')));
+    cnn_tutor::tui::apply(&mut app, AppEvent::Key(Key::char('e')));
     let input = |app: &App| {
         app.lesson_state()
             .and_then(|s| s.edit.as_ref())
@@ -834,12 +834,15 @@ fn a_paste_into_the_edit_field_takes_what_fits_and_nothing_acts_as_a_key() {
     };
     assert_eq!(input(&app).as_deref(), Some(""));
     // a huge paste: the field holds 10 characters of a number, one event
-    app.handle(AppEvent::Paste(format!("  -12.5{}\n", "9".repeat(100_000))));
+    cnn_tutor::tui::apply(
+        &mut app,
+        AppEvent::Paste(format!("  -12.5{}\n", "9".repeat(100_000))),
+    );
     assert_eq!(input(&app).as_deref(), Some("-12.599999"));
     assert!(!app.should_quit());
     // text that is not a number stops at its first other character
-    app.handle(AppEvent::Key(Key::new(KeyCode::Esc)));
-    app.handle(AppEvent::Paste("3\u{1b}[2Jq".into()));
+    cnn_tutor::tui::apply(&mut app, AppEvent::Key(Key::new(KeyCode::Esc)));
+    cnn_tutor::tui::apply(&mut app, AppEvent::Paste("3\u{1b}[2Jq".into()));
     assert_eq!(input(&app).as_deref(), Some("3"));
     assert!(!app.should_quit());
 }

@@ -572,7 +572,7 @@ fn every_formula_is_shown_whole_at_80x24() {
         .frames()
         .expect("frames");
     let mut app = App::new(lessons, Theme::new(true, false), Progress::new());
-    app.handle(AppEvent::Resize(80, 24));
+    cnn_tutor::tui::apply(&mut app, AppEvent::Resize(80, 24));
     app.open_by_id("backprop").expect("opens");
     for (i, f) in frames.iter().enumerate() {
         let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
@@ -590,7 +590,7 @@ fn every_formula_is_shown_whole_at_80x24() {
             });
             rest = &rest[at + word.len()..];
         }
-        app.handle(AppEvent::Key(Key::new(KeyCode::Right)));
+        cnn_tutor::tui::apply(&mut app, AppEvent::Key(Key::new(KeyCode::Right)));
     }
 }
 

@@ -144,10 +144,10 @@ fn escape_codes_reach_neither_the_cli_nor_the_tui() {
     let lessons = lesson::load_dir(dir.path()).unwrap();
     let mut app = App::new(lessons, Theme::new(true, false), Progress::new());
     let mut screens = vec![render_to_buffer(&app, 100, 30)];
-    app.handle(AppEvent::Key(Key::new(KeyCode::Enter)));
+    cnn_tutor::tui::apply(&mut app, AppEvent::Key(Key::new(KeyCode::Enter)));
     for _ in 0..4 {
         screens.push(render_to_buffer(&app, 100, 30));
-        app.handle(AppEvent::Key(Key::new(KeyCode::Right)));
+        cnn_tutor::tui::apply(&mut app, AppEvent::Key(Key::new(KeyCode::Right)));
     }
     for buf in &screens {
         for cell in buf.content() {

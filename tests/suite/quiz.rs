@@ -131,17 +131,17 @@ fn relu_pooling_flatten_fully_connected_and_dropout_ask_their_own() {
 fn app() -> App {
     let lessons = cnn_tutor::lesson::builtin().expect("built-in lessons load");
     let mut app = App::new(lessons, Theme::new(false, true), Progress::new());
-    app.handle(AppEvent::Resize(100, 30));
+    cnn_tutor::tui::apply(&mut app, AppEvent::Resize(100, 30));
     app
 }
 
 fn key(app: &mut App, code: KeyCode) {
-    app.handle(AppEvent::Key(Key::new(code)));
+    cnn_tutor::tui::apply(app, AppEvent::Key(Key::new(code)));
 }
 
 fn typed(app: &mut App, s: &str) {
     for c in s.chars() {
-        app.handle(AppEvent::Key(Key::char(c)));
+        cnn_tutor::tui::apply(app, AppEvent::Key(Key::char(c)));
     }
 }
 
@@ -247,7 +247,7 @@ fn windows_the_app_does_not_ask_show_as_usual_and_y_turns_it_off() {
     // playing stops at the next question
     typed(&mut app, "p");
     for _ in 0..200 {
-        app.handle(AppEvent::Tick);
+        cnn_tutor::tui::apply(&mut app, AppEvent::Tick);
     }
     let state = app.lesson_state().expect("open");
     assert_eq!(state.step, 8, "window 8 is asked");
@@ -321,8 +321,11 @@ fn the_tally_is_saved_in_the_progress_file() {
     key(&mut app, KeyCode::Enter);
     key(&mut app, KeyCode::Right);
     typed(&mut app, "0");
-    key(&mut app, KeyCode::Enter);
-    assert!(app.take_progress_changed());
+    let turn = cnn_tutor::tui::apply(&mut app, AppEvent::Key(Key::new(KeyCode::Enter)));
+    assert!(
+        turn.save_progress,
+        "the front end is asked to save the progress"
+    );
     app.progress().save(&path).expect("saves");
     let text = std::fs::read_to_string(&path).expect("reads");
     let json: serde_json::Value = serde_json::from_str(&text).expect("json");
@@ -444,6 +447,6 @@ fn q_and_h_in_an_open_question_belong_to_it() {
     app2.open_by_id("convolution").expect("opens");
     typed(&mut app2, "y");
     key(&mut app2, KeyCode::Right);
-    app2.handle(AppEvent::Key(Key::ctrl('c')));
+    cnn_tutor::tui::apply(&mut app2, AppEvent::Key(Key::ctrl('c')));
     assert!(app2.should_quit(), "Ctrl-C always quits");
 }

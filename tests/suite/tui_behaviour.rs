@@ -18,11 +18,11 @@ fn fresh() -> App {
 }
 
 fn key(app: &mut App, code: KeyCode) {
-    app.handle(AppEvent::Key(Key::new(code)));
+    cnn_tutor::tui::apply(app, AppEvent::Key(Key::new(code)));
 }
 
 fn ch(app: &mut App, c: char) {
-    app.handle(AppEvent::Key(Key::char(c)));
+    cnn_tutor::tui::apply(app, AppEvent::Key(Key::char(c)));
 }
 
 fn step(app: &App) -> usize {
@@ -93,13 +93,13 @@ fn q_and_ctrl_c_quit_everywhere() {
     let mut app = fresh();
     app.open_by_id("convolution").expect("opens");
     ch(&mut app, 'e');
-    app.handle(AppEvent::Key(Key::ctrl('c')));
+    cnn_tutor::tui::apply(&mut app, AppEvent::Key(Key::ctrl('c')));
     assert!(app.should_quit(), "Ctrl-C quits even while editing");
 
     let mut app = fresh();
     ch(&mut app, '?');
     assert!(app.help().is_some());
-    app.handle(AppEvent::Key(Key::ctrl('c')));
+    cnn_tutor::tui::apply(&mut app, AppEvent::Key(Key::ctrl('c')));
     assert!(app.should_quit(), "Ctrl-C quits from the help");
 }
 
@@ -125,7 +125,7 @@ fn play_steps_on_ticks_and_speed_changes() {
     ch(&mut app, 'p');
     assert!(app.lesson_state().expect("open").playing);
     for _ in 0..ticks {
-        app.handle(AppEvent::Tick);
+        cnn_tutor::tui::apply(&mut app, AppEvent::Tick);
     }
     assert_eq!(step(&app), 1);
     ch(&mut app, '+');
@@ -136,7 +136,7 @@ fn play_steps_on_ticks_and_speed_changes() {
     ch(&mut app, 'p');
     assert!(!app.lesson_state().expect("open").playing);
     for _ in 0..100 {
-        app.handle(AppEvent::Tick);
+        cnn_tutor::tui::apply(&mut app, AppEvent::Tick);
     }
     assert_eq!(step(&app), 1, "paused: ticks do nothing");
     // playing stops at the end
@@ -144,7 +144,7 @@ fn play_steps_on_ticks_and_speed_changes() {
     key(&mut app, KeyCode::Left);
     ch(&mut app, 'p');
     for _ in 0..1000 {
-        app.handle(AppEvent::Tick);
+        cnn_tutor::tui::apply(&mut app, AppEvent::Tick);
     }
     let state = app.lesson_state().expect("open");
     assert_eq!(state.step, state.frames.len() - 1);
@@ -421,7 +421,7 @@ fn unknown_lesson_id_is_an_error_naming_the_ids() {
 #[test]
 fn resize_is_remembered_and_small_sizes_draw_a_message() {
     let mut app = fresh();
-    assert!(app.handle(AppEvent::Resize(50, 15)));
+    assert!(cnn_tutor::tui::apply(&mut app, AppEvent::Resize(50, 15)).redraw);
     assert_eq!(app.size(), (50, 15));
     let text = cnn_tutor::tui::buffer_text(&render_to_buffer(&app, 50, 15));
     assert!(text.contains("50 x 15"), "{text}");
@@ -518,7 +518,7 @@ fn resizing_a_real_terminal_redraws_cleanly() {
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
     for (w, h) in [(80, 24), (40, 12), (120, 40), (80, 24)] {
         terminal.backend_mut().resize(w, h);
-        app.handle(AppEvent::Resize(w, h));
+        cnn_tutor::tui::apply(&mut app, AppEvent::Resize(w, h));
         terminal.autoresize().expect("resize");
         terminal
             .draw(|f| cnn_tutor::tui::render(&app, f))

@@ -42,7 +42,7 @@ fn request() -> InspectRequest {
 }
 
 fn key(app: &mut App, k: Key) {
-    app.handle(AppEvent::Key(k));
+    cnn_tutor::tui::apply(app, AppEvent::Key(k));
 }
 
 fn code(app: &mut App, c: KeyCode) {
@@ -60,7 +60,7 @@ fn results_app(theme: Theme, w: u16, h: u16, restricted: bool) -> App {
         restricted,
         ..TrainPrefs::default()
     });
-    app.handle(AppEvent::Resize(w, h));
+    cnn_tutor::tui::apply(&mut app, AppEvent::Resize(w, h));
     app.open_by_id("train").expect("train lesson");
     code(&mut app, KeyCode::Enter);
     let (net, meta) = checkpoint::load(&model()).expect("fixture model");
@@ -87,7 +87,7 @@ fn request_with_validation() -> InspectRequest {
 fn inspector_app(theme: Theme, w: u16, h: u16, req: InspectRequest) -> App {
     let lessons = cnn_tutor::lesson::builtin().expect("lessons");
     let mut app = App::new(lessons, theme, Progress::new());
-    app.handle(AppEvent::Resize(w, h));
+    cnn_tutor::tui::apply(&mut app, AppEvent::Resize(w, h));
     app.open_inspector(req);
     assert!(app.inspector().is_some(), "{:?}", app.notice());
     app
@@ -360,7 +360,7 @@ fn images_from_validation_random_and_files() {
     // a file by its path
     key(&mut app, Key::char('o'));
     let path = fixtures().join("drawn_triangle.png");
-    app.handle(AppEvent::Paste(path.display().to_string()));
+    cnn_tutor::tui::apply(&mut app, AppEvent::Paste(path.display().to_string()));
     code(&mut app, KeyCode::Enter);
     assert_eq!(st(&app).what, "drawn_triangle.png");
     assert_eq!(st(&app).pixels(), image_chw().as_slice());
@@ -392,7 +392,7 @@ fn summary(app: &App) -> String {
     match app.inspector() {
         None => format!(
             "{:?} help {:?} quit {}",
-            std::mem::discriminant(app.screen()),
+            std::mem::discriminant(&app.screen()),
             app.help(),
             app.should_quit()
         ),
@@ -462,7 +462,7 @@ fn walk(name: &str, build: &dyn Fn() -> App, idle: &[Action]) -> usize {
         .collect();
     let wide = {
         let mut a = build();
-        a.handle(AppEvent::Resize(250, 50));
+        cnn_tutor::tui::apply(&mut a, AppEvent::Resize(250, 50));
         buffer_text(&render_to_buffer(&a, 250, 50))
     };
     assert!(

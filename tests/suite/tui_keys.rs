@@ -2,12 +2,12 @@
 //! applies is the one its keys reach and does what its label says; every key the hint line
 //! shows is in the table and changes something; every key the help lists is bound.
 
-use cnn_tutor::tui::bindings::{
-    EditAction, HelpAction, LessonAction, MenuAction, OverTrainingAction, EDIT, HELP, LESSON, MENU,
-    OVER_TRAINING,
-};
+use cnn_tutor::tui::help::{HelpAction, HelpState, HELP};
 use cnn_tutor::tui::keys::{action_for, hint_keys, hints, Binding, KeySpec};
-use cnn_tutor::tui::training::{PhaseKind, TrainPrefs};
+use cnn_tutor::tui::lesson_screen::{EditAction, LessonAction, EDIT, LESSON};
+use cnn_tutor::tui::menu::{MenuAction, MenuState, MENU};
+use cnn_tutor::tui::training::{OverTrainingAction, PhaseKind, TrainPrefs, OVER_TRAINING};
+use cnn_tutor::tui::LessonState;
 use cnn_tutor::tui::{
     buffer_text, render_to_buffer, App, AppEvent, Key, KeyCode, Progress, Screen, Theme,
 };
@@ -25,7 +25,7 @@ fn fresh() -> App {
 }
 
 fn press(app: &mut App, key: Key) {
-    app.handle(AppEvent::Key(key));
+    cnn_tutor::tui::apply(app, AppEvent::Key(key));
 }
 
 fn code(app: &mut App, code: KeyCode) {
@@ -106,10 +106,12 @@ fn lesson_cases() -> Vec<Case> {
             scrolls: true,
             ..Case::new("convolution, 60x20, panels scrolled", || {
                 let mut app = fresh();
-                app.handle(AppEvent::Resize(60, 20));
+                cnn_tutor::tui::apply(&mut app, AppEvent::Resize(60, 20));
                 app.open_by_id("convolution").expect("opens");
                 code(&mut app, KeyCode::Right);
                 code(&mut app, KeyCode::Tab);
+                // the scroll keys' limits are those of the last frame drawn
+                render_to_buffer(&app, 60, 20);
                 code(&mut app, KeyCode::Down);
                 code(&mut app, KeyCode::Down);
                 app
@@ -197,14 +199,14 @@ fn help_cases() -> Vec<Case> {
     vec![
         Case::new("help, scrolled one line, 60x20", || {
             let mut app = fresh();
-            app.handle(AppEvent::Resize(60, 20));
+            cnn_tutor::tui::apply(&mut app, AppEvent::Resize(60, 20));
             press(&mut app, Key::char('?'));
             code(&mut app, KeyCode::Down);
             app
         }),
         Case::new("help, following the teacher", || {
             let mut app = fresh();
-            app.handle(AppEvent::Resize(60, 20));
+            cnn_tutor::tui::apply(&mut app, AppEvent::Resize(60, 20));
             app.set_follow(Some(true));
             press(&mut app, Key::char('?'));
             code(&mut app, KeyCode::Down);
@@ -453,20 +455,37 @@ fn help_effect(action: HelpAction, b: &App, a: &App) -> bool {
     }
 }
 
+/// The menu's state (its table's `when`s read it).
+fn menu(app: &App) -> &MenuState {
+    app.menu().expect("the menu")
+}
+
+/// The open lesson's state.
+fn lesson(app: &App) -> &LessonState {
+    app.lesson_state().expect("a lesson is open")
+}
+
+/// The help overlay's state.
+fn help(app: &App) -> &HelpState {
+    app.help_state().expect("the help is open")
+}
+
 /// Walk one table in one case: every binding that applies is reached by each of its keys
-/// and has its effect; every key the hints show does something.
-fn walk<A: Copy + PartialEq + std::fmt::Debug>(
-    table: &[Binding<A, App>],
+/// and has its effect; every key the hints show does something. `view` is the screen the
+/// table is typed over.
+fn walk<A: Copy + PartialEq + std::fmt::Debug, S>(
+    table: &[Binding<A, S>],
     case: &Case,
+    view: fn(&App) -> &S,
     effect: impl Fn(A, Key, &App, &App) -> bool,
 ) -> usize {
     let state = (case.build)();
     let mut checked = 0;
-    for binding in table.iter().filter(|b| (b.when)(&state)) {
+    for binding in table.iter().filter(|b| (b.when)(view(&state))) {
         for spec in binding.keys {
             for key in spec.examples() {
                 assert_eq!(
-                    action_for(table, &state, key),
+                    action_for(table, view(&state), key),
                     Some(binding.action),
                     "{}: {key:?} reaches {:?} (no earlier binding takes it)",
                     case.name,
@@ -484,7 +503,7 @@ fn walk<A: Copy + PartialEq + std::fmt::Debug>(
             }
         }
     }
-    let shown = hint_keys(table, &state);
+    let shown = hint_keys(table, view(&state));
     assert!(!shown.is_empty(), "{}: the hint line shows keys", case.name);
     for spec in shown {
         if case.idle.iter().any(|(k, _)| *k == spec) {
@@ -492,7 +511,7 @@ fn walk<A: Copy + PartialEq + std::fmt::Debug>(
         }
         for key in spec.examples() {
             assert!(
-                action_for(table, &state, key).is_some(),
+                action_for(table, view(&state), key).is_some(),
                 "{}: the hint shows {spec:?}, which nothing here binds",
                 case.name
             );
@@ -506,7 +525,7 @@ fn walk<A: Copy + PartialEq + std::fmt::Debug>(
         }
     }
     // what is drawn is the table's hint line (all of it, on a wide terminal)
-    let line: String = hints(table, &state, state.theme().symbols())
+    let line: String = hints(table, view(&state), state.theme().symbols())
         .iter()
         .map(|(k, what)| format!(" {k} {what} "))
         .collect();
@@ -523,7 +542,7 @@ fn walk<A: Copy + PartialEq + std::fmt::Debug>(
 fn every_menu_key_does_what_it_says() {
     let n: usize = menu_cases()
         .iter()
-        .map(|c| walk(MENU, c, |a, _, b, af| menu_effect(a, b, af)))
+        .map(|c| walk(MENU, c, menu, |a, _, b, af| menu_effect(a, b, af)))
         .sum();
     assert!(n >= 14, "{n} presses checked");
 }
@@ -532,7 +551,11 @@ fn every_menu_key_does_what_it_says() {
 fn every_lesson_key_does_what_it_says() {
     let n: usize = lesson_cases()
         .iter()
-        .map(|c| walk(LESSON, c, |a, k, b, af| lesson_effect(c, a, k, b, af)))
+        .map(|c| {
+            walk(LESSON, c, lesson, |a, k, b, af| {
+                lesson_effect(c, a, k, b, af)
+            })
+        })
         .sum();
     assert!(n >= 100, "{n} presses checked");
 }
@@ -541,7 +564,7 @@ fn every_lesson_key_does_what_it_says() {
 fn every_editor_key_does_what_it_says() {
     let n: usize = edit_cases()
         .iter()
-        .map(|c| walk(EDIT, c, edit_effect))
+        .map(|c| walk(EDIT, c, lesson, edit_effect))
         .sum();
     assert!(n >= 40, "{n} presses checked");
 }
@@ -550,7 +573,7 @@ fn every_editor_key_does_what_it_says() {
 fn every_help_key_does_what_it_says() {
     let n: usize = help_cases()
         .iter()
-        .map(|c| walk(HELP, c, |a, _, b, af| help_effect(a, b, af)))
+        .map(|c| walk(HELP, c, help, |a, _, b, af| help_effect(a, b, af)))
         .sum();
     assert!(n >= 12, "{n} presses checked");
 }
@@ -561,10 +584,13 @@ fn f_stops_following_on_the_training_screen() {
     let mut app = lesson_at_middle("train");
     code(&mut app, KeyCode::Enter);
     assert!(app.training().is_some());
-    assert_eq!(action_for(OVER_TRAINING, &app, Key::char('f')), None);
+    assert_eq!(
+        action_for(OVER_TRAINING, &app.facts(), Key::char('f')),
+        None
+    );
     app.set_follow(Some(true));
     assert_eq!(
-        action_for(OVER_TRAINING, &app, Key::char('f')),
+        action_for(OVER_TRAINING, &app.facts(), Key::char('f')),
         Some(OverTrainingAction::Follow)
     );
     press(&mut app, Key::char('f'));
@@ -575,7 +601,7 @@ fn f_stops_following_on_the_training_screen() {
 /// The help lists only keys its screen's table binds.
 #[test]
 fn every_key_in_the_help_is_bound() {
-    fn check<A>(table: &[Binding<A, App>], name: &str) {
+    fn check<A, S>(table: &[Binding<A, S>], name: &str) {
         for help in table.iter().filter_map(|b| b.help.as_ref()) {
             for spec in help.label.keys {
                 let bound = spec.examples().into_iter().all(|key| {

@@ -22,13 +22,13 @@ fn screen(app: &App, w: u16, h: u16) -> String {
 
 fn press(app: &mut App, keys: &[KeyCode]) {
     for k in keys {
-        app.handle(AppEvent::Key(Key::new(*k)));
+        cnn_tutor::tui::apply(app, AppEvent::Key(Key::new(*k)));
     }
 }
 
 fn open(id: &str, w: u16, h: u16) -> App {
     let mut app = app();
-    app.handle(AppEvent::Resize(w, h));
+    cnn_tutor::tui::apply(&mut app, AppEvent::Resize(w, h));
     app.open_by_id(id).expect("lesson opens");
     app
 }
@@ -37,7 +37,7 @@ fn open(id: &str, w: u16, h: u16) -> App {
 fn menu() {
     for (w, h) in SIZES {
         let mut app = app();
-        app.handle(AppEvent::Resize(w, h));
+        cnn_tutor::tui::apply(&mut app, AppEvent::Resize(w, h));
         insta::assert_snapshot!(format!("menu_{w}x{h}"), screen(&app, w, h));
     }
 }
@@ -93,7 +93,7 @@ fn convolution_first_window_shows_155() {
 fn help_overlay() {
     for (w, h) in SIZES {
         let mut app = open("convolution", w, h);
-        app.handle(AppEvent::Key(Key::char('?')));
+        cnn_tutor::tui::apply(&mut app, AppEvent::Key(Key::char('?')));
         insta::assert_snapshot!(format!("help_{w}x{h}"), screen(&app, w, h));
     }
 }
@@ -111,9 +111,9 @@ fn edit_mode() {
     for (w, h) in SIZES {
         let mut app = open("convolution", w, h);
         press(&mut app, &[KeyCode::Right, KeyCode::Right]);
-        app.handle(AppEvent::Key(Key::char('e')));
+        cnn_tutor::tui::apply(&mut app, AppEvent::Key(Key::char('e')));
         press(&mut app, &[KeyCode::Right, KeyCode::Down]);
-        app.handle(AppEvent::Key(Key::char('3')));
+        cnn_tutor::tui::apply(&mut app, AppEvent::Key(Key::char('3')));
         insta::assert_snapshot!(format!("edit_{w}x{h}"), screen(&app, w, h));
     }
 }

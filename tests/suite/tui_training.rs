@@ -171,13 +171,13 @@ fn app_with(prefs: TrainPrefs, w: u16, h: u16) -> App {
     let lessons = cnn_tutor::lesson::builtin().expect("lessons");
     let mut app = App::new(lessons, Theme::new(true, false), Progress::new());
     app.set_train_prefs(prefs);
-    app.handle(AppEvent::Resize(w, h));
+    cnn_tutor::tui::apply(&mut app, AppEvent::Resize(w, h));
     app.open_by_id("train").expect("train lesson");
     app
 }
 
 fn press(app: &mut App, code: KeyCode) {
-    app.handle(AppEvent::Key(Key::new(code)));
+    cnn_tutor::tui::apply(app, AppEvent::Key(Key::new(code)));
 }
 
 #[test]
@@ -194,7 +194,7 @@ fn s_in_the_lesson_trains_and_ends_on_the_confusion_matrix() {
     assert!(matches!(app.screen(), Screen::Training(_)));
     let start = Instant::now();
     while app.training().is_some_and(|t| t.is_running()) {
-        app.handle(AppEvent::Tick);
+        cnn_tutor::tui::apply(&mut app, AppEvent::Tick);
         std::thread::sleep(Duration::from_millis(20));
         assert!(
             start.elapsed() < Duration::from_secs(60),
@@ -202,7 +202,7 @@ fn s_in_the_lesson_trains_and_ends_on_the_confusion_matrix() {
         );
     }
     // the last messages may still be queued: one more tick takes them
-    app.handle(AppEvent::Tick);
+    cnn_tutor::tui::apply(&mut app, AppEvent::Tick);
     let t = app.training().expect("still on the training screen");
     let results = t.results().expect("the results");
     assert!(results.evaluation.predictions.is_some());
@@ -369,7 +369,7 @@ fn pause_holds_the_worker_between_batches() {
 
 #[test]
 fn odd_events_do_not_panic() {
-    let mut t = cnn_tutor::tui::training::TrainingState::new(None, TrainPrefs::default());
+    let mut t = cnn_tutor::tui::training::TrainingState::new(TrainPrefs::default());
     t.begin();
     t.apply_event(TrainEvent::Batch {
         epoch: 0,
@@ -483,7 +483,7 @@ fn every_place(restricted: bool) -> Vec<(String, cnn_tutor::tui::training::Train
         restricted,
         ..TrainPrefs::default()
     };
-    let fresh = || TrainingState::new(None, prefs.clone());
+    let fresh = || TrainingState::new(prefs.clone());
     let mut out = vec![("settings".to_string(), fresh())];
     let mut t = fresh();
     t.begin();

@@ -45,9 +45,9 @@ fn app_on(data: &Path, w: u16, h: u16) -> App {
         data_dir: data.to_path_buf(),
         ..TrainPrefs::default()
     });
-    app.handle(AppEvent::Resize(w, h));
+    cnn_tutor::tui::apply(&mut app, AppEvent::Resize(w, h));
     app.open_by_id("train").expect("train lesson");
-    app.handle(AppEvent::Key(Key::new(KeyCode::Enter)));
+    cnn_tutor::tui::apply(&mut app, AppEvent::Key(Key::new(KeyCode::Enter)));
     app
 }
 
@@ -139,11 +139,11 @@ fn ten_grey_classes_train_on_the_screen_and_the_matrix_shows_every_column_at_80x
     assert!(text.contains("prec") && text.contains("recall"), "{text}");
 
     // these are not the shapes: `n` on the predict tab classifies a validation image
-    app.handle(AppEvent::Key(Key::char('4')));
+    cnn_tutor::tui::apply(&mut app, AppEvent::Key(Key::char('4')));
     let text = screen(&app, 80, 24);
     assert!(text.contains("n new image"), "{text}");
     assert!(text.contains("random validation image"), "{text}");
-    app.handle(AppEvent::Key(Key::char('n')));
+    cnn_tutor::tui::apply(&mut app, AppEvent::Key(Key::char('n')));
     let results = app.training().and_then(|t| t.results());
     let shown = results.and_then(|r| r.predict.shown.clone());
     let shown = shown.expect("a picture is shown");
@@ -174,7 +174,7 @@ fn the_ten_class_matrix_at_80x24() {
     insta::assert_snapshot!("training_ten_classes_80x24", text);
     // the selected cell moves across all ten columns: the last one is reached
     for _ in 0..12 {
-        app.handle(AppEvent::Key(Key::new(KeyCode::Right)));
+        cnn_tutor::tui::apply(&mut app, AppEvent::Key(Key::new(KeyCode::Right)));
     }
     let text = screen(&app, 80, 24);
     assert!(text.contains("actually arrow, predicted star"), "{text}");
@@ -239,8 +239,8 @@ fn fifty_classes_scroll_in_the_matrix_and_every_tab_draws_at_80x24() {
     assert!(text.contains("of 50)"), "{text}");
     // the cursor reaches the last column and row, and the window follows it
     for _ in 0..49 {
-        app.handle(AppEvent::Key(Key::new(KeyCode::Right)));
-        app.handle(AppEvent::Key(Key::new(KeyCode::Down)));
+        cnn_tutor::tui::apply(&mut app, AppEvent::Key(Key::new(KeyCode::Right)));
+        cnn_tutor::tui::apply(&mut app, AppEvent::Key(Key::new(KeyCode::Down)));
     }
     let text = screen(&app, 80, 24);
     assert!(
@@ -260,9 +260,9 @@ fn fifty_classes_scroll_in_the_matrix_and_every_tab_draws_at_80x24() {
         "{text}"
     );
     for (w, h) in [(80, 24), (120, 40)] {
-        app.handle(AppEvent::Resize(w, h));
+        cnn_tutor::tui::apply(&mut app, AppEvent::Resize(w, h));
         for tab in ['2', '3', '4'] {
-            app.handle(AppEvent::Key(Key::char(tab)));
+            cnn_tutor::tui::apply(&mut app, AppEvent::Key(Key::char(tab)));
             let text = screen(&app, w, h);
             assert!(text.contains("Training"), "{w}x{h} tab {tab}:\n{text}");
         }
@@ -278,7 +278,7 @@ fn fifty_classes_scroll_in_the_matrix_and_every_tab_draws_at_80x24() {
         probs,
     });
     for (w, h) in [(80, 24), (120, 40)] {
-        app.handle(AppEvent::Resize(w, h));
+        cnn_tutor::tui::apply(&mut app, AppEvent::Resize(w, h));
         let text = screen(&app, w, h);
         assert!(
             text.contains("The network says: class37 (90.0%)"),

@@ -23,12 +23,12 @@ fn folder(root: &Path, classes: &[&str], per_class: usize) {
 }
 
 fn press(app: &mut App, code: KeyCode) {
-    app.handle(AppEvent::Key(Key::new(code)));
+    cnn_tutor::tui::apply(app, AppEvent::Key(Key::new(code)));
 }
 
 fn typed(app: &mut App, text: &str) {
     for c in text.chars() {
-        app.handle(AppEvent::Key(Key::char(c)));
+        cnn_tutor::tui::apply(app, AppEvent::Key(Key::char(c)));
     }
 }
 
@@ -36,7 +36,7 @@ fn app_with(prefs: TrainPrefs) -> App {
     let lessons = cnn_tutor::lesson::builtin().expect("lessons");
     let mut app = App::new(lessons, Theme::new(false, true), Progress::new());
     app.set_train_prefs(prefs);
-    app.handle(AppEvent::Resize(80, 24));
+    cnn_tutor::tui::apply(&mut app, AppEvent::Resize(80, 24));
     app.open_by_id("train").expect("train lesson");
     press(&mut app, KeyCode::Enter);
     assert!(app.training().is_some(), "on the training screen");
@@ -73,7 +73,7 @@ fn the_data_field_types_completes_and_reads_another_folder() {
 
     // Enter opens the box with the folder in it; Ctrl-W takes off the last part
     press(&mut app, KeyCode::Enter);
-    app.handle(AppEvent::Key(Key::ctrl('w')));
+    cnn_tutor::tui::apply(&mut app, AppEvent::Key(Key::ctrl('w')));
     typed(&mut app, "dig");
     // two folders start with "dig": Tab completes what they share and lists them
     press(&mut app, KeyCode::Tab);
@@ -135,10 +135,11 @@ fn a_folder_of_files_is_refused_and_a_paste_goes_into_the_box() {
     });
     press(&mut app, KeyCode::Up);
     press(&mut app, KeyCode::Enter);
-    app.handle(AppEvent::Key(Key::ctrl('u')));
-    app.handle(AppEvent::Paste(
-        root.join("notes.txt").display().to_string(),
-    ));
+    cnn_tutor::tui::apply(&mut app, AppEvent::Key(Key::ctrl('u')));
+    cnn_tutor::tui::apply(
+        &mut app,
+        AppEvent::Paste(root.join("notes.txt").display().to_string()),
+    );
     press(&mut app, KeyCode::Enter);
     let text = screen(&app, 80, 24);
     assert!(
@@ -146,8 +147,11 @@ fn a_folder_of_files_is_refused_and_a_paste_goes_into_the_box() {
         "the path's end shows: {text}"
     );
     assert!(text.contains("(not a folder)"), "{text}");
-    app.handle(AppEvent::Key(Key::ctrl('u')));
-    app.handle(AppEvent::Paste(root.join("second").display().to_string()));
+    cnn_tutor::tui::apply(&mut app, AppEvent::Key(Key::ctrl('u')));
+    cnn_tutor::tui::apply(
+        &mut app,
+        AppEvent::Paste(root.join("second").display().to_string()),
+    );
     press(&mut app, KeyCode::Enter);
     let t = app.training().unwrap();
     assert_eq!(t.prefs.data_dir, root.join("second"));
@@ -209,7 +213,7 @@ fn question_mark_lists_the_training_keys_and_esc_closes_only_the_list() {
         screen(&app, 80, 24).contains("? help"),
         "the hint line keeps ? help"
     );
-    app.handle(AppEvent::Key(Key::char('?')));
+    cnn_tutor::tui::apply(&mut app, AppEvent::Key(Key::char('?')));
     assert!(app.help().is_some());
     // it opens on the training keys, even where it is one column that scrolls
     let text = screen(&app, 80, 24);
@@ -259,11 +263,11 @@ fn a_classroom_results_screen_offers_no_files_and_names_no_server_paths() {
         net: Net::course(3, 2),
         meta: Default::default(),
     })));
-    app.handle(AppEvent::Key(Key::char('4')));
+    cnn_tutor::tui::apply(&mut app, AppEvent::Key(Key::char('4')));
     let text = screen(&app, 80, 24);
     assert!(text.contains("random validation image"), "{text}");
     assert!(!text.contains("o to type"), "o is off here:\n{text}");
-    app.handle(AppEvent::Key(Key::char('w')));
+    cnn_tutor::tui::apply(&mut app, AppEvent::Key(Key::char('w')));
     let text = screen(&app, 80, 24);
     assert!(
         text.contains("model saved as ada.safetensors on the server"),

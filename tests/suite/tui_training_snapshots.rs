@@ -10,7 +10,7 @@ use cnn_tutor::tui::{App, AppEvent, Key, KeyCode, Progress, Theme};
 const CLASSES: [&str; 3] = ["circle", "square", "triangle"];
 
 fn press(app: &mut App, code: KeyCode) {
-    app.handle(AppEvent::Key(Key::new(code)));
+    cnn_tutor::tui::apply(app, AppEvent::Key(Key::new(code)));
 }
 
 /// The train lesson's settings screen, on a tiny generated data set (2 images a class).
@@ -24,7 +24,7 @@ fn settings_app(theme: Theme, w: u16, h: u16) -> App {
         data_dir: data,
         ..TrainPrefs::default()
     });
-    app.handle(AppEvent::Resize(w, h));
+    cnn_tutor::tui::apply(&mut app, AppEvent::Resize(w, h));
     app.open_by_id("train").expect("train lesson");
     press(&mut app, KeyCode::Enter);
     // the preview was read when the screen opened: the folder can go, and the Data field

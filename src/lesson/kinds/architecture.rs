@@ -115,6 +115,10 @@ impl LessonKind for Architecture {
         true
     }
 
+    fn inspects_model(&self) -> bool {
+        true
+    }
+
     fn steps(&self, l: &Lesson) -> Result<Vec<Step>> {
         let t = l.text();
         let p = l.dropout_p();

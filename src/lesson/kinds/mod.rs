@@ -88,6 +88,12 @@ pub(crate) trait LessonKind: std::fmt::Debug + Send + Sync {
         false
     }
 
+    /// Whether the lesson shows the whole network, so a trained model may be looked
+    /// inside from it (the inspector).
+    fn inspects_model(&self) -> bool {
+        false
+    }
+
     /// The class names and the file's target class, if the learner can change the target
     /// (`t`) and the number of update steps (`<`/`>`): a lesson of one training step.
     fn target_classes(&self) -> Option<(&[String], usize)> {
@@ -114,6 +120,8 @@ pub struct Capabilities {
     pub editable: bool,
     /// The lesson leads on to the training screen (`s` trains, Enter opens settings).
     pub training: bool,
+    /// The lesson shows the whole network: `i` looks inside a trained model.
+    pub inspect: bool,
     /// One training step worked out: `t` changes the target class, `<`/`>` the number
     /// of update steps taken.
     pub training_step: bool,

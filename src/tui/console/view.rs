@@ -49,6 +49,25 @@ fn put(buf: &mut Buffer, area: Rect, text: &str, style: Style, theme: &Theme) {
 }
 
 fn render_class(console: &Console, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    render_class_head(console, theme, area, buf);
+    render_rows(console, theme, area, buf);
+    // the prompt, a notice, or the message now up
+    let status_y = area.height - BOTTOM_ROWS;
+    let (status, style) = status_line(console, theme);
+    put(buf, line_at(area, status_y), &status, style, theme);
+    render_hints(
+        console,
+        theme,
+        Rect::new(area.x, area.y + status_y + 1, area.width, 2),
+        buf,
+    );
+}
+
+/// Rows under the students: the notice or prompt, two hint lines.
+const BOTTOM_ROWS: u16 = 3;
+
+/// The title bar, the limits and the legend of the marks.
+fn render_class_head(console: &Console, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let class = &console.class;
     let sym = theme.symbols();
     let n = class.students.len();
@@ -107,7 +126,11 @@ fn render_class(console: &Console, theme: &Theme, area: Rect, buf: &mut Buffer) 
         short_duration(l.idle_timeout),
     );
     put(buf, line_at(area, 2), &legend, theme.dim(), theme);
+}
 
+/// The column heads and a row per student (as many as fit, from the scroll position).
+fn render_rows(console: &Console, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let sym = theme.symbols();
     // columns
     let w = usize::from(area.width);
     let fixed = 4 + 8 + 13 + 6 + 6;
@@ -139,9 +162,8 @@ fn render_class(console: &Console, theme: &Theme, area: Rect, buf: &mut Buffer) 
     );
     put(buf, line_at(area, 3), &header, theme.heading(), theme);
 
-    let bottom = 3u16; // notice or prompt, two hint lines
     let list_top = 4u16;
-    let list_h = area.height.saturating_sub(list_top + bottom);
+    let list_h = area.height.saturating_sub(list_top + BOTTOM_ROWS);
     let order = console.order();
     if order.is_empty() {
         put(
@@ -188,10 +210,12 @@ fn render_class(console: &Console, theme: &Theme, area: Rect, buf: &mut Buffer) 
             );
         }
     }
+}
 
-    // the prompt, a notice, or the message now up
-    let status_y = area.height - bottom;
-    let (status, style) = match &console.prompt {
+/// The line above the hints: the prompt being answered, a notice, or the message up.
+fn status_line(console: &Console, theme: &Theme) -> (String, Style) {
+    let class = &console.class;
+    match &console.prompt {
         Some(Prompt::Message(text)) => (
             format!(" message for every student: {}_", clean(theme, text)),
             theme.focused(),
@@ -233,14 +257,7 @@ fn render_class(console: &Console, theme: &Theme, area: Rect, buf: &mut Buffer) 
             (None, Some(m)) => (format!(" message up: {}", clean(theme, m)), Style::new()),
             (None, None) => (String::new(), Style::new()),
         },
-    };
-    put(buf, line_at(area, status_y), &status, style, theme);
-    render_hints(
-        console,
-        theme,
-        Rect::new(area.x, area.y + status_y + 1, area.width, 2),
-        buf,
-    );
+    }
 }
 
 fn row_text(

@@ -8,6 +8,7 @@
 //! classroom refuses).
 
 pub mod actions;
+mod component;
 mod explain_view;
 mod state;
 pub(crate) mod view;

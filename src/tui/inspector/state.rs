@@ -607,28 +607,7 @@ impl InspectorState {
             Action::FarDown => self.move_cell(8, 0),
             Action::FarLeft => self.move_cell(0, -8),
             Action::FarRight => self.move_cell(0, 8),
-            Action::PrevInput | Action::NextInput => {
-                let forward = action == Action::NextInput;
-                if let Some(cur) = self.chosen_input() {
-                    let n = match &self.explain {
-                        Explain::Conv(c) => c.inputs.len(),
-                        _ => 1,
-                    };
-                    self.input_channel = Some(if forward {
-                        (cur + 1) % n
-                    } else {
-                        (cur + n - 1) % n
-                    });
-                } else if self.current() == View::Decision {
-                    let n = self.explorer.classes().len().max(1);
-                    self.class = if forward {
-                        (self.class + 1) % n
-                    } else {
-                        (self.class + n - 1) % n
-                    };
-                    self.refresh();
-                }
-            }
+            Action::PrevInput | Action::NextInput => self.step_input(action == Action::NextInput),
             Action::ToggleInput => self.show_input = !self.show_input,
             Action::ScrollUp => self.scroll = self.scroll.saturating_sub(5),
             Action::ScrollDown => self.scroll = self.scroll.saturating_add(5).min(200),
@@ -639,18 +618,7 @@ impl InspectorState {
                 self.set_image(what, chw);
             }
             Action::NextValidation | Action::PrevValidation => {
-                let n = self.validation.len();
-                if n > 0 {
-                    let i = match (self.val_at, action == Action::NextValidation) {
-                        (None, _) => 0,
-                        (Some(i), true) => (i + 1) % n,
-                        (Some(i), false) => (i + n - 1) % n,
-                    };
-                    let (what, chw) = self.validation[i].clone();
-                    self.drawing = None;
-                    self.set_image(what, chw);
-                    self.val_at = Some(i);
-                }
+                self.step_validation(action == Action::NextValidation);
             }
             Action::OpenFile => {
                 if self.restricted {
@@ -694,6 +662,46 @@ impl InspectorState {
         }
         let _ = effects;
         Outcome::Stay
+    }
+
+    /// The next (or previous) input channel of a conv cell's terms, or class of the
+    /// decision.
+    fn step_input(&mut self, forward: bool) {
+        if let Some(cur) = self.chosen_input() {
+            let n = match &self.explain {
+                Explain::Conv(c) => c.inputs.len(),
+                _ => 1,
+            };
+            self.input_channel = Some(if forward {
+                (cur + 1) % n
+            } else {
+                (cur + n - 1) % n
+            });
+        } else if self.current() == View::Decision {
+            let n = self.explorer.classes().len().max(1);
+            self.class = if forward {
+                (self.class + 1) % n
+            } else {
+                (self.class + n - 1) % n
+            };
+            self.refresh();
+        }
+    }
+
+    /// The next (or previous) validation image, when there are some.
+    fn step_validation(&mut self, forward: bool) {
+        let n = self.validation.len();
+        if n > 0 {
+            let i = match (self.val_at, forward) {
+                (None, _) => 0,
+                (Some(i), true) => (i + 1) % n,
+                (Some(i), false) => (i + n - 1) % n,
+            };
+            let (what, chw) = self.validation[i].clone();
+            self.drawing = None;
+            self.set_image(what, chw);
+            self.val_at = Some(i);
+        }
     }
 
     /// Take the outcome of an effect the front end ran.

@@ -16,7 +16,6 @@ use crate::nn::net::Net;
 
 use super::preview::DataPreview;
 use super::settings::TrainPrefs;
-use super::state::TrainingState;
 
 /// The note for what a classroom session may not do (it would read server files).
 pub const RESTRICTED: &str = "not available in a classroom session";
@@ -183,15 +182,7 @@ pub fn run(prefs: &TrainPrefs, effect: Effect) -> Done {
                 Done::NoData("no such folder".into())
             }
         }
-        // the app opens the inspector before the others run (see `App::key`)
+        // the router opens the inspector (see the training screen's `on_key`)
         Effect::Inspect(_) => Done::Refused("the inspector opens from the app"),
-    }
-}
-
-/// Carry out `effects` in order, handing each outcome back to the screen.
-pub fn run_all(state: &mut TrainingState, effects: Vec<Effect>) {
-    for effect in effects {
-        let done = run(&state.prefs, effect);
-        state.done(done);
     }
 }

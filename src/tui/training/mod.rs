@@ -14,6 +14,7 @@
 //! the state asks for, which the front end runs.
 
 pub mod actions;
+mod component;
 pub mod effects;
 mod preview;
 mod queue;
@@ -24,7 +25,8 @@ mod state;
 pub(crate) mod view;
 mod worker;
 
-pub use effects::{run_all as run_effects, Done, Effect, Need, RESTRICTED};
+pub use component::{OverTrainingAction, OVER_TRAINING};
+pub use effects::{Done, Effect, Need, RESTRICTED};
 pub use preview::{preview, ClassPreview, DataPreview};
 pub use queue::{Ticket, TrainQueue};
 pub use results::{PredictView, Results, ResultsTab};

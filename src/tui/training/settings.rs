@@ -315,21 +315,7 @@ pub(crate) fn render(
         let value = if selected && !form.input.is_empty() {
             format!("{}_", form.input)
         } else {
-            match f {
-                SettingField::Data => data_value(st, form, value_room, sym.ellipsis),
-                SettingField::Epochs => s.epochs.to_string(),
-                SettingField::BatchSize => s.batch_size.to_string(),
-                SettingField::Lr => s.lr.to_string(),
-                SettingField::Seed => s.seed.to_string(),
-                SettingField::Device => match s.device {
-                    DeviceChoice::Cpu => "cpu".into(),
-                    DeviceChoice::Auto => "auto (GPU if any, else CPU)".into(),
-                    DeviceChoice::Cuda => match &st.cuda_unavailable {
-                        Some(_) => "cuda (unavailable here)".into(),
-                        None => "cuda".into(),
-                    },
-                },
-            }
+            field_value(st, form, *f, value_room, sym.ellipsis)
         };
         let pointer = if selected { sym.pointer } else { " " };
         let label = format!(" {pointer} {:<14}", f.label());
@@ -409,6 +395,32 @@ pub(crate) fn render(
         .render(set_area, buf);
     if let Some(d) = data_area {
         render_data(theme, st, d, buf);
+    }
+}
+
+/// What a field shows when nothing is being typed into it.
+fn field_value(
+    st: &TrainingState,
+    form: &SettingsForm,
+    f: SettingField,
+    room: usize,
+    ell: &str,
+) -> String {
+    let s = &st.prefs.settings;
+    match f {
+        SettingField::Data => data_value(st, form, room, ell),
+        SettingField::Epochs => s.epochs.to_string(),
+        SettingField::BatchSize => s.batch_size.to_string(),
+        SettingField::Lr => s.lr.to_string(),
+        SettingField::Seed => s.seed.to_string(),
+        SettingField::Device => match s.device {
+            DeviceChoice::Cpu => "cpu".into(),
+            DeviceChoice::Auto => "auto (GPU if any, else CPU)".into(),
+            DeviceChoice::Cuda => match &st.cuda_unavailable {
+                Some(_) => "cuda (unavailable here)".into(),
+                None => "cuda".into(),
+            },
+        },
     }
 }
 

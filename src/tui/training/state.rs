@@ -5,7 +5,6 @@
 use crate::backend::{cpu::argmax, DeviceChoice};
 use crate::train::TrainEvent;
 
-use super::super::app::LessonState;
 use super::super::event::{Key, KeyCode};
 use super::super::path_input::{PathInput, PathKey};
 use super::actions::{self, Action};
@@ -73,8 +72,6 @@ pub enum KeyOutcome {
 /// The whole training screen.
 #[derive(Debug)]
 pub struct TrainingState {
-    /// The lesson to return to.
-    pub back: Option<LessonState>,
     /// Settings, data and model paths.
     pub prefs: TrainPrefs,
     /// Where the screen is.
@@ -88,11 +85,10 @@ pub struct TrainingState {
 }
 
 impl TrainingState {
-    /// The screen on its settings step, coming from `back`. It knows nothing of the
-    /// devices and the data until the front end runs [`TrainingState::opening_effects`].
-    pub fn new(back: Option<LessonState>, prefs: TrainPrefs) -> Self {
+    /// The screen on its settings step. It knows nothing of the devices and the data until
+    /// the front end runs [`TrainingState::opening_effects`].
+    pub fn new(prefs: TrainPrefs) -> Self {
         TrainingState {
-            back,
             prefs,
             phase: Phase::Settings(SettingsForm::default()),
             cuda_unavailable: None,
@@ -285,7 +281,7 @@ impl TrainingState {
     }
 
     /// Handle a key: what the app does next, and the effects the front end is to run
-    /// (see [`effects::run_all`]). `Back` and `Quit` leave the screen (a run is
+    /// (see [`effects::run`]). `Back` and `Quit` leave the screen (a run is
     /// cancelled first).
     pub fn key(&mut self, key: Key) -> (KeyOutcome, Vec<Effect>) {
         let mut effects = Vec::new();

@@ -155,6 +155,42 @@ fn loss_ceiling(max: f64) -> f64 {
     ((m * 4.0).ceil() / 4.0).max(0.25)
 }
 
+/// The loss chart's title: each curve's mark in its colour.
+fn loss_legend(theme: &Theme, epochs_only: bool) -> ratatui::text::Line<'static> {
+    let colored = |c: Color| {
+        if theme.color {
+            Style::new().fg(c)
+        } else {
+            Style::new()
+        }
+    };
+    let (bm, tm, vm) = if theme.ascii {
+        (".", "o", "x")
+    } else {
+        ("⠂", "•", "█")
+    };
+    // the legend's marks in their curves' colours
+    if epochs_only {
+        ratatui::text::Line::from(vec![
+            ratatui::text::Span::raw(" Loss per epoch: "),
+            ratatui::text::Span::styled(format!("{tm} training"), colored(Color::Cyan)),
+            ratatui::text::Span::raw("  "),
+            ratatui::text::Span::styled(format!("{vm} validation"), colored(Color::Yellow)),
+            ratatui::text::Span::raw(" "),
+        ])
+    } else {
+        ratatui::text::Line::from(vec![
+            ratatui::text::Span::raw(" Loss: "),
+            ratatui::text::Span::styled(format!("{bm} each batch"), colored(Color::DarkGray)),
+            ratatui::text::Span::raw("  "),
+            ratatui::text::Span::styled(format!("{tm} training (epoch)"), colored(Color::Cyan)),
+            ratatui::text::Span::raw("  "),
+            ratatui::text::Span::styled(format!("{vm} validation (epoch)"), colored(Color::Yellow)),
+            ratatui::text::Span::raw(" "),
+        ])
+    }
+}
+
 /// The loss chart: batch losses as they come (`batches`; `None` draws the epochs only),
 /// and the training and validation loss of every finished epoch, over `epochs` epochs.
 pub(crate) fn render_loss_chart(
@@ -233,31 +269,7 @@ pub(crate) fn render_loss_chart(
             .style(colored(Color::Yellow))
             .data(&val),
     );
-    let (bm, tm, vm) = if theme.ascii {
-        (".", "o", "x")
-    } else {
-        ("⠂", "•", "█")
-    };
-    // the legend's marks in their curves' colours
-    let legend = if epochs_only {
-        ratatui::text::Line::from(vec![
-            ratatui::text::Span::raw(" Loss per epoch: "),
-            ratatui::text::Span::styled(format!("{tm} training"), colored(Color::Cyan)),
-            ratatui::text::Span::raw("  "),
-            ratatui::text::Span::styled(format!("{vm} validation"), colored(Color::Yellow)),
-            ratatui::text::Span::raw(" "),
-        ])
-    } else {
-        ratatui::text::Line::from(vec![
-            ratatui::text::Span::raw(" Loss: "),
-            ratatui::text::Span::styled(format!("{bm} each batch"), colored(Color::DarkGray)),
-            ratatui::text::Span::raw("  "),
-            ratatui::text::Span::styled(format!("{tm} training (epoch)"), colored(Color::Cyan)),
-            ratatui::text::Span::raw("  "),
-            ratatui::text::Span::styled(format!("{vm} validation (epoch)"), colored(Color::Yellow)),
-            ratatui::text::Span::raw(" "),
-        ])
-    };
+    let legend = loss_legend(theme, epochs_only);
     let mid_x = (x0 + epochs) / 2.0;
     let x_labels: Vec<String> = if (epochs - x0) >= 2.0 {
         vec![

@@ -209,28 +209,7 @@ pub(crate) fn render(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
         k,
         &filter_sum(&wa, f),
     )));
-    let note = match tab.change {
-        Some((moved, size)) => {
-            let pct = 100.0 * moved / size.max(1e-9);
-            format!(
-                "Filter {} of {n} (left/right), its {k}x{k} weights summed over {over}; \
-                 below, every filter as colours (grey = 0). Training moved the first layer's \
-                 weights by {moved:.3} on average, against {size:.3} at the start ({pct:.0}%): {}",
-                f + 1,
-                if pct < 50.0 {
-                    "these filters changed little; most of the learning went into the later layers."
-                } else {
-                    "training reshaped these filters."
-                }
-            )
-        }
-        None => format!(
-            "Filter {} of {n} (left/right), its {k}x{k} weights summed over {over}; \
-             below, every filter as colours (grey = 0). This model was loaded from a file, so \
-             its filters before training are not known.",
-            f + 1
-        ),
-    };
+    let note = filter_note(tab, f, (n, k), &over);
     // the note gets the rows it needs beside the grids (6 at least)
     let grids_w: u16 = grids
         .iter()
@@ -277,9 +256,67 @@ pub(crate) fn render(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
         "after training",
         (0..n).map(|i| filter_image(&wa, i, label(i))).collect(),
     ));
+    let y = render_filter_rows(theme, &rows, (f, n), rest, buf);
+    // feature maps of the first validation image
+    if tab.maps.is_empty() || y + 4 > rest.bottom() {
+        return;
+    }
+    buf.set_stringn(
+        rest.x,
+        y,
+        "feature maps of one validation image (after training)",
+        usize::from(rest.width),
+        theme.heading(),
+    );
+    let h = rest.bottom() - y - 1;
+    flow_panels(
+        theme,
+        &tab.maps,
+        Rect::new(rest.x, y + 1, rest.width, h),
+        10,
+        buf,
+    );
+}
+
+/// The words beside the selected filter: what it shows and how much training moved it.
+fn filter_note(tab: &Filters, f: usize, (n, k): (usize, usize), over: &str) -> String {
+    match tab.change {
+        Some((moved, size)) => {
+            let pct = 100.0 * moved / size.max(1e-9);
+            format!(
+                "Filter {} of {n} (left/right), its {k}x{k} weights summed over {over}; \
+                 below, every filter as colours (grey = 0). Training moved the first layer's \
+                 weights by {moved:.3} on average, against {size:.3} at the start ({pct:.0}%): {}",
+                f + 1,
+                if pct < 50.0 {
+                    "these filters changed little; most of the learning went into the later layers."
+                } else {
+                    "training reshaped these filters."
+                }
+            )
+        }
+        None => format!(
+            "Filter {} of {n} (left/right), its {k}x{k} weights summed over {over}; \
+             below, every filter as colours (grey = 0). This model was loaded from a file, so \
+             its filters before training are not known.",
+            f + 1
+        ),
+    }
+}
+
+/// Every filter as colours, a row before training (when known) and one after, the
+/// selected one among those shown; the first row below them.
+fn render_filter_rows(
+    theme: &Theme,
+    rows: &[(&str, Vec<Panel>)],
+    (f, n): (usize, usize),
+    rest: Rect,
+    buf: &mut Buffer,
+) -> u16 {
+    let style = PanelStyle::plain(*theme);
     let row_h = 5u16;
     let mut y = rest.y;
-    for (title, panels) in &rows {
+    for (title, panels) in rows {
         if y + 1 + row_h > rest.bottom() {
             break;
         }
@@ -313,25 +350,7 @@ pub(crate) fn render(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
         flow_panels(theme, &panels[start..start + fits.min(n)], place, 9, buf);
         y += 1 + row_h;
     }
-    // feature maps of the first validation image
-    if tab.maps.is_empty() || y + 4 > rest.bottom() {
-        return;
-    }
-    buf.set_stringn(
-        rest.x,
-        y,
-        "feature maps of one validation image (after training)",
-        usize::from(rest.width),
-        theme.heading(),
-    );
-    let h = rest.bottom() - y - 1;
-    flow_panels(
-        theme,
-        &tab.maps,
-        Rect::new(rest.x, y + 1, rest.width, h),
-        10,
-        buf,
-    );
+    y
 }
 
 #[cfg(test)]

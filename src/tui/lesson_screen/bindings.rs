@@ -1,21 +1,16 @@
-//! The key tables of the menu, the lesson, the number editor and the help overlay: each
-//! screen's actions and the one table ([`super::keys::Binding`]s) that feeds its key
-//! handling (in [`super::app`]), its hint line and the `?` overlay (in [`super::view`]).
-//! The training screen keeps its own table in [`super::training`].
+//! The lesson screen's key tables: stepping through a lesson (with "your turn"'s answer
+//! keys) and the number editor. Each feeds the screen's key handling, its hint line and
+//! the `?` overlay.
 
-use super::app::{App, Screen};
-use super::event::KeyCode;
-use super::keys::{Binding, KeySpec, Label};
-use crate::lesson::Lesson;
+use super::super::event::KeyCode;
+use super::super::keys::{Binding, KeySpec, Label};
+use super::LessonState;
 
 use KeySpec::{Char, Code, Ctrl};
 
 use crate::tui::keys::{DOWN, END, ENTER, ESC, HOME, LEFT, PGDN, PGUP, RIGHT, TAB, UP};
-const QUIT: &[KeySpec] = &[Char('q'), Ctrl('c')];
 
 /// Help sections, in the order the overlay lists them.
-const EVERYWHERE: &str = "Everywhere";
-const MENU_HELP: &str = "Menu";
 const LESSON_HELP: &str = "Lesson";
 const OWN_NUMBERS: &str = "Your own numbers";
 const DROPOUT: &str = "Dropout, whole network";
@@ -23,127 +18,56 @@ const TRAINING_STEP: &str = "Backpropagation";
 const YOUR_TURN: &str = "Your turn";
 
 /// A classroom student follows the teacher.
-fn following(app: &App) -> bool {
-    app.follow() == Some(true)
+fn following(s: &LessonState) -> bool {
+    s.facts.following()
 }
 
-/// A classroom student with the controls (who could follow the teacher).
-fn could_follow(app: &App) -> bool {
-    app.follow() == Some(false)
+fn train_lesson(s: &LessonState) -> bool {
+    s.caps.training
 }
 
-fn lesson(app: &App) -> Option<&Lesson> {
-    let state = app.lesson_state()?;
-    app.lessons().get(state.lesson)
-}
-
-fn playing(app: &App) -> bool {
-    app.lesson_state().is_some_and(|s| s.playing)
-}
-
-fn train_lesson(app: &App) -> bool {
-    app.is_train_lesson()
-}
-
-/// The architecture lesson, with a trained or saved model to look inside.
-fn inspect_lesson(app: &App) -> bool {
-    lesson(app).is_some_and(|l| l.id() == "architecture") && app.has_model()
+/// A lesson that shows the whole network, with a trained or saved model to look inside.
+fn inspect_lesson(s: &LessonState) -> bool {
+    s.caps.inspect && s.facts.has_model
 }
 
 /// "Your turn": a question is open (digits, `-`, `.`, Backspace, Enter, `h` and Esc answer it).
-fn answering(app: &App) -> bool {
-    app.open_question().is_some()
+fn answering(s: &LessonState) -> bool {
+    s.answering()
 }
 
-fn not_answering(app: &App) -> bool {
-    !answering(app)
+fn not_answering(s: &LessonState) -> bool {
+    !answering(s)
 }
 
 /// A question is open and something has been typed for it.
-fn typed(app: &App) -> bool {
-    answering(app) && app.lesson_state().is_some_and(|s| !s.quiz.input.is_empty())
+fn typed(s: &LessonState) -> bool {
+    answering(s) && !s.quiz.input.is_empty()
 }
 
 /// A question is open and has a hint left.
-fn hint_left(app: &App) -> bool {
-    app.open_question().is_some_and(|q| {
-        app.lesson_state()
-            .is_some_and(|s| s.quiz.hints < q.hints.len())
-    })
+fn hint_left(s: &LessonState) -> bool {
+    s.question(s.facts.your_turn)
+        .is_some_and(|q| s.quiz.hints < q.hints.len())
 }
 
-fn editable(app: &App) -> bool {
-    lesson(app).is_some_and(|l| l.capabilities().editable)
+fn editable(s: &LessonState) -> bool {
+    s.caps.editable
 }
 
-fn presets(app: &App) -> bool {
-    lesson(app).is_some_and(|l| l.capabilities().filter_presets)
+fn presets(s: &LessonState) -> bool {
+    s.caps.filter_presets
 }
 
 /// The lesson draws random drops (`r` re-rolls them, `[ ]` change p).
-fn drops(app: &App) -> bool {
-    lesson(app).is_some_and(|l| l.capabilities().dropout)
+fn drops(s: &LessonState) -> bool {
+    s.caps.dropout
 }
 
 /// The lesson works out one training step (`t` target, `<`/`>` updates).
-fn training_step(app: &App) -> bool {
-    lesson(app).is_some_and(|l| l.capabilities().training_step)
+fn training_step(s: &LessonState) -> bool {
+    s.caps.training_step
 }
-
-/// What a key does on the menu.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MenuAction {
-    /// Open the help overlay.
-    Help,
-    /// End the app.
-    Quit,
-    /// Follow the teacher, or stop following (a classroom student).
-    Follow,
-    /// Select the lesson above.
-    Up,
-    /// Select the lesson below.
-    Down,
-    /// Select the first lesson.
-    First,
-    /// Select the last lesson.
-    Last,
-    /// Open the selected lesson.
-    Open,
-    /// Clear the notice line.
-    ClearNotice,
-}
-
-type MenuBinding = Binding<MenuAction, App>;
-
-/// The menu's keys.
-pub const MENU: &[MenuBinding] = &[
-    MenuBinding::new(&[Char('?')], MenuAction::Help)
-        .hint(3, Label::new(&[Char('?')], "help"))
-        .help(EVERYWHERE, Label::new(&[Char('?')], "this help")),
-    MenuBinding::new(QUIT, MenuAction::Quit)
-        .hint(4, Label::new(&[Char('q')], "quit"))
-        .help(EVERYWHERE, Label::new(QUIT, "quit").sep(", ")),
-    MenuBinding::new(&[Char('f')], MenuAction::Follow)
-        .when(following)
-        .hint(2, Label::new(&[Char('f')], "stop following")),
-    MenuBinding::new(&[Char('f')], MenuAction::Follow)
-        .when(could_follow)
-        .hint(2, Label::new(&[Char('f')], "follow teacher")),
-    MenuBinding::new(&[UP, Char('k')], MenuAction::Up)
-        .hint(0, Label::new(&[UP, DOWN], "choose").sep("/"))
-        .help(
-            MENU_HELP,
-            Label::new(&[UP, DOWN, Char('j'), Char('k')], "choose a lesson"),
-        ),
-    MenuBinding::new(&[DOWN, Char('j')], MenuAction::Down),
-    MenuBinding::new(&[HOME, Char('g')], MenuAction::First),
-    MenuBinding::new(&[END, Char('G')], MenuAction::Last),
-    MenuBinding::new(&[ENTER, RIGHT, Char('l'), Char(' ')], MenuAction::Open)
-        .when(|app| !app.lessons().is_empty())
-        .hint(1, Label::new(&[ENTER], "open"))
-        .help(MENU_HELP, Label::new(&[ENTER], "open it")),
-    MenuBinding::new(&[ESC], MenuAction::ClearNotice),
-];
 
 /// What a key does in a lesson (not editing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,7 +142,7 @@ pub enum LessonAction {
     AnswerSkip,
 }
 
-type LessonBinding = Binding<LessonAction, App>;
+type LessonBinding = Binding<LessonAction, LessonState>;
 
 /// The lesson screen's keys. While a "your turn" question is open, its answer keys take
 /// `-`, `h`, Enter, Esc and Backspace (the bindings that share them wait until it ends).
@@ -237,7 +161,7 @@ pub const LESSON: &[LessonBinding] = &[
         .when(train_lesson)
         .hint(1, Label::new(&[Char('s')], "train now")),
     LessonBinding::new(&[ENTER], LessonAction::TrainSettings)
-        .when(|app| train_lesson(app) && not_answering(app))
+        .when(|s| train_lesson(s) && not_answering(s))
         .hint(2, Label::new(&[ENTER], "settings")),
     // the inspector (issue 13): from the architecture lesson, when a model is known
     LessonBinding::new(&[Char('i')], LessonAction::Inspect)
@@ -245,7 +169,7 @@ pub const LESSON: &[LessonBinding] = &[
         .hint(1, Label::new(&[Char('i')], "look inside the trained model")),
     // without one, `i` says how to get one (issue 23: it did nothing)
     LessonBinding::new(&[Char('i')], LessonAction::InspectHowTo)
-        .when(|app| lesson(app).is_some_and(|l| l.id() == "architecture") && !app.has_model()),
+        .when(|s| s.caps.inspect && !s.facts.has_model),
     LessonBinding::new(
         &[RIGHT, Char(' '), Char('l'), Char('n')],
         LessonAction::Next,
@@ -264,11 +188,11 @@ pub const LESSON: &[LessonBinding] = &[
         .help(LESSON_HELP, Label::new(&[HOME, END], "first / last step")),
     LessonBinding::new(&[END, Char('G')], LessonAction::Last),
     LessonBinding::new(&[Char('p')], LessonAction::PlayPause)
-        .when(|app| !playing(app))
+        .when(|s| !s.playing)
         .hint(4, Label::new(&[Char('p')], "play"))
         .help(LESSON_HELP, Label::new(&[Char('p')], "play / pause")),
     LessonBinding::new(&[Char('p')], LessonAction::PlayPause)
-        .when(playing)
+        .when(|s| s.playing)
         .hint(4, Label::new(&[Char('p')], "pause")),
     LessonBinding::new(&[Char('+'), Char('=')], LessonAction::Faster)
         .hint(12, Label::new(&[Char('+'), Char('-')], "speed").sep("/"))
@@ -299,7 +223,7 @@ pub const LESSON: &[LessonBinding] = &[
             Label::new(&[Char('e')], "edit filter or image"),
         ),
     LessonBinding::new(&[Char('f')], LessonAction::NextPreset)
-        .when(|app| !following(app))
+        .when(|s| !following(s))
         .hint_if(6, Label::new(&[Char('f')], "filters"), presets),
     LessonBinding::new(&[Char('r')], LessonAction::Reroll)
         .hint_if(7, Label::new(&[Char('r')], "re-roll"), drops)
@@ -351,11 +275,11 @@ pub const LESSON: &[LessonBinding] = &[
         .hint(2, Label::new(&[ESC], "skip"))
         .help(YOUR_TURN, Label::new(&[ESC], "skip the question")),
     LessonBinding::new(&[Char('y')], LessonAction::YourTurn)
-        .when(|app| !app.your_turn())
+        .when(|s| !s.facts.your_turn)
         .hint(9, Label::new(&[Char('y')], "your turn"))
         .help(YOUR_TURN, Label::new(&[Char('y')], "your turn on / off")),
     LessonBinding::new(&[Char('y')], LessonAction::YourTurn)
-        .when(App::your_turn)
+        .when(|s| s.facts.your_turn)
         .hint(9, Label::new(&[Char('y')], "your turn off")),
     // one training step (backprop): the target class and the number of updates
     LessonBinding::new(&[Char('t')], LessonAction::NextTarget)
@@ -415,7 +339,7 @@ pub enum EditAction {
     Reset,
 }
 
-type EditBinding = Binding<EditAction, App>;
+type EditBinding = Binding<EditAction, LessonState>;
 
 /// The number editor's keys.
 pub const EDIT: &[EditBinding] = &[
@@ -470,7 +394,7 @@ pub const EDIT: &[EditBinding] = &[
         .hint(3, Label::new(&[ESC], "done"))
         .help(OWN_NUMBERS, Label::new(&[ESC], "clear, then stop")),
     EditBinding::new(&[Char('f')], EditAction::NextPreset)
-        .when(|app| !following(app))
+        .when(|s| !following(s))
         .hint_if(5, Label::new(&[Char('f')], "filters"), presets)
         .help(OWN_NUMBERS, Label::new(&[Char('f')], "next known filter")),
     EditBinding::new(&[Char('r')], EditAction::Reset)
@@ -480,68 +404,3 @@ pub const EDIT: &[EditBinding] = &[
             Label::new(&[Char('r')], "the lesson's numbers"),
         ),
 ];
-
-/// What a key does while the help overlay is open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HelpAction {
-    /// End the app.
-    Quit,
-    /// Stop following the teacher (a classroom student).
-    Follow,
-    /// Close the overlay.
-    Close,
-    /// Scroll one line up.
-    Up,
-    /// Scroll one line down.
-    Down,
-    /// Scroll a page up.
-    PageUp,
-    /// Scroll a page down.
-    PageDown,
-    /// To the top.
-    Top,
-    /// To the bottom.
-    Bottom,
-}
-
-type HelpBinding = Binding<HelpAction, App>;
-
-/// The help overlay's keys (its frame shows the `Close` hint).
-pub const HELP: &[HelpBinding] = &[
-    HelpBinding::new(QUIT, HelpAction::Quit),
-    HelpBinding::new(&[Char('f')], HelpAction::Follow).when(following),
-    HelpBinding::new(&[ESC, Char('?'), ENTER], HelpAction::Close)
-        .hint(0, Label::new(&[ESC, Char('?')], "closes").sep(" or ")),
-    HelpBinding::new(&[UP, Char('k')], HelpAction::Up),
-    HelpBinding::new(&[DOWN, Char('j')], HelpAction::Down),
-    HelpBinding::new(&[PGUP], HelpAction::PageUp),
-    HelpBinding::new(&[PGDN], HelpAction::PageDown),
-    HelpBinding::new(&[HOME], HelpAction::Top),
-    HelpBinding::new(&[END], HelpAction::Bottom),
-];
-
-/// What the app itself does with a key on the training screen, before the screen's own
-/// table sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OverTrainingAction {
-    /// Stop following the teacher (a classroom student).
-    Follow,
-}
-
-type OverTrainingBinding = Binding<OverTrainingAction, App>;
-
-/// The app's keys on the training screen (the screen's own are in [`super::training`]).
-pub const OVER_TRAINING: &[OverTrainingBinding] =
-    &[OverTrainingBinding::new(&[Char('f')], OverTrainingAction::Follow).when(following)];
-
-/// The key table of the screen showing, for the hint line (the help overlay and the
-/// training screen draw their own).
-pub(crate) fn screen_hints(app: &App) -> Vec<(String, &'static str)> {
-    let sym = app.theme().symbols();
-    match app.screen() {
-        Screen::Menu => super::keys::hints(MENU, app, sym),
-        Screen::Lesson(s) if s.edit.is_some() => super::keys::hints(EDIT, app, sym),
-        Screen::Lesson(_) => super::keys::hints(LESSON, app, sym),
-        Screen::Training(_) | Screen::Inspector(..) => Vec::new(),
-    }
-}
