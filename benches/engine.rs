@@ -1,5 +1,5 @@
-//! Criterion benchmarks of the CPU engine: `cargo bench` (or `cargo bench -- conv` for a
-//! subset). One training step of 50 images, one short epoch (70 training + 30 validation
+//! Criterion benchmarks of the CPU engine: `cargo bench --features bench` (or
+//! `cargo bench --features bench -- conv` for a subset). One training step of 50 images, one short epoch (70 training + 30 validation
 //! images drawn in memory), and the three 3x3 convolutions of the shapes net per layer
 //! shape: forward, weight gradient, input gradient. Two worker threads, as PyTorch is
 //! compared with in `scripts/compare.sh`.
