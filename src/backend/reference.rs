@@ -170,12 +170,33 @@ pub fn verify(path: &std::path::Path, backend: &mut dyn Backend) -> Result<Verif
         .cloned()
         .collect();
     unknown.sort();
-    let input = file.get("input")?;
-    let n = input.shape[0];
-    let x = input;
+    let x = file.get("input")?;
+    let targets = targets_of(&file, path, x.shape[0], plan.classes)?;
+    let params = crate::nn::checkpoint::params_from(&file, &plan, "init.")?;
+    let mut net = Net::from_params(plan.clone(), params)
+        .ok_or_else(|| Error::Checkpoint(format!("{}: bad init tensors", path.display())))?;
+    let mut ck = Checker {
+        file: &file,
+        checks: Vec::new(),
+    };
+    ck.activations(&net, &x.data, x.shape[0], dump.train)?;
+    ck.training(backend, &mut net, &x.data, &targets, dump.train)?;
+    Ok(Verified {
+        dump,
+        checks: ck.checks,
+        unknown,
+    })
+}
+
+/// The dump's `target` classes: i64 as PyTorch stores class indices (whole-number floats
+/// are accepted too), each below `classes`.
+fn targets_of(
+    file: &TensorFile,
+    path: &std::path::Path,
+    n: usize,
+    classes: usize,
+) -> Result<Vec<usize>> {
     let target = file.get_shaped("target", &[n])?;
-    let classes = plan.classes;
-    // i64 as PyTorch stores class indices; whole-number floats are accepted too
     let ints: Vec<i64> = match &target.ints {
         Some(v) => v.clone(),
         None => target
@@ -184,8 +205,7 @@ pub fn verify(path: &std::path::Path, backend: &mut dyn Backend) -> Result<Verif
             .map(|&f| if f.fract() == 0.0 { f as i64 } else { -1 })
             .collect(),
     };
-    let targets: Vec<usize> = ints
-        .iter()
+    ints.iter()
         .map(|&t| usize::try_from(t).ok().filter(|&t| t < classes))
         .collect::<Option<Vec<_>>>()
         .ok_or_else(|| {
@@ -193,16 +213,20 @@ pub fn verify(path: &std::path::Path, backend: &mut dyn Backend) -> Result<Verif
                 "{}: tensor `target` must hold integer classes 0..{classes}",
                 path.display()
             ))
-        })?;
+        })
+}
 
-    let params = crate::nn::checkpoint::params_from(&file, &plan, "init.")?;
-    let mut net = Net::from_params(plan.clone(), params)
-        .ok_or_else(|| Error::Checkpoint(format!("{}: bad init tensors", path.display())))?;
+/// The comparisons made so far against one reference file.
+struct Checker<'a> {
+    file: &'a TensorFile,
+    checks: Vec<Check>,
+}
 
-    let mut checks: Vec<Check> = Vec::new();
-    let check = |checks: &mut Vec<Check>, name: &str, ours: &[f32], measure: Measure| {
-        let theirs = file.get(name)?;
-        checks.push(Check {
+impl Checker<'_> {
+    /// Compare `ours` with the file's tensor `name`.
+    fn check(&mut self, name: &str, ours: &[f32], measure: Measure) -> Result<()> {
+        let theirs = self.file.get(name)?;
+        self.checks.push(Check {
             name: name.to_string(),
             error: compare(ours, &theirs.data, measure),
             tolerance: match measure {
@@ -211,115 +235,128 @@ pub fn verify(path: &std::path::Path, backend: &mut dyn Backend) -> Result<Verif
             },
             measure,
         });
-        Ok::<(), Error>(())
-    };
-
-    let names = plan.act_names();
-    let flat = |a: &ndarray::ArrayD<f32>| a.iter().copied().collect::<Vec<f32>>();
-    // activations, with the reference array ops (the code the lessons run)
-    let [c, h, w] = plan.input_dims();
-    let xa = Array4::from_shape_vec((n, c, h, w), x.data.clone())
-        .map_err(|e| Error::shape("input", e))?;
-    let tr = net.forward_trace_mode(&xa, dump.train);
-    for name in &names {
-        if let Some(a) = tr.get(name) {
-            check(
-                &mut checks,
-                &format!("act.{name}"),
-                &flat(a),
-                Measure::Relative,
-            )?;
-        }
+        Ok(())
     }
-    if !dump.train {
-        // the same outputs from the CPU backend's own pass, which keeps its maps for the
-        // inspector (`cnn-tutor explore`)
-        let bt = super::cpu::forward_trace(&net, &x.data)?;
+
+    /// [`Checker::check`], reported under another name.
+    fn check_as(&mut self, name: &str, shown: String, ours: &[f32]) -> Result<()> {
+        self.check(name, ours, Measure::Relative)?;
+        if let Some(last) = self.checks.last_mut() {
+            last.name = shown;
+        }
+        Ok(())
+    }
+
+    /// Every named activation, from the reference array ops (the code the lessons run)
+    /// and, in eval mode, from the CPU backend's own pass, which keeps its maps for the
+    /// inspector (`cnn-tutor explore`).
+    fn activations(&mut self, net: &Net, x: &[f32], n: usize, train: bool) -> Result<()> {
+        let plan = &net.plan;
+        let names = plan.act_names();
+        let flat = |a: &ndarray::ArrayD<f32>| a.iter().copied().collect::<Vec<f32>>();
+        let [c, h, w] = plan.input_dims();
+        let xa = Array4::from_shape_vec((n, c, h, w), x.to_vec())
+            .map_err(|e| Error::shape("input", e))?;
+        let tr = net.forward_trace_mode(&xa, train);
         for name in &names {
-            if let Some(a) = bt.get(name) {
-                let key = format!("act.{name}");
-                check(&mut checks, &key, &flat(a), Measure::Relative)?;
-                if let Some(last) = checks.last_mut() {
-                    last.name = format!("{key} (cpu pass)");
+            if let Some(a) = tr.get(name) {
+                self.check(&format!("act.{name}"), &flat(a), Measure::Relative)?;
+            }
+        }
+        if !train {
+            let bt = super::cpu::forward_trace(net, x)?;
+            for name in &names {
+                if let Some(a) = bt.get(name) {
+                    let key = format!("act.{name}");
+                    self.check_as(&key, format!("{key} (cpu pass)"), &flat(a))?;
                 }
             }
         }
+        Ok(())
     }
 
-    // loss, gradients and Adam, on the backend (the code training runs); a train-mode
-    // dump's dropouts have p = 0, so the generator's draws change nothing
-    let cancelled = if dump.train {
-        cancelled_biases(&plan)
-    } else {
-        Vec::new()
-    };
-    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
-    let mut adam = Adam::new(0.001, &net.params);
-    let mut losses = Vec::new();
-    for step in 1..=3 {
-        let mode = dump.train.then_some(&mut rng);
-        let stats = backend.forward_backward(&mut net, &x.data, &targets, mode)?;
-        losses.push(stats.loss);
-        if step == 1 {
-            check(&mut checks, "loss", &[stats.loss], Measure::Relative)?;
-            if !dump.train {
-                let log_probs = backend.predict(&net, &x.data)?;
-                check(
-                    &mut checks,
-                    "act.log_probs",
-                    &log_probs.iter().copied().collect::<Vec<_>>(),
-                    Measure::Relative,
-                )?;
-                if let Some(last) = checks.last_mut() {
-                    last.name = "act.log_probs (backend)".into();
+    /// The loss, gradients and three Adam steps, on the backend (the code training runs);
+    /// a train-mode dump's dropouts have p = 0, so the generator's draws change nothing.
+    fn training(
+        &mut self,
+        backend: &mut dyn Backend,
+        net: &mut Net,
+        x: &[f32],
+        targets: &[usize],
+        train: bool,
+    ) -> Result<()> {
+        let cancelled = if train {
+            cancelled_biases(&net.plan)
+        } else {
+            Vec::new()
+        };
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
+        let mut adam = Adam::new(0.001, &net.params);
+        let mut losses = Vec::new();
+        for step in 1..=3 {
+            let mode = train.then_some(&mut rng);
+            let stats = backend.forward_backward(net, x, targets, mode)?;
+            losses.push(stats.loss);
+            if step == 1 {
+                self.check("loss", &[stats.loss], Measure::Relative)?;
+                if !train {
+                    let log_probs = backend.predict(net, x)?;
+                    let lp: Vec<f32> = log_probs.iter().copied().collect();
+                    self.check_as("act.log_probs", "act.log_probs (backend)".into(), &lp)?;
                 }
+                self.gradients(net, backend.grads(), &cancelled)?;
             }
-            let grads = backend.grads();
-            for (i, (p, g)) in net.params.iter().zip(grads).enumerate() {
-                if !p.trainable {
-                    continue;
-                }
-                let key = format!("grad.{}", p.name);
-                match cancelled.iter().find(|(b, _)| *b == i) {
-                    // zero up to rounding: compared on the scale of its layer's weights
-                    Some(&(_, wi)) => {
-                        let scale = grads[wi].iter().fold(0.0f32, |m, v| m.max(v.abs()));
-                        let theirs = file.get(&key)?;
-                        checks.push(Check {
-                            name: format!("{key} (zero: batch norm follows)"),
-                            error: compare(g, &theirs.data, Measure::Absolute)
-                                / scale.max(f32::MIN_POSITIVE),
-                            tolerance: REL_TOL,
-                            measure: Measure::Relative,
-                        });
+            adam.step(&mut net.params, backend.grads());
+            if step == 1 || step == 3 {
+                for (i, p) in net.params.iter().enumerate() {
+                    if cancelled.iter().any(|(b, _)| *b == i) {
+                        // Adam turns a rounding-noise gradient into a step of about lr:
+                        // the two programs' values differ there, and nothing downstream
+                        // sees it
+                        continue;
                     }
-                    None => check(&mut checks, &key, g, Measure::Relative)?,
+                    self.check(
+                        &format!("adam{step}.{}", p.name),
+                        &p.data,
+                        Measure::Absolute,
+                    )?;
                 }
             }
         }
-        adam.step(&mut net.params, backend.grads());
-        if step == 1 || step == 3 {
-            for (i, p) in net.params.iter().enumerate() {
-                if cancelled.iter().any(|(b, _)| *b == i) {
-                    // Adam turns a rounding-noise gradient into a step of about lr: the two
-                    // programs' values differ there, and nothing downstream sees it
-                    continue;
-                }
-                check(
-                    &mut checks,
-                    &format!("adam{step}.{}", p.name),
-                    &p.data,
-                    Measure::Absolute,
-                )?;
-            }
-        }
+        self.check("adam.losses", &losses, Measure::Relative)
     }
-    check(&mut checks, "adam.losses", &losses, Measure::Relative)?;
-    Ok(Verified {
-        dump,
-        checks,
-        unknown,
-    })
+
+    /// Every trainable tensor's gradient; a bias that a batch norm cancels (`cancelled`,
+    /// see [`cancelled_biases`]) is zero up to rounding, compared on the scale of its
+    /// layer's weights.
+    fn gradients(
+        &mut self,
+        net: &Net,
+        grads: &[Vec<f32>],
+        cancelled: &[(usize, usize)],
+    ) -> Result<()> {
+        for (i, (p, g)) in net.params.iter().zip(grads).enumerate() {
+            if !p.trainable {
+                continue;
+            }
+            let key = format!("grad.{}", p.name);
+            match cancelled.iter().find(|(b, _)| *b == i) {
+                Some(&(_, wi)) => {
+                    let scale = grads[wi].iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                    let theirs = self.file.get(&key)?;
+                    self.checks.push(Check {
+                        name: format!("{key} (zero: batch norm follows)"),
+                        error: compare(g, &theirs.data, Measure::Absolute)
+                            / scale.max(f32::MIN_POSITIVE),
+                        tolerance: REL_TOL,
+                        measure: Measure::Relative,
+                    });
+                }
+                None => self.check(&key, g, Measure::Relative)?,
+            }
+        }
+        Ok(())
+    }
 }
 
 /// In training mode, the convolution biases that a batch norm cancels (the layers between

@@ -53,99 +53,131 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     // (taken once the data has loaded, so bad data makes no folder for the model)
     let _lock = crate::fsutil::lock_output(&args.out)?;
 
-    let json = args.json;
-    let bar_on = !json && std::io::stderr().is_terminal();
-    let mut bar: Option<ProgressBar> = None;
-    let mut train_size = 0usize;
-    let mut batches = 0usize;
-    let mut sink = |event: TrainEvent| match event {
-        TrainEvent::Note(n) => eprintln!("{}", crate::text::escaped(&n)),
-        TrainEvent::Started {
-            train_size: t,
-            val_size,
-            batches_per_epoch,
-            epochs,
-            classes,
-            device,
-        } => {
-            train_size = t;
-            batches = batches_per_epoch;
-            if !json {
-                crate::outln!(
-                    "{}, {epochs} epoch(s) of {batches_per_epoch} batch(es)",
-                    report::started_line(&device, t, val_size, &classes)
-                );
-            }
-        }
-        TrainEvent::Batch {
-            epoch,
-            batch,
-            images_done,
-            loss,
-            images_per_second,
-        } => {
-            if json {
-                return;
-            }
-            if bar_on {
-                let b = bar.get_or_insert_with(|| {
-                    let b = ProgressBar::new(train_size as u64);
-                    b.set_style(
-                        ProgressStyle::with_template(
-                            "Epoch {prefix} [{bar:30}] {pos}/{len} images  {msg}",
-                        )
-                        .unwrap_or_else(|_| ProgressStyle::default_bar())
-                        .progress_chars("=> "),
-                    );
-                    b.set_prefix(epoch.to_string());
-                    b
-                });
-                b.set_position(images_done as u64);
-                b.set_message(format!("loss {loss:.6}  {images_per_second:.0} images/s"));
-            } else {
-                for line in
-                    report::batch_lines(epoch, batch, loss, args.batch_size, train_size, batches)
-                {
-                    crate::outln!("{line}");
-                }
-            }
-        }
-        TrainEvent::Epoch(r) => {
-            if let Some(b) = bar.take() {
-                b.finish_and_clear();
-            }
-            if json {
-                crate::outln!(
-                    "{}",
-                    json!({
-                        "epoch": r.epoch,
-                        "train_loss": r.train_loss,
-                        "val_loss": r.val_loss,
-                        "val_accuracy": r.val_accuracy,
-                        "train_images_per_second": r.train_images_per_second,
-                        "seconds": r.seconds,
-                    })
-                );
-            } else {
-                if bar_on {
-                    crate::outln!("Epoch: {}", r.epoch);
-                }
-                for line in report::epoch_lines(&r) {
-                    crate::outln!("{line}");
-                }
-                crate::outln!(
-                    "({:.0} training images/s, epoch took {:.1} s)\n",
-                    r.train_images_per_second,
-                    r.seconds
-                );
-            }
-        }
-        TrainEvent::Finished(_) | TrainEvent::Cancelled { .. } | TrainEvent::Failed(_) => {}
+    let mut progress = Progress {
+        json: args.json,
+        bar_on: !args.json && std::io::stderr().is_terminal(),
+        bar: None,
+        batch_size: args.batch_size,
+        train_size: 0,
+        batches: 0,
     };
-    let outcome = train::run(&prepared, backend.as_mut(), &cancel, &mut sink)?;
+    let outcome = train::run(&prepared, backend.as_mut(), &cancel, &mut |e| {
+        progress.show(e)
+    })?;
     let Outcome::Finished(summary) = outcome else {
         return Ok(());
     };
+    finished(&summary, args.json);
+    Ok(())
+}
+
+/// What `train` shows while it runs: a progress bar on a terminal, the seed's lines when
+/// piped, one JSON line per epoch with `--json`.
+struct Progress {
+    json: bool,
+    bar_on: bool,
+    bar: Option<ProgressBar>,
+    batch_size: usize,
+    train_size: usize,
+    batches: usize,
+}
+
+impl Progress {
+    fn show(&mut self, event: TrainEvent) {
+        match event {
+            TrainEvent::Note(n) => eprintln!("{}", crate::text::escaped(&n)),
+            TrainEvent::Started {
+                train_size: t,
+                val_size,
+                batches_per_epoch,
+                epochs,
+                classes,
+                device,
+            } => {
+                self.train_size = t;
+                self.batches = batches_per_epoch;
+                if !self.json {
+                    crate::outln!(
+                        "{}, {epochs} epoch(s) of {batches_per_epoch} batch(es)",
+                        report::started_line(&device, t, val_size, &classes)
+                    );
+                }
+            }
+            TrainEvent::Batch {
+                epoch,
+                batch,
+                images_done,
+                loss,
+                images_per_second,
+            } => {
+                if self.json {
+                    return;
+                }
+                if self.bar_on {
+                    let b = self.bar.get_or_insert_with(|| {
+                        let b = ProgressBar::new(self.train_size as u64);
+                        b.set_style(
+                            ProgressStyle::with_template(
+                                "Epoch {prefix} [{bar:30}] {pos}/{len} images  {msg}",
+                            )
+                            .unwrap_or_else(|_| ProgressStyle::default_bar())
+                            .progress_chars("=> "),
+                        );
+                        b.set_prefix(epoch.to_string());
+                        b
+                    });
+                    b.set_position(images_done as u64);
+                    b.set_message(format!("loss {loss:.6}  {images_per_second:.0} images/s"));
+                } else {
+                    for line in report::batch_lines(
+                        epoch,
+                        batch,
+                        loss,
+                        self.batch_size,
+                        self.train_size,
+                        self.batches,
+                    ) {
+                        crate::outln!("{line}");
+                    }
+                }
+            }
+            TrainEvent::Epoch(r) => {
+                if let Some(b) = self.bar.take() {
+                    b.finish_and_clear();
+                }
+                if self.json {
+                    crate::outln!(
+                        "{}",
+                        json!({
+                            "epoch": r.epoch,
+                            "train_loss": r.train_loss,
+                            "val_loss": r.val_loss,
+                            "val_accuracy": r.val_accuracy,
+                            "train_images_per_second": r.train_images_per_second,
+                            "seconds": r.seconds,
+                        })
+                    );
+                } else {
+                    if self.bar_on {
+                        crate::outln!("Epoch: {}", r.epoch);
+                    }
+                    for line in report::epoch_lines(&r) {
+                        crate::outln!("{line}");
+                    }
+                    crate::outln!(
+                        "({:.0} training images/s, epoch took {:.1} s)\n",
+                        r.train_images_per_second,
+                        r.seconds
+                    );
+                }
+            }
+            TrainEvent::Finished(_) | TrainEvent::Cancelled { .. } | TrainEvent::Failed(_) => {}
+        }
+    }
+}
+
+/// The last lines: the summary (with `--json`, one `finished` object).
+fn finished(summary: &train::Summary, json: bool) {
     let mean_ips = summary
         .epochs
         .iter()
@@ -183,5 +215,4 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         );
         crate::outln!("Model saved as {}", crate::text::escaped(&saved));
     }
-    Ok(())
 }

@@ -205,7 +205,15 @@ pub enum Severity {
 /// are resized to 128x128, duplicates, more than [`MAX_CLASSES`] classes, skipped links.
 /// The settings screen and `cnn-tutor data check` both show these lines.
 pub fn warnings(r: &CheckReport) -> Vec<(Severity, String)> {
-    use Severity::{Error as E, Warning as W};
+    let mut out = errors(r);
+    out.extend(cautions(r));
+    out
+}
+
+/// The lines of [`warnings`] that stop training: no class, one class, an empty class,
+/// broken files, fewer than two images.
+fn errors(r: &CheckReport) -> Vec<(Severity, String)> {
+    use Severity::Error as E;
     let mut out = Vec::new();
     let total: usize = r.classes.iter().map(|c| c.count).sum();
     match r.classes.len() {
@@ -245,6 +253,14 @@ pub fn warnings(r: &CheckReport) -> Vec<(Severity, String)> {
             ),
         ));
     }
+    out
+}
+
+/// The lines of [`warnings`] about a folder that trains, but not well: too many classes,
+/// small or unbalanced classes, resized images, duplicates, skipped links.
+fn cautions(r: &CheckReport) -> Vec<(Severity, String)> {
+    use Severity::Warning as W;
+    let mut out = Vec::new();
     if r.classes.len() > MAX_CLASSES {
         out.push((
             W,

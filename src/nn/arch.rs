@@ -359,36 +359,51 @@ fn decimal(v: &str) -> Option<f32> {
     ok.then(|| v.parse().ok()).flatten()
 }
 
-/// Parse one layer's text; the error is the reason only.
-fn parse_layer(t: &str) -> std::result::Result<Layer, String> {
-    let (name, args) = match t.find('(') {
-        Some(open) => {
-            if !t.ends_with(')') {
-                return Err("text after the closing `)`".into());
+/// One layer's text taken apart: its keyword, whether it has `(...)`, its plain numbers
+/// and its `name=value` options, in order.
+struct Args<'a> {
+    name: &'a str,
+    parens: bool,
+    pos: Vec<&'a str>,
+    named: Vec<(&'a str, &'a str)>,
+}
+
+type Reason<T> = std::result::Result<T, String>;
+
+impl<'a> Args<'a> {
+    /// `conv(12,3,stride=2)` as keyword `conv`, numbers `12`, `3`, option `stride=2`.
+    fn split(t: &'a str) -> Reason<Args<'a>> {
+        let (name, args) = match t.find('(') {
+            Some(open) => {
+                if !t.ends_with(')') {
+                    return Err("text after the closing `)`".into());
+                }
+                (&t[..open], Some(&t[open + 1..t.len() - 1]))
             }
-            (&t[..open], Some(&t[open + 1..t.len() - 1]))
+            None => (t, None),
+        };
+        if !FORMS.iter().any(|(k, _)| *k == name) {
+            let kinds: Vec<&str> = FORMS.iter().map(|(k, _)| *k).collect();
+            return Err(format!("unknown layer (known: {})", kinds.join(", ")));
         }
-        None => (t, None),
-    };
-    let known = FORMS.iter().any(|(k, _)| *k == name);
-    if !known {
-        let kinds: Vec<&str> = FORMS.iter().map(|(k, _)| *k).collect();
-        return Err(format!("unknown layer (known: {})", kinds.join(", ")));
-    }
-    let mut pos: Vec<&str> = Vec::new();
-    let mut named: Vec<(&str, &str)> = Vec::new();
-    if let Some(args) = args {
+        let mut out = Args {
+            name,
+            parens: args.is_some(),
+            pos: Vec::new(),
+            named: Vec::new(),
+        };
+        let Some(args) = args else { return Ok(out) };
         if args.trim().is_empty() {
             return Err(format!("empty `()`; write {}", form(name)));
         }
         for a in args.split(',') {
             let a = a.trim();
             match a.split_once('=') {
-                Some((k, _)) if named.iter().any(|(n, _)| *n == k.trim()) => {
+                Some((k, _)) if out.named.iter().any(|(n, _)| *n == k.trim()) => {
                     return Err(format!("{} is given twice", k.trim()));
                 }
-                Some((k, v)) => named.push((k.trim(), v.trim())),
-                None if named.is_empty() => pos.push(a),
+                Some((k, v)) => out.named.push((k.trim(), v.trim())),
+                None if out.named.is_empty() => out.pos.push(a),
                 None => {
                     return Err(format!(
                         "a plain number after `name=`; write {}",
@@ -397,64 +412,84 @@ fn parse_layer(t: &str) -> std::result::Result<Layer, String> {
                 }
             }
         }
+        Ok(out)
     }
-    let usage = || format!("write {}", form(name));
-    let int = |what: &str, v: &str, max: usize| -> std::result::Result<usize, String> {
+
+    /// `write conv(OUT,K[,stride=S][,pad=P])`: how to write this kind.
+    fn usage(&self) -> String {
+        format!("write {}", form(self.name))
+    }
+
+    /// The whole number `v` (the `what` of the form) from 1 to `max`.
+    fn int(&self, what: &str, v: &str, max: usize) -> Reason<usize> {
         let n: usize = v
             .parse()
-            .map_err(|_| format!("{what} `{v}` is not a whole number; {}", usage()))?;
+            .map_err(|_| format!("{what} `{v}` is not a whole number; {}", self.usage()))?;
         if n == 0 || n > max {
             return Err(format!("{what} {n} is out of range (1 to {max})"));
         }
         Ok(n)
-    };
-    let prob = |v: &str| -> std::result::Result<f32, String> {
+    }
+
+    /// A probability from 0 up to (not including) 1.
+    fn prob(&self, v: &str) -> Reason<f32> {
         let p: f32 = decimal(v)
-            .ok_or_else(|| format!("`{v}` is not a probability such as 0.5; {}", usage()))?;
+            .ok_or_else(|| format!("`{v}` is not a probability such as 0.5; {}", self.usage()))?;
         if !(0.0..1.0).contains(&p) {
             return Err(format!("p {v} is out of range (0 to below 1)"));
         }
         Ok(p)
-    };
-    let only = |allowed: &[&str]| -> std::result::Result<(), String> {
-        match named.iter().find(|(k, _)| !allowed.contains(k)) {
-            Some((k, _)) => Err(format!("`{k}=` is not an option here; {}", usage())),
+    }
+
+    /// Refuse an option other than `allowed`.
+    fn only(&self, allowed: &[&str]) -> Reason<()> {
+        match self.named.iter().find(|(k, _)| !allowed.contains(k)) {
+            Some((k, _)) => Err(format!("`{k}=` is not an option here; {}", self.usage())),
             None => Ok(()),
         }
-    };
-    let named_int =
-        |key: &str, max: usize, zero: bool| -> std::result::Result<Option<usize>, String> {
-            match named.iter().rev().find(|(k, _)| *k == key) {
-                None => Ok(None),
-                Some((_, v)) => {
-                    let n: usize = v
-                        .parse()
-                        .map_err(|_| format!("{key} `{v}` is not a whole number; {}", usage()))?;
-                    if (!zero && n == 0) || n > max {
-                        let lo = if zero { 0 } else { 1 };
-                        return Err(format!("{key} {n} is out of range ({lo} to {max})"));
-                    }
-                    Ok(Some(n))
-                }
-            }
+    }
+
+    /// The option `key=N` if given, N up to `max` (from 0 when `zero`, else from 1).
+    fn named_int(&self, key: &str, max: usize, zero: bool) -> Reason<Option<usize>> {
+        let Some((_, v)) = self.named.iter().rev().find(|(k, _)| *k == key) else {
+            return Ok(None);
         };
-    let no_args = || -> std::result::Result<(), String> {
-        if args.is_some() {
-            Err(format!("takes no numbers; {}", usage()))
-        } else {
-            Ok(())
+        let n: usize = v
+            .parse()
+            .map_err(|_| format!("{key} `{v}` is not a whole number; {}", self.usage()))?;
+        if (!zero && n == 0) || n > max {
+            let lo = if zero { 0 } else { 1 };
+            return Err(format!("{key} {n} is out of range ({lo} to {max})"));
         }
-    };
-    match name {
+        Ok(Some(n))
+    }
+
+    /// `layer` when the text has no `(...)`.
+    fn bare(&self, layer: Layer) -> Reason<Layer> {
+        if self.parens {
+            Err(format!("takes no numbers; {}", self.usage()))
+        } else {
+            Ok(layer)
+        }
+    }
+}
+
+/// Parse one layer's text; the error is the reason only.
+fn parse_layer(t: &str) -> Reason<Layer> {
+    let a = Args::split(t)?;
+    let pos = a.pos.as_slice();
+    match a.name {
         "conv" => {
-            only(&["stride", "pad"])?;
-            if pos.len() != 2 {
-                return Err(format!("needs OUT and K; {}", usage()));
-            }
-            let out = int("OUT", pos[0], MAX_CHANNELS)?;
-            let k = int("K", pos[1], MAX_KERNEL)?;
-            let stride = named_int("stride", MAX_STRIDE, false)?.unwrap_or(1);
-            let pad = named_int("pad", MAX_STRIDE.max(k), true)?.unwrap_or(k / 2);
+            a.only(&["stride", "pad"])?;
+            let [out, k] = pos else {
+                return Err(format!("needs OUT and K; {}", a.usage()));
+            };
+            let out = a.int("OUT", out, MAX_CHANNELS)?;
+            let k = a.int("K", k, MAX_KERNEL)?;
+            let stride = a.named_int("stride", MAX_STRIDE, false)?.unwrap_or(1);
+            let pad = a
+                .named_int("pad", MAX_STRIDE.max(k), true)?
+                .unwrap_or(k / 2);
             Ok(Layer::Conv {
                 out,
                 k,
@@ -463,26 +498,28 @@ fn parse_layer(t: &str) -> std::result::Result<Layer, String> {
             })
         }
         "maxpool" | "avgpool" => {
-            only(&["stride"])?;
-            if pos.len() != 1 {
-                return Err(format!("needs K; {}", usage()));
-            }
-            let k = int("K", pos[0], MAX_KERNEL)?;
-            let stride = named_int("stride", MAX_STRIDE.max(k), false)?.unwrap_or(k);
-            Ok(if name == "maxpool" {
+            a.only(&["stride"])?;
+            let [k] = pos else {
+                return Err(format!("needs K; {}", a.usage()));
+            };
+            let k = a.int("K", k, MAX_KERNEL)?;
+            let stride = a
+                .named_int("stride", MAX_STRIDE.max(k), false)?
+                .unwrap_or(k);
+            Ok(if a.name == "maxpool" {
                 Layer::MaxPool { k, stride }
             } else {
                 Layer::AvgPool { k, stride }
             })
         }
-        "relu" => no_args().map(|_| Layer::Relu),
-        "tanh" => no_args().map(|_| Layer::Tanh),
-        "sigmoid" => no_args().map(|_| Layer::Sigmoid),
-        "batchnorm" => no_args().map(|_| Layer::BatchNorm),
-        "flatten" => no_args().map(|_| Layer::Flatten),
+        "relu" => a.bare(Layer::Relu),
+        "tanh" => a.bare(Layer::Tanh),
+        "sigmoid" => a.bare(Layer::Sigmoid),
+        "batchnorm" => a.bare(Layer::BatchNorm),
+        "flatten" => a.bare(Layer::Flatten),
         "leakyrelu" => {
-            only(&[])?;
-            match pos.as_slice() {
+            a.only(&[])?;
+            match pos {
                 [] => Ok(Layer::LeakyRelu {
                     slope: LEAKY_DEFAULT,
                 }),
@@ -492,29 +529,29 @@ fn parse_layer(t: &str) -> std::result::Result<Layer, String> {
                         .ok_or_else(|| format!("slope `{v}` is not a number from -100 to 100"))?;
                     Ok(Layer::LeakyRelu { slope })
                 }
-                _ => Err(usage()),
+                _ => Err(a.usage()),
             }
         }
         "dropout2d" | "dropout" => {
-            only(&[])?;
-            let [v] = pos.as_slice() else {
-                return Err(format!("needs P; {}", usage()));
+            a.only(&[])?;
+            let [v] = pos else {
+                return Err(format!("needs P; {}", a.usage()));
             };
-            let p = prob(v)?;
-            Ok(if name == "dropout" {
+            let p = a.prob(v)?;
+            Ok(if a.name == "dropout" {
                 Layer::Dropout { p }
             } else {
                 Layer::Dropout2d { p }
             })
         }
         "linear" => {
-            only(&[])?;
-            match pos.as_slice() {
+            a.only(&[])?;
+            match pos {
                 [] => Ok(Layer::Linear { out: None }),
                 [v] => Ok(Layer::Linear {
-                    out: Some(int("N", v, MAX_LINEAR)?),
+                    out: Some(a.int("N", v, MAX_LINEAR)?),
                 }),
-                _ => Err(usage()),
+                _ => Err(a.usage()),
             }
         }
         _ => unreachable!("every known keyword has an arm"),

@@ -365,11 +365,9 @@ pub fn run(
 ) -> Result<Outcome> {
     let start = Instant::now();
     let config = &prepared.config;
-    let dataset = &prepared.dataset;
-    let classes = dataset.classes.clone();
+    let classes = prepared.dataset.classes.clone();
     let (train_idx, val_idx) = (&prepared.train_idx, &prepared.val_idx);
-    let bs = config.batch_size;
-    let batches_per_epoch = train_idx.len().div_ceil(bs);
+    let batches_per_epoch = train_idx.len().div_ceil(config.batch_size);
     sink(TrainEvent::Started {
         train_size: train_idx.len(),
         val_size: val_idx.len(),
@@ -378,121 +376,31 @@ pub fn run(
         classes: classes.clone(),
         device: backend.name(),
     });
-
-    let mut net = Net::new(prepared.plan.clone(), config.seed);
-    let mut optimizer = match config.optimizer {
-        OptimizerChoice::Adam => {
-            let mut adam = Adam::new(config.lr, &net.params);
-            adam.weight_decay = config.weight_decay;
-            Optimizer::Adam(adam)
-        }
-        OptimizerChoice::Sgd { momentum } => Optimizer::Sgd(Sgd::new(
-            config.lr,
-            momentum,
-            config.weight_decay,
-            &net.params,
-        )),
-    };
-    let mut drop_rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x5eed_d209_u64);
-    let mut targets: Vec<usize> = Vec::with_capacity(bs);
+    let mut state = RunState::new(prepared);
     let mut reports = Vec::new();
     let mut confusion = ConfusionMatrix::new(classes.len());
-
     for epoch in 1..=config.epochs {
         let t0 = Instant::now();
-        let mut loss_sum = 0.0f64;
-        let mut done = 0usize;
-        // the batches are normalised (and streamed images decoded) on a worker thread,
-        // ahead of the step that takes them, in split order
-        let stopped = data::with_batches(dataset, train_idx, bs, |batches| -> Result<bool> {
-            for (b, chunk) in train_idx.chunks(bs).enumerate() {
-                if cancel.load(Ordering::SeqCst) {
-                    sink(TrainEvent::Note(format!(
-                        "cancelled in epoch {epoch} after {done} images"
-                    )));
-                    return Ok(true);
-                }
-                let x = next_batch(batches, chunk.len())?;
-                targets.clear();
-                targets.extend(chunk.iter().map(|&i| dataset.labels[i]));
-                let stats = match &mut optimizer {
-                    Optimizer::Adam(adam) => {
-                        backend.train_step(&mut net, adam, &x, &targets, Some(&mut drop_rng))?
-                    }
-                    Optimizer::Sgd(sgd) => {
-                        let stats = backend.forward_backward(
-                            &mut net,
-                            &x,
-                            &targets,
-                            Some(&mut drop_rng),
-                        )?;
-                        sgd.step(&mut net.params, backend.grads());
-                        stats
-                    }
-                };
-                batches.give_back(x);
-                if !stats.loss.is_finite() {
-                    return Err(Error::Other(format!(
-                        "training diverged: loss is {} in epoch {epoch}, batch {} (try a smaller --lr)",
-                        stats.loss,
-                        b + 1
-                    )));
-                }
-                loss_sum += f64::from(stats.loss);
-                done += chunk.len();
-                sink(TrainEvent::Batch {
-                    epoch,
-                    batch: b + 1,
-                    images_done: done,
-                    loss: f64::from(stats.loss),
-                    images_per_second: done as f64 / t0.elapsed().as_secs_f64().max(1e-9),
-                });
-            }
-            Ok(false)
-        })??;
-        if stopped {
+        let Some(loss_sum) = state.train_epoch(prepared, backend, epoch, cancel, sink)? else {
             return Ok(Outcome::Cancelled {
                 epochs_done: epoch - 1,
             });
-        }
+        };
         // a GPU keeps the parameters on the device while training: bring them back
-        if let Optimizer::Adam(adam) = &mut optimizer {
-            backend.sync_to_host(&mut net, adam)?;
+        if let Optimizer::Adam(adam) = &mut state.optimizer {
+            backend.sync_to_host(&mut state.net, adam)?;
         }
         let train_secs = t0.elapsed().as_secs_f64();
-        let train_loss = loss_sum / batches_per_epoch.max(1) as f64;
-
-        confusion = ConfusionMatrix::new(classes.len());
-        let mut val_loss_sum = 0.0f64;
-        let val_batches = val_idx.len().div_ceil(bs);
-        let stopped = data::with_batches(dataset, val_idx, bs, |batches| -> Result<bool> {
-            for chunk in val_idx.chunks(bs) {
-                if cancel.load(Ordering::SeqCst) {
-                    return Ok(true);
-                }
-                let x = next_batch(batches, chunk.len())?;
-                let lp = backend.predict(&net, &x)?;
-                batches.give_back(x);
-                let mut batch_loss = 0.0f64;
-                for (row, &i) in lp.rows().into_iter().zip(chunk) {
-                    let t = dataset.labels[i];
-                    batch_loss -= f64::from(row[t]);
-                    let pred = crate::backend::cpu::argmax(row.as_slice().unwrap_or(&[]));
-                    confusion.add(t, pred);
-                }
-                val_loss_sum += batch_loss / chunk.len() as f64;
-            }
-            Ok(false)
-        })??;
-        if stopped {
+        let Some((val_loss, matrix)) = validate(prepared, backend, &state.net, cancel)? else {
             return Ok(Outcome::Cancelled {
                 epochs_done: epoch - 1,
             });
-        }
+        };
+        confusion = matrix;
         let report = EpochReport {
             epoch,
-            train_loss,
-            val_loss: val_loss_sum / val_batches.max(1) as f64,
+            train_loss: loss_sum / batches_per_epoch.max(1) as f64,
+            val_loss,
             val_accuracy: confusion.accuracy(),
             val_correct: confusion.correct(),
             val_size: val_idx.len(),
@@ -502,7 +410,7 @@ pub fn run(
         sink(TrainEvent::Epoch(report.clone()));
         reports.push(report);
     }
-
+    let net = state.net;
     let meta = prepared.checkpoint_meta(&reports);
     let saved = match &config.out {
         Some(path) => {
@@ -520,6 +428,144 @@ pub fn run(
         net,
         meta,
     })))
+}
+
+/// What a run changes as it goes: the net, the optimizer's state, the dropout stream.
+struct RunState {
+    net: Net,
+    optimizer: Optimizer,
+    drop_rng: ChaCha8Rng,
+    targets: Vec<usize>,
+}
+
+impl RunState {
+    /// The untrained net of the run's seed and a fresh optimizer.
+    fn new(prepared: &Prepared) -> RunState {
+        let config = &prepared.config;
+        let net = Net::new(prepared.plan.clone(), config.seed);
+        let optimizer = match config.optimizer {
+            OptimizerChoice::Adam => {
+                let mut adam = Adam::new(config.lr, &net.params);
+                adam.weight_decay = config.weight_decay;
+                Optimizer::Adam(adam)
+            }
+            OptimizerChoice::Sgd { momentum } => Optimizer::Sgd(Sgd::new(
+                config.lr,
+                momentum,
+                config.weight_decay,
+                &net.params,
+            )),
+        };
+        RunState {
+            net,
+            optimizer,
+            drop_rng: ChaCha8Rng::seed_from_u64(config.seed ^ 0x5eed_d209_u64),
+            targets: Vec::with_capacity(config.batch_size),
+        }
+    }
+
+    /// One pass over the training images, a step per batch: the sum of the batch losses,
+    /// `None` when cancelled.
+    fn train_epoch(
+        &mut self,
+        prepared: &Prepared,
+        backend: &mut dyn Backend,
+        epoch: usize,
+        cancel: &AtomicBool,
+        sink: &mut dyn FnMut(TrainEvent),
+    ) -> Result<Option<f64>> {
+        let (dataset, train_idx) = (&prepared.dataset, &prepared.train_idx);
+        let bs = prepared.config.batch_size;
+        let t0 = Instant::now();
+        let mut loss_sum = 0.0f64;
+        let mut done = 0usize;
+        // the batches are normalised (and streamed images decoded) on a worker thread,
+        // ahead of the step that takes them, in split order
+        let stopped = data::with_batches(dataset, train_idx, bs, |batches| -> Result<bool> {
+            for (b, chunk) in train_idx.chunks(bs).enumerate() {
+                if cancel.load(Ordering::SeqCst) {
+                    sink(TrainEvent::Note(format!(
+                        "cancelled in epoch {epoch} after {done} images"
+                    )));
+                    return Ok(true);
+                }
+                let x = next_batch(batches, chunk.len())?;
+                self.targets.clear();
+                self.targets
+                    .extend(chunk.iter().map(|&i| dataset.labels[i]));
+                let loss = self.step(backend, &x)?;
+                batches.give_back(x);
+                if !loss.is_finite() {
+                    return Err(Error::Other(format!(
+                        "training diverged: loss is {loss} in epoch {epoch}, batch {} (try a smaller --lr)",
+                        b + 1
+                    )));
+                }
+                loss_sum += f64::from(loss);
+                done += chunk.len();
+                sink(TrainEvent::Batch {
+                    epoch,
+                    batch: b + 1,
+                    images_done: done,
+                    loss: f64::from(loss),
+                    images_per_second: done as f64 / t0.elapsed().as_secs_f64().max(1e-9),
+                });
+            }
+            Ok(false)
+        })??;
+        Ok((!stopped).then_some(loss_sum))
+    }
+
+    /// One optimizer step on the batch `x` (labels in `self.targets`): its loss.
+    fn step(&mut self, backend: &mut dyn Backend, x: &[f32]) -> Result<f32> {
+        let rng = Some(&mut self.drop_rng);
+        let stats = match &mut self.optimizer {
+            Optimizer::Adam(adam) => {
+                backend.train_step(&mut self.net, adam, x, &self.targets, rng)?
+            }
+            Optimizer::Sgd(sgd) => {
+                let stats = backend.forward_backward(&mut self.net, x, &self.targets, rng)?;
+                sgd.step(&mut self.net.params, backend.grads());
+                stats
+            }
+        };
+        Ok(stats.loss)
+    }
+}
+
+/// The validation pass (eval mode): the mean of the batch losses and the confusion
+/// matrix; `None` when cancelled.
+fn validate(
+    prepared: &Prepared,
+    backend: &mut dyn Backend,
+    net: &Net,
+    cancel: &AtomicBool,
+) -> Result<Option<(f64, ConfusionMatrix)>> {
+    let (dataset, val_idx) = (&prepared.dataset, &prepared.val_idx);
+    let bs = prepared.config.batch_size;
+    let mut confusion = ConfusionMatrix::new(dataset.classes.len());
+    let mut loss_sum = 0.0f64;
+    let stopped = data::with_batches(dataset, val_idx, bs, |batches| -> Result<bool> {
+        for chunk in val_idx.chunks(bs) {
+            if cancel.load(Ordering::SeqCst) {
+                return Ok(true);
+            }
+            let x = next_batch(batches, chunk.len())?;
+            let lp = backend.predict(net, &x)?;
+            batches.give_back(x);
+            let mut batch_loss = 0.0f64;
+            for (row, &i) in lp.rows().into_iter().zip(chunk) {
+                let t = dataset.labels[i];
+                batch_loss -= f64::from(row[t]);
+                let pred = crate::backend::cpu::argmax(row.as_slice().unwrap_or(&[]));
+                confusion.add(t, pred);
+            }
+            loss_sum += batch_loss / chunk.len() as f64;
+        }
+        Ok(false)
+    })??;
+    let batches = val_idx.len().div_ceil(bs).max(1);
+    Ok((!stopped).then(|| (loss_sum / batches as f64, confusion)))
 }
 
 /// The batch the loader made for a chunk of `len` images (an error when the worker

@@ -1,6 +1,7 @@
 //! Compiling a network's plan into the CPU backend's steps ([`Compiled`]).
 
 use super::*;
+use crate::nn::arch::PlannedLayer;
 
 /// What one step of the pass computes.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,154 +115,177 @@ pub(super) fn label_of(l: &crate::nn::arch::PlannedLayer) -> String {
         .unwrap_or_else(|| l.layer.keyword().to_string())
 }
 
+/// One op chosen for the layers from `i` on: its kind, how many layers it takes, the
+/// names of the activations it keeps, and its label in a profile.
+type Choice = (Kind, usize, Vec<(String, Src)>, String);
+
+/// What [`Compiled::new`] collects while choosing ops: the dropout mask segments, the
+/// batch norms (op index and channels), and the number of ops chosen so far.
+#[derive(Default)]
+struct Builder {
+    segs: Vec<(usize, f32)>,
+    bns: Vec<(usize, usize)>,
+    ops: usize,
+}
+
+impl Builder {
+    /// The op for `layers[i..]`: a fast path where the layers match one (a 3x3 stride-1
+    /// padding-1 convolution, a 2x2 max pool followed by ReLU, the course's tail), the
+    /// general op of the layer's kind otherwise.
+    fn choose(&mut self, layers: &[PlannedLayer], i: usize) -> Choice {
+        let l = &layers[i];
+        let named = |src: Src| l.act.clone().map(|n| (n, src)).into_iter().collect();
+        match (l.layer, l.input) {
+            (
+                Layer::Conv {
+                    out,
+                    k,
+                    stride,
+                    pad,
+                },
+                Shape::Maps { c, h, w },
+            ) => {
+                let kind = if (k, stride, pad) == (3, 1, 1) {
+                    Kind::Conv3 {
+                        cin: c,
+                        cout: out,
+                        h,
+                        w,
+                    }
+                } else {
+                    let g = ConvGeom {
+                        c,
+                        h,
+                        w,
+                        kh: k,
+                        kw: k,
+                        stride,
+                        pad,
+                    };
+                    Kind::Conv { g, cout: out }
+                };
+                (kind, 1, named(Src::Out), label_of(l))
+            }
+            (Layer::MaxPool { k: 2, stride: 2 }, Shape::Maps { c, h, w })
+                if h % 2 == 0
+                    && w % 2 == 0
+                    && layers.get(i + 1).map(|n| n.layer) == Some(Layer::Relu) =>
+            {
+                let relu = &layers[i + 1];
+                let mut names: Vec<(String, Src)> = named(Src::PoolPre);
+                names.extend(relu.act.clone().map(|n| (n, Src::Out)));
+                let label = format!("{}+{}", label_of(l), label_of(relu));
+                (Kind::Pool2Relu { c, h, w }, 2, names, label)
+            }
+            (Layer::MaxPool { k, stride }, Shape::Maps { c, h, w }) => (
+                Kind::MaxPool {
+                    c,
+                    h,
+                    w,
+                    k,
+                    s: stride,
+                },
+                1,
+                named(Src::Out),
+                label_of(l),
+            ),
+            (Layer::AvgPool { k, stride }, Shape::Maps { c, h, w }) => (
+                Kind::AvgPool {
+                    c,
+                    h,
+                    w,
+                    k,
+                    s: stride,
+                },
+                1,
+                named(Src::Out),
+                label_of(l),
+            ),
+            (Layer::BatchNorm, Shape::Maps { c, .. }) => {
+                self.bns.push((self.ops, c));
+                let bn = self.bns.len() - 1;
+                (Kind::BatchNorm { c, bn }, 1, named(Src::Out), label_of(l))
+            }
+            (Layer::Dropout2d { .. } | Layer::Relu, Shape::Maps { c, h, w })
+                if tail_len(layers, i).is_some() =>
+            {
+                self.tail(layers, i, c, h * w)
+            }
+            (Layer::Dropout2d { p }, Shape::Maps { c, h, w }) => {
+                self.segs.push((c, p));
+                let _ = (h, w);
+                let seg = self.segs.len() - 1;
+                (
+                    Kind::Dropout2d { c, seg },
+                    1,
+                    Vec::new(),
+                    "dropout2d".into(),
+                )
+            }
+            (Layer::Dropout { p }, shape) => {
+                self.segs.push((shape.len(), p));
+                let seg = self.segs.len() - 1;
+                (Kind::Dropout { seg }, 1, Vec::new(), "dropout".into())
+            }
+            (Layer::Flatten, _) => (Kind::Flatten, 1, Vec::new(), "flatten".into()),
+            (Layer::Linear { .. }, _) => (
+                Kind::Linear,
+                1,
+                named(Src::Out),
+                l.module.clone().unwrap_or_default(),
+            ),
+            (layer, _) => match act_of(&layer) {
+                Some(a) => (Kind::Act(a), 1, named(Src::Out), label_of(l)),
+                None => unreachable!("the plan puts maps before every map layer"),
+            },
+        }
+    }
+
+    /// The fused tail `[dropout2d] relu [dropout] flatten linear` from `layers[i]`, on
+    /// maps of `c` channels of `hw` cells.
+    fn tail(&mut self, layers: &[PlannedLayer], i: usize, c: usize, hw: usize) -> Choice {
+        let n = tail_len(layers, i).unwrap_or(0);
+        let mut names = Vec::new();
+        let mut parts = Vec::new();
+        let (mut ch, mut el) = (None, None);
+        for t in &layers[i..i + n] {
+            match t.layer {
+                Layer::Dropout2d { p } => {
+                    self.segs.push((c, p));
+                    ch = Some(self.segs.len() - 1);
+                    parts.push("dropout2d".to_string());
+                }
+                Layer::Dropout { p } => {
+                    self.segs.push((c * hw, p));
+                    el = Some(self.segs.len() - 1);
+                    parts.push("dropout".to_string());
+                }
+                Layer::Relu => {
+                    names.extend(t.act.clone().map(|n| (n, Src::TailRelu)));
+                    parts.push(label_of(t));
+                }
+                Layer::Linear { .. } => {
+                    names.extend(t.act.clone().map(|n| (n, Src::Out)));
+                    parts.push(t.module.clone().unwrap_or_default());
+                }
+                _ => {}
+            }
+        }
+        let kind = Kind::Tail { c, hw, ch, el };
+        (kind, n, names, parts.join("+"))
+    }
+}
+
 impl Compiled {
     pub(super) fn new(plan: &Plan) -> Compiled {
         let layers = &plan.layers;
+        let mut b = Builder::default();
         let mut ops = Vec::new();
-        let mut segs = Vec::new();
-        let mut bns = Vec::new();
         let mut i = 0;
         while i < layers.len() {
             let l = &layers[i];
-            let named = |src: Src| l.act.clone().map(|n| (n, src)).into_iter().collect();
-            let (kind, used, names, label): (Kind, usize, Vec<(String, Src)>, String) =
-                match (l.layer, l.input) {
-                    (
-                        Layer::Conv {
-                            out,
-                            k,
-                            stride,
-                            pad,
-                        },
-                        Shape::Maps { c, h, w },
-                    ) => {
-                        let kind = if (k, stride, pad) == (3, 1, 1) {
-                            Kind::Conv3 {
-                                cin: c,
-                                cout: out,
-                                h,
-                                w,
-                            }
-                        } else {
-                            let g = ConvGeom {
-                                c,
-                                h,
-                                w,
-                                kh: k,
-                                kw: k,
-                                stride,
-                                pad,
-                            };
-                            Kind::Conv { g, cout: out }
-                        };
-                        (kind, 1, named(Src::Out), label_of(l))
-                    }
-                    (Layer::MaxPool { k: 2, stride: 2 }, Shape::Maps { c, h, w })
-                        if h % 2 == 0
-                            && w % 2 == 0
-                            && layers.get(i + 1).map(|n| n.layer) == Some(Layer::Relu) =>
-                    {
-                        let relu = &layers[i + 1];
-                        let mut names: Vec<(String, Src)> = named(Src::PoolPre);
-                        names.extend(relu.act.clone().map(|n| (n, Src::Out)));
-                        let label = format!("{}+{}", label_of(l), label_of(relu));
-                        (Kind::Pool2Relu { c, h, w }, 2, names, label)
-                    }
-                    (Layer::MaxPool { k, stride }, Shape::Maps { c, h, w }) => (
-                        Kind::MaxPool {
-                            c,
-                            h,
-                            w,
-                            k,
-                            s: stride,
-                        },
-                        1,
-                        named(Src::Out),
-                        label_of(l),
-                    ),
-                    (Layer::AvgPool { k, stride }, Shape::Maps { c, h, w }) => (
-                        Kind::AvgPool {
-                            c,
-                            h,
-                            w,
-                            k,
-                            s: stride,
-                        },
-                        1,
-                        named(Src::Out),
-                        label_of(l),
-                    ),
-                    (Layer::BatchNorm, Shape::Maps { c, .. }) => {
-                        bns.push((ops.len(), c));
-                        let bn = bns.len() - 1;
-                        (Kind::BatchNorm { c, bn }, 1, named(Src::Out), label_of(l))
-                    }
-                    (Layer::Dropout2d { .. } | Layer::Relu, Shape::Maps { c, h, w })
-                        if tail_len(layers, i).is_some() =>
-                    {
-                        let n = tail_len(layers, i).unwrap_or(0);
-                        let mut names = Vec::new();
-                        let mut parts = Vec::new();
-                        let (mut ch, mut el) = (None, None);
-                        for t in &layers[i..i + n] {
-                            match t.layer {
-                                Layer::Dropout2d { p } => {
-                                    segs.push((c, p));
-                                    ch = Some(segs.len() - 1);
-                                    parts.push("dropout2d".to_string());
-                                }
-                                Layer::Dropout { p } => {
-                                    segs.push((c * h * w, p));
-                                    el = Some(segs.len() - 1);
-                                    parts.push("dropout".to_string());
-                                }
-                                Layer::Relu => {
-                                    names.extend(t.act.clone().map(|n| (n, Src::TailRelu)));
-                                    parts.push(label_of(t));
-                                }
-                                Layer::Linear { .. } => {
-                                    names.extend(t.act.clone().map(|n| (n, Src::Out)));
-                                    parts.push(t.module.clone().unwrap_or_default());
-                                }
-                                _ => {}
-                            }
-                        }
-                        let kind = Kind::Tail {
-                            c,
-                            hw: h * w,
-                            ch,
-                            el,
-                        };
-                        (kind, n, names, parts.join("+"))
-                    }
-                    (Layer::Dropout2d { p }, Shape::Maps { c, h, w }) => {
-                        segs.push((c, p));
-                        let _ = (h, w);
-                        let seg = segs.len() - 1;
-                        (
-                            Kind::Dropout2d { c, seg },
-                            1,
-                            Vec::new(),
-                            "dropout2d".into(),
-                        )
-                    }
-                    (Layer::Dropout { p }, shape) => {
-                        segs.push((shape.len(), p));
-                        let seg = segs.len() - 1;
-                        (Kind::Dropout { seg }, 1, Vec::new(), "dropout".into())
-                    }
-                    (Layer::Flatten, _) => (Kind::Flatten, 1, Vec::new(), "flatten".into()),
-                    (Layer::Linear { .. }, _) => (
-                        Kind::Linear,
-                        1,
-                        named(Src::Out),
-                        l.module.clone().unwrap_or_default(),
-                    ),
-                    (layer, _) => match act_of(&layer) {
-                        Some(a) => (Kind::Act(a), 1, named(Src::Out), label_of(l)),
-                        None => unreachable!("the plan puts maps before every map layer"),
-                    },
-                };
+            b.ops = ops.len();
+            let (kind, used, names, label) = b.choose(layers, i);
             let last = &layers[i + used - 1];
             let tensors = layers[i..i + used]
                 .iter()
@@ -281,8 +305,8 @@ impl Compiled {
         let mut c = Compiled {
             plan: plan.clone(),
             ops,
-            segs,
-            bns,
+            segs: b.segs,
+            bns: b.bns,
             stages: Vec::new(),
         };
         c.stages = c.stage_names();

@@ -403,66 +403,15 @@ pub(super) fn backward_range(
                 }
             }
             (&Kind::BatchNorm { bn, .. }, _) => {
-                let st = &ctx.bn[bn];
-                let gamma = ctx.w(op, 0);
-                if ctx.train {
-                    if !op.first {
-                        layers::bn_backward_train(
-                            dout,
-                            input,
-                            &st.mean,
-                            &st.inv_std,
-                            gamma,
-                            &st.sums,
-                            st.count,
-                            dx,
-                        );
-                    }
-                } else {
-                    // fixed statistics: the images do not meet; the sums are this image's
-                    let c = st.mean.len();
-                    let mut sums = vec![0.0f64; 2 * c];
-                    layers::bn_grad_sums(dout, input, &st.mean, &st.inv_std, &mut sums);
-                    let (dg, db) = two(grads, g0, g1);
-                    for ci in 0..c {
-                        db[ci] += sums[ci] as f32;
-                        dg[ci] += sums[c + ci] as f32;
-                    }
-                    if !op.first {
-                        layers::bn_backward_eval(dout, &st.inv_std, gamma, dx);
-                    }
-                }
+                batch_norm_backward(ctx, op, bn, (dout, input), grads, dx);
             }
-            (&Kind::Dropout2d { c, seg }, _) => {
-                if !op.first {
-                    if ctx.train {
-                        let m = ctx.mask(seg, img);
-                        let hw = op.in_len / c.max(1);
-                        for (ci, (d, g)) in dx
-                            .chunks_exact_mut(hw)
-                            .zip(dout.chunks_exact(hw))
-                            .enumerate()
-                        {
-                            for (a, &b) in d.iter_mut().zip(g) {
-                                *a = b * m[ci];
-                            }
-                        }
-                    } else {
-                        dx.copy_from_slice(dout);
-                    }
-                }
+            (&Kind::Dropout2d { c, .. }, _) if !op.first => {
+                dropout_backward(ctx, op, img, c, dout, dx);
             }
-            (&Kind::Dropout { seg }, _) => {
-                if !op.first {
-                    if ctx.train {
-                        for ((a, &b), &s) in dx.iter_mut().zip(dout).zip(ctx.mask(seg, img)) {
-                            *a = b * s;
-                        }
-                    } else {
-                        dx.copy_from_slice(dout);
-                    }
-                }
+            (Kind::Dropout { .. }, _) if !op.first => {
+                dropout_backward(ctx, op, img, 1, dout, dx);
             }
+            (Kind::Dropout2d { .. } | Kind::Dropout { .. }, _) => {}
             (Kind::Flatten, _) => {
                 if !op.first {
                     dx.copy_from_slice(dout);
@@ -480,6 +429,79 @@ pub(super) fn backward_range(
             _ => unreachable!("each step has the buffers Slot::new gave it"),
         }
         timer.lap(stage);
+    }
+}
+
+/// Batch norm backward for one image: in training mode the input gradient from the
+/// batch's sums (its parameters' gradients come from those sums, once per batch); with
+/// fixed statistics the images do not meet, so this image's sums give the parameters'
+/// gradients here.
+fn batch_norm_backward(
+    ctx: &Ctx<'_>,
+    op: &Op,
+    bn: usize,
+    (dout, input): (&[f32], &[f32]),
+    grads: &mut [Vec<f32>],
+    dx: &mut [f32],
+) {
+    let st = &ctx.bn[bn];
+    let gamma = ctx.w(op, 0);
+    if ctx.train {
+        if !op.first {
+            layers::bn_backward_train(
+                dout,
+                input,
+                &st.mean,
+                &st.inv_std,
+                gamma,
+                &st.sums,
+                st.count,
+                dx,
+            );
+        }
+        return;
+    }
+    let c = st.mean.len();
+    let mut sums = vec![0.0f64; 2 * c];
+    layers::bn_grad_sums(dout, input, &st.mean, &st.inv_std, &mut sums);
+    let (dg, db) = two(grads, op.tensors[0], op.tensors[1]);
+    for ci in 0..c {
+        db[ci] += sums[ci] as f32;
+        dg[ci] += sums[c + ci] as f32;
+    }
+    if !op.first {
+        layers::bn_backward_eval(dout, &st.inv_std, gamma, dx);
+    }
+}
+
+/// Dropout backward for one image: the gradient through the kept values, scaled as they
+/// were (`Dropout2d`: the mask of each of `c` channels; `Dropout`: each value's); in eval
+/// mode dropout was the identity.
+fn dropout_backward(ctx: &Ctx<'_>, op: &Op, img: usize, c: usize, dout: &[f32], dx: &mut [f32]) {
+    if !ctx.train {
+        dx.copy_from_slice(dout);
+        return;
+    }
+    match op.kind {
+        Kind::Dropout2d { seg, .. } => {
+            let m = ctx.mask(seg, img);
+            let hw = op.in_len / c.max(1);
+            for (ci, (d, g)) in dx
+                .chunks_exact_mut(hw)
+                .zip(dout.chunks_exact(hw))
+                .enumerate()
+            {
+                for (a, &b) in d.iter_mut().zip(g) {
+                    *a = b * m[ci];
+                }
+            }
+        }
+        Kind::Dropout { seg } => {
+            for ((a, &b), &s) in dx.iter_mut().zip(dout).zip(ctx.mask(seg, img)) {
+                *a = b * s;
+            }
+        }
+        _ => unreachable!("called for the dropouts only"),
     }
 }
 
