@@ -173,6 +173,9 @@ impl<'a> Session<'a> {
                 self.class.publish(at);
             }
         }
+        // the outcomes of effects that finished on the pace's worker (a model loaded ...)
+        let done = self.pace.collect(&mut self.app);
+        self.after(&done);
         match self.pace.tick(&mut self.app) {
             Some(turn) => self.on_tick(turn),
             None => Flow::Go,

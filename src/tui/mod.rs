@@ -176,6 +176,8 @@ fn event_loop(
             guard.terminal().autoresize().map_err(term_err)?;
             turns.push(pace.resize(app, size.0, size.1));
         }
+        // the outcomes of effects that finished on the pace's worker (a model loaded ...)
+        turns.push(pace.collect(app));
         turns.extend(pace.tick(app));
     }
     if turns.iter().any(|t| t.save_progress) {

@@ -615,3 +615,61 @@ fn a_loaded_model_is_evaluated_on_its_own_split_with_its_loss_history() {
     assert!(text.contains("before training are not known"), "{text}");
     assert!(!text.contains("done"), "{text}");
 }
+
+/// The front ends' way (`Pace`): `L` with no model file is handed to the pace's worker
+/// thread; the screen keeps answering meanwhile, and the outcome ("cannot load") arrives
+/// through `Pace::collect` on a later turn, the same as `apply` gives at once.
+#[test]
+fn a_front_end_runs_a_blocking_effect_off_its_thread_and_collects_it() {
+    use cnn_tutor::tui::Pace;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let prefs = TrainPrefs {
+        model_path: tmp.path().join("none.safetensors"),
+        data_dir: tiny_data(tmp.path(), 4),
+        ..TrainPrefs::default()
+    };
+    // the outcome as the tests' synchronous `apply` gives it
+    let mut sync = app_with(prefs.clone(), 80, 24);
+    press(&mut sync, KeyCode::Enter);
+    press(&mut sync, KeyCode::Char('L'));
+    let want = crate::common::screen(&sync, 80, 24);
+    assert!(want.contains("none.safetensors"), "{want}");
+
+    let mut app = app_with(prefs, 80, 24);
+    let mut pace = Pace::new();
+    pace.event(&mut app, AppEvent::Key(Key::new(KeyCode::Enter)));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    // what the screen's opening asked (devices, the data's preview) comes back first
+    while std::time::Instant::now() < deadline {
+        pace.collect(&mut app);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        if pace.wait() > std::time::Duration::from_millis(10) {
+            break;
+        }
+    }
+    let before = crate::common::screen(&app, 80, 24);
+    pace.event(&mut app, AppEvent::Key(Key::new(KeyCode::Char('L'))));
+    // the load ran (or runs) on the worker: nothing of it is on the screen until collected
+    assert_eq!(crate::common::screen(&app, 80, 24), before);
+    assert!(
+        pace.wait() <= std::time::Duration::from_millis(10),
+        "an outcome is awaited"
+    );
+    let mut got = String::new();
+    let mut turns = 0;
+    while std::time::Instant::now() < deadline {
+        let turn = pace.collect(&mut app);
+        turns += 1;
+        if turn.redraw {
+            got = crate::common::screen(&app, 80, 24);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(turns >= 1);
+    assert_ne!(got, before);
+    assert_eq!(
+        got, want,
+        "the outcome arrived through collect, as apply gives it"
+    );
+}
