@@ -107,38 +107,8 @@ pub fn conv3x3_weight_grad(
     weight_grad_impl::<false>(xp, cin, h, w, dout, cout, dw, db);
 }
 
-/// The widest vector instructions the kernels may use on this CPU.
 #[cfg(target_arch = "x86_64")]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Simd {
-    Avx512,
-    Avx2,
-    Baseline,
-}
-
-#[cfg(target_arch = "x86_64")]
-fn simd_level() -> Simd {
-    use std::sync::OnceLock;
-    static LEVEL: OnceLock<Simd> = OnceLock::new();
-    *LEVEL.get_or_init(|| {
-        // CNN_TUTOR_SIMD=avx2 or =baseline caps the level (for measuring and debugging)
-        let cap = std::env::var("CNN_TUTOR_SIMD").unwrap_or_default();
-        let avx2 = is_x86_feature_detected!("avx2")
-            && is_x86_feature_detected!("fma")
-            && cap != "baseline";
-        if avx2
-            && cap != "avx2"
-            && is_x86_feature_detected!("avx512f")
-            && is_x86_feature_detected!("avx512vl")
-        {
-            Simd::Avx512
-        } else if avx2 {
-            Simd::Avx2
-        } else {
-            Simd::Baseline
-        }
-    })
-}
+use super::simd::{simd_level, Simd};
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]

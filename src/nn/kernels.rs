@@ -54,7 +54,7 @@ impl ConvGeom {
 
 /// The output columns `[lo, hi)` whose input column `ox*stride + kx - pad` lies inside
 /// the image, for kernel column `kx` (the others read the zero padding).
-#[inline]
+#[inline(always)]
 fn valid_cols(g: &ConvGeom, kx: usize, ow: usize) -> (usize, usize) {
     // ox*s + kx >= pad  <=>  ox >= ceil((pad - kx) / s)
     let lo = g.pad.saturating_sub(kx).div_ceil(g.stride).min(ow);
@@ -68,7 +68,7 @@ fn valid_cols(g: &ConvGeom, kx: usize, ow: usize) -> (usize, usize) {
 
 /// `dst[i] = src[i * stride]` for every `i` of `dst`, in loops the compiler vectorises
 /// (whole chunks of `stride` values; the last value alone when its chunk is cut short).
-#[inline]
+#[inline(always)]
 fn copy_strided(dst: &mut [f32], src: &[f32], stride: usize) {
     if stride == 1 {
         dst.copy_from_slice(&src[..dst.len()]);
@@ -105,7 +105,7 @@ fn copy_chunks<const S: usize>(dst: &mut [f32], src: &[f32]) -> usize {
 }
 
 /// `dst[i * stride] += src[i]` for every `i` of `src`: the adjoint of [`copy_strided`].
-#[inline]
+#[inline(always)]
 fn add_strided(dst: &mut [f32], src: &[f32], stride: usize) {
     if stride == 1 {
         for (d, s) in dst[..src.len()].iter_mut().zip(src) {
@@ -130,6 +130,15 @@ pub fn im2col(x: &[f32], g: &ConvGeom, col: &mut [f32]) {
 
 /// [`im2col`] for the output rows `rows` only: `col` = [c*kh*kw, rows.len()*ow].
 pub fn im2col_rows(x: &[f32], g: &ConvGeom, rows: std::ops::Range<usize>, col: &mut [f32]) {
+    crate::nn::simd::widest(
+        #[inline(always)]
+        || im2col_rows_loops(x, g, rows, col),
+    )
+}
+
+/// [`im2col_rows`]'s loops, compiled for each vector tier by [`crate::nn::simd::widest`].
+#[inline(always)]
+fn im2col_rows_loops(x: &[f32], g: &ConvGeom, rows: std::ops::Range<usize>, col: &mut [f32]) {
     let ow = g.ow();
     let n = rows.len() * ow;
     debug_assert_eq!(x.len(), g.input_len());
@@ -171,6 +180,15 @@ pub fn col2im(col: &[f32], g: &ConvGeom, dx: &mut [f32]) {
 
 /// The adjoint of [`im2col_rows`]: adds `col` ([c*kh*kw, rows.len()*ow]) into `dx`.
 pub fn col2im_rows_add(col: &[f32], g: &ConvGeom, rows: std::ops::Range<usize>, dx: &mut [f32]) {
+    crate::nn::simd::widest(
+        #[inline(always)]
+        || col2im_rows_add_loops(col, g, rows, dx),
+    )
+}
+
+/// [`col2im_rows_add`]'s loops, compiled for each vector tier by [`crate::nn::simd::widest`].
+#[inline(always)]
+fn col2im_rows_add_loops(col: &[f32], g: &ConvGeom, rows: std::ops::Range<usize>, dx: &mut [f32]) {
     let ow = g.ow();
     let n = rows.len() * ow;
     let mut cols = col.chunks_exact(n.max(1));

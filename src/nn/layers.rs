@@ -86,8 +86,17 @@ impl Act {
         }
     }
 
-    /// `y = f(x)` for every value.
+    /// `y = f(x)` for every value (vectorised for the widest instructions the CPU has).
     pub fn forward(self, x: &[f32], y: &mut [f32]) {
+        crate::nn::simd::widest(
+            #[inline(always)]
+            || self.forward_loop(x, y),
+        );
+    }
+
+    /// [`Act::forward`]'s loops.
+    #[inline(always)]
+    fn forward_loop(self, x: &[f32], y: &mut [f32]) {
         // one loop per function, so each vectorises
         match self {
             Act::Relu => y.iter_mut().zip(x).for_each(|(o, &v)| *o = v.max(0.0)),
@@ -102,6 +111,15 @@ impl Act {
 
     /// `dx = dy * f'(x)`, from the input `x` and output `y` of the forward pass.
     pub fn backward(self, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
+        crate::nn::simd::widest(
+            #[inline(always)]
+            || self.backward_loop(x, y, dy, dx),
+        );
+    }
+
+    /// [`Act::backward`]'s loops.
+    #[inline(always)]
+    fn backward_loop(self, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
         match self {
             Act::Relu => {
                 for ((d, &g), &v) in dx.iter_mut().zip(dy).zip(x) {
@@ -143,6 +161,23 @@ pub fn avg_pool_forward(
     s: usize,
     out: &mut [f32],
 ) {
+    crate::nn::simd::widest(
+        #[inline(always)]
+        || avg_pool_forward_loops(x, c, h, w, k, s, out),
+    )
+}
+
+/// [`avg_pool_forward`]'s loops, compiled for each vector tier by [`crate::nn::simd::widest`].
+#[inline(always)]
+fn avg_pool_forward_loops(
+    x: &[f32],
+    c: usize,
+    h: usize,
+    w: usize,
+    k: usize,
+    s: usize,
+    out: &mut [f32],
+) {
     let (oh, ow) = (pooled(h, k, s), pooled(w, k, s));
     let inv = 1.0 / (k * k) as f32;
     for ci in 0..c {
@@ -164,6 +199,23 @@ pub fn avg_pool_forward(
 /// every input of its window.
 #[allow(clippy::too_many_arguments)]
 pub fn avg_pool_backward(
+    dout: &[f32],
+    c: usize,
+    h: usize,
+    w: usize,
+    k: usize,
+    s: usize,
+    dx: &mut [f32],
+) {
+    crate::nn::simd::widest(
+        #[inline(always)]
+        || avg_pool_backward_loops(dout, c, h, w, k, s, dx),
+    )
+}
+
+/// [`avg_pool_backward`]'s loops, compiled for each vector tier by [`crate::nn::simd::widest`].
+#[inline(always)]
+fn avg_pool_backward_loops(
     dout: &[f32],
     c: usize,
     h: usize,
@@ -194,6 +246,15 @@ pub fn avg_pool_backward(
 /// Batch norm with given statistics for one CHW image: `y = (x - mean) * inv_std * g + b`
 /// per channel, where `inv_std = 1 / sqrt(var + eps)`.
 pub fn bn_apply(x: &[f32], mean: &[f32], inv_std: &[f32], g: &[f32], b: &[f32], y: &mut [f32]) {
+    crate::nn::simd::widest(
+        #[inline(always)]
+        || bn_apply_loops(x, mean, inv_std, g, b, y),
+    )
+}
+
+/// [`bn_apply`]'s loops, compiled for each vector tier by [`crate::nn::simd::widest`].
+#[inline(always)]
+fn bn_apply_loops(x: &[f32], mean: &[f32], inv_std: &[f32], g: &[f32], b: &[f32], y: &mut [f32]) {
     let c = mean.len();
     let hw = x.len() / c.max(1);
     for ci in 0..c {
@@ -230,6 +291,15 @@ fn sum8(values: &[f32], f: impl Fn(f32) -> f64) -> f64 {
 /// Per channel, the sum and the sum of squared deviations from `mean` of one CHW image
 /// (added into `sum` and `sq`; pass `mean` = `None` for the first sweep).
 pub fn bn_sums(x: &[f32], c: usize, mean: Option<&[f32]>, out: &mut [f64]) {
+    crate::nn::simd::widest(
+        #[inline(always)]
+        || bn_sums_loops(x, c, mean, out),
+    )
+}
+
+/// [`bn_sums`]'s loops, compiled for each vector tier by [`crate::nn::simd::widest`].
+#[inline(always)]
+fn bn_sums_loops(x: &[f32], c: usize, mean: Option<&[f32]>, out: &mut [f64]) {
     let hw = x.len() / c.max(1);
     for ci in 0..c {
         let plane = &x[ci * hw..(ci + 1) * hw];
@@ -246,6 +316,15 @@ pub fn bn_sums(x: &[f32], c: usize, mean: Option<&[f32]>, out: &mut [f64]) {
 /// Per channel, `sum(dy)` and `sum(dy * xhat)` of one CHW image, added into `out`
 /// ([c] then [c]); `xhat = (x - mean) * inv_std`.
 pub fn bn_grad_sums(dy: &[f32], x: &[f32], mean: &[f32], inv_std: &[f32], out: &mut [f64]) {
+    crate::nn::simd::widest(
+        #[inline(always)]
+        || bn_grad_sums_loops(dy, x, mean, inv_std, out),
+    )
+}
+
+/// [`bn_grad_sums`]'s loops, compiled for each vector tier by [`crate::nn::simd::widest`].
+#[inline(always)]
+fn bn_grad_sums_loops(dy: &[f32], x: &[f32], mean: &[f32], inv_std: &[f32], out: &mut [f64]) {
     let c = mean.len();
     let hw = x.len() / c.max(1);
     let mut prod = vec![0.0f32; hw];
@@ -265,6 +344,25 @@ pub fn bn_grad_sums(dy: &[f32], x: &[f32], mean: &[f32], inv_std: &[f32], out: &
 /// `dx = g * inv_std * (dy - sum_dy / count - xhat * sum_dy_xhat / count)`.
 #[allow(clippy::too_many_arguments)]
 pub fn bn_backward_train(
+    dy: &[f32],
+    x: &[f32],
+    mean: &[f32],
+    inv_std: &[f32],
+    g: &[f32],
+    sums: &[f64],
+    count: usize,
+    dx: &mut [f32],
+) {
+    crate::nn::simd::widest(
+        #[inline(always)]
+        || bn_backward_train_loops(dy, x, mean, inv_std, g, sums, count, dx),
+    )
+}
+
+/// [`bn_backward_train`]'s loops, compiled for each vector tier by [`crate::nn::simd::widest`].
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn bn_backward_train_loops(
     dy: &[f32],
     x: &[f32],
     mean: &[f32],
@@ -294,6 +392,15 @@ pub fn bn_backward_train(
 
 /// Batch norm's input gradient in eval mode (fixed statistics): `dx = dy * g * inv_std`.
 pub fn bn_backward_eval(dy: &[f32], inv_std: &[f32], g: &[f32], dx: &mut [f32]) {
+    crate::nn::simd::widest(
+        #[inline(always)]
+        || bn_backward_eval_loops(dy, inv_std, g, dx),
+    )
+}
+
+/// [`bn_backward_eval`]'s loops, compiled for each vector tier by [`crate::nn::simd::widest`].
+#[inline(always)]
+fn bn_backward_eval_loops(dy: &[f32], inv_std: &[f32], g: &[f32], dx: &mut [f32]) {
     let c = inv_std.len();
     let hw = dy.len() / c.max(1);
     for ci in 0..c {

@@ -11,3 +11,4 @@ pub mod net;
 pub mod ops;
 pub mod plan;
 pub mod sgd;
+pub mod simd;
