@@ -10,5 +10,6 @@ pub mod layers;
 pub mod net;
 pub mod ops;
 pub mod plan;
+pub mod presets;
 pub mod sgd;
 pub mod simd;

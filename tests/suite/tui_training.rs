@@ -30,6 +30,7 @@ fn settings(epochs: usize, batch_size: usize) -> TrainSettings {
         lr: 0.001,
         device: DeviceChoice::Cpu,
         seed: 3,
+        network: 0,
     }
 }
 

@@ -276,3 +276,43 @@ fn a_classroom_results_screen_offers_no_files_and_names_no_server_paths() {
     assert!(!text.contains(&tmp.path().display().to_string()), "{text}");
     assert!(tmp.path().join("students/ada.safetensors").is_file());
 }
+
+/// The Network field steps through the presets with the arrows (both ways round), says
+/// what the chosen one changes, and the run it starts trains that network.
+#[test]
+fn the_network_field_chooses_a_preset_that_the_run_trains() {
+    use cnn_tutor::nn::presets::PRESETS;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("d");
+    folder(&data, &["a", "b"], 5);
+    let mut app = app_with(TrainPrefs {
+        data_dir: data,
+        ..TrainPrefs::default()
+    });
+    for _ in 0..5 {
+        press(&mut app, KeyCode::Down);
+    }
+    assert_eq!(selected(&app), SettingField::Network);
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("Network        the course's net"), "{text}");
+    press(&mut app, KeyCode::Left);
+    let last = PRESETS.len() - 1;
+    assert_eq!(app.training().unwrap().prefs.settings.network, last);
+    press(&mut app, KeyCode::Right);
+    press(&mut app, KeyCode::Right);
+    let settings = &app.training().unwrap().prefs.settings;
+    assert_eq!(settings.network, 1);
+    let text = screen(&app, 80, 24);
+    assert!(text.contains(PRESETS[1].name), "{text}");
+    assert!(text.contains("half the filters"), "{text}");
+    let config = settings.config("d".into(), None);
+    assert_eq!(config.arch.to_string(), PRESETS[1].text);
+    // the weights line counts the chosen network's weights for the data's two classes
+    let text = screen(&app, 120, 40);
+    let plan = cnn_tutor::nn::arch::Plan::new(&config.arch, cnn_tutor::nn::arch::DEFAULT_INPUT, 2)
+        .unwrap();
+    assert!(
+        text.contains(&format!("= {}", plan.param_count())),
+        "{text}"
+    );
+}

@@ -12,6 +12,8 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use crate::backend::DeviceChoice;
 use crate::lesson::frame::{ImagePanel, Panel};
+use crate::nn::arch::Arch;
+use crate::nn::presets::{Preset, PRESETS};
 use crate::train::TrainConfig;
 
 use super::super::path_input::{keep_end, PathInput};
@@ -35,6 +37,8 @@ pub struct TrainSettings {
     pub device: DeviceChoice,
     /// Seed of the weights, the split and the dropout masks.
     pub seed: u64,
+    /// The network: an index into [`PRESETS`] (0, the course's net, by default).
+    pub network: usize,
 }
 
 impl Default for TrainSettings {
@@ -45,11 +49,23 @@ impl Default for TrainSettings {
             lr: 0.001,
             device: DeviceChoice::Auto,
             seed: 42,
+            network: 0,
         }
     }
 }
 
 impl TrainSettings {
+    /// The chosen network's preset.
+    pub fn preset(&self) -> &'static Preset {
+        &PRESETS[self.network.min(PRESETS.len() - 1)]
+    }
+
+    /// The chosen network.
+    pub fn arch(&self) -> Arch {
+        // every preset parses (`nn::presets`' test)
+        Arch::parse(self.preset().text).unwrap_or_else(|_| Arch::course())
+    }
+
     /// The training loop's configuration for these settings, as `cnn-tutor train` would
     /// make it (its `--lr` is read as an f32: the same value gives the same numbers).
     /// Never saves: saving is the learner's choice later.
@@ -63,6 +79,7 @@ impl TrainSettings {
             device: self.device,
             threads,
             out: None,
+            arch: self.arch(),
             ..TrainConfig::default()
         }
     }
@@ -121,17 +138,20 @@ pub enum SettingField {
     Device,
     /// Seed.
     Seed,
+    /// The network (a preset, stepped with the arrows).
+    Network,
 }
 
 impl SettingField {
     /// All fields, top to bottom.
-    pub const ALL: [SettingField; 6] = [
+    pub const ALL: [SettingField; 7] = [
         SettingField::Data,
         SettingField::Epochs,
         SettingField::BatchSize,
         SettingField::Lr,
         SettingField::Device,
         SettingField::Seed,
+        SettingField::Network,
     ];
 
     /// The label shown.
@@ -143,6 +163,7 @@ impl SettingField {
             SettingField::Lr => "Learning rate",
             SettingField::Device => "Device",
             SettingField::Seed => "Seed",
+            SettingField::Network => "Network",
         }
     }
 }
@@ -193,7 +214,10 @@ impl SettingsForm {
     /// data folder (which has its own box).
     pub(crate) fn type_char(&mut self, c: char) {
         if self.input.len() < 12
-            && !matches!(self.selected(), SettingField::Device | SettingField::Data)
+            && !matches!(
+                self.selected(),
+                SettingField::Device | SettingField::Data | SettingField::Network
+            )
         {
             self.input.push(c);
         }
@@ -233,7 +257,7 @@ impl SettingsForm {
                 .map(|v| s.lr = v)
                 .is_some(),
             SettingField::Seed => typed.parse::<u64>().ok().map(|v| s.seed = v).is_some(),
-            SettingField::Device | SettingField::Data => true,
+            SettingField::Device | SettingField::Data | SettingField::Network => true,
         };
         if ok {
             Ok(true)
@@ -276,6 +300,14 @@ impl SettingsForm {
                 let order = [DeviceChoice::Auto, DeviceChoice::Cpu, DeviceChoice::Cuda];
                 let i = order.iter().position(|d| *d == s.device).unwrap_or(0);
                 s.device = order[if up { (i + 1) % 3 } else { (i + 2) % 3 }];
+            }
+            SettingField::Network => {
+                let n = PRESETS.len();
+                s.network = if up {
+                    (s.network + 1) % n
+                } else {
+                    (s.network + n - 1) % n
+                };
             }
             SettingField::Seed => {
                 s.seed = if up {
@@ -329,7 +361,27 @@ pub(crate) fn render(
             Span::styled(format!(" {value} "), style),
         ]));
     }
-    lines.push(Line::raw(""));
+    // the panel's height (see the layout below): a blank line only where it fits
+    let panel_rows = if area.width < 100 && area.height >= 22 {
+        area.height - 9
+    } else {
+        area.height
+    };
+    if panel_rows >= 14 {
+        lines.push(Line::raw(""));
+    }
+    if form.selected() == SettingField::Network {
+        lines.push(Line::styled(
+            format!(
+                "{}: {}. Left and right choose another network ({} of {}).",
+                s.preset().name,
+                s.preset().about,
+                s.network + 1,
+                PRESETS.len()
+            ),
+            theme.emphasis(),
+        ));
+    }
     if let Some(p) = &form.data_input {
         if !p.candidates.is_empty() {
             let more = if p.more > 0 {
@@ -363,10 +415,22 @@ pub(crate) fn render(
     if let (DeviceChoice::Cuda, Some(why)) = (s.device, &st.cuda_unavailable) {
         lines.push(Line::raw(format!("cuda: {why}")));
     }
-    let total = "The seed trains 5 epochs of batches of 50 with Adam at lr 0.001; each epoch \
-                 ends with a pass over the validation images.";
+    let total = if s.network == 0 {
+        "The seed trains 5 epochs of batches of 50 with Adam at lr 0.001; each epoch ends \
+         with a pass over the validation images."
+            .to_string()
+    } else {
+        format!(
+            "The seed trains the course's net; this run trains {} ({}).",
+            s.preset().name,
+            s.preset().text
+        )
+    };
     lines.push(Line::raw(total));
-    lines.push(Line::raw(param_line(st.data.classes.len().max(1))));
+    lines.push(Line::raw(param_line(
+        &s.arch(),
+        st.data.classes.len().max(1),
+    )));
     let text: Vec<Line> = lines
         .into_iter()
         .map(|l| {
@@ -413,6 +477,7 @@ fn field_value(
         SettingField::BatchSize => s.batch_size.to_string(),
         SettingField::Lr => s.lr.to_string(),
         SettingField::Seed => s.seed.to_string(),
+        SettingField::Network => s.preset().name.to_string(),
         SettingField::Device => match s.device {
             DeviceChoice::Cpu => "cpu".into(),
             DeviceChoice::Auto => "auto (GPU if any, else CPU)".into(),
@@ -442,9 +507,12 @@ fn data_value(st: &TrainingState, form: &SettingsForm, room: usize, ell: &str) -
 }
 
 /// The weights to learn, per layer: `conv1 336 + conv2 1308 + ... = 77991`.
-fn param_line(classes: usize) -> String {
+fn param_line(arch: &Arch, classes: usize) -> String {
+    let Ok(plan) = crate::nn::arch::Plan::new(arch, crate::nn::arch::DEFAULT_INPUT, classes) else {
+        return String::new();
+    };
     let mut per_layer: Vec<(String, usize)> = Vec::new();
-    for t in crate::nn::arch::Plan::course(classes).tensors {
+    for t in plan.tensors.iter().filter(|t| t.trainable) {
         let layer = t.name.split('.').next().unwrap_or(&t.name).to_string();
         let n = t.len();
         match per_layer.last_mut() {
