@@ -93,6 +93,9 @@ struct Values {
     learning_rate: f32,
 }
 
+/// The image, the filter, and the pooled map's rows and columns ([`File::sizes`]).
+type Sizes = (Array2<f32>, Array2<f32>, (usize, usize));
+
 impl File {
     /// Check each field on its own, in the file struct's order.
     fn values(&self, ctx: &Ctx) -> Result<Values> {
@@ -145,7 +148,7 @@ impl File {
         image: Option<Array2<f32>>,
         kernel: Option<Array2<f32>>,
         pool: usize,
-    ) -> Result<(Array2<f32>, Array2<f32>, (usize, usize))> {
+    ) -> Result<Sizes> {
         let Some(image) = image else {
             return Err(ctx.missing("image"));
         };
