@@ -9,10 +9,10 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::maps::{self, Maps};
-use super::{KindFile, LessonKind};
+use super::maps::{ImageFile, Maps, Pool, Takes};
+use super::{ImageKindFile, LessonKind};
 use crate::data::shapes::{self, Shape, ShapeParams};
-use crate::lesson::check::{Ctx, Matrix};
+use crate::lesson::check::Ctx;
 use crate::lesson::draw::{
     channel, fill, fmt_num, grid, keep_scale, rgb_image, step, with_emphasis,
 };
@@ -25,22 +25,18 @@ use crate::Result;
 /// The fields of a dropout lesson.
 #[derive(Debug, Deserialize)]
 pub(crate) struct File {
-    image: Option<Spanned<Matrix>>,
-    kernel: Option<Spanned<Matrix>>,
-    kernels: Option<Spanned<Vec<Matrix>>>,
-    stride: Option<Spanned<usize>>,
-    padding: Option<Spanned<usize>>,
-    edge_fill: Option<Spanned<f32>>,
-    pool_size: Option<Spanned<usize>>,
-    pool_stride: Option<Spanned<usize>>,
     dropout_p: Option<Spanned<f32>>,
     seed: Option<Spanned<u64>>,
     shape: Option<Spanned<Shape>>,
     image_size: Option<Spanned<usize>>,
 }
 
-impl KindFile for File {
+impl ImageKindFile for File {
     const NAME: &'static str = "dropout";
+    const TAKES: Takes = Takes {
+        kernels: true,
+        pool: Pool::WhenGiven,
+    };
 
     fn placeholders(block: &str) -> &'static [&'static str] {
         match block {
@@ -50,24 +46,12 @@ impl KindFile for File {
         }
     }
 
-    fn check(self, ctx: &Ctx) -> Result<Arc<dyn LessonKind>> {
-        let checked = maps::check(
-            ctx,
-            maps::Fields {
-                image: &self.image,
-                kernel: &self.kernel,
-                kernels: Some(&self.kernels),
-                stride: &self.stride,
-                padding: &self.padding,
-                edge_fill: &self.edge_fill,
-            },
-        )?;
-        let (k, st) = maps::pool_fields(ctx, &self.pool_size, &self.pool_stride)?;
+    fn check(self, ctx: &Ctx, image: ImageFile) -> Result<Arc<dyn LessonKind>> {
+        let checked = image.check(ctx, Self::TAKES)?;
         let p = probability(ctx, &self.dropout_p)?;
         let picture = Picture::check(ctx, &self.shape, &self.image_size, &self.seed)?;
         // the maps are pooled only when the file gives a pool size
-        let pool = self.pool_size.as_ref().map(|s| (k, st, s.span()));
-        let maps = checked.finish(ctx, pool)?;
+        let maps = checked.finish(ctx)?;
         Ok(Arc::new(Dropout { maps, p, picture }))
     }
 }
