@@ -6,7 +6,8 @@
 //! (edit cells, draw new drops, try preset filters, go on to training).
 //!
 //! Adding a kind: write `kinds/<name>.rs` with a file struct that implements [`KindFile`]
-//! and a spec that implements [`LessonKind`], then add one line to [`KINDS`].
+//! (or [`ImageKindFile`], for a kind built on the shared [`maps::ImageFile`]) and a spec
+//! that implements [`LessonKind`], then add one line to [`KINDS`].
 
 use std::sync::Arc;
 
