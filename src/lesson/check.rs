@@ -150,16 +150,40 @@ impl Ctx<'_> {
 
 /// Read `T` from lesson file `name`; a TOML or type error names the line and column.
 pub(crate) fn parse<T: DeserializeOwned>(name: &str, text: &str) -> Result<T> {
-    toml::from_str(text).map_err(|e| {
-        let msg = e.message().trim().replace('\n', " ");
-        match e.span() {
-            Some(span) => {
-                let (line, col) = line_col(text, span.start);
-                fail(format!("{name}: line {line}, column {col}: {msg}"))
-            }
-            None => fail(format!("{name}: {msg}")),
+    toml::from_str(text).map_err(|e| toml_error(name, text, &e))
+}
+
+/// Read `A` and `B` from the same file, as one struct with the fields of both would be
+/// read: when both meet a field of the wrong type, the error is the one about the field
+/// that comes first in the file (toml reads a table in the file's order and stops at the
+/// first wrong value). This is how an image kind's own fields and the shared
+/// [`crate::lesson::kinds::maps::ImageFile`] are read with every error's line and column
+/// (a `#[serde(flatten)]`ed struct's `toml::Spanned` fields would lose them).
+pub(crate) fn parse_both<A: DeserializeOwned, B: DeserializeOwned>(
+    name: &str,
+    text: &str,
+) -> Result<(A, B)> {
+    let at = |e: &toml::de::Error| e.span().map_or(usize::MAX, |s| s.start);
+    match (toml::from_str::<A>(text), toml::from_str::<B>(text)) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (Err(e), Ok(_)) | (Ok(_), Err(e)) => Err(toml_error(name, text, &e)),
+        (Err(ea), Err(eb)) => {
+            let first = if at(&eb) < at(&ea) { eb } else { ea };
+            Err(toml_error(name, text, &first))
         }
-    })
+    }
+}
+
+/// A TOML or type error of lesson file `name`, with its line and column when it has them.
+fn toml_error(name: &str, text: &str, e: &toml::de::Error) -> Error {
+    let msg = e.message().trim().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let (line, col) = line_col(text, span.start);
+            fail(format!("{name}: line {line}, column {col}: {msg}"))
+        }
+        None => fail(format!("{name}: {msg}")),
+    }
 }
 
 /// The field names of struct `T` in declaration order, as serde knows them (so a kind's

@@ -528,7 +528,11 @@ fn check_fields(ctx: &Ctx, reg: &Registration) -> Result<()> {
             ));
         }
         let (line, col) = check::line_col(ctx.text, key.span().start);
-        let expected: Vec<String> = common.iter().chain(own).map(|f| format!("`{f}`")).collect();
+        let expected: Vec<String> = common
+            .iter()
+            .chain(own.iter())
+            .map(|f| format!("`{f}`"))
+            .collect();
         return Err(fail(format!(
             "{}: line {line}, column {col}: unknown field `{field}`, expected one of {}",
             ctx.name,

@@ -512,58 +512,13 @@ pub fn mask(step: &Step, index: usize, questions: &[&Question], blank: &str) -> 
         for h in &q.hide {
             match h {
                 Hide::Cell { label, row, col } => {
-                    for (pi, p) in out.panels.iter_mut().enumerate() {
-                        if let Panel::Grid(g) = p {
-                            if &g.label == label && *row < g.rows && *col < g.cols {
-                                let i = row * g.cols + col;
-                                if let Some(c) = g.cells.get_mut(i) {
-                                    if c.take().is_some() {
-                                        blanked.push((pi, i));
-                                    }
-                                }
-                            }
-                        }
-                    }
+                    hide_cell(&mut out.panels, label, (*row, *col), &mut blanked);
                 }
                 Hide::Entry { label, index: e } => {
-                    for (pi, p) in out.panels.iter_mut().enumerate() {
-                        if let Panel::Vector(v) = p {
-                            if &v.label == label {
-                                if let Some(c) = v.values.get_mut(*e) {
-                                    if c.take().is_some() {
-                                        blanked.push((pi, *e));
-                                    }
-                                }
-                            }
-                        }
-                    }
+                    hide_entry(&mut out.panels, label, *e, &mut blanked);
                 }
                 Hide::Panel { label, as_label } if here => {
-                    for (pi, p) in out.panels.iter_mut().enumerate() {
-                        match p {
-                            Panel::Grid(g) if &g.label == label => {
-                                for (i, c) in g.cells.iter_mut().enumerate() {
-                                    if c.take().is_some() {
-                                        blanked.push((pi, i));
-                                    }
-                                }
-                                g.emphasis.clear();
-                                g.dimmed = false;
-                                if let Some(l) = as_label {
-                                    g.label = l.clone();
-                                }
-                            }
-                            Panel::Vector(v) if &v.label == label => {
-                                for (i, c) in v.values.iter_mut().enumerate() {
-                                    if c.take().is_some() {
-                                        blanked.push((pi, i));
-                                    }
-                                }
-                                v.emphasis.clear();
-                            }
-                            _ => {}
-                        }
-                    }
+                    hide_panel(&mut out.panels, label, as_label.as_deref(), &mut blanked);
                 }
                 Hide::Emphasis(label) if here => {
                     for p in &mut out.panels {
@@ -599,38 +554,103 @@ pub fn mask(step: &Step, index: usize, questions: &[&Question], blank: &str) -> 
         }
     }
     if !dropped.is_empty() {
-        // leave the panels out, and renumber the blanks of the panels after them
-        let label = |p: &Panel| match p {
-            Panel::Grid(g) => g.label.clone(),
-            Panel::Image(i) => i.label.clone(),
-            Panel::Bars(b) => b.label.clone(),
-            Panel::Vector(v) => v.label.clone(),
-            Panel::Pipeline(p) => p.label.clone(),
-        };
-        let keep: Vec<bool> = out
-            .panels
-            .iter()
-            .map(|p| !dropped.contains(&label(p)))
-            .collect();
-        let new_index: Vec<usize> = keep
-            .iter()
-            .scan(0, |n, &k| {
-                let i = *n;
-                *n += usize::from(k);
-                Some(i)
-            })
-            .collect();
-        blanked = blanked
-            .into_iter()
-            .filter(|&(p, _)| keep[p])
-            .map(|(p, c)| (new_index[p], c))
-            .collect();
-        let mut k = keep.iter();
-        out.panels.retain(|_| *k.next().unwrap_or(&true));
+        drop_panels(&mut out.panels, &dropped, &mut blanked);
     }
     blanked.sort_unstable();
     blanked.dedup();
     (out, blanked)
+}
+
+/// Blank cell (`row`, `col`) of every grid called `label` ([`Hide::Cell`]).
+fn hide_cell(panels: &mut [Panel], label: &str, (row, col): (usize, usize), blanked: &mut Blanked) {
+    for (pi, p) in panels.iter_mut().enumerate() {
+        if let Panel::Grid(g) = p {
+            if g.label == label && row < g.rows && col < g.cols {
+                let i = row * g.cols + col;
+                if let Some(c) = g.cells.get_mut(i) {
+                    if c.take().is_some() {
+                        blanked.push((pi, i));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Blank entry `e` of every vector called `label` ([`Hide::Entry`]).
+fn hide_entry(panels: &mut [Panel], label: &str, e: usize, blanked: &mut Blanked) {
+    for (pi, p) in panels.iter_mut().enumerate() {
+        if let Panel::Vector(v) = p {
+            if v.label == label {
+                if let Some(c) = v.values.get_mut(e) {
+                    if c.take().is_some() {
+                        blanked.push((pi, e));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Blank every value of the grids and vectors called `label`, with their emphasis (and
+/// a grid's dimming); a grid may take the label `as_label` ([`Hide::Panel`]).
+fn hide_panel(panels: &mut [Panel], label: &str, as_label: Option<&str>, blanked: &mut Blanked) {
+    for (pi, p) in panels.iter_mut().enumerate() {
+        match p {
+            Panel::Grid(g) if g.label == label => {
+                for (i, c) in g.cells.iter_mut().enumerate() {
+                    if c.take().is_some() {
+                        blanked.push((pi, i));
+                    }
+                }
+                g.emphasis.clear();
+                g.dimmed = false;
+                if let Some(l) = as_label {
+                    g.label = l.to_string();
+                }
+            }
+            Panel::Vector(v) if v.label == label => {
+                for (i, c) in v.values.iter_mut().enumerate() {
+                    if c.take().is_some() {
+                        blanked.push((pi, i));
+                    }
+                }
+                v.emphasis.clear();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Leave out the panels called one of `dropped` ([`Hide::Drop`]), and renumber the
+/// blanks of the panels after them.
+fn drop_panels(panels: &mut Vec<Panel>, dropped: &[String], blanked: &mut Blanked) {
+    let label = |p: &Panel| match p {
+        Panel::Grid(g) => g.label.clone(),
+        Panel::Image(i) => i.label.clone(),
+        Panel::Bars(b) => b.label.clone(),
+        Panel::Vector(v) => v.label.clone(),
+        Panel::Pipeline(p) => p.label.clone(),
+    };
+    let keep: Vec<bool> = panels
+        .iter()
+        .map(|p| !dropped.contains(&label(p)))
+        .collect();
+    let new_index: Vec<usize> = keep
+        .iter()
+        .scan(0, |n, &k| {
+            let i = *n;
+            *n += usize::from(k);
+            Some(i)
+        })
+        .collect();
+    *blanked = std::mem::take(blanked)
+        .into_iter()
+        .filter(|&(p, _)| keep[p])
+        .map(|(p, c)| (new_index[p], c))
+        .collect();
+    let mut k = keep.iter();
+    panels.retain(|_| *k.next().unwrap_or(&true));
 }
 
 /// `text` with every whole word `word` (punctuation around it kept) replaced by `blank`.

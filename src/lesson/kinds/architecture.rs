@@ -119,16 +119,50 @@ impl LessonKind for Architecture {
         true
     }
 
+    /// The picture, then one step per stage of the network (see [`Show`]).
     fn steps(&self, l: &Lesson) -> Result<Vec<Step>> {
-        let t = l.text();
-        let p = l.dropout_p();
-        let vars = [("p", fmt_num(p)), ("scale", fmt_num(keep_scale(p)))];
-        let para = |i: usize| -> Vec<String> {
-            fill(
-                &t.step.get(i).cloned().into_iter().collect::<Vec<_>>(),
-                &vars,
-            )
+        let run = self.forward(l)?;
+        let show = Show {
+            kind: self,
+            l,
+            stages: self.stages(&run),
+            run,
         };
+        let mut frames = Vec::with_capacity(8);
+        show.picture(&mut frames);
+        show.convolution(&mut frames);
+        show.pooling(&mut frames);
+        show.dropout(&mut frames);
+        show.flatten(&mut frames);
+        show.fully_connected(&mut frames);
+        show.softmax(&mut frames);
+        Ok(frames)
+    }
+}
+
+/// The network's forward pass on the lesson's picture, every stage kept.
+struct Run<'a> {
+    /// The dropout probability the learner set.
+    p: f32,
+    img: image::RgbImage,
+    /// The picture in grey, scaled to -1..1.
+    grey: Array2<f32>,
+    kernels: Vec<&'a Array2<f32>>,
+    conv: Array4<f32>,
+    pooled: Array4<f32>,
+    dropped: Array4<f32>,
+    /// 0 for a dropped map, per map: [1, C].
+    mask: Array2<f32>,
+    flat: Array2<f32>,
+    scores: Vec<f32>,
+    probs: Vec<f32>,
+}
+
+impl Architecture {
+    /// Run the picture through the lesson's filters, ReLU, pooling, dropout (the
+    /// learner's p and seed), flatten, an untrained fully connected layer and softmax.
+    fn forward<'a>(&self, l: &'a Lesson) -> Result<Run<'a>> {
+        let p = l.dropout_p();
         let size = self.picture.size;
         let img = self.picture.draw();
         // grey, scaled to -1..1 as the seed's Normalize(mean 0.5, std 0.5) does
@@ -156,8 +190,7 @@ impl LessonKind for Architecture {
         let (dropped, mask) = ops::dropout2d(&pooled, p, &mut rng);
         let flat = ops::flatten(&dropped);
         let n = flat.ncols();
-        let classes = &self.classes;
-        let k = classes.len();
+        let k = self.classes.len();
         // untrained weights, drawn like PyTorch's default Linear init: uniform in ±1/sqrt(n)
         let mut wrng = ChaCha8Rng::seed_from_u64(self.picture.seed ^ 0x5EED_F00D);
         let bound = 1.0 / (n as f32).sqrt();
@@ -165,11 +198,29 @@ impl LessonKind for Architecture {
         let b = Array1::from_shape_fn(k, |_| wrng.gen_range(-bound..bound));
         let scores = ops::linear(&flat, &w, &b);
         let probs = ops::softmax(&scores);
+        Ok(Run {
+            p,
+            img,
+            grey,
+            kernels,
+            conv,
+            pooled,
+            dropped,
+            mask,
+            flat,
+            scores: scores.row(0).to_vec(),
+            probs: probs.row(0).to_vec(),
+        })
+    }
 
-        let (_, c, ch, cw) = conv.dim();
-        let (_, _, ph, pw) = pooled.dim();
-        let ps = self.pool_size;
-        let stages = vec![
+    /// The stages of the network with the shape of what each one passes on.
+    fn stages(&self, run: &Run) -> Vec<Stage> {
+        let size = self.picture.size;
+        let (kh, kw) = run.kernels[0].dim();
+        let (_, c, ch, cw) = run.conv.dim();
+        let (_, _, ph, pw) = run.pooled.dim();
+        let (n, k, ps) = (run.flat.ncols(), self.classes.len(), self.pool_size);
+        vec![
             Stage {
                 name: "Image (grey)".into(),
                 shape: format!("1x{size}x{size}"),
@@ -183,7 +234,7 @@ impl LessonKind for Architecture {
                 shape: format!("{c}x{ph}x{pw}"),
             },
             Stage {
-                name: format!("Dropout p={}", fmt_num(p)),
+                name: format!("Dropout p={}", fmt_num(run.p)),
                 shape: format!("{c}x{ph}x{pw}"),
             },
             Stage {
@@ -198,91 +249,148 @@ impl LessonKind for Architecture {
                 name: "Softmax".into(),
                 shape: format!("{k} probabilities"),
             },
-        ];
-        let pipe = |active: Option<usize>| {
-            Panel::Pipeline(Pipeline {
-                label: "The network".into(),
-                stages: stages.clone(),
-                active,
-            })
-        };
-        let maps_as_images = |x: &Array4<f32>, what: &str| -> Vec<Panel> {
-            (0..x.dim().1)
-                .map(|i| Panel::Image(grey_image(format!("{what} {}", i + 1), &channel(x, i))))
-                .collect()
-        };
-        let score_vec: Vec<f32> = scores.row(0).to_vec();
-        let prob_vec: Vec<f32> = probs.row(0).to_vec();
+        ]
+    }
+}
 
-        let mut frames = Vec::with_capacity(8);
+/// The lesson's steps, one method per stage, each with the network's pipeline (its
+/// stage lit) and what the stage made.
+struct Show<'a> {
+    kind: &'a Architecture,
+    l: &'a Lesson,
+    run: Run<'a>,
+    stages: Vec<Stage>,
+}
+
+impl Show<'_> {
+    /// Paragraph `i` of `text.step`, its placeholders ({p}, {scale}) filled.
+    fn para(&self, i: usize) -> Vec<String> {
+        let p = self.run.p;
+        let vars = [("p", fmt_num(p)), ("scale", fmt_num(keep_scale(p)))];
+        fill(
+            &self
+                .l
+                .text()
+                .step
+                .get(i)
+                .cloned()
+                .into_iter()
+                .collect::<Vec<_>>(),
+            &vars,
+        )
+    }
+
+    /// The network's pipeline, stage `active` lit (none: the whole network).
+    fn pipe(&self, active: Option<usize>) -> Panel {
+        Panel::Pipeline(Pipeline {
+            label: "The network".into(),
+            stages: self.stages.clone(),
+            active,
+        })
+    }
+
+    /// The maps of `x` as grey pictures, "{what} 1", "{what} 2" ...
+    fn maps_as_images(x: &Array4<f32>, what: &str) -> Vec<Panel> {
+        (0..x.dim().1)
+            .map(|i| Panel::Image(grey_image(format!("{what} {}", i + 1), &channel(x, i))))
+            .collect()
+    }
+
+    /// The whole network, then stage 1: the picture, in colour and as the network reads it.
+    fn picture(&self, frames: &mut Vec<Step>) {
+        let (size, img) = (self.kind.picture.size, &self.run.img);
         frames.push(step(
             "The whole network, stage by stage",
-            t.intro.clone(),
-            vec![pipe(None), Panel::Image(rgb_image("The picture", &img))],
+            self.l.text().intro.clone(),
+            vec![self.pipe(None), Panel::Image(rgb_image("The picture", img))],
         ));
 
         let mut f = step(
-            format!("Stage 1: the {}", self.picture.shape.name()),
-            para(0),
+            format!("Stage 1: the {}", self.kind.picture.shape.name()),
+            self.para(0),
             vec![
-                pipe(Some(0)),
-                Panel::Image(rgb_image("In colour", &img)),
-                Panel::Image(grey_image("What the network reads", &grey)),
+                self.pipe(Some(0)),
+                Panel::Image(rgb_image("In colour", img)),
+                Panel::Image(grey_image("What the network reads", &self.run.grey)),
             ],
         );
         f.formula = Some(format!(
             "3x{size}x{size} colour pixels 0..255 -> 1x{size}x{size} grey, scaled to -1..1"
         ));
         frames.push(f);
+    }
 
-        let mut panels = vec![pipe(Some(1))];
+    /// Stage 2: the filters and the feature maps they make.
+    fn convolution(&self, frames: &mut Vec<Step>) {
+        let (size, pad) = (self.kind.picture.size, self.kind.padding);
+        let (kh, kw) = self.run.kernels[0].dim();
+        let (_, c, ch, cw) = self.run.conv.dim();
+        let mut panels = vec![self.pipe(Some(1))];
         panels.extend(
-            kernels
+            self.run
+                .kernels
                 .iter()
                 .enumerate()
                 .map(|(i, kk)| Panel::Grid(grid(format!("Filter {}", i + 1), kk))),
         );
-        panels.extend(maps_as_images(&conv, "Feature map"));
-        let mut f = step("Stage 2: convolution", para(1), panels);
+        panels.extend(Self::maps_as_images(&self.run.conv, "Feature map"));
+        let mut f = step("Stage 2: convolution", self.para(1), panels);
         f.formula = Some(format!(
             "1x{size}x{size} with {c} filters of {kh}x{kw}, padding {pad} -> {c}x{ch}x{cw}"
         ));
         frames.push(f);
+    }
 
-        let mut panels = vec![pipe(Some(2))];
-        panels.extend(maps_as_images(&pooled, "Pooled map"));
-        let mut f = step("Stage 3: ReLU and pooling", para(2), panels);
+    /// Stage 3: ReLU and max pooling.
+    fn pooling(&self, frames: &mut Vec<Step>) {
+        let ps = self.kind.pool_size;
+        let (_, c, ch, cw) = self.run.conv.dim();
+        let (_, _, ph, pw) = self.run.pooled.dim();
+        let mut panels = vec![self.pipe(Some(2))];
+        panels.extend(Self::maps_as_images(&self.run.pooled, "Pooled map"));
+        let mut f = step("Stage 3: ReLU and pooling", self.para(2), panels);
         f.formula = Some(format!(
             "negatives -> 0, then {ps}x{ps} max pooling: {c}x{ch}x{cw} -> {c}x{ph}x{pw}"
         ));
         frames.push(f);
+    }
 
-        let mut panels = vec![pipe(Some(3))];
+    /// Stage 4: dropout, each map kept or dropped.
+    fn dropout(&self, frames: &mut Vec<Step>) {
+        let (p, mask, dropped) = (self.run.p, &self.run.mask, &self.run.dropped);
+        let (_, c, _, _) = self.run.conv.dim();
+        let mut panels = vec![self.pipe(Some(3))];
         panels.extend((0..c).map(|i| {
             let gone = mask[[0, i]] == 0.0;
             Panel::Image(grey_image(
                 format!("Map {} {}", i + 1, if gone { "dropped" } else { "kept" }),
-                &channel(&dropped, i),
+                &channel(dropped, i),
             ))
         }));
         let n_dropped = mask.iter().filter(|&&m| m == 0.0).count();
-        let mut f = step("Stage 4: dropout", para(3), panels);
+        let mut f = step("Stage 4: dropout", self.para(3), panels);
         f.formula = Some(format!(
             "p = {}: {n_dropped} of {c} maps dropped this time; kept maps x {}",
             fmt_num(p),
             fmt_num(keep_scale(p))
         ));
         frames.push(f);
+    }
 
+    /// Stage 5: flatten, a slice of the long vector.
+    fn flatten(&self, frames: &mut Vec<Step>) {
+        let flat = &self.run.flat;
+        let n = flat.ncols();
+        let (_, c, ph, pw) = self.run.pooled.dim();
         // a slice of the long vector, starting near its first non-zero value
         let shown = n.min(24);
         let first = flat.row(0).iter().position(|&v| v != 0.0).unwrap_or(0);
         let start = (first / 8 * 8).min(n - shown);
         let mut f = step(
             "Stage 5: flatten",
-            para(4),
+            self.para(4),
             vec![
-                pipe(Some(4)),
+                self.pipe(Some(4)),
                 Panel::Vector(Vector {
                     label: format!("Values {} to {} of {n}", start, start + shown - 1),
                     values: flat
@@ -301,15 +409,20 @@ impl LessonKind for Architecture {
         );
         f.formula = Some(format!("{c}x{ph}x{pw} -> {n} values in one row"));
         frames.push(f);
+    }
 
+    /// Stage 6: the fully connected layer's scores (untrained weights).
+    fn fully_connected(&self, frames: &mut Vec<Step>) {
+        let classes = &self.kind.classes;
+        let (n, k) = (self.run.flat.ncols(), classes.len());
         let mut f = step(
             "Stage 6: fully connected",
-            para(5),
+            self.para(5),
             vec![
-                pipe(Some(5)),
+                self.pipe(Some(5)),
                 Panel::Vector(Vector {
                     label: "Scores".to_string(),
-                    values: score_vec.iter().copied().map(Some).collect(),
+                    values: self.run.scores.iter().copied().map(Some).collect(),
                     emphasis: Vec::new(),
                     offset: 0,
                     names: classes.clone(),
@@ -321,12 +434,17 @@ impl LessonKind for Architecture {
             k * n
         ));
         frames.push(f);
+    }
 
+    /// Stage 7: softmax, the probabilities (the lesson's closing words with it).
+    fn softmax(&self, frames: &mut Vec<Step>) {
+        let classes = &self.kind.classes;
+        let prob_vec = &self.run.probs;
         let mut f = step(
             "Stage 7: softmax",
-            [para(6), t.closing.clone()].concat(),
+            [self.para(6), self.l.text().closing.clone()].concat(),
             vec![
-                pipe(Some(6)),
+                self.pipe(Some(6)),
                 Panel::Bars(Bars {
                     label: "Probabilities".into(),
                     items: classes
@@ -340,12 +458,11 @@ impl LessonKind for Architecture {
         f.formula = Some(
             classes
                 .iter()
-                .zip(&prob_vec)
+                .zip(prob_vec)
                 .map(|(cl, p)| format!("{cl} {}", fmt_num(*p)))
                 .collect::<Vec<_>>()
                 .join(", "),
         );
         frames.push(f);
-        Ok(frames)
     }
 }

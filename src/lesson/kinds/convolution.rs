@@ -5,11 +5,10 @@ use std::sync::Arc;
 
 use ndarray::Array2;
 use serde::Deserialize;
-use toml::Spanned;
 
-use super::maps::{self, image_of, Maps};
-use super::{KindFile, LessonKind};
-use crate::lesson::check::{Ctx, Matrix};
+use super::maps::{self, image_of, ImageFile, Maps, Pool, Takes};
+use super::{ImageKindFile, LessonKind};
+use crate::lesson::check::Ctx;
 use crate::lesson::draw::{
     fill, fmt_num, grey_image, grid, min_max, normalised, shape_text, step, with_emphasis,
     with_window,
@@ -21,16 +20,14 @@ use crate::Result;
 
 /// The fields of a convolution lesson.
 #[derive(Debug, Deserialize)]
-pub(crate) struct File {
-    image: Option<Spanned<Matrix>>,
-    kernel: Option<Spanned<Matrix>>,
-    stride: Option<Spanned<usize>>,
-    padding: Option<Spanned<usize>>,
-    edge_fill: Option<Spanned<f32>>,
-}
+pub(crate) struct File {}
 
-impl KindFile for File {
+impl ImageKindFile for File {
     const NAME: &'static str = "convolution";
+    const TAKES: Takes = Takes {
+        kernels: false,
+        pool: Pool::No,
+    };
 
     fn placeholders(block: &str) -> &'static [&'static str] {
         match block {
@@ -39,19 +36,8 @@ impl KindFile for File {
         }
     }
 
-    fn check(self, ctx: &Ctx) -> Result<Arc<dyn LessonKind>> {
-        let maps = maps::check(
-            ctx,
-            maps::Fields {
-                image: &self.image,
-                kernel: &self.kernel,
-                kernels: None,
-                stride: &self.stride,
-                padding: &self.padding,
-                edge_fill: &self.edge_fill,
-            },
-        )?
-        .finish(ctx, None)?;
+    fn check(self, ctx: &Ctx, image: ImageFile) -> Result<Arc<dyn LessonKind>> {
+        let maps = image.check(ctx, Self::TAKES)?.finish(ctx)?;
         Ok(Arc::new(Convolution { maps }))
     }
 }
@@ -140,45 +126,82 @@ impl LessonKind for Convolution {
         out
     }
 
+    /// The image and the filter, one step per window, the finished map (or its filled
+    /// edges), and the map as a picture.
     fn steps(&self, l: &Lesson) -> Result<Vec<Step>> {
-        let t = l.text();
         let conv = self.maps.convolve(l)?;
         let img = image_of(l)?;
         let k = l.kernels()[0].clone();
-        let (kh, kw) = k.dim();
-        let stride = self.maps.stride.max(1);
         let p = self.maps.padding;
-        let (_, _, oh, ow) = conv.raw.dim();
-        let map = &conv.maps[0];
-        let (gr, gc) = map.dim();
-        let (r0, c0) = conv.offset;
-        let in_label = if p > 0 {
-            format!("Image {} + {p} ring(s) of 0", shape_text(img))
-        } else {
-            format!("Image {}", shape_text(img))
+        let (gr, gc) = conv.maps[0].dim();
+        let slide = Slide {
+            l,
+            maps: &self.maps,
+            in_label: if p > 0 {
+                format!("Image {} + {p} ring(s) of 0", shape_text(img))
+            } else {
+                format!("Image {}", shape_text(img))
+            },
+            f_label: format!("Filter {}", shape_text(&k)),
+            out_label: format!("Feature map {gr}x{gc}"),
+            conv,
+            k,
         };
-        let f_label = format!("Filter {}", shape_text(&k));
-        let out_label = format!("Feature map {gr}x{gc}");
-        let steps = oh * ow;
-        let unknown = |filled: &[(usize, usize)]| -> Grid {
-            let mut g = grid(out_label.clone(), map);
-            for c in &mut g.cells {
-                *c = None;
-            }
-            for &(r, c) in filled {
-                g.cells[r * gc + c] = Some(map[[r, c]]);
-            }
-            g
-        };
+        let (_, _, oh, ow) = slide.conv.raw.dim();
+        let mut frames = Vec::with_capacity(oh * ow + 3);
+        frames.push(slide.intro());
+        slide.windows(&mut frames);
+        frames.push(slide.result());
+        frames.push(slide.picture());
+        Ok(frames)
+    }
+}
 
-        let mut frames = Vec::with_capacity(steps + 3);
+/// The filter slid over the lesson's image, with the grids' labels; one method per part
+/// of the lesson.
+struct Slide<'a> {
+    l: &'a Lesson,
+    maps: &'a Maps,
+    conv: maps::Conv,
+    /// The first filter.
+    k: Array2<f32>,
+    in_label: String,
+    f_label: String,
+    out_label: String,
+}
+
+impl Slide<'_> {
+    /// The feature map.
+    fn map(&self) -> &Array2<f32> {
+        &self.conv.maps[0]
+    }
+
+    /// The feature map with only the `filled` cells known.
+    fn unknown(&self, filled: &[(usize, usize)]) -> Grid {
+        let map = self.map();
+        let gc = map.ncols();
+        let mut g = grid(self.out_label.clone(), map);
+        for c in &mut g.cells {
+            *c = None;
+        }
+        for &(r, c) in filled {
+            g.cells[r * gc + c] = Some(map[[r, c]]);
+        }
+        g
+    }
+
+    /// The image, the filter and an empty map: how many windows, how many products each.
+    fn intro(&self) -> Step {
+        let (kh, kw) = self.k.dim();
+        let (_, _, oh, ow) = self.conv.raw.dim();
+        let steps = oh * ow;
         let mut intro = step(
             "Convolution: a filter slides over an image",
-            t.intro.clone(),
+            self.l.text().intro.clone(),
             vec![
-                Panel::Grid(grid(in_label.clone(), &conv.padded)),
-                Panel::Grid(grid(f_label.clone(), &k)),
-                Panel::Grid(unknown(&[])),
+                Panel::Grid(grid(self.in_label.clone(), &self.conv.padded)),
+                Panel::Grid(grid(self.f_label.clone(), &self.k)),
+                Panel::Grid(self.unknown(&[])),
             ],
         );
         intro.formula = Some(format!(
@@ -186,8 +209,17 @@ impl LessonKind for Convolution {
             steps,
             kh * kw
         ));
-        frames.push(intro);
+        intro
+    }
 
+    /// One step per window, in reading order: its products and the cell they fill.
+    fn windows(&self, frames: &mut Vec<Step>) {
+        let (conv, k) = (&self.conv, &self.k);
+        let (kh, kw) = k.dim();
+        let stride = self.maps.stride.max(1);
+        let (_, _, oh, ow) = conv.raw.dim();
+        let (r0, c0) = conv.offset;
+        let steps = oh * ow;
         let mut filled = Vec::with_capacity(steps);
         for oy in 0..oh {
             for ox in 0..ow {
@@ -216,17 +248,17 @@ impl LessonKind for Convolution {
                         cell.0 + 1,
                         cell.1 + 1
                     ),
-                    fill(&t.step, &vars),
+                    fill(&self.l.text().step, &vars),
                     vec![
                         Panel::Grid(with_window(
-                            grid(in_label.clone(), &conv.padded),
+                            grid(self.in_label.clone(), &conv.padded),
                             wy,
                             wx,
                             kh,
                             kw,
                         )),
-                        Panel::Grid(grid(f_label.clone(), &k)),
-                        Panel::Grid(with_emphasis(unknown(&filled), vec![cell])),
+                        Panel::Grid(grid(self.f_label.clone(), k)),
+                        Panel::Grid(with_emphasis(self.unknown(&filled), vec![cell])),
                     ],
                 );
                 f.formula = Some(format!("{} = {}", sum.text(), fmt_num(value)));
@@ -234,7 +266,18 @@ impl LessonKind for Convolution {
                 frames.push(f);
             }
         }
+    }
 
+    /// The finished map and its size; or, when the lesson fills the edges the filter
+    /// cannot reach, those edges.
+    fn result(&self) -> Step {
+        let (conv, k, map) = (&self.conv, &self.k, self.map());
+        let (kh, kw) = k.dim();
+        let stride = self.maps.stride.max(1);
+        let (_, _, oh, ow) = conv.raw.dim();
+        let (gr, gc) = map.dim();
+        let (r0, c0) = conv.offset;
+        let t = self.l.text();
         if let Some(fillv) = self.maps.edge_fill.filter(|_| (gr, gc) != (oh, ow)) {
             let border: Vec<(usize, usize)> = (0..gr)
                 .flat_map(|r| (0..gc).map(move |c| (r, c)))
@@ -244,9 +287,12 @@ impl LessonKind for Convolution {
                 format!("The edges: filled with {}", fmt_num(fillv)),
                 t.result.clone(),
                 vec![
-                    Panel::Grid(grid(in_label.clone(), &conv.padded)),
-                    Panel::Grid(grid(f_label.clone(), &k)),
-                    Panel::Grid(with_emphasis(grid(out_label.clone(), map), border.clone())),
+                    Panel::Grid(grid(self.in_label.clone(), &conv.padded)),
+                    Panel::Grid(grid(self.f_label.clone(), k)),
+                    Panel::Grid(with_emphasis(
+                        grid(self.out_label.clone(), map),
+                        border.clone(),
+                    )),
                 ],
             );
             f.formula = Some(format!(
@@ -254,15 +300,15 @@ impl LessonKind for Convolution {
                 border.len(),
                 fmt_num(fillv)
             ));
-            frames.push(f);
+            f
         } else {
             let mut f = step(
                 "The finished feature map",
                 t.result.clone(),
                 vec![
-                    Panel::Grid(grid(in_label.clone(), &conv.padded)),
-                    Panel::Grid(grid(f_label.clone(), &k)),
-                    Panel::Grid(grid(out_label.clone(), map)),
+                    Panel::Grid(grid(self.in_label.clone(), &conv.padded)),
+                    Panel::Grid(grid(self.f_label.clone(), k)),
+                    Panel::Grid(grid(self.out_label.clone(), map)),
                 ],
             );
             f.formula = Some(format!(
@@ -270,15 +316,19 @@ impl LessonKind for Convolution {
                 conv.padded.nrows(),
                 conv.padded.ncols()
             ));
-            frames.push(f);
+            f
         }
+    }
 
+    /// The map as a picture: rescaled from its smallest to its largest value.
+    fn picture(&self) -> Step {
+        let map = self.map();
         let (lo, hi) = min_max(map);
         let mut f = step(
             "Showing the feature map as a picture",
-            t.closing.clone(),
+            self.l.text().closing.clone(),
             vec![
-                Panel::Grid(grid(out_label.clone(), map)),
+                Panel::Grid(grid(self.out_label.clone(), map)),
                 Panel::Grid(grid("Scaled to 0..255", &normalised(map))),
                 Panel::Image(grey_image("As a picture", map)),
             ],
@@ -294,7 +344,6 @@ impl LessonKind for Convolution {
         } else {
             format!("every value is {}: the picture is flat", fmt_num(lo))
         });
-        frames.push(f);
-        Ok(frames)
+        f
     }
 }

@@ -3,16 +3,16 @@
 
 use std::sync::Arc;
 
-use ndarray::Array2;
+use ndarray::{Array2, Array4};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::maps::{self, Maps};
-use super::{KindFile, LessonKind};
+use super::maps::{ImageFile, Maps, Pool, Takes};
+use super::{ImageKindFile, LessonKind};
 use crate::data::shapes::{self, Shape, ShapeParams};
-use crate::lesson::check::{Ctx, Matrix};
+use crate::lesson::check::Ctx;
 use crate::lesson::draw::{
     channel, fill, fmt_num, grid, keep_scale, rgb_image, step, with_emphasis,
 };
@@ -25,22 +25,18 @@ use crate::Result;
 /// The fields of a dropout lesson.
 #[derive(Debug, Deserialize)]
 pub(crate) struct File {
-    image: Option<Spanned<Matrix>>,
-    kernel: Option<Spanned<Matrix>>,
-    kernels: Option<Spanned<Vec<Matrix>>>,
-    stride: Option<Spanned<usize>>,
-    padding: Option<Spanned<usize>>,
-    edge_fill: Option<Spanned<f32>>,
-    pool_size: Option<Spanned<usize>>,
-    pool_stride: Option<Spanned<usize>>,
     dropout_p: Option<Spanned<f32>>,
     seed: Option<Spanned<u64>>,
     shape: Option<Spanned<Shape>>,
     image_size: Option<Spanned<usize>>,
 }
 
-impl KindFile for File {
+impl ImageKindFile for File {
     const NAME: &'static str = "dropout";
+    const TAKES: Takes = Takes {
+        kernels: true,
+        pool: Pool::WhenGiven,
+    };
 
     fn placeholders(block: &str) -> &'static [&'static str] {
         match block {
@@ -50,24 +46,12 @@ impl KindFile for File {
         }
     }
 
-    fn check(self, ctx: &Ctx) -> Result<Arc<dyn LessonKind>> {
-        let checked = maps::check(
-            ctx,
-            maps::Fields {
-                image: &self.image,
-                kernel: &self.kernel,
-                kernels: Some(&self.kernels),
-                stride: &self.stride,
-                padding: &self.padding,
-                edge_fill: &self.edge_fill,
-            },
-        )?;
-        let (k, st) = maps::pool_fields(ctx, &self.pool_size, &self.pool_stride)?;
+    fn check(self, ctx: &Ctx, image: ImageFile) -> Result<Arc<dyn LessonKind>> {
+        let checked = image.check(ctx, Self::TAKES)?;
         let p = probability(ctx, &self.dropout_p)?;
         let picture = Picture::check(ctx, &self.shape, &self.image_size, &self.seed)?;
         // the maps are pooled only when the file gives a pool size
-        let pool = self.pool_size.as_ref().map(|s| (k, st, s.span()));
-        let maps = checked.finish(ctx, pool)?;
+        let maps = checked.finish(ctx)?;
         Ok(Arc::new(Dropout { maps, p, picture }))
     }
 }
@@ -148,29 +132,227 @@ impl LessonKind for Dropout {
     /// The scale 1 / (1 - p) and how many maps a draw drops on average (first step), and
     /// what a kept map's largest value becomes (each kept map's step).
     fn questions(&self, l: &Lesson, steps: &[Step]) -> Vec<Question> {
-        let Ok(x) = self.maps.feature_stack(l) else {
+        let Ok(d) = Draw::new(&self.maps, l) else {
             return Vec::new();
         };
-        let t = l.text();
-        let p = l.dropout_p();
-        let mut rng = ChaCha8Rng::seed_from_u64(l.seed());
-        let (out_maps, mask) = ops::dropout2d(&x, p, &mut rng);
-        let c = x.dim().1;
-        let scale = keep_scale(p);
+        let c = d.maps();
         if steps.len() < c + 2 {
             return Vec::new();
         }
-        let vars = |extra: Vec<(&'static str, String)>, scale_text: &str| {
-            let mut v = vec![
-                ("p", fmt_num(p)),
-                ("scale", scale_text.to_string()),
-                ("maps", c.to_string()),
-            ];
-            v.extend(extra);
-            v
-        };
         let mut qs = Vec::with_capacity(c + 2);
-        qs.push(Question {
+        qs.push(d.scale_question());
+        let kept: Vec<usize> = (0..c).filter(|&i| !d.dropped(i)).collect();
+        qs.extend(kept.iter().map(|&i| d.kept_question(i)));
+        // not "which maps did this draw keep?": each map's step has just said so. A
+        // prediction instead, asked before the draw is shown.
+        qs.insert(1, d.expected_question(c - kept.len()));
+        qs
+    }
+
+    /// The maps, one step per map (dropped or kept and scaled), all of them after the
+    /// draw, and the other defence: flipped, mirrored and slanted pictures.
+    fn steps(&self, l: &Lesson) -> Result<Vec<Step>> {
+        let d = Draw::new(&self.maps, l)?;
+        let c = d.maps();
+        let mut frames = Vec::with_capacity(c + 3);
+        frames.push(d.intro());
+        frames.extend((0..c).map(|i| d.map_step(i)));
+        frames.push(d.result());
+        frames.push(self.augment(l));
+        Ok(frames)
+    }
+}
+
+impl Dropout {
+    /// The other tactic: vary the training images themselves.
+    fn augment(&self, l: &Lesson) -> Step {
+        let t = l.text();
+        let size = self.picture.size;
+        let img = self.picture.draw();
+        let mut f = step(
+            "Another defence: vary the training images",
+            [t.augment.clone(), t.closing.clone()].concat(),
+            vec![
+                Panel::Image(rgb_image("Original", &img)),
+                Panel::Image(rgb_image("Upside down", &shapes::flip(&img))),
+                Panel::Image(rgb_image("Mirrored", &shapes::mirror(&img))),
+                Panel::Image(rgb_image("Slanted", &shapes::skew(&img, 0.3))),
+            ],
+        );
+        f.formula = Some(format!(
+            "one {size}x{size} picture, four training examples (turned upside down, mirrored left to right, slanted): same label, different pixels"
+        ));
+        f
+    }
+}
+
+/// One draw of dropout over the lesson's feature maps, with the learner's p and seed;
+/// the steps and the questions are made from it.
+struct Draw<'a> {
+    l: &'a Lesson,
+    p: f32,
+    /// What a kept map is multiplied by, 1 / (1 - p).
+    scale: f32,
+    /// The maps before the draw: [1, C, H, W].
+    x: Array4<f32>,
+    /// The maps after it.
+    out: Array4<f32>,
+    /// 0 for a dropped map: [1, C].
+    mask: Array2<f32>,
+}
+
+/// The largest value of `m` (the first in reading order on a tie) and where it is.
+fn largest(m: &Array2<f32>) -> ((usize, usize), f32) {
+    m.indexed_iter()
+        .fold(((0, 0), f32::NEG_INFINITY), |acc, (ix, &v)| {
+            if v > acc.1 {
+                (ix, v)
+            } else {
+                acc
+            }
+        })
+}
+
+impl<'a> Draw<'a> {
+    /// The lesson's feature maps through one dropout draw.
+    fn new(maps: &Maps, l: &'a Lesson) -> Result<Draw<'a>> {
+        let x = maps.feature_stack(l)?;
+        let p = l.dropout_p();
+        let mut rng = ChaCha8Rng::seed_from_u64(l.seed());
+        let (out, mask) = ops::dropout2d(&x, p, &mut rng);
+        Ok(Draw {
+            l,
+            p,
+            scale: keep_scale(p),
+            x,
+            out,
+            mask,
+        })
+    }
+
+    /// How many maps.
+    fn maps(&self) -> usize {
+        self.x.dim().1
+    }
+
+    fn dropped(&self, i: usize) -> bool {
+        self.mask[[0, i]] == 0.0
+    }
+
+    /// The placeholders every block takes ({p}, {scale}, {maps}), the scale written
+    /// `scale`, and `extra`.
+    fn vars(&self, extra: Vec<(&'static str, String)>, scale: &str) -> Vec<(&'static str, String)> {
+        let mut v = vec![
+            ("p", fmt_num(self.p)),
+            ("scale", scale.to_string()),
+            ("maps", self.maps().to_string()),
+        ];
+        v.extend(extra);
+        v
+    }
+
+    /// Map `i` after the draw: dimmed when dropped.
+    fn after_grid(&self, i: usize) -> Grid {
+        let dropped = self.dropped(i);
+        let label = if dropped {
+            format!("Map {}", i + 1)
+        } else {
+            format!("Map {} kept (x{})", i + 1, fmt_num(self.scale))
+        };
+        let mut g = grid(label, &channel(&self.out, i));
+        g.dimmed = dropped;
+        g
+    }
+
+    /// The maps before the draw, and what dropout does with probability p.
+    fn intro(&self) -> Step {
+        let (p, c) = (self.p, self.maps());
+        let mut intro = step(
+            format!("Dropout: {c} feature maps, p = {}", fmt_num(p)),
+            fill(
+                &self.l.text().intro,
+                &self.vars(vec![], &fmt_num(self.scale)),
+            ),
+            (0..c)
+                .map(|i| Panel::Grid(grid(format!("Map {}", i + 1), &channel(&self.x, i))))
+                .collect(),
+        );
+        intro.formula = Some(format!(
+            "each map is dropped with probability {}; a kept map is multiplied by 1 / (1 - {}) = {}",
+            fmt_num(p),
+            fmt_num(p),
+            fmt_num(self.scale)
+        ));
+        intro
+    }
+
+    /// Map `i`: dropped (every value 0), or kept and scaled (its largest value as the
+    /// example).
+    fn map_step(&self, i: usize) -> Step {
+        let (c, scale) = (self.maps(), self.scale);
+        let dropped = self.dropped(i);
+        let before = channel(&self.x, i);
+        let verdict = if dropped { "dropped" } else { "kept" };
+        let vars = self.vars(
+            vec![
+                ("step", (i + 1).to_string()),
+                ("steps", c.to_string()),
+                ("map", (i + 1).to_string()),
+                ("result", verdict.to_string()),
+            ],
+            &fmt_num(scale),
+        );
+        let mut f = step(
+            format!("Map {} of {c}: {verdict}", i + 1),
+            fill(&self.l.text().step, &vars),
+            vec![
+                Panel::Grid(with_emphasis(
+                    grid(format!("Map {} before", i + 1), &before),
+                    Vec::new(),
+                )),
+                Panel::Grid(self.after_grid(i)),
+            ],
+        );
+        f.formula = Some(if dropped {
+            format!("map {} dropped: every value x 0 = 0", i + 1)
+        } else {
+            // an example cell: the largest value of the map
+            let (at, v) = largest(&before);
+            format!(
+                "map {} kept: every value x {} (for example {} x {} = {})",
+                i + 1,
+                fmt_num(scale),
+                fmt_num(v),
+                fmt_num(scale),
+                fmt_num(channel(&self.out, i)[at])
+            )
+        });
+        f
+    }
+
+    /// Every map after the draw: how many it dropped, how many one drops on average.
+    fn result(&self) -> Step {
+        let c = self.maps();
+        let n_dropped = (0..c).filter(|&i| self.dropped(i)).count();
+        let mut f = step(
+            format!("After dropout: {n_dropped} of {c} maps dropped"),
+            fill(
+                &self.l.text().result,
+                &self.vars(vec![], &fmt_num(self.scale)),
+            ),
+            (0..c).map(|i| Panel::Grid(self.after_grid(i))).collect(),
+        );
+        f.formula = Some(format!(
+            "this draw dropped {n_dropped} of {c}; on average p x {c} = {} maps are dropped",
+            fmt_num(self.p * c as f32)
+        ));
+        f
+    }
+
+    /// The first step's question: what a kept map is multiplied by, 1 / (1 - p).
+    fn scale_question(&self) -> Question {
+        let (p, scale) = (self.p, self.scale);
+        Question {
             step: 0,
             ask: format!("p = {}: what is a kept map multiplied by, 1 / (1 - p)?", fmt_num(p)),
             answer: Answer::Number(scale),
@@ -190,213 +372,74 @@ impl LessonKind for Dropout {
                     fmt_num(p),
                     fmt_num(p)
                 )),
-                Hide::Text(fill(&t.intro, &vars(vec![], MARK))),
+                Hide::Text(fill(&self.l.text().intro, &self.vars(vec![], MARK))),
             ],
             in_app: true,
-        });
-        let mut kept = Vec::new();
-        for i in 0..c {
-            if mask[[0, i]] == 0.0 {
-                continue;
-            }
-            kept.push(i);
-            let before = channel(&x, i);
-            let after = channel(&out_maps, i);
-            let (at, v) =
-                before
-                    .indexed_iter()
-                    .fold(((0, 0), f32::NEG_INFINITY), |acc, (ix, &v)| {
-                        if v > acc.1 {
-                            (ix, v)
-                        } else {
-                            acc
-                        }
-                    });
-            let y = after[at];
-            qs.push(Question {
-                step: i + 1,
-                ask: format!(
-                    "Map {} is kept: what does its largest value, {}, become?",
-                    i + 1,
-                    fmt_num(v)
-                ),
-                answer: Answer::Number(y),
-                hints: vec![
-                    format!(
-                        "A kept map is multiplied by 1 / (1 - p) = {}",
-                        fmt_num(scale)
-                    ),
-                    format!("{} x {}", fmt_num(v), fmt_num(scale)),
-                ],
-                working: format!("{} x {} = {}", fmt_num(v), fmt_num(scale), fmt_num(y)),
-                hide: vec![
-                    Hide::Panel {
-                        label: format!("Map {} kept (x{})", i + 1, fmt_num(scale)),
-                        as_label: Some(format!("Map {} after", i + 1)),
-                    },
-                    Hide::Formula(format!(
-                        "map {} kept: every value x {} (for example {} x {} = {MARK})",
-                        i + 1,
-                        fmt_num(scale),
-                        fmt_num(v),
-                        fmt_num(scale)
-                    )),
-                ],
-                in_app: true,
-            });
         }
-        // not "which maps did this draw keep?": each map's step has just said so. A
-        // prediction instead, asked before the draw is shown.
-        let expected = c as f32 * p;
-        qs.insert(
-            1,
-            Question {
-                step: 0,
-                ask: format!(
-                    "Each of the {c} maps is dropped with probability p = {}: how many maps does one draw drop on average?",
-                    fmt_num(p)
-                ),
-                answer: Answer::Number(expected),
-                hints: vec![
-                    "Each map is a coin flip of its own".into(),
-                    format!("{c} flips, each dropping with probability {}", fmt_num(p)),
-                ],
-                working: format!(
-                    "{c} x {} = {}: the expected count (this draw dropped {} of {c}; another may drop more or fewer)",
-                    fmt_num(p),
-                    fmt_num(expected),
-                    c - kept.len()
-                ),
-                hide: Vec::new(),
-                in_app: true,
-            },
-        );
-        qs
     }
 
-    fn steps(&self, l: &Lesson) -> Result<Vec<Step>> {
-        let t = l.text();
-        let x = self.maps.feature_stack(l)?;
-        let p = l.dropout_p();
-        let mut rng = ChaCha8Rng::seed_from_u64(l.seed());
-        let (out, mask) = ops::dropout2d(&x, p, &mut rng);
-        let c = x.dim().1;
-        let scale = keep_scale(p);
-        let before: Vec<Array2<f32>> = (0..c).map(|i| channel(&x, i)).collect();
-        let after: Vec<Array2<f32>> = (0..c).map(|i| channel(&out, i)).collect();
-        let dropped: Vec<bool> = (0..c).map(|i| mask[[0, i]] == 0.0).collect();
-        let after_grid = |i: usize| -> Grid {
-            let label = if dropped[i] {
-                format!("Map {}", i + 1)
-            } else {
-                format!("Map {} kept (x{})", i + 1, fmt_num(scale))
-            };
-            let mut g = grid(label, &after[i]);
-            g.dimmed = dropped[i];
-            g
-        };
-        let base_vars = |extra: Vec<(&'static str, String)>| -> Vec<(&'static str, String)> {
-            let mut v = vec![
-                ("p", fmt_num(p)),
-                ("scale", fmt_num(scale)),
-                ("maps", c.to_string()),
-            ];
-            v.extend(extra);
-            v
-        };
-
-        let mut frames = Vec::with_capacity(c + 3);
-        let mut intro = step(
-            format!("Dropout: {c} feature maps, p = {}", fmt_num(p)),
-            fill(&t.intro, &base_vars(vec![])),
-            before
-                .iter()
-                .enumerate()
-                .map(|(i, m)| Panel::Grid(grid(format!("Map {}", i + 1), m)))
-                .collect(),
-        );
-        intro.formula = Some(format!(
-            "each map is dropped with probability {}; a kept map is multiplied by 1 / (1 - {}) = {}",
-            fmt_num(p),
-            fmt_num(p),
-            fmt_num(scale)
-        ));
-        frames.push(intro);
-
-        for i in 0..c {
-            let verdict = if dropped[i] { "dropped" } else { "kept" };
-            let vars = base_vars(vec![
-                ("step", (i + 1).to_string()),
-                ("steps", c.to_string()),
-                ("map", (i + 1).to_string()),
-                ("result", verdict.to_string()),
-            ]);
-            let mut f = step(
-                format!("Map {} of {c}: {verdict}", i + 1),
-                fill(&t.step, &vars),
-                vec![
-                    Panel::Grid(with_emphasis(
-                        grid(format!("Map {} before", i + 1), &before[i]),
-                        Vec::new(),
-                    )),
-                    Panel::Grid(after_grid(i)),
-                ],
-            );
-            f.formula = Some(if dropped[i] {
-                format!("map {} dropped: every value x 0 = 0", i + 1)
-            } else {
-                // an example cell: the largest value of the map
-                let (at, v) =
-                    before[i]
-                        .indexed_iter()
-                        .fold(((0, 0), f32::NEG_INFINITY), |acc, (ix, &v)| {
-                            if v > acc.1 {
-                                (ix, v)
-                            } else {
-                                acc
-                            }
-                        });
+    /// Kept map `i`'s step: what its largest value becomes.
+    fn kept_question(&self, i: usize) -> Question {
+        let scale = self.scale;
+        let (at, v) = largest(&channel(&self.x, i));
+        let y = channel(&self.out, i)[at];
+        Question {
+            step: i + 1,
+            ask: format!(
+                "Map {} is kept: what does its largest value, {}, become?",
+                i + 1,
+                fmt_num(v)
+            ),
+            answer: Answer::Number(y),
+            hints: vec![
                 format!(
-                    "map {} kept: every value x {} (for example {} x {} = {})",
+                    "A kept map is multiplied by 1 / (1 - p) = {}",
+                    fmt_num(scale)
+                ),
+                format!("{} x {}", fmt_num(v), fmt_num(scale)),
+            ],
+            working: format!("{} x {} = {}", fmt_num(v), fmt_num(scale), fmt_num(y)),
+            hide: vec![
+                Hide::Panel {
+                    label: format!("Map {} kept (x{})", i + 1, fmt_num(scale)),
+                    as_label: Some(format!("Map {} after", i + 1)),
+                },
+                Hide::Formula(format!(
+                    "map {} kept: every value x {} (for example {} x {} = {MARK})",
                     i + 1,
                     fmt_num(scale),
                     fmt_num(v),
-                    fmt_num(scale),
-                    fmt_num(after[i][at])
-                )
-            });
-            frames.push(f);
-        }
-
-        let n_dropped = dropped.iter().filter(|&&d| d).count();
-        let mut f = step(
-            format!("After dropout: {n_dropped} of {c} maps dropped"),
-            fill(&t.result, &base_vars(vec![])),
-            (0..c).map(|i| Panel::Grid(after_grid(i))).collect(),
-        );
-        f.formula = Some(format!(
-            "this draw dropped {n_dropped} of {c}; on average p x {c} = {} maps are dropped",
-            fmt_num(p * c as f32)
-        ));
-        frames.push(f);
-
-        // the other tactic: vary the training images themselves
-        let size = self.picture.size;
-        let img = self.picture.draw();
-        let mut f = step(
-            "Another defence: vary the training images",
-            [t.augment.clone(), t.closing.clone()].concat(),
-            vec![
-                Panel::Image(rgb_image("Original", &img)),
-                Panel::Image(rgb_image("Upside down", &shapes::flip(&img))),
-                Panel::Image(rgb_image("Mirrored", &shapes::mirror(&img))),
-                Panel::Image(rgb_image("Slanted", &shapes::skew(&img, 0.3))),
+                    fmt_num(scale)
+                )),
             ],
-        );
-        f.formula = Some(format!(
-            "one {size}x{size} picture, four training examples (turned upside down, mirrored left to right, slanted): same label, different pixels"
-        ));
-        frames.push(f);
-        Ok(frames)
+            in_app: true,
+        }
+    }
+
+    /// The first step's prediction: how many maps a draw drops on average (this one
+    /// dropped `dropped`).
+    fn expected_question(&self, dropped: usize) -> Question {
+        let (p, c) = (self.p, self.maps());
+        let expected = c as f32 * p;
+        Question {
+            step: 0,
+            ask: format!(
+                "Each of the {c} maps is dropped with probability p = {}: how many maps does one draw drop on average?",
+                fmt_num(p)
+            ),
+            answer: Answer::Number(expected),
+            hints: vec![
+                "Each map is a coin flip of its own".into(),
+                format!("{c} flips, each dropping with probability {}", fmt_num(p)),
+            ],
+            working: format!(
+                "{c} x {} = {}: the expected count (this draw dropped {} of {c}; another may drop more or fewer)",
+                fmt_num(p),
+                fmt_num(expected),
+                dropped
+            ),
+            hide: Vec::new(),
+            in_app: true,
+        }
     }
 }

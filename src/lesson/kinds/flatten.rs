@@ -5,11 +5,10 @@ use std::sync::Arc;
 
 use ndarray::Array2;
 use serde::Deserialize;
-use toml::Spanned;
 
-use super::maps::{self, Maps};
-use super::{KindFile, LessonKind};
-use crate::lesson::check::{Ctx, Matrix};
+use super::maps::{ImageFile, Maps, Pool, Takes};
+use super::{ImageKindFile, LessonKind};
+use crate::lesson::check::Ctx;
 use crate::lesson::draw::{channel, fill, fmt_num, grid, step, with_emphasis, with_window};
 use crate::lesson::frame::{Panel, Step, Vector};
 use crate::lesson::model::Lesson;
@@ -22,19 +21,14 @@ pub(crate) const MAX_FLAT: usize = 256;
 
 /// The fields of a flatten lesson.
 #[derive(Debug, Deserialize)]
-pub(crate) struct File {
-    image: Option<Spanned<Matrix>>,
-    kernel: Option<Spanned<Matrix>>,
-    kernels: Option<Spanned<Vec<Matrix>>>,
-    stride: Option<Spanned<usize>>,
-    padding: Option<Spanned<usize>>,
-    edge_fill: Option<Spanned<f32>>,
-    pool_size: Option<Spanned<usize>>,
-    pool_stride: Option<Spanned<usize>>,
-}
+pub(crate) struct File {}
 
-impl KindFile for File {
+impl ImageKindFile for File {
     const NAME: &'static str = "flatten";
+    const TAKES: Takes = Takes {
+        kernels: true,
+        pool: Pool::WhenGiven,
+    };
 
     fn placeholders(block: &str) -> &'static [&'static str] {
         match block {
@@ -43,22 +37,9 @@ impl KindFile for File {
         }
     }
 
-    fn check(self, ctx: &Ctx) -> Result<Arc<dyn LessonKind>> {
-        let checked = maps::check(
-            ctx,
-            maps::Fields {
-                image: &self.image,
-                kernel: &self.kernel,
-                kernels: Some(&self.kernels),
-                stride: &self.stride,
-                padding: &self.padding,
-                edge_fill: &self.edge_fill,
-            },
-        )?;
-        let (k, st) = maps::pool_fields(ctx, &self.pool_size, &self.pool_stride)?;
+    fn check(self, ctx: &Ctx, image: ImageFile) -> Result<Arc<dyn LessonKind>> {
         // the maps are pooled only when the file gives a pool size
-        let pool = self.pool_size.as_ref().map(|s| (k, st, s.span()));
-        let maps = checked.finish(ctx, pool)?;
+        let maps = image.check(ctx, Self::TAKES)?.finish(ctx)?;
         let (h, w) = maps.out_size();
         let n = maps.kernels.len() * h * w;
         if n > MAX_FLAT {

@@ -219,8 +219,8 @@ impl LessonKind for FullyConnected {
         out
     }
 
+    /// The layer at a glance, one step per class's score, softmax, and the prediction.
     fn steps(&self, l: &Lesson) -> Result<Vec<Step>> {
-        let t = l.text();
         let missing = || Error::Lesson(format!("{}: needs inputs and weights", l.source()));
         let inputs = l.matrix("inputs").ok_or_else(missing)?;
         let w = l.matrix("weights").ok_or_else(missing)?;
@@ -240,106 +240,158 @@ impl LessonKind for FullyConnected {
         let has_bias = l.matrix("bias").is_some();
         let scores = ops::linear(inputs, w, &b);
         let probs = ops::softmax(&scores);
-        let scores: Vec<f32> = scores.row(0).to_vec();
-        let probs: Vec<f32> = probs.row(0).to_vec();
-        let classes = &self.classes;
-        let x: Vec<f32> = inputs.row(0).to_vec();
-
-        let input_panel = || {
-            Panel::Vector(Vector {
-                label: format!("Inputs ({n_in} values)"),
-                values: x.iter().copied().map(Some).collect(),
-                emphasis: Vec::new(),
-                offset: 0,
-                names: Vec::new(),
-            })
+        let layer = Layer {
+            l,
+            classes: &self.classes,
+            x: inputs.row(0).to_vec(),
+            w,
+            b,
+            has_bias,
+            scores: scores.row(0).to_vec(),
+            probs: probs.row(0).to_vec(),
         };
-        let w_label = "Weights (a row per class)".to_string();
-        // the biases as their own column beside the weights: one per class, same rows
-        let b_col: Vec<f32> = b.to_vec();
-        let bias_panel = |row: Option<usize>| {
-            let g = grid(
-                "Bias",
-                &Array2::from_shape_vec((k, 1), b_col.clone()).expect("k x 1"),
-            );
-            Panel::Grid(match row {
-                Some(j) => with_window(g, j, 0, 1, 1),
-                None => g,
-            })
-        };
-        let score_panel = |known: usize, emph: Option<usize>| {
-            Panel::Vector(Vector {
-                label: "Scores".to_string(),
-                values: scores
-                    .iter()
-                    .enumerate()
-                    .map(|(j, &s)| (j < known).then_some(s))
-                    .collect(),
-                emphasis: emph.into_iter().collect(),
-                offset: 0,
-                names: classes.clone(),
-            })
-        };
-        let bars = || {
-            Panel::Bars(Bars {
-                label: "Probabilities".into(),
-                items: classes.iter().cloned().zip(probs.iter().copied()).collect(),
-            })
-        };
-
         let mut frames = Vec::with_capacity(k + 3);
+        frames.push(layer.intro());
+        frames.extend((0..k).map(|j| layer.score(j)));
+        frames.push(layer.softmax());
+        frames.push(layer.prediction());
+        Ok(frames)
+    }
+}
+
+/// The layer as the learner left it, computed: inputs, weights, biases, the scores and
+/// the probabilities; one method per step, and the panels the steps share.
+struct Layer<'a> {
+    l: &'a Lesson,
+    classes: &'a [String],
+    x: Vec<f32>,
+    w: &'a Array2<f32>,
+    b: Array1<f32>,
+    /// Whether the lesson gives biases (the formulas add them only then).
+    has_bias: bool,
+    scores: Vec<f32>,
+    probs: Vec<f32>,
+}
+
+/// The weights' grid label.
+const W_LABEL: &str = "Weights (a row per class)";
+
+impl Layer<'_> {
+    fn input_panel(&self) -> Panel {
+        Panel::Vector(Vector {
+            label: format!("Inputs ({} values)", self.x.len()),
+            values: self.x.iter().copied().map(Some).collect(),
+            emphasis: Vec::new(),
+            offset: 0,
+            names: Vec::new(),
+        })
+    }
+
+    /// The biases as their own column beside the weights: one per class, same rows;
+    /// `row` framed.
+    fn bias_panel(&self, row: Option<usize>) -> Panel {
+        let k = self.b.len();
+        let g = grid(
+            "Bias",
+            &Array2::from_shape_vec((k, 1), self.b.to_vec()).expect("k x 1"),
+        );
+        Panel::Grid(match row {
+            Some(j) => with_window(g, j, 0, 1, 1),
+            None => g,
+        })
+    }
+
+    /// The scores, the first `known` of them filled in, `emph` emphasised.
+    fn score_panel(&self, known: usize, emph: Option<usize>) -> Panel {
+        Panel::Vector(Vector {
+            label: "Scores".to_string(),
+            values: self
+                .scores
+                .iter()
+                .enumerate()
+                .map(|(j, &s)| (j < known).then_some(s))
+                .collect(),
+            emphasis: emph.into_iter().collect(),
+            offset: 0,
+            names: self.classes.to_vec(),
+        })
+    }
+
+    fn bars(&self) -> Panel {
+        Panel::Bars(Bars {
+            label: "Probabilities".into(),
+            items: self
+                .classes
+                .iter()
+                .cloned()
+                .zip(self.probs.iter().copied())
+                .collect(),
+        })
+    }
+
+    /// The layer at a glance: how many weights (and biases) it has.
+    fn intro(&self) -> Step {
+        let (n_in, k) = (self.x.len(), self.classes.len());
         let mut intro = step(
             format!("Fully connected: {n_in} values in, {k} scores out"),
-            t.intro.clone(),
+            self.l.text().intro.clone(),
             vec![
-                input_panel(),
-                Panel::Grid(grid(w_label.clone(), w)),
-                bias_panel(None),
-                score_panel(0, None),
+                self.input_panel(),
+                Panel::Grid(grid(W_LABEL, self.w)),
+                self.bias_panel(None),
+                self.score_panel(0, None),
             ],
         );
         intro.formula = Some(format!(
             "{k} classes x {n_in} inputs = {} weights{}",
             k * n_in,
-            if has_bias {
+            if self.has_bias {
                 format!(", plus {k} biases")
             } else {
                 String::new()
             }
         ));
-        frames.push(intro);
+        intro
+    }
 
-        for j in 0..k {
-            let sum = Sum {
-                products: (0..n_in).map(|i| (x[i], w[[j, i]])).collect(),
-                bias: has_bias.then_some(b[j]),
-            };
-            let vars = [
-                ("step", (j + 1).to_string()),
-                ("steps", k.to_string()),
-                ("class", classes[j].clone()),
-                ("value", fmt_num(scores[j])),
-            ];
-            let mut f = step(
-                format!("Score {} of {k}: {}", j + 1, classes[j]),
-                fill(&t.step, &vars),
-                vec![
-                    input_panel(),
-                    Panel::Grid(with_window(grid(w_label.clone(), w), j, 0, 1, n_in)),
-                    bias_panel(Some(j)),
-                    score_panel(j + 1, Some(j)),
-                ],
-            );
-            f.formula = Some(format!(
-                "{}: {} = {}",
-                classes[j],
-                sum.text(),
-                fmt_num(scores[j])
-            ));
-            f.sum = Some(sum);
-            frames.push(f);
-        }
+    /// Class `j`'s score: its row of weights times the inputs, plus its bias.
+    fn score(&self, j: usize) -> Step {
+        let (n_in, k) = (self.x.len(), self.classes.len());
+        let (x, w, classes, scores) = (&self.x, self.w, self.classes, &self.scores);
+        let sum = Sum {
+            products: (0..n_in).map(|i| (x[i], w[[j, i]])).collect(),
+            bias: self.has_bias.then_some(self.b[j]),
+        };
+        let vars = [
+            ("step", (j + 1).to_string()),
+            ("steps", k.to_string()),
+            ("class", classes[j].clone()),
+            ("value", fmt_num(scores[j])),
+        ];
+        let mut f = step(
+            format!("Score {} of {k}: {}", j + 1, classes[j]),
+            fill(&self.l.text().step, &vars),
+            vec![
+                self.input_panel(),
+                Panel::Grid(with_window(grid(W_LABEL, w), j, 0, 1, n_in)),
+                self.bias_panel(Some(j)),
+                self.score_panel(j + 1, Some(j)),
+            ],
+        );
+        f.formula = Some(format!(
+            "{}: {} = {}",
+            classes[j],
+            sum.text(),
+            fmt_num(scores[j])
+        ));
+        f.sum = Some(sum);
+        f
+    }
 
+    /// Softmax: each score's exponential over their total.
+    fn softmax(&self) -> Step {
+        let (classes, scores, probs) = (self.classes, &self.scores, &self.probs);
+        let k = classes.len();
         // the exponentials are written out for display; the probabilities come from ops::softmax
         let exps: Vec<f32> = scores.iter().map(|&s| s.exp()).collect();
         let total_exp: f32 = exps.iter().sum();
@@ -366,12 +418,18 @@ impl LessonKind for FullyConnected {
         ];
         let mut f = step(
             "Softmax: scores become probabilities",
-            t.result.clone(),
-            vec![score_panel(k, None), bars()],
+            self.l.text().result.clone(),
+            vec![self.score_panel(k, None), self.bars()],
         );
         f.formula = Some(parts.join("; "));
-        frames.push(f);
+        f
+    }
 
+    /// The prediction: the class with the highest probability; the probabilities add up
+    /// to 1.
+    fn prediction(&self) -> Step {
+        let (classes, probs) = (self.classes, &self.probs);
+        let k = classes.len();
         let best = probs
             .iter()
             .enumerate()
@@ -385,16 +443,15 @@ impl LessonKind for FullyConnected {
         let mut f = step(
             format!("The prediction: {}", classes[best]),
             fill(
-                &t.closing,
+                &self.l.text().closing,
                 &[
                     ("class", classes[best].clone()),
                     ("value", fmt_num(probs[best])),
                 ],
             ),
-            vec![score_panel(k, Some(best)), bars()],
+            vec![self.score_panel(k, Some(best)), self.bars()],
         );
         f.formula = Some(format!("{sum} = {}", fmt_num(total)));
-        frames.push(f);
-        Ok(frames)
+        f
     }
 }

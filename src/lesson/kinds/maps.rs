@@ -5,22 +5,68 @@
 use std::ops::Range;
 
 use ndarray::{s, Array2, Array4};
+use serde::Deserialize;
 use toml::Spanned;
 
-use crate::lesson::check::{Ctx, Matrix, MAX_SIDE};
+use crate::lesson::check::{field_names, Ctx, Matrix, MAX_SIDE};
 use crate::lesson::draw::{as_batch, channel, stack};
 use crate::lesson::model::Lesson;
 use crate::nn::ops;
 use crate::{Error, Result};
 
-/// The image-and-filter fields as a file gives them (`kernels` only where the kind takes it).
-pub(crate) struct Fields<'a> {
-    pub image: &'a Option<Spanned<Matrix>>,
-    pub kernel: &'a Option<Spanned<Matrix>>,
-    pub kernels: Option<&'a Option<Spanned<Vec<Matrix>>>>,
-    pub stride: &'a Option<Spanned<usize>>,
-    pub padding: &'a Option<Spanned<usize>>,
-    pub edge_fill: &'a Option<Spanned<f32>>,
+/// The image-and-filter fields of a lesson file, written once for the five image kinds
+/// (convolution, relu, pooling, dropout, flatten); a kind takes those its [`Takes`] names.
+///
+/// It is read from the same file as the kind's own fields, not `#[serde(flatten)]`ed into
+/// them: a flattened struct is read from a copy of the file's values that has lost their
+/// places, so `toml::Spanned` fields inside it cannot say on which line they were (see
+/// [`crate::lesson::check::parse_both`]).
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ImageFile {
+    image: Option<Spanned<Matrix>>,
+    kernel: Option<Spanned<Matrix>>,
+    kernels: Option<Spanned<Vec<Matrix>>>,
+    stride: Option<Spanned<usize>>,
+    padding: Option<Spanned<usize>>,
+    edge_fill: Option<Spanned<f32>>,
+    pool_size: Option<Spanned<usize>>,
+    pool_stride: Option<Spanned<usize>>,
+}
+
+/// Which of the [`ImageFile`] fields an image kind takes: all but `kernels` and the pool's
+/// unless it says so.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Takes {
+    /// `kernels` (several filters) besides `kernel`.
+    pub kernels: bool,
+    /// `pool_size` and `pool_stride`, and when the maps are pooled.
+    pub pool: Pool,
+}
+
+/// Whether an image kind pools its maps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pool {
+    /// Never; the kind takes no pool fields.
+    No,
+    /// Always (a 2x2 pool unless the file says otherwise).
+    Always,
+    /// Only when the file gives `pool_size`.
+    WhenGiven,
+}
+
+impl Takes {
+    /// The field names this kind takes, in [`ImageFile`]'s order.
+    pub fn fields(self) -> Vec<&'static str> {
+        field_names::<ImageFile>()
+            .iter()
+            .copied()
+            .filter(|f| match *f {
+                "kernels" => self.kernels,
+                "pool_size" | "pool_stride" => self.pool != Pool::No,
+                _ => true,
+            })
+            .collect()
+    }
 }
 
 /// Checked fields, before the checks that need them all ([`Checked::finish`]).
@@ -31,6 +77,8 @@ pub(crate) struct Checked {
     stride: usize,
     padding: usize,
     edge_fill: Option<f32>,
+    /// The pool's size and stride, and where the file gives the size, when pooled.
+    pool: Option<(usize, usize, Range<usize>)>,
 }
 
 /// The image, its filters and how they slide; the maps may be pooled.
@@ -46,7 +94,7 @@ pub(crate) struct Maps {
 }
 
 /// A pool size (1 to 8, default 2) and stride (default: the size).
-pub(crate) fn pool_fields(
+fn pool_fields(
     ctx: &Ctx,
     size: &Option<Spanned<usize>>,
     stride: &Option<Spanned<usize>>,
@@ -93,56 +141,81 @@ pub(crate) fn kernels(
     Ok(out)
 }
 
-/// Check image, filters, stride, padding and edge fill, in that order.
-pub(crate) fn check(ctx: &Ctx, f: Fields) -> Result<Checked> {
-    let image = f
-        .image
-        .as_ref()
-        .map(|m| ctx.matrix("image", m, (MAX_SIDE, MAX_SIDE)))
-        .transpose()?;
-    let kernels_v = kernels(ctx, f.kernel, f.kernels)?;
-    let kernel_span = f
-        .kernel
-        .as_ref()
-        .map(Spanned::span)
-        .or_else(|| f.kernels.and_then(Option::as_ref).map(Spanned::span))
-        .unwrap_or_default();
-    let stride = ctx.int_in("stride", f.stride, 1, (1, 8), "a stride")?;
-    let padding = ctx.int_in("padding", f.padding, 0, (0, 8), "a padding")?;
-    let edge_fill = f.edge_fill.as_ref().map(|e| *e.get_ref());
-    if let Some(e) = f.edge_fill {
-        ctx.numbers("edge_fill", e.span(), &[*e.get_ref()])?;
-        if stride != 1 || padding != 0 {
-            return Err(ctx.err(
-                e.span(),
-                "edge_fill",
-                "only works with stride 1 and padding 0 (it fills the border the filter cannot reach)",
-            ));
-        }
-        if let Some(k) = kernels_v.first() {
-            if k.nrows() % 2 == 0 || k.ncols() % 2 == 0 {
+impl ImageFile {
+    /// Check image, filters, stride, padding and edge fill, then the pool's size and
+    /// stride, in that order (fields the kind does not take were refused before it was
+    /// read, so they are absent here).
+    pub fn check(&self, ctx: &Ctx, takes: Takes) -> Result<Checked> {
+        let image = self
+            .image
+            .as_ref()
+            .map(|m| ctx.matrix("image", m, (MAX_SIDE, MAX_SIDE)))
+            .transpose()?;
+        let kernels_v = kernels(ctx, &self.kernel, Some(&self.kernels))?;
+        let kernel_span = self
+            .kernel
+            .as_ref()
+            .map(Spanned::span)
+            .or_else(|| self.kernels.as_ref().map(Spanned::span))
+            .unwrap_or_default();
+        let stride = ctx.int_in("stride", &self.stride, 1, (1, 8), "a stride")?;
+        let padding = ctx.int_in("padding", &self.padding, 0, (0, 8), "a padding")?;
+        let edge_fill = self.edge_fill.as_ref().map(|e| *e.get_ref());
+        if let Some(e) = &self.edge_fill {
+            ctx.numbers("edge_fill", e.span(), &[*e.get_ref()])?;
+            if stride != 1 || padding != 0 {
                 return Err(ctx.err(
                     e.span(),
                     "edge_fill",
-                    "needs a filter with an odd number of rows and columns, so it has a centre cell",
+                    "only works with stride 1 and padding 0 (it fills the border the filter cannot reach)",
                 ));
             }
+            if let Some(k) = kernels_v.first() {
+                if k.nrows() % 2 == 0 || k.ncols() % 2 == 0 {
+                    return Err(ctx.err(
+                        e.span(),
+                        "edge_fill",
+                        "needs a filter with an odd number of rows and columns, so it has a centre cell",
+                    ));
+                }
+            }
         }
+        let pool = self.pool(ctx, takes.pool)?;
+        Ok(Checked {
+            image,
+            kernels: kernels_v,
+            kernel_span,
+            stride,
+            padding,
+            edge_fill,
+            pool,
+        })
     }
-    Ok(Checked {
-        image,
-        kernels: kernels_v,
-        kernel_span,
-        stride,
-        padding,
-        edge_fill,
-    })
+
+    /// The pool (size, stride, and where the file gives the size: the `kind` line when
+    /// it does not), if the maps are pooled.
+    fn pool(&self, ctx: &Ctx, pool: Pool) -> Result<Option<(usize, usize, Range<usize>)>> {
+        if pool == Pool::No {
+            return Ok(None);
+        }
+        let (k, st) = pool_fields(ctx, &self.pool_size, &self.pool_stride)?;
+        Ok(match (pool, &self.pool_size) {
+            (Pool::Always, size) => Some((
+                k,
+                st,
+                size.as_ref().map_or(ctx.kind_span.clone(), Spanned::span),
+            )),
+            (_, Some(size)) => Some((k, st, size.span())),
+            (_, None) => None,
+        })
+    }
 }
 
 impl Checked {
-    /// Require an image and a filter that fits it; with `pool` (size, stride, and where the
-    /// file gives the size), require the pool to fit the feature map.
-    pub fn finish(self, ctx: &Ctx, pool: Option<(usize, usize, Range<usize>)>) -> Result<Maps> {
+    /// Require an image and a filter that fits it; when the maps are pooled, require the
+    /// pool to fit the feature map.
+    pub fn finish(self, ctx: &Ctx) -> Result<Maps> {
+        let pool = self.pool;
         let Some(image) = self.image else {
             return Err(ctx.missing("image"));
         };

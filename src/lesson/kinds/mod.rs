@@ -6,7 +6,8 @@
 //! (edit cells, draw new drops, try preset filters, go on to training).
 //!
 //! Adding a kind: write `kinds/<name>.rs` with a file struct that implements [`KindFile`]
-//! and a spec that implements [`LessonKind`], then add one line to [`KINDS`].
+//! (or [`ImageKindFile`], for a kind built on the shared [`maps::ImageFile`]) and a spec
+//! that implements [`LessonKind`], then add one line to [`KINDS`].
 
 use std::sync::Arc;
 
@@ -31,11 +32,11 @@ pub(crate) mod train;
 
 /// Every kind, in the order an unknown `kind` lists them.
 pub(crate) const KINDS: &[Registration] = &[
-    register::<convolution::File>(),
-    register::<relu::File>(),
-    register::<pooling::File>(),
-    register::<dropout::File>(),
-    register::<flatten::File>(),
+    register_image::<convolution::File>(),
+    register_image::<relu::File>(),
+    register_image::<pooling::File>(),
+    register_image::<dropout::File>(),
+    register_image::<flatten::File>(),
     register::<fully_connected::File>(),
     register::<architecture::File>(),
     register::<backprop::File>(),
@@ -57,6 +58,27 @@ pub(crate) trait KindFile: DeserializeOwned + 'static {
 
     /// Check the fields and build the lesson's inputs; errors point into the file.
     fn check(self, ctx: &Ctx) -> Result<Arc<dyn LessonKind>>;
+}
+
+/// The file of an image kind (convolution, relu, pooling, dropout, flatten): the shared
+/// image-and-filter fields ([`maps::ImageFile`], of which the kind takes those `TAKES`
+/// names), read from the same file as the kind's own fields (this struct: dropout's p,
+/// seed and picture; the others have none) and checked once, in `maps`.
+pub(crate) trait ImageKindFile: DeserializeOwned + 'static {
+    /// The name lesson files give in `kind = "..."`.
+    const NAME: &'static str;
+
+    /// Which of the shared image fields the kind takes.
+    const TAKES: maps::Takes;
+
+    /// The placeholders the kind fills in text block `block` (`"text.step"`).
+    fn placeholders(_block: &str) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Check the fields (the shared ones with [`maps::ImageFile::check`]) and build the
+    /// lesson's inputs; errors point into the file.
+    fn check(self, ctx: &Ctx, image: maps::ImageFile) -> Result<Arc<dyn LessonKind>>;
 }
 
 /// A checked lesson of one kind: its inputs as the file gave them, and what it does.
@@ -135,8 +157,9 @@ pub(crate) type Between<'a> = &'a mut dyn FnMut() -> Result<()>;
 pub(crate) struct Registration {
     /// `kind = "..."`.
     pub name: &'static str,
-    /// Its own fields, in declaration order.
-    pub fields: fn() -> &'static [&'static str],
+    /// Its own fields, in declaration order (an image kind: the shared image fields it
+    /// takes, then its own).
+    pub fields: fn() -> Vec<&'static str>,
     /// Placeholders per text block.
     pub placeholders: fn(&str) -> &'static [&'static str],
     /// Read the kind's fields from the file (a wrong type is an error here), run `between`
@@ -147,16 +170,46 @@ pub(crate) struct Registration {
 const fn register<F: KindFile>() -> Registration {
     Registration {
         name: F::NAME,
-        fields: field_names::<F>,
+        fields: own_fields::<F>,
         placeholders: F::placeholders,
         load: load::<F>,
     }
+}
+
+/// A kind's fields: its file struct's.
+fn own_fields<F: KindFile>() -> Vec<&'static str> {
+    field_names::<F>().to_vec()
 }
 
 fn load<F: KindFile>(ctx: &Ctx, between: Between) -> Result<Arc<dyn LessonKind>> {
     let file = ctx.parse::<F>()?;
     between()?;
     file.check(ctx)
+}
+
+const fn register_image<F: ImageKindFile>() -> Registration {
+    Registration {
+        name: F::NAME,
+        fields: image_fields::<F>,
+        placeholders: F::placeholders,
+        load: load_image::<F>,
+    }
+}
+
+/// The shared image fields an image kind takes, then its own.
+fn image_fields<F: ImageKindFile>() -> Vec<&'static str> {
+    let mut fields = F::TAKES.fields();
+    fields.extend(field_names::<F>());
+    fields
+}
+
+/// Read the shared image fields and the kind's own from the file (a wrong type is an
+/// error here, the first in the file as one struct would report it), run `between`, then
+/// check them.
+fn load_image<F: ImageKindFile>(ctx: &Ctx, between: Between) -> Result<Arc<dyn LessonKind>> {
+    let (image, file) = crate::lesson::check::parse_both::<maps::ImageFile, F>(ctx.name, ctx.text)?;
+    between()?;
+    file.check(ctx, image)
 }
 
 /// The registered kind called `name`.
@@ -187,5 +240,52 @@ mod tests {
         );
         assert_eq!((find("train").unwrap().fields)(), ["classes"]);
         assert!(find("nope").is_none());
+    }
+
+    /// The image kinds read the shared fields and their own in two passes; a file with
+    /// wrong values in both gets the message one struct with every field gave (the first
+    /// wrong value in the file), word for word.
+    #[test]
+    fn two_passes_report_the_error_one_struct_did() {
+        use crate::lesson::check::{parse, parse_both, Matrix};
+        use crate::Error;
+        use toml::Spanned;
+
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct OneStruct {
+            image: Option<Spanned<Matrix>>,
+            kernel: Option<Spanned<Matrix>>,
+            kernels: Option<Spanned<Vec<Matrix>>>,
+            stride: Option<Spanned<usize>>,
+            padding: Option<Spanned<usize>>,
+            edge_fill: Option<Spanned<f32>>,
+            pool_size: Option<Spanned<usize>>,
+            pool_stride: Option<Spanned<usize>>,
+            dropout_p: Option<Spanned<f32>>,
+            seed: Option<Spanned<u64>>,
+            shape: Option<Spanned<crate::data::Shape>>,
+            image_size: Option<Spanned<usize>>,
+        }
+        let msg = |r: Result<()>| match r {
+            Err(Error::Lesson(m)) => m,
+            other => format!("{other:?}"),
+        };
+        let head = "id = \"d\"\ntitle = \"D\"\nkind = \"dropout\"\nkernel = [[1]]\n";
+        for body in [
+            "stride = \"two\"\ndropout_p = \"half\"\n",
+            "dropout_p = \"half\"\nstride = \"two\"\n",
+            "shape = \"hexagon\"\nimage = [[1, \"a\"]]\n",
+            "image = [[1, \"a\"]]\nseed = -1\n",
+            "seed = -1\n",
+            "pool_size = 1.5\n",
+            "image = [[1]]\n",
+        ] {
+            let text = format!("{head}{body}");
+            let one = msg(parse::<OneStruct>("x.toml", &text).map(|_| ()));
+            let two =
+                msg(parse_both::<maps::ImageFile, dropout::File>("x.toml", &text).map(|_| ()));
+            assert_eq!(one, two, "{body}");
+        }
     }
 }

@@ -5,11 +5,10 @@ use std::sync::Arc;
 
 use ndarray::{s, Array2};
 use serde::Deserialize;
-use toml::Spanned;
 
-use super::maps::{self, max_pool, Maps};
-use super::{KindFile, LessonKind};
-use crate::lesson::check::{Ctx, Matrix};
+use super::maps::{max_pool, ImageFile, Maps, Pool, Takes};
+use super::{ImageKindFile, LessonKind};
+use crate::lesson::check::Ctx;
 use crate::lesson::draw::{
     as_batch, channel, fill, fmt_num, grid, partial, shape_text, step, with_emphasis, with_window,
 };
@@ -21,18 +20,14 @@ use crate::Result;
 
 /// The fields of a pooling lesson.
 #[derive(Debug, Deserialize)]
-pub(crate) struct File {
-    image: Option<Spanned<Matrix>>,
-    kernel: Option<Spanned<Matrix>>,
-    stride: Option<Spanned<usize>>,
-    padding: Option<Spanned<usize>>,
-    edge_fill: Option<Spanned<f32>>,
-    pool_size: Option<Spanned<usize>>,
-    pool_stride: Option<Spanned<usize>>,
-}
+pub(crate) struct File {}
 
-impl KindFile for File {
+impl ImageKindFile for File {
     const NAME: &'static str = "pooling";
+    const TAKES: Takes = Takes {
+        kernels: false,
+        pool: Pool::Always,
+    };
 
     fn placeholders(block: &str) -> &'static [&'static str] {
         match block {
@@ -41,28 +36,10 @@ impl KindFile for File {
         }
     }
 
-    fn check(self, ctx: &Ctx) -> Result<Arc<dyn LessonKind>> {
-        let checked = maps::check(
-            ctx,
-            maps::Fields {
-                image: &self.image,
-                kernel: &self.kernel,
-                kernels: None,
-                stride: &self.stride,
-                padding: &self.padding,
-                edge_fill: &self.edge_fill,
-            },
-        )?;
-        let (k, st) = maps::pool_fields(ctx, &self.pool_size, &self.pool_stride)?;
-        let span = self
-            .pool_size
-            .as_ref()
-            .map_or(ctx.kind_span.clone(), Spanned::span);
-        let maps = checked.finish(ctx, Some((k, st, span)))?;
-        Ok(Arc::new(Pooling {
-            maps,
-            pool: (k, st),
-        }))
+    fn check(self, ctx: &Ctx, image: ImageFile) -> Result<Arc<dyn LessonKind>> {
+        let maps = image.check(ctx, Self::TAKES)?.finish(ctx)?;
+        let pool = maps.pool.ok_or_else(|| ctx.missing("pool_size"))?;
+        Ok(Arc::new(Pooling { maps, pool }))
     }
 }
 

@@ -5,11 +5,10 @@ use std::sync::Arc;
 
 use ndarray::Array2;
 use serde::Deserialize;
-use toml::Spanned;
 
-use super::maps::{self, Maps};
-use super::{KindFile, LessonKind};
-use crate::lesson::check::{Ctx, Matrix};
+use super::maps::{ImageFile, Maps, Pool, Takes};
+use super::{ImageKindFile, LessonKind};
+use crate::lesson::check::Ctx;
 use crate::lesson::draw::{
     fill, fmt_num, grid, partial, shape_text, step, with_emphasis, with_window,
 };
@@ -21,16 +20,14 @@ use crate::Result;
 
 /// The fields of a relu lesson.
 #[derive(Debug, Deserialize)]
-pub(crate) struct File {
-    image: Option<Spanned<Matrix>>,
-    kernel: Option<Spanned<Matrix>>,
-    stride: Option<Spanned<usize>>,
-    padding: Option<Spanned<usize>>,
-    edge_fill: Option<Spanned<f32>>,
-}
+pub(crate) struct File {}
 
-impl KindFile for File {
+impl ImageKindFile for File {
     const NAME: &'static str = "relu";
+    const TAKES: Takes = Takes {
+        kernels: false,
+        pool: Pool::No,
+    };
 
     fn placeholders(block: &str) -> &'static [&'static str] {
         match block {
@@ -39,19 +36,8 @@ impl KindFile for File {
         }
     }
 
-    fn check(self, ctx: &Ctx) -> Result<Arc<dyn LessonKind>> {
-        let maps = maps::check(
-            ctx,
-            maps::Fields {
-                image: &self.image,
-                kernel: &self.kernel,
-                kernels: None,
-                stride: &self.stride,
-                padding: &self.padding,
-                edge_fill: &self.edge_fill,
-            },
-        )?
-        .finish(ctx, None)?;
+    fn check(self, ctx: &Ctx, image: ImageFile) -> Result<Arc<dyn LessonKind>> {
+        let maps = image.check(ctx, Self::TAKES)?.finish(ctx)?;
         Ok(Arc::new(Relu { maps }))
     }
 }
