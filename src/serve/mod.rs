@@ -432,7 +432,7 @@ impl Server {
         let report = shared.write_class_report();
         match &report {
             Ok((csv, md)) => eprintln!(
-                "class report: {} and {}",
+                "class report: {} and {} (the gradebook beside them)",
                 crate::text::path(csv),
                 crate::text::path(md)
             ),
@@ -443,6 +443,8 @@ impl Server {
                     class::report_markdown(&shared.class.records(), std::time::SystemTime::now());
                 use std::io::Write as _;
                 let _ = writeln!(std::io::stdout(), "{md}");
+                let book = shared.gradebook_csv(&shared.class.records());
+                let _ = writeln!(std::io::stdout(), "## Gradebook (CSV)\n\n{book}");
             }
         }
         self.stop_now();
@@ -600,7 +602,7 @@ impl Shared {
             }
             ConsoleEffect::Report => Some(match self.write_class_report() {
                 Ok((csv, md)) => format!(
-                    "report written: {} and {}",
+                    "report written: {} and {} (the gradebook beside them)",
                     crate::text::path(&csv),
                     crate::text::path(&md)
                 ),
@@ -610,13 +612,24 @@ impl Shared {
         }
     }
 
-    /// Write the class report into the state folder.
-    pub(crate) fn write_class_report(&self) -> Result<(PathBuf, PathBuf)> {
-        let book = class::GradebookSpec {
+    /// What the gradebook is made from besides the records.
+    fn gradebook_spec(&self) -> class::GradebookSpec<'_> {
+        class::GradebookSpec {
             format: self.config.gradebook,
             roster: self.config.roster.as_deref(),
             lessons: &self.lesson_info,
-        };
+        }
+    }
+
+    /// The gradebook of `records` as CSV text (printed when it cannot be written).
+    fn gradebook_csv(&self, records: &[class::Record]) -> String {
+        let spec = self.gradebook_spec();
+        gradebook::gradebook_csv(spec.format, spec.roster, spec.lessons, records)
+    }
+
+    /// Write the class report into the state folder.
+    pub(crate) fn write_class_report(&self) -> Result<(PathBuf, PathBuf)> {
+        let book = self.gradebook_spec();
         class::write_report(&self.config.state_dir, &self.class.records(), &book)
     }
 }
