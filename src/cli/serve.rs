@@ -105,7 +105,7 @@ pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
         }
     }
     if let Some(r) = &roster {
-        say_roster(r);
+        say_roster(r, sessions);
     }
     if open {
         eprintln!("warning: no class code and no keys: anyone who can reach {addr} gets in");
@@ -144,13 +144,19 @@ fn check_data(dir: &std::path::Path) -> Result<()> {
 }
 
 /// The roster's line at start.
-fn say_roster(r: &serve::roster::Roster) {
+fn say_roster(r: &serve::roster::Roster, max_sessions: usize) {
     let codes = r.students.iter().filter(|s| s.code().is_some()).count();
     eprintln!(
         "roster: {} student(s) from {} ({codes} with a personal code); other names are refused",
         r.students.len(),
         r.file
     );
+    if r.students.len() > max_sessions {
+        eprintln!(
+            "warning: the roster has {} students but --max-sessions is {max_sessions}: the last to come will be told the class is full",
+            r.students.len()
+        );
+    }
 }
 
 /// `serve --console`: the class view on the server's own terminal.

@@ -572,6 +572,23 @@ pub fn report_markdown(records: &[Record], written: SystemTime) -> String {
     out
 }
 
+/// The report's line on the roster's students who never connected (their gradebook rows
+/// are zeros).
+fn never_came(roster: &Roster, records: &[Record]) -> String {
+    let came: Vec<&str> = records.iter().map(|r| r.name.as_str()).collect();
+    let absent = roster.absent(&came);
+    if absent.is_empty() {
+        return "\nEveryone on the roster came.\n".into();
+    }
+    let names: Vec<String> = absent.iter().map(|n| md_cell(n)).collect();
+    format!(
+        "\nNever connected ({} of {} on the roster): {}.\n",
+        absent.len(),
+        roster.students.len(),
+        names.join(", ")
+    )
+}
+
 /// What the gradebook is made from, besides the records: its conventions, the roster and
 /// the class's lessons.
 #[derive(Debug, Clone, Copy)]
@@ -601,7 +618,11 @@ pub fn write_report(
     let csv = dir.join(format!("class-{stamp}.csv"));
     let md = dir.join(format!("class-{stamp}.md"));
     crate::fsutil::write_atomic(&csv, report_csv(records).as_bytes())?;
-    crate::fsutil::write_atomic(&md, report_markdown(records, now).as_bytes())?;
+    let mut md_text = report_markdown(records, now);
+    if let Some(roster) = book.roster {
+        md_text.push_str(&never_came(roster, records));
+    }
+    crate::fsutil::write_atomic(&md, md_text.as_bytes())?;
     let grades = |format| {
         super::gradebook::gradebook_csv(format, book.roster, book.lessons, records).into_bytes()
     };

@@ -346,7 +346,12 @@ async fn the_canvas_gradebook_has_the_roster_ids_and_what_each_student_did() {
         })
     })
     .await;
-    tokio::task::block_in_place(|| server.stop()).expect("the report is written");
+    let (_, md) = tokio::task::block_in_place(|| server.stop()).expect("the report is written");
+    let md = std::fs::read_to_string(md).unwrap();
+    assert!(
+        md.contains("Never connected (1 of 3 on the roster): carol."),
+        "{md}"
+    );
 
     let (canvas, detail) = gradebooks(dir.path());
     let detail = detail.expect("the detail beside the Canvas file");
