@@ -460,3 +460,24 @@ async fn the_moodle_gradebook_maps_users_by_the_rosters_email() {
     assert_eq!(rows[1][first], "0.0");
     assert!(!rows[0].iter().any(|h| h == "code"));
 }
+
+/// In a full class a new login of a roster name still gets in: the session it replaces
+/// gives back its place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_login_of_a_roster_name_gets_in_when_the_class_is_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = roster_config(dir.path(), GradebookFormat::Plain);
+    c.max_sessions = 1;
+    let server = start(c);
+    let (_h1, mut first) = student(server.addr(), "ada", CODE).await;
+    let (_h2, mut second) = student(server.addr(), "ada", CODE).await;
+    assert!(first.until_closed().await.contains("You logged in again"));
+    second.keys(b"\r").await;
+    second.until_text("step 1/").await;
+    assert_eq!(server.sessions(), 1);
+    // another name is still told the class is full
+    let (h, ok) = login(server.addr(), "carol", CODE).await;
+    assert!(ok);
+    let mut t = Term::open(&h, 80, 24).await;
+    assert!(t.until_closed().await.contains("the class is full"));
+}
