@@ -135,6 +135,15 @@ pub struct ServeArgs {
     /// streamed from disk (at most --max-trainings trainings run at once).
     #[arg(long, default_value_t = crate::data::DEFAULT_CACHE_MB, value_name = "N")]
     pub cache_mb: usize,
+    /// The class roster, CSV with a header row: a `login` column (the name students log in
+    /// with), an optional `code` column (a personal code instead of the class code), and
+    /// any columns the school's system knows them by (copied into the gradebook). Only its
+    /// names log in (and the teacher), one session each.
+    #[arg(long, value_name = "FILE.csv")]
+    pub roster: Option<PathBuf>,
+    /// The gradebook written with the class report follows these import conventions.
+    #[arg(long, value_enum, default_value_t = crate::serve::gradebook::GradebookFormat::Plain)]
+    pub gradebook: crate::serve::gradebook::GradebookFormat,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -50,6 +50,10 @@ pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
     config.teacher = args.teacher.as_deref().map(serve::display_name);
     config.data_dir = args.data.clone();
     config.cache_mb = args.cache_mb;
+    config.gradebook = args.gradebook;
+    if let Some(path) = &args.roster {
+        config.roster = Some(std::sync::Arc::new(serve::roster::Roster::read(path)?));
+    }
     let state_dir = config.state_dir.clone();
     if let Some(why) = serve::state_dir_unwritable(&state_dir) {
         eprintln!(
@@ -57,15 +61,7 @@ pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
             crate::text::path(&state_dir)
         );
     }
-    serve::prepare_data(&config.data_dir)?;
-    // data (issue 15): the class trains on this folder: say now what would go wrong
-    let report = crate::data::check::check_folder_sampled(&config.data_dir, Some(2000))?;
-    for (_, w) in crate::data::check::warnings(&report) {
-        eprintln!("data: {w}");
-    }
-    if let Some(why) = report.fatal() {
-        return Err(Error::Data(why));
-    }
+    check_data(&config.data_dir)?;
 
     let open = config.is_open();
     let no_keys = config.authorized_keys.is_empty();
@@ -77,6 +73,7 @@ pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
     };
     let (sessions, trainings) = (config.max_sessions, config.max_trainings);
     let waiting = config.max_unauthenticated;
+    let roster = config.roster.clone();
     // every connection holds a file descriptor: take all the system allows
     let files = serve::raise_open_file_limit();
     let server = serve::start(config)?;
@@ -107,6 +104,9 @@ pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
             );
         }
     }
+    if let Some(r) = &roster {
+        say_roster(r, sessions);
+    }
     if open {
         eprintln!("warning: no class code and no keys: anyone who can reach {addr} gets in");
     }
@@ -127,6 +127,36 @@ pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
     }
     eprintln!("{connect_line}");
     server.wait()
+}
+
+/// Make the class's images when they are the default and missing, and say now what would
+/// go wrong training on them (issue 15).
+fn check_data(dir: &std::path::Path) -> Result<()> {
+    serve::prepare_data(dir)?;
+    let report = crate::data::check::check_folder_sampled(dir, Some(2000))?;
+    for (_, w) in crate::data::check::warnings(&report) {
+        eprintln!("data: {w}");
+    }
+    match report.fatal() {
+        Some(why) => Err(Error::Data(why)),
+        None => Ok(()),
+    }
+}
+
+/// The roster's line at start.
+fn say_roster(r: &serve::roster::Roster, max_sessions: usize) {
+    let codes = r.students.iter().filter(|s| s.code().is_some()).count();
+    eprintln!(
+        "roster: {} student(s) from {} ({codes} with a personal code); other names are refused",
+        r.students.len(),
+        r.file
+    );
+    if r.students.len() > max_sessions {
+        eprintln!(
+            "warning: the roster has {} students but --max-sessions is {max_sessions}: the last to come will be told the class is full",
+            r.students.len()
+        );
+    }
 }
 
 /// `serve --console`: the class view on the server's own terminal.

@@ -17,6 +17,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use ratatui::buffer::Buffer;
 
+use super::gradebook::{GradebookFormat, LessonInfo, LessonMarks};
+use super::roster::Roster;
 use crate::tui::console::{Place, QuizTally, StudentRow, TrainingStatus};
 use crate::tui::training::{Phase, Stop};
 use crate::tui::{App, Screen};
@@ -40,6 +42,8 @@ pub(crate) enum Command {
     End(String),
     /// Cancel the training, running or waiting.
     StopTraining,
+    /// A new login of this roster name (from this address) takes its place: end.
+    Replaced(String),
 }
 
 /// What the report keeps of one session.
@@ -59,6 +63,8 @@ pub struct Record {
     pub quiz: Option<QuizTally>,
     /// Their best validation accuracy (0..1) of a finished training.
     pub best_accuracy: Option<f64>,
+    /// Per lesson id: the furthest step and the "your turn" answers (for the gradebook).
+    pub lessons: BTreeMap<String, LessonMarks>,
 }
 
 /// A session's state as its thread last wrote it.
@@ -74,6 +80,8 @@ struct MemberState {
     following: bool,
     finished: BTreeSet<String>,
     best_accuracy: Option<f64>,
+    /// Per lesson id: the furthest step and this session's answers.
+    lessons: BTreeMap<String, LessonMarks>,
     commands: VecDeque<Command>,
     mirror_wanted: Option<Instant>,
     mirror: Option<Buffer>,
@@ -145,6 +153,25 @@ impl Member {
                 s.finished.insert(id.clone());
             }
         }
+        if let Place::Lesson { index, step, .. } = &s.place {
+            if let Some(lesson) = app.lessons().get(*index) {
+                let (id, reached) = (lesson.id(), step + 1);
+                match s.lessons.get_mut(id) {
+                    Some(m) => m.reached = m.reached.max(reached),
+                    None => {
+                        let marks = LessonMarks {
+                            reached,
+                            ..LessonMarks::default()
+                        };
+                        s.lessons.insert(id.to_string(), marks);
+                    }
+                }
+            }
+        }
+        for (id, t) in app.quiz_tally() {
+            let m = s.lessons.entry(id.clone()).or_default();
+            (m.right, m.asked) = (t.right, t.asked);
+        }
     }
 
     /// The commands waiting for this session (taken).
@@ -189,6 +216,7 @@ impl Member {
             finished: s.finished.clone(),
             quiz: s.quiz,
             best_accuracy: s.best_accuracy,
+            lessons: s.lessons.clone(),
         }
     }
 
@@ -311,6 +339,7 @@ impl Class {
                 following: false,
                 finished: BTreeSet::new(),
                 best_accuracy: None,
+                lessons: BTreeMap::new(),
                 commands: VecDeque::new(),
                 mirror_wanted: None,
                 mirror: None,
@@ -371,6 +400,20 @@ impl Class {
         students.len()
     }
 
+    /// End every student's session logged in as `login` (a roster name logging in again
+    /// from `from`); their ids and addresses.
+    pub(crate) fn replace_login(&self, login: &str, from: &str) -> Vec<(u64, String)> {
+        let earlier: Vec<Arc<Member>> = self
+            .students()
+            .into_iter()
+            .filter(|m| m.login == login)
+            .collect();
+        for m in &earlier {
+            m.push(Command::Replaced(from.to_string()));
+        }
+        earlier.iter().map(|m| (m.id, m.addr.clone())).collect()
+    }
+
     /// Ask one session; false when it is gone.
     pub(crate) fn tell(&self, id: u64, c: Command) -> bool {
         let m = lock(&self.members).get(&id).cloned();
@@ -414,6 +457,10 @@ impl Class {
                         (Some(a), Some(b)) => Some(a.max(b)),
                         (a, b) => a.or(b),
                     };
+                    for (id, m) in r.lessons {
+                        let e = e.lessons.entry(id).or_default();
+                        *e = e.merge(m);
+                    }
                 }
             }
         }
@@ -525,10 +572,44 @@ pub fn report_markdown(records: &[Record], written: SystemTime) -> String {
     out
 }
 
-/// Write the class report (CSV and Markdown) into `state_dir/reports/`, each file
-/// atomically, named after the time (`class-2026-12-01T10-30-00Z.csv` and `.md`).
-/// Returns both paths.
-pub fn write_report(state_dir: &Path, records: &[Record]) -> Result<(PathBuf, PathBuf)> {
+/// The report's line on the roster's students who never connected (their gradebook rows
+/// are zeros).
+fn never_came(roster: &Roster, records: &[Record]) -> String {
+    let came: Vec<&str> = records.iter().map(|r| r.name.as_str()).collect();
+    let absent = roster.absent(&came);
+    if absent.is_empty() {
+        return "\nEveryone on the roster came.\n".into();
+    }
+    let names: Vec<String> = absent.iter().map(|n| md_cell(n)).collect();
+    format!(
+        "\nNever connected ({} of {} on the roster): {}.\n",
+        absent.len(),
+        roster.students.len(),
+        names.join(", ")
+    )
+}
+
+/// What the gradebook is made from, besides the records: its conventions, the roster and
+/// the class's lessons.
+#[derive(Debug, Clone, Copy)]
+pub struct GradebookSpec<'a> {
+    /// Whose import conventions.
+    pub format: GradebookFormat,
+    /// The roster, when the class has one.
+    pub roster: Option<&'a Roster>,
+    /// The lessons, in menu order.
+    pub lessons: &'a [LessonInfo],
+}
+
+/// Write the class report (CSV and Markdown) and the gradebook into `state_dir/reports/`,
+/// each file atomically, named after the time (`class-2026-12-01T10-30-00Z.csv` and `.md`,
+/// `gradebook-2026-12-01T10-30-00Z.csv`, and for Canvas and Moodle the plain gradebook
+/// beside it as `gradebook-...-detail.csv`). Returns the report's two paths.
+pub fn write_report(
+    state_dir: &Path,
+    records: &[Record],
+    book: &GradebookSpec,
+) -> Result<(PathBuf, PathBuf)> {
     let now = SystemTime::now();
     let stamp = humantime::format_rfc3339_seconds(now)
         .to_string()
@@ -537,7 +618,20 @@ pub fn write_report(state_dir: &Path, records: &[Record]) -> Result<(PathBuf, Pa
     let csv = dir.join(format!("class-{stamp}.csv"));
     let md = dir.join(format!("class-{stamp}.md"));
     crate::fsutil::write_atomic(&csv, report_csv(records).as_bytes())?;
-    crate::fsutil::write_atomic(&md, report_markdown(records, now).as_bytes())?;
+    let mut md_text = report_markdown(records, now);
+    if let Some(roster) = book.roster {
+        md_text.push_str(&never_came(roster, records));
+    }
+    crate::fsutil::write_atomic(&md, md_text.as_bytes())?;
+    let grades = |format| {
+        super::gradebook::gradebook_csv(format, book.roster, book.lessons, records).into_bytes()
+    };
+    let gradebook = dir.join(format!("gradebook-{stamp}.csv"));
+    crate::fsutil::write_atomic(&gradebook, &grades(book.format))?;
+    if book.format != GradebookFormat::Plain {
+        let detail = dir.join(format!("gradebook-{stamp}-detail.csv"));
+        crate::fsutil::write_atomic(&detail, &grades(GradebookFormat::Plain))?;
+    }
     Ok((csv, md))
 }
 
@@ -558,6 +652,7 @@ mod tests {
                 wrong_in_a_row: 0,
             }),
             best_accuracy: Some(0.875),
+            lessons: BTreeMap::new(),
         }
     }
 

@@ -15,6 +15,7 @@ use russh::server::{Auth, ChannelOpenHandle, Msg, Session};
 use russh::{Channel, ChannelId, Pty};
 
 use super::accept::ConnState;
+use super::admit::Expected;
 use super::{code_matches, display_name, Shared};
 use crate::text::escaped;
 use crate::tui::{AppEvent, InputParser};
@@ -208,7 +209,7 @@ impl Conn {
     }
 
     /// Write a line to the client and close the channel (the connection may open another).
-    fn say_and_close(
+    pub(super) fn say_and_close(
         &mut self,
         session: &mut Session,
         channel: ChannelId,
@@ -251,19 +252,33 @@ impl russh::server::Handler for Conn {
         if self.throttled(user) {
             return Ok(self.reject_keeping_methods());
         }
-        let ok = self
-            .shared
-            .config
-            .code
-            .as_deref()
-            .is_some_and(|code| code_matches(password, code));
+        let (ok, how, wrong) = match self.expected_code(user) {
+            Expected::Personal(code) => (
+                code_matches(password, code),
+                "personal code",
+                "wrong personal code",
+            ),
+            Expected::ClassCode(code) => (
+                code.is_some_and(|code| code_matches(password, code)),
+                "class code",
+                "wrong class code",
+            ),
+        };
         if ok {
-            return Ok(self.accepted(user, "class code"));
+            return Ok(self.accepted(user, how));
         }
         if let Some(peer) = self.peer {
             self.shared.record_failure(peer.ip());
         }
-        eprintln!("{} login failed: wrong class code", self.who(user));
+        let roster = self.shared.config.roster.as_ref();
+        let why = if roster.is_some_and(|r| r.get(user).is_none())
+            && self.shared.config.teacher.as_deref() != Some(user)
+        {
+            "not on the roster"
+        } else {
+            wrong
+        };
+        eprintln!("{} login failed: {why}", self.who(user));
         Ok(self.reject_keeping_methods())
     }
 
@@ -366,12 +381,17 @@ impl russh::server::Handler for Conn {
             self.say_and_close(session, channel, NO_PTY, 1);
             return Ok(());
         };
+        if self.off_roster() {
+            self.refuse_off_roster(session, channel);
+            return Ok(());
+        }
+        let replaced = self.replace_earlier();
         // the teacher's place is kept for the teacher: a class filled by students (or by
         // one student's script) never turns the teacher away
         let slot = if self.leads_the_class() {
             self.shared.teacher_slot()
         } else {
-            let Some(slot) = self.shared.try_slot() else {
+            let Some(slot) = self.student_slot(replaced).await else {
                 self.log("refused: the class is full");
                 self.say_and_close(session, channel, FULL, 1);
                 return Ok(());

@@ -11,7 +11,7 @@
 //! Shared limits live in [`Shared`]: the session slots (`max_sessions`), the training
 //! queue ([`TrainQueue`]) and the failed-login counts per address.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -24,6 +24,8 @@ use crate::lesson::Lesson;
 use crate::tui::console::{ClassView, ConsoleEffect, Limits, Mirror};
 use crate::tui::training::TrainQueue;
 use crate::{Error, Result};
+use gradebook::{GradebookFormat, LessonInfo};
+use roster::Roster;
 
 use setup::code_matches;
 pub use setup::{
@@ -32,13 +34,16 @@ pub use setup::{
 };
 
 mod accept;
+mod admit;
 pub mod class;
 mod conn;
 mod follow;
+pub mod gradebook;
 mod handover;
 mod message;
 mod output;
 mod role;
+pub mod roster;
 mod session;
 mod setup;
 mod start;
@@ -96,6 +101,11 @@ pub struct ServeConfig {
     /// The user name that leads the class: students pressing `f` on the menu follow this
     /// user's lesson and step. When keys are configured the teacher must log in by key.
     pub teacher: Option<String>,
+    /// The class roster (`--roster`): only its names log in (and the teacher), one session
+    /// each, with a personal code where it gives one.
+    pub roster: Option<Arc<Roster>>,
+    /// Whose conventions the gradebook written with the report follows (`--gradebook`).
+    pub gradebook: GradebookFormat,
     /// Tests only (the CLI never sets it): a session panics when its student presses this
     /// key, to check that a crashed session still gives the student their terminal back.
     #[doc(hidden)]
@@ -126,13 +136,21 @@ impl ServeConfig {
             max_unauthenticated: DEFAULT_MAX_UNAUTHENTICATED,
             output_timeout: Duration::from_secs(30),
             teacher: None,
+            roster: None,
+            gradebook: GradebookFormat::Plain,
             panic_key: None,
         }
     }
 
-    /// Anyone may log in: no code and no keys (allowed on loopback only).
+    /// Anyone may log in: no code, no keys and no personal codes (allowed on loopback
+    /// only; a roster still limits the names).
     pub fn is_open(&self) -> bool {
-        self.code.is_none() && self.authorized_keys.is_empty()
+        self.code.is_none() && self.authorized_keys.is_empty() && !self.has_personal_codes()
+    }
+
+    /// The roster gives some student a personal code.
+    pub fn has_personal_codes(&self) -> bool {
+        self.roster.as_ref().is_some_and(|r| r.has_codes())
     }
 }
 
@@ -141,6 +159,8 @@ impl ServeConfig {
 pub struct Shared {
     config: ServeConfig,
     lessons: Vec<Lesson>,
+    /// The lessons as the gradebook names them (id, title, steps).
+    lesson_info: Vec<LessonInfo>,
     /// Sessions showing the app now, the teacher's included.
     sessions: AtomicUsize,
     /// Students' sessions now (at most `max_sessions`; the teacher's never count).
@@ -159,8 +179,10 @@ pub struct Shared {
     /// anything waits for it still ends the class properly), and its wake-up.
     signalled: Arc<AtomicBool>,
     signal: tokio::sync::Notify,
-    /// The names of the sessions now running (each unique: see [`Shared::lease_name`]).
-    names: Mutex<HashSet<String>>,
+    /// The names of the sessions now running, each with its lease's number (each unique:
+    /// see [`Shared::lease_name`]; a roster's name passes to its newest login).
+    names: Mutex<HashMap<String, u64>>,
+    lease_seq: AtomicU64,
     /// The open connections (see [`accept`]).
     conns: accept::Registry,
     /// Sessions whose output is still being sent (their goodbye included).
@@ -174,6 +196,7 @@ pub struct Shared {
 pub struct NameLease {
     shared: Arc<Shared>,
     name: String,
+    holder: u64,
 }
 
 impl NameLease {
@@ -186,7 +209,10 @@ impl NameLease {
 impl Drop for NameLease {
     fn drop(&mut self) {
         let mut names = self.shared.names.lock().unwrap_or_else(|e| e.into_inner());
-        names.remove(&self.name);
+        // a newer login of a roster name may hold it now
+        if names.get(&self.name) == Some(&self.holder) {
+            names.remove(&self.name);
+        }
     }
 }
 
@@ -235,7 +261,7 @@ impl Shared {
     /// Whether `name` is leased by a running session now.
     fn name_taken(&self, name: &str) -> bool {
         let names = self.names.lock().unwrap_or_else(|e| e.into_inner());
-        names.contains(name)
+        names.contains_key(name)
     }
 
     /// A name no running session has: `base`, else `base-2`, `base-3` ... (a whole class
@@ -245,12 +271,27 @@ impl Shared {
         let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
         let name = std::iter::once(base.to_string())
             .chain((2..).map(|i| format!("{base}-{i}")))
-            .find(|n| !names.contains(n) && Some(n.as_str()) != reserved)
+            .find(|n| !names.contains_key(n) && Some(n.as_str()) != reserved)
             .unwrap_or_else(|| unreachable!("the counter never ends"));
-        names.insert(name.clone());
+        let holder = self.lease_seq.fetch_add(1, Ordering::SeqCst);
+        names.insert(name.clone(), holder);
         NameLease {
             shared: Arc::clone(self),
             name,
+            holder,
+        }
+    }
+
+    /// `name` for this session even while an earlier one has it (a roster's name: the
+    /// newest login holds it, and the earlier session is ended).
+    fn take_name(self: &Arc<Self>, name: &str) -> NameLease {
+        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        let holder = self.lease_seq.fetch_add(1, Ordering::SeqCst);
+        names.insert(name.to_string(), holder);
+        NameLease {
+            shared: Arc::clone(self),
+            name: name.to_string(),
+            holder,
         }
     }
 
@@ -391,7 +432,7 @@ impl Server {
         let report = shared.write_class_report();
         match &report {
             Ok((csv, md)) => eprintln!(
-                "class report: {} and {}",
+                "class report: {} and {} (the gradebook beside them)",
                 crate::text::path(csv),
                 crate::text::path(md)
             ),
@@ -402,6 +443,8 @@ impl Server {
                     class::report_markdown(&shared.class.records(), std::time::SystemTime::now());
                 use std::io::Write as _;
                 let _ = writeln!(std::io::stdout(), "{md}");
+                let book = shared.gradebook_csv(&shared.class.records());
+                let _ = writeln!(std::io::stdout(), "## Gradebook (CSV)\n\n{book}");
             }
         }
         self.stop_now();
@@ -485,6 +528,11 @@ impl Shared {
             locked: self.class.locked(),
             message: self.class.message().map(|(_, m)| m),
             limits,
+            absent: self.config.roster.as_ref().map(|r| {
+                let rows = self.class.rows();
+                let here: Vec<&str> = rows.iter().map(|s| s.login.as_str()).collect();
+                r.absent(&here).into_iter().map(str::to_string).collect()
+            }),
             mirror: mirror.and_then(|id| {
                 self.class
                     .mirror(id)
@@ -554,7 +602,7 @@ impl Shared {
             }
             ConsoleEffect::Report => Some(match self.write_class_report() {
                 Ok((csv, md)) => format!(
-                    "report written: {} and {}",
+                    "report written: {} and {} (the gradebook beside them)",
                     crate::text::path(&csv),
                     crate::text::path(&md)
                 ),
@@ -564,9 +612,25 @@ impl Shared {
         }
     }
 
+    /// What the gradebook is made from besides the records.
+    fn gradebook_spec(&self) -> class::GradebookSpec<'_> {
+        class::GradebookSpec {
+            format: self.config.gradebook,
+            roster: self.config.roster.as_deref(),
+            lessons: &self.lesson_info,
+        }
+    }
+
+    /// The gradebook of `records` as CSV text (printed when it cannot be written).
+    fn gradebook_csv(&self, records: &[class::Record]) -> String {
+        let spec = self.gradebook_spec();
+        gradebook::gradebook_csv(spec.format, spec.roster, spec.lessons, records)
+    }
+
     /// Write the class report into the state folder.
     pub(crate) fn write_class_report(&self) -> Result<(PathBuf, PathBuf)> {
-        class::write_report(&self.config.state_dir, &self.class.records())
+        let book = self.gradebook_spec();
+        class::write_report(&self.config.state_dir, &self.class.records(), &book)
     }
 }
 
@@ -594,7 +658,9 @@ pub fn start(config: ServeConfig) -> Result<Server> {
     if config.code.as_deref().is_some_and(str::is_empty) {
         return Err(Error::Usage("the class code is empty".into()));
     }
+    admit::check_roster(&config)?;
     let lessons = crate::lesson::load(config.lessons_dir.as_deref())?;
+    let lesson_info = LessonInfo::of(&lessons);
     let key = load_or_create_host_key(&config.state_dir.join(HOST_KEY_FILE))?;
     let fingerprint = key.public_key().fingerprint(HashAlg::Sha256).to_string();
 
@@ -615,7 +681,7 @@ pub fn start(config: ServeConfig) -> Result<Server> {
         .map_err(|e| Error::Other(format!("cannot read the bound address: {e}")))?;
 
     let mut methods = russh::MethodSet::empty();
-    if config.code.is_some() {
+    if config.code.is_some() || config.has_personal_codes() {
         methods.push(russh::MethodKind::Password);
     }
     if !config.authorized_keys.is_empty() {
@@ -645,6 +711,7 @@ pub fn start(config: ServeConfig) -> Result<Server> {
     let shared = Arc::new(Shared {
         queue: TrainQueue::new(config.max_trainings),
         lessons,
+        lesson_info,
         sessions: AtomicUsize::new(0),
         students: AtomicUsize::new(0),
         failures: Mutex::new(HashMap::new()),
@@ -655,7 +722,8 @@ pub fn start(config: ServeConfig) -> Result<Server> {
         stopping: AtomicBool::new(false),
         signalled: Arc::new(AtomicBool::new(false)),
         signal: tokio::sync::Notify::new(),
-        names: Mutex::new(HashSet::new()),
+        names: Mutex::new(HashMap::new()),
+        lease_seq: AtomicU64::new(1),
         conns: accept::Registry::default(),
         writers: AtomicUsize::new(0),
         class: Arc::default(),
@@ -772,6 +840,25 @@ mod tests {
         // a login name that looks like a renamed one does not take another's name
         let d = sh.lease_name("student-3", None);
         assert_eq!(d.name(), "student-3-2");
+    }
+
+    #[test]
+    fn a_roster_name_passes_to_its_newest_login() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = start(ServeConfig::new(
+            "127.0.0.1:0".parse().unwrap(),
+            dir.path().into(),
+        ))
+        .unwrap();
+        let sh = &server.shared;
+        let old = sh.take_name("ada");
+        let new = sh.take_name("ada");
+        assert_eq!((old.name(), new.name()), ("ada", "ada"));
+        // the replaced session ending does not free the name its successor holds
+        drop(old);
+        assert!(sh.name_taken("ada"));
+        drop(new);
+        assert!(!sh.name_taken("ada"));
     }
 
     #[test]

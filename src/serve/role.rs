@@ -101,6 +101,13 @@ impl Class {
                 Command::End(line) => {
                     return Commanded::End(escaped(&line).into_owned(), "ended by the teacher");
                 }
+                Command::Replaced(from) => {
+                    let line = format!(
+                        "You logged in again (from {}): this session ends here.",
+                        escaped(&from)
+                    );
+                    return Commanded::End(line, "replaced by a new login of the same name");
+                }
             }
         }
         Commanded::Go(changed)

@@ -142,7 +142,13 @@ impl Conn {
         let by_name_only = config.authorized_keys.is_empty();
         let leads = self.leads_the_class();
         let reserved = config.teacher.as_deref().filter(|_| !leads);
-        let lease = shared.lease_name(name, reserved);
+        // a roster's name is one student's: the newest login holds it (the earlier session
+        // was told to end, see `admit.rs`)
+        let lease = if config.roster.is_some() && !leads {
+            shared.take_name(name)
+        } else {
+            shared.lease_name(name, reserved)
+        };
         let role = match &config.teacher {
             None => Role::Alone,
             Some(t)

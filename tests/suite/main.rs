@@ -29,6 +29,7 @@ mod quiz;
 mod references;
 mod serve_console;
 mod serve_hostile;
+mod serve_roster;
 mod serve_ssh;
 mod train_full;
 mod train_short;

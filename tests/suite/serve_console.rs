@@ -333,6 +333,11 @@ fn report_files(state: &Path, ext: &str) -> Vec<std::path::PathBuf> {
         .map(|d| {
             d.filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|e| e == ext))
+                // the report's files, not the gradebook written beside them
+                .filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("class-"))
+                })
                 .collect()
         })
         .unwrap_or_default();

@@ -565,4 +565,6 @@ fn the_report_is_printed_when_it_cannot_be_saved() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(rest.contains("the class report was not written"), "{rest}");
     assert!(stdout.contains("# Class report"), "{stdout}");
+    // and the gradebook, as CSV
+    assert!(stdout.contains("## Gradebook (CSV)\n\nlogin,"), "{stdout}");
 }

@@ -209,6 +209,9 @@ pub struct ClassView {
     pub limits: Limits,
     /// The mirror asked for, when one is.
     pub mirror: Option<Mirror>,
+    /// With a roster (`serve --roster`), its names not connected now, in its order;
+    /// `None` without one.
+    pub absent: Option<Vec<String>>,
     /// The console runs in the teacher's session (Tab goes to their own lessons).
     pub in_session: bool,
 }
@@ -400,9 +403,15 @@ impl Console {
         self.order().iter().position(|r| r.id == id)
     }
 
+    /// Students' rows that fit: [`Console::rows_shown`] less the roster's absent line.
+    pub fn list_rows(&self) -> usize {
+        let absent_line = usize::from(self.class.absent.is_some());
+        self.rows_shown.saturating_sub(absent_line).max(1)
+    }
+
     fn keep_selection_shown(&mut self) {
         let n = self.class.students.len();
-        let shown = self.rows_shown.max(1);
+        let shown = self.list_rows();
         self.scroll = self.scroll.min(n.saturating_sub(shown));
         if let Some(i) = self.selected_index() {
             if i < self.scroll {
@@ -524,8 +533,8 @@ impl Console {
         match action {
             A::Up => self.select_by(-1),
             A::Down => self.select_by(1),
-            A::PageUp => self.select_by(-(self.rows_shown.max(1) as isize)),
-            A::PageDown => self.select_by(self.rows_shown.max(1) as isize),
+            A::PageUp => self.select_by(-(self.list_rows() as isize)),
+            A::PageDown => self.select_by(self.list_rows() as isize),
             A::Sort => {
                 self.sort = self.sort.next();
                 self.keep_selection_shown();

@@ -371,3 +371,31 @@ fn quitting_the_servers_console_asks_first() {
     };
     assert_eq!(c.key(ctrl_c), vec![ConsoleEffect::Quit]);
 }
+
+#[test]
+fn with_a_roster_the_absent_are_listed_and_the_selection_stays_shown() {
+    let mut view = class();
+    view.students = (0..30)
+        .map(|i| row(i, &format!("s{i:02}"), Place::Menu))
+        .collect();
+    view.absent = Some((0..25).map(|i| format!("away{i:02}")).collect());
+    let mut c = Console::new();
+    c.rows_shown = 17; // 24 rows less the head (4) and the bottom (3)
+    c.update(view);
+    assert_eq!(c.list_rows(), 16, "the absent line takes a row of the list");
+    for _ in 0..29 {
+        c.key(Key::new(KeyCode::Down));
+    }
+    let screen = draw(&c, 80, 24);
+    let absent = line_with(&screen, "absent (25): away00, away01");
+    assert!(absent.trim_end().ends_with("more"), "{screen}");
+    assert!(absent.chars().count() <= 80);
+    // the last student, selected, is still on the screen above the hints
+    assert!(line_with(&screen, "s29").starts_with('▶'), "{screen}");
+    // everyone here: said so
+    c.class.absent = Some(Vec::new());
+    assert!(draw(&c, 80, 24).contains("absent: nobody"));
+    // without a roster, no line
+    c.class.absent = None;
+    assert!(!draw(&c, 80, 24).contains("absent"));
+}

@@ -126,6 +126,39 @@ fn render_class_head(console: &Console, theme: &Theme, area: Rect, buf: &mut Buf
         short_duration(l.idle_timeout),
     );
     put(buf, line_at(area, 2), &legend, theme.dim(), theme);
+    if let Some(absent) = &class.absent {
+        let line = absent_line(absent, usize::from(area.width), theme);
+        let style = if absent.is_empty() {
+            theme.dim()
+        } else {
+            theme.notice()
+        };
+        put(buf, line_at(area, 3), &line, style, theme);
+    }
+}
+
+/// ` absent (3): kim, lee +1 more`: the roster's names not connected, as many as fit in
+/// `w` columns, and how many more.
+fn absent_line(absent: &[String], w: usize, theme: &Theme) -> String {
+    if absent.is_empty() {
+        return " absent: nobody (everyone on the roster is connected)".into();
+    }
+    let mut line = format!(" absent ({}):", absent.len());
+    for (i, name) in absent.iter().enumerate() {
+        let piece = format!("{} {}", if i == 0 { "" } else { "," }, clean(theme, name));
+        let rest = absent.len() - i - 1;
+        let more = if rest > 0 {
+            format!(" +{rest} more")
+        } else {
+            String::new()
+        };
+        if width(&line) + width(&piece) + width(&more) > w {
+            line.push_str(&format!(" +{} more", absent.len() - i));
+            break;
+        }
+        line.push_str(&piece);
+    }
+    line
 }
 
 /// The column heads and a row per student (as many as fit, from the scroll position).
@@ -160,9 +193,10 @@ fn render_rows(console: &Console, theme: &Theme, area: Rect, buf: &mut Buffer) {
         cell("idle", 5),
         cell("online", 5),
     );
-    put(buf, line_at(area, 3), &header, theme.heading(), theme);
+    let head_y = 3 + u16::from(console.class.absent.is_some());
+    put(buf, line_at(area, head_y), &header, theme.heading(), theme);
 
-    let list_top = 4u16;
+    let list_top = head_y + 1;
     let list_h = area.height.saturating_sub(list_top + BOTTOM_ROWS);
     let order = console.order();
     if order.is_empty() {
@@ -203,7 +237,7 @@ fn render_rows(console: &Console, theme: &Theme, area: Rect, buf: &mut Buffer) {
         if mw < area.width {
             buf.set_stringn(
                 area.right() - mw,
-                area.y + 3,
+                area.y + head_y,
                 &more,
                 usize::from(mw),
                 theme.dim(),
