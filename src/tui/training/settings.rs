@@ -320,47 +320,11 @@ impl SettingsForm {
     }
 }
 
-/// Draw the settings step.
-pub(crate) fn render(
-    theme: &Theme,
-    st: &TrainingState,
-    form: &SettingsForm,
-    area: Rect,
-    buf: &mut Buffer,
-) {
+/// The lines under the settings: what the selected field does or what Enter starts, and
+/// what the run will train.
+fn notes(theme: &Theme, st: &TrainingState, form: &SettingsForm, area: Rect) -> Vec<Line<'static>> {
     let s = &st.prefs.settings;
-    let sym = theme.symbols();
-    let mut lines: Vec<Line> = vec![Line::styled("Settings for this run", theme.heading())];
-    if area.height >= 30 {
-        lines.push(Line::raw(""));
-    }
-    // room for a value: the panel's inner width, less the label and the padding
-    let value_room = usize::from(area.width.min(if area.width >= 100 {
-        area.width / 2
-    } else {
-        area.width
-    }))
-    .saturating_sub(22)
-    .max(8);
-    for (i, f) in SettingField::ALL.iter().enumerate() {
-        let selected = i == form.field;
-        let value = if selected && !form.input.is_empty() {
-            format!("{}_", form.input)
-        } else {
-            field_value(st, form, *f, value_room, sym.ellipsis)
-        };
-        let pointer = if selected { sym.pointer } else { " " };
-        let label = format!(" {pointer} {:<14}", f.label());
-        let style = if selected {
-            theme.selected()
-        } else {
-            Style::new()
-        };
-        lines.push(Line::from(vec![
-            Span::raw(label),
-            Span::styled(format!(" {value} "), style),
-        ]));
-    }
+    let mut lines: Vec<Line> = Vec::new();
     // the panel's height (see the layout below): a blank line only where it fits
     let panel_rows = if area.width < 100 && area.height >= 22 {
         area.height - 9
@@ -431,6 +395,50 @@ pub(crate) fn render(
         &s.arch(),
         st.data.classes.len().max(1),
     )));
+    lines
+}
+
+/// Draw the settings step.
+pub(crate) fn render(
+    theme: &Theme,
+    st: &TrainingState,
+    form: &SettingsForm,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let sym = theme.symbols();
+    let mut lines: Vec<Line> = vec![Line::styled("Settings for this run", theme.heading())];
+    if area.height >= 30 {
+        lines.push(Line::raw(""));
+    }
+    // room for a value: the panel's inner width, less the label and the padding
+    let value_room = usize::from(area.width.min(if area.width >= 100 {
+        area.width / 2
+    } else {
+        area.width
+    }))
+    .saturating_sub(22)
+    .max(8);
+    for (i, f) in SettingField::ALL.iter().enumerate() {
+        let selected = i == form.field;
+        let value = if selected && !form.input.is_empty() {
+            format!("{}_", form.input)
+        } else {
+            field_value(st, form, *f, value_room, sym.ellipsis)
+        };
+        let pointer = if selected { sym.pointer } else { " " };
+        let label = format!(" {pointer} {:<14}", f.label());
+        let style = if selected {
+            theme.selected()
+        } else {
+            Style::new()
+        };
+        lines.push(Line::from(vec![
+            Span::raw(label),
+            Span::styled(format!(" {value} "), style),
+        ]));
+    }
+    lines.extend(notes(theme, st, form, area));
     let text: Vec<Line> = lines
         .into_iter()
         .map(|l| {
