@@ -18,21 +18,8 @@ use common::parity::{self, batch, ARCHS};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-fn emu() -> Option<EmuGpu> {
-    match EmuGpu::new() {
-        Ok(Some(g)) => Some(g),
-        Ok(None) => {
-            crate::common::missing_reference(
-                "no C++ compiler (c++, g++, clang++ or $CXX) for the GPU emulator",
-            );
-            None
-        }
-        Err(e) => panic!("GPU emulator: {e}"),
-    }
-}
-
 fn gpu() -> Option<CudaBackend<EmuGpu>> {
-    emu().map(CudaBackend::new)
+    EmuGpu::or_skip().map(CudaBackend::new)
 }
 
 #[test]

@@ -20,21 +20,8 @@ use common::parity::{self, assert_close, batch};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-fn emu() -> Option<EmuGpu> {
-    match EmuGpu::new() {
-        Ok(Some(g)) => Some(g),
-        Ok(None) => {
-            crate::common::missing_reference(
-                "no C++ compiler (c++, g++, clang++ or $CXX) for the GPU emulator",
-            );
-            None
-        }
-        Err(e) => panic!("GPU emulator: {e}"),
-    }
-}
-
 fn gpu() -> Option<CudaBackend<EmuGpu>> {
-    emu().map(CudaBackend::new)
+    EmuGpu::or_skip().map(CudaBackend::new)
 }
 
 #[test]
@@ -48,7 +35,9 @@ fn every_golden_tensor_is_within_tolerance_on_the_emulated_gpu() {
 /// ChaCha8 stream: any word position (inside a block, across blocks), any stream.
 #[test]
 fn device_dropout_masks_are_the_cpu_generator_stream() {
-    let Some(mut g) = emu() else { return };
+    let Some(mut g) = EmuGpu::or_skip() else {
+        return;
+    };
     for (seed, stream, start, len, p) in [
         (42u64, 0u64, 0u128, 100usize, DROP2D_P),
         (7, 0, 5, 37, DROP_P),
@@ -111,7 +100,7 @@ fn train_steps_with_dropout_match_the_cpu_backend() {
 /// moments when the emulator runs every launch's blocks and threads last to first.
 #[test]
 fn results_do_not_depend_on_the_order_threads_run_in() {
-    let Some(g) = emu() else { return };
+    let Some(g) = EmuGpu::or_skip() else { return };
     let mut be = CudaBackend::new(g);
     let run = |be: &mut CudaBackend<EmuGpu>, reverse: bool| {
         be.gpu_mut().set_reverse(reverse);
@@ -162,7 +151,7 @@ fn bad_batches_are_errors_not_panics() {
 /// validation.
 #[test]
 fn a_short_training_run_matches_the_cpu() {
-    let Some(g) = emu() else { return };
+    let Some(g) = EmuGpu::or_skip() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("shapes");
     cnn_tutor::data::generate(&dir, 4, 3).unwrap();
@@ -221,7 +210,7 @@ fn a_short_training_run_matches_the_cpu() {
 /// on the emulated GPU and on the CPU (a few seconds).
 #[test]
 fn batches_of_50_real_images_match_the_cpu() {
-    let Some(g) = emu() else { return };
+    let Some(g) = EmuGpu::or_skip() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("shapes");
     cnn_tutor::data::generate(&dir, 400, 42).unwrap();

@@ -136,6 +136,21 @@ pub struct EmuGpu {
 }
 
 impl EmuGpu {
+    /// The emulator, or `None` after [`super::missing_reference`] (no C++ compiler);
+    /// kernels that do not build fail the test.
+    pub fn or_skip() -> Option<EmuGpu> {
+        match EmuGpu::new() {
+            Ok(Some(g)) => Some(g),
+            Ok(None) => {
+                super::missing_reference(
+                    "no C++ compiler (c++, g++, clang++ or $CXX) for the GPU emulator",
+                );
+                None
+            }
+            Err(e) => panic!("GPU emulator: {e}"),
+        }
+    }
+
     /// The emulator, or why not (no compiler: `Ok(None)`; kernels that do not build: Err).
     pub fn new() -> std::result::Result<Option<EmuGpu>, String> {
         let Some(cxx) = compiler() else {
