@@ -54,6 +54,11 @@ impl Prepared {
     /// checked (two classes and two images at least), split, and the network placed.
     pub fn new(config: TrainConfig, dataset: Arc<Dataset>) -> Result<Prepared> {
         config.validate()?;
+        Prepared::on_data(config, dataset)
+    }
+
+    /// [`Prepared::new`] for settings already checked.
+    fn on_data(config: TrainConfig, dataset: Arc<Dataset>) -> Result<Prepared> {
         let classes = dataset.classes.len();
         if classes < 2 {
             return Err(Error::Data(format!(
@@ -142,6 +147,6 @@ pub fn prepare(
     if cancel.load(Ordering::SeqCst) {
         return Ok(None);
     }
-    let run = Prepared::new(config, Arc::new(dataset))?;
+    let run = Prepared::on_data(config, Arc::new(dataset))?;
     Ok(Some(Ready { run, backend }))
 }
