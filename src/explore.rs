@@ -432,6 +432,11 @@ impl Explorer {
         Explorer::from_pixels(net, meta.classes, &pixels)
     }
 
+    /// The image explored: normalised, CHW.
+    pub fn input(&self) -> &[f32] {
+        &self.input
+    }
+
     /// The net explored.
     pub fn net(&self) -> &Net {
         &self.net

@@ -18,5 +18,6 @@ pub mod serve;
 pub mod text;
 pub mod train;
 pub mod tui;
+pub mod why;
 
 pub use error::{Error, Result};

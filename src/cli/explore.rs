@@ -50,6 +50,36 @@ pub struct ExploreArgs {
     /// One JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Why the network decided: an attribution map for --class, in evaluation mode.
+    /// saliency: the largest over the channels of |d score / d pixel| (128x128);
+    /// gradcam: the feature maps after the last convolution (--layer to choose another)
+    /// weighted by their mean gradient, ReLU (relu3: 32x32); occlusion: the probability
+    /// lost when a grey patch hides each place (15x15 at the defaults).
+    #[arg(long, value_name = "METHOD")]
+    pub explain: Option<String>,
+    /// The class to explain, by name (default: the predicted class).
+    #[arg(long, value_name = "NAME", requires = "explain")]
+    pub class: Option<String>,
+    /// Occlusion's patch side, in pixels.
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "explain",
+        help = "Occlusion's patch side in pixels [default: 16]"
+    )]
+    pub patch: Option<usize>,
+    /// Occlusion's step between patches, in pixels.
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "explain",
+        help = "Occlusion's step between patches in pixels [default: 8]"
+    )]
+    pub stride: Option<usize>,
+    /// The same map for a network of the same layers before training (seed 0): the sanity
+    /// check that a map shows what was learned.
+    #[arg(long, requires = "explain")]
+    pub untrained: bool,
 }
 
 fn parse_at(s: &str) -> std::result::Result<(usize, usize), String> {
@@ -64,15 +94,41 @@ fn parse_at(s: &str) -> std::result::Result<(usize, usize), String> {
 /// Run `cnn-tutor explore`.
 pub fn run(args: &ExploreArgs, global: &GlobalOpts) -> Result<()> {
     let e = Explorer::from_files(&args.model, &args.image)?;
-    let text = match args.layer.as_deref() {
-        None => overview(&e, args),
+    let text = match (args.explain.as_deref(), args.layer.as_deref()) {
+        (Some(method), _) => {
+            let a = super::explain::attribution(&e, args, method)?;
+            if args.json {
+                super::explain::json_text(&e, &a, args.untrained)
+            } else {
+                super::explain::plain_text(&e, &a, args.untrained)
+            }
+        }
+        (None, layer) => layer_text(&e, args, layer)?,
+    };
+    let ascii = crate::tui::Theme::detect(global.ascii).ascii;
+    let text = if ascii && !args.json {
+        crate::tui::asciify(&text).into_owned()
+    } else {
+        text
+    };
+    crate::out!("{}", text);
+    if !text.ends_with('\n') {
+        crate::outln!();
+    }
+    Ok(())
+}
+
+/// The overview (no layer), the scores (fc) or one cell of a layer.
+fn layer_text(e: &Explorer, args: &ExploreArgs, layer: Option<&str>) -> Result<String> {
+    Ok(match layer {
+        None => overview(e, args),
         Some("fc" | "logits") => {
             if args.channel.is_some() || args.at.is_some() || args.input_channel.is_some() {
                 return Err(Error::Usage(
                     "--channel, --at and --input-channel are for a layer's maps; fc has one score per class".into(),
                 ));
             }
-            fc(&e, args.json)
+            fc(e, args.json)
         }
         Some(name) => {
             let stage = e.stage_named(name)?;
@@ -95,24 +151,13 @@ pub fn run(args: &ExploreArgs, global: &GlobalOpts) -> Result<()> {
                     if args.json {
                         conv_json(&cell).to_string()
                     } else {
-                        conv_plain(&e, &cell, args.input_channel)?
+                        conv_plain(e, &cell, args.input_channel)?
                     }
                 }
-                _ => cell_text(&e, stage, channel, row, col, args.json)?,
+                _ => cell_text(e, stage, channel, row, col, args.json)?,
             }
         }
-    };
-    let ascii = crate::tui::Theme::detect(global.ascii).ascii;
-    let text = if ascii && !args.json {
-        crate::tui::asciify(&text).into_owned()
-    } else {
-        text
-    };
-    crate::out!("{}", text);
-    if !text.ends_with('\n') {
-        crate::outln!();
-    }
-    Ok(())
+    })
 }
 
 /// An f32 for JSON, written with the fewest digits that read back as the same f32

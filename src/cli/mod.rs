@@ -10,6 +10,7 @@ use crate::Result;
 
 pub mod data;
 pub mod evaluate;
+pub mod explain;
 pub mod explore;
 pub mod lessons;
 pub mod out;

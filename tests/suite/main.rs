@@ -42,3 +42,4 @@ mod tui_training;
 mod tui_training_classes;
 mod tui_training_data;
 mod tui_training_snapshots;
+mod why;

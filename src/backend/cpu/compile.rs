@@ -123,6 +123,8 @@ type Choice = (Kind, usize, Vec<(String, Src)>, String);
 /// batch norms (op index and channels), and the number of ops chosen so far.
 #[derive(Default)]
 struct Builder {
+    /// Fused fast paths allowed (off when every named output must be a step's output).
+    fuse: bool,
     segs: Vec<(usize, f32)>,
     bns: Vec<(usize, usize)>,
     ops: usize,
@@ -167,7 +169,8 @@ impl Builder {
                 (kind, 1, named(Src::Out), label_of(l))
             }
             (Layer::MaxPool { k: 2, stride: 2 }, Shape::Maps { c, h, w })
-                if h % 2 == 0
+                if self.fuse
+                    && h % 2 == 0
                     && w % 2 == 0
                     && layers.get(i + 1).map(|n| n.layer) == Some(Layer::Relu) =>
             {
@@ -207,7 +210,7 @@ impl Builder {
                 (Kind::BatchNorm { c, bn }, 1, named(Src::Out), label_of(l))
             }
             (Layer::Dropout2d { .. } | Layer::Relu, Shape::Maps { c, h, w })
-                if tail_len(layers, i).is_some() =>
+                if self.fuse && tail_len(layers, i).is_some() =>
             {
                 self.tail(layers, i, c, h * w)
             }
@@ -278,8 +281,18 @@ impl Builder {
 
 impl Compiled {
     pub(super) fn new(plan: &Plan) -> Compiled {
+        Compiled::with(plan, true, false)
+    }
+
+    /// `fuse`: take the fused fast paths where the layers match one (training and
+    /// prediction do); without, every layer is its own step and every named output a
+    /// step's output. `input_grad`: the first step computes its input gradient too.
+    pub(super) fn with(plan: &Plan, fuse: bool, input_grad: bool) -> Compiled {
         let layers = &plan.layers;
-        let mut b = Builder::default();
+        let mut b = Builder {
+            fuse,
+            ..Builder::default()
+        };
         let mut ops = Vec::new();
         let mut i = 0;
         while i < layers.len() {
@@ -296,7 +309,7 @@ impl Compiled {
                 tensors,
                 in_len: l.input.len(),
                 out_len: last.output.len(),
-                first: i == 0,
+                first: i == 0 && !input_grad,
                 names,
                 label,
             });

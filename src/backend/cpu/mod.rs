@@ -30,7 +30,10 @@ use crate::nn::net::{Net, Trace};
 use crate::{Error, Result};
 
 mod compile;
+mod explain;
 mod steps;
+
+pub use explain::{score_gradients, ScoreGrads};
 
 use compile::*;
 use steps::*;
