@@ -93,7 +93,7 @@ impl Method {
 }
 
 /// One attribution map.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Attribution {
     pub method: Method,
     /// The class explained.
@@ -379,6 +379,46 @@ pub fn resample(map: &Array2<f32>, rows: usize, cols: usize) -> Array2<f32> {
     })
 }
 
+/// The map laid over an `h` x `w` image for drawing: each pixel the mean of the map cells
+/// whose footprint covers it (a Grad-CAM cell covers its block of pixels, an occlusion
+/// cell its patch; 0 where none does), negative values as 0, divided by the largest, so
+/// 0..1.
+pub fn pixel_weights(a: &Attribution, h: usize, w: usize) -> Vec<f32> {
+    let (mh, mw) = a.map.dim();
+    let (sy, sx, patch) = a.cell;
+    let (fy, fx) = (patch.max(sy).max(1), patch.max(sx).max(1));
+    let covering = |p: usize, step: usize, foot: usize, n: usize| {
+        let step = step.max(1);
+        let hi = (p / step).min(n.saturating_sub(1));
+        let lo = (p + 1).saturating_sub(foot).div_ceil(step);
+        lo..hi + 1
+    };
+    let mut out = vec![0.0f32; h * w];
+    for y in 0..h {
+        let rows = covering(y, sy, fy, mh);
+        for x in 0..w {
+            let cols = covering(x, sx, fx, mw);
+            let (mut sum, mut n) = (0.0f32, 0u32);
+            for r in rows.clone() {
+                for c in cols.clone() {
+                    if r * sy <= y && y < r * sy + fy && c * sx <= x && x < c * sx + fx {
+                        sum += a.map[[r, c]].max(0.0);
+                        n += 1;
+                    }
+                }
+            }
+            if n > 0 {
+                out[y * w + x] = sum / n as f32;
+            }
+        }
+    }
+    let top = out.iter().copied().fold(0.0f32, f32::max);
+    if top > 0.0 {
+        out.iter_mut().for_each(|v| *v /= top);
+    }
+    out
+}
+
 /// The largest value of a map and where (row, column), the first in reading order.
 pub fn peak(map: &Array2<f32>) -> (f32, (usize, usize)) {
     let mut best = (f32::NEG_INFINITY, (0, 0));
@@ -403,6 +443,38 @@ mod tests {
         let up = resample(&m, 4, 8);
         assert_eq!(up[[2, 5]], m[[2, 2]]);
         assert_eq!(peak(&m), (15.0, (3, 3)));
+    }
+
+    #[test]
+    fn pixel_weights_follow_each_cells_footprint() {
+        let mk = |map: Array2<f32>, cell| Attribution {
+            method: Method::GradCam,
+            class: 0,
+            probability: 0.5,
+            predicted: 0,
+            map,
+            layer: None,
+            cell,
+        };
+        // Grad-CAM-like: 2x2 cells of 4x4 pixels
+        let a = mk(
+            Array2::from_shape_vec((2, 2), vec![0.0, 2.0, -1.0, 4.0]).unwrap(),
+            (4, 4, 1),
+        );
+        let p = pixel_weights(&a, 8, 8);
+        assert_eq!(p[0], 0.0);
+        assert_eq!(p[5], 0.5);
+        assert_eq!(p[4 * 8], 0.0);
+        assert_eq!(p[7 * 8 + 7], 1.0);
+        // occlusion-like: patches of 4 every 2 pixels on a 6x6 image (2x2 positions)
+        let b = mk(
+            Array2::from_shape_vec((2, 2), vec![1.0, 0.0, 0.0, 0.0]).unwrap(),
+            (2, 2, 4),
+        );
+        let q = pixel_weights(&b, 6, 6);
+        assert_eq!(q[0], 1.0); // only the first patch covers (0, 0)
+        assert_eq!(q[2 * 6 + 2], 0.25); // all four cover (2, 2)
+        assert_eq!(q[5 * 6 + 5], 0.0);
     }
 
     #[test]

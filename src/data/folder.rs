@@ -245,6 +245,18 @@ impl LoadedImage {
     }
 }
 
+/// CHW u8 pixels (3 planes) to row-major RGB (for drawing).
+pub fn chw_to_rgb(chw: &[u8]) -> Vec<u8> {
+    let plane = chw.len() / 3;
+    let mut out = Vec::with_capacity(chw.len());
+    for i in 0..plane {
+        out.push(chw[i]);
+        out.push(chw[plane + i]);
+        out.push(chw[2 * plane + i]);
+    }
+    out
+}
+
 /// Turn any RGB image into CHW u8 pixels at 128x128 (resizing bilinearly when needed).
 pub fn rgb_to_chw(img: &RgbImage) -> Vec<u8> {
     let side = IMAGE_SIZE as u32;

@@ -21,9 +21,9 @@ pub mod split;
 pub mod stream;
 
 pub use folder::{
-    cmyk_to_rgb, decode_image, index_folder, load_folder, load_folder_budget, load_folder_notes,
-    load_folder_quiet, load_image, normalize_pixel, normalize_table, rgb_to_chw, Dataset,
-    FolderIndex, ImageRef, LoadedImage, MAX_PIXELS,
+    chw_to_rgb, cmyk_to_rgb, decode_image, index_folder, load_folder, load_folder_budget,
+    load_folder_notes, load_folder_quiet, load_image, normalize_pixel, normalize_table, rgb_to_chw,
+    Dataset, FolderIndex, ImageRef, LoadedImage, MAX_PIXELS,
 };
 pub use shapes::{create_image, draw_shape, generate, GenerateSummary, Shape, ShapeParams};
 pub use split::{batches, split, train_size};

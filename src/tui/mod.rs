@@ -33,6 +33,7 @@ mod terminal;
 mod theme;
 pub mod training;
 mod view;
+pub mod why_view;
 mod widgets;
 
 pub use app::{render, render_into, render_to_buffer, App, AppEffect, Screen, ScreenId};

@@ -42,4 +42,5 @@ mod tui_training;
 mod tui_training_classes;
 mod tui_training_data;
 mod tui_training_snapshots;
+mod tui_why;
 mod why;

@@ -397,7 +397,7 @@ fn summary(app: &App) -> String {
             app.should_quit()
         ),
         Some(s) => format!(
-            "{:?} {} {:?} {:?} {:?} {} {} {} {:?} {:?} {:?} {} {:?} {} help {:?} quit {}",
+            "{:?} {} {:?} {:?} {:?} {} {} {} {:?} {:?} {:?} {} {:?} {} help {:?} quit {} why {} {:?} {}",
             s.current(),
             s.channel,
             s.cell,
@@ -413,7 +413,10 @@ fn summary(app: &App) -> String {
             s.pixels().iter().map(|&p| u64::from(p)).sum::<u64>(),
             s.help,
             app.help(),
-            app.should_quit()
+            app.should_quit(),
+            s.why_on,
+            s.why_map.as_ref().map(|a| (a.method, a.class)),
+            s.why.untrained
         ),
     }
 }
@@ -514,6 +517,12 @@ fn every_inspector_key_does_what_it_says() {
         app
     };
     n += walk("drawing", &draw, &[]);
+    let why = || {
+        let mut app = at("conv2", false)();
+        key(&mut app, Key::char('y'));
+        app
+    };
+    n += walk("why view", &why, &[Action::ScrollUp]);
     assert!(n > 60, "{n} keys checked");
 }
 

@@ -277,6 +277,7 @@ fn fifty_classes_scroll_in_the_matrix_and_every_tab_draws_at_80x24() {
         what: "a test picture".into(),
         rgb: vec![128; 128 * 128 * 3],
         probs,
+        why: None,
     });
     for (w, h) in [(80, 24), (120, 40)] {
         cnn_tutor::tui::apply(&mut app, AppEvent::Resize(w, h));

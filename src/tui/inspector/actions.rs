@@ -80,6 +80,14 @@ pub enum Action {
     NextColor,
     /// Drawing: clear to white.
     ClearDrawing,
+    /// The why view (the image with its attribution map) on or off.
+    Why,
+    /// Why view: the next method.
+    WhyMethod,
+    /// Why view: the next class.
+    WhyClass,
+    /// Why view: an untrained network's map, or back.
+    WhyUntrained,
 }
 
 type B = Binding<Action, InspectorState>;
@@ -96,6 +104,10 @@ const DRAWING: &str = "Inspector: drawing";
 
 fn maps(s: &InspectorState) -> bool {
     s.focus == Focus::Maps
+}
+
+fn maps_not_why(s: &InspectorState) -> bool {
+    maps(s) && !s.why_on
 }
 
 fn cells(s: &InspectorState) -> bool {
@@ -126,6 +138,10 @@ fn has_validation(s: &InspectorState) -> bool {
     not_drawing(s) && s.has_validation()
 }
 
+fn why_on(s: &InspectorState) -> bool {
+    not_drawing(s) && s.why_on
+}
+
 fn may_open(s: &InspectorState) -> bool {
     s.may_open_files()
 }
@@ -134,6 +150,30 @@ fn may_open(s: &InspectorState) -> bool {
 /// applies says; hints are ordered by their number.
 pub const TABLE: &[B] = &[
     B::new(&[Ctrl('c')], Action::Quit),
+    // why: the attribution maps
+    B::new(&[Char('y')], Action::Why)
+        .when(not_drawing)
+        .hint(2, Label::new(&[Char('y')], "why?"))
+        .help(MAPS, Label::new(&[Char('y')], "why? (attribution maps)")),
+    B::new(&[Char('m')], Action::WhyMethod)
+        .when(why_on)
+        .hint(0, Label::new(&[Char('m')], "method"))
+        .help(
+            MAPS,
+            Label::new(
+                &[Char('m'), Char('c'), Char('u')],
+                "why: method, class, untrained",
+            ),
+        ),
+    B::new(&[Char('c')], Action::WhyClass)
+        .when(why_on)
+        .hint(0, Label::new(&[Char('c')], "class")),
+    B::new(&[Char('u')], Action::WhyUntrained)
+        .when(why_on)
+        .hint(0, Label::new(&[Char('u')], "untrained")),
+    B::new(&[ESC], Action::Why)
+        .when(why_on)
+        .hint(0, Label::new(&[ESC], "close why")),
     // choosing maps and stages
     B::new(&[UP, Char('k')], Action::PrevStage)
         .when(maps)
@@ -271,7 +311,7 @@ pub const TABLE: &[B] = &[
         .hint(2, Label::new(&[Char('?')], "help"))
         .help(MAPS, Label::new(&[Char('?')], "this help")),
     B::new(&[ESC], Action::Back)
-        .when(maps)
+        .when(maps_not_why)
         .hint(8, Label::new(&[ESC], "back"))
         .help(MAPS, Label::new(&[ESC], "back to where it opened")),
     B::new(&[Char('q')], Action::Quit)

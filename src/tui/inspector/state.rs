@@ -235,6 +235,12 @@ pub struct InspectorState {
     pub help: bool,
     /// Microseconds the last forward pass took (shown while drawing).
     pub last_pass_us: u128,
+    /// The why view is on (`y`): the image with an attribution map.
+    pub why_on: bool,
+    /// Its method, class and sanity check.
+    pub why: crate::tui::why_view::WhyChoice,
+    /// The map shown (computed when asked for).
+    pub why_map: Option<crate::why::Attribution>,
     validation: Vec<(String, Vec<u8>)>,
     /// Index into the validation images of the one shown (when one is).
     val_at: Option<usize>,
@@ -292,6 +298,9 @@ impl InspectorState {
             notice: None,
             help: false,
             last_pass_us: 0,
+            why_on: false,
+            why: Default::default(),
+            why_map: None,
             validation,
             val_at,
             rng,
@@ -523,6 +532,7 @@ impl InspectorState {
                 self.what = crate::text::escaped(&what).into_owned();
                 self.last_pass_us = start.elapsed().as_micros();
                 self.refresh();
+                self.refresh_why();
             }
             Err(e) => self.notice = Some(format!("cannot run the image: {e}")),
         }
@@ -571,9 +581,40 @@ impl InspectorState {
     }
 
     /// Do `action`.
+    /// Compute the why view's map for the image shown, when the view is on.
+    pub fn refresh_why(&mut self) {
+        if !self.why_on {
+            return;
+        }
+        match self.why.compute(self.explorer.net(), &self.pixels) {
+            Ok(a) => self.why_map = Some(a),
+            Err(e) => {
+                self.why_map = None;
+                self.notice = Some(e);
+            }
+        }
+    }
+
     pub fn act(&mut self, action: Action, effects: &mut Vec<Effect>) -> Outcome {
         self.notice = None;
         match action {
+            Action::Why => {
+                self.why_on = !self.why_on;
+                self.refresh_why();
+            }
+            Action::WhyMethod => {
+                self.why.next_method();
+                self.refresh_why();
+            }
+            Action::WhyClass => {
+                let shown = self.why_map.as_ref().map_or(0, |a| a.class);
+                self.why.next_class(shown, self.explorer.classes().len());
+                self.refresh_why();
+            }
+            Action::WhyUntrained => {
+                self.why.untrained = !self.why.untrained;
+                self.refresh_why();
+            }
             Action::Quit => return Outcome::Quit,
             Action::Help => self.help = true,
             Action::Back => return Outcome::Back,

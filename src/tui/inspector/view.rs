@@ -233,6 +233,16 @@ pub(crate) fn render(theme: &Theme, st: &InspectorState, area: Rect, buf: &mut B
         render_drawing(theme, st, Rect::new(area.x, y, area.width, bottom - y), buf);
         return;
     }
+    if let (true, Some(a)) = (st.why_on, &st.why_map) {
+        render_why(
+            theme,
+            st,
+            a,
+            Rect::new(area.x, y, area.width, bottom - y),
+            buf,
+        );
+        return;
+    }
     // the small pictures
     let big = area.height >= 34;
     let (tw, th) = if big { (8u16, 4u16) } else { (5, 2) };
@@ -266,6 +276,35 @@ pub(crate) fn render(theme: &Theme, st: &InspectorState, area: Rect, buf: &mut B
         return;
     }
     render_body(theme, st, Rect::new(area.x, y, area.width, bottom - y), buf);
+}
+
+/// The why view: the image with its map, and what the map is.
+fn render_why(
+    theme: &Theme,
+    st: &InspectorState,
+    a: &crate::why::Attribution,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let rgb = crate::data::chw_to_rgb(st.pixels());
+    let pic_w = (area.width / 2).min(52);
+    let used = crate::tui::why_view::render_picture(
+        theme,
+        &st.what,
+        &rgb,
+        a,
+        Rect::new(area.x, area.y, pic_w, area.height),
+        buf,
+    );
+    let x = area.x + used + 1;
+    let lines =
+        crate::tui::why_view::text_lines(theme, a, st.explorer().classes(), st.why.untrained);
+    Paragraph::new(lines)
+        .wrap(ratatui::widgets::Wrap { trim: true })
+        .render(
+            Rect::new(x, area.y, area.right().saturating_sub(x), area.height),
+            buf,
+        );
 }
 
 /// The stages in order: names (and shapes, when they fit), the one shown highlighted.

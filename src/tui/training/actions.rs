@@ -72,6 +72,14 @@ pub enum Action {
     OpenFile,
     /// Results: open the inspector (every map of one image, how each cell was computed).
     Inspect,
+    /// Predict and evaluation: the why view (the picture with its attribution map) on or off.
+    Why,
+    /// Why view: the next method (saliency, Grad-CAM, occlusion).
+    WhyMethod,
+    /// Why view: explain the next class.
+    WhyClass,
+    /// Why view: the same map for an untrained network of the same layers, or back.
+    WhyUntrained,
     /// Cancelled or stopped: start the same run again.
     StartAgain,
     /// Cancelled or stopped: back to the settings.
@@ -139,6 +147,17 @@ fn filters(s: &TrainingState) -> bool {
 
 fn predict(s: &TrainingState) -> bool {
     on_tab(s, ResultsTab::Predict)
+}
+
+fn may_why(s: &TrainingState) -> bool {
+    s.results().is_some_and(|r| {
+        (r.tab == ResultsTab::Predict && r.predict.shown.is_some())
+            || (r.tab == ResultsTab::Evaluation && r.evaluation.dataset.is_some())
+    })
+}
+
+fn why_on(s: &TrainingState) -> bool {
+    s.results().is_some_and(super::results::Results::why_on)
 }
 
 fn shapes(s: &TrainingState) -> bool {
@@ -290,6 +309,29 @@ pub const TABLE: &[B] = &[
         .when(predict)
         .hint_if(2, Label::new(&[Char('o')], "open a file"), may_read_files)
         .help(RESULTS, Label::new(&[Char('o')], "predict: an image file")),
+    B::new(&[Char('y')], Action::Why)
+        .when(may_why)
+        .hint(1, Label::new(&[Char('y')], "why?"))
+        .help(
+            RESULTS,
+            Label::new(&[Char('y')], "why? (predict, evaluation)"),
+        ),
+    B::new(&[Char('m')], Action::WhyMethod)
+        .when(why_on)
+        .hint(1, Label::new(&[Char('m')], "method"))
+        .help(
+            RESULTS,
+            Label::new(
+                &[Char('m'), Char('c'), Char('u')],
+                "why: method, class, untrained",
+            ),
+        ),
+    B::new(&[Char('c')], Action::WhyClass)
+        .when(why_on)
+        .hint(1, Label::new(&[Char('c')], "class")),
+    B::new(&[Char('u')], Action::WhyUntrained)
+        .when(why_on)
+        .hint(1, Label::new(&[Char('u')], "untrained")),
     B::new(&[Char('i')], Action::Inspect)
         .when(results)
         .hint(2, Label::new(&[Char('i')], "inspect"))

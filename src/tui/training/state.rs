@@ -398,13 +398,29 @@ impl TrainingState {
                 meta: r.meta.clone(),
                 overwrite: false,
             }),
-            (Action::CellUp, Phase::Results(r)) => r.evaluation.move_cell(r.classes.len(), -1, 0),
-            (Action::CellDown, Phase::Results(r)) => r.evaluation.move_cell(r.classes.len(), 1, 0),
-            (Action::CellLeft, Phase::Results(r)) => {
-                r.evaluation.move_cell(r.classes.len(), 0, -1);
+            (
+                Action::CellUp | Action::CellDown | Action::CellLeft | Action::CellRight,
+                Phase::Results(r),
+            ) => {
+                let (down, right) = match action {
+                    Action::CellUp => (-1, 0),
+                    Action::CellDown => (1, 0),
+                    Action::CellLeft => (0, -1),
+                    _ => (0, 1),
+                };
+                r.evaluation.move_cell(r.classes.len(), down, right);
+                // a new cell's maps explain its predicted class
+                r.why.class = None;
+                *notice = r.refresh_why().err();
             }
-            (Action::CellRight, Phase::Results(r)) => {
-                r.evaluation.move_cell(r.classes.len(), 0, 1);
+            (Action::Why, Phase::Results(r)) => *notice = r.toggle_why().err(),
+            (Action::WhyMethod | Action::WhyClass | Action::WhyUntrained, Phase::Results(r)) => {
+                let key = match action {
+                    Action::WhyMethod => 'm',
+                    Action::WhyClass => 'c',
+                    _ => 'u',
+                };
+                *notice = r.why_key(key).err();
             }
             (Action::PrevFilter, Phase::Results(r)) => r.filters.step(false),
             (Action::NextFilter, Phase::Results(r)) => r.filters.step(true),
@@ -413,6 +429,8 @@ impl TrainingState {
                 let validation = ev.dataset.as_deref().map(|ds| (ds, ev.val.as_slice()));
                 if let Err(e) = r.predict.next(&r.net, &r.classes, validation) {
                     *notice = Some(e);
+                } else {
+                    *notice = r.refresh_why().err();
                 }
             }
             (Action::OpenFile, Phase::Results(r)) => {
@@ -494,7 +512,11 @@ impl TrainingState {
                 let name = p
                     .file_name()
                     .map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into());
-                self.notice = r.predict.file(&r.net, name, &chw).err();
+                self.notice = r
+                    .predict
+                    .file(&r.net, name, &chw)
+                    .and_then(|()| r.refresh_why())
+                    .err();
             }
             Done::NoImage(e) => self.notice = Some(e),
             Done::Completed(c) => {
@@ -533,17 +555,7 @@ pub(crate) fn rgb_to_chw(rgb: &[u8]) -> Vec<u8> {
     out
 }
 
-/// CHW u8 pixels (3 planes) to row-major RGB.
-pub(crate) fn chw_to_rgb(chw: &[u8]) -> Vec<u8> {
-    let plane = chw.len() / 3;
-    let mut out = Vec::with_capacity(chw.len());
-    for i in 0..plane {
-        out.push(chw[i]);
-        out.push(chw[plane + i]);
-        out.push(chw[2 * plane + i]);
-    }
-    out
-}
+pub(crate) use crate::data::chw_to_rgb;
 
 /// The class with the highest probability.
 pub(crate) fn best(probs: &[f32]) -> usize {

@@ -32,6 +32,10 @@ pub struct Evaluation {
     pub val: Vec<usize>,
     /// Predicted class of each validation image (order of `val`).
     pub predictions: Option<Vec<usize>>,
+    /// The selected cell's images are shown with their maps (`y`).
+    pub why_on: bool,
+    /// The maps of the first images of the selected cell: (dataset index, map).
+    pub why_maps: Vec<(usize, crate::why::Attribution)>,
 }
 
 impl Evaluation {
@@ -90,10 +94,25 @@ impl Evaluation {
             dataset: Some(Arc::new(ds)),
             val: val_idx,
             predictions: Some(predictions),
+            ..Evaluation::default()
         })
     }
 
     /// Move the selected cell by (rows, columns) within `classes` classes.
+    /// The validation images of the selected cell (dataset indices, in split order).
+    pub fn cell_images(&self) -> Vec<usize> {
+        let (a, p) = self.cell;
+        let (Some(ds), Some(preds)) = (&self.dataset, &self.predictions) else {
+            return Vec::new();
+        };
+        self.val
+            .iter()
+            .zip(preds)
+            .filter(|(&i, &pr)| ds.labels.get(i) == Some(&a) && pr == p)
+            .map(|(&i, _)| i)
+            .collect()
+    }
+
     pub(crate) fn move_cell(&mut self, classes: usize, down: isize, right: isize) {
         let last = classes.max(1) - 1;
         let (r, c) = &mut self.cell;
@@ -469,18 +488,12 @@ fn render_images(theme: &Theme, r: &Results, lower: Rect, buf: &mut Buffer) {
     if inner.height == 0 {
         return;
     }
-    let (Some(ds), Some(preds)) = (&ev.dataset, &ev.predictions) else {
+    let (Some(ds), Some(_)) = (&ev.dataset, &ev.predictions) else {
         Paragraph::new("(images appear when the run has classified them)").render(inner, buf);
         return;
     };
-    let picked: Vec<usize> = ev
-        .val
-        .iter()
-        .zip(preds)
-        .filter(|(&i, &pr)| ds.labels.get(i) == Some(&a) && pr == p)
-        .map(|(&i, _)| i)
-        .collect();
-    let intro = format!(
+    let picked = ev.cell_images();
+    let mut intro = format!(
         "{} image(s); {}",
         picked.len(),
         if a == p {
@@ -489,6 +502,19 @@ fn render_images(theme: &Theme, r: &Results, lower: Rect, buf: &mut Buffer) {
             "mistakes: the network confused these"
         }
     );
+    if ev.why_on && !ev.why_maps.is_empty() {
+        let m = &ev.why_maps[0].1;
+        intro = format!(
+            "{} image(s); {} for \"{}\" on the first {}",
+            picked.len(),
+            crate::tui::why_view::title(m.method),
+            name(m.class),
+            ev.why_maps.len()
+        );
+        if r.why.untrained {
+            intro.push_str(", UNTRAINED network");
+        }
+    }
     buf.set_stringn(
         inner.x,
         inner.y,
@@ -502,21 +528,48 @@ fn render_images(theme: &Theme, r: &Results, lower: Rect, buf: &mut Buffer) {
         inner.width,
         inner.height.saturating_sub(1),
     );
+    if ev.why_on && !ev.why_maps.is_empty() {
+        let a = &ev.why_maps[0].1;
+        let lines = vec![
+            crate::tui::why_view::legend(theme, a),
+            Line::raw(a.method.caveat()),
+        ];
+        // the text beside the pictures, or above them when the tab is narrow
+        let text_w = if img_area.width >= 70 {
+            (img_area.width * 2 / 5).min(44)
+        } else {
+            0
+        };
+        let pics = Rect::new(
+            img_area.x,
+            img_area.y,
+            img_area.width - text_w,
+            img_area.height,
+        );
+        if text_w > 0 {
+            Paragraph::new(lines)
+                .wrap(ratatui::widgets::Wrap { trim: true })
+                .render(
+                    Rect::new(pics.right() + 1, img_area.y, text_w - 1, img_area.height),
+                    buf,
+                );
+            return render_why_images(theme, r, pics, buf);
+        }
+        Paragraph::new(lines.into_iter().take(1).collect::<Vec<_>>()).render(img_area, buf);
+        let rest = Rect::new(
+            img_area.x,
+            img_area.y + 1,
+            img_area.width,
+            img_area.height.saturating_sub(1),
+        );
+        return render_why_images(theme, r, rest, buf);
+    }
     let panels: Vec<Panel> = picked
         .iter()
         .take(24)
         .map(|&i| {
-            let file = ds
-                .files
-                .get(i)
-                .and_then(|f| f.file_name())
-                .map_or_else(|| format!("#{i}"), |f| f.to_string_lossy().into_owned());
-            let file = file
-                .trim_end_matches(".png")
-                .trim_end_matches(".jpg")
-                .to_string();
             Panel::Image(ImagePanel {
-                label: file,
+                label: file_label(ds, i),
                 width: crate::data::IMAGE_SIZE,
                 height: crate::data::IMAGE_SIZE,
                 rgb: chw_to_rgb(&ds.image(i)),
@@ -524,4 +577,53 @@ fn render_images(theme: &Theme, r: &Results, lower: Rect, buf: &mut Buffer) {
         })
         .collect();
     flow_panels(theme, &panels, img_area, 14, buf);
+}
+
+/// An image's file name without its extension (its index when it has none).
+fn file_label(ds: &Dataset, i: usize) -> String {
+    let file = ds
+        .files
+        .get(i)
+        .and_then(|f| f.file_name())
+        .map_or_else(|| format!("#{i}"), |f| f.to_string_lossy().into_owned());
+    file.trim_end_matches(".png")
+        .trim_end_matches(".jpg")
+        .to_string()
+}
+
+/// The selected cell's first images with their maps laid over them (colour), or each
+/// map beside its image (no colour).
+fn render_why_images(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
+    let Some(ds) = &r.evaluation.dataset else {
+        return;
+    };
+    let panels: Vec<Panel> = r
+        .evaluation
+        .why_maps
+        .iter()
+        .flat_map(|(i, a)| {
+            let rgb = chw_to_rgb(&ds.image(*i));
+            let side = crate::data::IMAGE_SIZE;
+            let color = theme.color && !theme.ascii;
+            let map = crate::tui::why_view::overlay_rgb(&rgb, side, a, color);
+            let label = file_label(ds, *i);
+            let mut v = Vec::new();
+            if !color {
+                v.push(Panel::Image(ImagePanel {
+                    label: label.clone(),
+                    width: side,
+                    height: side,
+                    rgb,
+                }));
+            }
+            v.push(Panel::Image(ImagePanel {
+                label: if color { label } else { "map".into() },
+                width: side,
+                height: side,
+                rgb: map,
+            }));
+            v
+        })
+        .collect();
+    flow_panels(theme, &panels, area, 22, buf);
 }

@@ -95,6 +95,8 @@ pub struct Results {
     pub loaded: bool,
     /// Why a loaded model has no evaluation, when it cannot have one.
     pub eval_note: Option<String>,
+    /// The why view's method, class and sanity check (the predict and evaluation tabs').
+    pub why: crate::tui::why_view::WhyChoice,
 }
 
 impl Results {
@@ -108,6 +110,8 @@ impl Results {
             dataset: run.dataset,
             val: run.val,
             predictions: run.predictions,
+            why_on: false,
+            why_maps: Vec::new(),
         };
         let filters = Filters::new(run.net_before, &summary.net, &evaluation);
         let mut predict = Predict::new(run.seed);
@@ -126,6 +130,7 @@ impl Results {
             predict,
             loaded: false,
             eval_note: None,
+            why: Default::default(),
         }
     }
 
@@ -149,6 +154,7 @@ impl Results {
             predict: Predict::new(seed),
             loaded: true,
             eval_note: None,
+            why: Default::default(),
         }
     }
 
@@ -175,6 +181,81 @@ impl Results {
         self.loaded = true;
         self.eval_note = None;
         self.tab = ResultsTab::Predict;
+    }
+}
+
+/// Images of a confusion-matrix cell shown with their maps.
+pub const WHY_IMAGES: usize = 6;
+
+impl Results {
+    /// Turn the why view of the tab shown on or off (`Err`: the notice).
+    pub(crate) fn toggle_why(&mut self) -> Result<(), String> {
+        match self.tab {
+            ResultsTab::Predict => self.predict.why_on = !self.predict.why_on,
+            ResultsTab::Evaluation => self.evaluation.why_on = !self.evaluation.why_on,
+            _ => {}
+        }
+        self.refresh_why()
+    }
+
+    /// Whether the tab shown has its why view on.
+    pub fn why_on(&self) -> bool {
+        match self.tab {
+            ResultsTab::Predict => self.predict.why_on && self.predict.shown.is_some(),
+            ResultsTab::Evaluation => self.evaluation.why_on,
+            _ => false,
+        }
+    }
+
+    /// The class the tab's map explains now (for choosing the next one).
+    fn why_class(&self) -> usize {
+        match self.tab {
+            ResultsTab::Evaluation => self.evaluation.cell.1,
+            _ => self
+                .predict
+                .shown
+                .as_ref()
+                .and_then(|p| p.why.as_ref())
+                .map_or(0, |a| a.class),
+        }
+    }
+
+    /// The next class (`c`), the next method (`m`), or the untrained network (`u`).
+    pub(crate) fn why_key(&mut self, key: char) -> Result<(), String> {
+        match key {
+            'c' => {
+                let shown = self.why.class.unwrap_or_else(|| self.why_class());
+                self.why.next_class(shown, self.classes.len());
+            }
+            'm' => self.why.next_method(),
+            'u' => self.why.untrained = !self.why.untrained,
+            _ => {}
+        }
+        self.refresh_why()
+    }
+
+    /// Compute the maps the tab shows, when its why view is on.
+    pub(crate) fn refresh_why(&mut self) -> Result<(), String> {
+        if self.predict.why_on {
+            if let Some(p) = &mut self.predict.shown {
+                let chw = super::state::rgb_to_chw(&p.rgb);
+                p.why = Some(self.why.compute(&self.net, &chw)?);
+            }
+        }
+        if self.evaluation.why_on && self.tab == ResultsTab::Evaluation {
+            let picked = self.evaluation.cell_images();
+            let mut maps = Vec::new();
+            if let Some(ds) = self.evaluation.dataset.clone() {
+                for &i in picked.iter().take(WHY_IMAGES) {
+                    let chw = ds
+                        .try_image(i)
+                        .map_err(|e| format!("cannot read the image: {e}"))?;
+                    maps.push((i, self.why.compute(&self.net, &chw)?));
+                }
+            }
+            self.evaluation.why_maps = maps;
+        }
+        Ok(())
     }
 }
 

@@ -27,6 +27,8 @@ pub struct PredictView {
     pub rgb: Vec<u8>,
     /// Probability of each class.
     pub probs: Vec<f32>,
+    /// Its attribution map, while the why view is on.
+    pub why: Option<crate::why::Attribution>,
 }
 
 /// The predict tab's state.
@@ -38,6 +40,8 @@ pub struct Predict {
     pub path_input: Option<crate::tui::path_input::PathInput>,
     /// `o` may read an image file here (not in a classroom): the tab says so.
     pub files: bool,
+    /// The why view is on (`y`): the picture with its attribution map.
+    pub why_on: bool,
     rng: ChaCha8Rng,
     /// One CPU thread to classify on, made at the first prediction.
     backend: Option<CpuBackend>,
@@ -50,6 +54,7 @@ impl Predict {
             shown: None,
             path_input: None,
             files: true,
+            why_on: false,
             rng: ChaCha8Rng::seed_from_u64(seed ^ 0x00c0_ffee),
             backend: None,
         }
@@ -114,6 +119,7 @@ impl Predict {
             what: format!("a random {}", shape.name()),
             rgb: img.into_raw(),
             probs,
+            why: None,
         });
         Ok(())
     }
@@ -125,6 +131,7 @@ impl Predict {
             what,
             rgb: chw_to_rgb(chw),
             probs,
+            why: None,
         });
         Ok(())
     }
@@ -161,15 +168,32 @@ pub(crate) fn render(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
         return;
     };
     let style = PanelStyle::plain(*theme);
-    let img = Panel::Image(ImagePanel {
-        label: p.what.clone(),
-        width: crate::data::IMAGE_SIZE,
-        height: crate::data::IMAGE_SIZE,
-        rgb: p.rgb.clone(),
-    });
     let max_h = area.height.min(24);
-    let (w, h) = panel_size(&img, &style, (area.width / 2).min(52), max_h);
-    render_panel(&img, &style, Rect::new(area.x, area.y, w, h), buf);
+    let w = match (&p.why, r.predict.why_on) {
+        (Some(a), true) => {
+            let max_w = (area.width / 2).min(52);
+            crate::tui::why_view::render_picture(
+                theme,
+                &p.what,
+                &p.rgb,
+                a,
+                Rect::new(area.x, area.y, max_w, max_h),
+                buf,
+            )
+        }
+        _ => {
+            let img = Panel::Image(ImagePanel {
+                label: p.what.clone(),
+                width: crate::data::IMAGE_SIZE,
+                height: crate::data::IMAGE_SIZE,
+                rgb: p.rgb.clone(),
+            });
+            let (w, _) = panel_size(&img, &style, (area.width / 2).min(52), max_h);
+            let (_, h) = panel_size(&img, &style, w, max_h);
+            render_panel(&img, &style, Rect::new(area.x, area.y, w, h), buf);
+            w
+        }
+    };
     // a bar per class; when they do not all fit (with the verdict below), the most
     // probable ones, best first
     let mut items: Vec<(String, f32)> = r
@@ -206,5 +230,14 @@ pub(crate) fn render(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
     let y = area.y + bh + 1;
     if y < area.bottom() {
         buf.set_stringn(bx, y, &verdict, usize::from(bw), theme.emphasis());
+    }
+    if let (Some(a), true) = (&p.why, r.predict.why_on) {
+        let lines = crate::tui::why_view::text_lines(theme, a, &r.classes, r.why.untrained);
+        let top = y + 2;
+        if top < area.bottom() {
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: true })
+                .render(Rect::new(bx, top, bw, area.bottom() - top), buf);
+        }
     }
 }
