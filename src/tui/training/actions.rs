@@ -66,6 +66,20 @@ pub enum Action {
     PrevFilter,
     /// Filters: the next filter.
     NextFilter,
+    /// Filters: the epoch before (the run's history).
+    PrevEpoch,
+    /// Filters: the epoch after.
+    NextEpoch,
+    /// Filters: what the selected filter looks for (its strongest validation patches).
+    LookFor,
+    /// What a filter looks for: the convolution before.
+    PrevLayer,
+    /// What a filter looks for: the convolution after.
+    NextLayer,
+    /// What a filter looks for: the tiles a row up.
+    TilesUp,
+    /// What a filter looks for: the tiles a row down.
+    TilesDown,
     /// Predict: classify a new random shape.
     NewShape,
     /// Predict: type the path of an image file to classify.
@@ -134,7 +148,19 @@ fn evaluation(s: &TrainingState) -> bool {
 }
 
 fn filters(s: &TrainingState) -> bool {
-    on_tab(s, ResultsTab::Filters)
+    on_tab(s, ResultsTab::Filters) && !looking(s)
+}
+
+fn epochs(s: &TrainingState) -> bool {
+    filters(s) && s.results().is_some_and(|r| r.filters.has_history())
+}
+
+fn has_conv(s: &TrainingState) -> bool {
+    filters(s) && s.results().is_some_and(|r| r.filters.filters > 0)
+}
+
+fn looking(s: &TrainingState) -> bool {
+    on_tab(s, ResultsTab::Filters) && s.results().is_some_and(|r| r.filters.look.is_some())
 }
 
 fn predict(s: &TrainingState) -> bool {
@@ -279,6 +305,52 @@ pub const TABLE: &[B] = &[
             Label::new(&[LEFT, RIGHT], "filters: choose a filter").sep("/"),
         ),
     B::new(&[RIGHT, Char('l')], Action::NextFilter).when(filters),
+    B::new(&[Char('[')], Action::PrevEpoch)
+        .when(epochs)
+        .hint(2, Label::new(&[Char('['), Char(']')], "epoch").sep("/"))
+        .help(
+            RESULTS,
+            Label::new(
+                &[Char('['), Char(']')],
+                "filters: the epoch before or after",
+            )
+            .sep("/"),
+        ),
+    B::new(&[Char(']')], Action::NextEpoch).when(epochs),
+    B::new(&[ENTER, Char('t')], Action::LookFor)
+        .when(has_conv)
+        .hint(2, Label::new(&[ENTER], "looks for"))
+        .help(
+            RESULTS,
+            Label::new(&[ENTER, Char('t')], "filters: what the filter looks for").sep("/"),
+        ),
+    B::new(&[LEFT, Char('h')], Action::PrevFilter)
+        .when(looking)
+        .hint(1, Label::new(&[LEFT, RIGHT], "filter").sep("/"))
+        .help(
+            RESULTS,
+            Label::new(&[LEFT, RIGHT], "looks for: the filter before or after").sep("/"),
+        ),
+    B::new(&[RIGHT, Char('l')], Action::NextFilter).when(looking),
+    B::new(&[UP, Char('k')], Action::PrevLayer)
+        .when(looking)
+        .hint(2, Label::new(&[UP, DOWN], "layer").sep("/"))
+        .help(
+            RESULTS,
+            Label::new(&[UP, DOWN], "looks for: the convolution before or after").sep("/"),
+        ),
+    B::new(&[DOWN, Char('j')], Action::NextLayer).when(looking),
+    B::new(&[Code(KeyCode::PageUp)], Action::TilesUp)
+        .when(looking)
+        .help(
+            RESULTS,
+            Label::new(
+                &[Code(KeyCode::PageUp), Code(KeyCode::PageDown)],
+                "looks for: scroll the patches",
+            )
+            .sep("/"),
+        ),
+    B::new(&[Code(KeyCode::PageDown)], Action::TilesDown).when(looking),
     B::new(&[Char('n'), ENTER], Action::NewShape)
         .when(predict)
         .hint_if(1, Label::new(&[Char('n')], "new shape"), shapes)

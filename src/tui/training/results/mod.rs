@@ -5,11 +5,13 @@
 
 mod evaluation;
 mod filters;
+mod looks;
 mod loss;
 mod predict;
 
 pub use evaluation::Evaluation;
 pub use filters::Filters;
+pub use looks::{LookView, Tile};
 pub use predict::{are_shapes, Predict, PredictView};
 
 use ratatui::buffer::Buffer;
@@ -109,7 +111,7 @@ impl Results {
             val: run.val,
             predictions: run.predictions,
         };
-        let filters = Filters::new(run.net_before, &summary.net, &evaluation);
+        let filters = Filters::new(summary.growth, &summary.net, &evaluation);
         let mut predict = Predict::new(run.seed);
         predict.files = !prefs.restricted;
         Results {
@@ -157,6 +159,8 @@ impl Results {
     pub(crate) fn set_evaluation(&mut self, ev: Evaluation) {
         self.evaluation = ev;
         self.eval_note = None;
+        self.filters.look = None;
+        self.filters.looks = None;
         self.filters.set_model(&self.net, &self.evaluation);
     }
 
