@@ -264,15 +264,15 @@ impl FilterHistory {
         let clear = ch.clearly_changed();
         let big = 100.0 * LARGE;
         let verdict = if ch.rel < SMALL {
-            format!("barely moved: the filters are still almost their random start ({clear} of {n} moved {big:.0}% or more).")
+            "barely any change, still almost the random start"
         } else if ch.rel < LARGE {
-            format!("moved a little: the random start still shows ({clear} of {n} filters moved {big:.0}% or more).")
+            "a modest change, the random start still shows"
         } else {
-            format!("changed clearly: {clear} of {n} filters moved {big:.0}% or more of their starting size.")
+            "a clear change"
         };
         format!(
-            "By epoch {to}, {}'s weights moved {pct:.1}% of their starting size (L2 of the change \
-             over L2 at epoch 0): they {verdict}",
+            "By epoch {to}, {}'s weights moved {pct:.1}% of their start (L2 of the change / L2 \
+             at epoch 0): {verdict}; {clear} of {n} filters moved {big:.0}% or more.",
             self.layer
         )
     }

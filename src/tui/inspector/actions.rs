@@ -80,6 +80,16 @@ pub enum Action {
     NextColor,
     /// Drawing: clear to white.
     ClearDrawing,
+    /// How the first layer's filters grew through the run.
+    Growth,
+    /// Growth: the epoch before.
+    PrevEpoch,
+    /// Growth: the epoch after.
+    NextEpoch,
+    /// Growth: the filter before.
+    PrevFilter,
+    /// Growth: the filter after.
+    NextFilter,
 }
 
 type B = Binding<Action, InspectorState>;
@@ -93,6 +103,7 @@ const MAPS: &str = "Inspector: maps and stages";
 const CELLS: &str = "Inspector: one cell";
 const IMAGES: &str = "Inspector: the image";
 const DRAWING: &str = "Inspector: drawing";
+const GROWTH: &str = "Inspector: how the filters grew";
 
 fn maps(s: &InspectorState) -> bool {
     s.focus == Focus::Maps
@@ -108,6 +119,14 @@ fn drawing(s: &InspectorState) -> bool {
 
 fn not_drawing(s: &InspectorState) -> bool {
     s.focus != Focus::Draw
+}
+
+fn growth(s: &InspectorState) -> bool {
+    s.focus == Focus::Growth
+}
+
+fn maps_or_cells(s: &InspectorState) -> bool {
+    matches!(s.focus, Focus::Maps | Focus::Cell)
 }
 
 fn conv_cell(s: &InspectorState) -> bool {
@@ -134,6 +153,30 @@ fn may_open(s: &InspectorState) -> bool {
 /// applies says; hints are ordered by their number.
 pub const TABLE: &[B] = &[
     B::new(&[Ctrl('c')], Action::Quit),
+    // how the filters grew (first: its keys go before the maps' and cells')
+    B::new(&[Char('[')], Action::PrevEpoch)
+        .when(growth)
+        .hint(0, Label::new(&[Char('['), Char(']')], "epoch").sep("/"))
+        .help(
+            GROWTH,
+            Label::new(&[Char('['), Char(']')], "the epoch before, after").sep("/"),
+        ),
+    B::new(&[Char(']')], Action::NextEpoch).when(growth),
+    B::new(&[LEFT, Char('h')], Action::PrevFilter)
+        .when(growth)
+        .hint(1, Label::new(&[LEFT, RIGHT], "filter").sep("/"))
+        .help(
+            GROWTH,
+            Label::new(&[LEFT, RIGHT], "the filter before, after").sep("/"),
+        ),
+    B::new(&[RIGHT, Char('l')], Action::NextFilter).when(growth),
+    B::new(&[ESC, Char('g')], Action::Leave)
+        .when(growth)
+        .hint(3, Label::new(&[ESC], "maps"))
+        .help(
+            GROWTH,
+            Label::new(&[ESC, Char('g')], "back to the maps").sep("/"),
+        ),
     // choosing maps and stages
     B::new(&[UP, Char('k')], Action::PrevStage)
         .when(maps)
@@ -231,6 +274,16 @@ pub const TABLE: &[B] = &[
         .when(not_drawing)
         .hint_if(6, Label::new(&[Char('o')], "file"), may_open)
         .help(IMAGES, Label::new(&[Char('o')], "an image file (its path)")),
+    B::new(&[Char('g')], Action::Growth)
+        .when(maps_or_cells)
+        .hint(8, Label::new(&[Char('g')], "filters grew"))
+        .help(
+            GROWTH,
+            Label::new(
+                &[Char('g')],
+                "how the first layer's filters grew in the run",
+            ),
+        ),
     B::new(&[Char('d')], Action::Draw)
         .when(not_drawing)
         .hint(7, Label::new(&[Char('d')], "draw"))

@@ -233,6 +233,10 @@ pub(crate) fn render(theme: &Theme, st: &InspectorState, area: Rect, buf: &mut B
         render_drawing(theme, st, Rect::new(area.x, y, area.width, bottom - y), buf);
         return;
     }
+    if st.focus == Focus::Growth {
+        super::growth::render(theme, st, Rect::new(area.x, y, area.width, bottom - y), buf);
+        return;
+    }
     // the small pictures
     let big = area.height >= 34;
     let (tw, th) = if big { (8u16, 4u16) } else { (5, 2) };

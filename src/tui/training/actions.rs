@@ -351,6 +351,13 @@ pub const TABLE: &[B] = &[
             .sep("/"),
         ),
     B::new(&[Code(KeyCode::PageDown)], Action::TilesDown).when(looking),
+    B::new(&[ESC], Action::Back)
+        .when(looking)
+        .hint(3, Label::new(&[ESC], "close"))
+        .help(
+            RESULTS,
+            Label::new(&[ESC], "looks for: back to the filters"),
+        ),
     B::new(&[Char('n'), ENTER], Action::NewShape)
         .when(predict)
         .hint_if(1, Label::new(&[Char('n')], "new shape"), shapes)

@@ -420,7 +420,7 @@ impl TrainingState {
             }
             (Action::PrevEpoch | Action::NextEpoch, Phase::Results(r)) => {
                 let later = action == Action::NextEpoch;
-                r.filters.step_epoch(later, &r.net, &r.evaluation);
+                r.filters.step_epoch(later, &r.net);
             }
             (Action::LookFor, Phase::Results(r)) => {
                 r.filters.open_look(&r.net, &r.evaluation, &r.classes);

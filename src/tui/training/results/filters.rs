@@ -43,6 +43,8 @@ pub struct Filters {
     /// The engine's numbers behind it, kept after it closes (for this model's
     /// validation images).
     pub looks: Option<Arc<crate::filters_look::Looks>>,
+    /// The image of the feature maps (3x128x128 CHW).
+    image: Option<Vec<u8>>,
 }
 
 impl Filters {
@@ -59,18 +61,45 @@ impl Filters {
             filters: 0,
             look: None,
             looks: None,
+            image: None,
         };
         f.set_model(net, ev);
         f
     }
 
     /// Compute the feature maps again for another model (a history's maps are the
-    /// run's, kept for its model).
+    /// run's, kept for its model), of the evaluation's first validation image.
     pub(crate) fn set_model(&mut self, net: &Net, ev: &Evaluation) {
+        let chw = match (&ev.dataset, ev.val.first()) {
+            (Some(ds), Some(&img)) => Some(ds.image(img).to_vec()),
+            _ => None,
+        };
+        self.set_image(net, chw);
+    }
+
+    /// The tab for the inspector: `net`'s filters (and the run's `history`), the maps of
+    /// `image` (3x128x128 CHW; the run's first validation image when there is a history).
+    pub fn for_image(history: Option<Arc<FilterHistory>>, net: &Net, image: Option<&[u8]>) -> Self {
+        let epoch = history.as_ref().map_or(0, |h| h.last_epoch());
+        let mut f = Filters {
+            filter: 0,
+            history,
+            epoch,
+            maps: Vec::new(),
+            filters: 0,
+            look: None,
+            looks: None,
+            image: None,
+        };
+        f.set_image(net, image.map(<[u8]>::to_vec));
+        f
+    }
+
+    /// The feature maps of `chw` (the picture, then each map of the first layer).
+    fn set_image(&mut self, net: &Net, chw: Option<Vec<u8>>) {
         self.filters = net.first_conv().map_or(0, |(w, ..)| net.params[w].shape[0]);
-        self.maps = match (&ev.dataset, ev.val.first()) {
-            (Some(ds), Some(&img)) => {
-                let chw = ds.image(img);
+        self.maps = match chw {
+            Some(chw) if chw.len() == crate::data::IMAGE_LEN => {
                 let mut panels = vec![Panel::Image(ImagePanel {
                     label: "image".into(),
                     width: crate::data::IMAGE_SIZE,
@@ -81,6 +110,7 @@ impl Filters {
                     Some(h) if h.map_size.0 > 0 => panels.extend(history_maps(h, self.epoch)),
                     _ => panels.extend(feature_maps(net, &chw)),
                 }
+                self.image = Some(chw);
                 panels
             }
             _ => Vec::new(),
@@ -88,7 +118,7 @@ impl Filters {
     }
 
     /// Select the previous (`right` false) or next filter.
-    pub(crate) fn step(&mut self, right: bool) {
+    pub fn step(&mut self, right: bool) {
         self.filter = if right {
             (self.filter + 1).min(self.filters.saturating_sub(1))
         } else {
@@ -97,7 +127,7 @@ impl Filters {
     }
 
     /// Show the epoch before (`later` false) or after: the filters and maps of then.
-    pub(crate) fn step_epoch(&mut self, later: bool, net: &Net, ev: &Evaluation) {
+    pub fn step_epoch(&mut self, later: bool, net: &Net) {
         let Some(h) = &self.history else {
             return;
         };
@@ -106,7 +136,8 @@ impl Filters {
         } else {
             self.epoch.saturating_sub(1)
         };
-        self.set_model(net, ev);
+        let chw = self.image.take();
+        self.set_image(net, chw);
     }
 
     /// Open what the selected filter looks for (the engine runs now, once per model).
@@ -270,12 +301,16 @@ fn shown<'a>(tab: &'a Filters, net: &'a Net, wi: usize) -> Shown<'a> {
 /// Draw the filters tab (reads the weights, the history and the stored feature maps;
 /// computes no network op).
 pub(crate) fn render(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
-    let tab = &r.filters;
-    if let Some(look) = &tab.look {
-        super::looks::render(theme, r, look, area, buf);
+    if let Some(look) = &r.filters.look {
+        super::looks::render(theme, look, area, buf);
         return;
     }
-    let Some((wi, ..)) = r.net.first_conv() else {
+    render_tab(theme, &r.filters, &r.net, area, buf);
+}
+
+/// Draw the filters of `net` as `tab` says (the inspector draws it too).
+pub fn render_tab(theme: &Theme, tab: &Filters, net: &Net, area: Rect, buf: &mut Buffer) {
+    let Some((wi, ..)) = net.first_conv() else {
         Paragraph::new(
             theme
                 .text("This network has no convolution layer, so there are no filters to show.")
@@ -285,7 +320,7 @@ pub(crate) fn render(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
         .render(area, buf);
         return;
     };
-    let rows = shown(tab, &r.net, wi);
+    let rows = shown(tab, net, wi);
     let Some((_, wa)) = rows.last() else {
         return;
     };
@@ -390,12 +425,11 @@ pub(crate) fn render(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
 /// far this filter moved since the start.
 fn filter_note(tab: &Filters, f: usize, (n, k): (usize, usize), channels: usize) -> String {
     let over = match channels {
-        3 => "red, green and blue".to_string(),
+        3 => "R, G, B".to_string(),
         c => format!("its {c} input channels"),
     };
     let what = format!(
-        "Filter {} of {n} (left/right): its {k}x{k} weights summed over {over}; below, every \
-         filter as colours (grey = 0).",
+        "Filter {} of {n} (left/right): {k}x{k}, summed over {over}; grey = 0 below.",
         f + 1
     );
     let Some(h) = &tab.history else {
@@ -404,13 +438,13 @@ fn filter_note(tab: &Filters, f: usize, (n, k): (usize, usize), channels: usize)
              the run that trained it (the file does not keep it)."
         );
     };
-    let epochs = format!("Epoch {} of {} ([ and ]).", tab.epoch, h.last_epoch());
+    let epochs = format!("Epoch {} of {} ([ ]).", tab.epoch, h.last_epoch());
     match h
         .change(0, tab.epoch)
         .and_then(|c| c.filters.get(f).copied())
     {
         Some(c) if tab.epoch > 0 => format!(
-            "{epochs} {what} Since epoch 0 it moved {:.3} (L2), {:.1}% of its size.",
+            "{epochs} {what} It moved {:.3} (L2), {:.1}% of its size.",
             c.l2,
             100.0 * c.rel
         ),
@@ -436,8 +470,8 @@ fn story(tab: &Filters, theme: &Theme) -> String {
     };
     theme
         .text(&format!(
-            "{said} Moved most: filter {}, L2 {:.3} ({:.1}% of its size; norm {:.3} → {:.3}); \
-             its weight {channel}[{},{}] {a:.3} → {b:.3}, bias {:.3} → {:.3}.",
+            "{said} Most moved: filter {}, L2 {:.3} ({:.1}%; norm {:.3} → {:.3}); weight \
+             {channel}[{},{}] {a:.3} → {b:.3}; bias {:.3} → {:.3}.",
             m.filter + 1,
             m.l2,
             100.0 * m.rel,

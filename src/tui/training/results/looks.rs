@@ -19,7 +19,6 @@ use crate::nn::net::Net;
 use super::super::super::theme::Theme;
 use super::super::super::widgets::{truncate, wrap};
 use super::evaluation::Evaluation;
-use super::Results;
 
 /// Patches shown per channel.
 pub const TOP: usize = 9;
@@ -173,7 +172,7 @@ fn geometry(n: usize, w: u16, h: u16) -> (usize, usize, usize) {
 }
 
 /// Draw the view into `area`.
-pub(crate) fn render(theme: &Theme, r: &Results, v: &LookView, area: Rect, buf: &mut Buffer) {
+pub(crate) fn render(theme: &Theme, v: &LookView, area: Rect, buf: &mut Buffer) {
     let looks = match &v.looks {
         Ok(l) => l,
         Err(why) => {
@@ -217,8 +216,13 @@ pub(crate) fn render(theme: &Theme, r: &Results, v: &LookView, area: Rect, buf: 
             }
         })
         .collect();
+    let took = if v.seconds > 0.0 {
+        format!(" (computed in {:.2} s)", v.seconds)
+    } else {
+        String::new()
+    };
     let text = format!(
-        "{head} Mean per class, over every position: {}.",
+        "{head} Mean per class, over every position: {}{took}.",
         means.join(", ")
     );
     let text = theme.text(&text).into_owned();
@@ -227,7 +231,6 @@ pub(crate) fn render(theme: &Theme, r: &Results, v: &LookView, area: Rect, buf: 
     Paragraph::new(text)
         .wrap(Wrap { trim: true })
         .render(Rect::new(area.x, area.y, area.width, head_h), buf);
-    let _ = r;
     let room = Rect::new(
         area.x,
         area.y + head_h,
@@ -302,12 +305,18 @@ fn draw_tile(theme: &Theme, t: &Tile, area: Rect, buf: &mut Buffer) {
         let i = (sy * cw + sx) * 3;
         (t.rgb[i], t.rgb[i + 1], t.rgb[i + 2])
     };
-    // the field in cell coordinates (inclusive)
+    // the frame around the field's cells, just outside them where the tile has room
     let r = t.patch.region;
     let cell_x = |x: usize| (x - t.context.x0) * cols / cw;
     let cell_y = |y: usize| (y - t.context.y0) * rows / ch;
-    let (fx0, fx1) = (cell_x(r.x0), cell_x(r.x1 - 1).max(cell_x(r.x0)));
-    let (fy0, fy1) = (cell_y(r.y0), cell_y(r.y1 - 1).max(cell_y(r.y0)));
+    let (fx0, fx1) = (
+        cell_x(r.x0).saturating_sub(1),
+        (cell_x(r.x1 - 1) + 1).min(cols - 1),
+    );
+    let (fy0, fy1) = (
+        cell_y(r.y0).saturating_sub(1),
+        (cell_y(r.y1 - 1) + 1).min(rows - 1),
+    );
     let ramp = b" .:-=+*#%@";
     for cy in 0..rows {
         for cx in 0..cols {

@@ -10,7 +10,7 @@ mod loss;
 mod predict;
 
 pub use evaluation::Evaluation;
-pub use filters::Filters;
+pub use filters::{render_tab as render_filters, Filters};
 pub use looks::{LookView, Tile};
 pub use predict::{are_shapes, Predict, PredictView};
 
@@ -225,6 +225,7 @@ impl Results {
             validation,
             seed,
             restricted,
+            history: self.filters.history.clone(),
         }
     }
 }
