@@ -142,7 +142,7 @@ fn has_input(s: &InspectorState) -> bool {
 }
 
 fn has_validation(s: &InspectorState) -> bool {
-    not_drawing(s) && s.has_validation()
+    maps_or_cells(s) && s.has_validation()
 }
 
 fn may_open(s: &InspectorState) -> bool {
@@ -244,18 +244,18 @@ pub const TABLE: &[B] = &[
             CELLS,
             Label::new(&[TAB], "show the layer's input or the map"),
         ),
-    B::new(&[PGUP], Action::ScrollUp).when(not_drawing).help(
+    B::new(&[PGUP], Action::ScrollUp).when(maps_or_cells).help(
         CELLS,
         Label::new(&[PGUP, PGDN], "scroll the explanation").sep("/"),
     ),
-    B::new(&[PGDN], Action::ScrollDown).when(not_drawing),
+    B::new(&[PGDN], Action::ScrollDown).when(maps_or_cells),
     B::new(&[ESC], Action::Leave)
         .when(cells)
         .hint(3, Label::new(&[ESC], "maps"))
         .help(CELLS, Label::new(&[ESC], "back to choosing maps")),
     // the image
     B::new(&[Char('n')], Action::NewShape)
-        .when(not_drawing)
+        .when(maps_or_cells)
         .hint(4, Label::new(&[Char('n')], "shape"))
         .help(IMAGES, Label::new(&[Char('n')], "a new random shape")),
     B::new(&[Char('v')], Action::NextValidation)
@@ -271,7 +271,7 @@ pub const TABLE: &[B] = &[
         ),
     B::new(&[Char('V')], Action::PrevValidation).when(has_validation),
     B::new(&[Char('o')], Action::OpenFile)
-        .when(not_drawing)
+        .when(maps_or_cells)
         .hint_if(6, Label::new(&[Char('o')], "file"), may_open)
         .help(IMAGES, Label::new(&[Char('o')], "an image file (its path)")),
     B::new(&[Char('g')], Action::Growth)
@@ -285,7 +285,7 @@ pub const TABLE: &[B] = &[
             ),
         ),
     B::new(&[Char('d')], Action::Draw)
-        .when(not_drawing)
+        .when(maps_or_cells)
         .hint(7, Label::new(&[Char('d')], "draw"))
         .help(IMAGES, Label::new(&[Char('d')], "draw an image")),
     // drawing

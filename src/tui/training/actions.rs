@@ -159,6 +159,10 @@ fn has_conv(s: &TrainingState) -> bool {
     filters(s) && s.results().is_some_and(|r| r.filters.filters > 0)
 }
 
+fn not_looking(s: &TrainingState) -> bool {
+    !looking(s)
+}
+
 fn looking(s: &TrainingState) -> bool {
     on_tab(s, ResultsTab::Filters) && s.results().is_some_and(|r| r.filters.look.is_some())
 }
@@ -387,7 +391,7 @@ pub const TABLE: &[B] = &[
         .help(RESULTS, Label::new(&[Char('r')], "back to the settings")),
     B::new(&[ESC], Action::Back)
         .when(results)
-        .hint(6, Label::new(&[ESC], "back"))
+        .hint_if(6, Label::new(&[ESC], "back"), not_looking)
         .help(RESULTS, Label::new(&[ESC], "back to the lesson")),
     B::new(&[Char('q')], Action::Quit)
         .when(results)
