@@ -277,13 +277,7 @@ pub const TABLE: &[B] = &[
     B::new(&[Char('g')], Action::Growth)
         .when(maps_or_cells)
         .hint(8, Label::new(&[Char('g')], "filters grew"))
-        .help(
-            GROWTH,
-            Label::new(
-                &[Char('g')],
-                "how the first layer's filters grew in the run",
-            ),
-        ),
+        .help(GROWTH, Label::new(&[Char('g')], "how the filters grew")),
     B::new(&[Char('d')], Action::Draw)
         .when(maps_or_cells)
         .hint(7, Label::new(&[Char('d')], "draw"))

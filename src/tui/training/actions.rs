@@ -314,54 +314,25 @@ pub const TABLE: &[B] = &[
         .hint(2, Label::new(&[Char('['), Char(']')], "epoch").sep("/"))
         .help(
             RESULTS,
-            Label::new(
-                &[Char('['), Char(']')],
-                "filters: the epoch before or after",
-            )
-            .sep("/"),
+            Label::new(&[Char('['), Char(']')], "filters: choose an epoch").sep("/"),
         ),
     B::new(&[Char(']')], Action::NextEpoch).when(epochs),
     B::new(&[ENTER, Char('t')], Action::LookFor)
         .when(has_conv)
-        .hint(2, Label::new(&[ENTER], "looks for"))
-        .help(
-            RESULTS,
-            Label::new(&[ENTER, Char('t')], "filters: what the filter looks for").sep("/"),
-        ),
+        .hint(2, Label::new(&[ENTER], "looks for")),
     B::new(&[LEFT, Char('h')], Action::PrevFilter)
         .when(looking)
-        .hint(1, Label::new(&[LEFT, RIGHT], "filter").sep("/"))
-        .help(
-            RESULTS,
-            Label::new(&[LEFT, RIGHT], "looks for: the filter before or after").sep("/"),
-        ),
+        .hint(1, Label::new(&[LEFT, RIGHT], "filter").sep("/")),
     B::new(&[RIGHT, Char('l')], Action::NextFilter).when(looking),
     B::new(&[UP, Char('k')], Action::PrevLayer)
         .when(looking)
-        .hint(2, Label::new(&[UP, DOWN], "layer").sep("/"))
-        .help(
-            RESULTS,
-            Label::new(&[UP, DOWN], "looks for: the convolution before or after").sep("/"),
-        ),
+        .hint(2, Label::new(&[UP, DOWN], "layer").sep("/")),
     B::new(&[DOWN, Char('j')], Action::NextLayer).when(looking),
-    B::new(&[Code(KeyCode::PageUp)], Action::TilesUp)
-        .when(looking)
-        .help(
-            RESULTS,
-            Label::new(
-                &[Code(KeyCode::PageUp), Code(KeyCode::PageDown)],
-                "looks for: scroll the patches",
-            )
-            .sep("/"),
-        ),
+    B::new(&[Code(KeyCode::PageUp)], Action::TilesUp).when(looking),
     B::new(&[Code(KeyCode::PageDown)], Action::TilesDown).when(looking),
     B::new(&[ESC], Action::Back)
         .when(looking)
-        .hint(3, Label::new(&[ESC], "close"))
-        .help(
-            RESULTS,
-            Label::new(&[ESC], "looks for: back to the filters"),
-        ),
+        .hint(3, Label::new(&[ESC], "close")),
     B::new(&[Char('n'), ENTER], Action::NewShape)
         .when(predict)
         .hint_if(1, Label::new(&[Char('n')], "new shape"), shapes)
