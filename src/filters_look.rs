@@ -517,14 +517,14 @@ mod tests {
                     assert_eq!(p.label, ds.labels[indices[p.image]]);
                 }
                 let means = looks.class_means(li, c).unwrap();
-                for class in 0..3 {
+                for (class, mean) in means.iter().enumerate() {
                     let of: Vec<f64> = want
                         .iter()
                         .filter(|w| ds.labels[indices[w.1]] == class)
                         .map(|w| w.3)
                         .collect();
                     let m = of.iter().sum::<f64>() / of.len() as f64;
-                    assert!((means[class].unwrap() - m).abs() < 1e-4);
+                    assert!((mean.unwrap() - m).abs() < 1e-4);
                 }
             }
         }
