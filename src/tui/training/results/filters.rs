@@ -560,7 +560,7 @@ mod tests {
         let arch = Arch::parse("conv(4,5,stride=2) relu flatten linear").unwrap();
         let text = drawn(Net::new(Plan::new(&arch, [3, 128, 128], 3).unwrap(), 2));
         assert!(
-            text.contains("Filter 1 of 4") && text.contains("its 5x5"),
+            text.contains("Filter 1 of 4") && text.contains("5x5,"),
             "{text}"
         );
         let mlp = Arch::parse("flatten linear(8) relu linear").unwrap();
