@@ -11,6 +11,7 @@ pub mod cli;
 pub mod data;
 pub mod error;
 pub mod explore;
+pub mod filters_look;
 pub mod fsutil;
 pub mod lesson;
 pub mod nn;

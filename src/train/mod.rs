@@ -6,6 +6,7 @@
 //! mean of its batch losses, the validation loss the mean of the validation batch losses,
 //! and the accuracy correct / validation images.
 
+pub mod growth;
 pub mod metrics;
 mod prepare;
 pub mod report;
@@ -200,6 +201,9 @@ pub struct Summary {
     /// What its checkpoint records: the settings and split of the run that happened and
     /// its history ([`Prepared::checkpoint_meta`]).
     pub meta: CheckpointMeta,
+    /// The first convolution at the start and after every epoch, with its maps of the
+    /// first validation image (`None`: the network has no convolution).
+    pub growth: Option<growth::FilterHistory>,
 }
 
 /// What the training thread reports, in order.
@@ -377,6 +381,7 @@ pub fn run(
         device: backend.name(),
     });
     let mut state = RunState::new(prepared);
+    let (mut growth, watched) = start_growth(prepared, &state.net)?;
     let mut reports = Vec::new();
     let mut confusion = ConfusionMatrix::new(classes.len());
     for epoch in 1..=config.epochs {
@@ -407,6 +412,9 @@ pub fn run(
             train_images_per_second: train_idx.len() as f64 / train_secs.max(1e-9),
             seconds: t0.elapsed().as_secs_f64(),
         };
+        if let Some(g) = &mut growth {
+            g.record(epoch, &state.net, watched.as_deref())?;
+        }
         sink(TrainEvent::Epoch(report.clone()));
         reports.push(report);
     }
@@ -427,7 +435,31 @@ pub fn run(
         classes,
         net,
         meta,
+        growth,
     })))
+}
+
+/// The filter history of a run (its epoch 0 now) and the normalised first validation
+/// image whose maps it keeps.
+fn start_growth(
+    prepared: &Prepared,
+    net: &Net,
+) -> Result<(Option<growth::FilterHistory>, Option<Vec<f32>>)> {
+    let ds = &prepared.dataset;
+    let image = match prepared.val_idx.first() {
+        Some(&i) => {
+            let mut x = vec![0.0f32; IMAGE_LEN];
+            ds.try_normalized_into(&[i], &mut x)?;
+            let class = ds.labels.get(i).and_then(|&l| ds.classes.get(l));
+            let class = class.map_or("?".into(), |c| crate::text::escaped(c).into_owned());
+            let what = format!("validation image 1 ({class})");
+            Some((what, x))
+        }
+        None => None,
+    };
+    let history =
+        growth::FilterHistory::start(net, image.as_ref().map(|(w, x)| (w.clone(), x.as_slice())))?;
+    Ok((history, image.map(|(_, x)| x)))
 }
 
 /// What a run changes as it goes: the net, the optimizer's state, the dropout stream.

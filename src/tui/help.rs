@@ -60,6 +60,9 @@ pub const HELP: &[HelpBinding] = &[
 pub struct HelpState {
     /// The first line shown.
     pub scroll: u16,
+    /// The section it opened at, until the keys scroll it: drawn at that section's
+    /// place in whatever layout the terminal's size gives (one column or two).
+    section: Option<String>,
     /// The app facts its keys read.
     facts: Facts,
 }
@@ -69,6 +72,7 @@ impl HelpState {
     pub fn new(scroll: u16) -> Self {
         HelpState {
             scroll,
+            section: None,
             facts: Facts::default(),
         }
     }
@@ -76,7 +80,17 @@ impl HelpState {
     /// The help opened at `section`'s keys (as far as it scrolls in `cx`'s size), or at
     /// the top.
     pub fn at(section: Option<&str>, cx: &Context) -> Self {
-        HelpState::new(section.map_or(0, |s| help_scroll_to(&cx.theme, cx.area(), s)))
+        let mut h = HelpState::new(section.map_or(0, |s| help_scroll_to(&cx.theme, cx.area(), s)));
+        h.section = section.map(str::to_string);
+        h
+    }
+
+    /// The first line shown in `area`.
+    fn scroll_in(&self, theme: &Theme, area: Rect) -> u16 {
+        match &self.section {
+            Some(s) => help_scroll_to(theme, area, s),
+            None => self.scroll.min(help_max_scroll(theme, area)),
+        }
     }
 }
 
@@ -86,7 +100,8 @@ impl Component for HelpState {
             return Vec::new();
         };
         let max = help_max_scroll(&cx.theme, cx.area());
-        let scroll = self.scroll;
+        let scroll = self.scroll_in(&cx.theme, cx.area());
+        self.section = None;
         self.scroll = match action {
             HelpAction::Quit => return vec![Ask::Quit],
             HelpAction::Follow => return vec![Ask::Follow],
@@ -102,7 +117,7 @@ impl Component for HelpState {
     }
 
     fn on_resize(&mut self, cx: &Context) {
-        self.scroll = self.scroll.min(help_max_scroll(&cx.theme, cx.area()));
+        self.scroll = self.scroll_in(&cx.theme, cx.area());
     }
 
     fn draw(&self, cx: &Context, area: Rect, buf: &mut Buffer) {
@@ -237,7 +252,7 @@ fn help_closes(help: &HelpState, theme: &Theme) -> String {
 }
 
 fn render_help(help: &HelpState, theme: &Theme, area: Rect, buf: &mut Buffer) {
-    let scroll = help.scroll;
+    let scroll = help.scroll_in(theme, area);
     let sym = theme.symbols();
     let (columns, col_w) = help_columns(theme, area);
     let n = columns.len();

@@ -38,6 +38,7 @@ fn request() -> InspectRequest {
         validation: Vec::new(),
         seed: 5,
         restricted: false,
+        history: None,
     }
 }
 

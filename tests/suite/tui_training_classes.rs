@@ -224,6 +224,7 @@ fn results_for(app: &mut App, names: &[String], step: usize) {
         classes: names.to_vec(),
         net: Net::course(3, n),
         meta: Default::default(),
+        growth: None,
     })));
 }
 

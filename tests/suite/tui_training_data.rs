@@ -262,6 +262,7 @@ fn a_classroom_results_screen_offers_no_files_and_names_no_server_paths() {
         classes: vec!["a".into(), "b".into()],
         net: Net::course(3, 2),
         meta: Default::default(),
+        growth: None,
     })));
     cnn_tutor::tui::apply(&mut app, AppEvent::Key(Key::char('4')));
     let text = screen(&app, 80, 24);

@@ -3,6 +3,7 @@
 
 use crate::common::screen;
 use cnn_tutor::nn::net::Net;
+use cnn_tutor::train::growth::FilterHistory;
 use cnn_tutor::train::{ConfusionMatrix, EpochReport, Summary, TrainEvent};
 use cnn_tutor::tui::training::{TrainPrefs, WorkerMsg};
 use cnn_tutor::tui::{App, AppEvent, Key, KeyCode, Progress, Theme};
@@ -114,6 +115,21 @@ fn finish(app: &mut App) {
             confusion.add(a, p);
         }
     }
+    // the first layer moves in a straight line from the seed's start to the end, an
+    // epoch at a time
+    let (start, end) = (Net::course(42, 3), Net::course(7, 3));
+    let mut growth = FilterHistory::start(&start, None)
+        .expect("a history")
+        .expect("conv1");
+    for e in 1..=5 {
+        let mut net = start.clone();
+        for (p, q) in net.params.iter_mut().zip(&end.params) {
+            for (a, b) in p.data.iter_mut().zip(&q.data) {
+                *a += (b - *a) * e as f32 / 5.0;
+            }
+        }
+        growth.record(e, &net, None).expect("recorded");
+    }
     let summary = Summary {
         epochs: (1..=5).map(report).collect(),
         saved: None,
@@ -121,7 +137,8 @@ fn finish(app: &mut App) {
         confusion,
         classes: CLASSES.iter().map(ToString::to_string).collect(),
         meta: Default::default(),
-        net: Net::course(7, 3),
+        net: end,
+        growth: Some(growth),
     };
     send(app, TrainEvent::Finished(Box::new(summary)));
 }

@@ -247,6 +247,7 @@ impl App {
             validation: Vec::new(),
             seed: self.cx.prefs.settings.seed,
             restricted: self.cx.prefs.restricted,
+            history: None,
         }
     }
 

@@ -88,6 +88,16 @@ pub enum Action {
     WhyClass,
     /// Why view: an untrained network's map, or back.
     WhyUntrained,
+    /// How the first layer's filters grew through the run.
+    Growth,
+    /// Growth: the epoch before.
+    PrevEpoch,
+    /// Growth: the epoch after.
+    NextEpoch,
+    /// Growth: the filter before.
+    PrevFilter,
+    /// Growth: the filter after.
+    NextFilter,
 }
 
 type B = Binding<Action, InspectorState>;
@@ -101,6 +111,7 @@ const MAPS: &str = "Inspector: maps and stages";
 const CELLS: &str = "Inspector: one cell";
 const IMAGES: &str = "Inspector: the image";
 const DRAWING: &str = "Inspector: drawing";
+const GROWTH: &str = "Inspector: how the filters grew";
 
 fn maps(s: &InspectorState) -> bool {
     s.focus == Focus::Maps
@@ -122,6 +133,14 @@ fn not_drawing(s: &InspectorState) -> bool {
     s.focus != Focus::Draw
 }
 
+fn growth(s: &InspectorState) -> bool {
+    s.focus == Focus::Growth
+}
+
+fn maps_or_cells(s: &InspectorState) -> bool {
+    matches!(s.focus, Focus::Maps | Focus::Cell)
+}
+
 fn conv_cell(s: &InspectorState) -> bool {
     s.on_conv() && s.focus != Focus::Draw
 }
@@ -135,11 +154,11 @@ fn has_input(s: &InspectorState) -> bool {
 }
 
 fn has_validation(s: &InspectorState) -> bool {
-    not_drawing(s) && s.has_validation()
+    maps_or_cells(s) && s.has_validation()
 }
 
 fn why_on(s: &InspectorState) -> bool {
-    not_drawing(s) && s.why_on
+    maps_or_cells(s) && s.why_on
 }
 
 fn may_open(s: &InspectorState) -> bool {
@@ -150,9 +169,33 @@ fn may_open(s: &InspectorState) -> bool {
 /// applies says; hints are ordered by their number.
 pub const TABLE: &[B] = &[
     B::new(&[Ctrl('c')], Action::Quit),
+    // how the filters grew (first: its keys go before the maps' and cells')
+    B::new(&[Char('[')], Action::PrevEpoch)
+        .when(growth)
+        .hint(0, Label::new(&[Char('['), Char(']')], "epoch").sep("/"))
+        .help(
+            GROWTH,
+            Label::new(&[Char('['), Char(']')], "the epoch before, after").sep("/"),
+        ),
+    B::new(&[Char(']')], Action::NextEpoch).when(growth),
+    B::new(&[LEFT, Char('h')], Action::PrevFilter)
+        .when(growth)
+        .hint(1, Label::new(&[LEFT, RIGHT], "filter").sep("/"))
+        .help(
+            GROWTH,
+            Label::new(&[LEFT, RIGHT], "the filter before, after").sep("/"),
+        ),
+    B::new(&[RIGHT, Char('l')], Action::NextFilter).when(growth),
+    B::new(&[ESC, Char('g')], Action::Leave)
+        .when(growth)
+        .hint(3, Label::new(&[ESC], "maps"))
+        .help(
+            GROWTH,
+            Label::new(&[ESC, Char('g')], "back to the maps").sep("/"),
+        ),
     // why: the attribution maps
     B::new(&[Char('y')], Action::Why)
-        .when(not_drawing)
+        .when(maps_or_cells)
         .hint(2, Label::new(&[Char('y')], "why?"))
         .help(MAPS, Label::new(&[Char('y')], "why? (attribution maps)")),
     B::new(&[Char('m')], Action::WhyMethod)
@@ -241,18 +284,18 @@ pub const TABLE: &[B] = &[
             CELLS,
             Label::new(&[TAB], "show the layer's input or the map"),
         ),
-    B::new(&[PGUP], Action::ScrollUp).when(not_drawing).help(
+    B::new(&[PGUP], Action::ScrollUp).when(maps_or_cells).help(
         CELLS,
         Label::new(&[PGUP, PGDN], "scroll the explanation").sep("/"),
     ),
-    B::new(&[PGDN], Action::ScrollDown).when(not_drawing),
+    B::new(&[PGDN], Action::ScrollDown).when(maps_or_cells),
     B::new(&[ESC], Action::Leave)
         .when(cells)
         .hint(3, Label::new(&[ESC], "maps"))
         .help(CELLS, Label::new(&[ESC], "back to choosing maps")),
     // the image
     B::new(&[Char('n')], Action::NewShape)
-        .when(not_drawing)
+        .when(maps_or_cells)
         .hint(4, Label::new(&[Char('n')], "shape"))
         .help(IMAGES, Label::new(&[Char('n')], "a new random shape")),
     B::new(&[Char('v')], Action::NextValidation)
@@ -268,11 +311,15 @@ pub const TABLE: &[B] = &[
         ),
     B::new(&[Char('V')], Action::PrevValidation).when(has_validation),
     B::new(&[Char('o')], Action::OpenFile)
-        .when(not_drawing)
+        .when(maps_or_cells)
         .hint_if(6, Label::new(&[Char('o')], "file"), may_open)
         .help(IMAGES, Label::new(&[Char('o')], "an image file (its path)")),
+    B::new(&[Char('g')], Action::Growth)
+        .when(maps_or_cells)
+        .hint(8, Label::new(&[Char('g')], "filters grew"))
+        .help(GROWTH, Label::new(&[Char('g')], "how the filters grew")),
     B::new(&[Char('d')], Action::Draw)
-        .when(not_drawing)
+        .when(maps_or_cells)
         .hint(7, Label::new(&[Char('d')], "draw"))
         .help(IMAGES, Label::new(&[Char('d')], "draw an image")),
     // drawing

@@ -10,6 +10,7 @@
 pub mod actions;
 mod component;
 mod explain_view;
+mod growth;
 mod state;
 pub(crate) mod view;
 

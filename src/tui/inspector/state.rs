@@ -30,6 +30,9 @@ pub struct InspectRequest {
     pub seed: u64,
     /// A classroom session: opening a file by its path is refused.
     pub restricted: bool,
+    /// The run's snapshots of the first convolution (`g`; `None`: not from a run, or
+    /// a network without one).
+    pub history: Option<std::sync::Arc<crate::train::growth::FilterHistory>>,
 }
 
 /// One column of the overview: a stage of the forward pass (an index into
@@ -51,6 +54,8 @@ pub enum Focus {
     Cell,
     /// The pen on the drawing grid.
     Draw,
+    /// How the first layer's filters grew through the run (`g`, epochs with `[`/`]`).
+    Growth,
 }
 
 /// How the cell under the cursor was computed (from [`Explorer`]).
@@ -246,6 +251,10 @@ pub struct InspectorState {
     val_at: Option<usize>,
     rng: ChaCha8Rng,
     restricted: bool,
+    /// The run's filter history (see [`InspectRequest::history`]).
+    pub(super) history: Option<std::sync::Arc<crate::train::growth::FilterHistory>>,
+    /// The filters through the epochs, while shown (`g`).
+    pub growth: Option<crate::tui::training::Filters>,
 }
 
 impl InspectorState {
@@ -260,6 +269,7 @@ impl InspectorState {
             validation,
             seed,
             restricted,
+            history,
         } = req;
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x1a5e_c7ed);
         let val_at = (image.is_none() && !validation.is_empty()).then_some(0);
@@ -305,6 +315,8 @@ impl InspectorState {
             val_at,
             rng,
             restricted,
+            history,
+            growth: None,
         };
         s.class = s.explorer.decision().predicted();
         s.cursor_to_strongest();
@@ -315,6 +327,11 @@ impl InspectorState {
     /// The explorer of the image shown.
     pub fn explorer(&self) -> &Explorer {
         &self.explorer
+    }
+
+    /// Validation image `i` of those given, 3x128x128 CHW pixels.
+    pub(super) fn validation_image(&self, i: usize) -> Option<&[u8]> {
+        self.validation.get(i).map(|(_, p)| p.as_slice())
     }
 
     /// The image shown, 3x128x128 CHW pixels.
@@ -625,7 +642,20 @@ impl InspectorState {
                 if self.drawing.is_some() {
                     self.drawing = None;
                 }
+                self.growth = None;
                 self.focus = Focus::Maps;
+            }
+            Action::Growth => self.open_growth(),
+            Action::PrevEpoch | Action::NextEpoch => {
+                let net = self.explorer.net();
+                if let Some(g) = &mut self.growth {
+                    g.step_epoch(action == Action::NextEpoch, net);
+                }
+            }
+            Action::PrevFilter | Action::NextFilter => {
+                if let Some(g) = &mut self.growth {
+                    g.step(action == Action::NextFilter);
+                }
             }
             Action::PrevStage => self.go_view(self.view.saturating_sub(1)),
             Action::NextStage => self.go_view(self.view + 1),

@@ -233,6 +233,10 @@ pub(crate) fn render(theme: &Theme, st: &InspectorState, area: Rect, buf: &mut B
         render_drawing(theme, st, Rect::new(area.x, y, area.width, bottom - y), buf);
         return;
     }
+    if st.focus == Focus::Growth {
+        super::growth::render(theme, st, Rect::new(area.x, y, area.width, bottom - y), buf);
+        return;
+    }
     if let (true, Some(a)) = (st.why_on, &st.why_map) {
         render_why(
             theme,

@@ -66,6 +66,20 @@ pub enum Action {
     PrevFilter,
     /// Filters: the next filter.
     NextFilter,
+    /// Filters: the epoch before (the run's history).
+    PrevEpoch,
+    /// Filters: the epoch after.
+    NextEpoch,
+    /// Filters: what the selected filter looks for (its strongest validation patches).
+    LookFor,
+    /// What a filter looks for: the convolution before.
+    PrevLayer,
+    /// What a filter looks for: the convolution after.
+    NextLayer,
+    /// What a filter looks for: the tiles a row up.
+    TilesUp,
+    /// What a filter looks for: the tiles a row down.
+    TilesDown,
     /// Predict: classify a new random shape.
     NewShape,
     /// Predict: type the path of an image file to classify.
@@ -142,7 +156,23 @@ fn evaluation(s: &TrainingState) -> bool {
 }
 
 fn filters(s: &TrainingState) -> bool {
-    on_tab(s, ResultsTab::Filters)
+    on_tab(s, ResultsTab::Filters) && !looking(s)
+}
+
+fn epochs(s: &TrainingState) -> bool {
+    filters(s) && s.results().is_some_and(|r| r.filters.has_history())
+}
+
+fn has_conv(s: &TrainingState) -> bool {
+    filters(s) && s.results().is_some_and(|r| r.filters.filters > 0)
+}
+
+fn not_looking(s: &TrainingState) -> bool {
+    !looking(s)
+}
+
+fn looking(s: &TrainingState) -> bool {
+    on_tab(s, ResultsTab::Filters) && s.results().is_some_and(|r| r.filters.look.is_some())
 }
 
 fn predict(s: &TrainingState) -> bool {
@@ -298,6 +328,30 @@ pub const TABLE: &[B] = &[
             Label::new(&[LEFT, RIGHT], "filters: choose a filter").sep("/"),
         ),
     B::new(&[RIGHT, Char('l')], Action::NextFilter).when(filters),
+    B::new(&[Char('[')], Action::PrevEpoch)
+        .when(epochs)
+        .hint(2, Label::new(&[Char('['), Char(']')], "epoch").sep("/"))
+        .help(
+            RESULTS,
+            Label::new(&[Char('['), Char(']')], "filters: choose an epoch").sep("/"),
+        ),
+    B::new(&[Char(']')], Action::NextEpoch).when(epochs),
+    B::new(&[ENTER, Char('t')], Action::LookFor)
+        .when(has_conv)
+        .hint(2, Label::new(&[ENTER], "looks for")),
+    B::new(&[LEFT, Char('h')], Action::PrevFilter)
+        .when(looking)
+        .hint(1, Label::new(&[LEFT, RIGHT], "filter").sep("/")),
+    B::new(&[RIGHT, Char('l')], Action::NextFilter).when(looking),
+    B::new(&[UP, Char('k')], Action::PrevLayer)
+        .when(looking)
+        .hint(2, Label::new(&[UP, DOWN], "layer").sep("/")),
+    B::new(&[DOWN, Char('j')], Action::NextLayer).when(looking),
+    B::new(&[Code(KeyCode::PageUp)], Action::TilesUp).when(looking),
+    B::new(&[Code(KeyCode::PageDown)], Action::TilesDown).when(looking),
+    B::new(&[ESC], Action::Back)
+        .when(looking)
+        .hint(3, Label::new(&[ESC], "close")),
     B::new(&[Char('n'), ENTER], Action::NewShape)
         .when(predict)
         .hint_if(1, Label::new(&[Char('n')], "new shape"), shapes)
@@ -350,7 +404,7 @@ pub const TABLE: &[B] = &[
         .help(RESULTS, Label::new(&[Char('r')], "back to the settings")),
     B::new(&[ESC], Action::Back)
         .when(results)
-        .hint(6, Label::new(&[ESC], "back"))
+        .hint_if(6, Label::new(&[ESC], "back"), not_looking)
         .help(RESULTS, Label::new(&[ESC], "back to the lesson")),
     B::new(&[Char('q')], Action::Quit)
         .when(results)

@@ -29,7 +29,7 @@ pub use component::{OverTrainingAction, OVER_TRAINING};
 pub use effects::{Done, Effect, Need, RESTRICTED};
 pub use preview::{preview, ClassPreview, DataPreview};
 pub use queue::{Ticket, TrainQueue};
-pub use results::{PredictView, Results, ResultsTab};
+pub use results::{render_filters, Filters, PredictView, Results, ResultsTab};
 pub use running::{Run, Stop, LOG_LINES};
 pub use settings::{SettingField, SettingsForm, TrainPrefs, TrainSettings};
 pub use state::{KeyOutcome, Phase, PhaseKind, TrainingState};

@@ -12,7 +12,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use crate::data::Dataset;
-use crate::nn::net::Net;
 use crate::train::{report, EpochReport, Summary, TrainEvent};
 
 use super::super::event::TICK_MS;
@@ -89,8 +88,6 @@ pub struct Run {
     pub log: VecDeque<String>,
     /// Milliseconds spent running (counted in ticks, paused time left out).
     pub elapsed_ms: u64,
-    /// The untrained net (same seed), for before/after filters.
-    pub net_before: Option<Net>,
     /// The images (for drawing validation images and feature maps).
     pub dataset: Option<Arc<Dataset>>,
     /// Validation indices.
@@ -124,7 +121,6 @@ impl Run {
             reports: Vec::new(),
             log: VecDeque::new(),
             elapsed_ms: 0,
-            net_before: None,
             dataset: None,
             val: Vec::new(),
             predictions: None,
@@ -261,7 +257,6 @@ impl Run {
                 self.val_size = val_size;
                 self.batches = batches_per_epoch;
                 self.epochs = epochs;
-                self.net_before = Some(Net::course(self.seed, classes.len()));
                 self.push_log(report::started_line(
                     &device, train_size, val_size, &classes,
                 ));

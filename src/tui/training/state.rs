@@ -328,6 +328,11 @@ impl TrainingState {
             }
             Action::Help => return KeyOutcome::Help,
             Action::Back => {
+                // what a filter looks for closes back to the filters
+                if let Some(r) = self.results_mut().filter(|r| r.filters.look.is_some()) {
+                    r.filters.look = None;
+                    return KeyOutcome::Stay;
+                }
                 self.cancel();
                 return KeyOutcome::Back;
             }
@@ -422,8 +427,31 @@ impl TrainingState {
                 };
                 *notice = r.why_key(key).err();
             }
-            (Action::PrevFilter, Phase::Results(r)) => r.filters.step(false),
-            (Action::NextFilter, Phase::Results(r)) => r.filters.step(true),
+            (Action::PrevFilter | Action::NextFilter, Phase::Results(r)) => {
+                let right = action == Action::NextFilter;
+                match &mut r.filters.look {
+                    Some(v) => v.select(&r.evaluation, 0, if right { 1 } else { -1 }),
+                    None => r.filters.step(right),
+                }
+            }
+            (Action::PrevEpoch | Action::NextEpoch, Phase::Results(r)) => {
+                let later = action == Action::NextEpoch;
+                r.filters.step_epoch(later, &r.net);
+            }
+            (Action::LookFor, Phase::Results(r)) => {
+                r.filters.open_look(&r.net, &r.evaluation, &r.classes);
+            }
+            (Action::PrevLayer | Action::NextLayer, Phase::Results(r)) => {
+                if let Some(v) = &mut r.filters.look {
+                    let down = if action == Action::NextLayer { 1 } else { -1 };
+                    v.select(&r.evaluation, down, 0);
+                }
+            }
+            (Action::TilesUp | Action::TilesDown, Phase::Results(r)) => {
+                if let Some(v) = &mut r.filters.look {
+                    v.scroll(action == Action::TilesDown);
+                }
+            }
             (Action::NewShape, Phase::Results(r)) => {
                 let ev = &r.evaluation;
                 let validation = ev.dataset.as_deref().map(|ds| (ds, ev.val.as_slice()));

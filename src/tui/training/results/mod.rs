@@ -5,11 +5,13 @@
 
 mod evaluation;
 mod filters;
+mod looks;
 mod loss;
 mod predict;
 
 pub use evaluation::Evaluation;
-pub use filters::Filters;
+pub use filters::{render_tab as render_filters, Filters};
+pub use looks::{LookView, Tile};
 pub use predict::{are_shapes, Predict, PredictView};
 
 use ratatui::buffer::Buffer;
@@ -113,7 +115,7 @@ impl Results {
             why_on: false,
             why_maps: Vec::new(),
         };
-        let filters = Filters::new(run.net_before, &summary.net, &evaluation);
+        let filters = Filters::new(summary.growth, &summary.net, &evaluation);
         let mut predict = Predict::new(run.seed);
         predict.files = !prefs.restricted;
         Results {
@@ -163,6 +165,8 @@ impl Results {
     pub(crate) fn set_evaluation(&mut self, ev: Evaluation) {
         self.evaluation = ev;
         self.eval_note = None;
+        self.filters.look = None;
+        self.filters.looks = None;
         self.filters.set_model(&self.net, &self.evaluation);
     }
 
@@ -302,6 +306,7 @@ impl Results {
             validation,
             seed,
             restricted,
+            history: self.filters.history.clone(),
         }
     }
 }
