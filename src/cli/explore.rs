@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 use crate::cli::{GlobalOpts, DEFAULT_MODEL_PATH};
 use crate::explore::{act_name, ConvCell, Explorer, StageKind};
 use crate::nn::layers::Act;
+use crate::text::Dec;
 use crate::text::{escaped, path as shown_path};
 use crate::{Error, Result};
 
@@ -170,7 +171,13 @@ fn overview(e: &Explorer, args: &ExploreArgs) -> String {
         shown_path(&args.image)
     );
     let probs: Vec<String> = (0..d.scores.len())
-        .map(|k| format!("{} {:.1}%", class_name(e, k), 100.0 * d.probabilities[k]))
+        .map(|k| {
+            format!(
+                "{} {:.1}%",
+                class_name(e, k),
+                Dec::of(100.0 * d.probabilities[k])
+            )
+        })
         .collect();
     let _ = writeln!(
         s,
@@ -202,8 +209,8 @@ fn overview(e: &Explorer, args: &ExploreArgs) -> String {
             "{:<nw$} {:<12} {:>10.4} {:>10.4}  {}",
             st.name,
             shape,
-            st.min,
-            st.max,
+            Dec::of(st.min),
+            Dec::of(st.max),
             st.kind.summary()
         );
     }
@@ -214,8 +221,8 @@ fn overview(e: &Explorer, args: &ExploreArgs) -> String {
         "{:<nw$} {:<12} {:>10.4} {:>10.4}  scores, one per class",
         "fc",
         d.scores.len(),
-        lo,
-        hi
+        Dec::of(lo),
+        Dec::of(hi)
     );
     let named: Vec<&str> = stages[1..].iter().map(|st| st.name.as_str()).collect();
     let _ = writeln!(
@@ -286,15 +293,20 @@ fn conv_plain(e: &Explorer, cell: &ConvCell, input_channel: Option<usize>) -> Re
         _ => format!("input channel {ci}"),
     };
     for g in &cell.inputs {
-        let _ = writeln!(s, "  {:<24} {:+.4}", label(g.channel), g.subtotal());
+        let _ = writeln!(
+            s,
+            "  {:<24} {:+.4}",
+            label(g.channel),
+            Dec::of(g.subtotal())
+        );
     }
-    let _ = writeln!(s, "  {:<24} {:+.4}", "bias", cell.bias);
+    let _ = writeln!(s, "  {:<24} {:+.4}", "bias", Dec::of(cell.bias));
     let _ = writeln!(
         s,
         "  {:<24} {:+.4}   (the forward pass gave {:+.4})",
         "total",
-        cell.sum(),
-        cell.value
+        Dec::of(cell.sum()),
+        Dec::of(cell.value)
     );
     let shown: Vec<usize> = match input_channel {
         Some(ic) => vec![ic],
@@ -316,16 +328,16 @@ fn conv_plain(e: &Explorer, cell: &ConvCell, input_channel: Option<usize>) -> Re
         for (i, t) in g.terms.iter().enumerate() {
             let lead = if i == 0 { "   " } else { " + " };
             let x = if t.at.is_some() {
-                format!("{:.4}", t.input)
+                format!("{:.4}", Dec::of(t.input))
             } else {
                 "pad 0".to_string()
             };
-            let _ = write!(s, "{lead}({x} × {:.4})", t.weight);
+            let _ = write!(s, "{lead}({x} × {:.4})", Dec::of(t.weight));
             if i % k == k - 1 {
                 let _ = writeln!(s);
             }
         }
-        let _ = writeln!(s, "   = {:+.4}", g.subtotal());
+        let _ = writeln!(s, "   = {:+.4}", Dec::of(g.subtotal()));
     }
     if cin > 3 && input_channel.is_none() {
         let _ = writeln!(
@@ -364,14 +376,18 @@ fn next_steps(e: &Explorer, stage: usize, ch: usize, r: usize, c: usize) -> Vec<
                     ));
                     break;
                 };
-                let w: Vec<String> = p.window.iter().map(|v| format!("{v:.4}")).collect();
+                let w: Vec<String> = p
+                    .window
+                    .iter()
+                    .map(|v| format!("{v:.4}", v = Dec::of(v)))
+                    .collect();
                 let rows: Vec<String> = w.chunks(k).map(|r| r.join(" ")).collect();
                 let mine = (pos.0 - p.origin.0) * k + (pos.1 - p.origin.1);
                 let text = if max {
                     format!(
                         "the largest of [{}] is {:.4}, {}",
                         rows.join(" / "),
-                        p.value,
+                        Dec::of(p.value),
                         if p.winner == Some(mine) {
                             "this cell"
                         } else {
@@ -379,7 +395,11 @@ fn next_steps(e: &Explorer, stage: usize, ch: usize, r: usize, c: usize) -> Vec<
                         }
                     )
                 } else {
-                    format!("the mean of [{}] is {:.4}", rows.join(" / "), p.value)
+                    format!(
+                        "the mean of [{}] is {:.4}",
+                        rows.join(" / "),
+                        Dec::of(p.value)
+                    )
                 };
                 pos = (pr, pc);
                 value = p.value;
@@ -388,13 +408,17 @@ fn next_steps(e: &Explorer, stage: usize, ch: usize, r: usize, c: usize) -> Vec<
             StageKind::Act(a) => {
                 let after = e.map(next)[[ch, pos.0, pos.1]];
                 let f = match a {
-                    Act::Relu => format!("max(0, {value:.4})"),
-                    Act::Tanh => format!("tanh({value:.4})"),
-                    Act::Sigmoid => format!("sigmoid({value:.4})"),
-                    Act::Leaky(sl) => format!("{} ({value:.4})", act_name(Act::Leaky(sl))),
+                    Act::Relu => format!("max(0, {value:.4})", value = Dec::of(value)),
+                    Act::Tanh => format!("tanh({value:.4})", value = Dec::of(value)),
+                    Act::Sigmoid => format!("sigmoid({value:.4})", value = Dec::of(value)),
+                    Act::Leaky(sl) => format!(
+                        "{} ({value:.4})",
+                        act_name(Act::Leaky(sl)),
+                        value = Dec::of(value)
+                    ),
                 };
                 value = after;
-                format!("then {}: {f} = {after:.4}", st.name)
+                format!("then {}: {f} = {after:.4}", st.name, after = Dec::of(after))
             }
             StageKind::Norm => {
                 let Ok(n) = e.norm_cell(next, ch, pos.0, pos.1) else {
@@ -403,7 +427,13 @@ fn next_steps(e: &Explorer, stage: usize, ch: usize, r: usize, c: usize) -> Vec<
                 value = n.after;
                 format!(
                     "then {}: ({:.4} - {:.4}) / sqrt({:.4} + 1e-5) × {:.4} + {:.4} = {:.4}",
-                    st.name, n.before, n.mean, n.var, n.weight, n.bias, n.after
+                    st.name,
+                    Dec::of(n.before),
+                    Dec::of(n.mean),
+                    Dec::of(n.var),
+                    Dec::of(n.weight),
+                    Dec::of(n.bias),
+                    Dec::of(n.after)
                 )
             }
             _ => {
@@ -446,7 +476,11 @@ fn cell_text(
                 })
                 .to_string());
             }
-            let w: Vec<String> = p.window.iter().map(|v| format!("{v:.4}")).collect();
+            let w: Vec<String> = p
+                .window
+                .iter()
+                .map(|v| format!("{v:.4}", v = Dec::of(v)))
+                .collect();
             let rows: Vec<String> = w.chunks(k).map(|r| r.join(" ")).collect();
             let how = if max { "the largest" } else { "the mean" };
             (
@@ -469,7 +503,10 @@ fn cell_text(
                     "value": num(cell.after), "before": num(cell.before), "function": act_name(a)})
                 .to_string());
             }
-            (cell.after, format!("{} of {:.4}", act_name(a), cell.before))
+            (
+                cell.after,
+                format!("{} of {:.4}", act_name(a), Dec::of(cell.before)),
+            )
         }
         StageKind::Norm => {
             let n = e.norm_cell(stage, ch, r, c)?;
@@ -483,7 +520,7 @@ fn cell_text(
                 n.after,
                 format!(
                     "({:.4} - running mean {:.4}) / sqrt(running variance {:.4} + 1e-5) × weight {:.4} + bias {:.4}",
-                    n.before, n.mean, n.var, n.weight, n.bias
+                    Dec::of(n.before), Dec::of(n.mean), Dec::of(n.var), Dec::of(n.weight), Dec::of(n.bias)
                 ),
             )
         }
@@ -502,15 +539,17 @@ fn cell_text(
             let terms: Vec<String> = l
                 .top
                 .iter()
-                .map(|&(i, x, w)| format!("input {i}: {x:.4} × {w:.4}"))
+                .map(|&(i, x, w)| {
+                    format!("input {i}: {x:.4} × {w:.4}", x = Dec::of(x), w = Dec::of(w))
+                })
                 .collect();
             (
                 l.value,
                 format!(
                     "bias {:.4} + {} products input × weight (total {:+.4}); the largest:\n  {}",
-                    l.bias,
+                    Dec::of(l.bias),
                     l.inputs,
-                    l.sum,
+                    Dec::of(l.sum),
                     terms.join("\n  ")
                 ),
             )
@@ -531,7 +570,7 @@ fn cell_text(
         s,
         "{name}, channel {ch}, row {r}, column {c} (0-based); {EVAL_NOTE}"
     );
-    let _ = writeln!(s, "value {value:.4} = {what}");
+    let _ = writeln!(s, "value {value:.4} = {what}", value = Dec::of(value));
     let next = next_steps(e, stage, ch, r, c);
     if !next.is_empty() {
         let _ = writeln!(s);
@@ -601,15 +640,15 @@ fn fc(e: &Explorer, json: bool) -> String {
             s,
             "\n{name}{} score {:+.4} = bias {:+.4} + channels {:+.4}; probability {:.1}%",
             " ".repeat(pad),
-            d.scores[class],
-            d.bias[class],
-            d.sum(class) - f64::from(d.bias[class]),
-            100.0 * d.probabilities[class]
+            Dec::of(d.scores[class]),
+            Dec::of(d.bias[class]),
+            Dec::of(d.sum(class) - f64::from(d.bias[class])),
+            Dec::of(100.0 * d.probabilities[class])
         );
         let ranked = d.ranked_channels(class);
         let fmt = |v: &[(usize, f64)]| {
             v.iter()
-                .map(|(c, t)| format!("{c} ({t:+.4})"))
+                .map(|(c, t)| format!("{c} ({t:+.4})", t = Dec::of(t)))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -650,7 +689,7 @@ fn fc(e: &Explorer, json: bool) -> String {
         s,
         "\nprediction: {} ({:.1}%); probabilities are the softmax of the scores",
         class_name(e, pred),
-        100.0 * d.probabilities[pred]
+        Dec::of(100.0 * d.probabilities[pred])
     );
     s
 }

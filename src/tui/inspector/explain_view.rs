@@ -8,10 +8,11 @@ use crate::nn::layers::Act;
 
 use super::super::theme::Theme;
 use super::state::{Explain, InspectorState};
+use crate::text::Dec;
 
 /// `v` with four decimals and a sign.
 fn sv(v: f64) -> String {
-    format!("{v:+.4}")
+    format!("{v:+.4}", v = Dec::of(v))
 }
 
 /// The explanation of the cell under the cursor, as lines of at most `w` columns.
@@ -43,7 +44,10 @@ pub(super) fn explanation(
                 head,
             ));
             out.push(Line::raw(format!("pixel {pixel} of 255")));
-            out.push(Line::styled(format!("normalised: {value:.4}"), formula));
+            out.push(Line::styled(
+                format!("normalised: {value:.4}", value = Dec::of(value)),
+                formula,
+            ));
             out.push(Line::raw("(as training reads it: 0..255 to -1..1)"));
         }
         Explain::Conv(_) => conv_lines(theme, st, w, h, &mut out),
@@ -54,7 +58,11 @@ pub(super) fn explanation(
             let info = &e.stages()[*stage];
             out.push(Line::styled(format!("{} value {index}", info.name), head));
             out.push(Line::styled(
-                format!("= {:.4}  (bias + {} products)", cell.value, cell.inputs),
+                format!(
+                    "= {:.4}  (bias + {} products)",
+                    Dec::of(cell.value),
+                    cell.inputs
+                ),
                 formula,
             ));
             out.push(Line::raw(format!("bias {}", sv(f64::from(cell.bias)))));
@@ -62,9 +70,16 @@ pub(super) fn explanation(
                 "largest input{times}weight:".replace("{times}", times),
             ));
             for (i, x, wv) in &cell.top {
-                out.push(Line::raw(format!("  {i:>5}: {x:+.3}{times}{wv:+.3}")));
+                out.push(Line::raw(format!(
+                    "  {i:>5}: {x:+.3}{times}{wv:+.3}",
+                    x = Dec::of(x),
+                    wv = Dec::of(wv)
+                )));
             }
-            out.push(Line::styled(format!("sum {:.4}", cell.sum), formula));
+            out.push(Line::styled(
+                format!("sum {:.4}", Dec::of(cell.sum)),
+                formula,
+            ));
         }
         Explain::Decision { .. } => decision_lines(theme, st, w, h, &mut out),
     }
@@ -112,7 +127,7 @@ fn conv_lines(
     out.push(Line::styled(
         format!(
             "= {:.4}  (bias + {} x {} products)",
-            cell.value,
+            Dec::of(cell.value),
             cell.inputs.len(),
             k * k
         ),
@@ -123,7 +138,7 @@ fn conv_lines(
         for row in g.terms.chunks(k) {
             let parts: Vec<String> = row
                 .iter()
-                .map(|t| format!("{:+.3}{times}{:+.3}", t.input, t.weight))
+                .map(|t| format!("{:+.3}{times}{:+.3}", Dec::of(t.input), Dec::of(t.weight)))
                 .collect();
             out.push(Line::raw(format!("  {}", parts.join(" "))));
         }
@@ -178,7 +193,10 @@ fn conv_lines(
             product_lines(g, out);
         }
     }
-    out.push(Line::styled(format!("sum {:.4}", cell.sum()), formula));
+    out.push(Line::styled(
+        format!("sum {:.4}", Dec::of(cell.sum())),
+        formula,
+    ));
 }
 
 /// The explanation lines of a `Pool` cell (see [`explanation`]).
@@ -209,7 +227,7 @@ fn pool_lines(
     out.push(Line::styled(
         format!(
             "= {:.4}, the {} of",
-            p.value,
+            Dec::of(p.value),
             if p.max { "largest" } else { "mean" }
         ),
         formula,
@@ -224,7 +242,7 @@ fn pool_lines(
         let cells: Vec<Span<'static>> = (0..k)
             .map(|col| {
                 let i = row * k + col;
-                let v = format!("{:>9.4}", p.window[i]);
+                let v = format!("{:>9.4}", Dec::of(p.window[i]));
                 if p.winner == Some(i) {
                     Span::styled(format!("[{v}]"), theme.emphasis())
                 } else {
@@ -254,16 +272,24 @@ fn act_lines(theme: &Theme, st: &InspectorState, w: usize, h: usize, out: &mut V
         ),
         head,
     ));
-    out.push(Line::raw(format!("before ({before}): {:.4}", cell.before)));
+    out.push(Line::raw(format!(
+        "before ({before}): {:.4}",
+        Dec::of(cell.before)
+    )));
     let (x, y) = (cell.before, cell.after);
     let f = match cell.act {
-        Act::Relu => format!("max(0, {x:.4})"),
-        Act::Tanh => format!("tanh({x:.4})"),
-        Act::Sigmoid => format!("1 / (1 + e^-({x:.4}))"),
-        Act::Leaky(sl) if x > 0.0 => format!("{x:.4} (positive; below 0: {sl} {times} x)"),
-        Act::Leaky(sl) => format!("{sl} {times} {x:.4}"),
+        Act::Relu => format!("max(0, {x:.4})", x = Dec::of(x)),
+        Act::Tanh => format!("tanh({x:.4})", x = Dec::of(x)),
+        Act::Sigmoid => format!("1 / (1 + e^-({x:.4}))", x = Dec::of(x)),
+        Act::Leaky(sl) if x > 0.0 => {
+            format!("{x:.4} (positive; below 0: {sl} {times} x)", x = Dec::of(x))
+        }
+        Act::Leaky(sl) => format!("{sl} {times} {x:.4}", x = Dec::of(x)),
     };
-    out.push(Line::styled(format!("after: {f} = {y:.4}"), formula));
+    out.push(Line::styled(
+        format!("after: {f} = {y:.4}", y = Dec::of(y)),
+        formula,
+    ));
     out.push(Line::raw(match cell.act {
         Act::Relu if x > 0.0 => "positive: passes unchanged".to_string(),
         Act::Relu => "not positive: becomes 0".to_string(),
@@ -296,19 +322,29 @@ fn norm_lines(
         ),
         head,
     ));
-    out.push(Line::raw(format!("before ({before}): {:.4}", cell.before)));
+    out.push(Line::raw(format!(
+        "before ({before}): {:.4}",
+        Dec::of(cell.before)
+    )));
     out.push(Line::raw(format!(
         "running mean {:.4}, variance {:.4}",
-        cell.mean, cell.var
+        Dec::of(cell.mean),
+        Dec::of(cell.var)
     )));
     out.push(Line::raw(format!(
         "weight {:.4}, bias {:.4}",
-        cell.weight, cell.bias
+        Dec::of(cell.weight),
+        Dec::of(cell.bias)
     )));
     out.push(Line::styled(
         format!(
             "({:.4} - {:.4}) / sqrt({:.4} + 1e-5) {times} {:.4} + {:.4} = {:.4}",
-            cell.before, cell.mean, cell.var, cell.weight, cell.bias, cell.after
+            Dec::of(cell.before),
+            Dec::of(cell.mean),
+            Dec::of(cell.var),
+            Dec::of(cell.weight),
+            Dec::of(cell.bias),
+            Dec::of(cell.after)
         ),
         formula,
     ));
@@ -347,8 +383,8 @@ fn decision_lines(
             "{}{:<10} {:>8.3} {:>6.1}%",
             if i == *class { ">" } else { " " },
             crate::tui::widgets::truncate(&crate::text::escaped(n), 10, theme.symbols().ellipsis),
-            d.scores.get(i).copied().unwrap_or(0.0),
-            100.0 * d.probabilities.get(i).copied().unwrap_or(0.0)
+            Dec::of(d.scores.get(i).copied().unwrap_or(0.0)),
+            Dec::of(100.0 * d.probabilities.get(i).copied().unwrap_or(0.0))
         );
         out.push(if i == *class {
             Line::styled(s, theme.selected())
@@ -361,7 +397,8 @@ fn decision_lines(
         format!(
             "{cname}: bias {} + {} maps = {sum:.4}",
             sv(f64::from(d.bias[*class])),
-            d.channels
+            d.channels,
+            sum = Dec::of(sum)
         ),
         formula,
     ));
@@ -384,7 +421,10 @@ fn decision_lines(
         head,
     ));
     out.push(Line::raw(format!(
-        "{weight:+.4} {times} {activation:.4} = {product:+.4}"
+        "{weight:+.4} {times} {activation:.4} = {product:+.4}",
+        weight = Dec::of(weight),
+        activation = Dec::of(activation),
+        product = Dec::of(product)
     )));
     out.push(Line::raw("red pushed towards the class, blue away"));
 }

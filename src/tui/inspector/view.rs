@@ -17,6 +17,7 @@ use super::super::view::{render_bar, render_status};
 use super::actions;
 use super::explain_view::explanation;
 use super::state::{Focus, InspectorState, View, DRAW_SIDE, PALETTE};
+use crate::text::Dec;
 
 /// The sentence every view shows.
 pub const DROPOUT_OFF: &str = "Dropout is off here (evaluation mode)";
@@ -185,7 +186,7 @@ pub(crate) fn render(theme: &Theme, st: &InspectorState, area: Rect, buf: &mut B
     let best = format!(
         "says {} ({:.1}%)",
         crate::text::escaped(classes.get(k).map_or("?", String::as_str)),
-        100.0 * d.probabilities.get(k).copied().unwrap_or(0.0)
+        Dec::of(100.0 * d.probabilities.get(k).copied().unwrap_or(0.0))
     );
     let title = format!(" Inspector {} {} {} {}", sym.dot, st.what, sym.dot, best);
     render_bar(
@@ -363,12 +364,18 @@ fn stage_info(st: &InspectorState, long: bool) -> String {
             if long {
                 format!(
                     "{} {shape} from {from}, map {} of {c}, values {lo:.2} to {hi:.2}",
-                    info.name, st.channel
+                    info.name,
+                    st.channel,
+                    lo = Dec::of(lo),
+                    hi = Dec::of(hi)
                 )
             } else {
                 format!(
                     "{} {shape}, map {}, {lo:.2} to {hi:.2}",
-                    info.name, st.channel
+                    info.name,
+                    st.channel,
+                    lo = Dec::of(lo),
+                    hi = Dec::of(hi)
                 )
             }
         }
@@ -605,7 +612,7 @@ fn render_drawing(theme: &Theme, st: &InspectorState, area: Rect, buf: &mut Buff
         lines.push(Line::raw(format!(
             "{:<10} {bar} {:>5.1}%",
             crate::tui::widgets::truncate(&crate::text::escaped(n), 10, theme.symbols().ellipsis),
-            100.0 * p
+            Dec::of(100.0 * p)
         )));
     }
     lines.push(Line::raw(""));
@@ -616,7 +623,7 @@ fn render_drawing(theme: &Theme, st: &InspectorState, area: Rect, buf: &mut Buff
     )));
     lines.push(Line::raw(format!(
         "one forward pass: {:.1} ms",
-        st.last_pass_us as f64 / 1000.0
+        Dec::of(st.last_pass_us as f64 / 1000.0)
     )));
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })

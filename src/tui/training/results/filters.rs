@@ -15,6 +15,7 @@ use super::super::state::chw_to_rgb;
 use super::super::view::{flow_layout, flow_panels};
 use super::evaluation::Evaluation;
 use super::Results;
+use crate::text::Dec;
 
 /// The filters tab's state.
 #[derive(Debug, Clone)]
@@ -292,7 +293,10 @@ fn filter_note(tab: &Filters, f: usize, (n, k): (usize, usize), over: &str) -> S
                     "these filters changed little; most of the learning went into the later layers."
                 } else {
                     "training reshaped these filters."
-                }
+                },
+                moved = Dec::of(moved),
+                size = Dec::of(size),
+                pct = Dec::of(pct)
             )
         }
         None => format!(
