@@ -273,8 +273,8 @@ fn conv_plain(e: &Explorer, cell: &ConvCell, input_channel: Option<usize>) -> Re
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{}, channel {}, row {}, column {} (0-based); {EVAL_NOTE}",
-        cell.name, cell.channel, cell.row, cell.col
+        "{}; {EVAL_NOTE}",
+        place(&cell.name, cell.channel, cell.row, cell.col)
     );
     let fed = if on_image {
         "the image".to_string()
@@ -454,6 +454,57 @@ fn next_steps(e: &Explorer, stage: usize, ch: usize, r: usize, c: usize) -> Vec<
     lines
 }
 
+/// Where a cell is, as learners count (maps, rows and columns from 1) with the index
+/// `--channel` and `--at` take (from 0, as PyTorch) beside it.
+fn place(layer: &str, ch: usize, r: usize, c: usize) -> String {
+    format!(
+        "{layer}, map {}, row {}, column {} (index [{ch}, {r}, {c}] from 0, as --channel and --at take it)",
+        ch + 1,
+        r + 1,
+        c + 1
+    )
+}
+
+/// A pooled cell: its JSON (`Ok`) or its value and how it was computed (`Err`).
+fn pool_text(
+    e: &Explorer,
+    stage: usize,
+    (ch, r, c): (usize, usize, usize),
+    (max, k): (bool, usize),
+    json: bool,
+) -> Result<std::result::Result<String, (f32, String)>> {
+    let st = &e.stages()[stage];
+    let name = &st.name;
+    let p = e.pool_cell(stage, ch, r, c)?;
+    if json {
+        return Ok(Ok(json!({
+            "layer": name, "channel": ch, "row": r, "col": c, "value": num(p.value),
+            "window": nums(&p.window), "origin": [p.origin.0, p.origin.1],
+            "winner": p.winner, "kind": if max { "max" } else { "average" },
+        })
+        .to_string()));
+    }
+    let w: Vec<String> = p
+        .window
+        .iter()
+        .map(|v| format!("{v:.4}", v = Dec::of(v)))
+        .collect();
+    let rows: Vec<String> = w.chunks(k).map(|r| r.join(" ")).collect();
+    let how = if max { "the largest" } else { "the mean" };
+    Ok(Err((
+        p.value,
+        format!(
+            "{how} of its {k}x{k} window at rows {} to {}, columns {} to {} (from 1) of {}: [{}]",
+            p.origin.0 + 1,
+            p.origin.0 + k,
+            p.origin.1 + 1,
+            p.origin.1 + k,
+            e.stages()[st.from.unwrap_or(0)].name,
+            rows.join(" / ")
+        ),
+    )))
+}
+
 /// Any other stage's cell (pool, activation, batch norm, hidden linear, the input).
 fn cell_text(
     e: &Explorer,
@@ -466,36 +517,10 @@ fn cell_text(
     let st = &e.stages()[stage];
     let name = &st.name;
     let (value, what): (f32, String) = match st.kind {
-        StageKind::Pool { max, k, .. } => {
-            let p = e.pool_cell(stage, ch, r, c)?;
-            if json {
-                return Ok(json!({
-                    "layer": name, "channel": ch, "row": r, "col": c, "value": num(p.value),
-                    "window": nums(&p.window), "origin": [p.origin.0, p.origin.1],
-                    "winner": p.winner, "kind": if max { "max" } else { "average" },
-                })
-                .to_string());
-            }
-            let w: Vec<String> = p
-                .window
-                .iter()
-                .map(|v| format!("{v:.4}", v = Dec::of(v)))
-                .collect();
-            let rows: Vec<String> = w.chunks(k).map(|r| r.join(" ")).collect();
-            let how = if max { "the largest" } else { "the mean" };
-            (
-                p.value,
-                format!(
-                    "{how} of its {k}x{k} window at rows {} to {}, columns {} to {} of {}: [{}]",
-                    p.origin.0,
-                    p.origin.0 + k - 1,
-                    p.origin.1,
-                    p.origin.1 + k - 1,
-                    e.stages()[st.from.unwrap_or(0)].name,
-                    rows.join(" / ")
-                ),
-            )
-        }
+        StageKind::Pool { max, k, .. } => match pool_text(e, stage, (ch, r, c), (max, k), json)? {
+            Ok(json) => return Ok(json),
+            Err(plain) => plain,
+        },
         StageKind::Act(a) => {
             let cell = e.act_cell(stage, ch, r, c)?;
             if json {
@@ -566,10 +591,7 @@ fn cell_text(
         }
     };
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "{name}, channel {ch}, row {r}, column {c} (0-based); {EVAL_NOTE}"
-    );
+    let _ = writeln!(s, "{}; {EVAL_NOTE}", place(name, ch, r, c));
     let _ = writeln!(s, "value {value:.4} = {what}", value = Dec::of(value));
     let next = next_steps(e, stage, ch, r, c);
     if !next.is_empty() {

@@ -119,8 +119,14 @@ fn conv_lines(
     let chosen = st.chosen_input().unwrap_or(0);
     out.push(Line::styled(
         format!(
-            "{} map {} at row {}, col {}",
-            cell.name, cell.channel, cell.row, cell.col
+            "{} map {} at row {}, col {} [{},{},{}]",
+            cell.name,
+            cell.channel + 1,
+            cell.row + 1,
+            cell.col + 1,
+            cell.channel,
+            cell.row,
+            cell.col
         ),
         head,
     ));
@@ -160,7 +166,7 @@ fn conv_lines(
         let room = h.saturating_sub(out.len() + 5);
         let item = |g: &crate::explore::ChannelTerms| {
             let mark = if g.channel == chosen { ">" } else { " " };
-            format!("{mark}{from} {:<2} {}", g.channel, sv(g.subtotal()))
+            format!("{mark}{from} {:<2} {}", g.channel + 1, sv(g.subtotal()))
         };
         let iw = item(&cell.inputs[0]).chars().count() + 1;
         let per = if cell.inputs.len() <= room {
@@ -185,7 +191,8 @@ fn conv_lines(
         if let Some(g) = cell.inputs.get(chosen) {
             out.push(Line::styled(
                 format!(
-                    "{from} map {chosen}: {} = input{times}weight:",
+                    "{from} map {}: {} = input{times}weight:",
+                    chosen + 1,
                     sv(g.subtotal())
                 ),
                 head,
@@ -219,8 +226,14 @@ fn pool_lines(
     let k = p.k;
     out.push(Line::styled(
         format!(
-            "{} map {} at row {}, col {}",
-            p.name, p.channel, p.row, p.col
+            "{} map {} at row {}, col {} [{},{},{}]",
+            p.name,
+            p.channel + 1,
+            p.row + 1,
+            p.col + 1,
+            p.channel,
+            p.row,
+            p.col
         ),
         head,
     ));
@@ -233,10 +246,12 @@ fn pool_lines(
         formula,
     ));
     out.push(Line::raw(format!(
-        "{from} map {}, rows {r0}-{}, cols {c0}-{}:",
-        p.channel,
-        r0 + k - 1,
-        c0 + k - 1
+        "{from} map {}, rows {}-{}, cols {}-{}:",
+        p.channel + 1,
+        r0 + 1,
+        r0 + k,
+        c0 + 1,
+        c0 + k
     )));
     for row in 0..k {
         let cells: Vec<Span<'static>> = (0..k)
@@ -267,8 +282,14 @@ fn act_lines(theme: &Theme, st: &InspectorState, w: usize, h: usize, out: &mut V
     let before = e.stages()[info.from.unwrap_or(0)].name.clone();
     out.push(Line::styled(
         format!(
-            "{} map {} at row {}, col {}",
-            info.name, st.channel, st.cell.0, st.cell.1
+            "{} map {} at row {}, col {} [{},{},{}]",
+            info.name,
+            st.channel + 1,
+            st.cell.0 + 1,
+            st.cell.1 + 1,
+            st.channel,
+            st.cell.0,
+            st.cell.1
         ),
         head,
     ));
@@ -317,8 +338,14 @@ fn norm_lines(
     let before = e.stages()[info.from.unwrap_or(0)].name.clone();
     out.push(Line::styled(
         format!(
-            "{} map {} at row {}, col {}",
-            info.name, st.channel, st.cell.0, st.cell.1
+            "{} map {} at row {}, col {} [{},{},{}]",
+            info.name,
+            st.channel + 1,
+            st.cell.0 + 1,
+            st.cell.1 + 1,
+            st.channel,
+            st.cell.0,
+            st.cell.1
         ),
         head,
     ));
@@ -417,7 +444,7 @@ fn decision_lines(
         .collect();
     out.push(Line::raw(format!("most against: {}", worst.join(" "))));
     out.push(Line::styled(
-        format!("map {channel} row {row} col {col}:"),
+        format!("map {} row {} col {}:", channel + 1, row + 1, col + 1),
         head,
     ));
     out.push(Line::raw(format!(

@@ -365,7 +365,7 @@ fn stage_info(st: &InspectorState, long: bool) -> String {
                 format!(
                     "{} {shape} from {from}, map {} of {c}, values {lo:.2} to {hi:.2}",
                     info.name,
-                    st.channel,
+                    st.channel + 1,
                     lo = Dec::of(lo),
                     hi = Dec::of(hi)
                 )
@@ -373,7 +373,7 @@ fn stage_info(st: &InspectorState, long: bool) -> String {
                 format!(
                     "{} {shape}, map {}, {lo:.2} to {hi:.2}",
                     info.name,
-                    st.channel,
+                    st.channel + 1,
                     lo = Dec::of(lo),
                     hi = Dec::of(hi)
                 )
@@ -388,13 +388,13 @@ fn stage_info(st: &InspectorState, long: bool) -> String {
                     "fc: the {n} {} values x weights, per class; {} map {}",
                     src.name,
                     channel_origin(e, d.source),
-                    st.channel
+                    st.channel + 1
                 )
             } else {
                 format!(
                     "fc {} x weights, map {}",
                     shape_text(e, d.source),
-                    st.channel
+                    st.channel + 1
                 )
             }
         }
@@ -471,12 +471,12 @@ fn input_of(st: &InspectorState) -> Option<InputMap<'_>> {
             let label = if from == 0 && xc == 3 {
                 format!("the image, {k}x{k} window")
             } else {
-                format!("{from_name} map {inp}, {k}x{k} window")
+                format!("{from_name} map {}, {k}x{k} window", inp + 1)
             };
             Some((label, src_of(inp), rows, cols))
         }
         StageKind::Pool { k, stride, .. } => Some((
-            format!("{from_name} map {ch}, {k}x{k} window"),
+            format!("{from_name} map {}, {k}x{k} window", ch + 1),
             src_of(ch),
             (r * stride, (r * stride + k - 1).min(xh - 1)),
             (c * stride, (c * stride + k - 1).min(xw - 1)),
@@ -535,12 +535,20 @@ fn render_body(theme: &Theme, st: &InspectorState, area: Rect, buf: &mut Buffer)
         let e = st.explorer();
         let rgb_input = e.stages()[0].shape[0] == 3;
         let label = match st.current() {
-            View::Stage(0) => format!("the image ({r},{c})"),
-            View::Stage(s) => format!("{} map {} ({r},{c})", e.stages()[s].name, st.channel),
+            View::Stage(0) => format!("the image row {}, col {}", r + 1, c + 1),
+            View::Stage(s) => format!(
+                "{} map {}, row {}, col {}",
+                e.stages()[s].name,
+                st.channel + 1,
+                r + 1,
+                c + 1
+            ),
             View::Decision => format!(
-                "w{}a map {} ({r},{c})",
+                "w{}a map {}, row {}, col {}",
                 if theme.ascii { "*" } else { "×" },
-                st.channel
+                st.channel + 1,
+                r + 1,
+                c + 1
             ),
         };
         let src = match st.current() {
