@@ -137,3 +137,73 @@ mod tests {
         assert_eq!(escaped("a\u{202e}b"), "a\\u{202e}b");
     }
 }
+
+/// A number written with a format's precision and sign flag (`{:.4}`, `{:+.4}`), except
+/// that a value that rounds to zero never keeps a minus: `-0.00001` at four decimals is
+/// `0.0000` (or `+0.0000`), not `-0.0000`. Every fixed-decimal number a learner reads
+/// (the inspector, `explore`, the training screens) goes through it.
+#[derive(Debug, Clone, Copy)]
+pub struct Dec(pub f64);
+
+impl Dec {
+    /// A value of either float type, or a reference to one.
+    pub fn of(v: impl Float) -> Dec {
+        Dec(v.as_f64())
+    }
+}
+
+/// A float [`Dec`] can write (`f32`, `f64` and references to them).
+pub trait Float {
+    /// The value as an `f64`.
+    fn as_f64(&self) -> f64;
+}
+
+impl Float for f32 {
+    fn as_f64(&self) -> f64 {
+        f64::from(*self)
+    }
+}
+
+impl Float for f64 {
+    fn as_f64(&self) -> f64 {
+        *self
+    }
+}
+
+impl<T: Float> Float for &T {
+    fn as_f64(&self) -> f64 {
+        (**self).as_f64()
+    }
+}
+
+impl std::fmt::Display for Dec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = self.0;
+        let s = match f.precision() {
+            Some(p) => format!("{v:.p$}"),
+            None => format!("{v}"),
+        };
+        let body = s.trim_start_matches('-');
+        let zero = body.chars().all(|c| c == '0' || c == '.');
+        let negative = s.starts_with('-') && !zero;
+        // the sign, the `+` flag, width and fill as for any number
+        f.pad_integral(!negative, "", body)
+    }
+}
+
+#[cfg(test)]
+mod dec_tests {
+    use super::Dec;
+
+    #[test]
+    fn no_negative_zero_at_any_precision() {
+        assert_eq!(format!("{:.4}", Dec(-0.00001)), "0.0000");
+        assert_eq!(format!("{:.4}", Dec(-0.0)), "0.0000");
+        assert_eq!(format!("{:+.4}", Dec(-0.00001)), "+0.0000");
+        assert_eq!(format!("{:.4}", Dec(-0.25)), "-0.2500");
+        assert_eq!(format!("{:+.2}", Dec(0.5)), "+0.50");
+        assert_eq!(format!("{:.1}%", Dec::of(-0.01f32)), "0.0%");
+        assert_eq!(format!("{:>8.2}", Dec(-0.001)), "    0.00");
+        assert_eq!(format!("{:.3}", Dec::of(1.0f32)), "1.000");
+    }
+}

@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 use crate::cli::{GlobalOpts, DEFAULT_MODEL_PATH};
 use crate::explore::{act_name, ConvCell, Explorer, StageKind};
 use crate::nn::layers::Act;
+use crate::text::Dec;
 use crate::text::{escaped, path as shown_path};
 use crate::{Error, Result};
 
@@ -215,7 +216,13 @@ fn overview(e: &Explorer, args: &ExploreArgs) -> String {
         shown_path(&args.image)
     );
     let probs: Vec<String> = (0..d.scores.len())
-        .map(|k| format!("{} {:.1}%", class_name(e, k), 100.0 * d.probabilities[k]))
+        .map(|k| {
+            format!(
+                "{} {:.1}%",
+                class_name(e, k),
+                Dec::of(100.0 * d.probabilities[k])
+            )
+        })
         .collect();
     let _ = writeln!(
         s,
@@ -247,8 +254,8 @@ fn overview(e: &Explorer, args: &ExploreArgs) -> String {
             "{:<nw$} {:<12} {:>10.4} {:>10.4}  {}",
             st.name,
             shape,
-            st.min,
-            st.max,
+            Dec::of(st.min),
+            Dec::of(st.max),
             st.kind.summary()
         );
     }
@@ -259,8 +266,8 @@ fn overview(e: &Explorer, args: &ExploreArgs) -> String {
         "{:<nw$} {:<12} {:>10.4} {:>10.4}  scores, one per class",
         "fc",
         d.scores.len(),
-        lo,
-        hi
+        Dec::of(lo),
+        Dec::of(hi)
     );
     let named: Vec<&str> = stages[1..].iter().map(|st| st.name.as_str()).collect();
     let _ = writeln!(
@@ -311,8 +318,8 @@ fn conv_plain(e: &Explorer, cell: &ConvCell, input_channel: Option<usize>) -> Re
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{}, channel {}, row {}, column {} (0-based); {EVAL_NOTE}",
-        cell.name, cell.channel, cell.row, cell.col
+        "{}; {EVAL_NOTE}",
+        place(&cell.name, cell.channel, cell.row, cell.col)
     );
     let fed = if on_image {
         "the image".to_string()
@@ -331,15 +338,20 @@ fn conv_plain(e: &Explorer, cell: &ConvCell, input_channel: Option<usize>) -> Re
         _ => format!("input channel {ci}"),
     };
     for g in &cell.inputs {
-        let _ = writeln!(s, "  {:<24} {:+.4}", label(g.channel), g.subtotal());
+        let _ = writeln!(
+            s,
+            "  {:<24} {:+.4}",
+            label(g.channel),
+            Dec::of(g.subtotal())
+        );
     }
-    let _ = writeln!(s, "  {:<24} {:+.4}", "bias", cell.bias);
+    let _ = writeln!(s, "  {:<24} {:+.4}", "bias", Dec::of(cell.bias));
     let _ = writeln!(
         s,
         "  {:<24} {:+.4}   (the forward pass gave {:+.4})",
         "total",
-        cell.sum(),
-        cell.value
+        Dec::of(cell.sum()),
+        Dec::of(cell.value)
     );
     let shown: Vec<usize> = match input_channel {
         Some(ic) => vec![ic],
@@ -361,16 +373,16 @@ fn conv_plain(e: &Explorer, cell: &ConvCell, input_channel: Option<usize>) -> Re
         for (i, t) in g.terms.iter().enumerate() {
             let lead = if i == 0 { "   " } else { " + " };
             let x = if t.at.is_some() {
-                format!("{:.4}", t.input)
+                format!("{:.4}", Dec::of(t.input))
             } else {
                 "pad 0".to_string()
             };
-            let _ = write!(s, "{lead}({x} × {:.4})", t.weight);
+            let _ = write!(s, "{lead}({x} × {:.4})", Dec::of(t.weight));
             if i % k == k - 1 {
                 let _ = writeln!(s);
             }
         }
-        let _ = writeln!(s, "   = {:+.4}", g.subtotal());
+        let _ = writeln!(s, "   = {:+.4}", Dec::of(g.subtotal()));
     }
     if cin > 3 && input_channel.is_none() {
         let _ = writeln!(
@@ -409,14 +421,18 @@ fn next_steps(e: &Explorer, stage: usize, ch: usize, r: usize, c: usize) -> Vec<
                     ));
                     break;
                 };
-                let w: Vec<String> = p.window.iter().map(|v| format!("{v:.4}")).collect();
+                let w: Vec<String> = p
+                    .window
+                    .iter()
+                    .map(|v| format!("{v:.4}", v = Dec::of(v)))
+                    .collect();
                 let rows: Vec<String> = w.chunks(k).map(|r| r.join(" ")).collect();
                 let mine = (pos.0 - p.origin.0) * k + (pos.1 - p.origin.1);
                 let text = if max {
                     format!(
                         "the largest of [{}] is {:.4}, {}",
                         rows.join(" / "),
-                        p.value,
+                        Dec::of(p.value),
                         if p.winner == Some(mine) {
                             "this cell"
                         } else {
@@ -424,7 +440,11 @@ fn next_steps(e: &Explorer, stage: usize, ch: usize, r: usize, c: usize) -> Vec<
                         }
                     )
                 } else {
-                    format!("the mean of [{}] is {:.4}", rows.join(" / "), p.value)
+                    format!(
+                        "the mean of [{}] is {:.4}",
+                        rows.join(" / "),
+                        Dec::of(p.value)
+                    )
                 };
                 pos = (pr, pc);
                 value = p.value;
@@ -433,13 +453,17 @@ fn next_steps(e: &Explorer, stage: usize, ch: usize, r: usize, c: usize) -> Vec<
             StageKind::Act(a) => {
                 let after = e.map(next)[[ch, pos.0, pos.1]];
                 let f = match a {
-                    Act::Relu => format!("max(0, {value:.4})"),
-                    Act::Tanh => format!("tanh({value:.4})"),
-                    Act::Sigmoid => format!("sigmoid({value:.4})"),
-                    Act::Leaky(sl) => format!("{} ({value:.4})", act_name(Act::Leaky(sl))),
+                    Act::Relu => format!("max(0, {value:.4})", value = Dec::of(value)),
+                    Act::Tanh => format!("tanh({value:.4})", value = Dec::of(value)),
+                    Act::Sigmoid => format!("sigmoid({value:.4})", value = Dec::of(value)),
+                    Act::Leaky(sl) => format!(
+                        "{} ({value:.4})",
+                        act_name(Act::Leaky(sl)),
+                        value = Dec::of(value)
+                    ),
                 };
                 value = after;
-                format!("then {}: {f} = {after:.4}", st.name)
+                format!("then {}: {f} = {after:.4}", st.name, after = Dec::of(after))
             }
             StageKind::Norm => {
                 let Ok(n) = e.norm_cell(next, ch, pos.0, pos.1) else {
@@ -448,7 +472,13 @@ fn next_steps(e: &Explorer, stage: usize, ch: usize, r: usize, c: usize) -> Vec<
                 value = n.after;
                 format!(
                     "then {}: ({:.4} - {:.4}) / sqrt({:.4} + 1e-5) × {:.4} + {:.4} = {:.4}",
-                    st.name, n.before, n.mean, n.var, n.weight, n.bias, n.after
+                    st.name,
+                    Dec::of(n.before),
+                    Dec::of(n.mean),
+                    Dec::of(n.var),
+                    Dec::of(n.weight),
+                    Dec::of(n.bias),
+                    Dec::of(n.after)
                 )
             }
             _ => {
@@ -469,6 +499,57 @@ fn next_steps(e: &Explorer, stage: usize, ch: usize, r: usize, c: usize) -> Vec<
     lines
 }
 
+/// Where a cell is, as learners count (maps, rows and columns from 1) with the index
+/// `--channel` and `--at` take (from 0, as PyTorch) beside it.
+fn place(layer: &str, ch: usize, r: usize, c: usize) -> String {
+    format!(
+        "{layer}, map {}, row {}, column {} (index [{ch}, {r}, {c}] from 0, as --channel and --at take it)",
+        ch + 1,
+        r + 1,
+        c + 1
+    )
+}
+
+/// A pooled cell: its JSON (`Ok`) or its value and how it was computed (`Err`).
+fn pool_text(
+    e: &Explorer,
+    stage: usize,
+    (ch, r, c): (usize, usize, usize),
+    (max, k): (bool, usize),
+    json: bool,
+) -> Result<std::result::Result<String, (f32, String)>> {
+    let st = &e.stages()[stage];
+    let name = &st.name;
+    let p = e.pool_cell(stage, ch, r, c)?;
+    if json {
+        return Ok(Ok(json!({
+            "layer": name, "channel": ch, "row": r, "col": c, "value": num(p.value),
+            "window": nums(&p.window), "origin": [p.origin.0, p.origin.1],
+            "winner": p.winner, "kind": if max { "max" } else { "average" },
+        })
+        .to_string()));
+    }
+    let w: Vec<String> = p
+        .window
+        .iter()
+        .map(|v| format!("{v:.4}", v = Dec::of(v)))
+        .collect();
+    let rows: Vec<String> = w.chunks(k).map(|r| r.join(" ")).collect();
+    let how = if max { "the largest" } else { "the mean" };
+    Ok(Err((
+        p.value,
+        format!(
+            "{how} of its {k}x{k} window at rows {} to {}, columns {} to {} (from 1) of {}: [{}]",
+            p.origin.0 + 1,
+            p.origin.0 + k,
+            p.origin.1 + 1,
+            p.origin.1 + k,
+            e.stages()[st.from.unwrap_or(0)].name,
+            rows.join(" / ")
+        ),
+    )))
+}
+
 /// Any other stage's cell (pool, activation, batch norm, hidden linear, the input).
 fn cell_text(
     e: &Explorer,
@@ -481,32 +562,10 @@ fn cell_text(
     let st = &e.stages()[stage];
     let name = &st.name;
     let (value, what): (f32, String) = match st.kind {
-        StageKind::Pool { max, k, .. } => {
-            let p = e.pool_cell(stage, ch, r, c)?;
-            if json {
-                return Ok(json!({
-                    "layer": name, "channel": ch, "row": r, "col": c, "value": num(p.value),
-                    "window": nums(&p.window), "origin": [p.origin.0, p.origin.1],
-                    "winner": p.winner, "kind": if max { "max" } else { "average" },
-                })
-                .to_string());
-            }
-            let w: Vec<String> = p.window.iter().map(|v| format!("{v:.4}")).collect();
-            let rows: Vec<String> = w.chunks(k).map(|r| r.join(" ")).collect();
-            let how = if max { "the largest" } else { "the mean" };
-            (
-                p.value,
-                format!(
-                    "{how} of its {k}x{k} window at rows {} to {}, columns {} to {} of {}: [{}]",
-                    p.origin.0,
-                    p.origin.0 + k - 1,
-                    p.origin.1,
-                    p.origin.1 + k - 1,
-                    e.stages()[st.from.unwrap_or(0)].name,
-                    rows.join(" / ")
-                ),
-            )
-        }
+        StageKind::Pool { max, k, .. } => match pool_text(e, stage, (ch, r, c), (max, k), json)? {
+            Ok(json) => return Ok(json),
+            Err(plain) => plain,
+        },
         StageKind::Act(a) => {
             let cell = e.act_cell(stage, ch, r, c)?;
             if json {
@@ -514,7 +573,10 @@ fn cell_text(
                     "value": num(cell.after), "before": num(cell.before), "function": act_name(a)})
                 .to_string());
             }
-            (cell.after, format!("{} of {:.4}", act_name(a), cell.before))
+            (
+                cell.after,
+                format!("{} of {:.4}", act_name(a), Dec::of(cell.before)),
+            )
         }
         StageKind::Norm => {
             let n = e.norm_cell(stage, ch, r, c)?;
@@ -528,7 +590,7 @@ fn cell_text(
                 n.after,
                 format!(
                     "({:.4} - running mean {:.4}) / sqrt(running variance {:.4} + 1e-5) × weight {:.4} + bias {:.4}",
-                    n.before, n.mean, n.var, n.weight, n.bias
+                    Dec::of(n.before), Dec::of(n.mean), Dec::of(n.var), Dec::of(n.weight), Dec::of(n.bias)
                 ),
             )
         }
@@ -547,15 +609,17 @@ fn cell_text(
             let terms: Vec<String> = l
                 .top
                 .iter()
-                .map(|&(i, x, w)| format!("input {i}: {x:.4} × {w:.4}"))
+                .map(|&(i, x, w)| {
+                    format!("input {i}: {x:.4} × {w:.4}", x = Dec::of(x), w = Dec::of(w))
+                })
                 .collect();
             (
                 l.value,
                 format!(
                     "bias {:.4} + {} products input × weight (total {:+.4}); the largest:\n  {}",
-                    l.bias,
+                    Dec::of(l.bias),
                     l.inputs,
-                    l.sum,
+                    Dec::of(l.sum),
                     terms.join("\n  ")
                 ),
             )
@@ -572,11 +636,8 @@ fn cell_text(
         }
     };
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "{name}, channel {ch}, row {r}, column {c} (0-based); {EVAL_NOTE}"
-    );
-    let _ = writeln!(s, "value {value:.4} = {what}");
+    let _ = writeln!(s, "{}; {EVAL_NOTE}", place(name, ch, r, c));
+    let _ = writeln!(s, "value {value:.4} = {what}", value = Dec::of(value));
     let next = next_steps(e, stage, ch, r, c);
     if !next.is_empty() {
         let _ = writeln!(s);
@@ -646,15 +707,15 @@ fn fc(e: &Explorer, json: bool) -> String {
             s,
             "\n{name}{} score {:+.4} = bias {:+.4} + channels {:+.4}; probability {:.1}%",
             " ".repeat(pad),
-            d.scores[class],
-            d.bias[class],
-            d.sum(class) - f64::from(d.bias[class]),
-            100.0 * d.probabilities[class]
+            Dec::of(d.scores[class]),
+            Dec::of(d.bias[class]),
+            Dec::of(d.sum(class) - f64::from(d.bias[class])),
+            Dec::of(100.0 * d.probabilities[class])
         );
         let ranked = d.ranked_channels(class);
         let fmt = |v: &[(usize, f64)]| {
             v.iter()
-                .map(|(c, t)| format!("{c} ({t:+.4})"))
+                .map(|(c, t)| format!("{c} ({t:+.4})", t = Dec::of(t)))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -695,7 +756,7 @@ fn fc(e: &Explorer, json: bool) -> String {
         s,
         "\nprediction: {} ({:.1}%); probabilities are the softmax of the scores",
         class_name(e, pred),
-        100.0 * d.probabilities[pred]
+        Dec::of(100.0 * d.probabilities[pred])
     );
     s
 }

@@ -62,6 +62,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "lessons/09-train.toml",
         include_str!("../../lessons/09-train.toml"),
     ),
+    (
+        "lessons/10-occlusion.toml",
+        include_str!("../../lessons/10-occlusion.toml"),
+    ),
 ];
 
 /// The built-in lessons (compiled in with `include_str!`), in menu order.

@@ -62,6 +62,22 @@ fn render_numbered_blanks(
     )
 }
 
+/// A choice's options, one numbered line each, and how to answer (nothing for a number).
+fn options_text(answer: &quiz::Answer) -> String {
+    let (options, how) = match answer {
+        quiz::Answer::Number(_) => return String::new(),
+        quiz::Answer::Choice { options, .. } => (options, "write one number"),
+        quiz::Answer::Set { options, .. } => (options, "write every number that fits, 0 for none"),
+    };
+    let mut out: String = options
+        .iter()
+        .enumerate()
+        .map(|(i, o)| format!("    {}. {o}\n", i + 1))
+        .collect();
+    out.push_str(&format!("    ({how})\n"));
+    out
+}
+
 /// The whole lesson as a worksheet (`lesson ID --plain --worksheet`): every value its
 /// questions ask is a numbered blank (`__3__`: question 3) wherever it would show (grid
 /// cells, formula totals, words, the later steps that repeat it), each question is written
@@ -118,6 +134,7 @@ pub fn worksheet(lesson: &Lesson) -> Result<String> {
                 q.ask,
                 numbered_blank(n + 1)
             ));
+            out.push_str(&options_text(&q.answer));
         }
     }
     if questions.is_empty() {

@@ -421,7 +421,7 @@ fn explore_looks_inside_any_architecture() {
     );
     let pool = explore(&["--layer", "pool1", "--at", "1,2"]);
     assert!(
-        pool.contains("the largest of its 3x3 window at rows 2 to 4, columns 4 to 6"),
+        pool.contains("the largest of its 3x3 window at rows 3 to 5, columns 5 to 7 (from 1)"),
         "{pool}"
     );
     let avg = explore(&["--layer", "avgpool1", "--at", "0,0"]);

@@ -97,7 +97,8 @@ fn every_builtin_lesson_builds_sane_frames() {
             "fully-connected",
             "architecture",
             "backprop",
-            "train"
+            "train",
+            "occlusion"
         ]
     );
     let kinds: Vec<&str> = lessons.iter().map(Lesson::kind).collect();

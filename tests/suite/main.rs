@@ -24,6 +24,7 @@ mod lesson_engine;
 mod lesson_errors;
 mod lesson_files;
 mod lesson_hostile;
+mod lesson_occlusion;
 mod lesson_seed;
 mod nn_gradcheck;
 mod quiz;

@@ -70,6 +70,17 @@ fn every_lesson_first_and_middle_step() {
     }
 }
 
+/// The occlusion lesson's finished map beside the picture (issue 25, item 6).
+#[test]
+fn occlusion_map_80x24() {
+    let mut app = open("occlusion", 80, 24);
+    let n = app.lesson_state().expect("open").frames.len();
+    for _ in 0..n - 2 {
+        press(&mut app, &[KeyCode::Right]);
+    }
+    insta::assert_snapshot!("occlusion_map_80x24", screen(&app, 80, 24));
+}
+
 #[test]
 fn convolution_first_window_shows_155() {
     for (w, h) in SIZES {

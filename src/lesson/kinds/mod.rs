@@ -26,6 +26,7 @@ pub(crate) mod dropout;
 pub(crate) mod flatten;
 pub(crate) mod fully_connected;
 pub(crate) mod maps;
+pub(crate) mod occlusion;
 pub(crate) mod pooling;
 pub(crate) mod relu;
 pub(crate) mod train;
@@ -41,6 +42,7 @@ pub(crate) const KINDS: &[Registration] = &[
     register::<architecture::File>(),
     register::<backprop::File>(),
     register::<train::File>(),
+    register::<occlusion::File>(),
 ];
 
 /// The fields of one kind's lesson files (besides `id`, `title`, `summary`, `kind` and

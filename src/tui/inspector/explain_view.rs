@@ -8,10 +8,11 @@ use crate::nn::layers::Act;
 
 use super::super::theme::Theme;
 use super::state::{Explain, InspectorState};
+use crate::text::Dec;
 
 /// `v` with four decimals and a sign.
 fn sv(v: f64) -> String {
-    format!("{v:+.4}")
+    format!("{v:+.4}", v = Dec::of(v))
 }
 
 /// The explanation of the cell under the cursor, as lines of at most `w` columns.
@@ -43,7 +44,10 @@ pub(super) fn explanation(
                 head,
             ));
             out.push(Line::raw(format!("pixel {pixel} of 255")));
-            out.push(Line::styled(format!("normalised: {value:.4}"), formula));
+            out.push(Line::styled(
+                format!("normalised: {value:.4}", value = Dec::of(value)),
+                formula,
+            ));
             out.push(Line::raw("(as training reads it: 0..255 to -1..1)"));
         }
         Explain::Conv(_) => conv_lines(theme, st, w, h, &mut out),
@@ -54,7 +58,11 @@ pub(super) fn explanation(
             let info = &e.stages()[*stage];
             out.push(Line::styled(format!("{} value {index}", info.name), head));
             out.push(Line::styled(
-                format!("= {:.4}  (bias + {} products)", cell.value, cell.inputs),
+                format!(
+                    "= {:.4}  (bias + {} products)",
+                    Dec::of(cell.value),
+                    cell.inputs
+                ),
                 formula,
             ));
             out.push(Line::raw(format!("bias {}", sv(f64::from(cell.bias)))));
@@ -62,9 +70,16 @@ pub(super) fn explanation(
                 "largest input{times}weight:".replace("{times}", times),
             ));
             for (i, x, wv) in &cell.top {
-                out.push(Line::raw(format!("  {i:>5}: {x:+.3}{times}{wv:+.3}")));
+                out.push(Line::raw(format!(
+                    "  {i:>5}: {x:+.3}{times}{wv:+.3}",
+                    x = Dec::of(x),
+                    wv = Dec::of(wv)
+                )));
             }
-            out.push(Line::styled(format!("sum {:.4}", cell.sum), formula));
+            out.push(Line::styled(
+                format!("sum {:.4}", Dec::of(cell.sum)),
+                formula,
+            ));
         }
         Explain::Decision { .. } => decision_lines(theme, st, w, h, &mut out),
     }
@@ -104,15 +119,21 @@ fn conv_lines(
     let chosen = st.chosen_input().unwrap_or(0);
     out.push(Line::styled(
         format!(
-            "{} map {} at row {}, col {}",
-            cell.name, cell.channel, cell.row, cell.col
+            "{} map {} at row {}, col {} [{},{},{}]",
+            cell.name,
+            cell.channel + 1,
+            cell.row + 1,
+            cell.col + 1,
+            cell.channel,
+            cell.row,
+            cell.col
         ),
         head,
     ));
     out.push(Line::styled(
         format!(
             "= {:.4}  (bias + {} x {} products)",
-            cell.value,
+            Dec::of(cell.value),
             cell.inputs.len(),
             k * k
         ),
@@ -123,7 +144,7 @@ fn conv_lines(
         for row in g.terms.chunks(k) {
             let parts: Vec<String> = row
                 .iter()
-                .map(|t| format!("{:+.3}{times}{:+.3}", t.input, t.weight))
+                .map(|t| format!("{:+.3}{times}{:+.3}", Dec::of(t.input), Dec::of(t.weight)))
                 .collect();
             out.push(Line::raw(format!("  {}", parts.join(" "))));
         }
@@ -145,7 +166,7 @@ fn conv_lines(
         let room = h.saturating_sub(out.len() + 5);
         let item = |g: &crate::explore::ChannelTerms| {
             let mark = if g.channel == chosen { ">" } else { " " };
-            format!("{mark}{from} {:<2} {}", g.channel, sv(g.subtotal()))
+            format!("{mark}{from} {:<2} {}", g.channel + 1, sv(g.subtotal()))
         };
         let iw = item(&cell.inputs[0]).chars().count() + 1;
         let per = if cell.inputs.len() <= room {
@@ -170,7 +191,8 @@ fn conv_lines(
         if let Some(g) = cell.inputs.get(chosen) {
             out.push(Line::styled(
                 format!(
-                    "{from} map {chosen}: {} = input{times}weight:",
+                    "{from} map {}: {} = input{times}weight:",
+                    chosen + 1,
                     sv(g.subtotal())
                 ),
                 head,
@@ -178,7 +200,10 @@ fn conv_lines(
             product_lines(g, out);
         }
     }
-    out.push(Line::styled(format!("sum {:.4}", cell.sum()), formula));
+    out.push(Line::styled(
+        format!("sum {:.4}", Dec::of(cell.sum())),
+        formula,
+    ));
 }
 
 /// The explanation lines of a `Pool` cell (see [`explanation`]).
@@ -201,30 +226,38 @@ fn pool_lines(
     let k = p.k;
     out.push(Line::styled(
         format!(
-            "{} map {} at row {}, col {}",
-            p.name, p.channel, p.row, p.col
+            "{} map {} at row {}, col {} [{},{},{}]",
+            p.name,
+            p.channel + 1,
+            p.row + 1,
+            p.col + 1,
+            p.channel,
+            p.row,
+            p.col
         ),
         head,
     ));
     out.push(Line::styled(
         format!(
             "= {:.4}, the {} of",
-            p.value,
+            Dec::of(p.value),
             if p.max { "largest" } else { "mean" }
         ),
         formula,
     ));
     out.push(Line::raw(format!(
-        "{from} map {}, rows {r0}-{}, cols {c0}-{}:",
-        p.channel,
-        r0 + k - 1,
-        c0 + k - 1
+        "{from} map {}, rows {}-{}, cols {}-{}:",
+        p.channel + 1,
+        r0 + 1,
+        r0 + k,
+        c0 + 1,
+        c0 + k
     )));
     for row in 0..k {
         let cells: Vec<Span<'static>> = (0..k)
             .map(|col| {
                 let i = row * k + col;
-                let v = format!("{:>9.4}", p.window[i]);
+                let v = format!("{:>9.4}", Dec::of(p.window[i]));
                 if p.winner == Some(i) {
                     Span::styled(format!("[{v}]"), theme.emphasis())
                 } else {
@@ -249,21 +282,35 @@ fn act_lines(theme: &Theme, st: &InspectorState, w: usize, h: usize, out: &mut V
     let before = e.stages()[info.from.unwrap_or(0)].name.clone();
     out.push(Line::styled(
         format!(
-            "{} map {} at row {}, col {}",
-            info.name, st.channel, st.cell.0, st.cell.1
+            "{} map {} at row {}, col {} [{},{},{}]",
+            info.name,
+            st.channel + 1,
+            st.cell.0 + 1,
+            st.cell.1 + 1,
+            st.channel,
+            st.cell.0,
+            st.cell.1
         ),
         head,
     ));
-    out.push(Line::raw(format!("before ({before}): {:.4}", cell.before)));
+    out.push(Line::raw(format!(
+        "before ({before}): {:.4}",
+        Dec::of(cell.before)
+    )));
     let (x, y) = (cell.before, cell.after);
     let f = match cell.act {
-        Act::Relu => format!("max(0, {x:.4})"),
-        Act::Tanh => format!("tanh({x:.4})"),
-        Act::Sigmoid => format!("1 / (1 + e^-({x:.4}))"),
-        Act::Leaky(sl) if x > 0.0 => format!("{x:.4} (positive; below 0: {sl} {times} x)"),
-        Act::Leaky(sl) => format!("{sl} {times} {x:.4}"),
+        Act::Relu => format!("max(0, {x:.4})", x = Dec::of(x)),
+        Act::Tanh => format!("tanh({x:.4})", x = Dec::of(x)),
+        Act::Sigmoid => format!("1 / (1 + e^-({x:.4}))", x = Dec::of(x)),
+        Act::Leaky(sl) if x > 0.0 => {
+            format!("{x:.4} (positive; below 0: {sl} {times} x)", x = Dec::of(x))
+        }
+        Act::Leaky(sl) => format!("{sl} {times} {x:.4}", x = Dec::of(x)),
     };
-    out.push(Line::styled(format!("after: {f} = {y:.4}"), formula));
+    out.push(Line::styled(
+        format!("after: {f} = {y:.4}", y = Dec::of(y)),
+        formula,
+    ));
     out.push(Line::raw(match cell.act {
         Act::Relu if x > 0.0 => "positive: passes unchanged".to_string(),
         Act::Relu => "not positive: becomes 0".to_string(),
@@ -291,24 +338,40 @@ fn norm_lines(
     let before = e.stages()[info.from.unwrap_or(0)].name.clone();
     out.push(Line::styled(
         format!(
-            "{} map {} at row {}, col {}",
-            info.name, st.channel, st.cell.0, st.cell.1
+            "{} map {} at row {}, col {} [{},{},{}]",
+            info.name,
+            st.channel + 1,
+            st.cell.0 + 1,
+            st.cell.1 + 1,
+            st.channel,
+            st.cell.0,
+            st.cell.1
         ),
         head,
     ));
-    out.push(Line::raw(format!("before ({before}): {:.4}", cell.before)));
+    out.push(Line::raw(format!(
+        "before ({before}): {:.4}",
+        Dec::of(cell.before)
+    )));
     out.push(Line::raw(format!(
         "running mean {:.4}, variance {:.4}",
-        cell.mean, cell.var
+        Dec::of(cell.mean),
+        Dec::of(cell.var)
     )));
     out.push(Line::raw(format!(
         "weight {:.4}, bias {:.4}",
-        cell.weight, cell.bias
+        Dec::of(cell.weight),
+        Dec::of(cell.bias)
     )));
     out.push(Line::styled(
         format!(
             "({:.4} - {:.4}) / sqrt({:.4} + 1e-5) {times} {:.4} + {:.4} = {:.4}",
-            cell.before, cell.mean, cell.var, cell.weight, cell.bias, cell.after
+            Dec::of(cell.before),
+            Dec::of(cell.mean),
+            Dec::of(cell.var),
+            Dec::of(cell.weight),
+            Dec::of(cell.bias),
+            Dec::of(cell.after)
         ),
         formula,
     ));
@@ -347,8 +410,8 @@ fn decision_lines(
             "{}{:<10} {:>8.3} {:>6.1}%",
             if i == *class { ">" } else { " " },
             crate::tui::widgets::truncate(&crate::text::escaped(n), 10, theme.symbols().ellipsis),
-            d.scores.get(i).copied().unwrap_or(0.0),
-            100.0 * d.probabilities.get(i).copied().unwrap_or(0.0)
+            Dec::of(d.scores.get(i).copied().unwrap_or(0.0)),
+            Dec::of(100.0 * d.probabilities.get(i).copied().unwrap_or(0.0))
         );
         out.push(if i == *class {
             Line::styled(s, theme.selected())
@@ -361,7 +424,8 @@ fn decision_lines(
         format!(
             "{cname}: bias {} + {} maps = {sum:.4}",
             sv(f64::from(d.bias[*class])),
-            d.channels
+            d.channels,
+            sum = Dec::of(sum)
         ),
         formula,
     ));
@@ -380,11 +444,14 @@ fn decision_lines(
         .collect();
     out.push(Line::raw(format!("most against: {}", worst.join(" "))));
     out.push(Line::styled(
-        format!("map {channel} row {row} col {col}:"),
+        format!("map {} row {} col {}:", channel + 1, row + 1, col + 1),
         head,
     ));
     out.push(Line::raw(format!(
-        "{weight:+.4} {times} {activation:.4} = {product:+.4}"
+        "{weight:+.4} {times} {activation:.4} = {product:+.4}",
+        weight = Dec::of(weight),
+        activation = Dec::of(activation),
+        product = Dec::of(product)
     )));
     out.push(Line::raw("red pushed towards the class, blue away"));
 }

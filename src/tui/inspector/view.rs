@@ -17,6 +17,7 @@ use super::super::view::{render_bar, render_status};
 use super::actions;
 use super::explain_view::explanation;
 use super::state::{Focus, InspectorState, View, DRAW_SIDE, PALETTE};
+use crate::text::Dec;
 
 /// The sentence every view shows.
 pub const DROPOUT_OFF: &str = "Dropout is off here (evaluation mode)";
@@ -185,7 +186,7 @@ pub(crate) fn render(theme: &Theme, st: &InspectorState, area: Rect, buf: &mut B
     let best = format!(
         "says {} ({:.1}%)",
         crate::text::escaped(classes.get(k).map_or("?", String::as_str)),
-        100.0 * d.probabilities.get(k).copied().unwrap_or(0.0)
+        Dec::of(100.0 * d.probabilities.get(k).copied().unwrap_or(0.0))
     );
     let title = format!(" Inspector {} {} {} {}", sym.dot, st.what, sym.dot, best);
     render_bar(
@@ -406,12 +407,18 @@ fn stage_info(st: &InspectorState, long: bool) -> String {
             if long {
                 format!(
                     "{} {shape} from {from}, map {} of {c}, values {lo:.2} to {hi:.2}",
-                    info.name, st.channel
+                    info.name,
+                    st.channel + 1,
+                    lo = Dec::of(lo),
+                    hi = Dec::of(hi)
                 )
             } else {
                 format!(
                     "{} {shape}, map {}, {lo:.2} to {hi:.2}",
-                    info.name, st.channel
+                    info.name,
+                    st.channel + 1,
+                    lo = Dec::of(lo),
+                    hi = Dec::of(hi)
                 )
             }
         }
@@ -424,13 +431,13 @@ fn stage_info(st: &InspectorState, long: bool) -> String {
                     "fc: the {n} {} values x weights, per class; {} map {}",
                     src.name,
                     channel_origin(e, d.source),
-                    st.channel
+                    st.channel + 1
                 )
             } else {
                 format!(
                     "fc {} x weights, map {}",
                     shape_text(e, d.source),
-                    st.channel
+                    st.channel + 1
                 )
             }
         }
@@ -507,12 +514,12 @@ fn input_of(st: &InspectorState) -> Option<InputMap<'_>> {
             let label = if from == 0 && xc == 3 {
                 format!("the image, {k}x{k} window")
             } else {
-                format!("{from_name} map {inp}, {k}x{k} window")
+                format!("{from_name} map {}, {k}x{k} window", inp + 1)
             };
             Some((label, src_of(inp), rows, cols))
         }
         StageKind::Pool { k, stride, .. } => Some((
-            format!("{from_name} map {ch}, {k}x{k} window"),
+            format!("{from_name} map {}, {k}x{k} window", ch + 1),
             src_of(ch),
             (r * stride, (r * stride + k - 1).min(xh - 1)),
             (c * stride, (c * stride + k - 1).min(xw - 1)),
@@ -571,12 +578,20 @@ fn render_body(theme: &Theme, st: &InspectorState, area: Rect, buf: &mut Buffer)
         let e = st.explorer();
         let rgb_input = e.stages()[0].shape[0] == 3;
         let label = match st.current() {
-            View::Stage(0) => format!("the image ({r},{c})"),
-            View::Stage(s) => format!("{} map {} ({r},{c})", e.stages()[s].name, st.channel),
+            View::Stage(0) => format!("the image row {}, col {}", r + 1, c + 1),
+            View::Stage(s) => format!(
+                "{} map {}, row {}, col {}",
+                e.stages()[s].name,
+                st.channel + 1,
+                r + 1,
+                c + 1
+            ),
             View::Decision => format!(
-                "w{}a map {} ({r},{c})",
+                "w{}a map {}, row {}, col {}",
                 if theme.ascii { "*" } else { "×" },
-                st.channel
+                st.channel + 1,
+                r + 1,
+                c + 1
             ),
         };
         let src = match st.current() {
@@ -648,7 +663,7 @@ fn render_drawing(theme: &Theme, st: &InspectorState, area: Rect, buf: &mut Buff
         lines.push(Line::raw(format!(
             "{:<10} {bar} {:>5.1}%",
             crate::tui::widgets::truncate(&crate::text::escaped(n), 10, theme.symbols().ellipsis),
-            100.0 * p
+            Dec::of(100.0 * p)
         )));
     }
     lines.push(Line::raw(""));
@@ -659,7 +674,7 @@ fn render_drawing(theme: &Theme, st: &InspectorState, area: Rect, buf: &mut Buff
     )));
     lines.push(Line::raw(format!(
         "one forward pass: {:.1} ms",
-        st.last_pass_us as f64 / 1000.0
+        Dec::of(st.last_pass_us as f64 / 1000.0)
     )));
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })

@@ -21,6 +21,7 @@ use super::queue::{Ticket, TrainQueue};
 use super::settings::TrainPrefs;
 use super::view::{block, fmt_secs, gauge_text, render_loss_chart};
 use super::worker::{spawn_worker_with, WorkerHandle, WorkerMsg};
+use crate::text::Dec;
 
 /// Log lines kept (older ones scroll away, so memory stays flat).
 pub const LOG_LINES: usize = 200;
@@ -299,7 +300,7 @@ impl Run {
                 self.push_log(format!(
                     "Finished: {} epoch(s), validation accuracy {:.0}%",
                     summary.epochs.len(),
-                    100.0 * summary.confusion.accuracy()
+                    Dec::of(100.0 * summary.confusion.accuracy())
                 ));
                 self.worker = None;
                 return Some(RunEnd::Finished(summary));
@@ -408,7 +409,9 @@ fn render_progress(theme: &Theme, run: &Run, stop: Option<&Stop>, area: Rect, bu
         ),
         Some(Stop::Failed(e)) => format!("Stopped: {e}"),
         None => {
-            let loss = run.loss.map_or("-".to_string(), |l| format!("{l:.6}"));
+            let loss = run
+                .loss
+                .map_or("-".to_string(), |l| format!("{l:.6}", l = Dec::of(l)));
             let left = run
                 .seconds_left()
                 .map_or(String::new(), |s| format!("  about {} left", fmt_secs(s)));
@@ -420,7 +423,7 @@ fn render_progress(theme: &Theme, run: &Run, stop: Option<&Stop>, area: Rect, bu
                 run.train_size,
                 run.batch,
                 run.batches,
-                run.images_per_second
+                Dec::of(run.images_per_second)
             )
         }
     };
@@ -437,7 +440,7 @@ fn render_progress(theme: &Theme, run: &Run, stop: Option<&Stop>, area: Rect, bu
         lines.push(Line::from(vec![
             Span::raw(format!("{label:<label_w$}")),
             Span::styled(gauge_text(theme, ratio, bar_w), theme.bar_fill()),
-            Span::raw(format!(" {:>3.0}%", 100.0 * ratio)),
+            Span::raw(format!(" {:>3.0}%", Dec::of(100.0 * ratio))),
         ]));
     }
     Paragraph::new(lines).render(inner, buf);

@@ -62,8 +62,15 @@ impl KindFile for File {
 
     fn check(self, ctx: &Ctx) -> Result<Arc<dyn LessonKind>> {
         let v = self.values(ctx)?;
-        let (image, kernel, pooled) = self.sizes(ctx, v.image, v.kernel, v.pool)?;
-        let (fc_weights, fc_bias) = self.fc(ctx, v.fc_weights, &v.classes, pooled)?;
+        let (image, kernel, pooled) =
+            sizes(ctx, (&self.kernel, &self.pool), v.image, v.kernel, v.pool)?;
+        let (fc_weights, fc_bias) = fc(
+            ctx,
+            (&self.fc_weights, &self.fc_bias),
+            v.fc_weights,
+            &v.classes,
+            pooled,
+        )?;
         let target = self.target_index(ctx, &v.classes)?;
         Ok(Arc::new(Backprop {
             image,
@@ -93,8 +100,8 @@ struct Values {
     learning_rate: f32,
 }
 
-/// The image, the filter, and the pooled map's rows and columns ([`File::sizes`]).
-type Sizes = (Array2<f32>, Array2<f32>, (usize, usize));
+/// The image, the filter, and the pooled map's rows and columns ([`sizes`]).
+pub(super) type Sizes = (Array2<f32>, Array2<f32>, (usize, usize));
 
 impl File {
     /// Check each field on its own, in the file struct's order.
@@ -140,106 +147,6 @@ impl File {
         })
     }
 
-    /// Require an image and a filter that fits it, and a pool that fits the feature map;
-    /// returns them with the pooled map's rows and columns.
-    fn sizes(
-        &self,
-        ctx: &Ctx,
-        image: Option<Array2<f32>>,
-        kernel: Option<Array2<f32>>,
-        pool: usize,
-    ) -> Result<Sizes> {
-        let Some(image) = image else {
-            return Err(ctx.missing("image"));
-        };
-        let Some(kernel) = kernel else {
-            return Err(ctx.missing("kernel"));
-        };
-        let k_span = self.kernel.as_ref().map(Spanned::span).unwrap_or_default();
-        if kernel.nrows() > image.nrows() || kernel.ncols() > image.ncols() {
-            return Err(ctx.err(
-                k_span,
-                "kernel",
-                format!(
-                    "the {} filter is bigger than the {} image",
-                    shape_text(&kernel),
-                    shape_text(&image)
-                ),
-            ));
-        }
-        let (mh, mw) = (
-            image.nrows() - kernel.nrows() + 1,
-            image.ncols() - kernel.ncols() + 1,
-        );
-        if pool > mh || pool > mw {
-            let span = self.pool.as_ref().map(Spanned::span).unwrap_or(k_span);
-            return Err(ctx.err(
-                span,
-                "pool",
-                format!("a {pool}x{pool} pool does not fit the {mh}x{mw} feature map"),
-            ));
-        }
-        let (ph, pw) = ((mh - pool) / pool + 1, (mw - pool) / pool + 1);
-        Ok((image, kernel, (ph, pw)))
-    }
-
-    /// Require fc weights with one column per pooled value and one row per class, and
-    /// (if given) one fc bias per class; the bias defaults to 0s.
-    fn fc(
-        &self,
-        ctx: &Ctx,
-        fc_weights: Option<Array2<f32>>,
-        classes: &[String],
-        (ph, pw): (usize, usize),
-    ) -> Result<(Array2<f32>, Vec<f32>)> {
-        let flat = ph * pw;
-        let Some(fc_weights) = fc_weights else {
-            return Err(ctx.missing("fc_weights"));
-        };
-        let w_span = self
-            .fc_weights
-            .as_ref()
-            .map(Spanned::span)
-            .unwrap_or_default();
-        if fc_weights.ncols() != flat {
-            return Err(ctx.err(
-                w_span,
-                "fc_weights",
-                format!(
-                    "has {} columns but the pooled map ({ph}x{pw}) flattens to {flat}: give one column per value",
-                    fc_weights.ncols()
-                ),
-            ));
-        }
-        if fc_weights.nrows() != classes.len() {
-            return Err(ctx.err(
-                w_span,
-                "fc_weights",
-                format!(
-                    "has {} rows but there are {} classes: give one row per class",
-                    fc_weights.nrows(),
-                    classes.len()
-                ),
-            ));
-        }
-        let fc_bias = match &self.fc_bias {
-            Some(b) if b.get_ref().len() != classes.len() => {
-                return Err(ctx.err(
-                    b.span(),
-                    "fc_bias",
-                    format!(
-                        "has {} values but there are {} classes: give one bias per class",
-                        b.get_ref().len(),
-                        classes.len()
-                    ),
-                ));
-            }
-            Some(b) => b.get_ref().clone(),
-            None => vec![0.0; classes.len()],
-        };
-        Ok((fc_weights, fc_bias))
-    }
-
     /// Require a target that is one of the classes; returns its index.
     fn target_index(&self, ctx: &Ctx, classes: &[String]) -> Result<usize> {
         let Some(target) = &self.target else {
@@ -258,6 +165,103 @@ impl File {
         };
         Ok(target_index)
     }
+}
+
+/// Require an image and a filter that fits it, and a pool that fits the feature map;
+/// returns them with the pooled map's rows and columns.
+/// (Shared with the occlusion lesson, which runs the same small network.)
+pub(super) fn sizes(
+    ctx: &Ctx,
+    (kernel_field, pool_field): (&Option<Spanned<Matrix>>, &Option<Spanned<usize>>),
+    image: Option<Array2<f32>>,
+    kernel: Option<Array2<f32>>,
+    pool: usize,
+) -> Result<Sizes> {
+    let Some(image) = image else {
+        return Err(ctx.missing("image"));
+    };
+    let Some(kernel) = kernel else {
+        return Err(ctx.missing("kernel"));
+    };
+    let k_span = kernel_field.as_ref().map(Spanned::span).unwrap_or_default();
+    if kernel.nrows() > image.nrows() || kernel.ncols() > image.ncols() {
+        return Err(ctx.err(
+            k_span,
+            "kernel",
+            format!(
+                "the {} filter is bigger than the {} image",
+                shape_text(&kernel),
+                shape_text(&image)
+            ),
+        ));
+    }
+    let (mh, mw) = (
+        image.nrows() - kernel.nrows() + 1,
+        image.ncols() - kernel.ncols() + 1,
+    );
+    if pool > mh || pool > mw {
+        let span = pool_field.as_ref().map(Spanned::span).unwrap_or(k_span);
+        return Err(ctx.err(
+            span,
+            "pool",
+            format!("a {pool}x{pool} pool does not fit the {mh}x{mw} feature map"),
+        ));
+    }
+    let (ph, pw) = ((mh - pool) / pool + 1, (mw - pool) / pool + 1);
+    Ok((image, kernel, (ph, pw)))
+}
+
+/// Require fc weights with one column per pooled value and one row per class, and
+/// (if given) one fc bias per class; the bias defaults to 0s.
+pub(super) fn fc(
+    ctx: &Ctx,
+    (w_field, b_field): (&Option<Spanned<Matrix>>, &Option<Spanned<Vec<f32>>>),
+    fc_weights: Option<Array2<f32>>,
+    classes: &[String],
+    (ph, pw): (usize, usize),
+) -> Result<(Array2<f32>, Vec<f32>)> {
+    let flat = ph * pw;
+    let Some(fc_weights) = fc_weights else {
+        return Err(ctx.missing("fc_weights"));
+    };
+    let w_span = w_field.as_ref().map(Spanned::span).unwrap_or_default();
+    if fc_weights.ncols() != flat {
+        return Err(ctx.err(
+            w_span,
+            "fc_weights",
+            format!(
+                "has {} columns but the pooled map ({ph}x{pw}) flattens to {flat}: give one column per value",
+                fc_weights.ncols()
+            ),
+        ));
+    }
+    if fc_weights.nrows() != classes.len() {
+        return Err(ctx.err(
+            w_span,
+            "fc_weights",
+            format!(
+                "has {} rows but there are {} classes: give one row per class",
+                fc_weights.nrows(),
+                classes.len()
+            ),
+        ));
+    }
+    let fc_bias = match b_field {
+        Some(b) if b.get_ref().len() != classes.len() => {
+            return Err(ctx.err(
+                b.span(),
+                "fc_bias",
+                format!(
+                    "has {} values but there are {} classes: give one bias per class",
+                    b.get_ref().len(),
+                    classes.len()
+                ),
+            ));
+        }
+        Some(b) => b.get_ref().clone(),
+        None => vec![0.0; classes.len()],
+    };
+    Ok((fc_weights, fc_bias))
 }
 
 /// An optional number above 0 (default `default`).

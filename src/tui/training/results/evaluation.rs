@@ -18,6 +18,7 @@ use super::super::super::widgets::width;
 use super::super::state::chw_to_rgb;
 use super::super::view::{block, flow_panels};
 use super::Results;
+use crate::text::Dec;
 
 /// The evaluation tab's state.
 #[derive(Debug, Clone, Default)]
@@ -142,7 +143,7 @@ fn confusion_lines<'a>(theme: &Theme, r: &Results) -> Vec<Line<'a>> {
         ) {
             lines.push(Line::raw(format!(
                 "When it was saved, its validation accuracy was {:.1}% on {} images (the file says so).",
-                100.0 * acc,
+                Dec::of(100.0 * acc),
                 crate::text::escaped(n)
             )));
         }
@@ -380,7 +381,7 @@ pub(crate) fn render(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
             "Accuracy {}/{} = {:.1}%",
             m.correct(),
             m.total(),
-            100.0 * m.accuracy()
+            Dec::of(100.0 * m.accuracy())
         )));
         lines.push(Line::styled(
             format!("{:<10}{:>10}{:>8}", "class", "precision", "recall"),
@@ -389,8 +390,8 @@ pub(crate) fn render(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
         for (i, name) in r.classes.iter().enumerate().take(m.classes()) {
             lines.push(Line::raw(format!(
                 "{name:<10}{:>9.1}%{:>7.1}%",
-                100.0 * m.precision(i),
-                100.0 * m.recall(i)
+                Dec::of(100.0 * m.precision(i)),
+                Dec::of(100.0 * m.recall(i))
             )));
         }
     }
@@ -446,7 +447,7 @@ fn render_compact(theme: &Theme, r: &Results, m: &ConfusionMatrix, area: Rect, b
         sel.saturating_sub(rows - 1).min(n.saturating_sub(rows))
     };
     let mut score_lines = vec![
-        Line::raw(format!("Accuracy {:.1}%", 100.0 * m.accuracy())),
+        Line::raw(format!("Accuracy {:.1}%", Dec::of(100.0 * m.accuracy()))),
         Line::styled(
             format!("{:<sw$} {:>6} {:>6}", "", "prec", "recall"),
             theme.heading(),

@@ -12,6 +12,7 @@ use super::super::super::theme::Theme;
 use super::super::super::widgets::wrap;
 use super::super::view::{block, render_loss_chart};
 use super::Results;
+use crate::text::Dec;
 
 /// Draw the loss history tab.
 pub(crate) fn render(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
@@ -42,9 +43,9 @@ pub(crate) fn render(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
             lines.push(Line::raw(format!(
                 "{:>5} {:>11.6} {:>11.6} {:>8.1}%",
                 e.epoch,
-                e.train_loss,
-                e.val_loss,
-                100.0 * e.val_accuracy
+                Dec::of(e.train_loss),
+                Dec::of(e.val_loss),
+                Dec::of(100.0 * e.val_accuracy)
             )));
         }
         Paragraph::new(lines)

@@ -27,6 +27,7 @@ use crate::train::{EpochReport, Summary};
 use super::super::theme::Theme;
 use super::running::Run;
 use super::settings::TrainPrefs;
+use crate::text::Dec;
 
 /// The tabs after training.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -326,12 +327,12 @@ pub(crate) fn render(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
         spans.push(Span::raw(" "));
     }
     if let Some(last) = r.reports.last() {
-        let mut s = format!(" accuracy {:.1}%", 100.0 * last.val_accuracy);
+        let mut s = format!(" accuracy {:.1}%", Dec::of(100.0 * last.val_accuracy));
         if area.width >= 100 {
             s.push_str(&format!(
                 " {} validation loss {:.4}",
                 theme.symbols().dot,
-                last.val_loss
+                Dec::of(last.val_loss)
             ));
         }
         spans.push(Span::raw(s));

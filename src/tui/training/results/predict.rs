@@ -17,6 +17,7 @@ use super::super::super::widgets::{panel_size, render_panel, PanelStyle};
 use super::super::state::{best, chw_to_rgb};
 use super::super::view::block;
 use super::Results;
+use crate::text::Dec;
 
 /// One classified picture on the predict tab.
 #[derive(Debug, Clone, PartialEq)]
@@ -225,7 +226,7 @@ pub(crate) fn render(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
     let verdict = format!(
         "The network says: {} ({:.1}%).",
         r.classes.get(k).map_or("?", String::as_str),
-        100.0 * p.probs.get(k).copied().unwrap_or(0.0)
+        Dec::of(100.0 * p.probs.get(k).copied().unwrap_or(0.0))
     );
     let y = area.y + bh + 1;
     if y < area.bottom() {
