@@ -608,8 +608,17 @@ fn render_bars(b: &Bars, style: &PanelStyle, area: Rect, buf: &mut Buffer) {
         .map(|(_, v)| v.abs())
         .fold(0.0f32, f32::max)
         .max(1.0);
+    // room for the widest value, so a tiny probability (9.6e-10) is never cut into a
+    // number that reads as another (9.6e-1)
+    let value_w = b
+        .items
+        .iter()
+        .map(|(_, v)| fmt_num(*v).chars().count())
+        .max()
+        .unwrap_or(1)
+        .max(5);
     let bar_w = usize::from(inner.width)
-        .saturating_sub(label_w + 3 + 6)
+        .saturating_sub(label_w + 4 + value_w)
         .clamp(1, BAR_WIDTH * 2);
     for (i, (label, value)) in b.items.iter().enumerate() {
         if i >= usize::from(inner.height) {
@@ -643,6 +652,27 @@ fn render_bars(b: &Bars, style: &PanelStyle, area: Rect, buf: &mut Buffer) {
         );
         let room = usize::from(inner.right().saturating_sub(x));
         buf.set_stringn(x, y, format!(" {}", fmt_num(*value)), room, Style::new());
+    }
+}
+
+#[cfg(test)]
+mod bar_tests {
+    use super::*;
+
+    #[test]
+    fn a_tiny_value_is_written_whole_beside_its_bar() {
+        let bars = Panel::Bars(Bars {
+            label: "p".into(),
+            items: vec![("circle".into(), 9.6e-10), ("triangle".into(), 1.0)],
+        });
+        let style = PanelStyle::plain(Theme::new(false, true));
+        for w in [30u16, 38, 60] {
+            let area = Rect::new(0, 0, w, 4);
+            let mut buf = Buffer::empty(area);
+            render_panel(&bars, &style, area, &mut buf);
+            let text: String = buf.content.iter().map(|c| c.symbol()).collect();
+            assert!(text.contains("9.6e-10"), "{w}: {text}");
+        }
     }
 }
 
