@@ -6,6 +6,7 @@
 //! mean of its batch losses, the validation loss the mean of the validation batch losses,
 //! and the accuracy correct / validation images.
 
+pub mod estimate;
 pub mod growth;
 pub mod metrics;
 mod prepare;

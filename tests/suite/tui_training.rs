@@ -675,3 +675,47 @@ fn a_front_end_runs_a_blocking_effect_off_its_thread_and_collects_it() {
         "the outcome arrived through collect, as apply gives it"
     );
 }
+
+/// On the Network field the lower panel is the chosen network's table: each layer's
+/// output, parameters and FLOPs from its plan, the totals, and a timed epoch; left/right
+/// change it with the plan.
+#[test]
+fn the_network_field_shows_the_plans_table() {
+    use cnn_tutor::nn::arch::{Arch, Plan, DEFAULT_INPUT};
+    use cnn_tutor::nn::presets::PRESETS;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let prefs = TrainPrefs {
+        data_dir: tiny_data(tmp.path(), 4),
+        model_path: tmp.path().join("m.safetensors"),
+        ..TrainPrefs::default()
+    };
+    let mut app = app_with(prefs, 120, 40);
+    press(&mut app, KeyCode::Enter);
+    for _ in 0..5 {
+        press(&mut app, KeyCode::Down);
+    }
+    let text = crate::common::screen(&app, 120, 40);
+    assert!(text.contains("The network"), "{text}");
+    let plan = Plan::course(3);
+    assert!(text.contains("77,991"), "{text}");
+    assert_eq!(plan.param_count(), 77_991);
+    assert!(text.contains("s per epoch on this CPU"), "{text}");
+    press(&mut app, KeyCode::Right);
+    let t = app.training().unwrap();
+    let n = t.prefs.settings.network;
+    let p = Plan::new(&Arch::parse(PRESETS[n].text).unwrap(), DEFAULT_INPUT, 3).unwrap();
+    let text = crate::common::screen(&app, 120, 40);
+    let total = p.param_count().to_string();
+    let grouped: String = total
+        .chars()
+        .rev()
+        .collect::<Vec<_>>()
+        .chunks(3)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join(",")
+        .chars()
+        .rev()
+        .collect();
+    assert!(text.contains(&grouped), "{grouped}: {text}");
+}

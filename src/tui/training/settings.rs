@@ -177,6 +177,8 @@ pub struct SettingsForm {
     pub input: String,
     /// The data folder being typed (Enter on the Data field opens it).
     pub data_input: Option<PathInput>,
+    /// The chosen network's timing, for the network panel.
+    pub estimate: Option<super::network_panel::Estimate>,
 }
 
 /// The form opens on Epochs, so Enter starts the seed's run at once; the Data field is
@@ -189,6 +191,7 @@ impl Default for SettingsForm {
             field: FIRST_FIELD,
             input: String::new(),
             data_input: None,
+            estimate: None,
         }
     }
 }
@@ -465,8 +468,22 @@ pub(crate) fn render(
         .wrap(Wrap { trim: false })
         .block(block(theme, "Settings"))
         .render(set_area, buf);
-    if let Some(d) = data_area {
-        render_data(theme, st, d, buf);
+    match data_area {
+        Some(d) if form.selected() == SettingField::Network => {
+            let plan = network_plan(st);
+            let epoch = form
+                .estimate
+                .filter(|e| plan.as_ref().is_ok_and(|p| e.classes == p.classes))
+                .filter(|e| e.network == st.prefs.settings.network)
+                .map(|e| {
+                    let total: usize = st.data.classes.iter().map(|c| c.count).sum();
+                    let train = total * 7 / 10;
+                    crate::train::estimate::epoch_seconds(e.per_image, train, total - train)
+                });
+            super::network_panel::render(theme, plan.as_ref().map_err(Clone::clone), epoch, d, buf);
+        }
+        Some(d) => render_data(theme, st, d, buf),
+        None => {}
     }
 }
 
@@ -531,6 +548,17 @@ fn param_line(arch: &Arch, classes: usize) -> String {
     let total: usize = per_layer.iter().map(|(_, n)| n).sum();
     let parts: Vec<String> = per_layer.iter().map(|(l, n)| format!("{l} {n}")).collect();
     format!("Weights to learn: {} = {total}", parts.join(" + "))
+}
+
+/// The chosen network placed on the data's classes (at least two) and the images' size.
+pub(crate) fn network_plan(st: &TrainingState) -> Result<crate::nn::arch::Plan, String> {
+    let classes = st.data.classes.len().max(2);
+    crate::nn::arch::Plan::new(
+        &st.prefs.settings.arch(),
+        crate::nn::arch::DEFAULT_INPUT,
+        classes,
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// The data: the first image of each class, the counts, what normalising does.

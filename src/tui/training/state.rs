@@ -366,7 +366,37 @@ impl TrainingState {
             Action::Load => effects.extend([Effect::Load, Effect::EvaluateModel]),
             _ => self.act_on_phase(action, code, effects),
         }
+        self.refresh_estimate();
         KeyOutcome::Stay
+    }
+
+    /// Time one training step of the chosen network when the Network field is chosen
+    /// and the network or the class count changed since the last timing.
+    fn refresh_estimate(&mut self) {
+        let Phase::Settings(form) = &self.phase else {
+            return;
+        };
+        if form.selected() != SettingField::Network {
+            return;
+        }
+        let Ok(plan) = super::settings::network_plan(self) else {
+            return;
+        };
+        let network = self.prefs.settings.network;
+        let fresh = form
+            .estimate
+            .is_some_and(|e| e.network == network && e.classes == plan.classes);
+        if fresh {
+            return;
+        }
+        let timed = crate::train::estimate::seconds_per_image(&plan, None);
+        if let (Phase::Settings(form), Ok(per_image)) = (&mut self.phase, timed) {
+            form.estimate = Some(super::network_panel::Estimate {
+                network,
+                classes: plan.classes,
+                per_image,
+            });
+        }
     }
 
     /// Do an action that works on the current phase's data.
