@@ -612,25 +612,26 @@ impl InspectorState {
         }
     }
 
-    pub fn act(&mut self, action: Action, effects: &mut Vec<Effect>) -> Outcome {
-        self.notice = None;
+    /// The why view's keys: on or off, the next method, the next class, the untrained
+    /// network; the map is computed again.
+    fn act_why(&mut self, action: Action) {
         match action {
-            Action::Why => {
-                self.why_on = !self.why_on;
-                self.refresh_why();
-            }
-            Action::WhyMethod => {
-                self.why.next_method();
-                self.refresh_why();
-            }
+            Action::Why => self.why_on = !self.why_on,
+            Action::WhyMethod => self.why.next_method(),
             Action::WhyClass => {
                 let shown = self.why_map.as_ref().map_or(0, |a| a.class);
                 self.why.next_class(shown, self.explorer.classes().len());
-                self.refresh_why();
             }
-            Action::WhyUntrained => {
-                self.why.untrained = !self.why.untrained;
-                self.refresh_why();
+            _ => self.why.untrained = !self.why.untrained,
+        }
+        self.refresh_why();
+    }
+
+    pub fn act(&mut self, action: Action, effects: &mut Vec<Effect>) -> Outcome {
+        self.notice = None;
+        match action {
+            Action::Why | Action::WhyMethod | Action::WhyClass | Action::WhyUntrained => {
+                self.act_why(action);
             }
             Action::Quit => return Outcome::Quit,
             Action::Help => self.help = true,
