@@ -113,16 +113,22 @@ const IMAGES: &str = "Inspector: the image";
 const DRAWING: &str = "Inspector: drawing";
 const GROWTH: &str = "Inspector: how the filters grew";
 
+/// Choosing maps and stages (the why view, while on, hides them: their keys rest).
 fn maps(s: &InspectorState) -> bool {
-    s.focus == Focus::Maps
+    s.focus == Focus::Maps && !s.why_on
 }
 
 fn maps_not_why(s: &InspectorState) -> bool {
-    maps(s) && !s.why_on
+    maps(s)
 }
 
 fn cells(s: &InspectorState) -> bool {
-    s.focus == Focus::Cell
+    s.focus == Focus::Cell && !s.why_on
+}
+
+/// Maps or cells shown (not the why view).
+fn shown(s: &InspectorState) -> bool {
+    maps_or_cells(s) && !s.why_on
 }
 
 fn drawing(s: &InspectorState) -> bool {
@@ -142,15 +148,15 @@ fn maps_or_cells(s: &InspectorState) -> bool {
 }
 
 fn conv_cell(s: &InspectorState) -> bool {
-    s.on_conv() && s.focus != Focus::Draw
+    s.on_conv() && s.focus != Focus::Draw && !s.why_on
 }
 
 fn decision(s: &InspectorState) -> bool {
-    s.current() == View::Decision && s.focus != Focus::Draw
+    s.current() == View::Decision && s.focus != Focus::Draw && !s.why_on
 }
 
 fn has_input(s: &InspectorState) -> bool {
-    s.focus != Focus::Draw && s.on_layer()
+    s.focus != Focus::Draw && s.on_layer() && !s.why_on
 }
 
 fn has_validation(s: &InspectorState) -> bool {
@@ -284,11 +290,11 @@ pub const TABLE: &[B] = &[
             CELLS,
             Label::new(&[TAB], "show the layer's input or the map"),
         ),
-    B::new(&[PGUP], Action::ScrollUp).when(maps_or_cells).help(
+    B::new(&[PGUP], Action::ScrollUp).when(shown).help(
         CELLS,
         Label::new(&[PGUP, PGDN], "scroll the explanation").sep("/"),
     ),
-    B::new(&[PGDN], Action::ScrollDown).when(maps_or_cells),
+    B::new(&[PGDN], Action::ScrollDown).when(shown),
     B::new(&[ESC], Action::Leave)
         .when(cells)
         .hint(3, Label::new(&[ESC], "maps"))
@@ -319,7 +325,7 @@ pub const TABLE: &[B] = &[
         .hint(8, Label::new(&[Char('g')], "filters grew"))
         .help(GROWTH, Label::new(&[Char('g')], "how the filters grew")),
     B::new(&[Char('d')], Action::Draw)
-        .when(maps_or_cells)
+        .when(shown)
         .hint(7, Label::new(&[Char('d')], "draw"))
         .help(IMAGES, Label::new(&[Char('d')], "draw an image")),
     // drawing
