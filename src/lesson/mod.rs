@@ -20,7 +20,7 @@ use std::path::Path;
 pub use frame::{Panel, Step};
 pub use kinds::Capabilities;
 pub use model::{EditTarget, Lesson, MAX_FILE_BYTES};
-pub use number::{fmt_fit, fmt_num};
+pub use number::{fmt_cell, fmt_fit, fmt_num};
 
 use crate::{Error, Result};
 

@@ -70,6 +70,32 @@ pub fn fmt_fit(v: f32, max: usize) -> String {
     full
 }
 
+/// [`fmt_num`] in exactly at most `max` characters (at least 3), for a grid cell whose
+/// width is fixed (issue 23: an edited value never widens its grid): [`fmt_fit`] first;
+/// a value still too wide is written in thousands (`k`), millions (`M`), billions (`G`)
+/// or trillions (`T`), `2.6M` for 2,550,000, rounded to what fits.
+pub fn fmt_cell(v: f32, max: usize) -> String {
+    let max = max.max(3);
+    let fit = fmt_fit(v, max);
+    if fit.chars().count() <= max || !v.is_finite() {
+        return fit;
+    }
+    let mut scaled = v;
+    for suffix in ["k", "M", "G", "T", "P"] {
+        scaled /= 1000.0;
+        let s = fmt_fit(scaled, max - 1);
+        // 999.6k rounds to 1000: take the next suffix instead; -155 in three columns
+        // would read 0k: keep the whole number, too wide, rather than a wrong one
+        if s == "0" {
+            return fit;
+        }
+        if s.chars().count() < max && s.trim_start_matches('-') != "1000" {
+            return format!("{s}{suffix}");
+        }
+    }
+    fit
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +129,26 @@ mod tests {
         assert_eq!(fmt_fit(-0.0004, 6), "0");
         assert_eq!(fmt_fit(-1234.56, 6), "-1235");
         assert_eq!(fmt_fit(1_000_000.0, 6), "1000000");
+    }
+
+    #[test]
+    fn a_fixed_cell_writes_wide_values_compactly() {
+        for (v, max) in [
+            (255.0, 3),
+            (-155.0, 4),
+            (1.5, 4),
+            (-0.5, 4),
+            (1_499_898.5, 4),
+        ] {
+            let s = fmt_cell(v, max);
+            assert!(s.chars().count() <= max, "{v} in {max}: {s}");
+        }
+        assert_eq!(fmt_cell(-155.0, 4), fmt_num(-155.0));
+        assert_eq!(fmt_cell(1_499_898.5, 4), "1.5M");
+        assert_eq!(fmt_cell(999_999.0, 3), "1M");
+        assert_eq!(fmt_cell(-2_560_000.0, 5), "-2.6M");
+        assert_eq!(fmt_cell(12_345.0, 4), "12k");
+        // never a wrong 0k: a number that cannot fit stays whole
+        assert_eq!(fmt_cell(-155.0, 3), "-155");
     }
 }

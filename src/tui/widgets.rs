@@ -10,7 +10,7 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::theme::Theme;
 use crate::lesson::frame::{Bars, Grid, ImagePanel, Panel, Pipeline, Vector};
-use crate::lesson::{fmt_fit, fmt_num};
+use crate::lesson::{fmt_cell, fmt_fit, fmt_num};
 
 /// Display width of `s` in terminal columns.
 pub fn width(s: &str) -> usize {
@@ -119,6 +119,9 @@ pub struct PanelStyle {
     /// Grids: draw every cell at least this wide (keeps a grid's size steady from step to
     /// step while its cells fill in).
     pub min_cell: usize,
+    /// Grids: the widest a cell may be drawn (0: [`CELL_MAX`]); a value wider than this is
+    /// written compactly ([`fmt_cell`]) so an edit never widens the grid (issue 23).
+    pub max_cell: usize,
     /// Grids: two columns between cells and a blank line between rows (big terminals).
     pub roomy: bool,
 }
@@ -131,6 +134,7 @@ impl PanelStyle {
             focused: false,
             cursor: None,
             min_cell: 0,
+            max_cell: 0,
             roomy: false,
         }
     }
@@ -177,10 +181,19 @@ pub fn render_panel(panel: &Panel, style: &PanelStyle, area: Rect, buf: &mut Buf
 
 /// Widest number in a grid or vector cell: every value a built-in lesson shows fits, so a
 /// grid reads as the formula under it.
-const CELL_MAX: usize = 6;
+pub const CELL_MAX: usize = 6;
 
 fn cell_text(v: Option<f32>) -> String {
     v.map_or_else(|| "?".to_string(), |v| fmt_fit(v, CELL_MAX))
+}
+
+/// A grid cell's text in at most `max` columns (0: [`CELL_MAX`]).
+fn cell_text_in(v: Option<f32>, max: usize) -> String {
+    match (v, max) {
+        (_, 0) => cell_text(v),
+        (None, _) => "?".to_string(),
+        (Some(v), max) => fmt_cell(v, max),
+    }
 }
 
 /// The widest cell of a grid, in columns.
@@ -204,7 +217,16 @@ fn grid_title(g: &Grid) -> String {
 
 /// Cell width, columns between cells, rows per grid row.
 fn grid_geometry(g: &Grid, style: &PanelStyle) -> (usize, usize, usize) {
-    let cw = grid_cell_width(g).max(style.min_cell);
+    let cw = if style.max_cell > 0 {
+        g.cells
+            .iter()
+            .map(|v| width(&cell_text_in(*v, style.max_cell)))
+            .max()
+            .unwrap_or(1)
+            .max(style.min_cell)
+    } else {
+        grid_cell_width(g).max(style.min_cell)
+    };
     if style.roomy {
         (cw, 2, 2)
     } else {
@@ -266,7 +288,7 @@ fn render_grid(g: &Grid, style: &PanelStyle, area: Rect, buf: &mut Buffer) {
             }
             let c = sep;
             let value = g.cells.get(r * g.cols + c).copied().flatten();
-            let text = format!("{:>cw$}", cell_text(value));
+            let text = format!("{:>cw$}", cell_text_in(value, style.max_cell));
             let in_window = g
                 .window
                 .is_some_and(|w| in_rows && c >= w.col && c < w.col + w.width);

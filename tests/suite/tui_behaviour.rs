@@ -585,7 +585,87 @@ fn the_value_just_written_stays_on_screen_after_an_edit() {
     assert!(
         screen
             .lines()
-            .any(|l| l.contains("?  -105     ?     ?     ?     ?")),
+            .any(|l| l.contains("│    ? -105    ?    ?    ?    ? │")),
         "{screen}"
     );
+}
+
+/// The row of the screen with the feature map's title, and where the title starts.
+fn feature_map_at(screen: &str) -> Option<(usize, usize)> {
+    screen
+        .lines()
+        .enumerate()
+        .find_map(|(y, l)| l.find("Feature map").map(|x| (y, l[..x].chars().count())))
+}
+
+/// issue 23 #18: at 80x24 a decimal weight and a six-digit pixel leave the panels where
+/// they were: the feature map keeps its place and its size, wholly on screen, and shows
+/// the sum just written (compactly when it is wider than its cell).
+#[test]
+fn edits_never_move_the_feature_map_at_80x24() {
+    let mut app = fresh();
+    app.open_by_id("convolution").expect("opens");
+    key(&mut app, KeyCode::Right);
+    let before = crate::common::screen(&app, 80, 24);
+    let (y0, x0) = feature_map_at(&before).expect("the feature map is on screen");
+    let width_of = |screen: &str, y: usize| screen.lines().nth(y).map(|l| l.chars().count());
+    // a weight of 1.5, then the image's first pixel 999999
+    ch(&mut app, 'e');
+    for c in "1.5".chars() {
+        ch(&mut app, c);
+    }
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Tab);
+    for _ in 0..5 {
+        key(&mut app, KeyCode::Up);
+        key(&mut app, KeyCode::Left);
+    }
+    for c in "999999".chars() {
+        ch(&mut app, c);
+    }
+    key(&mut app, KeyCode::Enter);
+    let state = app.lesson_state().expect("open");
+    let conv = &state.frames[state.step];
+    let sum = conv.panels.iter().find_map(|p| match p {
+        cnn_tutor::lesson::frame::Panel::Grid(g) if g.label.starts_with("Feature map") => g
+            .emphasis
+            .first()
+            .and_then(|&(r, c)| g.cells[r * g.cols + c]),
+        _ => None,
+    });
+    let sum = sum.expect("the window's sum");
+    let formula = conv.formula.clone().unwrap_or_default();
+    assert!(formula.starts_with("(999999 x 1.5)"), "{formula}");
+    for (screen, what) in [
+        (crate::common::screen(&app, 80, 24), "editing"),
+        (
+            {
+                key(&mut app, KeyCode::Esc);
+                crate::common::screen(&app, 80, 24)
+            },
+            "after editing",
+        ),
+    ] {
+        let (y, x) = feature_map_at(&screen).expect("the feature map is on screen");
+        assert_eq!((y, x), (y0, x0), "{what}: it did not move\n{screen}");
+        let lines: Vec<&str> = screen.lines().collect();
+        // its six rows and its bottom border are on screen, in the same columns
+        for dy in 1..=7 {
+            let border = lines[y + dy].chars().nth(x0 - 2);
+            let want = if dy == 7 { '╰' } else { '│' };
+            assert_eq!(
+                border,
+                Some(want),
+                "{what}: row {dy} of the panel\n{screen}"
+            );
+        }
+        assert_eq!(width_of(&screen, y), width_of(&before, y0));
+        // the sum just written, compactly: its value in millions
+        let shown = cnn_tutor::lesson::fmt_cell(sum, 4);
+        assert!(shown.ends_with('M'), "{shown}");
+        assert!(
+            lines[y + 2].contains(&format!(" {shown} ")),
+            "{what}\n{screen}"
+        );
+    }
 }

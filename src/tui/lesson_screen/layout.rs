@@ -8,9 +8,11 @@ use std::borrow::Cow;
 
 use super::super::screen::Context;
 use super::super::theme::Theme;
-use super::super::widgets::{grid_cell_width, panel_size, wrap, wrap_grouped, PanelStyle};
+use super::super::widgets::{
+    grid_cell_width, panel_size, wrap, wrap_grouped, PanelStyle, CELL_MAX,
+};
 use super::{EditState, LessonState};
-use crate::lesson::frame::{Panel, Step};
+use crate::lesson::frame::{Grid, Panel, Step};
 use crate::lesson::quiz;
 
 /// Columns between panels in a row.
@@ -28,6 +30,9 @@ const MIN_IMAGE_HEIGHT: u16 = 6;
 pub(crate) struct Layout {
     /// Per panel: the cell width that keeps the panel steady over the lesson's steps.
     pub(super) min_cells: Vec<usize>,
+    /// Per panel: the widest a grid's cell may be drawn (empty or 0: no limit): the fixed
+    /// widths of [`fixed_cells`], so an edited value never widens its grid.
+    pub(super) max_cells: Vec<usize>,
     /// Grids drawn roomy (big terminals).
     pub(super) roomy: bool,
     pub(super) header: Rect,
@@ -208,6 +213,100 @@ fn steady_cell_widths(frames: &[Step], table: &[Vec<usize>], step: usize) -> Vec
         .collect()
 }
 
+/// Narrowest and widest fixed cell (a pixel 0..255 needs 3; a sum such as -155 needs 4).
+const FIXED_CELL: (usize, usize) = (3, 4);
+
+/// Fixed cell widths for a lesson whose values the learner edits (issue 23: a decimal
+/// weight or a large pixel widened the grids, the row no longer fitted and the feature
+/// map went below the screen): every grid starts at the width its values need, between
+/// [`FIXED_CELL`]'s narrowest and the usual widest cell, and the spare columns of the row
+/// widen the grids with the fewest columns first (a filter's weights: `-0.5`, `1.25`) up
+/// to [`FIXED_CELL`]'s widest.
+/// The widths depend only on the grids' shapes, the lesson's values and the terminal, not
+/// on an edit; a value wider than its cell is written compactly (`fmt_cell`). `None`
+/// when the step has an image panel or the panels do not fit in one row even so.
+fn fixed_cells(panels: &[Panel], steady: &[usize], look: PanelStyle, w: u16) -> Option<Vec<usize>> {
+    if panels.iter().any(|p| matches!(p, Panel::Image(_))) {
+        return None;
+    }
+    let row_width = |cells: &[usize]| -> u32 {
+        let widths: u32 = panels
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let cw = cells.get(i).copied().unwrap_or(0);
+                let style = PanelStyle {
+                    min_cell: cw,
+                    max_cell: cw,
+                    ..look
+                };
+                u32::from(panel_size(p, &style, u16::MAX, u16::MAX).0)
+            })
+            .sum();
+        widths + u32::from(GAP) * u32::try_from(panels.len().saturating_sub(1)).unwrap_or(0)
+    };
+    let mut cells: Vec<usize> = panels
+        .iter()
+        .enumerate()
+        .map(|(i, p)| match p {
+            Panel::Grid(_) => steady
+                .get(i)
+                .copied()
+                .unwrap_or(0)
+                .clamp(FIXED_CELL.0, CELL_MAX),
+            _ => 0,
+        })
+        .collect();
+    // too wide (a large pixel typed): the grids with the most columns go down to the
+    // narrowest width in which their values still fit compactly (`1M`), never to one
+    // that would cut a value such as -155
+    // (fewest columns, holds the value just written, place): the order grids grow in;
+    // they shrink in the reverse order, an input before the grid being filled in
+    let mut by_cols: Vec<(usize, bool, usize)> = panels
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| match p {
+            Panel::Grid(g) => Some((g.cols, g.emphasis.is_empty(), i)),
+            _ => None,
+        })
+        .collect();
+    by_cols.sort_unstable();
+    for &(_, _, i) in by_cols.iter().rev() {
+        if row_width(&cells) <= u32::from(w) {
+            break;
+        }
+        if let Some(Panel::Grid(g)) = panels.get(i) {
+            cells[i] = cells[i].min(fits_in(g));
+        }
+    }
+    if row_width(&cells) > u32::from(w) {
+        return None;
+    }
+    loop {
+        let grown = by_cols.iter().find_map(|&(_, _, i)| {
+            let mut next = cells.clone();
+            next[i] += 1;
+            (next[i] <= FIXED_CELL.1 && row_width(&next) <= u32::from(w)).then_some(next)
+        });
+        match grown {
+            Some(next) => cells = next,
+            None => return Some(cells),
+        }
+    }
+}
+
+/// The narrowest fixed cell in which every value of `g` is written whole or compactly.
+fn fits_in(g: &Grid) -> usize {
+    (FIXED_CELL.0..FIXED_CELL.1)
+        .find(|&cw| {
+            g.cells
+                .iter()
+                .flatten()
+                .all(|&v| crate::lesson::fmt_cell(v, cw).chars().count() <= cw)
+        })
+        .unwrap_or(FIXED_CELL.1)
+}
+
 /// Place panels left to right, wrapping into rows that are centred in `width`.
 fn flow(sizes: &[(u16, u16)], width: u16) -> (Vec<Rect>, u16) {
     let mut rects = Vec::with_capacity(sizes.len());
@@ -245,6 +344,7 @@ fn flow(sizes: &[(u16, u16)], width: u16) -> (Vec<Rect>, u16) {
 fn panel_sizes(
     panels: &[Panel],
     min_cells: &[usize],
+    max_cells: &[usize],
     look: PanelStyle,
     w: u16,
     panel_room: u16,
@@ -254,6 +354,7 @@ fn panel_sizes(
     let size_of = |i: usize, p: &Panel, max_w: u16, max_h: u16| {
         let style = PanelStyle {
             min_cell: min_cells.get(i).copied().unwrap_or(0),
+            max_cell: max_cells.get(i).copied().unwrap_or(0),
             ..look
         };
         panel_size(p, &style, max_w, max_h)
@@ -319,7 +420,7 @@ fn roomy_fits(
         let room = body_h.saturating_sub(1 + formula_h + bottom_need);
         let min_cells = steady_cell_widths(frames, table, i);
         let rows_of = |look: PanelStyle| {
-            let sizes = panel_sizes(&f.panels, &min_cells, look, w, room, body_h);
+            let sizes = panel_sizes(&f.panels, &min_cells, &[], look, w, room, body_h);
             let (rects, h) = flow(&sizes, w);
             let rows = rects
                 .iter()
@@ -331,6 +432,30 @@ fn roomy_fits(
         let (roomy_rows, roomy_h) = rows_of(roomy);
         roomy_rows == compact_rows && roomy_h <= room
     })
+}
+
+/// Per panel, the narrowest and widest cell: fixed widths in a lesson the learner edits
+/// (when they fit), else the steady widths with no limit.
+fn cell_widths(
+    cx: &Context,
+    state: &LessonState,
+    panels: &[Panel],
+    steady: Vec<usize>,
+    look: PanelStyle,
+    w: u16,
+) -> (Vec<usize>, Vec<usize>) {
+    let editable = cx
+        .course
+        .lessons()
+        .get(state.lesson)
+        .is_some_and(|l| l.capabilities().editable);
+    match editable
+        .then(|| fixed_cells(panels, &steady, look, w))
+        .flatten()
+    {
+        Some(fixed) => (fixed.clone(), fixed),
+        None => (steady, Vec::new()),
+    }
 }
 
 /// Lay out the lesson screen for `area`.
@@ -371,13 +496,14 @@ pub(crate) fn layout(cx: &Context, state: &LessonState, area: Rect) -> Layout {
     let panel_room = body_h.saturating_sub(reserved).max(3);
     let panels: &[Panel] = step.map_or(&[], |s| s.panels.as_slice());
     let table = cell_width_table(&state.frames);
-    let min_cells = steady_cell_widths(&state.frames, &table, state.step);
+    let steady = steady_cell_widths(&state.frames, &table, state.step);
     let bottom_need = bottom_min.max(ROOMY_KEEP_ROWS);
     let look = PanelStyle {
         roomy: roomy_fits(theme, &state.frames, &table, w, body_h, bottom_need),
         ..PanelStyle::plain(*theme)
     };
-    let sizes = panel_sizes(panels, &min_cells, look, w, panel_room, body_h);
+    let (min_cells, max_cells) = cell_widths(cx, state, panels, steady, look, w);
+    let sizes = panel_sizes(panels, &min_cells, &max_cells, look, w, panel_room, body_h);
     let (panel_rects, canvas_h) = flow(&sizes, w);
     let panels_h = canvas_h.min(panel_room).min(body_h);
     let panels_area = Rect::new(area.x, body_top, w, panels_h);
@@ -429,6 +555,7 @@ pub(crate) fn layout(cx: &Context, state: &LessonState, area: Rect) -> Layout {
     }
     Layout {
         min_cells,
+        max_cells,
         roomy: look.roomy,
         header,
         heading,

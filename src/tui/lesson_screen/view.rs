@@ -170,6 +170,7 @@ fn render_panels(
             focused,
             cursor: cursor_panel.and_then(|(p, pos)| (p == i).then_some(pos)),
             min_cell: lay.min_cells.get(i).copied().unwrap_or(0),
+            max_cell: lay.max_cells.get(i).copied().unwrap_or(0),
             roomy: lay.roomy,
         };
         render_panel(panel, &style, rect, &mut canvas);
@@ -346,6 +347,7 @@ fn render_editor(cx: &Context, lesson: &Lesson, edit: &EditState, lay: &Layout, 
         focused: true,
         cursor: Some((edit.row, edit.col)),
         min_cell: 0,
+        max_cell: 0,
         roomy: false,
     };
     render_panel(&panel, &style, grid_rect, buf);
