@@ -509,3 +509,78 @@ fn extreme_edits_still_give_sane_frames() {
         assert!(!text.contains("NaN"), "{}", l.id());
     }
 }
+
+/// The dropout lesson's two steps of the course's own dropouts: Dropout2d with the
+/// course's p on the lesson's maps (each map zero or its values x 1/(1-p)), then
+/// F.dropout on single values of a kept map (each value zero or x 1/(1-p)), the counts
+/// in the text those of the grids.
+#[test]
+fn the_dropout_lesson_shows_both_of_the_courses_dropouts() {
+    use cnn_tutor::nn::arch::{Arch, Layer};
+    let course = Arch::course().layers;
+    let p_map = course
+        .iter()
+        .find_map(|l| match l {
+            Layer::Dropout2d { p } => Some(*p),
+            _ => None,
+        })
+        .unwrap();
+    let p_value = course
+        .iter()
+        .find_map(|l| match l {
+            Layer::Dropout { p } => Some(*p),
+            _ => None,
+        })
+        .unwrap();
+    let l = builtin("dropout");
+    let frames = l.frames().unwrap();
+    let before: Vec<Vec<f32>> = grids(&frames[0])
+        .iter()
+        .map(|g| g.cells.iter().map(|c| c.unwrap()).collect())
+        .collect();
+    let first = frames
+        .iter()
+        .find(|f| f.heading.starts_with("The course's first dropout"))
+        .expect("the Dropout2d step");
+    assert!(first.heading.contains(&format!("p={p_map}")));
+    let after = grids(first);
+    assert_eq!(after.len(), before.len());
+    let s_map = 1.0 / (1.0 - p_map);
+    for (g, b) in after.iter().zip(&before) {
+        let cells: Vec<f32> = g.cells.iter().map(|c| c.unwrap()).collect();
+        if g.dimmed {
+            assert!(cells.iter().all(|&v| v == 0.0), "{}", g.label);
+        } else {
+            for (a, x) in cells.iter().zip(b) {
+                assert!((a - x * s_map).abs() < 1e-3, "{}: {a} vs {x}", g.label);
+            }
+        }
+    }
+    let second = frames
+        .iter()
+        .find(|f| f.heading.starts_with("The course's second dropout"))
+        .expect("the F.dropout step");
+    let g = grids(second);
+    let (b, a) = (&g[0].cells, &g[1].cells);
+    let s_value = 1.0 / (1.0 - p_value);
+    let (mut lost, mut zeros) = (0, 0);
+    for (x, y) in b.iter().zip(a) {
+        let (x, y) = (x.unwrap(), y.unwrap());
+        if y == 0.0 {
+            zeros += 1;
+            lost += usize::from(x != 0.0);
+        } else {
+            assert!((y - x * s_value).abs() < 1e-3, "{y} vs {x}");
+        }
+    }
+    // the count the text gives: at least the values that became 0, at most the zeros
+    let text = second.text.join(" ");
+    let end = text
+        .find(&format!(" of its {} values", b.len()))
+        .expect("the count");
+    let stated: usize = text[..end].rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(
+        lost <= stated && stated <= zeros,
+        "{lost} {stated} {zeros}: {text}"
+    );
+}

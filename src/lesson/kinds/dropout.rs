@@ -146,6 +146,10 @@ impl LessonKind for Dropout {
         // not "which maps did this draw keep?": each map's step has just said so. A
         // prediction instead, asked before the draw is shown.
         qs.insert(1, d.expected_question(c - kept.len()));
+        let (course, value) = d.course_dropouts();
+        if let (Some(v), 2) = (value, course.len()) {
+            qs.push(d.value_question(c + 3, v));
+        }
         qs
     }
 
@@ -158,6 +162,7 @@ impl LessonKind for Dropout {
         frames.push(d.intro());
         frames.extend((0..c).map(|i| d.map_step(i)));
         frames.push(d.result());
+        frames.extend(d.course_dropouts().0);
         frames.push(self.augment(l));
         Ok(frames)
     }
@@ -184,6 +189,18 @@ impl Dropout {
         ));
         f
     }
+}
+
+/// A value the course's element dropout kept: its map, p, the scale, before and after.
+#[derive(Debug, Clone, Copy)]
+struct ValueDrop {
+    map: usize,
+    /// Row and column in the map (from 0).
+    at: (usize, usize),
+    p: f32,
+    scale: f32,
+    before: f32,
+    after: f32,
 }
 
 /// One draw of dropout over the lesson's feature maps, with the learner's p and seed;
@@ -347,6 +364,168 @@ impl<'a> Draw<'a> {
             fmt_num(self.p * c as f32)
         ));
         f
+    }
+
+    /// The course's two dropouts on the same maps, with the course's probabilities (read
+    /// from its architecture): `Dropout2d` on whole maps, then `F.dropout` on single
+    /// values of a map that survived.
+    fn course_dropouts(&self) -> (Vec<Step>, Option<ValueDrop>) {
+        use crate::nn::arch::{Arch, Layer};
+        let layers = Arch::course().layers;
+        let p_map = layers.iter().find_map(|l| match l {
+            Layer::Dropout2d { p } => Some(*p),
+            _ => None,
+        });
+        let p_value = layers.iter().find_map(|l| match l {
+            Layer::Dropout { p } => Some(*p),
+            _ => None,
+        });
+        let (Some(p_map), Some(p_value)) = (p_map, p_value) else {
+            return (Vec::new(), None);
+        };
+        let c = self.maps();
+        let mut rng = ChaCha8Rng::seed_from_u64(self.l.seed());
+        let (maps, mask) = ops::dropout2d(&self.x, p_map, &mut rng);
+        let s_map = keep_scale(p_map);
+        let kept: Vec<usize> = (0..c).filter(|&i| mask[[0, i]] != 0.0).collect();
+        let grids: Vec<Panel> = (0..c)
+            .map(|i| {
+                let dropped = mask[[0, i]] == 0.0;
+                let label = if dropped {
+                    format!("Map {}", i + 1)
+                } else {
+                    format!("Map {} kept (x{})", i + 1, fmt_num(s_map))
+                };
+                let mut g = grid(label, &channel(&maps, i));
+                g.dimmed = dropped;
+                Panel::Grid(g)
+            })
+            .collect();
+        let mut first = step(
+            format!(
+                "The course's first dropout: Dropout2d(p={})",
+                fmt_num(p_map)
+            ),
+            vec![format!(
+                "The course's network drops whole maps with nn.Dropout2d(p={pm}) after its \
+                 third convolution (this lesson used p = {pl}). Drawn again on the same {c} \
+                 maps with p = {pm}, {k} of {c} survive, each multiplied by 1 / (1 - {pm}) \
+                 = {sm}.",
+                pl = fmt_num(self.p),
+                pm = fmt_num(p_map),
+                k = kept.len(),
+                sm = fmt_num(s_map),
+            )],
+            grids,
+        );
+        first.formula = Some(format!(
+            "p = {}: each map dropped with probability {}, kept maps x {}; this draw kept {} of {c}",
+            fmt_num(p_map),
+            fmt_num(p_map),
+            fmt_num(s_map),
+            kept.len()
+        ));
+        let Some(&m) = kept.first() else {
+            return (vec![first], None);
+        };
+        let before = channel(&maps, m);
+        let (after, vmask) = ops::dropout(&before, p_value, &mut rng);
+        let s_value = keep_scale(p_value);
+        let n = before.len();
+        let zeroed = vmask.iter().filter(|&&v| v == 0.0).count();
+        let mut after_grid = grid(format!("Map {} after F.dropout", m + 1), &after);
+        after_grid.dimmed = false;
+        let mut second = step(
+            format!(
+                "The course's second dropout: F.dropout(p={}) on single values",
+                fmt_num(p_value)
+            ),
+            vec![format!(
+                "After ReLU and flattening, the course's forward calls F.dropout(x): each \
+                 single value, not a whole map, is zeroed with probability {pv} and every \
+                 survivor is multiplied by 1 / (1 - {pv}) = {sv}. Here map {mm}, which \
+                 Dropout2d kept, goes through it: this draw dropped {z} of its {n} values \
+                 (a value that was 0 already stays 0 either way). Like Dropout2d, it happens only while training; predictions keep \
+                 every value unscaled.",
+                pv = fmt_num(p_value),
+                sv = fmt_num(s_value),
+                mm = m + 1,
+                z = zeroed,
+            )],
+            vec![
+                Panel::Grid(grid(format!("Map {} after Dropout2d", m + 1), &before)),
+                Panel::Grid(after_grid),
+            ],
+        );
+        let kept_value = before
+            .indexed_iter()
+            .zip(after.iter())
+            .find(|((_, &b), &a)| a != 0.0 && b != 0.0)
+            .map(|((at, &b), &a)| ValueDrop {
+                map: m,
+                at,
+                p: p_value,
+                scale: s_value,
+                before: b,
+                after: a,
+            });
+        let example = kept_value
+            .map(|v| {
+                format!(
+                    "; a kept value: {} x {} = {}",
+                    fmt_num(v.before),
+                    fmt_num(s_value),
+                    fmt_num(v.after)
+                )
+            })
+            .unwrap_or_default();
+        second.formula = Some(format!(
+            "p = {}: {zeroed} of {n} values dropped, the others x {}{example}",
+            fmt_num(p_value),
+            fmt_num(s_value)
+        ));
+        (vec![first, second], kept_value)
+    }
+
+    /// The second course step's question (step `at`): what a value that survives the
+    /// element dropout becomes.
+    fn value_question(&self, at: usize, v: ValueDrop) -> Question {
+        Question {
+            step: at,
+            ask: format!(
+                "Map {}'s value {} at row {}, column {} survives F.dropout(p={}): what does it become?",
+                v.map + 1,
+                fmt_num(v.before),
+                v.at.0 + 1,
+                v.at.1 + 1,
+                fmt_num(v.p)
+            ),
+            answer: Answer::Number(v.after),
+            hints: vec![
+                format!("A survivor is multiplied by 1 / (1 - {})", fmt_num(v.p)),
+                format!("{} x {}", fmt_num(v.before), fmt_num(v.scale)),
+            ],
+            working: format!(
+                "{} x {} = {}",
+                fmt_num(v.before),
+                fmt_num(v.scale),
+                fmt_num(v.after)
+            ),
+            hide: vec![
+                Hide::Panel {
+                    label: format!("Map {} after F.dropout", v.map + 1),
+                    as_label: None,
+                },
+                Hide::Formula(format!(
+                    "p = {}: survivors x {}; a kept value: {} x {} = {MARK}",
+                    fmt_num(v.p),
+                    fmt_num(v.scale),
+                    fmt_num(v.before),
+                    fmt_num(v.scale)
+                )),
+            ],
+            in_app: true,
+        }
     }
 
     /// The first step's question: what a kept map is multiplied by, 1 / (1 - p).
