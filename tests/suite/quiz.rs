@@ -123,9 +123,23 @@ fn relu_pooling_flatten_fully_connected_and_dropout_ask_their_own() {
             .working
             .ends_with(&format!("= {}", cnn_tutor::lesson::fmt_num(v))));
     }
-    // the whole network and training ask nothing
+    // training: the plan's count of weights, then two "explain" questions
+    let qs = questions("train");
+    let plan = cnn_tutor::nn::arch::Plan::course(3);
+    assert_eq!(qs[0].answer, Answer::Number(plan.param_count() as f32));
+    assert!(qs[0]
+        .working
+        .ends_with(&format!("= {}", plan.param_count())));
+    assert_eq!(qs.len(), 3);
+    for q in &qs[1..] {
+        assert!(
+            matches!(q.answer, Answer::Choice { right: 1, .. }),
+            "{:?}",
+            q.answer
+        );
+    }
+    // the whole network asks nothing yet
     assert!(questions("architecture").is_empty());
-    assert!(questions("train").is_empty());
 }
 
 fn app() -> App {

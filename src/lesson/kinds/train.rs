@@ -13,6 +13,7 @@ use crate::lesson::check::Ctx;
 use crate::lesson::draw::step;
 use crate::lesson::frame::{Panel, Pipeline, Stage, Step};
 use crate::lesson::model::Lesson;
+use crate::lesson::quiz::{Answer, Question};
 use crate::nn::arch::{Layer, Plan, Shape};
 use crate::Result;
 
@@ -40,6 +41,87 @@ struct Train {
 }
 
 impl LessonKind for Train {
+    /// A count from the plan on the first step, and two "explain" questions on how
+    /// training works: which curves show overfitting, and why validation loss can sit
+    /// below training loss.
+    fn questions(&self, _l: &Lesson, steps: &[Step]) -> Vec<Question> {
+        let plan = Plan::course(self.classes.len());
+        let weights = plan.param_count();
+        let parts: Vec<String> = plan
+            .layers
+            .iter()
+            .filter(|l| l.params(&plan) > 0)
+            .map(|l| {
+                format!(
+                    "{} {}",
+                    l.module.clone().unwrap_or_default(),
+                    l.params(&plan)
+                )
+            })
+            .collect();
+        let mut qs = vec![Question {
+            step: 0,
+            ask: "How many weights and biases will training tune in this network?".into(),
+            answer: Answer::Number(weights as f32),
+            hints: vec![
+                "A convolution has out x in x k x k weights and one bias per filter".into(),
+                "The fully connected layer has one weight per input per class, and a bias per class"
+                    .into(),
+            ],
+            working: format!("{} = {weights}", parts.join(" + ")),
+            hide: Vec::new(),
+            in_app: true,
+        }];
+        if steps.len() < 2 {
+            return qs;
+        }
+        qs.push(Question {
+            step: 1,
+            ask: "After a few epochs, which pair of curves says the network is overfitting?".into(),
+            answer: Answer::Choice {
+                options: vec![
+                    "Training and validation loss both fall".into(),
+                    "Training loss keeps falling while validation loss rises".into(),
+                    "Both losses stay flat".into(),
+                ],
+                right: 1,
+            },
+            hints: vec![
+                "Overfitting is learning the training pictures' quirks".into(),
+                "Quirks help on the training pictures and hurt on new ones".into(),
+            ],
+            working: "Falling training loss with rising validation loss: it gets better on the \
+                      pictures it trains on and worse on new ones"
+                .into(),
+            hide: Vec::new(),
+            in_app: true,
+        });
+        qs.push(Question {
+            step: 1,
+            ask: "The validation loss often ends below the training loss. Why?".into(),
+            answer: Answer::Choice {
+                options: vec![
+                    "The validation pictures are easier".into(),
+                    "Dropout is on only while training, and the training loss is an average \
+                     over an epoch in which the weights were still improving"
+                        .into(),
+                    "The validation loss uses a different formula".into(),
+                ],
+                right: 1,
+            },
+            hints: vec![
+                "What does dropout do while training, and while evaluating?".into(),
+                "When in the epoch is each loss measured?".into(),
+            ],
+            working: "Dropout is off for validation, which runs with the end-of-epoch weights; \
+                      the training loss is averaged over the whole epoch with dropout on"
+                .into(),
+            hide: Vec::new(),
+            in_app: true,
+        });
+        qs
+    }
+
     fn opens_training(&self) -> bool {
         true
     }
