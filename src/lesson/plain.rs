@@ -97,11 +97,12 @@ pub fn worksheet(lesson: &Lesson) -> Result<String> {
     if questions.is_empty() {
         out.push_str("Nothing to work out in this lesson: it is for reading and discussion.\n");
     } else {
+        // the example blank is one this worksheet has
+        let n = questions.len();
         out.push_str(&format!(
-            "Fill in each numbered blank ({} is the answer to question 3): {} question{}, answered at the end.\n",
-            numbered_blank(3),
-            questions.len(),
-            if questions.len() == 1 { "" } else { "s" }
+            "Fill in each numbered blank ({} is the answer to question {n}): {n} question{}, answered at the end.\n",
+            numbered_blank(n),
+            if n == 1 { "" } else { "s" }
         ));
     }
     for (i, f) in frames.iter().enumerate() {

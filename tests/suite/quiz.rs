@@ -138,8 +138,26 @@ fn relu_pooling_flatten_fully_connected_and_dropout_ask_their_own() {
             q.answer
         );
     }
-    // the whole network asks nothing yet
-    assert!(questions("architecture").is_empty());
+    // the whole network: flatten's length predicted before it is shown
+    let qs = questions("architecture");
+    assert_eq!(qs.len(), 1);
+    let Answer::Number(n) = qs[0].answer else {
+        panic!("a number")
+    };
+    assert!(qs[0].working.ends_with(&format!("= {n}")));
+    let l = cnn_tutor::lesson::builtin()
+        .unwrap()
+        .into_iter()
+        .find(|l| l.id() == "architecture")
+        .unwrap();
+    let frames = l.frames().unwrap();
+    let flat = frames
+        .iter()
+        .find(|f| f.heading.starts_with("Stage 5"))
+        .and_then(|f| f.formula.clone())
+        .unwrap();
+    assert!(flat.contains(&format!("-> {n} values")), "{flat}");
+    assert!(frames[qs[0].step].heading.starts_with("Stage 4"));
 }
 
 fn app() -> App {

@@ -120,6 +120,34 @@ impl LessonKind for Architecture {
     }
 
     /// The picture, then one step per stage of the network (see [`Show`]).
+    /// A prediction before flatten: how many values the pooled maps become (asked on the
+    /// dropout stage, whose maps have the pooled shape).
+    fn questions(&self, l: &Lesson, steps: &[Step]) -> Vec<crate::lesson::quiz::Question> {
+        use crate::lesson::quiz::{Answer, Question};
+        let (Ok(run), Some(at)) = (
+            self.forward(l),
+            steps.iter().position(|s| s.heading.starts_with("Stage 4")),
+        ) else {
+            return Vec::new();
+        };
+        let (_, c, ph, pw) = run.pooled.dim();
+        let n = c * ph * pw;
+        vec![Question {
+            step: at,
+            ask: format!(
+                "These {c} maps are {ph}x{pw} each. How many values will flatten put in its one row?"
+            ),
+            answer: Answer::Number(n as f32),
+            hints: vec![
+                "Flatten keeps every value and only changes the layout".into(),
+                format!("{c} maps x {ph} rows x {pw} columns"),
+            ],
+            working: format!("{c} x {ph} x {pw} = {n}"),
+            hide: Vec::new(),
+            in_app: true,
+        }]
+    }
+
     fn steps(&self, l: &Lesson) -> Result<Vec<Step>> {
         let run = self.forward(l)?;
         let show = Show {
