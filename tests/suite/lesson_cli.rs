@@ -212,6 +212,6 @@ fn relu_groups_the_zero_cells() {
         "{out}"
     );
     let ws = stdout(&run(&["lesson", "relu", "--plain", "--worksheet"]));
-    assert!(ws.contains("question 14): 14 questions,"), "{ws}");
+    assert!(ws.contains("question 14): 14\n    questions,"), "{ws}");
     assert!(!ws.contains("holds 0:"), "a cell of 0 is not asked");
 }
