@@ -292,26 +292,55 @@ struct Backprop {
     learning_rate: f32,
 }
 
+/// The small network's numbers a lesson holds (backprop's, occlusion's): the image, the
+/// filter, the fc weights and bias, as the learner left them.
+pub(super) struct SmallNet {
+    pub img: Array2<f32>,
+    pub filter: Array2<f32>,
+    pub fc_w: Array2<f32>,
+    pub fc_b: ndarray::Array1<f32>,
+}
+
+/// [`SmallNet`] of `l`, or which of its parts the lesson lacks.
+pub(super) fn small_net(l: &Lesson) -> Result<SmallNet> {
+    let bad = |what: &str| Error::Lesson(format!("{}: {what}", l.source()));
+    let img = l
+        .image()
+        .cloned()
+        .ok_or_else(|| bad("this lesson has no image"))?;
+    let filter = l
+        .kernels()
+        .first()
+        .copied()
+        .cloned()
+        .ok_or_else(|| bad("this lesson has no filter"))?;
+    let fc_w = l
+        .matrix("fc weights")
+        .cloned()
+        .ok_or_else(|| bad("this lesson has no fc weights"))?;
+    let fc_b = l
+        .matrix("fc bias")
+        .map(|m| m.row(0).to_owned())
+        .ok_or_else(|| bad("this lesson has no fc bias"))?;
+    Ok(SmallNet {
+        img,
+        filter,
+        fc_w,
+        fc_b,
+    })
+}
+
 impl Backprop {
     /// The lesson's network as the learner left it: the scaled image, the parameters,
     /// the pool, the target, the learning rate and the sizes.
     fn setup(&self, l: &Lesson) -> Result<Setup> {
         let bad = |what: &str| Error::Lesson(format!("{}: {what}", l.source()));
-        let img = l.image().ok_or_else(|| bad("this lesson has no image"))?;
-        let filter = l
-            .kernels()
-            .first()
-            .copied()
-            .cloned()
-            .ok_or_else(|| bad("this lesson has no filter"))?;
-        let fc_w = l
-            .matrix("fc weights")
-            .cloned()
-            .ok_or_else(|| bad("this lesson has no fc weights"))?;
-        let fc_b = l
-            .matrix("fc bias")
-            .map(|m| m.row(0).to_owned())
-            .ok_or_else(|| bad("this lesson has no fc bias"))?;
+        let SmallNet {
+            img,
+            filter,
+            fc_w,
+            fc_b,
+        } = small_net(l)?;
         let lr = l
             .matrix("learning rate")
             .map_or(self.learning_rate, |m| m[[0, 0]]);

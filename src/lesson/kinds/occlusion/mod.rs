@@ -15,7 +15,7 @@ use ndarray::{Array1, Array2};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::backprop::{fc, sizes};
+use super::backprop::{fc, sizes, small_net, SmallNet};
 use super::fully_connected::classes as class_names;
 use super::{KindFile, LessonKind};
 use crate::lesson::check::{Ctx, Matrix, MAX_SIDE};
@@ -231,21 +231,13 @@ impl Computed {
 impl Occlusion {
     fn compute(&self, l: &Lesson) -> Result<Computed> {
         let bad = |what: &str| Error::Lesson(format!("{}: {what}", l.source()));
-        let img = l.image().ok_or_else(|| bad("this lesson has no image"))?;
-        let filter = l
-            .kernels()
-            .first()
-            .copied()
-            .cloned()
-            .ok_or_else(|| bad("this lesson has no filter"))?;
-        let fc_w = l
-            .matrix("fc weights")
-            .cloned()
-            .ok_or_else(|| bad("this lesson has no fc weights"))?;
-        let fc_b = l
-            .matrix("fc bias")
-            .map(|m| m.row(0).to_owned())
-            .ok_or_else(|| bad("this lesson has no fc bias"))?;
+        let SmallNet {
+            img,
+            filter,
+            fc_w,
+            fc_b,
+        } = small_net(l)?;
+        let img = &img;
         let (h, w) = img.dim();
         let (kh, kw) = filter.dim();
         let (p, s, pool) = (self.patch, self.stride, self.pool);
