@@ -151,18 +151,8 @@ impl Plan {
         let mut shape = Shape::Maps { c, h, w };
         let mut layers = Vec::with_capacity(arch.layers.len());
         let mut tensors: Vec<TensorSpec> = Vec::new();
-        let linears = arch
-            .layers
-            .iter()
-            .filter(|l| matches!(l, Layer::Linear { .. }))
-            .count();
-        let mut names = Naming {
-            counts: Default::default(),
-            linears,
-            seen_linear: 0,
-            last_layer: false,
-            classes,
-        };
+        let mut names = Naming::new(arch, classes);
+        let linears = names.linears;
         for (i, layer) in arch.layers.iter().enumerate() {
             let fail = |msg: String| Err(arch_err(format!("layer {} {layer}: {msg}", i + 1)));
             names.last_layer = i + 1 == arch.layers.len();
@@ -216,6 +206,26 @@ impl Plan {
             )));
         }
         Ok(plan)
+    }
+
+    /// The output shapes of `arch`'s layers on `input`, up to the first layer that
+    /// cannot be placed: how far a network that fails gets (the layer editor shows it).
+    pub fn shapes(arch: &Arch, input: [usize; 3], classes: usize) -> Vec<Shape> {
+        let [c, h, w] = input;
+        let mut shape = Shape::Maps { c, h, w };
+        let mut names = Naming::new(arch, classes);
+        let mut out = Vec::new();
+        for (i, layer) in arch.layers.iter().enumerate() {
+            names.last_layer = i + 1 == arch.layers.len();
+            match place(*layer, shape, &mut names) {
+                Ok((output, ..)) if !output.is_empty() => {
+                    out.push(output);
+                    shape = output;
+                }
+                _ => break,
+            }
+        }
+        out
     }
 
     /// Trainable values (PyTorch's `sum(p.numel() for p in model.parameters())`).
@@ -273,6 +283,21 @@ struct Naming {
 }
 
 impl Naming {
+    /// Names for `arch`'s layers with `classes` outputs.
+    fn new(arch: &Arch, classes: usize) -> Naming {
+        Naming {
+            counts: Default::default(),
+            linears: arch
+                .layers
+                .iter()
+                .filter(|l| matches!(l, Layer::Linear { .. }))
+                .count(),
+            seen_linear: 0,
+            last_layer: false,
+            classes,
+        }
+    }
+
     /// The next number of kind `key` (from 1).
     fn count(&mut self, key: &'static str) -> usize {
         let n = self.counts.entry(key).or_insert(0);

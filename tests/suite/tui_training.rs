@@ -30,7 +30,7 @@ fn settings(epochs: usize, batch_size: usize) -> TrainSettings {
         lr: 0.001,
         device: DeviceChoice::Cpu,
         seed: 3,
-        network: 0,
+        ..TrainSettings::default()
     }
 }
 
@@ -718,4 +718,90 @@ fn the_network_field_shows_the_plans_table() {
         .rev()
         .collect();
     assert!(text.contains(&grouped), "{grouped}: {text}");
+}
+
+/// The layer editor: Enter on the Network field opens it; keys change a number, add,
+/// move and delete layers, and the table follows the plan after every change; an
+/// impossible network names its layer and cannot be started; `r` brings back the
+/// course's net; it fits 80x24 and keeps the selected layer in view.
+#[test]
+fn the_layer_editor_changes_the_network_and_refuses_one_that_cannot_run() {
+    use cnn_tutor::nn::arch::{Arch, Plan, DEFAULT_INPUT};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let prefs = TrainPrefs {
+        data_dir: tiny_data(tmp.path(), 4),
+        model_path: tmp.path().join("m.safetensors"),
+        ..TrainPrefs::default()
+    };
+    let mut app = app_with(prefs, 80, 24);
+    press(&mut app, KeyCode::Enter);
+    for _ in 0..5 {
+        press(&mut app, KeyCode::Down);
+    }
+    press(&mut app, KeyCode::Enter);
+    let text = crate::common::screen(&app, 80, 24);
+    assert!(text.contains("edit its layers"), "{text}");
+    // more filters in the first convolution: the table and the total follow the plan
+    press(&mut app, KeyCode::Right);
+    let arch = app.training().unwrap().prefs.settings.arch();
+    assert_eq!(arch.layers[0].to_string(), "conv(16,3)");
+    let plan = Plan::new(&arch, DEFAULT_INPUT, 3).unwrap();
+    let text = crate::common::screen(&app, 80, 24);
+    assert!(text.contains("16x128x128"), "{text}");
+    let total = plan.param_count();
+    assert_ne!(total, 77_991);
+    let grouped = format!("{},{:03}", total / 1000, total % 1000);
+    assert!(text.contains(&grouped), "{grouped}: {text}");
+    assert!(text.contains("edited (from the course's net)"), "{text}");
+    // add a batch norm after it (the eighth in the list), then move it down and back
+    press(&mut app, KeyCode::Char('a'));
+    for _ in 0..7 {
+        press(&mut app, KeyCode::Right);
+    }
+    press(&mut app, KeyCode::Enter);
+    let arch = app.training().unwrap().prefs.settings.arch();
+    assert_eq!(arch.layers[1].to_string(), "batchnorm");
+    press(&mut app, KeyCode::Char('J'));
+    let arch = app.training().unwrap().prefs.settings.arch();
+    assert_eq!(arch.layers[2].to_string(), "batchnorm");
+    press(&mut app, KeyCode::Char('x'));
+    assert_eq!(
+        app.training().unwrap().prefs.settings.arch().layers.len(),
+        12
+    );
+    // a typed number out of range is refused where it is typed, with the reason
+    press(&mut app, KeyCode::Up);
+    press(&mut app, KeyCode::Up);
+    for c in "999".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    let text = crate::common::screen(&app, 80, 24);
+    assert!(text.contains("filters 999 refused"), "{text}");
+    // delete the flatten: the linear layer now meets maps, the plan names it
+    for _ in 0..10 {
+        press(&mut app, KeyCode::Down);
+    }
+    press(&mut app, KeyCode::Char('x'));
+    let arch = app.training().unwrap().prefs.settings.arch();
+    let err = Plan::new(&arch, DEFAULT_INPUT, 3).unwrap_err().to_string();
+    let text = crate::common::screen(&app, 80, 24);
+    assert!(text.contains("Cannot start: layer 11"), "{err}\n{text}");
+    // the last layer is in view (the table scrolls)
+    assert!(text.contains("11 linear"), "{text}");
+    // close the editor and try to start: refused, still on the settings
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('s'));
+    let text = crate::common::screen(&app, 80, 24);
+    assert!(
+        text.contains("This network cannot start: layer 11"),
+        "{text}"
+    );
+    assert!(app.training().unwrap().run().is_none());
+    // r in the editor: the course's net again
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('r'));
+    let s = &app.training().unwrap().prefs.settings;
+    assert_eq!(s.arch(), Arch::course());
+    assert!(s.edited.is_none());
 }

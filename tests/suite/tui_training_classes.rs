@@ -118,7 +118,7 @@ fn ten_grey_classes_train_on_the_screen_and_the_matrix_shows_every_column_at_80x
         lr: 0.001,
         device: DeviceChoice::Cpu,
         seed: 1,
-        network: 0,
+        ..TrainSettings::default()
     };
     let (rx, handle) = spawn_worker(&settings, data.clone(), Some(2), None).unwrap();
     let msgs = collect(&rx, Duration::from_secs(120));

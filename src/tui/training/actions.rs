@@ -94,6 +94,38 @@ pub enum Action {
     WhyClass,
     /// Why view: the same map for an untrained network of the same layers, or back.
     WhyUntrained,
+    /// Settings: open the layer editor (on the Network field).
+    EditNetwork,
+    /// Layer editor: the layer above (or the previous layer to add).
+    LayerUp,
+    /// Layer editor: the layer below (or the next layer to add).
+    LayerDown,
+    /// Layer editor: the selected number's previous value.
+    LayerLess,
+    /// Layer editor: the selected number's next value.
+    LayerMore,
+    /// Layer editor: the layer's next number.
+    LayerNumber,
+    /// Layer editor: type a digit of the selected number.
+    LayerType,
+    /// Layer editor: delete the last digit typed.
+    LayerErase,
+    /// Layer editor: choose a layer to add after the selected one.
+    LayerAdd,
+    /// Layer editor: delete the selected layer.
+    LayerDelete,
+    /// Layer editor: move the selected layer up.
+    LayerMoveUp,
+    /// Layer editor: move the selected layer down.
+    LayerMoveDown,
+    /// Layer editor: back to the course's net.
+    CourseNet,
+    /// Layer editor: the next preset.
+    NextPreset,
+    /// Layer editor: apply what was typed, add the chosen layer, or close.
+    LayerEnter,
+    /// Layer editor: clear what was typed, close the list to add, or close.
+    LayerEsc,
     /// Cancelled or stopped: start the same run again.
     StartAgain,
     /// Cancelled or stopped: back to the settings.
@@ -122,17 +154,39 @@ pub const SETTINGS: &str = "Training: settings";
 const RUNNING: &str = "Training: running";
 const RESULTS: &str = "Training: results";
 const STOPPED: &str = "Training: cancelled or stopped";
+const EDITOR: &str = "Training: the network's layers";
 
 fn settings(s: &TrainingState) -> bool {
-    s.phase.kind() == PhaseKind::Settings
+    s.phase.kind() == PhaseKind::Settings && !editing(s)
+}
+
+fn editing(s: &TrainingState) -> bool {
+    matches!(&s.phase, Phase::Settings(f) if f.editor.is_some())
+}
+
+fn on_network(s: &TrainingState) -> bool {
+    matches!(&s.phase, Phase::Settings(f) if f.selected() == SettingField::Network && f.editor.is_none())
+}
+
+fn choosing_layer(s: &TrainingState) -> bool {
+    matches!(&s.phase, Phase::Settings(f) if f.editor.as_ref().is_some_and(|e| e.adding.is_some()))
+}
+
+fn not_choosing_layer(s: &TrainingState) -> bool {
+    editing(s) && !choosing_layer(s)
 }
 
 fn on_data(s: &TrainingState) -> bool {
     matches!(&s.phase, Phase::Settings(f) if f.selected() == SettingField::Data)
 }
 
-fn not_on_data(s: &TrainingState) -> bool {
-    !on_data(s)
+/// Enter starts the run (on every field but Data and Network, which it opens).
+fn start_on_enter(s: &TrainingState) -> bool {
+    !on_data(s) && !on_network(s)
+}
+
+fn not_start_on_enter(s: &TrainingState) -> bool {
+    !start_on_enter(s)
 }
 
 fn running(s: &TrainingState) -> bool {
@@ -253,12 +307,16 @@ pub const TABLE: &[B] = &[
         .when(on_data)
         .hint(3, Label::new(&[ENTER], "type a folder"))
         .help(SETTINGS, Label::new(&[ENTER], "Data: type a folder")),
+    B::new(&[ENTER, Char('e')], Action::EditNetwork)
+        .when(on_network)
+        .hint(3, Label::new(&[ENTER], "edit layers"))
+        .help(SETTINGS, Label::new(&[ENTER], "Network: edit its layers")),
     B::new(&[ENTER], Action::Confirm)
         .when(settings)
         .hint_if(
             3,
             Label::new(&[ENTER, Char('s')], "start").sep("/"),
-            not_on_data,
+            start_on_enter,
         )
         .help(
             SETTINGS,
@@ -267,7 +325,7 @@ pub const TABLE: &[B] = &[
     B::new(&[Char('s')], Action::Start).when(settings).hint_if(
         3,
         Label::new(&[Char('s')], "start"),
-        on_data,
+        not_start_on_enter,
     ),
     B::new(&[ESC], Action::Back)
         .when(settings)
@@ -285,6 +343,66 @@ pub const TABLE: &[B] = &[
         .when(settings)
         .hint(6, Label::new(&[Char('q')], "quit"))
         .help(SETTINGS, Label::new(&[Char('q')], "quit")),
+    // the layer editor (it takes the settings' place while it is open)
+    B::new(&[UP, Char('k')], Action::LayerUp)
+        .when(editing)
+        .hint(0, Label::new(&[UP, DOWN], "layer").sep("/"))
+        .help(EDITOR, Label::new(&[UP, DOWN], "choose a layer").sep("/")),
+    B::new(&[DOWN, Char('j')], Action::LayerDown).when(editing),
+    B::new(&[LEFT, Char('-')], Action::LayerLess)
+        .when(editing)
+        .hint(1, Label::new(&[LEFT, RIGHT], "change").sep("/"))
+        .help(
+            EDITOR,
+            Label::new(&[LEFT, RIGHT], "change its number").sep("/"),
+        ),
+    B::new(&[RIGHT, Char('+'), Char('=')], Action::LayerMore).when(editing),
+    B::new(&[TAB], Action::LayerNumber)
+        .when(not_choosing_layer)
+        .hint(2, Label::new(&[TAB], "number"))
+        .help(EDITOR, Label::new(&[TAB], "the layer's next number")),
+    B::new(&[Range('0', '9'), Char('.')], Action::LayerType)
+        .when(not_choosing_layer)
+        .help(EDITOR, Label::new(&[Range('0', '9')], "type a number")),
+    B::new(&[Code(KeyCode::Backspace)], Action::LayerErase).when(editing),
+    B::new(&[Char('a')], Action::LayerAdd)
+        .when(not_choosing_layer)
+        .hint(3, Label::new(&[Char('a')], "add"))
+        .help(EDITOR, Label::new(&[Char('a')], "add a layer after it")),
+    B::new(&[Char('x'), Code(KeyCode::Delete)], Action::LayerDelete)
+        .when(not_choosing_layer)
+        .hint(4, Label::new(&[Char('x')], "delete"))
+        .help(EDITOR, Label::new(&[Char('x')], "delete it")),
+    B::new(&[Char('K')], Action::LayerMoveUp)
+        .when(not_choosing_layer)
+        .hint(5, Label::new(&[Char('K'), Char('J')], "move").sep("/"))
+        .help(
+            EDITOR,
+            Label::new(&[Char('K'), Char('J')], "move it up or down").sep("/"),
+        ),
+    B::new(&[Char('J')], Action::LayerMoveDown).when(not_choosing_layer),
+    B::new(&[Char('r')], Action::CourseNet)
+        .when(not_choosing_layer)
+        .hint(6, Label::new(&[Char('r')], "reset"))
+        .help(EDITOR, Label::new(&[Char('r')], "back to the course's net")),
+    B::new(&[Char('p')], Action::NextPreset)
+        .when(not_choosing_layer)
+        .help(EDITOR, Label::new(&[Char('p')], "the next preset network")),
+    B::new(&[ENTER], Action::LayerEnter)
+        .when(choosing_layer)
+        .hint(7, Label::new(&[ENTER], "add it"))
+        .help(
+            EDITOR,
+            Label::new(&[ENTER], "add the chosen layer, or done"),
+        ),
+    B::new(&[ENTER], Action::LayerEnter)
+        .when(not_choosing_layer)
+        .hint(7, Label::new(&[ENTER], "done")),
+    B::new(&[ESC], Action::LayerEsc)
+        .when(editing)
+        .hint(8, Label::new(&[ESC], "close"))
+        .help(EDITOR, Label::new(&[ESC], "close the list, or the editor")),
+    B::new(&[Char('q')], Action::Quit).when(editing),
     // a run
     B::new(&[Char('p')], Action::Pause)
         .when(running)

@@ -14,6 +14,7 @@
 //! the state asks for, which the front end runs.
 
 pub mod actions;
+pub mod arch_editor;
 mod component;
 pub mod effects;
 pub mod network_panel;

@@ -13,16 +13,16 @@ use crate::nn::arch::{Layer, Plan, Shape};
 use super::super::theme::Theme;
 use super::view::block;
 
-/// A timing of the chosen network: which preset and class count it was made for, and the
-/// seconds one training image took.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A timing of the chosen network: which network (its text) and class count it was made
+/// for, and the seconds one training image took.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Estimate {
-    pub network: usize,
+    pub network: String,
     pub classes: usize,
     pub per_image: f64,
 }
 
-fn shape_text(s: Shape) -> String {
+pub(crate) fn shape_text(s: Shape) -> String {
     match s {
         Shape::Maps { c, h, w } => format!("{c}x{h}x{w}"),
         Shape::Flat(n) => n.to_string(),
@@ -30,7 +30,7 @@ fn shape_text(s: Shape) -> String {
 }
 
 /// A count with thousands separated by commas.
-fn count(n: u64) -> String {
+pub(crate) fn count(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, ch) in s.chars().enumerate() {

@@ -39,6 +39,8 @@ pub struct TrainSettings {
     pub seed: u64,
     /// The network: an index into [`PRESETS`] (0, the course's net, by default).
     pub network: usize,
+    /// The network as edited in the layer editor, when it is none of the presets.
+    pub edited: Option<Arch>,
 }
 
 impl Default for TrainSettings {
@@ -50,6 +52,7 @@ impl Default for TrainSettings {
             device: DeviceChoice::Auto,
             seed: 42,
             network: 0,
+            edited: None,
         }
     }
 }
@@ -62,8 +65,34 @@ impl TrainSettings {
 
     /// The chosen network.
     pub fn arch(&self) -> Arch {
+        if let Some(a) = &self.edited {
+            return a.clone();
+        }
         // every preset parses (`nn::presets`' test)
         Arch::parse(self.preset().text).unwrap_or_else(|_| Arch::course())
+    }
+
+    /// The network's name on screen: the preset's, or `edited (from PRESET)`.
+    pub fn network_name(&self) -> String {
+        match &self.edited {
+            Some(_) => format!("edited (from {})", self.preset().name),
+            None => self.preset().name.to_string(),
+        }
+    }
+
+    /// Take `arch` as the network: a preset's text picks that preset, anything else is
+    /// kept as edited.
+    pub fn set_arch(&mut self, arch: Arch) {
+        let preset = PRESETS
+            .iter()
+            .position(|p| Arch::parse(p.text).is_ok_and(|a| a == arch));
+        match preset {
+            Some(i) => {
+                self.network = i;
+                self.edited = None;
+            }
+            None => self.edited = Some(arch),
+        }
     }
 
     /// The training loop's configuration for these settings, as `cnn-tutor train` would
@@ -179,6 +208,8 @@ pub struct SettingsForm {
     pub data_input: Option<PathInput>,
     /// The chosen network's timing, for the network panel.
     pub estimate: Option<super::network_panel::Estimate>,
+    /// The layer editor, while it is open (Enter on the Network field).
+    pub editor: Option<Box<super::arch_editor::ArchEditor>>,
 }
 
 /// The form opens on Epochs, so Enter starts the seed's run at once; the Data field is
@@ -192,6 +223,7 @@ impl Default for SettingsForm {
             input: String::new(),
             data_input: None,
             estimate: None,
+            editor: None,
         }
     }
 }
@@ -306,11 +338,14 @@ impl SettingsForm {
             }
             SettingField::Network => {
                 let n = PRESETS.len();
-                s.network = if up {
-                    (s.network + 1) % n
-                } else {
-                    (s.network + n - 1) % n
-                };
+                // from an edited network, the arrows go back to the presets (its own first)
+                if s.edited.take().is_none() {
+                    s.network = if up {
+                        (s.network + 1) % n
+                    } else {
+                        (s.network + n - 1) % n
+                    };
+                }
             }
             SettingField::Seed => {
                 s.seed = if up {
@@ -338,16 +373,21 @@ fn notes(theme: &Theme, st: &TrainingState, form: &SettingsForm, area: Rect) -> 
         lines.push(Line::raw(""));
     }
     if form.selected() == SettingField::Network {
-        lines.push(Line::styled(
-            format!(
-                "{}: {}. Left and right choose another network ({} of {}).",
+        let about = match &s.edited {
+            Some(_) => format!(
+                "{}. Enter edits its layers; left and right go back to the presets.",
+                s.network_name()
+            ),
+            None => format!(
+                "{}: {}. Left and right choose another network ({} of {}); Enter edits \
+                 its layers.",
                 s.preset().name,
                 s.preset().about,
                 s.network + 1,
                 PRESETS.len()
             ),
-            theme.emphasis(),
-        ));
+        };
+        lines.push(Line::styled(about, theme.emphasis()));
     }
     if let Some(p) = &form.data_input {
         if !p.candidates.is_empty() {
@@ -373,6 +413,11 @@ fn notes(theme: &Theme, st: &TrainingState, form: &SettingsForm, area: Rect) -> 
             "Press Enter to type another image folder (a sub-folder per class).",
             theme.emphasis(),
         ));
+    } else if form.selected() == SettingField::Network {
+        lines.push(Line::styled(
+            "Press s to start training with these settings.",
+            theme.emphasis(),
+        ));
     } else {
         lines.push(Line::styled(
             "Press Enter (or s) to start training with these settings.",
@@ -382,26 +427,72 @@ fn notes(theme: &Theme, st: &TrainingState, form: &SettingsForm, area: Rect) -> 
     if let (DeviceChoice::Cuda, Some(why)) = (s.device, &st.cuda_unavailable) {
         lines.push(Line::raw(format!("cuda: {why}")));
     }
-    let total = if s.network == 0 {
+    let arch = s.arch();
+    let total = if arch.is_course() {
         "The seed trains 5 epochs of batches of 50 with Adam at lr 0.001; each epoch ends \
          with a pass over the validation images."
             .to_string()
     } else {
         format!(
-            "The seed trains the course's net; this run trains {} ({}).",
-            s.preset().name,
-            s.preset().text
+            "The seed trains the course's net; this run trains {} ({arch}).",
+            s.network_name()
         )
     };
     lines.push(Line::raw(total));
-    lines.push(Line::raw(param_line(
-        &s.arch(),
-        st.data.classes.len().max(1),
-    )));
+    lines.push(Line::raw(param_line(&arch, st.data.classes.len().max(1))));
     lines
 }
 
-/// Draw the settings step.
+/// Seconds per epoch of the chosen network on this data, when it has been timed.
+fn epoch_estimate(
+    st: &TrainingState,
+    form: &SettingsForm,
+    plan: Option<&crate::nn::arch::Plan>,
+) -> Option<f64> {
+    let plan = plan?;
+    let text = st.prefs.settings.arch().to_string();
+    let e = form
+        .estimate
+        .as_ref()
+        .filter(|e| e.classes == plan.classes && e.network == text)?;
+    let total: usize = st.data.classes.iter().map(|c| c.count).sum();
+    let train = total * 7 / 10;
+    Some(crate::train::estimate::epoch_seconds(
+        e.per_image,
+        train,
+        total - train,
+    ))
+}
+
+/// Draw the layer editor in `area`.
+fn render_editor(
+    theme: &Theme,
+    st: &TrainingState,
+    form: &SettingsForm,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let Some(editor) = &form.editor else {
+        return;
+    };
+    let arch = st.prefs.settings.arch();
+    let plan = network_plan(st);
+    let view = super::arch_editor::EditorView {
+        arch: &arch,
+        plan: plan.as_ref().map_err(String::as_str),
+        shapes: crate::nn::arch::Plan::shapes(
+            &arch,
+            crate::nn::arch::DEFAULT_INPUT,
+            st.data.classes.len().max(2),
+        ),
+        name: st.prefs.settings.network_name(),
+        epoch: epoch_estimate(st, form, plan.as_ref().ok()),
+        editor,
+    };
+    super::arch_editor::render(theme, &view, area, buf);
+}
+
+/// Draw the settings step (the layer editor instead, while it is open).
 pub(crate) fn render(
     theme: &Theme,
     st: &TrainingState,
@@ -409,6 +500,11 @@ pub(crate) fn render(
     area: Rect,
     buf: &mut Buffer,
 ) {
+    // narrower than 100 columns, the editor takes the settings' place; wider, the data's
+    if form.editor.is_some() && area.width < 100 {
+        render_editor(theme, st, form, area, buf);
+        return;
+    }
     let sym = theme.symbols();
     let mut lines: Vec<Line> = vec![Line::styled("Settings for this run", theme.heading())];
     if area.height >= 30 {
@@ -469,17 +565,10 @@ pub(crate) fn render(
         .block(block(theme, "Settings"))
         .render(set_area, buf);
     match data_area {
+        Some(d) if form.editor.is_some() => render_editor(theme, st, form, d, buf),
         Some(d) if form.selected() == SettingField::Network => {
             let plan = network_plan(st);
-            let epoch = form
-                .estimate
-                .filter(|e| plan.as_ref().is_ok_and(|p| e.classes == p.classes))
-                .filter(|e| e.network == st.prefs.settings.network)
-                .map(|e| {
-                    let total: usize = st.data.classes.iter().map(|c| c.count).sum();
-                    let train = total * 7 / 10;
-                    crate::train::estimate::epoch_seconds(e.per_image, train, total - train)
-                });
+            let epoch = epoch_estimate(st, form, plan.as_ref().ok());
             super::network_panel::render(theme, plan.as_ref().map_err(Clone::clone), epoch, d, buf);
         }
         Some(d) => render_data(theme, st, d, buf),
@@ -502,7 +591,7 @@ fn field_value(
         SettingField::BatchSize => s.batch_size.to_string(),
         SettingField::Lr => s.lr.to_string(),
         SettingField::Seed => s.seed.to_string(),
-        SettingField::Network => s.preset().name.to_string(),
+        SettingField::Network => s.network_name(),
         SettingField::Device => match s.device {
             DeviceChoice::Cpu => "cpu".into(),
             DeviceChoice::Auto => "auto (GPU if any, else CPU)".into(),

@@ -119,6 +119,12 @@ impl TrainingState {
     /// Start a run with the current settings on a worker thread (or, with a shared queue
     /// and no free place, get in line; the run starts on a later tick).
     pub fn start(&mut self) {
+        // a network that cannot run is refused here, with the layer and the reason
+        if let Err(e) = super::settings::network_plan(self) {
+            let e = e.trim_start_matches("architecture: ").to_string();
+            self.notice = Some(format!("This network cannot start: {e}"));
+            return;
+        }
         self.begin();
         if let Phase::Running(run) = &mut self.phase {
             if let Err(stop) = run.start(&self.prefs) {
@@ -364,6 +370,27 @@ impl TrainingState {
                 self.phase = Phase::Settings(SettingsForm::default());
             }
             Action::Load => effects.extend([Effect::Load, Effect::EvaluateModel]),
+            Action::EditNetwork
+            | Action::LayerUp
+            | Action::LayerDown
+            | Action::LayerLess
+            | Action::LayerMore
+            | Action::LayerNumber
+            | Action::LayerType
+            | Action::LayerErase
+            | Action::LayerAdd
+            | Action::LayerDelete
+            | Action::LayerMoveUp
+            | Action::LayerMoveDown
+            | Action::CourseNet
+            | Action::NextPreset
+            | Action::LayerEnter
+            | Action::LayerEsc => {
+                if let Phase::Settings(form) = &mut self.phase {
+                    self.notice =
+                        super::arch_editor::act(action, code, &mut self.prefs.settings, form);
+                }
+            }
             _ => self.act_on_phase(action, code, effects),
         }
         self.refresh_estimate();
@@ -382,9 +409,10 @@ impl TrainingState {
         let Ok(plan) = super::settings::network_plan(self) else {
             return;
         };
-        let network = self.prefs.settings.network;
+        let network = self.prefs.settings.arch().to_string();
         let fresh = form
             .estimate
+            .as_ref()
             .is_some_and(|e| e.network == network && e.classes == plan.classes);
         if fresh {
             return;
