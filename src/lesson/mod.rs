@@ -66,6 +66,30 @@ const BUILTIN: &[(&str, &str)] = &[
         "lessons/10-occlusion.toml",
         include_str!("../../lessons/10-occlusion.toml"),
     ),
+    (
+        "lessons/11-overfitting.toml",
+        include_str!("../../lessons/11-overfitting.toml"),
+    ),
+    (
+        "lessons/12-learning-rate.toml",
+        include_str!("../../lessons/12-learning-rate.toml"),
+    ),
+    (
+        "lessons/13-no-pooling.toml",
+        include_str!("../../lessons/13-no-pooling.toml"),
+    ),
+    (
+        "lessons/14-mlp-vs-cnn.toml",
+        include_str!("../../lessons/14-mlp-vs-cnn.toml"),
+    ),
+    (
+        "lessons/15-filters-vs-layers.toml",
+        include_str!("../../lessons/15-filters-vs-layers.toml"),
+    ),
+    (
+        "lessons/16-batch-norm.toml",
+        include_str!("../../lessons/16-batch-norm.toml"),
+    ),
 ];
 
 /// The built-in lessons (compiled in with `include_str!`), in menu order.

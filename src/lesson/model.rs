@@ -251,6 +251,12 @@ impl Lesson {
         }
     }
 
+    /// The lab setup the training screen opens with from step `step` (experiments);
+    /// `None` keeps the learner's last settings.
+    pub fn lab_setup(&self, step: usize) -> Option<crate::train::lab::LabSetup> {
+        self.kind.lab(step)
+    }
+
     /// The file this lesson came from (for messages).
     pub fn source(&self) -> &str {
         &self.source

@@ -8,6 +8,7 @@
 
 pub mod estimate;
 pub mod growth;
+pub mod lab;
 pub mod metrics;
 mod prepare;
 pub mod report;

@@ -107,6 +107,8 @@ pub enum Open {
     Training {
         /// Start training at once with the settings shown.
         start: bool,
+        /// An experiment's lab setup the settings take first (`None`: the last ones).
+        lab: Option<Box<crate::train::lab::LabSetup>>,
     },
     /// The inspector on this model and image.
     Inspector(Box<InspectRequest>),

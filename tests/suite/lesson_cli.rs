@@ -24,7 +24,7 @@ fn lessons_lists_ids_and_titles() {
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 10);
+    assert_eq!(lines.len(), 16);
     assert!(lines[0].starts_with("convolution") && lines[0].ends_with("Convolution"));
     assert!(lines.iter().any(|l| l.starts_with("fully-connected ")));
     assert!(!out.contains('\x1b'));

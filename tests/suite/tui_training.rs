@@ -805,3 +805,54 @@ fn the_layer_editor_changes_the_network_and_refuses_one_that_cannot_run() {
     assert_eq!(s.arch(), Arch::course());
     assert!(s.edited.is_none());
 }
+
+/// Every built-in experiment opens the lab with its setup: Enter on its first step
+/// gives the settings its first run fixes, and on its second step those of the run
+/// with the change.
+#[test]
+fn every_experiment_opens_the_lab_with_its_setup() {
+    let lessons = cnn_tutor::lesson::builtin().expect("lessons");
+    let experiments: Vec<_> = lessons
+        .iter()
+        .filter(|l| l.kind() == "experiment")
+        .collect();
+    assert!(experiments.len() >= 6, "{}", experiments.len());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tiny_data(tmp.path(), 4);
+    for l in experiments {
+        for step in 0..2 {
+            let setup = l.lab_setup(step).expect("an experiment has a setup");
+            let mut app = app_with(
+                TrainPrefs {
+                    data_dir: data.clone(),
+                    model_path: tmp.path().join("m.safetensors"),
+                    ..TrainPrefs::default()
+                },
+                80,
+                24,
+            );
+            app.open_by_id(l.id()).expect("the experiment opens");
+            for _ in 0..step {
+                press(&mut app, KeyCode::Right);
+            }
+            press(&mut app, KeyCode::Enter);
+            let s = &app.training().expect("the lab opened").prefs.settings;
+            let id = l.id();
+            assert_eq!(
+                s.arch(),
+                setup
+                    .arch
+                    .clone()
+                    .unwrap_or_else(cnn_tutor::nn::arch::Arch::course),
+                "{id} step {step}"
+            );
+            assert_eq!(s.epochs, setup.epochs.unwrap_or(5), "{id}");
+            assert_eq!(s.lr, setup.lr.unwrap_or(0.001), "{id}");
+            let text = crate::common::screen(&app, 80, 24);
+            assert!(
+                text.contains(&format!("Epochs         {}", s.epochs)),
+                "{id}: {text}"
+            );
+        }
+    }
+}

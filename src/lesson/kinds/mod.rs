@@ -23,6 +23,7 @@ pub(crate) mod architecture;
 pub(crate) mod backprop;
 pub(crate) mod convolution;
 pub(crate) mod dropout;
+pub(crate) mod experiment;
 pub(crate) mod flatten;
 pub(crate) mod fully_connected;
 pub(crate) mod maps;
@@ -43,6 +44,7 @@ pub(crate) const KINDS: &[Registration] = &[
     register::<backprop::File>(),
     register::<train::File>(),
     register::<occlusion::File>(),
+    register::<experiment::File>(),
 ];
 
 /// The fields of one kind's lesson files (besides `id`, `title`, `summary`, `kind` and
@@ -110,6 +112,12 @@ pub(crate) trait LessonKind: std::fmt::Debug + Send + Sync {
     /// Whether the lesson leads on to the training screen.
     fn opens_training(&self) -> bool {
         false
+    }
+
+    /// The lab setup the training screen opens with from step `step` (an experiment's);
+    /// `None` keeps the learner's last settings.
+    fn lab(&self, _step: usize) -> Option<crate::train::lab::LabSetup> {
+        None
     }
 
     /// Whether the lesson shows the whole network, so a trained model may be looked

@@ -220,7 +220,10 @@ impl App {
                 }
                 Err(why) => self.cx.notice = Some(why),
             },
-            Open::Training { start } => {
+            Open::Training { start, lab } => {
+                if let Some(lab) = lab {
+                    self.cx.prefs.settings = self.cx.prefs.settings.with_lab(&lab);
+                }
                 let (t, asks) = TrainingState::open(self.cx.prefs.clone(), start);
                 self.cx.notice = None;
                 let id = self.push(Box::new(t));

@@ -216,9 +216,15 @@ impl LessonState {
             LessonAction::Help => return vec![Ask::Help(None)],
             LessonAction::Quit => return vec![Ask::Quit],
             LessonAction::Follow => return vec![Ask::Follow],
-            LessonAction::TrainNow => return vec![Ask::Open(Open::Training { start: true })],
-            LessonAction::TrainSettings => {
-                return vec![Ask::Open(Open::Training { start: false })];
+            LessonAction::TrainNow | LessonAction::TrainSettings => {
+                let lab = cx
+                    .course
+                    .lessons()
+                    .get(self.lesson)
+                    .and_then(|l| l.lab_setup(step))
+                    .map(Box::new);
+                let start = action == LessonAction::TrainNow;
+                return vec![Ask::Open(Open::Training { start, lab })];
             }
             LessonAction::Inspect => return vec![Ask::Open(Open::LastModel)],
             LessonAction::InspectHowTo => {

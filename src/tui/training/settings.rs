@@ -58,6 +58,22 @@ impl Default for TrainSettings {
 }
 
 impl TrainSettings {
+    /// An experiment's lab setup over the seed's settings (the device kept): what it
+    /// fixes, and the defaults for the rest.
+    pub fn with_lab(&self, lab: &crate::train::lab::LabSetup) -> TrainSettings {
+        let d = TrainSettings::default();
+        let mut s = TrainSettings {
+            device: self.device,
+            epochs: lab.epochs.unwrap_or(d.epochs),
+            batch_size: lab.batch_size.unwrap_or(d.batch_size),
+            lr: lab.lr.unwrap_or(d.lr),
+            seed: lab.seed.unwrap_or(d.seed),
+            ..d
+        };
+        s.set_arch(lab.arch.clone().unwrap_or_else(Arch::course));
+        s
+    }
+
     /// The chosen network's preset.
     pub fn preset(&self) -> &'static Preset {
         &PRESETS[self.network.min(PRESETS.len() - 1)]
