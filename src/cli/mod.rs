@@ -195,6 +195,18 @@ pub struct TrainArgs {
     /// L2 penalty added to every gradient (PyTorch's weight_decay).
     #[arg(long, default_value_t = 0.0)]
     pub weight_decay: f64,
+    /// Vary the training images every epoch: each is flipped upside down, mirrored and
+    /// slightly skewed at random (from the seed); validation images are left as they are.
+    #[arg(long)]
+    pub augment: bool,
+    /// The share of the training split trained on, above 0 and at most 1 (e.g. 0.1 to
+    /// make overfitting easy to see); the validation images are all kept.
+    #[arg(long, default_value_t = 1.0, value_name = "SHARE")]
+    pub train_share: f64,
+    /// Refuse a network whose training would need more than this many megabytes (the
+    /// estimate is printed).
+    #[arg(long, default_value_t = crate::train::estimate::DEFAULT_MEMORY_LIMIT_MB, value_name = "MB")]
+    pub memory_limit_mb: usize,
 }
 
 /// The optimizers `train --optimizer` takes.

@@ -34,6 +34,7 @@ mod serve_hostile;
 mod serve_roster;
 mod serve_ssh;
 mod train_full;
+mod train_settings;
 mod train_short;
 mod tui_behaviour;
 mod tui_inspector;

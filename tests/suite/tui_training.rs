@@ -31,6 +31,7 @@ fn settings(epochs: usize, batch_size: usize) -> TrainSettings {
         device: DeviceChoice::Cpu,
         seed: 3,
         network: 0,
+        ..TrainSettings::default()
     }
 }
 

@@ -14,7 +14,7 @@ use crate::backend::DeviceChoice;
 use crate::lesson::frame::{ImagePanel, Panel};
 use crate::nn::arch::Arch;
 use crate::nn::presets::{Preset, PRESETS};
-use crate::train::TrainConfig;
+use crate::train::{OptimizerChoice, TrainConfig};
 
 use super::super::path_input::{keep_end, PathInput};
 use super::super::theme::Theme;
@@ -39,6 +39,16 @@ pub struct TrainSettings {
     pub seed: u64,
     /// The network: an index into [`PRESETS`] (0, the course's net, by default).
     pub network: usize,
+    /// SGD with momentum instead of Adam.
+    pub sgd: bool,
+    /// SGD's momentum.
+    pub momentum: f64,
+    /// L2 penalty added to every gradient.
+    pub weight_decay: f64,
+    /// Flip, mirror and skew the training images at random every epoch.
+    pub augment: bool,
+    /// The share of the training split trained on, in (0, 1].
+    pub train_share: f64,
 }
 
 impl Default for TrainSettings {
@@ -50,6 +60,11 @@ impl Default for TrainSettings {
             device: DeviceChoice::Auto,
             seed: 42,
             network: 0,
+            sgd: false,
+            momentum: 0.9,
+            weight_decay: 0.0,
+            augment: false,
+            train_share: 1.0,
         }
     }
 }
@@ -80,6 +95,16 @@ impl TrainSettings {
             threads,
             out: None,
             arch: self.arch(),
+            optimizer: if self.sgd {
+                OptimizerChoice::Sgd {
+                    momentum: self.momentum,
+                }
+            } else {
+                OptimizerChoice::Adam
+            },
+            weight_decay: self.weight_decay,
+            augment: self.augment,
+            train_share: self.train_share,
             ..TrainConfig::default()
         }
     }
