@@ -12,6 +12,7 @@ pub mod data;
 pub mod evaluate;
 pub mod explain;
 pub mod explore;
+pub mod export;
 pub mod lessons;
 pub mod out;
 pub mod predict;
@@ -80,6 +81,9 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Look inside a trained model for one image: any cell's products, pools, the decision.
     Explore(explore::ExploreArgs),
+    /// Write the model's network as a short PyTorch file that loads the checkpoint and
+    /// classifies images (`python FILE.py MODEL IMAGE...`), to go on in the course's notebook.
+    Export(ExportArgs),
     /// List the lessons: ids and titles.
     Lessons,
     /// Open one lesson (in the app, or as plain text with --plain).
@@ -292,6 +296,16 @@ pub struct PredictArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// The model to export.
+    #[arg(long, default_value = DEFAULT_MODEL_PATH)]
+    pub model: PathBuf,
+    /// Write a PyTorch module (the course's `Net` style) for the model's network here.
+    #[arg(long, value_name = "FILE.py")]
+    pub pytorch: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct VerifyArgs {
     /// A reference dump in the layout of shared/golden/*.safetensors.
     #[arg(long)]
@@ -355,6 +369,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Predict(args)) => predict::run(&args),
         Some(Command::Verify(args)) => verify::run(&args),
         Some(Command::Explore(args)) => explore::run(&args, &cli.global),
+        Some(Command::Export(args)) => export::run(&args),
         Some(Command::Lessons) => lessons::list(&cli.global),
         Some(Command::Lesson(args)) => {
             if args.json {

@@ -11,6 +11,7 @@ mod data_generate;
 mod data_loader;
 mod data_stream;
 mod explore;
+mod export_pytorch;
 mod filters_growth;
 mod golden;
 mod gpu_arch;
