@@ -16,6 +16,7 @@
 pub mod actions;
 mod component;
 pub mod effects;
+mod fields;
 pub mod network_panel;
 mod preview;
 mod queue;

@@ -119,6 +119,10 @@ impl TrainingState {
     /// Start a run with the current settings on a worker thread (or, with a shared queue
     /// and no free place, get in line; the run starts on a later tick).
     pub fn start(&mut self) {
+        if let Err(why) = super::settings::memory_check(self) {
+            self.notice = Some(why);
+            return;
+        }
         self.begin();
         if let Phase::Running(run) = &mut self.phase {
             if let Err(stop) = run.start(&self.prefs) {
@@ -339,7 +343,8 @@ impl TrainingState {
             Action::PrevField | Action::NextField => {
                 self.commit_input();
                 if let Phase::Settings(form) = &mut self.phase {
-                    form.select(action == Action::NextField, self.prefs.restricted);
+                    let settings = &self.prefs.settings;
+                    form.select(action == Action::NextField, self.prefs.restricted, settings);
                 }
             }
             Action::EditData => {
@@ -364,6 +369,23 @@ impl TrainingState {
                 self.phase = Phase::Settings(SettingsForm::default());
             }
             Action::Load => effects.extend([Effect::Load, Effect::EvaluateModel]),
+            Action::ResetField | Action::ResetAll => {
+                if let Phase::Settings(form) = &mut self.phase {
+                    form.input.clear();
+                    let s = &mut self.prefs.settings;
+                    if action == Action::ResetAll {
+                        *s = super::settings::TrainSettings::default();
+                        self.notice = Some("every setting is back to its default".into());
+                    } else {
+                        super::fields::reset(form.selected(), s);
+                        self.notice = None;
+                    }
+                    // SGD's momentum is hidden under Adam
+                    if !super::fields::shown(form.selected(), s) {
+                        form.select(false, self.prefs.restricted, s);
+                    }
+                }
+            }
             _ => self.act_on_phase(action, code, effects),
         }
         self.refresh_estimate();
