@@ -13,57 +13,7 @@ use super::plan::{Plan, Shape};
 /// The Python source for `plan` trained on `classes` (names in output order).
 pub fn module_source(plan: &Plan, classes: &[String]) -> String {
     let [c, h, w] = plan.input_dims();
-    let mut init = String::new();
-    let mut forward = String::new();
-    for l in &plan.layers {
-        let module = l.module.clone().unwrap_or_default();
-        let (cin, _) = l.input.channels();
-        let shape = shape_text(l.output);
-        let line = match l.layer {
-            Layer::Conv {
-                out,
-                k,
-                stride,
-                pad,
-            } => {
-                let _ = writeln!(
-                    init,
-                    "        self.{module} = nn.Conv2d(in_channels={cin}, out_channels={out}, kernel_size={k}, stride={stride}, padding={pad})"
-                );
-                format!("self.{module}(x)")
-            }
-            Layer::BatchNorm => {
-                let _ = writeln!(init, "        self.{module} = nn.BatchNorm2d({cin})");
-                format!("self.{module}(x)")
-            }
-            Layer::Linear { out } => {
-                let n = l.input.len();
-                let out = match out {
-                    Some(n) => n.to_string(),
-                    None => "num_classes".into(),
-                };
-                let _ = writeln!(
-                    init,
-                    "        self.{module} = nn.Linear(in_features={n}, out_features={out})"
-                );
-                format!("self.{module}(x)")
-            }
-            Layer::MaxPool { k, stride } => {
-                format!("F.max_pool2d(x, kernel_size={k}, stride={stride})")
-            }
-            Layer::AvgPool { k, stride } => {
-                format!("F.avg_pool2d(x, kernel_size={k}, stride={stride})")
-            }
-            Layer::Relu => "F.relu(x)".into(),
-            Layer::Tanh => "torch.tanh(x)".into(),
-            Layer::Sigmoid => "torch.sigmoid(x)".into(),
-            Layer::LeakyRelu { slope } => format!("F.leaky_relu(x, negative_slope={slope})"),
-            Layer::Dropout2d { p } => format!("F.dropout2d(x, p={p}, training=self.training)"),
-            Layer::Dropout { p } => format!("F.dropout(x, p={p}, training=self.training)"),
-            Layer::Flatten => "torch.flatten(x, 1)".into(),
-        };
-        let _ = writeln!(forward, "        x = {line}  # {}: {shape}", l.layer);
-    }
+    let (init, forward) = layer_lines(plan);
     let class_list = serde_json::to_string(classes).unwrap_or_else(|_| "[]".into());
     let arch = plan.arch.to_string();
     let version = env!("CARGO_PKG_VERSION");
@@ -141,6 +91,62 @@ if __name__ == "__main__":
 "#,
         classes = classes.len(),
     )
+}
+
+/// The lines of `__init__` (the layers with weights) and of `forward` (every layer).
+fn layer_lines(plan: &Plan) -> (String, String) {
+    let mut init = String::new();
+    let mut forward = String::new();
+    for l in &plan.layers {
+        let module = l.module.clone().unwrap_or_default();
+        let (cin, _) = l.input.channels();
+        let shape = shape_text(l.output);
+        let line = match l.layer {
+            Layer::Conv {
+                out,
+                k,
+                stride,
+                pad,
+            } => {
+                let _ = writeln!(
+                    init,
+                    "        self.{module} = nn.Conv2d(in_channels={cin}, out_channels={out}, kernel_size={k}, stride={stride}, padding={pad})"
+                );
+                format!("self.{module}(x)")
+            }
+            Layer::BatchNorm => {
+                let _ = writeln!(init, "        self.{module} = nn.BatchNorm2d({cin})");
+                format!("self.{module}(x)")
+            }
+            Layer::Linear { out } => {
+                let n = l.input.len();
+                let out = match out {
+                    Some(n) => n.to_string(),
+                    None => "num_classes".into(),
+                };
+                let _ = writeln!(
+                    init,
+                    "        self.{module} = nn.Linear(in_features={n}, out_features={out})"
+                );
+                format!("self.{module}(x)")
+            }
+            Layer::MaxPool { k, stride } => {
+                format!("F.max_pool2d(x, kernel_size={k}, stride={stride})")
+            }
+            Layer::AvgPool { k, stride } => {
+                format!("F.avg_pool2d(x, kernel_size={k}, stride={stride})")
+            }
+            Layer::Relu => "F.relu(x)".into(),
+            Layer::Tanh => "torch.tanh(x)".into(),
+            Layer::Sigmoid => "torch.sigmoid(x)".into(),
+            Layer::LeakyRelu { slope } => format!("F.leaky_relu(x, negative_slope={slope})"),
+            Layer::Dropout2d { p } => format!("F.dropout2d(x, p={p}, training=self.training)"),
+            Layer::Dropout { p } => format!("F.dropout(x, p={p}, training=self.training)"),
+            Layer::Flatten => "torch.flatten(x, 1)".into(),
+        };
+        let _ = writeln!(forward, "        x = {line}  # {}: {shape}", l.layer);
+    }
+    (init, forward)
 }
 
 /// A shape as the comments write it: `12x64x64` or `24576 values`.
