@@ -12,6 +12,7 @@ pub mod data;
 pub mod evaluate;
 pub mod explain;
 pub mod explore;
+pub mod export;
 pub mod lessons;
 pub mod out;
 pub mod predict;
@@ -80,6 +81,9 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Look inside a trained model for one image: any cell's products, pools, the decision.
     Explore(explore::ExploreArgs),
+    /// Write the model's network as a short PyTorch file that loads the checkpoint and
+    /// classifies images (`python FILE.py MODEL IMAGE...`), to go on in the course's notebook.
+    Export(ExportArgs),
     /// List the lessons: ids and titles.
     Lessons,
     /// Open one lesson (in the app, or as plain text with --plain).
@@ -195,6 +199,18 @@ pub struct TrainArgs {
     /// L2 penalty added to every gradient (PyTorch's weight_decay).
     #[arg(long, default_value_t = 0.0)]
     pub weight_decay: f64,
+    /// Vary the training images every epoch: each is flipped upside down, mirrored and
+    /// slightly skewed at random (from the seed); validation images are left as they are.
+    #[arg(long)]
+    pub augment: bool,
+    /// The share of the training split trained on, above 0 and at most 1 (e.g. 0.1 to
+    /// make overfitting easy to see); the validation images are all kept.
+    #[arg(long, default_value_t = 1.0, value_name = "SHARE")]
+    pub train_share: f64,
+    /// Refuse a network whose training would need more than this many megabytes (the
+    /// estimate is printed).
+    #[arg(long, default_value_t = crate::train::estimate::DEFAULT_MEMORY_LIMIT_MB, value_name = "MB")]
+    pub memory_limit_mb: usize,
 }
 
 /// The optimizers `train --optimizer` takes.
@@ -280,6 +296,16 @@ pub struct PredictArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// The model to export.
+    #[arg(long, default_value = DEFAULT_MODEL_PATH)]
+    pub model: PathBuf,
+    /// Write a PyTorch module (the course's `Net` style) for the model's network here.
+    #[arg(long, value_name = "FILE.py")]
+    pub pytorch: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct VerifyArgs {
     /// A reference dump in the layout of shared/golden/*.safetensors.
     #[arg(long)]
@@ -343,6 +369,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Predict(args)) => predict::run(&args),
         Some(Command::Verify(args)) => verify::run(&args),
         Some(Command::Explore(args)) => explore::run(&args, &cli.global),
+        Some(Command::Export(args)) => export::run(&args),
         Some(Command::Lessons) => lessons::list(&cli.global),
         Some(Command::Lesson(args)) => {
             if args.json {

@@ -3,7 +3,8 @@
 //! On a terminal: a progress bar per epoch and the seed's per-epoch report. Piped: the
 //! seed's lines (a progress line every 10 batches). With `--json`: one JSON object per
 //! epoch (`epoch`, `train_loss`, `val_loss`, `val_accuracy`, `train_images_per_second`,
-//! `seconds`) and a final `{"event": "finished", ...}` line.
+//! `seconds`) between a `{"event": "started", ...}` line (the images trained on, the split,
+//! the settings) and a final `{"event": "finished", ...}` line (with the settings too).
 
 use std::io::IsTerminal;
 use std::sync::atomic::AtomicBool;
@@ -34,6 +35,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             },
         },
         weight_decay: args.weight_decay,
+        augment: args.augment,
+        train_share: args.train_share,
+        memory_limit_mb: args.memory_limit_mb,
     };
     // settings, device, then the data (made when it is the default folder), one step
     let cancel = AtomicBool::new(false);
@@ -54,6 +58,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let _lock = crate::fsutil::lock_output(&args.out)?;
 
     let mut progress = Progress {
+        settings: settings_json(&prepared.config),
         json: args.json,
         bar_on: !args.json && std::io::stderr().is_terminal(),
         bar: None,
@@ -67,13 +72,15 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let Outcome::Finished(summary) = outcome else {
         return Ok(());
     };
-    finished(&summary, args.json);
+    finished(&summary, args.json, &progress.settings);
     Ok(())
 }
 
 /// What `train` shows while it runs: a progress bar on a terminal, the seed's lines when
 /// piped, one JSON line per epoch with `--json`.
 struct Progress {
+    /// The run's settings, for the JSON start line.
+    settings: serde_json::Value,
     json: bool,
     bar_on: bool,
     bar: Option<ProgressBar>,
@@ -88,6 +95,7 @@ impl Progress {
             TrainEvent::Note(n) => eprintln!("{}", crate::text::escaped(&n)),
             TrainEvent::Started {
                 train_size: t,
+                split_size,
                 val_size,
                 batches_per_epoch,
                 epochs,
@@ -96,11 +104,29 @@ impl Progress {
             } => {
                 self.train_size = t;
                 self.batches = batches_per_epoch;
-                if !self.json {
+                if self.json {
+                    crate::outln!(
+                        "{}",
+                        super::predict::json_text(&json!({
+                            "event": "started",
+                            "train_size": t,
+                            "train_split_size": split_size,
+                            "val_size": val_size,
+                            "batches_per_epoch": batches_per_epoch,
+                            "epochs": epochs,
+                            "classes": classes,
+                            "device": device,
+                            "settings": self.settings,
+                        }))
+                    );
+                } else {
                     crate::outln!(
                         "{}, {epochs} epoch(s) of {batches_per_epoch} batch(es)",
                         report::started_line(&device, t, val_size, &classes)
                     );
+                    if split_size != t {
+                        crate::outln!("{}", report::share_line(t, split_size));
+                    }
                 }
             }
             TrainEvent::Batch {
@@ -176,8 +202,28 @@ impl Progress {
     }
 }
 
+/// The settings of a run as the JSON lines write them.
+fn settings_json(c: &TrainConfig) -> serde_json::Value {
+    let (optimizer, momentum) = match c.optimizer {
+        train::OptimizerChoice::Adam => ("adam", None),
+        train::OptimizerChoice::Sgd { momentum } => ("sgd", Some(momentum)),
+    };
+    json!({
+        "arch": c.arch.to_string(),
+        "epochs": c.epochs,
+        "batch_size": c.batch_size,
+        "lr": c.lr,
+        "optimizer": optimizer,
+        "momentum": momentum,
+        "weight_decay": c.weight_decay,
+        "augment": c.augment,
+        "train_share": c.train_share,
+        "seed": c.seed,
+    })
+}
+
 /// The last lines: the summary (with `--json`, one `finished` object).
-fn finished(summary: &train::Summary, json: bool) {
+fn finished(summary: &train::Summary, json: bool, settings: &serde_json::Value) {
     let mean_ips = summary
         .epochs
         .iter()
@@ -205,6 +251,7 @@ fn finished(summary: &train::Summary, json: bool) {
                 "params": summary.net.num_values(),
                 "confusion_matrix": summary.confusion.counts,
                 "saved": saved,
+                "settings": settings,
             }))
         );
     } else {

@@ -14,12 +14,14 @@ use std::path::{Component, Path};
 
 use crate::{Error, Result};
 
+pub mod augment;
 pub mod check;
 pub mod folder;
 pub mod shapes;
 pub mod split;
 pub mod stream;
 
+pub use augment::Augment;
 pub use folder::{
     chw_to_rgb, cmyk_to_rgb, decode_image, index_folder, load_folder, load_folder_budget,
     load_folder_notes, load_folder_quiet, load_image, normalize_pixel, normalize_table, rgb_to_chw,

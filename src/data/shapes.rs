@@ -34,6 +34,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
+use super::augment::Augment;
 use super::IMAGE_SIZE;
 use crate::{Error, Result};
 
@@ -155,28 +156,30 @@ pub fn draw_shape_sized(shape: Shape, p: ShapeParams, size: u32) -> RgbImage {
 
 /// Upside down (top row becomes the bottom row): a lesson's "vary the images" picture.
 pub fn flip(img: &RgbImage) -> RgbImage {
-    image::imageops::flip_vertical(img)
+    Augment {
+        flip: true,
+        ..Augment::default()
+    }
+    .apply_rgb(img)
 }
 
 /// Left-right mirror image.
 pub fn mirror(img: &RgbImage) -> RgbImage {
-    image::imageops::flip_horizontal(img)
+    Augment {
+        mirror: true,
+        ..Augment::default()
+    }
+    .apply_rgb(img)
 }
 
 /// Slanted sideways: each row shifts in proportion to its distance from the middle row
 /// (`shear` pixels per pixel); uncovered pixels are white.
 pub fn skew(img: &RgbImage, shear: f32) -> RgbImage {
-    let (w, h) = img.dimensions();
-    let mid = h as f32 / 2.0;
-    RgbImage::from_fn(w, h, |x, y| {
-        let shift = (y as f32 - mid) * shear;
-        let sx = (x as f32 - shift).round();
-        if sx >= 0.0 && sx < w as f32 {
-            *img.get_pixel(sx as u32, y)
-        } else {
-            Rgb([255, 255, 255])
-        }
-    })
+    Augment {
+        shear,
+        ..Augment::default()
+    }
+    .apply_rgb(img)
 }
 
 /// The random-number generator of image `index` of class `shape` for a `generate` seed.

@@ -11,5 +11,6 @@ pub mod net;
 pub mod ops;
 pub mod plan;
 pub mod presets;
+pub mod pytorch;
 pub mod sgd;
 pub mod simd;

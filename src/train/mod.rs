@@ -30,7 +30,7 @@ use crate::nn::net::Net;
 use crate::nn::sgd::Sgd;
 use crate::{Error, Result};
 pub use metrics::ConfusionMatrix;
-pub use prepare::{prepare, DataOptions, Prepared, Ready};
+pub use prepare::{prepare, train_used, DataOptions, Prepared, Ready};
 
 /// What to train on and how.
 #[derive(Debug, Clone)]
@@ -57,6 +57,16 @@ pub struct TrainConfig {
     pub optimizer: OptimizerChoice,
     /// L2 penalty added to every gradient (PyTorch's `weight_decay`; 0: none).
     pub weight_decay: f64,
+    /// Vary the training images every epoch: each is flipped, mirrored and slanted at
+    /// random ([`data::Augment`], drawn from the run's seed). Off draws nothing, so the
+    /// numbers are those of a run without it.
+    pub augment: bool,
+    /// The share of the training split actually trained on, in (0, 1] (the first
+    /// images of the split, at least one; the validation images are all kept).
+    pub train_share: f64,
+    /// Most megabytes training may take ([`estimate::memory`]); a network that needs
+    /// more is refused before training.
+    pub memory_limit_mb: usize,
 }
 
 /// The optimizer of a run.
@@ -72,6 +82,14 @@ pub enum OptimizerChoice {
 }
 
 impl OptimizerChoice {
+    /// Values of state per trainable value (Adam's two moments, SGD's momentum buffer).
+    pub fn state_values(&self) -> usize {
+        match self {
+            OptimizerChoice::Adam => 2,
+            OptimizerChoice::Sgd { .. } => 1,
+        }
+    }
+
     /// `adam`, or `sgd` with its momentum.
     pub fn label(&self) -> String {
         match self {
@@ -80,6 +98,9 @@ impl OptimizerChoice {
         }
     }
 }
+
+/// Mixed into the seed for augmentation's stream (apart from the split's and dropout's).
+const AUGMENT_SEED: u64 = 0xa06_3e47;
 
 /// The optimizer's state during a run.
 enum Optimizer {
@@ -101,6 +122,9 @@ impl Default for TrainConfig {
             arch: Arch::course(),
             optimizer: OptimizerChoice::Adam,
             weight_decay: 0.0,
+            augment: false,
+            train_share: 1.0,
+            memory_limit_mb: estimate::DEFAULT_MEMORY_LIMIT_MB,
         }
     }
 }
@@ -130,6 +154,17 @@ impl TrainConfig {
                 "--weight-decay must be 0 or more (got {})",
                 self.weight_decay
             )));
+        }
+        if !(self.train_share.is_finite() && self.train_share > 0.0 && self.train_share <= 1.0) {
+            return Err(Error::Usage(format!(
+                "--train-share must be above 0 and at most 1 (got {})",
+                self.train_share
+            )));
+        }
+        if self.memory_limit_mb == 0 {
+            return Err(Error::Usage(
+                "--memory-limit-mb must be at least 1 (got 0)".into(),
+            ));
         }
         if let OptimizerChoice::Sgd { momentum } = self.optimizer {
             if !(0.0..1.0).contains(&momentum) {
@@ -215,8 +250,11 @@ pub enum TrainEvent {
     Note(String),
     /// Data loaded, training about to start.
     Started {
-        /// Training images.
+        /// Training images (the share of the training split used).
         train_size: usize,
+        /// Images in the training split (more than `train_size` with a train share
+        /// below 1).
+        split_size: usize,
         /// Validation images.
         val_size: usize,
         /// Training batches per epoch.
@@ -268,13 +306,13 @@ pub enum Outcome {
 
 /// What a checkpoint records about the run that made it, for `cnn-tutor train` and the
 /// training screen alike: the settings, the split (`sizes`: training and validation
-/// images), the data folder, the last epoch's validation scores, every epoch's losses and
+/// images; with a train share below 1, `train_used` of them were trained on), the data folder, the last epoch's validation scores, every epoch's losses and
 /// accuracy (`train_losses`, `val_losses`, `val_accuracies`: comma lists, read back by
 /// [`history_from_meta`]) and who trained it (`front_end`, e.g. `app`, is added to the
 /// version in brackets).
 pub fn checkpoint_meta(
     config: &TrainConfig,
-    sizes: (usize, usize),
+    sizes: (usize, usize, usize),
     reports: &[EpochReport],
     classes: Vec<String>,
     front_end: Option<&str>,
@@ -291,8 +329,16 @@ pub fn checkpoint_meta(
     if config.weight_decay != 0.0 {
         set("weight_decay", config.weight_decay.to_string());
     }
+    if config.augment {
+        set("augment", "flip, mirror, skew".into());
+    }
+    // the split's sizes (what `evaluate` splits again), and the images trained on
     set("train_size", sizes.0.to_string());
     set("val_size", sizes.1.to_string());
+    if sizes.2 != sizes.0 {
+        set("train_share", config.train_share.to_string());
+        set("train_used", sizes.2.to_string());
+    }
     set("data", config.data_dir.display().to_string());
     if let Some(r) = reports.last() {
         set("val_accuracy", format!("{:.6}", r.val_accuracy));
@@ -376,6 +422,7 @@ pub fn run(
     let batches_per_epoch = train_idx.len().div_ceil(config.batch_size);
     sink(TrainEvent::Started {
         train_size: train_idx.len(),
+        split_size: prepared.split_train_size(),
         val_size: val_idx.len(),
         batches_per_epoch,
         epochs: config.epochs,
@@ -469,6 +516,9 @@ struct RunState {
     net: Net,
     optimizer: Optimizer,
     drop_rng: ChaCha8Rng,
+    /// Augmentation's draws (`None`: off, nothing drawn).
+    aug_rng: Option<ChaCha8Rng>,
+    aug_scratch: Vec<f32>,
     targets: Vec<usize>,
 }
 
@@ -494,6 +544,10 @@ impl RunState {
             net,
             optimizer,
             drop_rng: ChaCha8Rng::seed_from_u64(config.seed ^ 0x5eed_d209_u64),
+            aug_rng: config
+                .augment
+                .then(|| ChaCha8Rng::seed_from_u64(config.seed ^ AUGMENT_SEED)),
+            aug_scratch: Vec::new(),
             targets: Vec::with_capacity(config.batch_size),
         }
     }
@@ -523,7 +577,8 @@ impl RunState {
                     )));
                     return Ok(true);
                 }
-                let x = next_batch(batches, chunk.len())?;
+                let mut x = next_batch(batches, chunk.len())?;
+                self.augment(&prepared.plan, &mut x);
                 self.targets.clear();
                 self.targets
                     .extend(chunk.iter().map(|&i| dataset.labels[i]));
@@ -550,6 +605,13 @@ impl RunState {
         Ok((!stopped).then_some(loss_sum))
     }
 
+    /// Vary every image of a training batch at random (nothing when augmentation is off).
+    fn augment(&mut self, plan: &Plan, x: &mut [f32]) {
+        if let Some(rng) = &mut self.aug_rng {
+            augment_batch(rng, plan, x, &mut self.aug_scratch);
+        }
+    }
+
     /// One optimizer step on the batch `x` (labels in `self.targets`): its loss.
     fn step(&mut self, backend: &mut dyn Backend, x: &[f32]) -> Result<f32> {
         let rng = Some(&mut self.drop_rng);
@@ -564,6 +626,14 @@ impl RunState {
             }
         };
         Ok(stats.loss)
+    }
+}
+
+/// Vary every image of the batch `x` with a change drawn from `rng` (four draws an image).
+fn augment_batch(rng: &mut ChaCha8Rng, plan: &Plan, x: &mut [f32], scratch: &mut Vec<f32>) {
+    let [_, h, w] = plan.input_dims();
+    for image in x.chunks_mut(plan.input_len()) {
+        data::Augment::draw(rng).apply_chw(image, h, w, scratch);
     }
 }
 
@@ -610,4 +680,34 @@ fn next_batch(batches: &mut data::Batches, len: usize) -> Result<Vec<f32>> {
         .ok_or_else(|| Error::Other("the batch loader stopped early".into()))??;
     debug_assert_eq!(x.len(), len * IMAGE_LEN);
     Ok(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn augmentation_varies_a_batch_every_epoch_and_repeats_by_seed() {
+        let plan = Plan::course(3);
+        let batch: Vec<f32> = (0..2 * plan.input_len())
+            .map(|i| (i % 251) as f32 / 251.0)
+            .collect();
+        let epochs = |seed: u64| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed ^ AUGMENT_SEED);
+            let mut scratch = Vec::new();
+            (0..3)
+                .map(|_| {
+                    let mut x = batch.clone();
+                    augment_batch(&mut rng, &plan, &mut x, &mut scratch);
+                    x
+                })
+                .collect::<Vec<_>>()
+        };
+        let a = epochs(1);
+        assert_eq!(a, epochs(1));
+        assert_ne!(a, epochs(2));
+        assert_ne!(a[0], a[1]);
+        assert_ne!(a[1], a[2]);
+        assert!(a.iter().all(|x| *x != batch));
+    }
 }

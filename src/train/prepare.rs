@@ -74,7 +74,18 @@ impl Prepared {
             )));
         }
         let plan = Plan::new(&config.arch, DEFAULT_INPUT, classes)?;
-        let (train_idx, val_idx) = data::split(dataset.len(), config.seed);
+        let threads = config
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        super::estimate::check_memory(
+            &plan,
+            config.batch_size,
+            threads,
+            config.optimizer.state_values(),
+            config.memory_limit_mb,
+        )?;
+        let (mut train_idx, val_idx) = data::split(dataset.len(), config.seed);
+        train_idx.truncate(train_used(train_idx.len(), config.train_share));
         Ok(Prepared {
             config,
             dataset,
@@ -83,6 +94,11 @@ impl Prepared {
             plan,
             front_end: None,
         })
+    }
+
+    /// Images in the training split (`train_idx` holds the share of them trained on).
+    pub fn split_train_size(&self) -> usize {
+        self.dataset.len() - self.val_idx.len()
     }
 
     /// The class names, in label order.
@@ -95,12 +111,25 @@ impl Prepared {
     pub fn checkpoint_meta(&self, reports: &[EpochReport]) -> CheckpointMeta {
         checkpoint_meta(
             &self.config,
-            (self.train_idx.len(), self.val_idx.len()),
+            (
+                self.split_train_size(),
+                self.val_idx.len(),
+                self.train_idx.len(),
+            ),
             reports,
             self.dataset.classes.clone(),
             self.front_end,
         )
     }
+}
+
+/// Images trained on out of a training split of `split` at `share`: rounded, at least
+/// one (when there is one).
+pub fn train_used(split: usize, share: f64) -> usize {
+    if share >= 1.0 {
+        return split;
+    }
+    ((split as f64 * share).round() as usize).clamp(split.min(1), split)
 }
 
 /// A prepared run and the backend chosen for it.

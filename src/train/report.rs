@@ -17,6 +17,14 @@ pub fn started_line(
     )
 }
 
+/// The line saying a run trains on part of its training split (`--train-share`).
+pub fn share_line(train_size: usize, split_size: usize) -> String {
+    format!(
+        "Training on {train_size} of the split's {split_size} training images (train share {:.0}%); the validation images are all kept",
+        100.0 * train_size as f64 / split_size.max(1) as f64
+    )
+}
+
 /// The lines the seed prints for batch `batch` (1-based) of `epoch`: `Epoch: N` before
 /// the first batch, and `Training set [seen/total (pct%)] Loss: x` every tenth batch.
 pub fn batch_lines(

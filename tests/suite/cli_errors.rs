@@ -297,7 +297,10 @@ fn train_evaluate_predict_happy_paths() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 3);
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[0]["event"], "started");
+    assert_eq!(lines[0]["settings"]["optimizer"], "adam");
+    let lines = &lines[1..];
     for (i, l) in lines[..2].iter().enumerate() {
         assert_eq!(l["epoch"], i + 1);
         for k in [

@@ -318,7 +318,7 @@ fn keys_during_training() {
     assert!(app
         .training()
         .and_then(|t| t.notice.clone())
-        .is_some_and(|n| n.contains("not allowed")));
+        .is_some_and(|n| n.contains("`0..`: learning rate must be between 0.000001 and 1")));
     press(&mut app, KeyCode::Esc);
     assert!(matches!(app.screen(), Screen::Lesson(_)));
 }
@@ -848,6 +848,8 @@ fn every_experiment_opens_the_lab_with_its_setup() {
             );
             assert_eq!(s.epochs, setup.epochs.unwrap_or(5), "{id}");
             assert_eq!(s.lr, setup.lr.unwrap_or(0.001), "{id}");
+            assert_eq!(s.augment, setup.augment.unwrap_or(false), "{id}");
+            assert_eq!(s.train_share, setup.train_share.unwrap_or(1.0), "{id}");
             let text = crate::common::screen(&app, 80, 24);
             assert!(
                 text.contains(&format!("Epochs         {}", s.epochs)),
@@ -855,4 +857,108 @@ fn every_experiment_opens_the_lab_with_its_setup() {
             );
         }
     }
+}
+
+/// The lab's settings (issue 24): optimizer, momentum (with SGD only), weight decay,
+/// augmentation and train share reach the run's configuration; a changed value shows its
+/// default, `d` restores the selected one and `D` all; a value out of range is refused
+/// with the reason; a network over the memory limit does not start.
+#[test]
+fn the_lab_settings_show_defaults_reset_and_reach_the_run() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let prefs = TrainPrefs {
+        data_dir: tiny_data(tmp.path(), 4),
+        model_path: tmp.path().join("m.safetensors"),
+        ..TrainPrefs::default()
+    };
+    let mut app = app_with(prefs, 80, 24);
+    press(&mut app, KeyCode::Enter);
+    let settings = |app: &App| app.training().map(|t| t.prefs.settings.clone()).unwrap();
+    let notice = |app: &App| {
+        app.training()
+            .and_then(|t| t.notice.clone())
+            .unwrap_or_default()
+    };
+    // Epochs .. Network, then Optimizer
+    for _ in 0..6 {
+        press(&mut app, KeyCode::Down);
+    }
+    press(&mut app, KeyCode::Right);
+    assert!(settings(&app).sgd);
+    let text = crate::common::screen(&app, 80, 24);
+    assert!(
+        text.contains("Optimizer      SGD with momentum  (default Adam)"),
+        "{text}"
+    );
+    assert!(text.contains("d default"), "{text}");
+    press(&mut app, KeyCode::Down); // momentum, shown with SGD
+    press(&mut app, KeyCode::Left);
+    assert_eq!(settings(&app).momentum, 0.8);
+    press(&mut app, KeyCode::Down); // weight decay
+    for c in ['2', '.', '5'] {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(notice(&app), "`2.5`: weight decay must be between 0 and 1");
+    for c in ['0', '.', '0', '1'] {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Down); // augment
+    press(&mut app, KeyCode::Right);
+    press(&mut app, KeyCode::Down); // train share
+    press(&mut app, KeyCode::Left);
+    press(&mut app, KeyCode::Left);
+    let s = settings(&app);
+    assert_eq!(
+        (s.weight_decay, s.augment, s.train_share),
+        (0.01, true, 0.8)
+    );
+    let text = crate::common::screen(&app, 80, 24);
+    assert!(
+        text.contains("Train share    80%  (default 100%)"),
+        "{text}"
+    );
+    let config = s.config(tmp.path().into(), Some(1));
+    assert_eq!(
+        config.optimizer,
+        cnn_tutor::train::OptimizerChoice::Sgd { momentum: 0.8 }
+    );
+    assert_eq!(
+        (config.weight_decay, config.augment, config.train_share),
+        (0.01, true, 0.8)
+    );
+    press(&mut app, KeyCode::Char('d'));
+    assert_eq!(settings(&app).train_share, 1.0);
+    // back to Adam: the momentum row goes, and up skips it
+    for _ in 0..4 {
+        press(&mut app, KeyCode::Up);
+    }
+    press(&mut app, KeyCode::Char('d'));
+    assert!(!settings(&app).sgd);
+    press(&mut app, KeyCode::Down);
+    assert_eq!(
+        app.training().and_then(|t| match &t.phase {
+            cnn_tutor::tui::training::Phase::Settings(f) => Some(f.selected()),
+            _ => None,
+        }),
+        Some(cnn_tutor::tui::training::SettingField::WeightDecay)
+    );
+    press(&mut app, KeyCode::Char('D'));
+    assert_eq!(settings(&app), TrainSettings::default());
+
+    // the batch-norm preset at batches of 1000 would pass 2 GB: refused where it starts
+    let t = app.training_mut().unwrap();
+    t.prefs.settings.network = 7;
+    t.prefs.settings.batch_size = 1000;
+    press(&mut app, KeyCode::Char('s'));
+    assert_eq!(
+        app.training().map(|t| t.phase.kind()),
+        Some(PhaseKind::Settings)
+    );
+    let n = notice(&app);
+    assert!(
+        n.contains("would need about") && n.contains("over the limit of 2048 MB"),
+        "{n}"
+    );
 }

@@ -118,6 +118,7 @@ fn ten_grey_classes_train_on_the_screen_and_the_matrix_shows_every_column_at_80x
         lr: 0.001,
         device: DeviceChoice::Cpu,
         seed: 1,
+        network: 0,
         ..TrainSettings::default()
     };
     let (rx, handle) = spawn_worker(&settings, data.clone(), Some(2), None).unwrap();
@@ -190,6 +191,7 @@ fn results_for(app: &mut App, names: &[String], step: usize) {
     t.begin();
     t.apply_event(TrainEvent::Started {
         train_size: 70 * n,
+        split_size: 70 * n,
         val_size: 30 * n,
         batches_per_epoch: 14,
         epochs: 1,

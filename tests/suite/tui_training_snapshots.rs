@@ -74,6 +74,7 @@ fn play(app: &mut App, epochs_done: usize, batches: usize) {
         app,
         TrainEvent::Started {
             train_size: 840,
+            split_size: 840,
             val_size: 360,
             batches_per_epoch: 17,
             epochs: 5,

@@ -40,6 +40,10 @@ pub enum Action {
     Confirm,
     /// Settings: apply what was typed and start.
     Start,
+    /// Settings: the selected setting back to its default.
+    ResetField,
+    /// Settings: every setting back to its default.
+    ResetAll,
     /// Read the saved model (settings and results).
     Load,
     /// Running: pause or resume.
@@ -253,6 +257,12 @@ fn not_shapes(s: &TrainingState) -> bool {
     !shapes(s)
 }
 
+/// The selected setting differs from its default.
+fn changed_field(s: &TrainingState) -> bool {
+    matches!(&s.phase, Phase::Settings(f)
+        if super::fields::default_when_changed(f.selected(), &s.prefs.settings).is_some())
+}
+
 fn paused(s: &TrainingState) -> bool {
     s.paused()
 }
@@ -327,6 +337,16 @@ pub const TABLE: &[B] = &[
         Label::new(&[Char('s')], "start"),
         not_start_on_enter,
     ),
+    B::new(&[Char('d')], Action::ResetField)
+        .when(settings)
+        .hint_if(2, Label::new(&[Char('d')], "default"), changed_field)
+        .help(
+            SETTINGS,
+            Label::new(&[Char('d')], "reset setting to default"),
+        ),
+    B::new(&[Char('D')], Action::ResetAll)
+        .when(settings)
+        .help(SETTINGS, Label::new(&[Char('D')], "reset all to defaults")),
     B::new(&[ESC], Action::Back)
         .when(settings)
         .hint(4, Label::new(&[ESC], "back"))

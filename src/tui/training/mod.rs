@@ -17,6 +17,7 @@ pub mod actions;
 pub mod arch_editor;
 mod component;
 pub mod effects;
+mod fields;
 pub mod network_panel;
 mod preview;
 mod queue;

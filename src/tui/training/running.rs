@@ -248,6 +248,7 @@ impl Run {
             TrainEvent::Note(n) => self.push_log(n),
             TrainEvent::Started {
                 train_size,
+                split_size,
                 val_size,
                 batches_per_epoch,
                 epochs,
@@ -261,6 +262,9 @@ impl Run {
                 self.push_log(report::started_line(
                     &device, train_size, val_size, &classes,
                 ));
+                if split_size != train_size {
+                    self.push_log(report::share_line(train_size, split_size));
+                }
                 self.classes = classes;
                 self.device = device;
             }

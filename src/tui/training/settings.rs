@@ -14,7 +14,7 @@ use crate::backend::DeviceChoice;
 use crate::lesson::frame::{ImagePanel, Panel};
 use crate::nn::arch::Arch;
 use crate::nn::presets::{Preset, PRESETS};
-use crate::train::TrainConfig;
+use crate::train::{OptimizerChoice, TrainConfig};
 
 use super::super::path_input::{keep_end, PathInput};
 use super::super::theme::Theme;
@@ -41,6 +41,16 @@ pub struct TrainSettings {
     pub network: usize,
     /// The network as edited in the layer editor, when it is none of the presets.
     pub edited: Option<Arch>,
+    /// SGD with momentum instead of Adam.
+    pub sgd: bool,
+    /// SGD's momentum.
+    pub momentum: f64,
+    /// L2 penalty added to every gradient.
+    pub weight_decay: f64,
+    /// Flip, mirror and skew the training images at random every epoch.
+    pub augment: bool,
+    /// The share of the training split trained on, in (0, 1].
+    pub train_share: f64,
 }
 
 impl Default for TrainSettings {
@@ -53,6 +63,11 @@ impl Default for TrainSettings {
             seed: 42,
             network: 0,
             edited: None,
+            sgd: false,
+            momentum: 0.9,
+            weight_decay: 0.0,
+            augment: false,
+            train_share: 1.0,
         }
     }
 }
@@ -68,8 +83,15 @@ impl TrainSettings {
             batch_size: lab.batch_size.unwrap_or(d.batch_size),
             lr: lab.lr.unwrap_or(d.lr),
             seed: lab.seed.unwrap_or(d.seed),
+            weight_decay: lab.weight_decay.unwrap_or(d.weight_decay),
+            augment: lab.augment.unwrap_or(d.augment),
+            train_share: lab.train_share.unwrap_or(d.train_share),
             ..d
         };
+        if let Some(crate::train::OptimizerChoice::Sgd { momentum }) = lab.optimizer {
+            s.sgd = true;
+            s.momentum = momentum;
+        }
         s.set_arch(lab.arch.clone().unwrap_or_else(Arch::course));
         s
     }
@@ -125,6 +147,16 @@ impl TrainSettings {
             threads,
             out: None,
             arch: self.arch(),
+            optimizer: if self.sgd {
+                OptimizerChoice::Sgd {
+                    momentum: self.momentum,
+                }
+            } else {
+                OptimizerChoice::Adam
+            },
+            weight_decay: self.weight_decay,
+            augment: self.augment,
+            train_share: self.train_share,
             ..TrainConfig::default()
         }
     }
@@ -185,11 +217,21 @@ pub enum SettingField {
     Seed,
     /// The network (a preset, stepped with the arrows).
     Network,
+    /// Adam or SGD with momentum (stepped).
+    Optimizer,
+    /// SGD's momentum (shown with SGD only).
+    Momentum,
+    /// Weight decay.
+    WeightDecay,
+    /// Augmentation on or off (stepped).
+    Augment,
+    /// The share of the training split trained on.
+    TrainShare,
 }
 
 impl SettingField {
     /// All fields, top to bottom.
-    pub const ALL: [SettingField; 7] = [
+    pub const ALL: [SettingField; 12] = [
         SettingField::Data,
         SettingField::Epochs,
         SettingField::BatchSize,
@@ -197,6 +239,11 @@ impl SettingField {
         SettingField::Device,
         SettingField::Seed,
         SettingField::Network,
+        SettingField::Optimizer,
+        SettingField::Momentum,
+        SettingField::WeightDecay,
+        SettingField::Augment,
+        SettingField::TrainShare,
     ];
 
     /// The label shown.
@@ -209,6 +256,11 @@ impl SettingField {
             SettingField::Device => "Device",
             SettingField::Seed => "Seed",
             SettingField::Network => "Network",
+            SettingField::Optimizer => "Optimizer",
+            SettingField::Momentum => "Momentum",
+            SettingField::WeightDecay => "Weight decay",
+            SettingField::Augment => "Augment",
+            SettingField::TrainShare => "Train share",
         }
     }
 }
@@ -250,26 +302,26 @@ impl SettingsForm {
         SettingField::ALL[self.field.min(SettingField::ALL.len() - 1)]
     }
 
-    /// Select the field above (`down` false) or below; with `data_fixed` (a classroom
-    /// session) the Data field cannot be selected.
-    pub(crate) fn select(&mut self, down: bool, data_fixed: bool) {
+    /// Select the field above (`down` false) or below, skipping the fields `s` hides
+    /// (SGD's momentum under Adam); with `data_fixed` (a classroom session) the Data
+    /// field cannot be selected.
+    pub(crate) fn select(&mut self, down: bool, data_fixed: bool, s: &TrainSettings) {
         let top = usize::from(data_fixed);
-        self.field = if down {
-            (self.field + 1).min(SettingField::ALL.len() - 1)
+        let shown = |i: usize| super::fields::shown(SettingField::ALL[i], s);
+        let next = if down {
+            (self.field + 1..SettingField::ALL.len()).find(|&i| shown(i))
         } else {
-            self.field.saturating_sub(1).max(top)
+            (top..self.field).rev().find(|&i| shown(i))
         };
+        if let Some(i) = next {
+            self.field = i;
+        }
     }
 
     /// Type `c` (a digit, `.` or `e`): at most 12 characters, none for the device or the
     /// data folder (which has its own box).
     pub(crate) fn type_char(&mut self, c: char) {
-        if self.input.len() < 12
-            && !matches!(
-                self.selected(),
-                SettingField::Device | SettingField::Data | SettingField::Network
-            )
-        {
+        if self.input.len() < 12 && super::fields::typed(self.selected()) {
             self.input.push(c);
         }
     }
@@ -288,33 +340,9 @@ impl SettingsForm {
             return Ok(false);
         }
         let typed = std::mem::take(&mut self.input);
-        let ok = match self.selected() {
-            SettingField::Epochs => typed
-                .parse::<usize>()
-                .ok()
-                .filter(|v| (1..=1000).contains(v))
-                .map(|v| s.epochs = v)
-                .is_some(),
-            SettingField::BatchSize => typed
-                .parse::<usize>()
-                .ok()
-                .filter(|v| (1..=1000).contains(v))
-                .map(|v| s.batch_size = v)
-                .is_some(),
-            SettingField::Lr => typed
-                .parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite() && *v > 0.0 && *v <= 1.0)
-                .map(|v| s.lr = v)
-                .is_some(),
-            SettingField::Seed => typed.parse::<u64>().ok().map(|v| s.seed = v).is_some(),
-            SettingField::Device | SettingField::Data | SettingField::Network => true,
-        };
-        if ok {
-            Ok(true)
-        } else {
-            Err(format!("`{typed}` is not allowed here"))
-        }
+        super::fields::parse(self.selected(), &typed, s)
+            .map(|()| true)
+            .map_err(|why| format!("`{typed}`: {why}"))
     }
 
     /// Step the selected field to its next (`up`) or previous value; what was typed is
@@ -370,6 +398,7 @@ impl SettingsForm {
                     s.seed.saturating_sub(1)
                 };
             }
+            other => super::fields::step(other, s, up),
         }
     }
 }
@@ -456,6 +485,19 @@ fn notes(theme: &Theme, st: &TrainingState, form: &SettingsForm, area: Rect) -> 
     };
     lines.push(Line::raw(total));
     lines.push(Line::raw(param_line(&arch, st.data.classes.len().max(1))));
+    if let Ok(plan) = network_plan(st) {
+        let threads = st
+            .prefs
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let m =
+            crate::train::estimate::memory(&plan, s.batch_size, threads, if s.sgd { 1 } else { 2 });
+        lines.push(Line::raw(format!(
+            "Training takes about {} of memory (at most {} MB).",
+            crate::train::estimate::bytes_text(m.total()),
+            crate::train::estimate::DEFAULT_MEMORY_LIMIT_MB
+        )));
+    }
     lines
 }
 
@@ -534,13 +576,25 @@ pub(crate) fn render(
     }))
     .saturating_sub(22)
     .max(8);
-    for (i, f) in SettingField::ALL.iter().enumerate() {
+    let rows = field_rows(st, form, area);
+    if let Some(more) = rows.more {
+        lines[0]
+            .spans
+            .push(Span::styled(format!("  {more}"), theme.dim()));
+    }
+    for &i in &rows.shown {
+        let f = &SettingField::ALL[i];
         let selected = i == form.field;
+        let default = super::fields::default_when_changed(*f, &st.prefs.settings);
         let value = if selected && !form.input.is_empty() {
             format!("{}_", form.input)
         } else {
-            field_value(st, form, *f, value_room, sym.ellipsis)
+            let room = value_room.saturating_sub(default.as_ref().map_or(0, |d| d.len() + 12));
+            field_value(st, form, *f, room.max(8), sym.ellipsis)
         };
+        let default = default
+            .map(|d| format!(" (default {d})"))
+            .unwrap_or_default();
         let pointer = if selected { sym.pointer } else { " " };
         let label = format!(" {pointer} {:<14}", f.label());
         let style = if selected {
@@ -551,6 +605,7 @@ pub(crate) fn render(
         lines.push(Line::from(vec![
             Span::raw(label),
             Span::styled(format!(" {value} "), style),
+            Span::styled(default, theme.dim()),
         ]));
     }
     lines.extend(notes(theme, st, form, area));
@@ -592,6 +647,70 @@ pub(crate) fn render(
     }
 }
 
+/// The fields drawn: those the settings show (SGD's momentum only with SGD), as many as
+/// fit around the selected one, and a note of how many are out of view.
+struct FieldRows {
+    shown: Vec<usize>,
+    more: Option<String>,
+}
+
+fn field_rows(st: &TrainingState, form: &SettingsForm, area: Rect) -> FieldRows {
+    let all: Vec<usize> = (0..SettingField::ALL.len())
+        .filter(|&i| super::fields::shown(SettingField::ALL[i], &st.prefs.settings))
+        .collect();
+    // the settings panel's inner height (see the layout in `render`), less the heading
+    // and three lines of notes
+    let panel = if area.width < 100 && area.height >= 22 {
+        area.height - 9
+    } else {
+        area.height
+    };
+    let room = usize::from(panel.saturating_sub(2 + 1 + 3)).max(3);
+    if all.len() <= room {
+        return FieldRows {
+            shown: all,
+            more: None,
+        };
+    }
+    let at = all.iter().position(|&i| i >= form.field).unwrap_or(0);
+    let first = at.saturating_sub(room / 2).min(all.len() - room);
+    let above = first;
+    let below = all.len() - first - room;
+    let more = match (above, below) {
+        (0, b) => format!("({b} more below)"),
+        (a, 0) => format!("({a} more above)"),
+        (a, b) => format!("({a} above, {b} below)"),
+    };
+    FieldRows {
+        shown: all[first..first + room].to_vec(),
+        more: Some(more),
+    }
+}
+
+/// Refuse to start a network whose training would pass the memory limit: the reason,
+/// with the estimate.
+pub(crate) fn memory_check(st: &TrainingState) -> Result<(), String> {
+    let Ok(plan) = network_plan(st) else {
+        // the training itself says why the network cannot be placed
+        return Ok(());
+    };
+    let s = &st.prefs.settings;
+    let threads = st
+        .prefs
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let state = if s.sgd { 1 } else { 2 };
+    crate::train::estimate::check_memory(
+        &plan,
+        s.batch_size,
+        threads,
+        state,
+        crate::train::estimate::DEFAULT_MEMORY_LIMIT_MB,
+    )
+    .map(|_| ())
+    .map_err(|e| e.to_string())
+}
+
 /// What a field shows when nothing is being typed into it.
 fn field_value(
     st: &TrainingState,
@@ -608,6 +727,11 @@ fn field_value(
         SettingField::Lr => s.lr.to_string(),
         SettingField::Seed => s.seed.to_string(),
         SettingField::Network => s.network_name(),
+        other @ (SettingField::Optimizer
+        | SettingField::Momentum
+        | SettingField::WeightDecay
+        | SettingField::Augment
+        | SettingField::TrainShare) => super::fields::value(other, s).unwrap_or_default(),
         SettingField::Device => match s.device {
             DeviceChoice::Cpu => "cpu".into(),
             DeviceChoice::Auto => "auto (GPU if any, else CPU)".into(),

@@ -125,6 +125,10 @@ impl TrainingState {
             self.notice = Some(format!("This network cannot start: {e}"));
             return;
         }
+        if let Err(why) = super::settings::memory_check(self) {
+            self.notice = Some(why);
+            return;
+        }
         self.begin();
         if let Phase::Running(run) = &mut self.phase {
             if let Err(stop) = run.start(&self.prefs) {
@@ -345,7 +349,8 @@ impl TrainingState {
             Action::PrevField | Action::NextField => {
                 self.commit_input();
                 if let Phase::Settings(form) = &mut self.phase {
-                    form.select(action == Action::NextField, self.prefs.restricted);
+                    let settings = &self.prefs.settings;
+                    form.select(action == Action::NextField, self.prefs.restricted, settings);
                 }
             }
             Action::EditData => {
@@ -389,6 +394,23 @@ impl TrainingState {
                 if let Phase::Settings(form) = &mut self.phase {
                     self.notice =
                         super::arch_editor::act(action, code, &mut self.prefs.settings, form);
+                }
+            }
+            Action::ResetField | Action::ResetAll => {
+                if let Phase::Settings(form) = &mut self.phase {
+                    form.input.clear();
+                    let s = &mut self.prefs.settings;
+                    if action == Action::ResetAll {
+                        *s = super::settings::TrainSettings::default();
+                        self.notice = Some("every setting is back to its default".into());
+                    } else {
+                        super::fields::reset(form.selected(), s);
+                        self.notice = None;
+                    }
+                    // SGD's momentum is hidden under Adam
+                    if !super::fields::shown(form.selected(), s) {
+                        form.select(false, self.prefs.restricted, s);
+                    }
                 }
             }
             _ => self.act_on_phase(action, code, effects),
