@@ -93,13 +93,18 @@ impl RunConfig {
             params,
             epochs: config.epochs,
             batch_size: config.batch_size,
-            lr: config.lr,
+            // the value typed: `--lr 0.001` comes as an f32 widened (0.0010000000474974513)
+            lr: format!("{}", config.lr as f32).parse().unwrap_or(config.lr),
             optimizer,
             momentum,
             weight_decay: config.weight_decay,
             seed: config.seed,
             device: device.to_string(),
-            data: config.data_dir.display().to_string(),
+            // whole, so the run's results open again from any folder
+            data: std::fs::canonicalize(&config.data_dir)
+                .unwrap_or_else(|_| config.data_dir.clone())
+                .display()
+                .to_string(),
             classes: classes.to_vec(),
             train_size: sizes.0,
             val_size: sizes.1,
@@ -366,7 +371,12 @@ pub fn record(
     record.version = RECORD_VERSION;
     record.model = false;
     if let Some((net, meta)) = model {
-        checkpoint::save(&folder.join(MODEL_FILE), net, meta)?;
+        // the data folder whole, as the record has it: opening the run again evaluates
+        // the model on its own validation split from any working folder
+        let mut meta = meta.clone();
+        meta.settings
+            .insert("data".into(), record.config.data.clone());
+        checkpoint::save(&folder.join(MODEL_FILE), net, &meta)?;
         record.model = true;
     }
     let json = serde_json::to_string_pretty(&record)

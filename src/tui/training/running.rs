@@ -20,7 +20,7 @@ use super::super::widgets::truncate;
 use super::queue::{Ticket, TrainQueue};
 use super::settings::TrainPrefs;
 use super::view::{block, fmt_secs, gauge_text, render_loss_chart};
-use super::worker::{spawn_worker_with, WorkerHandle, WorkerMsg};
+use super::worker::{spawn_worker_kept, WorkerHandle, WorkerMsg};
 use crate::text::Dec;
 
 /// Log lines kept (older ones scroll away, so memory stays flat).
@@ -143,12 +143,13 @@ impl Run {
     }
 
     fn spawn(&mut self, prefs: &TrainPrefs, ticket: Option<Ticket>) -> Result<(), Stop> {
-        match spawn_worker_with(
+        match spawn_worker_kept(
             &prefs.settings,
             prefs.data_dir.clone(),
             prefs.threads,
             prefs.cache_mb,
             ticket,
+            prefs.runs_dir.clone(),
         ) {
             Ok((rx, worker)) => {
                 // `p` may have been pressed while waiting in line
