@@ -405,3 +405,43 @@ fn the_runs_open_from_the_settings_and_close_back() {
     press(&mut app, KeyCode::Esc);
     assert!(matches!(app.training().unwrap().phase, Phase::Settings(_)));
 }
+
+/// A run stopped after a whole epoch is kept as stopped: the epochs it finished, no
+/// model, no confusion matrix; one stopped before any epoch is not kept.
+#[test]
+fn a_run_stopped_after_an_epoch_is_kept_as_stopped() {
+    use cnn_tutor::train::TrainEvent;
+    use cnn_tutor::tui::training::{spawn_worker_kept, WorkerMsg};
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("shapes");
+    cnn_tutor::data::generate(&data, 10, 7).unwrap();
+    let runs = tmp.path().join("runs");
+    let settings = TrainSettings {
+        epochs: 50,
+        batch_size: 5,
+        lr: 0.001,
+        device: DeviceChoice::Cpu,
+        seed: 3,
+        network: 0,
+    };
+    let (rx, handle) =
+        spawn_worker_kept(&settings, data, Some(1), 64, None, Some(runs.clone())).unwrap();
+    let start = Instant::now();
+    loop {
+        let m = rx.recv_timeout(Duration::from_secs(60)).expect("an event");
+        if matches!(m, WorkerMsg::Train(TrainEvent::Epoch(_))) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60));
+    }
+    handle.cancel();
+    handle.join();
+    let (kept, warnings) = cnn_tutor::train::runs::load_all(&runs);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(kept.len(), 1);
+    let r = &kept[0];
+    assert!(r.stopped && !r.model && r.confusion.is_none(), "{r:?}");
+    assert!((1..50).contains(&r.epochs.len()), "{}", r.epochs.len());
+    assert_eq!(r.config.epochs, 50);
+    assert!(!runs.join(&r.id).join("model.safetensors").exists());
+}
