@@ -457,6 +457,17 @@ pub fn find(dir: &Path, id: &str) -> Result<RunRecord> {
         .map_err(|why| Error::Data(format!("run record {}: {why}", crate::text::path(&file))))
 }
 
+/// Note in run `id`'s record that its model was saved as `path` too (the record written
+/// again, atomically).
+pub fn note_saved(dir: &Path, id: &str, path: &Path) -> Result<()> {
+    let mut r = find(dir, id)?;
+    let whole = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    r.saved = Some(whole.display().to_string());
+    let json = serde_json::to_string_pretty(&r)
+        .map_err(|e| Error::Other(format!("cannot write the run record: {e}")))?;
+    crate::fsutil::write_atomic(&dir.join(id).join(RECORD_FILE), json.as_bytes())
+}
+
 /// The trained weights of run `id` in `dir` (the file may be missing: a stopped run).
 pub fn model_path(dir: &Path, id: &str) -> PathBuf {
     dir.join(id).join(MODEL_FILE)

@@ -273,6 +273,8 @@ fn the_app_keeps_both_runs_and_overlays_their_curves() {
     app.open_by_id("train").unwrap();
     press(&mut app, KeyCode::Char('s'));
     wait_for_results(&mut app);
+    // saving the model notes where in the run's record
+    press(&mut app, KeyCode::Char('w'));
     // again, with one change: 2 epochs (the form opens on Epochs)
     press(&mut app, KeyCode::Char('r'));
     press(&mut app, KeyCode::Right);
@@ -292,6 +294,9 @@ fn the_app_keeps_both_runs_and_overlays_their_curves() {
     assert!(records
         .iter()
         .all(|r| r.model && r.config.front_end == "app"));
+    let saved = std::fs::canonicalize(tmp.path().join("m.safetensors")).unwrap();
+    assert_eq!(records[0].saved, Some(saved.display().to_string()));
+    assert_eq!(records[1].saved, None);
     // newest first: #2 on top; mark it and #1
     press(&mut app, KeyCode::Char(' '));
     press(&mut app, KeyCode::Down);

@@ -439,6 +439,7 @@ fn a_classroom_sessions_effects_are_refused_or_redirected_in_one_place() {
         net: Box::new(Net::course(1, 3)),
         meta: Default::default(),
         overwrite,
+        run: None,
     };
     let classroom = TrainPrefs {
         restricted: true,

@@ -36,6 +36,8 @@ pub enum Effect {
         meta: CheckpointMeta,
         /// Replace an existing file.
         overwrite: bool,
+        /// The kept run it is (its record notes where it was saved).
+        run: Option<String>,
     },
     /// Read the model file.
     Load,
@@ -155,13 +157,20 @@ pub fn run(prefs: &TrainPrefs, effect: Effect) -> Done {
             net,
             meta,
             overwrite,
+            run,
         } => {
             let path = prefs.model_path.clone();
             if path.exists() && !overwrite {
                 return Done::Exists(path);
             }
             match checkpoint::save(&path, &net, &meta) {
-                Ok(()) => Done::Saved(path),
+                Ok(()) => {
+                    if let (Some(dir), Some(id)) = (&prefs.runs_dir, run) {
+                        // best effort: the model is saved whether or not the note is
+                        let _ = crate::train::runs::note_saved(dir, &id, &path);
+                    }
+                    Done::Saved(path)
+                }
                 Err(e) => Done::NotSaved(e.to_string()),
             }
         }

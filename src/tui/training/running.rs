@@ -95,6 +95,8 @@ pub struct Run {
     pub val: Vec<usize>,
     /// Predicted class of each validation image (order of `val`).
     pub predictions: Option<Vec<usize>>,
+    /// The id it was kept as (see [`crate::train::runs`]), once the worker kept it.
+    pub kept: Option<String>,
 }
 
 impl Run {
@@ -125,6 +127,7 @@ impl Run {
             dataset: None,
             val: Vec::new(),
             predictions: None,
+            kept: None,
         };
         run.push_log("Getting the images ready ...".into());
         run
@@ -233,6 +236,10 @@ impl Run {
             WorkerMsg::Loaded { dataset, val } => {
                 self.dataset = Some(dataset);
                 self.val = val;
+                None
+            }
+            WorkerMsg::Kept(id) => {
+                self.kept = Some(id);
                 None
             }
             WorkerMsg::Predictions(p) => {

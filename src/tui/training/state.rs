@@ -307,6 +307,7 @@ impl TrainingState {
                         net: Box::new(r.net.clone()),
                         meta: r.meta.clone(),
                         overwrite: true,
+                        run: r.run_id.clone(),
                     });
                 } else {
                     self.notice = Some("not saved".into());
@@ -462,6 +463,7 @@ impl TrainingState {
                 net: Box::new(r.net.clone()),
                 meta: r.meta.clone(),
                 overwrite: false,
+                run: r.run_id.clone(),
             }),
             (
                 Action::CellUp | Action::CellDown | Action::CellLeft | Action::CellRight,
@@ -667,6 +669,7 @@ impl TrainingState {
                 let seed = self.prefs.settings.seed;
                 let mut r = Results::loaded(*net, meta, seed);
                 r.tab = ResultsTab::Evaluation;
+                r.run_id = Some(id.clone());
                 self.phase = Phase::Results(Box::new(r));
                 self.notice = Some(format!(
                     "run {id} opened again from its kept weights (R: back to the runs)"

@@ -33,6 +33,8 @@ pub enum WorkerMsg {
     Predictions(Vec<usize>),
     /// An event of the training loop (the same events `cnn-tutor train` gets).
     Train(TrainEvent),
+    /// The run was kept under this id (just before `Train(Finished)`).
+    Kept(String),
 }
 
 /// Control of a running worker: cancel, pause. Dropping it cancels the run.
@@ -213,13 +215,23 @@ fn work(
                 let _ = tx.send(WorkerMsg::Predictions(preds));
             }
             if let Some(dir) = &runs_dir {
-                note(tx, kept.keep(dir, &prepared, Some(&summary), started));
+                match kept.keep(dir, &prepared, Some(&summary), started) {
+                    Ok(id) => {
+                        note(tx, format!("Run kept as {id} (R: the runs)"));
+                        let _ = tx.send(WorkerMsg::Kept(id));
+                    }
+                    Err(e) => note(tx, e),
+                }
             }
             TrainEvent::Finished(summary)
         }
         Outcome::Cancelled { epochs_done } => {
             if let (Some(dir), true) = (&runs_dir, epochs_done > 0) {
-                note(tx, kept.keep(dir, &prepared, None, started));
+                let line = kept.keep(dir, &prepared, None, started);
+                note(
+                    tx,
+                    line.map_or_else(|e| e, |id| format!("Run kept as {id}")),
+                );
             }
             TrainEvent::Cancelled { epochs_done }
         }
@@ -244,14 +256,15 @@ impl Kept {
         }
     }
 
-    /// Record the run (finished with `summary`, else stopped) in `dir`: the log's line.
+    /// Record the run (finished with `summary`, else stopped) in `dir`: its id, or the
+    /// log's line saying why not.
     fn keep(
         &self,
         dir: &std::path::Path,
         prepared: &train::Prepared,
         summary: Option<&train::Summary>,
         started: std::time::Instant,
-    ) -> String {
+    ) -> std::result::Result<String, String> {
         use crate::train::runs::{self, RunConfig, RunRecord};
         let config = RunConfig::of(
             &prepared.config,
@@ -268,10 +281,7 @@ impl Kept {
                 (RunRecord::stopped(config, self.epochs.clone(), secs), None)
             }
         };
-        match runs::record(dir, record, model) {
-            Ok(id) => format!("Run kept as {id} (R: the runs)"),
-            Err(e) => format!("the run was not kept: {e}"),
-        }
+        runs::record(dir, record, model).map_err(|e| format!("the run was not kept: {e}"))
     }
 }
 
