@@ -450,3 +450,17 @@ fn a_run_stopped_after_an_epoch_is_kept_as_stopped() {
     assert_eq!(r.config.epochs, 50);
     assert!(!runs.join(&r.id).join("model.safetensors").exists());
 }
+
+/// A run's network with a strided first convolution opens again: its filters tab samples
+/// the smaller maps from their own size (it indexed past them before).
+#[test]
+fn the_filters_of_a_strided_first_convolution_are_drawn() {
+    use cnn_tutor::nn::arch::{Arch, Plan};
+    use cnn_tutor::tui::training::Filters;
+    let plan = Plan::new(&Arch::parse(SMALL).unwrap(), [3, 128, 128], 3).unwrap();
+    let net = cnn_tutor::nn::net::Net::new(plan, 1);
+    let image = vec![128u8; 3 * 128 * 128];
+    let f = Filters::for_image(None, &net, Some(&image));
+    assert_eq!(f.filters, 16);
+    assert_eq!(f.maps.len(), 1 + 16, "the picture and one map per filter");
+}

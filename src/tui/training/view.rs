@@ -38,6 +38,13 @@ pub(crate) fn render(theme: &Theme, st: &TrainingState, area: Rect, buf: &mut Bu
             format!(" Training {dot} stopped by an error"),
             Some(run.elapsed_ms),
         ),
+        Phase::Results(r) if r.loaded && r.run_id.is_some() => (
+            format!(
+                " Training {dot} run {} opened again",
+                r.run_id.as_deref().unwrap_or("")
+            ),
+            None,
+        ),
         Phase::Results(r) if r.loaded => (
             format!(" Training {dot} a model loaded from its file"),
             None,

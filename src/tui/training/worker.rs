@@ -19,7 +19,8 @@ use super::queue::Ticket;
 use super::settings::TrainSettings;
 
 /// What the worker reports, in order: notes and `Loaded`, then the training events, then
-/// (after a finished run) `Predictions` just before `Train(Finished)`.
+/// (after a finished run) `Predictions` and, when the run was kept, `Kept`, just before
+/// `Train(Finished)`.
 #[derive(Debug, Clone)]
 pub enum WorkerMsg {
     /// The images are in memory; `val` are the validation images' indices in split order.
