@@ -16,6 +16,7 @@ pub mod export;
 pub mod lessons;
 pub mod out;
 pub mod predict;
+pub mod runs;
 pub mod serve;
 pub mod train;
 pub mod verify;
@@ -91,6 +92,9 @@ pub enum Command {
     /// Make or inspect the shapes images.
     #[command(subcommand)]
     Data(DataCommand),
+    /// The runs kept in the state folder (every `train` and every run in the app): list,
+    /// `show ID`, `compare ID ID...`.
+    Runs(runs::RunsArgs),
     /// Teach a classroom over SSH: every student who connects gets their own lesson app.
     Serve(ServeArgs),
 }
@@ -385,5 +389,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Data(DataCommand::Generate(args))) => data::generate(&args),
         Some(Command::Data(DataCommand::Check(args))) => data::check(&args),
         Some(Command::Serve(args)) => serve::run(&args, &cli.global),
+        Some(Command::Runs(args)) => runs::run(&args),
     }
 }

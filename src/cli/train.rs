@@ -65,6 +65,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         batch_size: args.batch_size,
         train_size: 0,
         batches: 0,
+        device: String::new(),
     };
     let outcome = train::run(&prepared, backend.as_mut(), &cancel, &mut |e| {
         progress.show(e)
@@ -72,8 +73,40 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let Outcome::Finished(summary) = outcome else {
         return Ok(());
     };
-    finished(&summary, args.json, &progress.settings);
+    let run_id = record_run(&prepared, &summary, &progress.device);
+    finished(&summary, args.json, &progress.settings, run_id.as_deref());
     Ok(())
+}
+
+/// Keep the finished run in the state folder's `runs/` (a warning on stderr when it
+/// cannot be written: the model is saved all the same). Its id, when kept.
+fn record_run(
+    prepared: &train::Prepared,
+    summary: &train::Summary,
+    device: &str,
+) -> Option<String> {
+    use train::runs::{RunConfig, RunRecord};
+    let dir = super::runs::runs_dir()?;
+    let config = RunConfig::of(
+        &prepared.config,
+        summary.net.num_values(),
+        device,
+        (prepared.train_idx.len(), prepared.val_idx.len()),
+        &summary.classes,
+        "train",
+    );
+    let record = RunRecord::finished(config, summary);
+    match train::runs::record(&dir, record, Some((&summary.net, &summary.meta))) {
+        Ok(id) => Some(id),
+        Err(e) => {
+            eprintln!(
+                "warning: the run was not kept in {}: {}",
+                crate::text::path(&dir),
+                crate::text::escaped(&e.to_string())
+            );
+            None
+        }
+    }
 }
 
 /// What `train` shows while it runs: a progress bar on a terminal, the seed's lines when
@@ -87,6 +120,8 @@ struct Progress {
     batch_size: usize,
     train_size: usize,
     batches: usize,
+    /// The backend that ran, as `Started` named it.
+    device: String,
 }
 
 impl Progress {
@@ -104,6 +139,7 @@ impl Progress {
             } => {
                 self.train_size = t;
                 self.batches = batches_per_epoch;
+                self.device = device.clone();
                 if self.json {
                     crate::outln!(
                         "{}",
@@ -223,7 +259,12 @@ fn settings_json(c: &TrainConfig) -> serde_json::Value {
 }
 
 /// The last lines: the summary (with `--json`, one `finished` object).
-fn finished(summary: &train::Summary, json: bool, settings: &serde_json::Value) {
+fn finished(
+    summary: &train::Summary,
+    json: bool,
+    settings: &serde_json::Value,
+    run_id: Option<&str>,
+) {
     let mean_ips = summary
         .epochs
         .iter()
@@ -252,6 +293,7 @@ fn finished(summary: &train::Summary, json: bool, settings: &serde_json::Value) 
                 "confusion_matrix": summary.confusion.counts,
                 "saved": saved,
                 "settings": settings,
+                "run": run_id,
             }))
         );
     } else {
@@ -261,5 +303,8 @@ fn finished(summary: &train::Summary, json: bool, settings: &serde_json::Value) 
             summary.seconds
         );
         crate::outln!("Model saved as {}", crate::text::escaped(&saved));
+        if let Some(id) = run_id {
+            crate::outln!("Run kept as {id} (cnn-tutor runs show {id})");
+        }
     }
 }

@@ -260,7 +260,8 @@ fn place_of(app: &App) -> Place {
 fn training_of(app: &App) -> Option<TrainingStatus> {
     let t = app.training()?;
     Some(match &t.phase {
-        Phase::Settings(_) => TrainingStatus::Settings,
+        // looking at the runs kept is between trainings, as the settings are
+        Phase::Settings(_) | Phase::Runs(_) => TrainingStatus::Settings,
         Phase::Running(run) => match run.queue_position() {
             Some(n) => TrainingStatus::Queued(n),
             None => TrainingStatus::Epoch {

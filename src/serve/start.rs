@@ -195,6 +195,13 @@ fn classroom_prefs(shared: &Shared, saved_as: &str) -> TrainPrefs {
         threads: Some(config.threads_per_training.max(1)),
         restricted: true,
         cache_mb: config.cache_mb,
+        // each student's runs under their own name, beside their model
+        runs_dir: Some(
+            config
+                .state_dir
+                .join("students")
+                .join(format!("{saved_as}-runs")),
+        ),
         ..TrainPrefs::default()
     }
 }

@@ -12,6 +12,7 @@ pub mod lab;
 pub mod metrics;
 mod prepare;
 pub mod report;
+pub mod runs;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,7 +20,7 @@ use std::time::Instant;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::backend::{Backend, DeviceChoice};
 use crate::data::{self, IMAGE_LEN};
@@ -200,7 +201,7 @@ impl TrainConfig {
 }
 
 /// The results of one epoch.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochReport {
     /// 1-based epoch number.
     pub epoch: usize,

@@ -78,17 +78,17 @@ pub fn build_app(options: &Options, theme: Theme) -> Result<(App, Option<PathBuf
         None => (Progress::new(), None),
     };
     let mut app = App::new(lessons, theme, progress);
-    if options.data_dir.is_some() || options.cache_mb.is_some() {
-        let defaults = training::TrainPrefs::default();
-        app.set_train_prefs(training::TrainPrefs {
-            data_dir: options
-                .data_dir
-                .clone()
-                .unwrap_or(defaults.data_dir.clone()),
-            cache_mb: options.cache_mb.unwrap_or(defaults.cache_mb),
-            ..defaults
-        });
-    }
+    let defaults = training::TrainPrefs::default();
+    app.set_train_prefs(training::TrainPrefs {
+        data_dir: options
+            .data_dir
+            .clone()
+            .unwrap_or(defaults.data_dir.clone()),
+        cache_mb: options.cache_mb.unwrap_or(defaults.cache_mb),
+        // every run is kept in the state folder's runs/ (the Runs view lists them)
+        runs_dir: progress::state_dir().map(|d| d.join(crate::train::runs::RUNS_DIR)),
+        ..defaults
+    });
     // the architecture lesson offers the inspector on a saved model
     app.set_saved_model(std::path::Path::new(crate::nn::checkpoint::DEFAULT_MODEL_PATH).is_file());
     if let Some(id) = &options.start_lesson {

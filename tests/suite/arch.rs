@@ -191,6 +191,8 @@ fn verify_names_the_tensors_it_does_not_know() {
 fn bin() -> std::process::Command {
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_cnn-tutor"));
     c.env("NO_COLOR", "1");
+    // a run `train` keeps goes to a temporary state folder
+    c.env("CNN_TUTOR_STATE_DIR", crate::common::scratch_state());
     c
 }
 

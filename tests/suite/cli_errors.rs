@@ -12,6 +12,8 @@ use safetensors::Dtype;
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_cnn-tutor"));
     c.env("NO_COLOR", "1");
+    // a run `train` keeps goes to a temporary state folder
+    c.env("CNN_TUTOR_STATE_DIR", crate::common::scratch_state());
     c
 }
 

@@ -71,6 +71,7 @@ fn train_cmd(
     batch: u32,
 ) -> Command {
     let mut cmd = fake.command(BIN, nvrtc);
+    cmd.env("CNN_TUTOR_STATE_DIR", crate::common::scratch_state());
     cmd.args(["train", "--json", "--threads", "1", "--device", device])
         .args(["--epochs", &epochs.to_string()])
         .args(["--batch-size", &batch.to_string()])

@@ -17,6 +17,8 @@ use image::{Rgb, RgbImage};
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_cnn-tutor"));
     c.env("NO_COLOR", "1");
+    // a run `train` keeps goes to a temporary state folder
+    c.env("CNN_TUTOR_STATE_DIR", crate::common::scratch_state());
     c
 }
 

@@ -30,6 +30,7 @@ mod lesson_seed;
 mod nn_gradcheck;
 mod quiz;
 mod references;
+mod runs;
 mod serve_console;
 mod serve_hostile;
 mod serve_roster;

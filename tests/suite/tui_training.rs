@@ -439,6 +439,7 @@ fn a_classroom_sessions_effects_are_refused_or_redirected_in_one_place() {
         net: Box::new(Net::course(1, 3)),
         meta: Default::default(),
         overwrite,
+        run: None,
     };
     let classroom = TrainPrefs {
         restricted: true,
@@ -503,6 +504,15 @@ fn every_place(restricted: bool) -> Vec<(String, cnn_tutor::tui::training::Train
         t.apply_event(end);
         out.push((name.into(), t));
     }
+    // the runs kept, two listed (none read from disk here)
+    let mut t = fresh();
+    t.key(Key::new(KeyCode::Char('R')));
+    if let Phase::Runs(v) = &mut t.phase {
+        let (runs, _) = cnn_tutor::train::runs::load_all(Path::new("/nonexistent"));
+        v.set_records(runs);
+    }
+    assert!(matches!(t.phase, Phase::Runs(_)));
+    out.push(("runs".into(), t));
     for tab in ResultsTab::ALL {
         let mut t = fresh();
         let net = cnn_tutor::nn::net::Net::course(1, 3);
@@ -562,6 +572,7 @@ fn a_loaded_model_is_evaluated_on_its_own_split_with_its_loss_history() {
     cnn_tutor::data::generate(&data, 3, 5).expect("data");
     let model = tmp.path().join("m.safetensors");
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_cnn-tutor"))
+        .env("CNN_TUTOR_STATE_DIR", crate::common::scratch_state())
         .args([
             "train",
             "--device",

@@ -134,6 +134,18 @@ pub enum Action {
     StartAgain,
     /// Cancelled or stopped: back to the settings.
     EditSettings,
+    /// Settings and results: the runs kept.
+    OpenRuns,
+    /// Runs: the row above.
+    RunUp,
+    /// Runs: the row below.
+    RunDown,
+    /// Runs: the next sort order.
+    RunSort,
+    /// Runs: mark or unmark the selected run (two or more overlay their curves).
+    RunMark,
+    /// Runs: open the selected run's results again.
+    RunOpen,
 }
 
 impl Action {
@@ -159,6 +171,7 @@ const RUNNING: &str = "Training: running";
 const RESULTS: &str = "Training: results";
 const STOPPED: &str = "Training: cancelled or stopped";
 const EDITOR: &str = "Training: the network's layers";
+const RUNS: &str = "Training: runs kept";
 
 fn settings(s: &TrainingState) -> bool {
     s.phase.kind() == PhaseKind::Settings && !editing(s)
@@ -203,6 +216,14 @@ fn stopped(s: &TrainingState) -> bool {
 
 fn results(s: &TrainingState) -> bool {
     s.phase.kind() == PhaseKind::Results
+}
+
+fn runs(s: &TrainingState) -> bool {
+    s.phase.kind() == PhaseKind::Runs
+}
+
+fn results_not_looking(s: &TrainingState) -> bool {
+    results(s) && not_looking(s)
 }
 
 fn on_tab(s: &TrainingState, tab: ResultsTab) -> bool {
@@ -359,6 +380,13 @@ pub const TABLE: &[B] = &[
             may_read_model,
         )
         .help(SETTINGS, Label::new(&[Char('L')], "load the saved model")),
+    B::new(&[Char('R')], Action::OpenRuns)
+        .when(settings)
+        .hint(5, Label::new(&[Char('R')], "runs"))
+        .help(
+            SETTINGS,
+            Label::new(&[Char('R')], "the runs kept, compared"),
+        ),
     B::new(&[Char('q')], Action::Quit)
         .when(settings)
         .hint(6, Label::new(&[Char('q')], "quit"))
@@ -544,10 +572,41 @@ pub const TABLE: &[B] = &[
         .when(results)
         .hint_if(6, Label::new(&[ESC], "back"), not_looking)
         .help(RESULTS, Label::new(&[ESC], "back to the lesson")),
+    // last of the results' hints: a narrow line keeps the ones above
+    B::new(&[Char('R')], Action::OpenRuns)
+        .when(results_not_looking)
+        .hint(8, Label::new(&[Char('R')], "runs"))
+        .help(RESULTS, Label::new(&[Char('R')], "the runs kept, compared")),
     B::new(&[Char('q')], Action::Quit)
         .when(results)
         .hint(7, Label::new(&[Char('q')], "quit"))
         .help(RESULTS, Label::new(&[Char('q')], "quit")),
+    // the runs kept
+    B::new(&[UP, Char('k')], Action::RunUp)
+        .when(runs)
+        .hint(0, Label::new(&[UP, DOWN], "choose").sep("/"))
+        .help(RUNS, Label::new(&[UP, DOWN], "choose a run").sep("/")),
+    B::new(&[DOWN, Char('j')], Action::RunDown).when(runs),
+    B::new(&[Char(' ')], Action::RunMark)
+        .when(runs)
+        .hint(1, Label::new(&[Char(' ')], "mark"))
+        .help(RUNS, Label::new(&[Char(' ')], "mark (2+: curves overlaid)")),
+    B::new(&[Char('s')], Action::RunSort)
+        .when(runs)
+        .hint(2, Label::new(&[Char('s')], "sort"))
+        .help(RUNS, Label::new(&[Char('s')], "sort: time, accuracy, size")),
+    B::new(&[ENTER], Action::RunOpen)
+        .when(runs)
+        .hint(3, Label::new(&[ENTER], "open"))
+        .help(RUNS, Label::new(&[ENTER], "open its results again")),
+    B::new(&[ESC], Action::Back)
+        .when(runs)
+        .hint(4, Label::new(&[ESC], "back"))
+        .help(RUNS, Label::new(&[ESC], "back")),
+    B::new(&[Char('q')], Action::Quit)
+        .when(runs)
+        .hint(5, Label::new(&[Char('q')], "quit"))
+        .help(RUNS, Label::new(&[Char('q')], "quit")),
     // after a cancelled or failed run
     B::new(&[Char('s'), ENTER], Action::StartAgain)
         .when(stopped)

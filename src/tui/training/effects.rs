@@ -36,6 +36,8 @@ pub enum Effect {
         meta: CheckpointMeta,
         /// Replace an existing file.
         overwrite: bool,
+        /// The kept run it is (its record notes where it was saved).
+        run: Option<String>,
     },
     /// Read the model file.
     Load,
@@ -54,6 +56,12 @@ pub enum Effect {
     ChooseData(PathBuf),
     /// Open the inspector on this model and image (the app does it, not [`run`]).
     Inspect(Box<crate::tui::inspector::InspectRequest>),
+    /// Read the runs kept in `TrainPrefs::runs_dir`.
+    ListRuns,
+    /// Read the kept weights of this run (its id).
+    OpenRun(String),
+    /// Evaluate this run's kept weights on their own validation split (after `OpenRun`).
+    EvaluateRun(String),
 }
 
 /// What a front end may refuse.
@@ -77,7 +85,11 @@ impl Effect {
             Effect::ProbeDevices
             | Effect::PreviewData(_)
             | Effect::Save { .. }
-            | Effect::Inspect(_) => None,
+            | Effect::Inspect(_)
+            // the runs folder is the server's choice, per student; ids are checked
+            | Effect::ListRuns
+            | Effect::OpenRun(_)
+            | Effect::EvaluateRun(_) => None,
         }
     }
 }
@@ -123,6 +135,10 @@ pub enum Done {
     NoData(String),
     /// The front end does not do this here: why.
     Refused(&'static str),
+    /// The runs kept (oldest first) and a warning for each record skipped.
+    Runs(Vec<crate::train::runs::RunRecord>, Vec<String>),
+    /// A run's kept weights were read: its id, the net and what its checkpoint records.
+    RunOpened(String, Box<Net>, CheckpointMeta),
 }
 
 /// Carry out `effect` as `prefs` allow.
@@ -141,13 +157,20 @@ pub fn run(prefs: &TrainPrefs, effect: Effect) -> Done {
             net,
             meta,
             overwrite,
+            run,
         } => {
             let path = prefs.model_path.clone();
             if path.exists() && !overwrite {
                 return Done::Exists(path);
             }
             match checkpoint::save(&path, &net, &meta) {
-                Ok(()) => Done::Saved(path),
+                Ok(()) => {
+                    if let (Some(dir), Some(id)) = (&prefs.runs_dir, run) {
+                        // best effort: the model is saved whether or not the note is
+                        let _ = crate::train::runs::note_saved(dir, &id, &path);
+                    }
+                    Done::Saved(path)
+                }
                 Err(e) => Done::NotSaved(e.to_string()),
             }
         }
@@ -184,5 +207,40 @@ pub fn run(prefs: &TrainPrefs, effect: Effect) -> Done {
         }
         // the router opens the inspector (see the training screen's `on_key`)
         Effect::Inspect(_) => Done::Refused("the inspector opens from the app"),
+        Effect::ListRuns => match &prefs.runs_dir {
+            Some(dir) => {
+                let (runs, warnings) = crate::train::runs::load_all(dir);
+                Done::Runs(runs, warnings)
+            }
+            None => Done::Runs(Vec::new(), Vec::new()),
+        },
+        Effect::OpenRun(id) => match run_model(prefs, &id).and_then(|p| checkpoint::load(&p)) {
+            Ok((net, meta)) => Done::RunOpened(id, Box::new(net), meta),
+            Err(e) => Done::NotLoaded(e.to_string()),
+        },
+        Effect::EvaluateRun(id) => match run_model(prefs, &id).and_then(|p| checkpoint::load(&p)) {
+            Ok((net, meta)) => {
+                match super::results::Evaluation::of_checkpoint(&net, &meta, prefs.cache_mb) {
+                    Ok(ev) => Done::Evaluated(Box::new(ev)),
+                    Err(e) => Done::NotEvaluated(e),
+                }
+            }
+            Err(e) => Done::NotEvaluated(e.to_string()),
+        },
     }
+}
+
+/// The kept weights of run `id` (an id that is not one is refused: no path is made of it).
+fn run_model(prefs: &TrainPrefs, id: &str) -> crate::Result<PathBuf> {
+    let dir = prefs
+        .runs_dir
+        .as_ref()
+        .ok_or_else(|| crate::Error::Other("no runs are kept here".into()))?;
+    if crate::train::runs::id_key(id).is_none() {
+        return Err(crate::Error::Other(format!(
+            "no run {}",
+            crate::text::escaped(id)
+        )));
+    }
+    Ok(crate::train::runs::model_path(dir, id))
 }

@@ -7,7 +7,7 @@
 //! screen redraws at the tick rate.
 //!
 //! One module per step: [`settings`] (the form), [`running`] (a run and its progress),
-//! [`results`] (one module per tab). [`Phase`] carries the step's data. State changes only
+//! [`results`] (one module per tab), [`runs_view`] (the runs kept, compared). [`Phase`] carries the step's data. State changes only
 //! in [`TrainingState::apply`], [`TrainingState::key`] and [`TrainingState::done`];
 //! [`view::render`] draws it without changing it and computes no network op. Keys come
 //! from one table ([`actions`]); files and devices are touched only by the [`effects`]
@@ -23,6 +23,7 @@ mod preview;
 mod queue;
 pub mod results;
 pub mod running;
+pub mod runs_view;
 pub mod settings;
 mod state;
 pub(crate) mod view;
@@ -34,6 +35,7 @@ pub use preview::{preview, ClassPreview, DataPreview};
 pub use queue::{Ticket, TrainQueue};
 pub use results::{render_filters, Filters, PredictView, Results, ResultsTab};
 pub use running::{Run, Stop, LOG_LINES};
+pub use runs_view::{RunSort, RunsView};
 pub use settings::{SettingField, SettingsForm, TrainPrefs, TrainSettings};
 pub use state::{KeyOutcome, Phase, PhaseKind, TrainingState};
-pub use worker::{spawn_worker, spawn_worker_with, WorkerHandle, WorkerMsg};
+pub use worker::{spawn_worker, spawn_worker_kept, spawn_worker_with, WorkerHandle, WorkerMsg};

@@ -20,7 +20,7 @@ use super::super::widgets::truncate;
 use super::queue::{Ticket, TrainQueue};
 use super::settings::TrainPrefs;
 use super::view::{block, fmt_secs, gauge_text, render_loss_chart};
-use super::worker::{spawn_worker_with, WorkerHandle, WorkerMsg};
+use super::worker::{spawn_worker_kept, WorkerHandle, WorkerMsg};
 use crate::text::Dec;
 
 /// Log lines kept (older ones scroll away, so memory stays flat).
@@ -95,6 +95,8 @@ pub struct Run {
     pub val: Vec<usize>,
     /// Predicted class of each validation image (order of `val`).
     pub predictions: Option<Vec<usize>>,
+    /// The id it was kept as (see [`crate::train::runs`]), once the worker kept it.
+    pub kept: Option<String>,
 }
 
 impl Run {
@@ -125,6 +127,7 @@ impl Run {
             dataset: None,
             val: Vec::new(),
             predictions: None,
+            kept: None,
         };
         run.push_log("Getting the images ready ...".into());
         run
@@ -143,12 +146,13 @@ impl Run {
     }
 
     fn spawn(&mut self, prefs: &TrainPrefs, ticket: Option<Ticket>) -> Result<(), Stop> {
-        match spawn_worker_with(
+        match spawn_worker_kept(
             &prefs.settings,
             prefs.data_dir.clone(),
             prefs.threads,
             prefs.cache_mb,
             ticket,
+            prefs.runs_dir.clone(),
         ) {
             Ok((rx, worker)) => {
                 // `p` may have been pressed while waiting in line
@@ -232,6 +236,10 @@ impl Run {
             WorkerMsg::Loaded { dataset, val } => {
                 self.dataset = Some(dataset);
                 self.val = val;
+                None
+            }
+            WorkerMsg::Kept(id) => {
+                self.kept = Some(id);
                 None
             }
             WorkerMsg::Predictions(p) => {

@@ -184,6 +184,9 @@ pub struct TrainPrefs {
     /// Most megabytes of decoded images kept in memory (`--cache-mb`); the rest are
     /// streamed from disk.
     pub cache_mb: usize,
+    /// Where runs are kept and the Runs view reads them (`None`: not kept; the local app
+    /// uses the state folder's `runs/`, a classroom a folder per student).
+    pub runs_dir: Option<PathBuf>,
 }
 
 impl Default for TrainPrefs {
@@ -196,6 +199,7 @@ impl Default for TrainPrefs {
             threads: None,
             restricted: false,
             cache_mb: crate::data::DEFAULT_CACHE_MB,
+            runs_dir: None,
         }
     }
 }

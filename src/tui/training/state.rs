@@ -12,6 +12,7 @@ use super::effects::{self, Done, Effect};
 use super::preview::DataPreview;
 use super::results::{Results, ResultsTab};
 use super::running::{Run, RunEnd, Stop};
+use super::runs_view::RunsView;
 use super::settings::{SettingField, SettingsForm, TrainPrefs};
 use super::worker::WorkerMsg;
 
@@ -26,6 +27,8 @@ pub enum Phase {
     Stopped(Box<Run>, Stop),
     /// Finished (or a model loaded): the results tabs.
     Results(Box<Results>),
+    /// The runs kept, listed and compared.
+    Runs(Box<RunsView>),
 }
 
 /// Which phase, without its data.
@@ -41,6 +44,8 @@ pub enum PhaseKind {
     Failed,
     /// The results tabs.
     Results,
+    /// The runs kept.
+    Runs,
 }
 
 impl Phase {
@@ -52,6 +57,7 @@ impl Phase {
             Phase::Stopped(_, Stop::Cancelled) => PhaseKind::Cancelled,
             Phase::Stopped(_, Stop::Failed(_)) => PhaseKind::Failed,
             Phase::Results(_) => PhaseKind::Results,
+            Phase::Runs(_) => PhaseKind::Runs,
         }
     }
 }
@@ -311,6 +317,7 @@ impl TrainingState {
                         net: Box::new(r.net.clone()),
                         meta: r.meta.clone(),
                         overwrite: true,
+                        run: r.run_id.clone(),
                     });
                 } else {
                     self.notice = Some("not saved".into());
@@ -341,6 +348,14 @@ impl TrainingState {
                 // what a filter looks for closes back to the filters
                 if let Some(r) = self.results_mut().filter(|r| r.filters.look.is_some()) {
                     r.filters.look = None;
+                    return KeyOutcome::Stay;
+                }
+                // the runs close back to where they were opened from
+                if let Phase::Runs(v) = &mut self.phase {
+                    self.phase = match v.back.take() {
+                        Some(r) => Phase::Results(r),
+                        None => Phase::Settings(SettingsForm::default()),
+                    };
                     return KeyOutcome::Stay;
                 }
                 self.cancel();
@@ -413,6 +428,22 @@ impl TrainingState {
                     }
                 }
             }
+            Action::OpenRuns => {
+                let placeholder = Phase::Settings(SettingsForm::default());
+                let back = match std::mem::replace(&mut self.phase, placeholder) {
+                    Phase::Results(r) => Some(r),
+                    _ => None,
+                };
+                self.phase = Phase::Runs(Box::new(RunsView::new(back)));
+                effects.push(Effect::ListRuns);
+            }
+            Action::RunUp
+            | Action::RunDown
+            | Action::RunSort
+            | Action::RunMark
+            | Action::RunOpen => {
+                self.act_on_runs(action, effects);
+            }
             _ => self.act_on_phase(action, code, effects),
         }
         self.refresh_estimate();
@@ -482,6 +513,7 @@ impl TrainingState {
                 net: Box::new(r.net.clone()),
                 meta: r.meta.clone(),
                 overwrite: false,
+                run: r.run_id.clone(),
             }),
             (
                 Action::CellUp | Action::CellDown | Action::CellLeft | Action::CellRight,
@@ -550,6 +582,32 @@ impl TrainingState {
             }
             // the table binds each action only where it applies
             _ => {}
+        }
+    }
+
+    /// Do an action of the Runs view.
+    fn act_on_runs(&mut self, action: Action, effects: &mut Vec<Effect>) {
+        let Phase::Runs(v) = &mut self.phase else {
+            return;
+        };
+        match action {
+            Action::RunUp => v.step(-1),
+            Action::RunDown => v.step(1),
+            Action::RunSort => v.cycle_sort(),
+            Action::RunMark => self.notice = v.toggle_mark(),
+            _ => match v.selected_run() {
+                Some(r) if r.model => {
+                    effects.push(Effect::OpenRun(r.id.clone()));
+                    effects.push(Effect::EvaluateRun(r.id.clone()));
+                }
+                Some(r) => {
+                    self.notice = Some(format!(
+                        "{} stopped before its last epoch: no model was kept",
+                        v.label(r)
+                    ));
+                }
+                None => {}
+            },
         }
     }
 
@@ -647,6 +705,26 @@ impl TrainingState {
                 None => self.notice = Some(why),
             },
             Done::Refused(why) => self.notice = Some(why.into()),
+            Done::Runs(runs, warnings) => {
+                if let Phase::Runs(v) = &mut self.phase {
+                    v.set_records(runs);
+                }
+                // one line: the first record skipped, and how many more
+                self.notice = warnings.first().map(|w| match warnings.len() {
+                    1 => w.clone(),
+                    n => format!("{w} (and {} more)", n - 1),
+                });
+            }
+            Done::RunOpened(id, net, meta) => {
+                let seed = self.prefs.settings.seed;
+                let mut r = Results::loaded(*net, meta, seed);
+                r.tab = ResultsTab::Evaluation;
+                r.run_id = Some(id.clone());
+                self.phase = Phase::Results(Box::new(r));
+                self.notice = Some(format!(
+                    "run {id} opened again from its kept weights (R: back to the runs)"
+                ));
+            }
         }
     }
 }

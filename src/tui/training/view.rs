@@ -16,7 +16,7 @@ use super::super::theme::Theme;
 use super::super::view::{render_bar, render_status};
 use super::super::widgets::{panel_size, render_panel, PanelStyle};
 use super::state::{Phase, TrainingState};
-use super::{actions, results, running, settings};
+use super::{actions, results, running, runs_view, settings};
 
 /// Draw the training screen into `area`.
 pub(crate) fn render(theme: &Theme, st: &TrainingState, area: Rect, buf: &mut Buffer) {
@@ -38,11 +38,19 @@ pub(crate) fn render(theme: &Theme, st: &TrainingState, area: Rect, buf: &mut Bu
             format!(" Training {dot} stopped by an error"),
             Some(run.elapsed_ms),
         ),
+        Phase::Results(r) if r.loaded && r.run_id.is_some() => (
+            format!(
+                " Training {dot} run {} opened again",
+                r.run_id.as_deref().unwrap_or("")
+            ),
+            None,
+        ),
         Phase::Results(r) if r.loaded => (
             format!(" Training {dot} a model loaded from its file"),
             None,
         ),
         Phase::Results(r) => (format!(" Training {dot} done"), Some(r.elapsed_ms)),
+        Phase::Runs(_) => (format!(" Training {dot} runs kept"), None),
     };
     let right = elapsed_ms.map_or(String::new(), |ms| {
         format!("{} ", fmt_secs(ms as f64 / 1000.0))
@@ -68,6 +76,7 @@ pub(crate) fn render(theme: &Theme, st: &TrainingState, area: Rect, buf: &mut Bu
         Phase::Running(run) => running::render(theme, run, None, body, buf),
         Phase::Stopped(run, stop) => running::render(theme, run, Some(stop), body, buf),
         Phase::Results(r) => results::render(theme, r, body, buf),
+        Phase::Runs(v) => runs_view::render(theme, v, body, buf),
     }
 }
 

@@ -19,7 +19,8 @@ use super::queue::Ticket;
 use super::settings::TrainSettings;
 
 /// What the worker reports, in order: notes and `Loaded`, then the training events, then
-/// (after a finished run) `Predictions` just before `Train(Finished)`.
+/// (after a finished run) `Predictions` and, when the run was kept, `Kept`, just before
+/// `Train(Finished)`.
 #[derive(Debug, Clone)]
 pub enum WorkerMsg {
     /// The images are in memory; `val` are the validation images' indices in split order.
@@ -33,6 +34,8 @@ pub enum WorkerMsg {
     Predictions(Vec<usize>),
     /// An event of the training loop (the same events `cnn-tutor train` gets).
     Train(TrainEvent),
+    /// The run was kept under this id (just before `Train(Finished)`).
+    Kept(String),
 }
 
 /// Control of a running worker: cancel, pause. Dropping it cancels the run.
@@ -96,6 +99,19 @@ pub fn spawn_worker_with(
     cache_mb: usize,
     ticket: Option<Ticket>,
 ) -> std::io::Result<(Receiver<WorkerMsg>, WorkerHandle)> {
+    spawn_worker_kept(settings, data_dir, threads, cache_mb, ticket, None)
+}
+
+/// [`spawn_worker_with`] that keeps the run in `runs_dir` (see [`crate::train::runs`])
+/// when it finishes, or stops after a whole epoch or more; `None` keeps nothing.
+pub fn spawn_worker_kept(
+    settings: &TrainSettings,
+    data_dir: PathBuf,
+    threads: Option<usize>,
+    cache_mb: usize,
+    ticket: Option<Ticket>,
+    runs_dir: Option<PathBuf>,
+) -> std::io::Result<(Receiver<WorkerMsg>, WorkerHandle)> {
     let (tx, rx) = channel();
     let cancel = Arc::new(AtomicBool::new(false));
     let pause = Arc::new(AtomicBool::new(false));
@@ -106,7 +122,13 @@ pub fn spawn_worker_with(
         .spawn(move || {
             // the queue place is given back when this thread ends, however it ends
             let _ticket = ticket;
-            if let Err(e) = work(&settings, data_dir, threads, cache_mb, &c, &p, &tx) {
+            let places = Places {
+                data_dir,
+                threads,
+                cache_mb,
+                runs_dir,
+            };
+            if let Err(e) = work(&settings, places, &c, &p, &tx) {
                 let _ = tx.send(WorkerMsg::Train(TrainEvent::Failed(e.to_string())));
             }
         })?;
@@ -124,15 +146,27 @@ fn note(tx: &Sender<WorkerMsg>, text: String) {
     let _ = tx.send(WorkerMsg::Train(TrainEvent::Note(text)));
 }
 
-fn work(
-    settings: &TrainSettings,
+/// Where a worker reads, how much it holds, where it keeps the run.
+struct Places {
     data_dir: PathBuf,
     threads: Option<usize>,
     cache_mb: usize,
+    runs_dir: Option<PathBuf>,
+}
+
+fn work(
+    settings: &TrainSettings,
+    places: Places,
     cancel: &AtomicBool,
     pause: &AtomicBool,
     tx: &Sender<WorkerMsg>,
 ) -> Result<()> {
+    let Places {
+        data_dir,
+        threads,
+        cache_mb,
+        runs_dir,
+    } = places;
     if data_dir.exists() {
         // reading a large folder takes a while: say so first (a missing default folder
         // is drawn first, with notes of its own)
@@ -159,7 +193,10 @@ fn work(
         dataset: Arc::clone(&prepared.dataset),
         val: prepared.val_idx.clone(),
     });
+    let mut kept = Kept::default();
+    let started = std::time::Instant::now();
     let mut sink = |event: TrainEvent| {
+        kept.see(&event);
         let _ = tx.send(WorkerMsg::Train(event));
         // pausing holds the worker between batches (cancel still ends it)
         while pause.load(Ordering::SeqCst) && !cancel.load(Ordering::SeqCst) {
@@ -178,12 +215,75 @@ fn work(
             )? {
                 let _ = tx.send(WorkerMsg::Predictions(preds));
             }
+            if let Some(dir) = &runs_dir {
+                match kept.keep(dir, &prepared, Some(&summary), started) {
+                    Ok(id) => {
+                        note(tx, format!("Run kept as {id} (R: the runs)"));
+                        let _ = tx.send(WorkerMsg::Kept(id));
+                    }
+                    Err(e) => note(tx, e),
+                }
+            }
             TrainEvent::Finished(summary)
         }
-        Outcome::Cancelled { epochs_done } => TrainEvent::Cancelled { epochs_done },
+        Outcome::Cancelled { epochs_done } => {
+            if let (Some(dir), true) = (&runs_dir, epochs_done > 0) {
+                let line = kept.keep(dir, &prepared, None, started);
+                note(
+                    tx,
+                    line.map_or_else(|e| e, |id| format!("Run kept as {id}")),
+                );
+            }
+            TrainEvent::Cancelled { epochs_done }
+        }
     };
     let _ = tx.send(WorkerMsg::Train(last));
     Ok(())
+}
+
+/// What the worker keeps of a run as it goes, to record it ([`crate::train::runs`]).
+#[derive(Default)]
+struct Kept {
+    device: String,
+    epochs: Vec<crate::train::EpochReport>,
+}
+
+impl Kept {
+    fn see(&mut self, event: &TrainEvent) {
+        match event {
+            TrainEvent::Started { device, .. } => self.device.clone_from(device),
+            TrainEvent::Epoch(r) => self.epochs.push(r.clone()),
+            _ => {}
+        }
+    }
+
+    /// Record the run (finished with `summary`, else stopped) in `dir`: its id, or the
+    /// log's line saying why not.
+    fn keep(
+        &self,
+        dir: &std::path::Path,
+        prepared: &train::Prepared,
+        summary: Option<&train::Summary>,
+        started: std::time::Instant,
+    ) -> std::result::Result<String, String> {
+        use crate::train::runs::{self, RunConfig, RunRecord};
+        let config = RunConfig::of(
+            &prepared.config,
+            prepared.plan.param_count(),
+            &self.device,
+            (prepared.train_idx.len(), prepared.val_idx.len()),
+            prepared.classes(),
+            "app",
+        );
+        let (record, model) = match summary {
+            Some(s) => (RunRecord::finished(config, s), Some((&s.net, &s.meta))),
+            None => {
+                let secs = started.elapsed().as_secs_f64();
+                (RunRecord::stopped(config, self.epochs.clone(), secs), None)
+            }
+        };
+        runs::record(dir, record, model).map_err(|e| format!("the run was not kept: {e}"))
+    }
 }
 
 /// The predicted class of each image in `indices` (eval mode); `None` when cancelled.

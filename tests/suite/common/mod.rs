@@ -45,3 +45,12 @@ pub fn shared(rel: &str) -> std::path::PathBuf {
         .find(|p| p.exists())
         .unwrap_or_else(|| root.join("..").join("shared").join(rel))
 }
+
+/// A state folder for the whole test binary (a temporary folder, made once): a `train`
+/// run by a test keeps its run there (`CNN_TUTOR_STATE_DIR`), never in the developer's own
+/// state folder. Tests that read the runs back make a folder of their own.
+pub fn scratch_state() -> &'static std::path::Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("a temporary state folder"))
+        .path()
+}

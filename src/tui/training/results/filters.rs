@@ -212,13 +212,17 @@ fn feature_maps(net: &Net, chw: &[u8]) -> Vec<Panel> {
             .iter()
             .fold((f32::MAX, f32::MIN), |(l, h), &v| (l.min(v), h.max(v)));
         let span = (hi - lo).max(1e-6);
-        // shrink to 32x32 so drawing stays cheap
-        let s = 32;
-        let k = side / s;
+        // shrink to 32x32 so drawing stays cheap (a strided or unpadded first
+        // convolution's maps are smaller than the picture: sampled from their own size)
+        let (ph, pw) = (plane.shape()[0], plane.shape()[1]);
+        let s = 32.min(ph).min(pw);
+        if s == 0 {
+            continue;
+        }
         let mut rgb = Vec::with_capacity(s * s * 3);
         for y in 0..s {
             for xx in 0..s {
-                let v = plane[[y * k, xx * k]];
+                let v = plane[[y * ph / s, xx * pw / s]];
                 let g = (255.0 * (v - lo) / span) as u8;
                 rgb.extend([g, g, g]);
             }

@@ -100,6 +100,9 @@ pub struct Results {
     pub eval_note: Option<String>,
     /// The why view's method, class and sanity check (the predict and evaluation tabs').
     pub why: crate::tui::why_view::WhyChoice,
+    /// The id of the kept run these results are (see [`crate::train::runs`]): saving the
+    /// model notes where in its record.
+    pub run_id: Option<String>,
 }
 
 impl Results {
@@ -124,6 +127,7 @@ impl Results {
             net: summary.net,
             classes: summary.classes,
             meta,
+            run_id: run.kept.clone(),
             reports: run.reports,
             epochs: run.epochs,
             elapsed_ms: run.elapsed_ms,
@@ -144,6 +148,7 @@ impl Results {
         // the loss history the file records (none in older files)
         let reports = crate::train::history_from_meta(&meta.settings);
         Results {
+            run_id: None,
             tab: ResultsTab::Predict,
             classes: meta.classes.clone(),
             net,
