@@ -590,6 +590,42 @@ fn never_came(roster: &Roster, records: &[Record]) -> String {
     )
 }
 
+/// The folder of a student's runs kept (the lab's runs, `TrainPrefs::runs_dir`).
+pub fn student_runs_dir(state_dir: &Path, name: &str) -> PathBuf {
+    state_dir.join("students").join(format!("{name}-runs"))
+}
+
+/// The report's section on the lab: per student, the runs kept, the best validation
+/// accuracy among them and that run's network (in short) and settings.
+fn runs_section(state_dir: &Path, records: &[Record]) -> String {
+    let mut rows = Vec::new();
+    for r in records {
+        let (runs, _) = crate::train::runs::load_all(&student_runs_dir(state_dir, &r.name));
+        let best = runs
+            .iter()
+            .max_by(|a, b| a.best_accuracy().total_cmp(&b.best_accuracy()));
+        let Some(best) = best else { continue };
+        let c = &best.config;
+        rows.push(format!(
+            "| {} | {} | {:.1}% | {} | {} epochs, lr {}, {} |\n",
+            md_cell(&r.name),
+            runs.len(),
+            best.best_accuracy() * 100.0,
+            md_cell(&crate::train::runs::arch_short(&c.arch)),
+            c.epochs,
+            c.lr,
+            c.optimizer
+        ));
+    }
+    if rows.is_empty() {
+        return "\nNo runs kept in the lab.\n".into();
+    }
+    format!(
+        "\n## The lab: runs kept\n\n| name | runs | best validation accuracy | its network | its settings |\n|---|---:|---:|---|---|\n{}",
+        rows.concat()
+    )
+}
+
 /// What the gradebook is made from, besides the records: its conventions, the roster and
 /// the class's lessons.
 #[derive(Debug, Clone, Copy)]
@@ -623,6 +659,7 @@ pub fn write_report(
     if let Some(roster) = book.roster {
         md_text.push_str(&never_came(roster, records));
     }
+    md_text.push_str(&runs_section(state_dir, records));
     crate::fsutil::write_atomic(&md, md_text.as_bytes())?;
     let grades = |format| {
         super::gradebook::gradebook_csv(format, book.roster, book.lessons, records).into_bytes()
@@ -726,5 +763,51 @@ mod tests {
         }
         assert_eq!(a.member.take_commands().len(), 64);
         assert!(!class.tell(99, Command::StopTraining));
+    }
+
+    /// The report's lab section lists each student's runs kept (their own folder), with
+    /// the best run's accuracy and network; a student with none is left out.
+    #[test]
+    fn the_report_lists_each_students_runs_kept() {
+        use crate::train::runs::{record as keep, RunConfig, RunRecord};
+        use crate::train::{EpochReport, TrainConfig};
+        let tmp = tempfile::tempdir().unwrap();
+        let config = TrainConfig {
+            arch: crate::nn::arch::Arch::parse(crate::nn::presets::PRESETS[1].text).unwrap(),
+            epochs: 2,
+            ..TrainConfig::default()
+        };
+        let classes = vec!["a".to_string(), "b".to_string()];
+        let epoch = |e: usize, acc: f64| EpochReport {
+            epoch: e,
+            train_loss: 1.0,
+            val_loss: 1.0,
+            val_accuracy: acc,
+            val_correct: 1,
+            val_size: 2,
+            train_images_per_second: 1.0,
+            seconds: 1.0,
+        };
+        let dir = student_runs_dir(tmp.path(), "ana");
+        for acc in [0.5, 0.75] {
+            let rc = RunConfig::of(&config, 10, "cpu", (4, 2), &classes, "app");
+            let r = RunRecord::stopped(rc, vec![epoch(1, 0.25), epoch(2, acc)], 1.0);
+            keep(&dir, r, None).unwrap();
+        }
+        let book = GradebookSpec {
+            format: GradebookFormat::Plain,
+            roster: None,
+            lessons: &[],
+        };
+        let (_, md) =
+            write_report(tmp.path(), &[record("ana", 3), record("bo", 2)], &book).unwrap();
+        let text = std::fs::read_to_string(md).unwrap();
+        assert!(text.contains("## The lab: runs kept"), "{text}");
+        assert!(
+            text.contains("| ana | 2 | 75.0% | smaller | 2 epochs, lr 0.001, adam |"),
+            "{text}"
+        );
+        let lab = text.split("## The lab").nth(1).unwrap();
+        assert!(!lab.contains("| bo | "), "{lab}");
     }
 }

@@ -196,12 +196,7 @@ fn classroom_prefs(shared: &Shared, saved_as: &str) -> TrainPrefs {
         restricted: true,
         cache_mb: config.cache_mb,
         // each student's runs under their own name, beside their model
-        runs_dir: Some(
-            config
-                .state_dir
-                .join("students")
-                .join(format!("{saved_as}-runs")),
-        ),
+        runs_dir: Some(super::class::student_runs_dir(&config.state_dir, saved_as)),
         ..TrainPrefs::default()
     }
 }

@@ -273,7 +273,7 @@ impl LessonKind for Experiment {
             ));
             text.push(
                 "Press s to run it now, or Enter to open the lab with it (the first run is \
-                 kept in the Runs list)."
+                 kept: R lists the runs)."
                     .into(),
             );
             frames.push(step(
