@@ -477,16 +477,7 @@ fn notes(theme: &Theme, st: &TrainingState, form: &SettingsForm, area: Rect) -> 
         lines.push(Line::raw(format!("cuda: {why}")));
     }
     let arch = s.arch();
-    let total = if arch.is_course() {
-        "The seed trains 5 epochs of batches of 50 with Adam at lr 0.001; each epoch ends \
-         with a pass over the validation images."
-            .to_string()
-    } else {
-        format!(
-            "The seed trains the course's net; this run trains {} ({arch}).",
-            s.network_name()
-        )
-    };
+    let total = run_sentence(s, &arch);
     lines.push(Line::raw(total));
     lines.push(Line::raw(param_line(&arch, st.data.classes.len().max(1))));
     if let Ok(plan) = network_plan(st) {
@@ -503,6 +494,48 @@ fn notes(theme: &Theme, st: &TrainingState, form: &SettingsForm, area: Rect) -> 
         )));
     }
     lines
+}
+
+/// What the run trains, in a sentence, beside the seed's when they differ.
+fn run_sentence(s: &TrainSettings, arch: &Arch) -> String {
+    const SEED: &str = "5 epochs of batches of 50 with Adam at lr 0.001";
+    let d = TrainSettings::default();
+    let optimizer = if s.sgd {
+        format!("SGD (momentum {})", s.momentum)
+    } else {
+        "Adam".to_string()
+    };
+    let mut run = format!(
+        "{} epochs of batches of {} with {optimizer} at lr {}",
+        s.epochs, s.batch_size, s.lr
+    );
+    if s.weight_decay != d.weight_decay {
+        run.push_str(&format!(", weight decay {}", s.weight_decay));
+    }
+    if s.augment {
+        run.push_str(", the images flipped, mirrored and skewed at random");
+    }
+    if s.train_share < 1.0 {
+        run.push_str(&format!(
+            ", on {:.0}% of the training images",
+            s.train_share * 100.0
+        ));
+    }
+    let same_settings = run == SEED;
+    match (arch.is_course(), same_settings) {
+        (true, true) => format!(
+            "The seed trains {SEED}; each epoch ends with a pass over the validation images."
+        ),
+        (true, false) => format!("This run trains {run}; the seed trains {SEED}."),
+        (false, true) => format!(
+            "This run trains {} ({arch}) with the seed's settings ({SEED}).",
+            s.network_name()
+        ),
+        (false, false) => format!(
+            "This run trains {} ({arch}): {run}; the seed trains the course's net, {SEED}.",
+            s.network_name()
+        ),
+    }
 }
 
 /// Seconds per epoch of the chosen network on this data, when it has been timed.

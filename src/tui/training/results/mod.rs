@@ -331,6 +331,8 @@ pub(crate) fn render(theme: &Theme, r: &Results, area: Rect, buf: &mut Buffer) {
         spans.push(Span::styled(label, style));
         spans.push(Span::raw(" "));
     }
+    // the runs kept are a key away (a view of their own, not a tab of this run)
+    spans.push(Span::raw(" R Runs  "));
     if let Some(last) = r.reports.last() {
         let mut s = format!(" accuracy {:.1}%", Dec::of(100.0 * last.val_accuracy));
         if area.width >= 100 {
