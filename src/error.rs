@@ -26,6 +26,10 @@ pub enum Error {
     /// The requested device is not available (no GPU, no driver).
     #[error("{0}")]
     Device(String),
+    /// Stopped by the user (Ctrl-C): exit code 130, as a shell reports an interrupted
+    /// command.
+    #[error("{0}")]
+    Interrupted(String),
     /// The terminal cannot show the app (too small, not a terminal).
     #[error("{0}")]
     Terminal(String),
@@ -148,10 +152,12 @@ impl Error {
         matches!(self, Error::Device(_) | Error::Driver { .. })
     }
 
-    /// The process exit code for this error: 2 for usage and device errors, 1 otherwise.
+    /// The process exit code for this error: 2 for usage and device errors, 130 for a
+    /// stop by Ctrl-C, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) | Error::Device(_) | Error::Driver { .. } => 2,
+            Error::Interrupted(_) => 130,
             _ => 1,
         }
     }

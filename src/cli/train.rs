@@ -40,7 +40,13 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         memory_limit_mb: args.memory_limit_mb,
     };
     // settings, device, then the data (made when it is the default folder), one step
-    let cancel = AtomicBool::new(false);
+    // Ctrl-C stops the run at the next batch; whole epochs done are kept as a run
+    let cancel = std::sync::Arc::new(AtomicBool::new(false));
+    #[cfg(unix)]
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // without the handler Ctrl-C ends the process at once, as before
+        let _ = signal_hook::flag::register(sig, std::sync::Arc::clone(&cancel));
+    }
     let data = DataOptions {
         cache_mb: args.cache_mb,
         make_default: true,
@@ -58,6 +64,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let _lock = crate::fsutil::lock_output(&args.out)?;
 
     let mut progress = Progress {
+        epochs: Vec::new(),
         settings: settings_json(&prepared.config),
         json: args.json,
         bar_on: !args.json && std::io::stderr().is_terminal(),
@@ -67,11 +74,15 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         batches: 0,
         device: String::new(),
     };
+    let start = std::time::Instant::now();
     let outcome = train::run(&prepared, backend.as_mut(), &cancel, &mut |e| {
         progress.show(e)
     })?;
-    let Outcome::Finished(summary) = outcome else {
-        return Ok(());
+    let summary = match outcome {
+        Outcome::Finished(summary) => summary,
+        Outcome::Cancelled { epochs_done } => {
+            return Err(stopped(&prepared, &progress, epochs_done, start.elapsed()));
+        }
     };
     let run_id = record_run(&prepared, &summary, &progress.device);
     finished(&summary, args.json, &progress.settings, run_id.as_deref());
@@ -111,7 +122,41 @@ fn record_run(
 
 /// What `train` shows while it runs: a progress bar on a terminal, the seed's lines when
 /// piped, one JSON line per epoch with `--json`.
+/// A run stopped by Ctrl-C: its whole epochs kept as a stopped run (no model is saved),
+/// and the error that says so (exit code 130).
+fn stopped(
+    prepared: &train::Prepared,
+    progress: &Progress,
+    epochs_done: usize,
+    took: std::time::Duration,
+) -> crate::Error {
+    use train::runs::{RunConfig, RunRecord};
+    let of = prepared.config.epochs;
+    let mut msg = format!("stopped after {epochs_done} of {of} epoch(s); no model was saved");
+    if epochs_done == 0 || progress.epochs.is_empty() {
+        return crate::Error::Interrupted(msg);
+    }
+    let kept = super::runs::runs_dir().and_then(|dir| {
+        let config = RunConfig::of(
+            &prepared.config,
+            prepared.plan.param_count(),
+            &progress.device,
+            (prepared.train_idx.len(), prepared.val_idx.len()),
+            &prepared.dataset.classes,
+            "train",
+        );
+        let record = RunRecord::stopped(config, progress.epochs.clone(), took.as_secs_f64());
+        train::runs::record(&dir, record, None).ok()
+    });
+    if let Some(id) = kept {
+        msg.push_str(&format!("; its epochs are kept as run {id}"));
+    }
+    crate::Error::Interrupted(msg)
+}
+
 struct Progress {
+    /// Every epoch's figures so far (kept if the run is stopped).
+    epochs: Vec<train::EpochReport>,
     /// The run's settings, for the JSON start line.
     settings: serde_json::Value,
     json: bool,
@@ -204,6 +249,7 @@ impl Progress {
                 }
             }
             TrainEvent::Epoch(r) => {
+                self.epochs.push(r.clone());
                 if let Some(b) = self.bar.take() {
                     b.finish_and_clear();
                 }

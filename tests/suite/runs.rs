@@ -464,3 +464,56 @@ fn the_filters_of_a_strided_first_convolution_are_drawn() {
     assert_eq!(f.filters, 16);
     assert_eq!(f.maps.len(), 1 + 16, "the picture and one map per filter");
 }
+
+/// `cnn-tutor train` stopped by Ctrl-C (SIGINT) after a whole epoch: exit code 130, a
+/// line saying so, and its epochs kept as a stopped run without a model.
+#[cfg(unix)]
+#[test]
+fn a_headless_run_stopped_by_ctrl_c_is_kept_as_stopped() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state");
+    let data = tmp.path().join("data");
+    cnn_tutor::data::generate(&data, 6, 7).unwrap();
+    let mut child = bin(&state)
+        .args(["train", "--json", "--epochs", "1000", "--batch-size", "6"])
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(tmp.path().join("m.safetensors"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    // wait for the first whole epoch, then interrupt as a terminal's Ctrl-C does
+    let mut epochs = 0;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line.contains("\"val_loss\"") {
+            epochs += 1;
+            break;
+        }
+    }
+    assert_eq!(epochs, 1, "no epoch line");
+    let pid = child.id().to_string();
+    let killed = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("stopped after") && err.contains("kept as run"),
+        "{err}"
+    );
+    let o = bin(&state).args(["runs", "--json"]).output().unwrap();
+    let runs: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let runs = runs.as_array().unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0]["stopped"], true, "{}", runs[0]);
+    let kept = runs[0]["epochs"].as_array().unwrap().len();
+    assert!((1..1000).contains(&kept), "{kept}");
+    assert!(!tmp.path().join("m.safetensors").exists());
+}
