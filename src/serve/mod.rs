@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use russh::keys::{HashAlg, PublicKey};
 
 use crate::lesson::Lesson;
-use crate::tui::console::{ClassView, ConsoleEffect, Limits, Mirror};
+use crate::tui::console::{ClassView, ConsoleEffect, Limits, Mirror, Place};
 use crate::tui::training::TrainQueue;
 use crate::{Error, Result};
 use gradebook::{GradebookFormat, LessonInfo};
@@ -430,6 +430,11 @@ impl Server {
         }
         std::thread::sleep(Duration::from_millis(100));
         let report = shared.write_class_report();
+        let came = shared.class.records().len();
+        eprintln!(
+            "class ended {} (UTC): {came} student(s) came",
+            humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+        );
         match &report {
             Ok((csv, md)) => eprintln!(
                 "class report: {} and {} (the gradebook beside them)",
@@ -553,13 +558,23 @@ impl Shared {
                 let Some((lesson, step)) = at else {
                     return Some("the teacher has no lesson open".into());
                 };
+                // a student on the training screen or in the inspector stays there (the
+                // app moves only lessons and the menu): count those who move
+                let rows = self.class.rows();
+                let stay = rows
+                    .iter()
+                    .filter(|r| matches!(r.place, Place::Training | Place::Inspector))
+                    .count();
                 let n = self.class.tell_all(&Command::Show(lesson, step));
-                eprintln!(
-                    "console: brought {n} student(s) to lesson {} step {}",
-                    lesson + 1,
-                    step + 1
-                );
-                Some(format!("brought {n} student(s) to your lesson and step"))
+                let moved = n.saturating_sub(stay);
+                let mut line = format!("brought {moved} student(s) to your lesson and step");
+                if stay > 0 {
+                    line.push_str(&format!(
+                        "; {stay} on the training screen or in the inspector stay there"
+                    ));
+                }
+                eprintln!("console: lesson {} step {}: {line}", lesson + 1, step + 1);
+                Some(line)
             }
             ConsoleEffect::Lock(on) => {
                 self.class.set_locked(*on);
@@ -596,9 +611,24 @@ impl Shared {
                 Some(format!("ending {n} session(s) of {what}"))
             }
             ConsoleEffect::StopTrainings => {
-                let n = self.class.tell_all(&Command::StopTraining);
-                eprintln!("console: stopping every training ({n} session(s) told)");
-                Some(format!("every training stops ({n} session(s) told)"))
+                // only sessions with a run going or waiting in the queue have one to stop
+                let ids: Vec<u64> = self
+                    .class
+                    .rows()
+                    .iter()
+                    .filter(|r| r.training.is_active())
+                    .map(|r| r.id)
+                    .collect();
+                let n = ids
+                    .iter()
+                    .filter(|id| self.class.tell(**id, Command::StopTraining))
+                    .count();
+                eprintln!("console: stopping every training ({n} running or queued)");
+                Some(if n == 0 {
+                    "no training is running or queued".to_string()
+                } else {
+                    format!("stopping {n} training(s), running or queued")
+                })
             }
             ConsoleEffect::Report => Some(match self.write_class_report() {
                 Ok((csv, md)) => format!(

@@ -144,6 +144,10 @@ async fn bring_here_and_locked_following() {
     t.until_text("teacher teach at ReLU 3/").await;
     t.keys(b"b").await;
     t.until_text("brought 1 student(s)").await;
+    // nobody is training: stopping every training says so, it does not count sessions
+    t.keys(b"x").await;
+    t.keys(b"y").await;
+    t.until_text("no training is running or queued").await;
     let screen = kim.until_text("step 3/").await;
     assert!(screen.contains("2. ReLU"), "{screen}");
     assert!(

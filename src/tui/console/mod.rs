@@ -58,6 +58,14 @@ pub enum TrainingStatus {
 }
 
 impl TrainingStatus {
+    /// A run going or waiting in the queue (something the teacher can stop).
+    pub fn is_active(&self) -> bool {
+        matches!(
+            self,
+            TrainingStatus::Queued(_) | TrainingStatus::Epoch { .. }
+        )
+    }
+
     /// The column text: `-`, `settings`, `queued 2`, `epoch 3/10`, `done 87.5%` ...
     pub fn label(&self) -> String {
         match *self {

@@ -169,6 +169,10 @@ pub fn run(prefs: &TrainPrefs, effect: Effect) -> Done {
                         // best effort: the model is saved whether or not the note is
                         let _ = crate::train::runs::note_saved(dir, &id, &path);
                     }
+                    if prefs.restricted {
+                        // a classroom session: the server's log (its stderr) keeps the save
+                        eprintln!("saved a model: {}", crate::text::path(&path));
+                    }
                     Done::Saved(path)
                 }
                 Err(e) => Done::NotSaved(e.to_string()),
