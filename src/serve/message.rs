@@ -43,24 +43,42 @@ pub(super) fn overlay(
         }
         return;
     }
-    let mut line = String::new();
+    // the lock on a line of its own, then the message wrapped over as many lines as it
+    // needs (at most a third of the screen, the last cut with an ellipsis)
+    let mut lines: Vec<String> = Vec::new();
     if locked {
-        line.push_str(" following the teacher (locked for a demo) ");
+        lines.push(" following the teacher (locked for a demo) ".to_string());
     }
     if let Some(m) = message {
-        line.push_str(&format!(
-            " message from the teacher: {} (Enter dismisses) ",
+        let text = format!(
+            "message from the teacher: {} (Enter dismisses)",
             theme.text(&escaped(m))
-        ));
+        );
+        lines.extend(
+            crate::tui::wrap(&text, w.saturating_sub(2).max(1))
+                .into_iter()
+                .map(|l| format!(" {l} ")),
+        );
     }
-    if line.is_empty() {
+    if lines.is_empty() {
         return;
     }
-    let line = crate::tui::truncate(&line, w, ellipsis);
-    let row = Rect::new(area.x, area.y, area.width, 1);
-    buf.set_style(row, theme.selected());
-    for x in row.left()..row.right() {
-        buf[(x, row.y)].set_symbol(" ");
+    let most = usize::from(area.height / 3).max(1);
+    if lines.len() > most {
+        lines.truncate(most);
+        if let Some(last) = lines.last_mut() {
+            let cut = crate::tui::truncate(last, w.saturating_sub(1), ellipsis);
+            *last = format!("{cut}{ellipsis}");
+        }
     }
-    buf.set_stringn(area.x, area.y, line, w, theme.selected());
+    for (i, line) in lines.iter().enumerate() {
+        let y = area.y + u16::try_from(i).unwrap_or(0);
+        let row = Rect::new(area.x, y, area.width, 1);
+        buf.set_style(row, theme.selected());
+        for x in row.left()..row.right() {
+            buf[(x, y)].set_symbol(" ");
+        }
+        let line = crate::tui::truncate(line, w, ellipsis);
+        buf.set_stringn(area.x, y, line, w, theme.selected());
+    }
 }

@@ -208,6 +208,33 @@ async fn a_message_reaches_both_screens_until_dismissed() {
     kim.until_gone("message from the teacher").await;
 }
 
+/// A message longer than the screen is wide wraps onto more lines instead of being cut,
+/// also under the locked-following line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_message_wraps_on_the_students_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(class_config(dir.path()));
+    let (_ht, mut t) = teacher(server.addr(), 100, 30).await;
+    let (_ha, mut ada) = student(server.addr(), "ada").await;
+    t.until_text("ada").await;
+    t.keys(b"l").await;
+    ada.until_text("following the teacher (locked for a demo)")
+        .await;
+    let long = "open lesson 3 and try a 2x2 pool with stride 1, then tell me what changed in the feature map and why it got smaller";
+    let mut keys = b"m".to_vec();
+    keys.extend_from_slice(long.as_bytes());
+    keys.push(b'\r');
+    t.keys(&keys).await;
+    t.until_text("message sent").await;
+    // the message's end is on the student's 100-column screen, under the lock line
+    let screen = ada.until_text("why it got smaller (Enter dismisses)").await;
+    assert!(screen.contains("following the teacher (locked"), "{screen}");
+    assert!(
+        screen.contains("message from the teacher: open lesson 3"),
+        "{screen}"
+    );
+}
+
 /// Ending one student's session: they get their terminal back with the teacher's line;
 /// the other carries on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
