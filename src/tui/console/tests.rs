@@ -399,3 +399,28 @@ fn with_a_roster_the_absent_are_listed_and_the_selection_stays_shown() {
     c.class.absent = None;
     assert!(!draw(&c, 80, 24).contains("absent"));
 }
+
+/// Thirty students: at 80x24 and 130x40 every column head shows whole ("online"
+/// included) and the "rows a-b of n" label sits after them, covering none.
+#[test]
+fn thirty_students_keep_every_column_head() {
+    let mut view = class();
+    view.students = (1..=30)
+        .map(|i| row(i, &format!("sam-{i}"), lesson(2, "3. Convolution", 3)))
+        .collect();
+    let mut c = Console::new();
+    c.update(view);
+    for (w, h) in [(80, 24), (130, 40)] {
+        let text = draw(&c, w, h);
+        let head = text
+            .lines()
+            .find(|l| l.contains("lesson, step"))
+            .unwrap_or_else(|| panic!("{w}x{h}: no header\n{text}"));
+        for col in ["name", "turn", "training", "idle", "online"] {
+            assert!(head.contains(col), "{w}x{h}: {col} in {head:?}\n{text}");
+        }
+        // the list scrolls at 80x24 (all thirty fit at 130x40)
+        assert_eq!(head.contains("rows 1-"), h == 24, "{w}x{h}: {head:?}");
+        assert!(text.contains("sam-1 "), "{text}");
+    }
+}

@@ -166,12 +166,29 @@ fn render_rows(console: &Console, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let sym = theme.symbols();
     // columns
     let w = usize::from(area.width);
-    let fixed = 4 + 8 + 13 + 6 + 6;
-    let mut name_w = ((w.saturating_sub(fixed)) / 3).clamp(8, 24);
+    let fixed = 4 + 8 + 13 + 6 + 7;
+    let head_y = 3 + u16::from(console.class.absent.is_some());
+    let list_top = head_y + 1;
+    let list_h = area.height.saturating_sub(list_top + BOTTOM_ROWS);
+    let order = console.order();
+    let shown = usize::from(list_h);
+    let start = console.scroll.min(order.len().saturating_sub(shown.max(1)));
+    // when the list scrolls, "rows a-b of n" sits at the header's end: the lesson column
+    // gives it room, so no column head is covered
+    let more = (order.len() > shown && shown > 0).then(|| {
+        format!(
+            " rows {}-{} of {} ",
+            start + 1,
+            (start + shown).min(order.len()),
+            order.len()
+        )
+    });
+    let more_w = more.as_deref().map_or(0, width);
+    let mut name_w = ((w.saturating_sub(fixed + more_w)) / 3).clamp(8, 24);
     if console.show_addr {
         name_w = (name_w + 22).min(w.saturating_sub(fixed + 10));
     }
-    let lesson_w = w.saturating_sub(fixed + name_w + 2);
+    let lesson_w = w.saturating_sub(fixed + name_w + 2 + more_w).max(8);
     let cell = |s: &str, cw: usize| -> String {
         let t = truncate(s, cw, sym.ellipsis);
         let pad = cw.saturating_sub(width(&t));
@@ -191,14 +208,10 @@ fn render_rows(console: &Console, theme: &Theme, area: Rect, buf: &mut Buffer) {
         cell("turn", 7),
         cell("training", 12),
         cell("idle", 5),
-        cell("online", 5),
+        cell("online", 6),
     );
-    let head_y = 3 + u16::from(console.class.absent.is_some());
     put(buf, line_at(area, head_y), &header, theme.heading(), theme);
 
-    let list_top = head_y + 1;
-    let list_h = area.height.saturating_sub(list_top + BOTTOM_ROWS);
-    let order = console.order();
     if order.is_empty() {
         put(
             buf,
@@ -208,8 +221,6 @@ fn render_rows(console: &Console, theme: &Theme, area: Rect, buf: &mut Buffer) {
             theme,
         );
     }
-    let shown = usize::from(list_h);
-    let start = console.scroll.min(order.len().saturating_sub(shown.max(1)));
     for (i, row) in order.iter().skip(start).take(shown).enumerate() {
         let y = list_top + u16::try_from(i).unwrap_or(0);
         let selected = console.selected == Some(row.id);
@@ -226,13 +237,7 @@ fn render_rows(console: &Console, theme: &Theme, area: Rect, buf: &mut Buffer) {
         };
         put(buf, line_at(area, y), &line, style, theme);
     }
-    if order.len() > shown && shown > 0 {
-        let more = format!(
-            " rows {}-{} of {} ",
-            start + 1,
-            (start + shown).min(order.len()),
-            order.len()
-        );
+    if let Some(more) = more {
         let mw = u16::try_from(width(&more)).unwrap_or(0);
         if mw < area.width {
             buf.set_stringn(
@@ -320,7 +325,7 @@ fn row_text(
         cell(&turn, 7),
         cell(&row.training.label(), 12),
         cell(&short_duration(row.idle), 5),
-        cell(&short_duration(row.connected), 5),
+        cell(&short_duration(row.connected), 6),
     )
 }
 
