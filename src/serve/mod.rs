@@ -576,6 +576,28 @@ impl Shared {
                 eprintln!("console: lesson {} step {}: {line}", lesson + 1, step + 1);
                 Some(line)
             }
+            ConsoleEffect::BringOne(id) => {
+                let at = *self.teacher_at.lock().unwrap_or_else(|e| e.into_inner());
+                let Some((lesson, step)) = at else {
+                    return Some("the teacher has no lesson open".into());
+                };
+                if !self.class.tell(*id, Command::Show(lesson, step)) {
+                    return Some("that student has already left".into());
+                }
+                eprintln!(
+                    "console: brought session #{id} to lesson {} step {}",
+                    lesson + 1,
+                    step + 1
+                );
+                None
+            }
+            ConsoleEffect::StopOne(id) => {
+                if !self.class.tell(*id, Command::StopTraining) {
+                    return Some("that student has already left".into());
+                }
+                eprintln!("console: stopping the training of session #{id}");
+                None
+            }
             ConsoleEffect::Lock(on) => {
                 self.class.set_locked(*on);
                 eprintln!(

@@ -29,6 +29,10 @@ pub enum ConsoleAction {
     Addresses,
     /// Bring everyone to the teacher's lesson and step.
     BringHere,
+    /// Bring the selected student to the teacher's lesson and step.
+    BringOne,
+    /// Stop the selected student's training (running or queued).
+    StopOne,
     /// Lock or unlock following.
     Lock,
     /// Type a message for every student.
@@ -130,6 +134,18 @@ pub const CONSOLE: &[B] = &[
         .help(
             LEAD,
             Label::new(&[Char('b')], "bring everyone to your step"),
+        ),
+    B::new(&[Char('B')], ConsoleAction::BringOne)
+        .when(has_student)
+        .help(
+            LEAD,
+            Label::new(&[Char('B')], "bring the selected student to your step"),
+        ),
+    B::new(&[Char('X')], ConsoleAction::StopOne)
+        .when(has_student)
+        .help(
+            LEAD,
+            Label::new(&[Char('X')], "stop the selected student's training"),
         ),
     B::new(&[Char('l')], ConsoleAction::Lock)
         .when(unlocked)

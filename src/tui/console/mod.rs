@@ -289,6 +289,10 @@ pub enum Prompt {
 pub enum ConsoleEffect {
     /// Show the teacher's lesson and step on every student's screen now.
     BringHere,
+    /// Show the teacher's lesson and step on this session's screen now.
+    BringOne(u64),
+    /// Stop this session's training (running or queued).
+    StopOne(u64),
     /// Lock (`true`) or unlock following the teacher.
     Lock(bool),
     /// Show this line on every student's screen until they dismiss it (`None` clears it).
@@ -558,6 +562,34 @@ impl Console {
                     } else {
                         "the teacher has no lesson open".into()
                     });
+                }
+            }
+            A::BringOne | A::StopOne => {
+                let Some(r) = self.selected_row() else {
+                    return effects;
+                };
+                let (id, name) = (r.id, crate::text::escaped(&r.name).into_owned());
+                if action == A::StopOne {
+                    if r.training.is_active() {
+                        self.notice = Some(format!("stopping {name}'s training"));
+                        effects.push(ConsoleEffect::StopOne(id));
+                    } else {
+                        self.notice = Some(format!("{name} has no training running or queued"));
+                    }
+                } else if self.class.teacher_at.is_none() {
+                    self.notice = Some("open a lesson first (Tab: your lessons)".into());
+                } else if matches!(r.place, Place::Training | Place::Inspector) {
+                    self.notice = Some(format!(
+                        "{name} is on the {} and stays there",
+                        if r.place == Place::Training {
+                            "training screen"
+                        } else {
+                            "inspector"
+                        }
+                    ));
+                } else {
+                    self.notice = Some(format!("bringing {name} to your lesson and step"));
+                    effects.push(ConsoleEffect::BringOne(id));
                 }
             }
             A::Lock => {

@@ -424,3 +424,26 @@ fn thirty_students_keep_every_column_head() {
         assert!(text.contains("sam-1 "), "{text}");
     }
 }
+
+/// `B` brings only the selected student, `X` stops only their training; a student on the
+/// training screen stays, and one with no training is told so, with no effect.
+#[test]
+fn one_student_can_be_brought_or_have_their_training_stopped() {
+    let mut view = class();
+    view.students[1].place = Place::Training;
+    let mut c = Console::new();
+    c.update(view);
+    // sorted by name: ada (epoch 2/10, in a lesson), bo (queued), kim (training screen)
+    c.selected = Some(1);
+    assert_eq!(c.key(Key::char('B')), vec![ConsoleEffect::BringOne(1)]);
+    assert!(draw(&c, 100, 30).contains("bringing ada to your lesson and step"));
+    assert_eq!(c.key(Key::char('X')), vec![ConsoleEffect::StopOne(1)]);
+    c.selected = Some(3);
+    assert_eq!(c.key(Key::char('X')), vec![ConsoleEffect::StopOne(3)]);
+    c.selected = Some(2);
+    assert!(c.key(Key::char('B')).is_empty());
+    assert!(draw(&c, 100, 30).contains("kim is on the training screen and stays there"));
+    // kim's run is done: nothing to stop
+    assert!(c.key(Key::char('X')).is_empty());
+    assert!(draw(&c, 100, 30).contains("kim has no training running or queued"));
+}
