@@ -116,8 +116,15 @@ fn list(dir: &std::path::Path, json: bool) -> Result<()> {
 
 /// The list: one line per run, oldest first.
 pub fn list_text(records: &[RunRecord]) -> String {
+    // the network column as wide as its longest short name, so the columns stay aligned
+    let nw = records
+        .iter()
+        .map(|r| r.arch_short().chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(7);
     let mut t = format!(
-        "{:<18}  {:<16}  {:>9}  {:>6}  {:>8}  {:>10}  {:>8}  {:>7}\n",
+        "{:<18}  {:<nw$}  {:>9}  {:>6}  {:>8}  {:>10}  {:>8}  {:>7}\n",
         "ID", "NETWORK", "PARAMS", "EPOCHS", "BEST ACC", "TRAIN LOSS", "VAL LOSS", "SECONDS"
     );
     for r in records {
@@ -128,7 +135,7 @@ pub fn list_text(records: &[RunRecord]) -> String {
             r.epochs.len().to_string()
         };
         t.push_str(&format!(
-            "{:<18}  {:<16}  {:>9}  {:>6}  {:>7.1}%  {:>10.4}  {:>8.4}  {:>7.1}\n",
+            "{:<18}  {:<nw$}  {:>9}  {:>6}  {:>7.1}%  {:>10.4}  {:>8.4}  {:>7.1}\n",
             r.id,
             r.arch_short(),
             r.config.params,
