@@ -242,6 +242,15 @@ impl Tiered for Wgrad<'_> {
     type Out = ();
     #[inline(always)]
     fn run<V: Lanes>(mut self) {
+        // with 32 registers, the taps of a kernel row share each output-gradient vector
+        if V::WIDE {
+            match self.k {
+                3 => return self.by_row::<V, 3, 6>(),
+                5 => return self.by_row::<V, 5, 4>(),
+                7 => return self.by_row::<V, 7, 3>(),
+                _ => {}
+            }
+        }
         let mut co = 0;
         if V::WIDE {
             while co + 8 <= self.cout {
@@ -294,6 +303,63 @@ impl Wgrad<'_> {
                         }
                         for (j, a) in acc.iter().enumerate() {
                             self.dw[((co0 + j) * cin + ci) * kk + ky * k + kx] += a.sum();
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Wgrad<'_> {
+    /// [`Wgrad::block`] for a `K`x`K` kernel, `NB` output channels at a time: the `K`
+    /// taps of a kernel row are summed together (`K` x `NB` sums in registers), so each
+    /// output-gradient vector loaded serves all of them.
+    #[inline(always)]
+    fn by_row<V: Lanes, const K: usize, const NB: usize>(&mut self) {
+        let mut co = 0;
+        while co + NB <= self.cout {
+            self.row_block::<V, K, NB>(co);
+            co += NB;
+        }
+        while co < self.cout {
+            self.row_block::<V, K, 1>(co);
+            co += 1;
+        }
+    }
+
+    #[inline(always)]
+    fn row_block<V: Lanes, const K: usize, const NB: usize>(&mut self, co0: usize) {
+        let (cin, oh, owp) = (self.cin, self.oh, self.owp);
+        let dplane = oh * owp;
+        let d = &self.dp[co0 * dplane..][..NB * dplane];
+        let band = (6144 / (NB * owp)).clamp(1, oh);
+        for oy0 in (0..oh).step_by(band) {
+            let rows = oy0..(oy0 + band).min(oh);
+            for ci in 0..cin {
+                for ky in 0..K {
+                    let mut acc = [[V::splat(0.0); NB]; K];
+                    for oy in rows.clone() {
+                        let row = &self.xp[(ci * self.hp + oy + ky) * self.wp..][..owp + K - 1];
+                        let drow: [&[f32]; NB] =
+                            std::array::from_fn(|j| &d[j * dplane + oy * owp..][..owp]);
+                        for c in (0..owp).step_by(L) {
+                            // SAFETY: c + L <= owp, the length of every `drow[j]`
+                            let dv: [V; NB] = std::array::from_fn(|j| unsafe {
+                                V::load_ptr(drow[j].as_ptr().add(c))
+                            });
+                            for (kx, ak) in acc.iter_mut().enumerate() {
+                                // SAFETY: c + kx + L <= owp + K - 1, the length of `row`
+                                let xv = unsafe { V::load_ptr(row.as_ptr().add(c + kx)) };
+                                for (a, &dj) in ak.iter_mut().zip(&dv) {
+                                    *a = a.madd(dj, xv);
+                                }
+                            }
+                        }
+                    }
+                    for (kx, ak) in acc.iter().enumerate() {
+                        for (j, a) in ak.iter().enumerate() {
+                            self.dw[((co0 + j) * cin + ci) * K * K + ky * K + kx] += a.sum();
                         }
                     }
                 }
