@@ -4,6 +4,7 @@ pub mod adam;
 pub mod arch;
 pub mod checkpoint;
 pub mod direct;
+pub mod directk;
 pub mod dropout;
 pub mod kernels;
 pub mod layers;

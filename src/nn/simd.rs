@@ -69,3 +69,202 @@ fn on_avx512<R>(f: impl FnOnce() -> R) -> R {
 fn on_avx2<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
+
+/// Floats in one [`Lanes`] value.
+pub(crate) const LANES: usize = 16;
+
+/// 16 floats in vector registers: one AVX-512 register, two AVX2 ones, or an array (the
+/// baseline). Kernels written over `Lanes` get one of them from [`run_tiered`], the only
+/// place that chooses; the vector types are private here, so their instructions run only
+/// on a CPU that has them.
+pub(crate) trait Lanes: Copy {
+    /// 32 vector registers (AVX-512): a kernel may keep more sums in them.
+    const WIDE: bool;
+    fn splat(v: f32) -> Self;
+    /// The first 16 floats of `s`.
+    fn load(s: &[f32]) -> Self;
+    /// The 16 floats at `p`, unchecked.
+    ///
+    /// # Safety
+    /// `p..p+16` must be readable.
+    unsafe fn load_ptr(p: *const f32) -> Self;
+    /// `self + a * b`, fused where the tier has FMA.
+    fn madd(self, a: Self, b: Self) -> Self;
+    fn to_array(self) -> [f32; LANES];
+    /// The sum of the 16 floats.
+    fn sum(self) -> f32;
+}
+
+/// A kernel written once over [`Lanes`] and compiled per vector tier by [`run_tiered`]:
+/// its `run` is inlined into a function built with that tier's instructions.
+pub(crate) trait Tiered {
+    type Out;
+    fn run<V: Lanes>(self) -> Self::Out;
+}
+
+/// Run `k` compiled for the widest tier this CPU has.
+#[inline(always)]
+pub(crate) fn run_tiered<K: Tiered>(k: K) -> K::Out {
+    #[cfg(target_arch = "x86_64")]
+    match simd_level() {
+        // SAFETY: the CPU has these features (checked at run time by `simd_level`)
+        Simd::Avx512 => unsafe { tiered_avx512(k) },
+        // SAFETY: as above
+        Simd::Avx2 => unsafe { tiered_avx2(k) },
+        Simd::Baseline => k.run::<Scalar>(),
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    k.run::<Scalar>()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+fn tiered_avx512<K: Tiered>(k: K) -> K::Out {
+    k.run::<x86::V512>()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn tiered_avx2<K: Tiered>(k: K) -> K::Out {
+    k.run::<x86::V256x2>()
+}
+
+/// The baseline: plain arrays (the compiler uses SSE2 where it can).
+#[derive(Clone, Copy)]
+pub(crate) struct Scalar([f32; LANES]);
+
+impl Lanes for Scalar {
+    const WIDE: bool = false;
+    #[inline(always)]
+    fn splat(v: f32) -> Self {
+        Scalar([v; LANES])
+    }
+    #[inline(always)]
+    fn load(s: &[f32]) -> Self {
+        let mut a = [0.0; LANES];
+        a.copy_from_slice(&s[..LANES]);
+        Scalar(a)
+    }
+    #[inline(always)]
+    unsafe fn load_ptr(p: *const f32) -> Self {
+        // SAFETY: the caller's
+        Scalar(unsafe { p.cast::<[f32; LANES]>().read_unaligned() })
+    }
+    #[inline(always)]
+    fn madd(self, a: Self, b: Self) -> Self {
+        let mut r = self.0;
+        for ((r, a), b) in r.iter_mut().zip(a.0).zip(b.0) {
+            *r += a * b;
+        }
+        Scalar(r)
+    }
+    #[inline(always)]
+    fn to_array(self) -> [f32; LANES] {
+        self.0
+    }
+    #[inline(always)]
+    fn sum(self) -> f32 {
+        self.0.iter().sum()
+    }
+}
+
+/// The x86-64 vector tiers. Their methods are only ever called from [`tiered_avx512`] and
+/// [`tiered_avx2`] (the types are private to this module), after `simd_level` checked that
+/// the CPU has the instructions, and are inlined there.
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{Lanes, LANES};
+    use std::arch::x86_64::*;
+
+    #[derive(Clone, Copy)]
+    pub(crate) struct V512(__m512);
+
+    impl Lanes for V512 {
+        const WIDE: bool = true;
+        #[inline(always)]
+        fn splat(v: f32) -> Self {
+            // SAFETY: AVX-512F is present (see the module's note)
+            V512(unsafe { _mm512_set1_ps(v) })
+        }
+        #[inline(always)]
+        fn load(s: &[f32]) -> Self {
+            let s = &s[..LANES];
+            // SAFETY: 16 floats in bounds; AVX-512F is present
+            V512(unsafe { _mm512_loadu_ps(s.as_ptr()) })
+        }
+        #[inline(always)]
+        unsafe fn load_ptr(p: *const f32) -> Self {
+            // SAFETY: the caller's; AVX-512F is present
+            V512(unsafe { _mm512_loadu_ps(p) })
+        }
+        #[inline(always)]
+        fn madd(self, a: Self, b: Self) -> Self {
+            // SAFETY: AVX-512F is present
+            V512(unsafe { _mm512_fmadd_ps(a.0, b.0, self.0) })
+        }
+        #[inline(always)]
+        fn to_array(self) -> [f32; LANES] {
+            let mut a = [0.0; LANES];
+            // SAFETY: 16 floats in bounds; AVX-512F is present
+            unsafe { _mm512_storeu_ps(a.as_mut_ptr(), self.0) };
+            a
+        }
+        #[inline(always)]
+        fn sum(self) -> f32 {
+            // SAFETY: AVX-512F is present
+            unsafe { _mm512_reduce_add_ps(self.0) }
+        }
+    }
+
+    #[derive(Clone, Copy)]
+    pub(crate) struct V256x2(__m256, __m256);
+
+    impl Lanes for V256x2 {
+        const WIDE: bool = false;
+        #[inline(always)]
+        fn splat(v: f32) -> Self {
+            // SAFETY: AVX2 is present (see the module's note)
+            unsafe { V256x2(_mm256_set1_ps(v), _mm256_set1_ps(v)) }
+        }
+        #[inline(always)]
+        fn load(s: &[f32]) -> Self {
+            let s = &s[..LANES];
+            // SAFETY: 16 floats in bounds; AVX2 is present
+            unsafe {
+                V256x2(
+                    _mm256_loadu_ps(s.as_ptr()),
+                    _mm256_loadu_ps(s.as_ptr().add(8)),
+                )
+            }
+        }
+        #[inline(always)]
+        unsafe fn load_ptr(p: *const f32) -> Self {
+            // SAFETY: the caller's; AVX2 is present
+            unsafe { V256x2(_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8))) }
+        }
+        #[inline(always)]
+        fn madd(self, a: Self, b: Self) -> Self {
+            // SAFETY: AVX2 and FMA are present
+            unsafe {
+                V256x2(
+                    _mm256_fmadd_ps(a.0, b.0, self.0),
+                    _mm256_fmadd_ps(a.1, b.1, self.1),
+                )
+            }
+        }
+        #[inline(always)]
+        fn to_array(self) -> [f32; LANES] {
+            let mut a = [0.0; LANES];
+            // SAFETY: 16 floats in bounds; AVX2 is present
+            unsafe {
+                _mm256_storeu_ps(a.as_mut_ptr(), self.0);
+                _mm256_storeu_ps(a.as_mut_ptr().add(8), self.1);
+            }
+            a
+        }
+        #[inline(always)]
+        fn sum(self) -> f32 {
+            self.to_array().iter().sum()
+        }
+    }
+}

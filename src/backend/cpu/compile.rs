@@ -14,9 +14,14 @@ pub(super) enum Kind {
         h: usize,
         w: usize,
     },
-    /// Any other convolution: im2col + GEMM, a block of output rows at a time (the input
-    /// is unfolded again for the backward pass).
-    Conv { g: ConvGeom, cout: usize },
+    /// Any other convolution: with stride 1 (`direct`) the direct kernels of any kernel
+    /// size (`nn/directk.rs`), otherwise im2col + GEMM, a block of output rows at a time
+    /// (the input is unfolded again for the backward pass).
+    Conv {
+        g: ConvGeom,
+        cout: usize,
+        direct: bool,
+    },
     /// relu(maxpool(2)) in one pass (the window codes are kept).
     Pool2Relu { c: usize, h: usize, w: usize },
     /// Max pooling (the flat index of each maximum is kept).
@@ -164,7 +169,11 @@ impl Builder {
                         stride,
                         pad,
                     };
-                    Kind::Conv { g, cout: out }
+                    Kind::Conv {
+                        g,
+                        cout: out,
+                        direct: directk::applies(&g),
+                    }
                 };
                 (kind, 1, named(Src::Out), label_of(l))
             }

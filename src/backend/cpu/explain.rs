@@ -58,13 +58,12 @@ pub fn score_gradients(
     let flipped: Vec<Vec<f32>> = c
         .ops
         .iter()
-        .map(|op| match op.kind {
-            Kind::Conv3 { cin, cout, .. } => {
-                let mut f = vec![0.0; cout * cin * 9];
-                flip_weights(&net.params[op.tensors[0]].data, cout, cin, &mut f);
-                f
+        .map(|op| {
+            let mut f = Vec::new();
+            if let Some(&t) = op.tensors.first() {
+                flip_into(&op.kind, &net.params[t].data, &mut f);
             }
-            _ => Vec::new(),
+            f
         })
         .collect();
     let bn = eval_stats(&c, net);

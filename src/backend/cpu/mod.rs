@@ -23,6 +23,7 @@ use crate::nn::direct::{
     conv3x3_forward, conv3x3_weight_grad, flip_weights, pad1, pool2_relu_backward,
     pool2_relu_forward,
 };
+use crate::nn::directk;
 use crate::nn::dropout::MaskStream;
 use crate::nn::kernels::{self, dot, ConvGeom};
 use crate::nn::layers::{self, Act};
@@ -121,7 +122,7 @@ pub struct CpuBackend {
     grads: Vec<Vec<f32>>,
     /// Per dropout segment, the batch's masks.
     masks: Vec<Vec<f32>>,
-    /// Per step, its 3x3 weights flipped for the input gradient (see [`flip_weights`]).
+    /// Per step, its direct convolution's weights flipped for the input gradient ([`flip_into`]).
     flipped: Vec<Vec<f32>>,
     bn: Vec<BnStats>,
     profiling: bool,
@@ -263,12 +264,8 @@ impl CpuBackend {
         };
         if backward {
             for (i, op) in c.ops.iter().enumerate() {
-                if let Kind::Conv3 { cin, cout, .. } = op.kind {
-                    if !op.first {
-                        let f = &mut self.flipped[i];
-                        f.resize(cout * cin * 9, 0.0);
-                        flip_weights(&net.params[op.tensors[0]].data, cout, cin, f);
-                    }
+                if let (false, Some(&t)) = (op.first, op.tensors.first()) {
+                    flip_into(&op.kind, &net.params[t].data, &mut self.flipped[i]);
                 }
             }
         }
@@ -606,6 +603,26 @@ impl Backend for CpuBackend {
             out.extend_from_slice(&w.log_probs);
         }
         Array2::from_shape_vec((n, k), out).map_err(|e| Error::shape("predict", e))
+    }
+}
+
+/// A direct convolution's weights `w` flipped for its input gradient into `f` (the 3x3
+/// kernels' [`flip_weights`] or [`directk::flip_weights`]); other steps leave `f` as it is.
+fn flip_into(kind: &Kind, w: &[f32], f: &mut Vec<f32>) {
+    match *kind {
+        Kind::Conv3 { cin, cout, .. } => {
+            f.resize(cout * cin * 9, 0.0);
+            flip_weights(w, cout, cin, f);
+        }
+        Kind::Conv {
+            g,
+            cout,
+            direct: true,
+        } => {
+            f.resize(w.len(), 0.0);
+            directk::flip_weights(w, cout, g.c, g.kh, f);
+        }
+        _ => {}
     }
 }
 

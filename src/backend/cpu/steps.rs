@@ -84,8 +84,12 @@ impl Slot {
                     scratch = scratch.max(cout * (h + 2) * (w + 2));
                     Aux::Padded(vec![0.0; cin * (h + 2) * (w + 2)])
                 }
-                Kind::Conv { g, .. } => {
-                    scratch = scratch.max(2 * kernels::tiled_scratch(&g));
+                Kind::Conv { g, cout, direct } => {
+                    scratch = scratch.max(if direct {
+                        directk::scratch_len(&g, cout)
+                    } else {
+                        2 * kernels::tiled_scratch(&g)
+                    });
                     Aux::None
                 }
                 Kind::Pool2Relu { .. } => Aux::Codes(vec![0; o.out_len]),
@@ -209,6 +213,15 @@ pub(super) fn forward_range(
             (&Kind::Conv3 { cin, cout, h, w }, Aux::Padded(xp)) => {
                 pad1(input, cin, h, w, xp);
                 conv3x3_forward(xp, cin, h, w, ctx.w(op, 0), Some(ctx.w(op, 1)), cout, out);
+            }
+            (
+                Kind::Conv {
+                    g, direct: true, ..
+                },
+                _,
+            ) => {
+                let (w, b) = (ctx.w(op, 0), ctx.w(op, 1));
+                directk::forward(input, g, w, Some(b), &mut slot.scratch, out);
             }
             (Kind::Conv { g, .. }, _) => {
                 let col = &mut slot.scratch[..kernels::tiled_scratch(g)];
@@ -367,6 +380,21 @@ pub(super) fn backward_range(
                     let dp = &mut slot.scratch[..cout * (h + 2) * (w + 2)];
                     pad1(dout, cout, h, w, dp);
                     conv3x3_forward(dp, cout, h, w, &ctx.flipped[i], None, cin, dx);
+                    timer.lap(stage + 1);
+                }
+                continue;
+            }
+            (
+                Kind::Conv {
+                    g, direct: true, ..
+                },
+                _,
+            ) => {
+                let (dw, db) = two(grads, g0, g1);
+                directk::weight_grad(dout, input, g, dw, db, &mut slot.scratch);
+                timer.lap(stage);
+                if !op.first {
+                    directk::input_grad(dout, g, &ctx.flipped[i], &mut slot.scratch, dx);
                     timer.lap(stage + 1);
                 }
                 continue;

@@ -1,0 +1,470 @@
+//! Direct convolution with stride 1 and any square kernel (the 5x5 and 7x7 layers, and
+//! 3x3 ones with another padding than 1), for few channels: im2col + GEMM re-packs the
+//! whole unfolded input there and runs far below the CPU's speed.
+//!
+//! The input is copied zero-padded ([c, h+2p, w+2p], with [`L`] floats of slack after it)
+//! so the loops have no edge cases. The forward kernel keeps a block of output channels
+//! × [`L`] output pixels of one row in registers across every input channel and kernel
+//! tap: each input vector loaded is used by the whole block, each weight is broadcast.
+//! The input gradient is the same kernel run on the output gradient padded by `k-1-p`,
+//! with the kernel flipped and its channel axes swapped ([`flip_weights`]). The weight
+//! gradient keeps a block of output channels' partial sums in registers while it runs
+//! over the image once per input channel and tap. All of it is plain Rust compiled per
+//! vector tier ([`run_tiered`]).
+
+use super::kernels::ConvGeom;
+use super::simd::{run_tiered, Lanes, Tiered, LANES};
+
+/// Output pixels along a row handled at once (one AVX-512 vector, two AVX2 ones).
+const L: usize = LANES;
+
+/// Whether these kernels compute this convolution: stride 1, a square kernel, padding
+/// below the kernel size and a non-empty output.
+pub fn applies(g: &ConvGeom) -> bool {
+    g.stride == 1 && g.kh == g.kw && g.pad < g.kh && g.oh() > 0 && g.ow() > 0
+}
+
+/// Floats of scratch [`forward`], [`weight_grad`] and [`input_grad`] need.
+pub fn scratch_len(g: &ConvGeom, cout: usize) -> usize {
+    let (oh, ow) = (g.oh(), g.ow());
+    let q = g.kh - 1 - g.pad;
+    let padded_x = g.c * (g.h + 2 * g.pad) * (g.w + 2 * g.pad) + L;
+    let dout_rows = cout * oh * ow.next_multiple_of(L);
+    let padded_dout = cout * (oh + 2 * q) * (ow + 2 * q) + L;
+    (padded_x + dout_rows).max(padded_dout)
+}
+
+/// `wf[ci][co][ky][kx] = w[co][ci][k-1-ky][k-1-kx]`: the kernel that maps output gradients
+/// back to input gradients.
+pub fn flip_weights(w: &[f32], cout: usize, cin: usize, k: usize, wf: &mut [f32]) {
+    let kk = k * k;
+    for co in 0..cout {
+        for ci in 0..cin {
+            let src = &w[(co * cin + ci) * kk..][..kk];
+            let dst = &mut wf[(ci * cout + co) * kk..][..kk];
+            for (d, s) in dst.iter_mut().zip(src.iter().rev()) {
+                *d = *s;
+            }
+        }
+    }
+}
+
+/// Copy CHW `x` into `xp` = [c, h+2p, w+2p] with a zero border and [`L`] zeros after it.
+fn pad_into(x: &[f32], c: usize, h: usize, w: usize, p: usize, xp: &mut [f32]) {
+    let (hp, wp) = (h + 2 * p, w + 2 * p);
+    xp[..c * hp * wp + L].fill(0.0);
+    for (plane, src) in xp.chunks_exact_mut(hp * wp).zip(x.chunks_exact(h * w)) {
+        for (y, row) in src.chunks_exact(w).enumerate() {
+            plane[(y + p) * wp + p..][..w].copy_from_slice(row);
+        }
+    }
+}
+
+/// Forward: `out` [cout, oh, ow] = bias + conv(x, w), `x` CHW of `g`, `w` [cout, c, k, k].
+/// `scratch` holds [`scratch_len`] floats.
+pub fn forward(
+    x: &[f32],
+    g: &ConvGeom,
+    w: &[f32],
+    bias: Option<&[f32]>,
+    scratch: &mut [f32],
+    out: &mut [f32],
+) {
+    let cout = w.len() / (g.c * g.kh * g.kw).max(1);
+    pad_into(x, g.c, g.h, g.w, g.pad, scratch);
+    run_tiered(Fwd {
+        xp: scratch,
+        cin: g.c,
+        hp: g.h + 2 * g.pad,
+        wp: g.w + 2 * g.pad,
+        k: g.kh,
+        w,
+        bias,
+        cout,
+        oh: g.oh(),
+        ow: g.ow(),
+        out,
+    });
+}
+
+/// Input gradient: `dx` [c, h, w] (overwritten) = d loss / d x from `dout` [cout, oh, ow]
+/// and the flipped weights `wf` ([`flip_weights`]).
+pub fn input_grad(dout: &[f32], g: &ConvGeom, wf: &[f32], scratch: &mut [f32], dx: &mut [f32]) {
+    let cout = wf.len() / (g.c * g.kh * g.kw).max(1);
+    let q = g.kh - 1 - g.pad;
+    let (oh, ow) = (g.oh(), g.ow());
+    pad_into(dout, cout, oh, ow, q, scratch);
+    run_tiered(Fwd {
+        xp: scratch,
+        cin: cout,
+        hp: oh + 2 * q,
+        wp: ow + 2 * q,
+        k: g.kh,
+        w: wf,
+        bias: None,
+        cout: g.c,
+        oh: g.h,
+        ow: g.w,
+        out: dx,
+    });
+}
+
+/// Weight and bias gradients: `dw` [cout, c, k, k] += `Σ dout[co] ⋆ x[ci]`, `db` += `Σ dout`.
+pub fn weight_grad(
+    dout: &[f32],
+    x: &[f32],
+    g: &ConvGeom,
+    dw: &mut [f32],
+    db: &mut [f32],
+    scratch: &mut [f32],
+) {
+    let (oh, ow) = (g.oh(), g.ow());
+    let owp = ow.next_multiple_of(L);
+    let cout = db.len();
+    for (d, plane) in db.iter_mut().zip(dout.chunks_exact(oh * ow)) {
+        *d += plane.iter().sum::<f32>();
+    }
+    let (hp, wp) = (g.h + 2 * g.pad, g.w + 2 * g.pad);
+    let (xp, rest) = scratch.split_at_mut(g.c * hp * wp + L);
+    pad_into(x, g.c, g.h, g.w, g.pad, xp);
+    // the output gradient with its rows widened to whole vectors by zeros
+    let dp = &mut rest[..cout * oh * owp];
+    for (dst, src) in dp.chunks_exact_mut(owp).zip(dout.chunks_exact(ow)) {
+        dst[..ow].copy_from_slice(src);
+        dst[ow..].fill(0.0);
+    }
+    run_tiered(Wgrad {
+        xp,
+        cin: g.c,
+        hp,
+        wp,
+        k: g.kh,
+        dp,
+        cout,
+        oh,
+        owp,
+        dw,
+    });
+}
+
+/// The forward kernel over a padded input `xp` [cin, hp, wp] (+ [`L`] slack).
+struct Fwd<'a> {
+    xp: &'a [f32],
+    cin: usize,
+    hp: usize,
+    wp: usize,
+    k: usize,
+    w: &'a [f32],
+    bias: Option<&'a [f32]>,
+    cout: usize,
+    oh: usize,
+    ow: usize,
+    out: &'a mut [f32],
+}
+
+impl Tiered for Fwd<'_> {
+    type Out = ();
+    #[inline(always)]
+    fn run<V: Lanes>(mut self) {
+        let mut co = 0;
+        if V::WIDE {
+            while co + 8 <= self.cout {
+                self.block::<V, 8>(co);
+                co += 8;
+            }
+        }
+        while co + 4 <= self.cout {
+            self.block::<V, 4>(co);
+            co += 4;
+        }
+        while co < self.cout {
+            self.block::<V, 1>(co);
+            co += 1;
+        }
+    }
+}
+
+impl Fwd<'_> {
+    /// Output channels `co0..co0+NB`, [`L`] pixels of a row at a time.
+    #[inline(always)]
+    fn block<V: Lanes, const NB: usize>(&mut self, co0: usize) {
+        let (k, cin, ow) = (self.k, self.cin, self.ow);
+        let kk = k * k;
+        let ws = cin * kk;
+        let plane = self.oh * ow;
+        let w = &self.w[co0 * ws..][..NB * ws];
+        for oy in 0..self.oh {
+            for ox0 in (0..ow).step_by(L) {
+                let mut acc = [V::splat(0.0); NB];
+                if let Some(b) = self.bias {
+                    for (a, &bv) in acc.iter_mut().zip(&b[co0..co0 + NB]) {
+                        *a = V::splat(bv);
+                    }
+                }
+                for ci in 0..cin {
+                    for ky in 0..k {
+                        let row = &self.xp[(ci * self.hp + oy + ky) * self.wp + ox0..][..k - 1 + L];
+                        let tap = ci * kk + ky * k;
+                        for kx in 0..k {
+                            let xv = V::load(&row[kx..]);
+                            for (j, a) in acc.iter_mut().enumerate() {
+                                *a = a.madd(V::splat(w[j * ws + tap + kx]), xv);
+                            }
+                        }
+                    }
+                }
+                let n = (ow - ox0).min(L);
+                for (j, a) in acc.iter().enumerate() {
+                    let a = a.to_array();
+                    self.out[(co0 + j) * plane + oy * ow + ox0..][..n].copy_from_slice(&a[..n]);
+                }
+            }
+        }
+    }
+}
+
+/// The weight-gradient kernel: `xp` padded as [`Fwd`]'s, `dp` [cout, oh, owp] with zeros
+/// past each row's `ow` outputs.
+struct Wgrad<'a> {
+    xp: &'a [f32],
+    cin: usize,
+    hp: usize,
+    wp: usize,
+    k: usize,
+    dp: &'a [f32],
+    cout: usize,
+    oh: usize,
+    owp: usize,
+    dw: &'a mut [f32],
+}
+
+impl Tiered for Wgrad<'_> {
+    type Out = ();
+    #[inline(always)]
+    fn run<V: Lanes>(mut self) {
+        // with 32 registers, the taps of a kernel row share each output-gradient vector
+        if V::WIDE {
+            match self.k {
+                3 => return self.by_row::<V, 3, 6>(),
+                5 => return self.by_row::<V, 5, 4>(),
+                7 => return self.by_row::<V, 7, 3>(),
+                _ => {}
+            }
+        }
+        let mut co = 0;
+        if V::WIDE {
+            while co + 8 <= self.cout {
+                self.block::<V, 8>(co);
+                co += 8;
+            }
+        }
+        while co + 4 <= self.cout {
+            self.block::<V, 4>(co);
+            co += 4;
+        }
+        while co < self.cout {
+            self.block::<V, 1>(co);
+            co += 1;
+        }
+    }
+}
+
+impl Wgrad<'_> {
+    /// Output channels `co0..co0+NB`: for each input channel and tap, `NB` x [`L`] sums.
+    #[inline(always)]
+    fn block<V: Lanes, const NB: usize>(&mut self, co0: usize) {
+        let (k, cin, oh, owp) = (self.k, self.cin, self.oh, self.owp);
+        let kk = k * k;
+        let dplane = oh * owp;
+        let d = &self.dp[co0 * dplane..][..NB * dplane];
+        // a band of output rows at a time, so that its output gradient (about 24 KB) stays
+        // in the L1 cache while every input channel and tap runs over it
+        let band = (6144 / (NB * owp)).clamp(1, oh);
+        for oy0 in (0..oh).step_by(band) {
+            let rows = oy0..(oy0 + band).min(oh);
+            for ci in 0..cin {
+                for ky in 0..k {
+                    for kx in 0..k {
+                        let mut acc = [V::splat(0.0); NB];
+                        for oy in rows.clone() {
+                            let row = &self.xp[(ci * self.hp + oy + ky) * self.wp + kx..][..owp];
+                            let drow: [&[f32]; NB] =
+                                std::array::from_fn(|j| &d[j * dplane + oy * owp..][..owp]);
+                            for c in (0..owp).step_by(L) {
+                                // SAFETY: c + L <= owp (a multiple of L), the length of
+                                // `row` and of every `drow[j]`
+                                let xv = unsafe { V::load_ptr(row.as_ptr().add(c)) };
+                                for (a, dj) in acc.iter_mut().zip(&drow) {
+                                    // SAFETY: as above
+                                    let dv = unsafe { V::load_ptr(dj.as_ptr().add(c)) };
+                                    *a = a.madd(dv, xv);
+                                }
+                            }
+                        }
+                        for (j, a) in acc.iter().enumerate() {
+                            self.dw[((co0 + j) * cin + ci) * kk + ky * k + kx] += a.sum();
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Wgrad<'_> {
+    /// [`Wgrad::block`] for a `K`x`K` kernel, `NB` output channels at a time: the `K`
+    /// taps of a kernel row are summed together (`K` x `NB` sums in registers), so each
+    /// output-gradient vector loaded serves all of them.
+    #[inline(always)]
+    fn by_row<V: Lanes, const K: usize, const NB: usize>(&mut self) {
+        let mut co = 0;
+        while co + NB <= self.cout {
+            self.row_block::<V, K, NB>(co);
+            co += NB;
+        }
+        while co < self.cout {
+            self.row_block::<V, K, 1>(co);
+            co += 1;
+        }
+    }
+
+    #[inline(always)]
+    fn row_block<V: Lanes, const K: usize, const NB: usize>(&mut self, co0: usize) {
+        let (cin, oh, owp) = (self.cin, self.oh, self.owp);
+        let dplane = oh * owp;
+        let d = &self.dp[co0 * dplane..][..NB * dplane];
+        let band = (6144 / (NB * owp)).clamp(1, oh);
+        for oy0 in (0..oh).step_by(band) {
+            let rows = oy0..(oy0 + band).min(oh);
+            for ci in 0..cin {
+                for ky in 0..K {
+                    let mut acc = [[V::splat(0.0); NB]; K];
+                    for oy in rows.clone() {
+                        let row = &self.xp[(ci * self.hp + oy + ky) * self.wp..][..owp + K - 1];
+                        let drow: [&[f32]; NB] =
+                            std::array::from_fn(|j| &d[j * dplane + oy * owp..][..owp]);
+                        for c in (0..owp).step_by(L) {
+                            // SAFETY: c + L <= owp, the length of every `drow[j]`
+                            let dv: [V; NB] = std::array::from_fn(|j| unsafe {
+                                V::load_ptr(drow[j].as_ptr().add(c))
+                            });
+                            for (kx, ak) in acc.iter_mut().enumerate() {
+                                // SAFETY: c + kx + L <= owp + K - 1, the length of `row`
+                                let xv = unsafe { V::load_ptr(row.as_ptr().add(c + kx)) };
+                                for (a, &dj) in ak.iter_mut().zip(&dv) {
+                                    *a = a.madd(dj, xv);
+                                }
+                            }
+                        }
+                    }
+                    for (kx, ak) in acc.iter().enumerate() {
+                        for (j, a) in ak.iter().enumerate() {
+                            self.dw[((co0 + j) * cin + ci) * K * K + ky * K + kx] += a.sum();
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::kernels;
+
+    fn data(n: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(12345);
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                (s % 2001) as f32 / 1000.0 - 1.0
+            })
+            .collect()
+    }
+
+    fn close(a: &[f32], b: &[f32], what: &str) {
+        assert_eq!(a.len(), b.len(), "{what}");
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!(
+                (x - y).abs() <= 1e-4 * (1.0 + y.abs()),
+                "{what}[{i}]: {x} vs {y}"
+            );
+        }
+    }
+
+    /// Random shapes (odd kernels 1..7, strides 1 and 2, padding 0..k/2, 1..16 input and
+    /// 1..32 output channels, small maps): where these kernels apply, forward, input and
+    /// weight gradients equal the im2col + GEMM path's.
+    #[test]
+    fn direct_kernels_match_im2col_on_random_shapes() {
+        let mut r = data(4000, 7)
+            .into_iter()
+            .map(|v| ((v + 1.0) * 1000.0) as usize);
+        let mut checked = 0;
+        for case in 0..120u32 {
+            let mut pick = |n: usize| r.next().unwrap() % n;
+            let k = [1, 3, 5, 7][pick(4)];
+            let stride = 1 + pick(2);
+            let pad = pick(k / 2 + 1);
+            let (c, cout) = (1 + pick(16), 1 + pick(32));
+            let (h, w) = (k + pick(20), k + pick(40));
+            let g = ConvGeom {
+                c,
+                h,
+                w,
+                kh: k,
+                kw: k,
+                stride,
+                pad,
+            };
+            assert_eq!(applies(&g), stride == 1, "{g:?}");
+            if !applies(&g) {
+                continue;
+            }
+            checked += 1;
+            let (x, wt, b) = (
+                data(g.input_len(), case),
+                data(cout * g.col_rows(), case + 1),
+                data(cout, case + 2),
+            );
+            let p = g.col_cols();
+            let dout = data(cout * p, case + 3);
+            let mut col = vec![0.0; g.col_rows() * p];
+            let mut want = vec![0.0; cout * p];
+            kernels::conv_forward(&x, &g, &wt, Some(&b), &mut col, &mut want);
+            let mut scratch = vec![f32::NAN; scratch_len(&g, cout)];
+            let mut got = vec![0.0; cout * p];
+            forward(&x, &g, &wt, Some(&b), &mut scratch, &mut got);
+            close(&got, &want, &format!("forward {g:?} cout {cout}"));
+
+            let (mut dw, mut db, mut dx) =
+                (vec![0.5; wt.len()], vec![0.5; cout], vec![0.0; x.len()]);
+            let mut dcol = vec![0.0; col.len()];
+            kernels::conv_backward(
+                &dout,
+                &g,
+                &wt,
+                &col,
+                &mut dw,
+                &mut db,
+                Some((&mut dx, &mut dcol)),
+            );
+            let (mut dw2, mut db2, mut dx2) = (
+                vec![0.5; wt.len()],
+                vec![0.5; cout],
+                vec![f32::NAN; x.len()],
+            );
+            weight_grad(&dout, &x, &g, &mut dw2, &mut db2, &mut scratch);
+            let mut wf = vec![0.0; wt.len()];
+            flip_weights(&wt, cout, c, k, &mut wf);
+            input_grad(&dout, &g, &wf, &mut scratch, &mut dx2);
+            close(&dw2, &dw, &format!("weight grad {g:?} cout {cout}"));
+            close(&db2, &db, &format!("bias grad {g:?}"));
+            close(&dx2, &dx, &format!("input grad {g:?} cout {cout}"));
+        }
+        assert!(checked > 30, "only {checked} shapes checked");
+    }
+}
