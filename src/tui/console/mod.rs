@@ -404,6 +404,38 @@ impl Console {
         rows
     }
 
+    /// `B` (bring, `stop` false) or `X` (stop its training) on the selected student: the
+    /// effect, or a notice saying why there is nothing to do.
+    fn one_student(&mut self, stop: bool) -> Vec<ConsoleEffect> {
+        let Some(r) = self.selected_row() else {
+            return Vec::new();
+        };
+        let (id, name) = (r.id, crate::text::escaped(&r.name).into_owned());
+        if stop {
+            if r.training.is_active() {
+                self.notice = Some(format!("stopping {name}'s training"));
+                return vec![ConsoleEffect::StopOne(id)];
+            } else {
+                self.notice = Some(format!("{name} has no training running or queued"));
+            }
+        } else if self.class.teacher_at.is_none() {
+            self.notice = Some("open a lesson first (Tab: your lessons)".into());
+        } else if matches!(r.place, Place::Training | Place::Inspector) {
+            self.notice = Some(format!(
+                "{name} is on the {} and stays there",
+                if r.place == Place::Training {
+                    "training screen"
+                } else {
+                    "inspector"
+                }
+            ));
+        } else {
+            self.notice = Some(format!("bringing {name} to your lesson and step"));
+            return vec![ConsoleEffect::BringOne(id)];
+        }
+        Vec::new()
+    }
+
     /// The selected student's row.
     pub fn selected_row(&self) -> Option<&StudentRow> {
         let id = self.selected?;
@@ -564,34 +596,7 @@ impl Console {
                     });
                 }
             }
-            A::BringOne | A::StopOne => {
-                let Some(r) = self.selected_row() else {
-                    return effects;
-                };
-                let (id, name) = (r.id, crate::text::escaped(&r.name).into_owned());
-                if action == A::StopOne {
-                    if r.training.is_active() {
-                        self.notice = Some(format!("stopping {name}'s training"));
-                        effects.push(ConsoleEffect::StopOne(id));
-                    } else {
-                        self.notice = Some(format!("{name} has no training running or queued"));
-                    }
-                } else if self.class.teacher_at.is_none() {
-                    self.notice = Some("open a lesson first (Tab: your lessons)".into());
-                } else if matches!(r.place, Place::Training | Place::Inspector) {
-                    self.notice = Some(format!(
-                        "{name} is on the {} and stays there",
-                        if r.place == Place::Training {
-                            "training screen"
-                        } else {
-                            "inspector"
-                        }
-                    ));
-                } else {
-                    self.notice = Some(format!("bringing {name} to your lesson and step"));
-                    effects.push(ConsoleEffect::BringOne(id));
-                }
-            }
+            A::BringOne | A::StopOne => effects.extend(self.one_student(action == A::StopOne)),
             A::Lock => {
                 let lock = !self.class.locked;
                 self.class.locked = lock;

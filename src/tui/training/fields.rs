@@ -207,6 +207,48 @@ pub(crate) fn reset(f: SettingField, s: &mut TrainSettings) {
     }
 }
 
+/// What the run trains, in a sentence, beside the seed's when they differ.
+pub(crate) fn run_sentence(s: &TrainSettings, arch: &crate::nn::arch::Arch) -> String {
+    const SEED: &str = "5 epochs of batches of 50 with Adam at lr 0.001";
+    let d = TrainSettings::default();
+    let optimizer = if s.sgd {
+        format!("SGD (momentum {})", s.momentum)
+    } else {
+        "Adam".to_string()
+    };
+    let mut run = format!(
+        "{} epochs of batches of {} with {optimizer} at lr {}",
+        s.epochs, s.batch_size, s.lr
+    );
+    if s.weight_decay != d.weight_decay {
+        run.push_str(&format!(", weight decay {}", s.weight_decay));
+    }
+    if s.augment {
+        run.push_str(", the images flipped, mirrored and skewed at random");
+    }
+    if s.train_share < 1.0 {
+        run.push_str(&format!(
+            ", on {:.0}% of the training images",
+            s.train_share * 100.0
+        ));
+    }
+    let same_settings = run == SEED;
+    match (arch.is_course(), same_settings) {
+        (true, true) => format!(
+            "The seed trains {SEED}; each epoch ends with a pass over the validation images."
+        ),
+        (true, false) => format!("This run trains {run}; the seed trains {SEED}."),
+        (false, true) => format!(
+            "This run trains {} ({arch}) with the seed's settings ({SEED}).",
+            s.network_name()
+        ),
+        (false, false) => format!(
+            "This run trains {} ({arch}): {run}; the seed trains the course's net, {SEED}.",
+            s.network_name()
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -140,6 +140,25 @@ pub fn render(
         .render(inner, buf);
 }
 
+/// The weights to learn, per layer: `conv1 336 + conv2 1308 + ... = 77991`.
+pub(crate) fn param_line(arch: &crate::nn::arch::Arch, classes: usize) -> String {
+    let Ok(plan) = crate::nn::arch::Plan::new(arch, crate::nn::arch::DEFAULT_INPUT, classes) else {
+        return String::new();
+    };
+    let mut per_layer: Vec<(String, usize)> = Vec::new();
+    for t in plan.tensors.iter().filter(|t| t.trainable) {
+        let layer = t.name.split('.').next().unwrap_or(&t.name).to_string();
+        let n = t.len();
+        match per_layer.last_mut() {
+            Some((l, c)) if *l == layer => *c += n,
+            _ => per_layer.push((layer, n)),
+        }
+    }
+    let total: usize = per_layer.iter().map(|(_, n)| n).sum();
+    let parts: Vec<String> = per_layer.iter().map(|(l, n)| format!("{l} {n}")).collect();
+    format!("Weights to learn: {} = {total}", parts.join(" + "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -477,9 +477,12 @@ fn notes(theme: &Theme, st: &TrainingState, form: &SettingsForm, area: Rect) -> 
         lines.push(Line::raw(format!("cuda: {why}")));
     }
     let arch = s.arch();
-    let total = run_sentence(s, &arch);
+    let total = super::fields::run_sentence(s, &arch);
     lines.push(Line::raw(total));
-    lines.push(Line::raw(param_line(&arch, st.data.classes.len().max(1))));
+    lines.push(Line::raw(super::network_panel::param_line(
+        &arch,
+        st.data.classes.len().max(1),
+    )));
     if let Ok(plan) = network_plan(st) {
         let threads = st
             .prefs
@@ -494,48 +497,6 @@ fn notes(theme: &Theme, st: &TrainingState, form: &SettingsForm, area: Rect) -> 
         )));
     }
     lines
-}
-
-/// What the run trains, in a sentence, beside the seed's when they differ.
-fn run_sentence(s: &TrainSettings, arch: &Arch) -> String {
-    const SEED: &str = "5 epochs of batches of 50 with Adam at lr 0.001";
-    let d = TrainSettings::default();
-    let optimizer = if s.sgd {
-        format!("SGD (momentum {})", s.momentum)
-    } else {
-        "Adam".to_string()
-    };
-    let mut run = format!(
-        "{} epochs of batches of {} with {optimizer} at lr {}",
-        s.epochs, s.batch_size, s.lr
-    );
-    if s.weight_decay != d.weight_decay {
-        run.push_str(&format!(", weight decay {}", s.weight_decay));
-    }
-    if s.augment {
-        run.push_str(", the images flipped, mirrored and skewed at random");
-    }
-    if s.train_share < 1.0 {
-        run.push_str(&format!(
-            ", on {:.0}% of the training images",
-            s.train_share * 100.0
-        ));
-    }
-    let same_settings = run == SEED;
-    match (arch.is_course(), same_settings) {
-        (true, true) => format!(
-            "The seed trains {SEED}; each epoch ends with a pass over the validation images."
-        ),
-        (true, false) => format!("This run trains {run}; the seed trains {SEED}."),
-        (false, true) => format!(
-            "This run trains {} ({arch}) with the seed's settings ({SEED}).",
-            s.network_name()
-        ),
-        (false, false) => format!(
-            "This run trains {} ({arch}): {run}; the seed trains the course's net, {SEED}.",
-            s.network_name()
-        ),
-    }
 }
 
 /// Seconds per epoch of the chosen network on this data, when it has been timed.
@@ -795,25 +756,6 @@ fn data_value(st: &TrainingState, form: &SettingsForm, room: usize, ell: &str) -
         return format!("{} (the class's folder)", crate::text::escaped(&name));
     }
     keep_end(&crate::text::path(dir), room, ell)
-}
-
-/// The weights to learn, per layer: `conv1 336 + conv2 1308 + ... = 77991`.
-fn param_line(arch: &Arch, classes: usize) -> String {
-    let Ok(plan) = crate::nn::arch::Plan::new(arch, crate::nn::arch::DEFAULT_INPUT, classes) else {
-        return String::new();
-    };
-    let mut per_layer: Vec<(String, usize)> = Vec::new();
-    for t in plan.tensors.iter().filter(|t| t.trainable) {
-        let layer = t.name.split('.').next().unwrap_or(&t.name).to_string();
-        let n = t.len();
-        match per_layer.last_mut() {
-            Some((l, c)) if *l == layer => *c += n,
-            _ => per_layer.push((layer, n)),
-        }
-    }
-    let total: usize = per_layer.iter().map(|(_, n)| n).sum();
-    let parts: Vec<String> = per_layer.iter().map(|(l, n)| format!("{l} {n}")).collect();
-    format!("Weights to learn: {} = {total}", parts.join(" + "))
 }
 
 /// The chosen network placed on the data's classes (at least two) and the images' size.
