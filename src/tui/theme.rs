@@ -238,6 +238,23 @@ impl Theme {
             Cow::Borrowed(s)
         }
     }
+
+    /// `lines` with every span's text through [`Theme::text`] (styles kept).
+    pub fn lines(&self, lines: Vec<ratatui::text::Line<'_>>) -> Vec<ratatui::text::Line<'static>> {
+        use ratatui::text::{Line, Span};
+        lines
+            .into_iter()
+            .map(|l| {
+                Line::from(
+                    l.spans
+                        .into_iter()
+                        .map(|sp| Span::styled(self.text(&sp.content).into_owned(), sp.style))
+                        .collect::<Vec<_>>(),
+                )
+                .style(l.style)
+            })
+            .collect()
+    }
 }
 
 /// Characters that differ between Unicode and ASCII drawing.

@@ -626,18 +626,7 @@ pub fn render(theme: &Theme, v: &EditorView, area: Rect, buf: &mut Buffer) {
     lines.extend(rows.into_iter().skip(first).take(room));
     lines.push(total);
     lines.push(detail);
-    let lines: Vec<Line> = lines
-        .into_iter()
-        .map(|l| {
-            Line::from(
-                l.spans
-                    .into_iter()
-                    .map(|sp| Span::styled(theme.text(&sp.content).into_owned(), sp.style))
-                    .collect::<Vec<_>>(),
-            )
-            .style(l.style)
-        })
-        .collect();
+    let lines = theme.lines(lines);
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
         .render(inner, buf);

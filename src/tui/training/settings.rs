@@ -607,18 +607,7 @@ pub(crate) fn render(
         ]));
     }
     lines.extend(notes(theme, st, form, area));
-    let text: Vec<Line> = lines
-        .into_iter()
-        .map(|l| {
-            Line::from(
-                l.spans
-                    .into_iter()
-                    .map(|sp| Span::styled(theme.text(&sp.content).into_owned(), sp.style))
-                    .collect::<Vec<_>>(),
-            )
-            .style(l.style)
-        })
-        .collect();
+    let text = theme.lines(lines);
     let (set_area, data_area) = if area.width >= 100 {
         let [a, b] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
             .areas(area);
