@@ -234,6 +234,7 @@ impl Member {
             on_step: s.step_since.map(|t| t.elapsed()),
             connected: self.since.elapsed(),
             following: s.following,
+            look_alike: None,
         }
     }
 }

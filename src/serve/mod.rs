@@ -41,6 +41,7 @@ mod follow;
 pub mod gradebook;
 mod handover;
 mod message;
+mod names;
 mod output;
 mod role;
 pub mod roster;
@@ -526,8 +527,10 @@ impl Shared {
             grace: (c.login_grace, self.conns.oldest_waiting()),
             idle_timeout: c.idle_timeout,
         };
+        let mut students = self.class.rows();
+        names::mark_look_alikes(&mut students, c.teacher.as_deref());
         ClassView {
-            students: self.class.rows(),
+            students,
             teacher: c.teacher.clone(),
             teacher_at: self.class.teacher_place(),
             locked: self.class.locked(),

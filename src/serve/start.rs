@@ -165,6 +165,14 @@ impl Conn {
                 Role::Student
             }
         };
+        if role == Role::Student {
+            let rows = shared.class.rows();
+            let others = rows.iter().map(|r| r.name.as_str());
+            let teacher = config.teacher.as_deref();
+            if let Some(o) = super::names::looks_like(lease.name(), teacher, others) {
+                self.log(&format!("looks like {o} (a different name)"));
+            }
+        }
         if lease.name() != name {
             self.log(&format!("saves models as {}", lease.name()));
             let why = if reserved == Some(name) && !shared.name_taken(name) {

@@ -679,4 +679,9 @@ async fn the_teachers_name_is_kept_for_the_teacher() {
     let screen = teacher.until_text("cnn-tutor class").await;
     assert!(screen.contains("teacher teach"), "{screen}");
     teacher.until_text("teach-2").await;
+    // a Cyrillic `е` reads as the teacher's name: its own name, marked on the console
+    let (h3, _) = login(server.addr(), "t\u{0435}ach", CODE).await;
+    let mut look_alike = Term::open(&h3, 100, 30).await;
+    look_alike.until_text("press f to follow the teacher").await;
+    teacher.until_text("~t\u{0435}ach").await;
 }

@@ -155,6 +155,9 @@ pub struct StudentRow {
     pub connected: Duration,
     /// Following the teacher now.
     pub following: bool,
+    /// Another name in the class (or the teacher's) this one looks like as drawn
+    /// (`tеach` with a Cyrillic `е` and `teach`).
+    pub look_alike: Option<String>,
 }
 
 impl StudentRow {

@@ -23,6 +23,7 @@ fn row(id: u64, name: &str, place: Place) -> StudentRow {
         on_step: None,
         connected: Duration::from_secs(600),
         following: false,
+        look_alike: None,
     }
 }
 
@@ -446,4 +447,28 @@ fn one_student_can_be_brought_or_have_their_training_stopped() {
     // kim's run is done: nothing to stop
     assert!(c.key(Key::char('X')).is_empty());
     assert!(draw(&c, 100, 30).contains("kim has no training running or queued"));
+}
+
+#[test]
+fn a_look_alike_name_is_marked_and_says_whose_name_it_reads_as() {
+    let mut view = class();
+    let mut fake = row(4, "t\u{0435}ach", Place::Menu);
+    fake.look_alike = Some("teach".into());
+    view.students.push(fake);
+    let mut c = Console::new();
+    c.update(view);
+    let screen = draw(&c, 80, 24);
+    assert!(
+        line_with(&screen, "ach  ").contains("~t\u{0435}ach"),
+        "{screen}"
+    );
+    assert!(!line_with(&screen, "ada").contains('~'), "{screen}");
+    assert!(screen.contains("~ look-alike"), "{screen}");
+    c.selected = Some(4);
+    let screen = draw(&c, 120, 40);
+    let status = line_with(&screen, "looks like teach");
+    assert!(
+        status.contains("(has U+0435)") && status.contains("(the teacher's name)"),
+        "{status}"
+    );
 }

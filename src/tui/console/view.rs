@@ -119,7 +119,7 @@ fn render_class_head(console: &Console, theme: &Theme, area: Rect, buf: &mut Buf
         theme,
     );
     let legend = format!(
-        " marks: I idle {}+  S same step {}+  W {WRONG_MARK}+ wrong in a row  {} idle timeout {}",
+        " marks: I idle {}+  S same step {}+  W {WRONG_MARK}+ wrong in a row  ~ look-alike  {} idle timeout {}",
         short_duration(IDLE_MARK),
         short_duration(STUCK_MARK),
         sym.dot,
@@ -293,6 +293,10 @@ fn status_line(console: &Console, theme: &Theme) -> (String, Style) {
         ),
         None => match (&console.notice, &class.message) {
             (Some(n), _) => (format!(" {}", clean(theme, n)), theme.notice()),
+            (None, _) if look_alike(console, theme).is_some() => (
+                look_alike(console, theme).unwrap_or_default(),
+                theme.notice(),
+            ),
             (None, Some(m)) => (format!(" message up: {}", clean(theme, m)), Style::new()),
             (None, None) => (String::new(), Style::new()),
         },
@@ -308,6 +312,10 @@ fn row_text(
     lesson_w: usize,
 ) -> String {
     let mut name = clean(theme, &row.name);
+    if row.look_alike.is_some() {
+        // a name that reads like another's: the status line says whose when selected
+        name = format!("~{name}");
+    }
     if show_addr {
         name = format!("{name} {}", clean(theme, &row.addr));
     }
@@ -327,6 +335,36 @@ fn row_text(
         cell(&short_duration(row.idle), 5),
         cell(&short_duration(row.connected), 6),
     )
+}
+
+/// For the selected student whose name reads like another: whose, in one line.
+fn look_alike(console: &Console, theme: &Theme) -> Option<String> {
+    let id = console.selected?;
+    let row = console.class.students.iter().find(|r| r.id == id)?;
+    let other = row.look_alike.as_deref()?;
+    let whose = if console.class.teacher.as_deref() == Some(other) {
+        " (the teacher's name)"
+    } else {
+        ""
+    };
+    // the letters that are not plain ASCII, by code point: where the two differ
+    let odd: Vec<String> = row
+        .name
+        .chars()
+        .filter(|c| !c.is_ascii())
+        .take(4)
+        .map(|c| format!("U+{:04X}", u32::from(c)))
+        .collect();
+    let odd = if odd.is_empty() {
+        String::new()
+    } else {
+        format!(" (has {})", odd.join(" "))
+    };
+    Some(format!(
+        " {}{odd} looks like {}{whose}: a different name, check who it is",
+        clean(theme, &row.name),
+        clean(theme, other)
+    ))
 }
 
 /// The marks of a row: `I` idle, `S` stuck on a step, `W` wrong answers in a row.
