@@ -21,7 +21,7 @@ use super::gradebook::{GradebookFormat, LessonInfo, LessonMarks};
 use super::roster::Roster;
 use crate::tui::console::{Place, QuizTally, StudentRow, TrainingStatus};
 use crate::tui::training::{Phase, Stop};
-use crate::tui::{App, Screen};
+use crate::tui::{App, CourseState, QuizTally as AppTally, Screen};
 use crate::Result;
 
 /// A mirror is drawn for this long after the console last asked for it.
@@ -85,6 +85,19 @@ struct MemberState {
     commands: VecDeque<Command>,
     mirror_wanted: Option<Instant>,
     mirror: Option<Buffer>,
+    /// What the app holds to hand back if this student reconnects (see [`Carried`]).
+    carried: Carried,
+    /// The answers handed back at the start (a reconnection): this session's own are what
+    /// the app counts beyond them, so the report does not count them twice.
+    base: BTreeMap<String, AppTally>,
+}
+
+/// What a student's session leaves for their next one: their course (progress, answers,
+/// "your turn") and the lesson step they were on.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Carried {
+    pub(crate) course: CourseState,
+    pub(crate) at: Option<(usize, usize)>,
 }
 
 /// One connected session.
@@ -145,7 +158,15 @@ impl Member {
                 s.training = s.last_training;
             }
         }
-        s.quiz = seen.quiz;
+        s.quiz = seen.quiz.map(|mut q| {
+            let (asked, right) = s
+                .base
+                .values()
+                .fold((0, 0), |(a, r), t| (a + t.asked, r + t.right));
+            q.asked = q.asked.saturating_sub(asked);
+            q.right = q.right.saturating_sub(right);
+            q
+        });
         s.last_input = seen.last_input;
         s.following = seen.following;
         for (id, p) in &app.progress().lessons {
@@ -169,9 +190,19 @@ impl Member {
             }
         }
         for (id, t) in app.quiz_tally() {
+            let base = s.base.get(id).copied().unwrap_or_default();
             let m = s.lessons.entry(id.clone()).or_default();
-            (m.right, m.asked) = (t.right, t.asked);
+            m.right = t.right.saturating_sub(base.right);
+            m.asked = t.asked.saturating_sub(base.asked);
         }
+        let (course, at) = app.course_state();
+        s.carried = Carried { course, at };
+    }
+
+    /// This session carries on from `carried` (the app was given it): the answers in it
+    /// are the earlier session's, not this one's.
+    pub(crate) fn carry_on_from(&self, carried: &Carried) {
+        lock(&self.state).base = carried.course.quiz_tally().clone();
     }
 
     /// The commands waiting for this session (taken).
@@ -286,6 +317,8 @@ fn training_of(app: &App) -> Option<TrainingStatus> {
 pub struct Class {
     members: Mutex<BTreeMap<u64, Arc<Member>>>,
     past: Mutex<Vec<Record>>,
+    /// Per name, what the last session of a student who left carries to their next one.
+    left: Mutex<BTreeMap<String, Carried>>,
     locked: AtomicBool,
     message: Mutex<Option<(u64, String)>>,
     message_seq: AtomicU64,
@@ -302,6 +335,12 @@ impl Drop for Membership {
     fn drop(&mut self) {
         lock(&self.class.members).remove(&self.member.id);
         if !self.member.teacher {
+            let carried = lock(&self.member.state).carried.clone();
+            let mut left = lock(&self.class.left);
+            if left.len() < 10_000 || left.contains_key(&self.member.name) {
+                left.insert(self.member.name.clone(), carried);
+            }
+            drop(left);
             let record = self.member.record();
             let mut past = lock(&self.class.past);
             // a class of thousands of short visits keeps the report, not the memory: the
@@ -345,6 +384,8 @@ impl Class {
                 commands: VecDeque::new(),
                 mirror_wanted: None,
                 mirror: None,
+                carried: Carried::default(),
+                base: BTreeMap::new(),
             }),
         });
         lock(&self.members).insert(id, Arc::clone(&member));
@@ -365,6 +406,17 @@ impl Class {
     /// The students' rows, in id order.
     pub fn rows(&self) -> Vec<StudentRow> {
         self.students().iter().map(|m| m.row()).collect()
+    }
+
+    /// What a student named `name` left to carry on from: the session of that name still
+    /// connected (a roster login replacing it), else the last one that left; `None` for a
+    /// name not seen in this class.
+    pub(crate) fn carried(&self, name: &str) -> Option<Carried> {
+        let live = self.students().into_iter().find(|m| m.name == name);
+        match live {
+            Some(m) => Some(lock(&m.state).carried.clone()),
+            None => lock(&self.left).get(name).cloned(),
+        }
     }
 
     /// The teacher's lesson and step, while they have a lesson open.

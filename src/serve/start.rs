@@ -12,7 +12,7 @@ use crossterm::{cursor, terminal};
 use russh::server::Session;
 use russh::ChannelId;
 
-use super::class::Membership;
+use super::class::{Carried, Membership};
 use super::conn::{Conn, Event, Inbox, PtyInfo, KEY_QUEUE};
 use super::output::Pipe;
 use super::role::{Class, Role};
@@ -58,6 +58,7 @@ impl Conn {
         let theme = self.theme_for(&pty);
         let mut app = App::new(shared.lessons.clone(), theme, Progress::new());
         let (role, lease) = self.seat(&mut app, &name);
+        let carried = self.place_back(&mut app, role, (lease.name(), &name));
         app.set_train_prefs(classroom_prefs(&shared, lease.name()));
         let pipe = Arc::new(Pipe::default());
         let out = ChannelOut {
@@ -79,6 +80,9 @@ impl Conn {
             shared
                 .class
                 .join(self.id, (lease.name(), &name), addr, role == Role::Teacher);
+        if let Some(c) = &carried {
+            membership.member.carry_on_from(c);
+        }
         let class = Class {
             shared: Arc::clone(&shared),
             role,
@@ -116,6 +120,44 @@ impl Conn {
                 eprintln!("cannot start a session thread: {e}");
             }
         }
+    }
+
+    /// A student who was here before under this name (Wi-Fi dropped, a new login replacing
+    /// the old) carries on where they were: their lesson step, progress and "your turn"
+    /// answers. Only a name used as typed (`ana`, not `ana-2` while `ana` is connected).
+    fn place_back(
+        &self,
+        app: &mut App,
+        role: Role,
+        (name, typed): (&str, &str),
+    ) -> Option<Carried> {
+        if role == Role::Teacher || name != typed {
+            return None;
+        }
+        let carried = self.shared.class.carried(name)?;
+        if carried == Carried::default() {
+            return None;
+        }
+        app.restore_course(carried.course.clone(), carried.at);
+        let (asked, right) = carried
+            .course
+            .quiz_tally()
+            .values()
+            .fold((0, 0), |(a, r), t| (a + t.asked, r + t.right));
+        let turn = if asked > 0 {
+            format!("; your turn {right}/{asked}")
+        } else {
+            String::new()
+        };
+        let place = match app.position() {
+            Some((lesson, step)) => format!("lesson {}, step {}", lesson + 1, step + 1),
+            None => "the menu".to_string(),
+        };
+        self.log(&format!("gets their place back: {place}{turn}"));
+        app.set_notice(format!(
+            "welcome back, {name}: you carry on at {place}{turn}"
+        ));
+        Some(carried)
     }
 
     /// Colours and symbols for the client's terminal (its TERM and the variables it sent).
@@ -165,7 +207,7 @@ impl Conn {
                 Role::Student
             }
         };
-        if role == Role::Student {
+        if role != Role::Teacher {
             let rows = shared.class.rows();
             let others = rows.iter().map(|r| r.name.as_str());
             let teacher = config.teacher.as_deref();

@@ -8,6 +8,24 @@ use crate::lesson::Lesson;
 
 use super::progress::{Progress, QuizTally};
 
+/// What a learner did in a run, kept to hand back (a classroom student who reconnects):
+/// progress, where each lesson was left, "your turn" on or off and its answers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CourseState {
+    progress: Progress,
+    resume: Vec<usize>,
+    your_turn: bool,
+    quiz_session: BTreeMap<String, QuizTally>,
+    quiz_wrong_in_a_row: u32,
+}
+
+impl CourseState {
+    /// The "your turn" answers it holds, per lesson id.
+    pub fn quiz_tally(&self) -> &BTreeMap<String, QuizTally> {
+        &self.quiz_session
+    }
+}
+
 /// The lessons and what the learner did with them.
 #[derive(Debug)]
 pub struct Course {
@@ -49,6 +67,29 @@ impl Course {
             quiz_session: BTreeMap::new(),
             quiz_wrong_in_a_row: 0,
         }
+    }
+
+    /// What the learner did in this run (see [`CourseState`]).
+    pub fn state(&self) -> CourseState {
+        CourseState {
+            progress: self.progress.clone(),
+            resume: self.resume.clone(),
+            your_turn: self.your_turn,
+            quiz_session: self.quiz_session.clone(),
+            quiz_wrong_in_a_row: self.quiz_wrong_in_a_row,
+        }
+    }
+
+    /// Carry on from `state` (taken in a run of the same lessons; a lesson index it does
+    /// not have is left at its start).
+    pub fn restore(&mut self, state: CourseState) {
+        for (slot, step) in self.resume.iter_mut().zip(state.resume) {
+            *slot = step;
+        }
+        self.progress = state.progress;
+        self.your_turn = state.your_turn;
+        self.quiz_session = state.quiz_session;
+        self.quiz_wrong_in_a_row = state.quiz_wrong_in_a_row;
     }
 
     /// The lessons, in menu order.

@@ -19,6 +19,7 @@ use crate::{Error, Result};
 mod app;
 pub mod console;
 mod course;
+pub use course::CourseState;
 mod event;
 mod frontend;
 pub mod help;

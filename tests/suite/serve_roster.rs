@@ -481,3 +481,74 @@ async fn a_new_login_of_a_roster_name_gets_in_when_the_class_is_full() {
     let mut t = Term::open(&h, 80, 24).await;
     assert!(t.until_closed().await.contains("the class is full"));
 }
+
+/// Wi-Fi drops: ada, at step 2 of the convolution lesson with one answer right, loses her
+/// connection and logs in again. She is back at that step with her tally, and the report
+/// counts each answer once. A new login while the old one is still connected (a roster
+/// name holds one session) carries her place over the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_student_who_reconnects_gets_their_place_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(roster_config(dir.path(), GradebookFormat::Plain));
+    let (h, mut ada) = student(server.addr(), "ada", CODE).await;
+    ada.keys(b"\r").await;
+    ada.until_text("step 1/").await;
+    ada.keys(b"y\x1b[C").await;
+    ada.until_text("Your turn").await;
+    ada.keys(b"155\r").await;
+    ada.until_text("1/1 right").await;
+    eventually("ada's answer reaches the class", || {
+        server
+            .records()
+            .iter()
+            .any(|r| r.quiz.is_some_and(|q| q.asked == 1))
+    })
+    .await;
+    drop(ada);
+    drop(h);
+    eventually("ada's session ends", || {
+        server.class_view(None).students.is_empty()
+    })
+    .await;
+
+    let (h, mut ada) = student(server.addr(), "ada", CODE).await;
+    let screen = ada
+        .until_text("welcome back, ada: you carry on at lesson 1, step 2; your turn 1/1")
+        .await;
+    assert!(screen.contains("step 2/"), "{screen}");
+    assert!(screen.contains("1/1 right"), "the tally is back: {screen}");
+    ada.keys(b"\x1b[C").await;
+    ada.until_text("step 3/").await;
+    ada.keys(b"99\r").await;
+    ada.until_text("1/2 right").await;
+    eventually("the second answer reaches the class", || {
+        server.records().iter().any(|r| {
+            r.quiz.is_some_and(|q| q.asked == 2)
+                && r.lessons
+                    .get("convolution")
+                    .is_some_and(|m| (m.asked, m.right, m.reached) == (2, 1, 3))
+        })
+    })
+    .await;
+
+    // logged in again from elsewhere while this session is still up: the new one carries on
+    let (h2, ok) = login(server.addr(), "ada", CODE).await;
+    assert!(ok);
+    let mut again = Term::open(&h2, 100, 30).await;
+    let screen = again
+        .until_text("welcome back, ada: you carry on at lesson 1, step 3; your turn 1/2")
+        .await;
+    assert!(screen.contains("step 3/"), "{screen}");
+    ada.until_closed().await;
+    drop(h);
+    let records = server.records();
+    let ada = records
+        .iter()
+        .find(|r| r.name == "ada")
+        .expect("ada's record");
+    assert_eq!(
+        ada.quiz.map(|q| (q.right, q.asked)),
+        Some((1, 2)),
+        "each answer once"
+    );
+}

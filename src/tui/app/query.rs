@@ -5,6 +5,7 @@
 use crate::lesson::quiz::Question;
 use crate::lesson::Lesson;
 
+use super::super::course::CourseState;
 use super::super::help::HelpState;
 use super::super::inspector::InspectorState;
 use super::super::lesson_screen::LessonState;
@@ -109,6 +110,22 @@ impl App {
             state.show(step, &mut self.cx);
         }
         self.sync_facts();
+    }
+
+    /// What the learner did in this run and the lesson step showing (a classroom keeps it
+    /// to hand back to a student who reconnects).
+    pub fn course_state(&self) -> (CourseState, Option<(usize, usize)>) {
+        (self.cx.course.state(), self.position())
+    }
+
+    /// Carry on from a [`Self::course_state`]: the progress and answers back, and the
+    /// lesson step open again (nothing opens when `at` is `None`).
+    pub fn restore_course(&mut self, state: CourseState, at: Option<(usize, usize)>) {
+        self.cx.course.restore(state);
+        self.sync_facts();
+        if let Some((lesson, step)) = at {
+            self.show_position(lesson, step);
+        }
     }
 
     /// Show a one-line note in the status line (e.g. a damaged progress file).
