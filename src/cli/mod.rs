@@ -153,6 +153,12 @@ pub struct ServeArgs {
     /// The gradebook written with the class report follows these import conventions.
     #[arg(long, value_enum, default_value_t = crate::serve::gradebook::GradebookFormat::Plain)]
     pub gradebook: crate::serve::gradebook::GradebookFormat,
+    /// A lab for the whole class: every student's training screen opens with its settings
+    /// and cannot change those it locks. A lab file (the settings of an experiment lesson,
+    /// an optional `title` and `lock = ["arch", "epochs", ...]`; without `lock`, every
+    /// setting it gives is locked) or an experiment lesson (its first run, all locked).
+    #[arg(long, value_name = "FILE")]
+    pub lab: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

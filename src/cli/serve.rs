@@ -61,7 +61,15 @@ pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
             crate::text::path(&state_dir)
         );
     }
-    check_data(&config.data_dir)?;
+    let classes = check_data(&config.data_dir)?;
+    if let Some(path) = &args.lab {
+        // a lab that cannot be used is a usage error, like a bad roster: exit 2
+        let usage = |e: Error| Error::Usage(e.to_string());
+        let lab = crate::lesson::lab_file::read_lab(path).map_err(usage)?;
+        crate::lesson::lab_file::check_lab_plans(&lab, path, classes).map_err(usage)?;
+        say_lab(&lab, path);
+        config.lab = Some(std::sync::Arc::new(lab));
+    }
 
     let open = config.is_open();
     let no_keys = config.authorized_keys.is_empty();
@@ -129,9 +137,35 @@ pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
     server.wait()
 }
 
+/// The lab's line at start: what every student's training starts from, what is locked.
+fn say_lab(lab: &crate::train::lab::ClassLab, path: &std::path::Path) {
+    let set: Vec<String> = lab
+        .setup
+        .describe()
+        .into_iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    let locked: Vec<&str> = lab.locked.iter().map(|s| s.key()).collect();
+    eprintln!(
+        "lab: {} from {}: {}; locked: {}",
+        crate::text::escaped(&lab.title),
+        crate::text::path(path),
+        if set.is_empty() {
+            "the defaults".to_string()
+        } else {
+            set.join(", ")
+        },
+        if locked.is_empty() {
+            "nothing".to_string()
+        } else {
+            locked.join(", ")
+        },
+    );
+}
+
 /// Make the class's images when they are the default and missing, and say now what would
-/// go wrong training on them (issue 15).
-fn check_data(dir: &std::path::Path) -> Result<()> {
+/// go wrong training on them (issue 15); the number of classes.
+fn check_data(dir: &std::path::Path) -> Result<usize> {
     serve::prepare_data(dir)?;
     let report = crate::data::check::check_folder_sampled(dir, Some(2000))?;
     for (_, w) in crate::data::check::warnings(&report) {
@@ -139,7 +173,7 @@ fn check_data(dir: &std::path::Path) -> Result<()> {
     }
     match report.fatal() {
         Some(why) => Err(Error::Data(why)),
-        None => Ok(()),
+        None => Ok(report.classes.len()),
     }
 }
 

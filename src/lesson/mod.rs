@@ -9,6 +9,7 @@ mod draw;
 pub mod export;
 pub mod frame;
 mod kinds;
+pub mod lab_file;
 pub mod model;
 mod number;
 pub mod plain;

@@ -107,6 +107,9 @@ pub struct ServeConfig {
     pub roster: Option<Arc<Roster>>,
     /// Whose conventions the gradebook written with the report follows (`--gradebook`).
     pub gradebook: GradebookFormat,
+    /// The class's lab (`--lab`): every student's training settings start from it, and
+    /// those it locks stay.
+    pub lab: Option<Arc<crate::train::lab::ClassLab>>,
     /// Tests only (the CLI never sets it): a session panics when its student presses this
     /// key, to check that a crashed session still gives the student their terminal back.
     #[doc(hidden)]
@@ -139,6 +142,7 @@ impl ServeConfig {
             teacher: None,
             roster: None,
             gradebook: GradebookFormat::Plain,
+            lab: None,
             panic_key: None,
         }
     }

@@ -18,7 +18,7 @@ use super::output::Pipe;
 use super::role::{Class, Role};
 use super::session::Session as AppSession;
 use super::{term_has_color, NameLease, SessionSlot, Shared};
-use crate::tui::training::TrainPrefs;
+use crate::tui::training::{TrainPrefs, TrainSettings};
 use crate::tui::{App, Progress, Theme};
 
 /// What the session thread reads: the keys and wake-ups, and the last terminal size.
@@ -247,7 +247,11 @@ fn classroom_prefs(shared: &Shared, saved_as: &str) -> TrainPrefs {
         cache_mb: config.cache_mb,
         // each student's runs under their own name, beside their model
         runs_dir: Some(super::class::student_runs_dir(&config.state_dir, saved_as)),
-        ..TrainPrefs::default()
+        settings: match &config.lab {
+            Some(lab) => TrainSettings::default().with_lab(&lab.setup),
+            None => TrainSettings::default(),
+        },
+        lab: config.lab.clone(),
     }
 }
 

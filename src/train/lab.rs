@@ -91,6 +91,95 @@ impl LabSetup {
     }
 }
 
+/// A setting a teacher's lab can lock (`serve --lab`); its key is the lab file's field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LabSetting {
+    /// `arch`: the network.
+    Arch,
+    /// `epochs`.
+    Epochs,
+    /// `batch_size`.
+    BatchSize,
+    /// `learning_rate`.
+    LearningRate,
+    /// `optimizer` (with SGD's momentum).
+    Optimizer,
+    /// `weight_decay`.
+    WeightDecay,
+    /// `augment`.
+    Augment,
+    /// `train_share`.
+    TrainShare,
+    /// `seed`.
+    Seed,
+}
+
+impl LabSetting {
+    /// Every setting, in the training screen's order.
+    pub const ALL: [LabSetting; 9] = [
+        LabSetting::Epochs,
+        LabSetting::BatchSize,
+        LabSetting::LearningRate,
+        LabSetting::Seed,
+        LabSetting::Arch,
+        LabSetting::Optimizer,
+        LabSetting::WeightDecay,
+        LabSetting::Augment,
+        LabSetting::TrainShare,
+    ];
+
+    /// The lab file's field for it.
+    pub fn key(self) -> &'static str {
+        match self {
+            LabSetting::Arch => "arch",
+            LabSetting::Epochs => "epochs",
+            LabSetting::BatchSize => "batch_size",
+            LabSetting::LearningRate => "learning_rate",
+            LabSetting::Optimizer => "optimizer",
+            LabSetting::WeightDecay => "weight_decay",
+            LabSetting::Augment => "augment",
+            LabSetting::TrainShare => "train_share",
+            LabSetting::Seed => "seed",
+        }
+    }
+
+    /// The setting a lab file's field names.
+    pub fn from_key(key: &str) -> Option<LabSetting> {
+        LabSetting::ALL.into_iter().find(|s| s.key() == key)
+    }
+}
+
+impl LabSetup {
+    /// The settings this setup gives a value.
+    pub fn sets(&self) -> Vec<LabSetting> {
+        let given = |s: LabSetting| match s {
+            LabSetting::Arch => self.arch.is_some(),
+            LabSetting::Epochs => self.epochs.is_some(),
+            LabSetting::BatchSize => self.batch_size.is_some(),
+            LabSetting::LearningRate => self.lr.is_some(),
+            LabSetting::Optimizer => self.optimizer.is_some(),
+            LabSetting::WeightDecay => self.weight_decay.is_some(),
+            LabSetting::Augment => self.augment.is_some(),
+            LabSetting::TrainShare => self.train_share.is_some(),
+            LabSetting::Seed => self.seed.is_some(),
+        };
+        LabSetting::ALL.into_iter().filter(|&s| given(s)).collect()
+    }
+}
+
+/// A lab the teacher gives the whole class (`serve --lab FILE`): every student's training
+/// screen opens with its setup, and the settings it locks cannot be changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassLab {
+    /// What the students see it called (the file's `title`, or its name).
+    pub title: String,
+    /// The settings it starts from.
+    pub setup: LabSetup,
+    /// The settings students cannot change (a locked one the setup leaves out stays at the
+    /// training screen's default).
+    pub locked: Vec<LabSetting>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

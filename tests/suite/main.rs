@@ -33,6 +33,7 @@ mod references;
 mod runs;
 mod serve_console;
 mod serve_hostile;
+mod serve_lab;
 mod serve_roster;
 mod serve_ssh;
 mod train_full;

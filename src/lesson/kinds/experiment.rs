@@ -36,6 +36,10 @@ pub(crate) struct SetupFile {
     augment: Option<Spanned<bool>>,
     train_share: Option<Spanned<f64>>,
     seed: Option<Spanned<u64>>,
+    /// A lab file's name for the lab (`serve --lab`; not in an experiment's `[then]`).
+    pub(crate) title: Option<Spanned<String>>,
+    /// A lab file's locked settings (`serve --lab`; not in an experiment's `[then]`).
+    pub(crate) lock: Option<Spanned<Vec<String>>>,
 }
 
 /// An experiment lesson's fields: the first run's setup, the classes of the data (they
@@ -70,6 +74,8 @@ impl File {
             augment: self.augment.take(),
             train_share: self.train_share.take(),
             seed: self.seed.take(),
+            title: None,
+            lock: None,
         }
     }
 }
@@ -84,8 +90,19 @@ fn in_range(ctx: &Ctx, field: &str, v: &Spanned<f64>, lo: f64, hi: f64, what: &s
 }
 
 /// Check one setup (`prefix` is `then.` inside `[then]`, for the error's field name).
-fn check_setup(ctx: &Ctx, f: &SetupFile, prefix: &str) -> Result<LabSetup> {
+pub(crate) fn check_setup(ctx: &Ctx, f: &SetupFile, prefix: &str) -> Result<LabSetup> {
     let name = |n: &str| format!("{prefix}{n}");
+    let lab_only = [
+        ("title", f.title.as_ref().map(Spanned::span)),
+        ("lock", f.lock.as_ref().map(Spanned::span)),
+    ];
+    if let Some((field, Some(span))) = lab_only.into_iter().find(|(_, s)| s.is_some()) {
+        return Err(ctx.err(
+            span,
+            &name(field),
+            "only a lab file for `serve --lab` has it",
+        ));
+    }
     let arch = match &f.arch {
         Some(a) => Some(Arch::parse(a.get_ref()).map_err(|e| {
             ctx.err(

@@ -188,9 +188,8 @@ fn device_text(d: DeviceChoice) -> String {
     }
 }
 
-/// Put `f` back to its default.
-pub(crate) fn reset(f: SettingField, s: &mut TrainSettings) {
-    let d = TrainSettings::default();
+/// Put `f` back to its value in `d` (the defaults, or a class lab's settings).
+pub(crate) fn reset(f: SettingField, s: &mut TrainSettings, d: &TrainSettings) {
     match f {
         SettingField::Data => {}
         SettingField::Epochs => s.epochs = d.epochs,
@@ -198,7 +197,10 @@ pub(crate) fn reset(f: SettingField, s: &mut TrainSettings) {
         SettingField::Lr => s.lr = d.lr,
         SettingField::Device => s.device = d.device,
         SettingField::Seed => s.seed = d.seed,
-        SettingField::Network => s.network = d.network,
+        SettingField::Network => {
+            s.network = d.network;
+            s.edited.clone_from(&d.edited);
+        }
         SettingField::Optimizer => s.sgd = d.sgd,
         SettingField::Momentum => s.momentum = d.momentum,
         SettingField::WeightDecay => s.weight_decay = d.weight_decay,
@@ -272,7 +274,7 @@ mod tests {
             default_when_changed(SettingField::Lr, &s).as_deref(),
             Some("0.001")
         );
-        reset(SettingField::Lr, &mut s);
+        reset(SettingField::Lr, &mut s, &TrainSettings::default());
         assert_eq!(default_when_changed(SettingField::Lr, &s), None);
     }
 

@@ -18,6 +18,7 @@ pub mod arch_editor;
 mod component;
 pub mod effects;
 mod fields;
+mod lab_lock;
 pub mod network_panel;
 mod preview;
 mod queue;

@@ -187,6 +187,8 @@ pub struct TrainPrefs {
     /// Where runs are kept and the Runs view reads them (`None`: not kept; the local app
     /// uses the state folder's `runs/`, a classroom a folder per student).
     pub runs_dir: Option<PathBuf>,
+    /// The class's lab (`serve --lab`): its settings to start from, and those locked.
+    pub lab: Option<Arc<crate::train::lab::ClassLab>>,
 }
 
 impl Default for TrainPrefs {
@@ -200,6 +202,7 @@ impl Default for TrainPrefs {
             restricted: false,
             cache_mb: crate::data::DEFAULT_CACHE_MB,
             runs_dir: None,
+            lab: None,
         }
     }
 }
@@ -563,6 +566,12 @@ pub(crate) fn render(
     }
     let sym = theme.symbols();
     let mut lines: Vec<Line> = vec![Line::styled("Settings for this run", theme.heading())];
+    if let Some(lab) = &st.prefs.lab {
+        lines[0].spans.push(Span::styled(
+            format!("  lab: {}", crate::text::escaped(&lab.title)),
+            theme.emphasis(),
+        ));
+    }
     if area.height >= 30 {
         lines.push(Line::raw(""));
     }
@@ -590,9 +599,13 @@ pub(crate) fn render(
             let room = value_room.saturating_sub(default.as_ref().map_or(0, |d| d.len() + 12));
             field_value(st, form, *f, room.max(8), sym.ellipsis)
         };
-        let default = default
-            .map(|d| format!(" (default {d})"))
-            .unwrap_or_default();
+        let default = if super::lab_lock::locked(&st.prefs, *f) {
+            " [locked: the teacher's lab]".to_string()
+        } else {
+            default
+                .map(|d| format!(" (default {d})"))
+                .unwrap_or_default()
+        };
         let pointer = if selected { sym.pointer } else { " " };
         let label = format!(" {pointer} {:<14}", f.label());
         let style = if selected {

@@ -93,7 +93,8 @@ pub struct TrainingState {
 impl TrainingState {
     /// The screen on its settings step. It knows nothing of the devices and the data until
     /// the front end runs [`TrainingState::opening_effects`].
-    pub fn new(prefs: TrainPrefs) -> Self {
+    pub fn new(mut prefs: TrainPrefs) -> Self {
+        super::lab_lock::enforce(&mut prefs);
         TrainingState {
             prefs,
             phase: Phase::Settings(SettingsForm::default()),
@@ -125,6 +126,10 @@ impl TrainingState {
     /// Start a run with the current settings on a worker thread (or, with a shared queue
     /// and no free place, get in line; the run starts on a later tick).
     pub fn start(&mut self) {
+        // the class's lab holds what it locks, whatever opened the screen
+        if let Some(why) = super::lab_lock::enforce(&mut self.prefs) {
+            self.notice = Some(why);
+        }
         // a network that cannot run is refused here, with the layer and the reason
         if let Err(e) = super::settings::network_plan(self) {
             let e = e.trim_start_matches("architecture: ").to_string();
@@ -338,6 +343,10 @@ impl TrainingState {
             self.notice = Some(why.into());
             return KeyOutcome::Stay;
         }
+        if let Some(why) = self.lab_refuses(action) {
+            self.notice = Some(why);
+            return KeyOutcome::Stay;
+        }
         match action {
             Action::Quit => {
                 self.cancel();
@@ -414,12 +423,20 @@ impl TrainingState {
             Action::ResetField | Action::ResetAll => {
                 if let Phase::Settings(form) = &mut self.phase {
                     form.input.clear();
+                    // in a class's lab, its settings are the defaults
+                    let (base, what) = match &self.prefs.lab {
+                        Some(lab) => (
+                            super::settings::TrainSettings::default().with_lab(&lab.setup),
+                            "the lab's value",
+                        ),
+                        None => (super::settings::TrainSettings::default(), "its default"),
+                    };
                     let s = &mut self.prefs.settings;
                     if action == Action::ResetAll {
-                        *s = super::settings::TrainSettings::default();
-                        self.notice = Some("every setting is back to its default".into());
+                        *s = base;
+                        self.notice = Some(format!("every setting is back to {what}"));
                     } else {
-                        super::fields::reset(form.selected(), s);
+                        super::fields::reset(form.selected(), s, &base);
                         self.notice = None;
                     }
                     // SGD's momentum is hidden under Adam
@@ -446,8 +463,34 @@ impl TrainingState {
             }
             _ => self.act_on_phase(action, code, effects),
         }
+        if matches!(self.phase, Phase::Settings(_)) {
+            if let Some(why) = super::lab_lock::enforce(&mut self.prefs) {
+                self.notice = Some(why);
+            }
+        }
         self.refresh_estimate();
         KeyOutcome::Stay
+    }
+
+    /// A change to a setting the class's lab locks, refused before it is made: typing,
+    /// stepping or resetting the selected field, or opening the layer editor on a locked
+    /// network.
+    fn lab_refuses(&self, action: Action) -> Option<String> {
+        let Phase::Settings(form) = &self.phase else {
+            return None;
+        };
+        let field = match action {
+            Action::Decrease | Action::Increase | Action::Type | Action::ResetField => {
+                form.selected()
+            }
+            Action::EditNetwork | Action::CourseNet | Action::NextPreset
+                if form.editor.is_none() =>
+            {
+                SettingField::Network
+            }
+            _ => return None,
+        };
+        super::lab_lock::refused(&self.prefs, field)
     }
 
     /// Time one training step of the chosen network when the Network field is chosen
