@@ -19,6 +19,7 @@ use ratatui::buffer::Buffer;
 
 use super::gradebook::{GradebookFormat, LessonInfo, LessonMarks};
 use super::roster::Roster;
+use crate::tui::attempts::{Attempts, QuestionKey};
 use crate::tui::console::{Place, QuizTally, StudentRow, TrainingStatus};
 use crate::tui::training::{Phase, Stop};
 use crate::tui::{App, Screen};
@@ -29,7 +30,7 @@ const MIRROR_WANTED: Duration = Duration::from_secs(2);
 /// Folder of the class reports, in the state folder.
 pub const REPORTS_DIR: &str = "reports";
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -65,6 +66,8 @@ pub struct Record {
     pub best_accuracy: Option<f64>,
     /// Per lesson id: the furthest step and the "your turn" answers (for the gradebook).
     pub lessons: BTreeMap<String, LessonMarks>,
+    /// Each "your turn" question's tries (for the report's per-question figures).
+    pub attempts: BTreeMap<QuestionKey, Attempts>,
 }
 
 /// A session's state as its thread last wrote it.
@@ -82,6 +85,10 @@ struct MemberState {
     best_accuracy: Option<f64>,
     /// Per lesson id: the furthest step and this session's answers.
     lessons: BTreeMap<String, LessonMarks>,
+    /// Each question's tries (the app's, bounded there).
+    attempts: BTreeMap<QuestionKey, Attempts>,
+    /// Wrong tries at a question of the current step not yet answered right.
+    wrong_here: u32,
     commands: VecDeque<Command>,
     mirror_wanted: Option<Instant>,
     mirror: Option<Buffer>,
@@ -99,6 +106,8 @@ pub(crate) struct Member {
     connected_at: SystemTime,
     since: Instant,
     state: Mutex<MemberState>,
+    /// The teacher's line to this student only (an answer to a hand, a hint), numbered.
+    pub(super) told: Mutex<Option<(u64, String)>>,
 }
 
 /// What a session thread learned from its app this turn (see [`Member::update`]).
@@ -172,6 +181,20 @@ impl Member {
             let m = s.lessons.entry(id.clone()).or_default();
             (m.right, m.asked) = (t.right, t.asked);
         }
+        if s.attempts != *app.quiz_attempts() {
+            s.attempts = app.quiz_attempts().clone();
+        }
+        s.wrong_here = match &s.place {
+            Place::Lesson { index, step, .. } => app.lessons().get(*index).map_or(0, |l| {
+                s.attempts
+                    .iter()
+                    .filter(|(k, a)| k.lesson == l.id() && k.step == *step && !a.right)
+                    .map(|(_, a)| a.wrong)
+                    .max()
+                    .unwrap_or(0)
+            }),
+            _ => 0,
+        };
     }
 
     /// The commands waiting for this session (taken).
@@ -217,6 +240,7 @@ impl Member {
             quiz: s.quiz,
             best_accuracy: s.best_accuracy,
             lessons: s.lessons.clone(),
+            attempts: s.attempts.clone(),
         }
     }
 
@@ -234,6 +258,7 @@ impl Member {
             on_step: s.step_since.map(|t| t.elapsed()),
             connected: self.since.elapsed(),
             following: s.following,
+            wrong_here: s.wrong_here,
         }
     }
 }
@@ -288,6 +313,8 @@ pub struct Class {
     locked: AtomicBool,
     message: Mutex<Option<(u64, String)>>,
     message_seq: AtomicU64,
+    /// Raised hands, first raised first (one per session: see `hands.rs`).
+    pub(super) hands: Mutex<Vec<super::hands::Hand>>,
 }
 
 /// A session's place in the class; dropping it moves its record to the report's past.
@@ -300,6 +327,7 @@ pub(crate) struct Membership {
 impl Drop for Membership {
     fn drop(&mut self) {
         lock(&self.class.members).remove(&self.member.id);
+        self.class.lower_hand(self.member.id);
         if !self.member.teacher {
             let record = self.member.record();
             let mut past = lock(&self.class.past);
@@ -341,16 +369,24 @@ impl Class {
                 finished: BTreeSet::new(),
                 best_accuracy: None,
                 lessons: BTreeMap::new(),
+                attempts: BTreeMap::new(),
+                wrong_here: 0,
                 commands: VecDeque::new(),
                 mirror_wanted: None,
                 mirror: None,
             }),
+            told: Mutex::new(None),
         });
         lock(&self.members).insert(id, Arc::clone(&member));
         Membership {
             class: Arc::clone(self),
             member,
         }
+    }
+
+    /// Session `id`'s member, while connected.
+    pub(crate) fn member(&self, id: u64) -> Option<Arc<Member>> {
+        lock(&self.members).get(&id).cloned()
     }
 
     fn students(&self) -> Vec<Arc<Member>> {
@@ -461,6 +497,10 @@ impl Class {
                     for (id, m) in r.lessons {
                         let e = e.lessons.entry(id).or_default();
                         *e = e.merge(m);
+                    }
+                    for (q, a) in r.attempts {
+                        let e = e.attempts.entry(q).or_default();
+                        *e = e.merge(&a);
                     }
                 }
             }
@@ -659,6 +699,7 @@ pub fn write_report(
     if let Some(roster) = book.roster {
         md_text.push_str(&never_came(roster, records));
     }
+    md_text.push_str(&super::struggle::report_section(book.lessons, records));
     md_text.push_str(&runs_section(state_dir, records));
     crate::fsutil::write_atomic(&md, md_text.as_bytes())?;
     let grades = |format| {
@@ -691,6 +732,7 @@ mod tests {
             }),
             best_accuracy: Some(0.875),
             lessons: BTreeMap::new(),
+            attempts: BTreeMap::new(),
         }
     }
 

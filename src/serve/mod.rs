@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use russh::keys::{HashAlg, PublicKey};
 
 use crate::lesson::Lesson;
-use crate::tui::console::{ClassView, ConsoleEffect, Limits, Mirror, Place};
+use crate::tui::console::{ClassView, Console, ConsoleEffect, Limits, Mirror, Place, View};
 use crate::tui::training::TrainQueue;
 use crate::{Error, Result};
 use gradebook::{GradebookFormat, LessonInfo};
@@ -40,6 +40,7 @@ mod conn;
 mod follow;
 pub mod gradebook;
 mod handover;
+mod hands;
 mod message;
 mod output;
 mod role;
@@ -47,6 +48,7 @@ pub mod roster;
 mod session;
 mod setup;
 mod start;
+mod struggle;
 
 /// Name of the host key file in the state folder.
 pub const HOST_KEY_FILE: &str = "ssh_host_ed25519_key";
@@ -106,6 +108,8 @@ pub struct ServeConfig {
     pub roster: Option<Arc<Roster>>,
     /// Whose conventions the gradebook written with the report follows (`--gradebook`).
     pub gradebook: GradebookFormat,
+    /// A student on one lesson step this long is stuck (`--stuck-after`).
+    pub stuck_after: Duration,
     /// Tests only (the CLI never sets it): a session panics when its student presses this
     /// key, to check that a crashed session still gives the student their terminal back.
     #[doc(hidden)]
@@ -138,6 +142,7 @@ impl ServeConfig {
             teacher: None,
             roster: None,
             gradebook: GradebookFormat::Plain,
+            stuck_after: crate::tui::console::STUCK_MARK,
             panic_key: None,
         }
     }
@@ -364,6 +369,12 @@ impl Server {
         self.shared.class_view(mirror, false)
     }
 
+    /// The class as `console` shows it (its mirror; the figures while its struggle view
+    /// is open).
+    pub fn console_view(&self, console: &Console) -> ClassView {
+        self.shared.console_view(console, false)
+    }
+
     /// Do what the console asked (see [`Shared::console_apply`]); a line to show back.
     pub fn console_apply(&self, effect: &ConsoleEffect) -> Option<String> {
         self.shared.console_apply(effect)
@@ -525,6 +536,7 @@ impl Shared {
             unauthenticated: (self.conns.unauthenticated(), c.max_unauthenticated),
             grace: (c.login_grace, self.conns.oldest_waiting()),
             idle_timeout: c.idle_timeout,
+            stuck_after: c.stuck_after,
         };
         ClassView {
             students: self.class.rows(),
@@ -544,7 +556,20 @@ impl Shared {
                     .map(|(name, screen)| Mirror { name, screen })
             }),
             in_session,
+            hands: self.class.hand_rows(),
+            struggle: None,
         }
+    }
+
+    /// The class as `console` shows it: with the figures per question while its
+    /// struggle view is open.
+    pub(crate) fn console_view(&self, console: &Console, in_session: bool) -> ClassView {
+        let mut view = self.class_view(console.mirror, in_session);
+        if console.view == View::Struggle {
+            let records = self.class.records();
+            view.struggle = Some(struggle::struggle(&self.lesson_info, &records));
+        }
+        view
     }
 
     /// Do what a console asked: bring everyone to the teacher's step, lock following, put
@@ -660,6 +685,9 @@ impl Shared {
                 ),
                 Err(e) => format!("report not written: {e}"),
             }),
+            ConsoleEffect::Answer { .. }
+            | ConsoleEffect::Lower(_)
+            | ConsoleEffect::HintStep { .. } => self.hand_apply(effect),
             ConsoleEffect::Mirror(_) | ConsoleEffect::ToLessons | ConsoleEffect::Quit => None,
         }
     }
