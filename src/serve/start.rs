@@ -160,9 +160,7 @@ impl Conn {
                 Role::Teacher
             }
             Some(t) => {
-                app.set_notice(format!(
-                    "press f to follow the teacher ({t}), Ctrl-R to raise your hand"
-                ));
+                app.set_notice(format!("press f to follow the teacher ({t})"));
                 app.set_follow(Some(false));
                 Role::Student
             }

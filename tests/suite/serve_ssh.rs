@@ -696,7 +696,7 @@ async fn a_raised_hand_reaches_the_teachers_queue_and_only_its_student_sees_the_
     let mut ada = Term::open(&ha, 80, 24).await;
     let (hk, _) = login(server.addr(), "kim", CODE).await;
     let mut kim = Term::open(&hk, 80, 24).await;
-    ada.until_text("Ctrl-R to raise your hand").await;
+    ada.until_text(&first_lesson_title()).await;
     kim.until_text(&first_lesson_title()).await;
 
     // Ctrl-R asks for a note; typed letters are the note (q does not quit)

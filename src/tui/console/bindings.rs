@@ -120,6 +120,10 @@ fn has_hand(c: &Console) -> bool {
     unmirrored(c) && c.view == View::Hands && c.selected_row().is_some()
 }
 
+fn selecting(c: &Console) -> bool {
+    browsing(c) && !(c.mirror.is_none() && c.view == View::Struggle)
+}
+
 fn has_message(c: &Console) -> bool {
     browsing(c) && c.class.message.is_some()
 }
@@ -194,7 +198,10 @@ pub const CONSOLE: &[B] = &[
             Label::new(&[Char('w')], "where the class struggles, per question"),
         ),
     B::new(&[UP, Char('k')], ConsoleAction::Up)
-        .when(browsing)
+        .when(struggling)
+        .hint(2, Label::new(&[UP, DOWN], "scroll").sep("/")),
+    B::new(&[UP, Char('k')], ConsoleAction::Up)
+        .when(selecting)
         .hint(2, Label::new(&[UP, DOWN], "select").sep("/"))
         .help(CLASS, Label::new(&[UP, DOWN], "select a student").sep("/")),
     B::new(&[DOWN, Char('j')], ConsoleAction::Down).when(browsing),

@@ -523,6 +523,7 @@ fn hands_class() -> Console {
 #[test]
 fn the_hand_queue_answers_lowers_hints_and_mirrors() {
     let mut c = hands_class();
+    assert!(draw(&c, 80, 24).contains("2 hand(s) up: h"));
     assert!(c.key(Key::char('h')).is_empty());
     assert_eq!(c.view, View::Hands);
     let screen = draw(&c, 80, 24);

@@ -80,6 +80,9 @@ fn render_class_head(console: &Console, theme: &Theme, area: Rect, buf: &mut Buf
         sym.dot,
         if n == 1 { "" } else { "s" }
     );
+    if !class.hands.is_empty() {
+        title.push_str(&format!(" {} {} hand(s) up: h", sym.dot, class.hands.len()));
+    }
     if let Some(t) = &class.teacher {
         title.push_str(&format!(" {} teacher {}", sym.dot, clean(theme, t)));
         if let Some(at) = &class.teacher_at {
