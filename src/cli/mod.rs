@@ -121,6 +121,9 @@ pub struct ServeArgs {
     /// End a session after this long without a key press (e.g. 90s, 30m, 1h).
     #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
     pub idle_timeout: std::time::Duration,
+    /// On the console, a student on one lesson step this long is stuck (e.g. 5m, 90s).
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub stuck_after: std::time::Duration,
     /// Close a connection that has not logged in and started the app this long after
     /// connecting (e.g. 30s, 2m).
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]

@@ -7,6 +7,23 @@ use super::ServeArgs;
 use crate::serve::{self, ServeConfig};
 use crate::{Error, Result};
 
+/// The times of `serve` (idle timeout, stuck, login grace): each longer than 0.
+fn durations(args: &ServeArgs, config: &mut ServeConfig) -> Result<()> {
+    for (flag, d) in [
+        ("--idle-timeout", args.idle_timeout),
+        ("--stuck-after", args.stuck_after),
+        ("--login-grace", args.login_grace),
+    ] {
+        if d.is_zero() {
+            return Err(Error::Usage(format!("{flag} must be longer than 0")));
+        }
+    }
+    config.idle_timeout = args.idle_timeout;
+    config.stuck_after = args.stuck_after;
+    config.login_grace = args.login_grace;
+    Ok(())
+}
+
 /// Run the classroom server until killed.
 pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
     let listen = args
@@ -32,14 +49,7 @@ pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     config.threads_per_training = (cores / config.max_trainings).max(1);
-    if args.idle_timeout.is_zero() {
-        return Err(Error::Usage("--idle-timeout must be longer than 0".into()));
-    }
-    config.idle_timeout = args.idle_timeout;
-    if args.login_grace.is_zero() {
-        return Err(Error::Usage("--login-grace must be longer than 0".into()));
-    }
-    config.login_grace = args.login_grace;
+    durations(args, &mut config)?;
     if args.max_unauthenticated == 0 {
         return Err(Error::Usage(
             "--max-unauthenticated must be at least 1".into(),
@@ -260,7 +270,7 @@ mod console {
             }
             if last_draw.elapsed() >= tick {
                 console.rows_shown = usize::from(size.1.saturating_sub(7)).max(1);
-                console.update(server.class_view(console.mirror));
+                console.update(server.console_view(&console));
                 guard
                     .terminal()
                     .draw(|f| {

@@ -19,6 +19,7 @@ use ratatui::buffer::Buffer;
 
 use super::gradebook::{GradebookFormat, LessonInfo, LessonMarks};
 use super::roster::Roster;
+use crate::tui::attempts::{Attempts, QuestionKey};
 use crate::tui::console::{Place, QuizTally, StudentRow, TrainingStatus};
 use crate::tui::training::{Phase, Stop};
 use crate::tui::{App, CourseState, QuizTally as AppTally, Screen};
@@ -29,7 +30,7 @@ const MIRROR_WANTED: Duration = Duration::from_secs(2);
 /// Folder of the class reports, in the state folder.
 pub const REPORTS_DIR: &str = "reports";
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -65,6 +66,8 @@ pub struct Record {
     pub best_accuracy: Option<f64>,
     /// Per lesson id: the furthest step and the "your turn" answers (for the gradebook).
     pub lessons: BTreeMap<String, LessonMarks>,
+    /// Each "your turn" question's tries (for the report's per-question figures).
+    pub attempts: BTreeMap<QuestionKey, Attempts>,
 }
 
 /// A session's state as its thread last wrote it.
@@ -82,6 +85,10 @@ struct MemberState {
     best_accuracy: Option<f64>,
     /// Per lesson id: the furthest step and this session's answers.
     lessons: BTreeMap<String, LessonMarks>,
+    /// Each question's tries (the app's, bounded there).
+    attempts: BTreeMap<QuestionKey, Attempts>,
+    /// Wrong tries at a question of the current step not yet answered right.
+    wrong_here: u32,
     commands: VecDeque<Command>,
     mirror_wanted: Option<Instant>,
     mirror: Option<Buffer>,
@@ -112,6 +119,8 @@ pub(crate) struct Member {
     connected_at: SystemTime,
     since: Instant,
     state: Mutex<MemberState>,
+    /// The teacher's line to this student only (an answer to a hand, a hint), numbered.
+    pub(super) told: Mutex<Option<(u64, String)>>,
 }
 
 /// What a session thread learned from its app this turn (see [`Member::update`]).
@@ -195,6 +204,20 @@ impl Member {
             m.right = t.right.saturating_sub(base.right);
             m.asked = t.asked.saturating_sub(base.asked);
         }
+        if s.attempts != *app.quiz_attempts() {
+            s.attempts = app.quiz_attempts().clone();
+        }
+        s.wrong_here = match &s.place {
+            Place::Lesson { index, step, .. } => app.lessons().get(*index).map_or(0, |l| {
+                s.attempts
+                    .iter()
+                    .filter(|(k, a)| k.lesson == l.id() && k.step == *step && !a.right)
+                    .map(|(_, a)| a.wrong)
+                    .max()
+                    .unwrap_or(0)
+            }),
+            _ => 0,
+        };
         let (course, at) = app.course_state();
         s.carried = Carried { course, at };
     }
@@ -248,6 +271,7 @@ impl Member {
             quiz: s.quiz,
             best_accuracy: s.best_accuracy,
             lessons: s.lessons.clone(),
+            attempts: s.attempts.clone(),
         }
     }
 
@@ -266,6 +290,7 @@ impl Member {
             connected: self.since.elapsed(),
             following: s.following,
             look_alike: None,
+            wrong_here: s.wrong_here,
         }
     }
 }
@@ -322,6 +347,8 @@ pub struct Class {
     locked: AtomicBool,
     message: Mutex<Option<(u64, String)>>,
     message_seq: AtomicU64,
+    /// Raised hands, first raised first (one per session: see `hands.rs`).
+    pub(super) hands: Mutex<Vec<super::hands::Hand>>,
 }
 
 /// A session's place in the class; dropping it moves its record to the report's past.
@@ -334,6 +361,7 @@ pub(crate) struct Membership {
 impl Drop for Membership {
     fn drop(&mut self) {
         lock(&self.class.members).remove(&self.member.id);
+        self.class.lower_hand(self.member.id);
         if !self.member.teacher {
             let carried = lock(&self.member.state).carried.clone();
             let mut left = lock(&self.class.left);
@@ -381,18 +409,26 @@ impl Class {
                 finished: BTreeSet::new(),
                 best_accuracy: None,
                 lessons: BTreeMap::new(),
+                attempts: BTreeMap::new(),
+                wrong_here: 0,
                 commands: VecDeque::new(),
                 mirror_wanted: None,
                 mirror: None,
                 carried: Carried::default(),
                 base: BTreeMap::new(),
             }),
+            told: Mutex::new(None),
         });
         lock(&self.members).insert(id, Arc::clone(&member));
         Membership {
             class: Arc::clone(self),
             member,
         }
+    }
+
+    /// Session `id`'s member, while connected.
+    pub(crate) fn member(&self, id: u64) -> Option<Arc<Member>> {
+        lock(&self.members).get(&id).cloned()
     }
 
     fn students(&self) -> Vec<Arc<Member>> {
@@ -514,6 +550,10 @@ impl Class {
                     for (id, m) in r.lessons {
                         let e = e.lessons.entry(id).or_default();
                         *e = e.merge(m);
+                    }
+                    for (q, a) in r.attempts {
+                        let e = e.attempts.entry(q).or_default();
+                        *e = e.merge(&a);
                     }
                 }
             }
@@ -712,6 +752,7 @@ pub fn write_report(
     if let Some(roster) = book.roster {
         md_text.push_str(&never_came(roster, records));
     }
+    md_text.push_str(&super::struggle::report_section(book.lessons, records));
     md_text.push_str(&runs_section(state_dir, records));
     crate::fsutil::write_atomic(&md, md_text.as_bytes())?;
     let grades = |format| {
@@ -744,6 +785,7 @@ mod tests {
             }),
             best_accuracy: Some(0.875),
             lessons: BTreeMap::new(),
+            attempts: BTreeMap::new(),
         }
     }
 

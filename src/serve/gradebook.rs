@@ -314,6 +314,7 @@ mod tests {
             quiz: None,
             best_accuracy: None,
             lessons: [(lesson.to_string(), marks)].into(),
+            attempts: Default::default(),
         }
     }
 

@@ -72,7 +72,7 @@ impl Handover {
     pub(super) fn refresh(&mut self, class: &Class, rows: u16) {
         self.console.rows_shown = usize::from(rows.saturating_sub(7)).max(1);
         self.console
-            .update(class.shared.class_view(self.console.mirror, true));
+            .update(class.shared.console_view(&self.console, true));
     }
 
     /// Draw the class view.

@@ -25,7 +25,7 @@ pub(super) fn message_up(class: &Class, dismissed: u64) -> Option<(u64, String)>
 pub(super) fn overlay(
     class: &Class,
     theme: &Theme,
-    message: Option<&str>,
+    (message, extra): (Option<&str>, &[String]),
     locked: bool,
     area: Rect,
     buf: &mut ratatui::buffer::Buffer,
@@ -48,6 +48,15 @@ pub(super) fn overlay(
     let mut lines: Vec<String> = Vec::new();
     if locked {
         lines.push(" following the teacher (locked for a demo) ".to_string());
+    }
+    // a raised hand and the teacher's line to this student only (see `hands.rs`)
+    for line in extra {
+        let text = theme.text(&escaped(line)).into_owned();
+        lines.extend(
+            crate::tui::wrap(&text, w.saturating_sub(2).max(1))
+                .into_iter()
+                .map(|l| format!(" {l} ")),
+        );
     }
     if let Some(m) = message {
         let text = format!(

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use russh::keys::{HashAlg, PublicKey};
 
 use crate::lesson::Lesson;
-use crate::tui::console::{ClassView, ConsoleEffect, Limits, Mirror, Place};
+use crate::tui::console::{ClassView, Console, ConsoleEffect, Limits, Mirror, Place, View};
 use crate::tui::training::TrainQueue;
 use crate::{Error, Result};
 use gradebook::{GradebookFormat, LessonInfo};
@@ -40,6 +40,7 @@ mod conn;
 mod follow;
 pub mod gradebook;
 mod handover;
+mod hands;
 mod message;
 mod names;
 mod output;
@@ -48,6 +49,7 @@ pub mod roster;
 mod session;
 mod setup;
 mod start;
+mod struggle;
 
 /// Name of the host key file in the state folder.
 pub const HOST_KEY_FILE: &str = "ssh_host_ed25519_key";
@@ -110,6 +112,8 @@ pub struct ServeConfig {
     /// The class's lab (`--lab`): every student's training settings start from it, and
     /// those it locks stay.
     pub lab: Option<Arc<crate::train::lab::ClassLab>>,
+    /// A student on one lesson step this long is stuck (`--stuck-after`).
+    pub stuck_after: Duration,
     /// Tests only (the CLI never sets it): a session panics when its student presses this
     /// key, to check that a crashed session still gives the student their terminal back.
     #[doc(hidden)]
@@ -143,6 +147,7 @@ impl ServeConfig {
             roster: None,
             gradebook: GradebookFormat::Plain,
             lab: None,
+            stuck_after: crate::tui::console::STUCK_MARK,
             panic_key: None,
         }
     }
@@ -369,6 +374,12 @@ impl Server {
         self.shared.class_view(mirror, false)
     }
 
+    /// The class as `console` shows it (its mirror; the figures while its struggle view
+    /// is open).
+    pub fn console_view(&self, console: &Console) -> ClassView {
+        self.shared.console_view(console, false)
+    }
+
     /// Do what the console asked (see [`Shared::console_apply`]); a line to show back.
     pub fn console_apply(&self, effect: &ConsoleEffect) -> Option<String> {
         self.shared.console_apply(effect)
@@ -530,6 +541,7 @@ impl Shared {
             unauthenticated: (self.conns.unauthenticated(), c.max_unauthenticated),
             grace: (c.login_grace, self.conns.oldest_waiting()),
             idle_timeout: c.idle_timeout,
+            stuck_after: c.stuck_after,
         };
         let mut students = self.class.rows();
         names::mark_look_alikes(&mut students, c.teacher.as_deref());
@@ -551,7 +563,20 @@ impl Shared {
                     .map(|(name, screen)| Mirror { name, screen })
             }),
             in_session,
+            hands: self.class.hand_rows(),
+            struggle: None,
         }
+    }
+
+    /// The class as `console` shows it: with the figures per question while its
+    /// struggle view is open.
+    pub(crate) fn console_view(&self, console: &Console, in_session: bool) -> ClassView {
+        let mut view = self.class_view(console.mirror, in_session);
+        if console.view == View::Struggle {
+            let records = self.class.records();
+            view.struggle = Some(struggle::struggle(&self.lesson_info, &records));
+        }
+        view
     }
 
     /// Do what a console asked: bring everyone to the teacher's step, lock following, put
@@ -667,6 +692,9 @@ impl Shared {
                 ),
                 Err(e) => format!("report not written: {e}"),
             }),
+            ConsoleEffect::Answer { .. }
+            | ConsoleEffect::Lower(_)
+            | ConsoleEffect::HintStep { .. } => self.hand_apply(effect),
             ConsoleEffect::Mirror(_) | ConsoleEffect::ToLessons | ConsoleEffect::Quit => None,
         }
     }

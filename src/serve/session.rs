@@ -19,6 +19,7 @@ use super::class::Seen;
 use super::conn::Event;
 use super::follow::Follow;
 use super::handover::{ConsoleKey, Handover};
+use super::hands::HandKeys;
 use super::message::{message_up, overlay};
 use super::output::{Pipe, MAX_BACKLOG};
 use super::role::{quiz_tally, Class, Commanded, Role};
@@ -56,9 +57,14 @@ pub(super) struct Session<'a> {
     dismissed: u64,
     /// The last frame is kept for the console's mirror.
     mirrored: bool,
-    /// What the overlay showed last (the message's number, locked).
-    overlay_drawn: (Option<u64>, bool),
+    /// What the overlay showed last (the message's number, locked, the hand's place and
+    /// the teacher's line to this student).
+    overlay_drawn: OverlayLook,
+    /// A raised hand's note being typed, the teacher's line to this student dismissed.
+    hands: HandKeys,
 }
+
+type OverlayLook = (Option<u64>, bool, (Option<(usize, usize)>, Option<u64>));
 
 impl<'a> Session<'a> {
     /// The session's terminal set up on `out` (alternate screen, bracketed paste, no
@@ -105,7 +111,8 @@ impl<'a> Session<'a> {
             handover: Handover::new(class),
             dismissed: 0,
             mirrored: false,
-            overlay_drawn: (None, false),
+            overlay_drawn: (None, false, (None, None)),
+            hands: HandKeys::default(),
         };
         session.pace.resize(&mut session.app, cols, rows);
         Ok(session)
@@ -199,6 +206,8 @@ impl<'a> Session<'a> {
             }
         } else if self.handover.takes(key, &self.app) {
             self.handover.on = true;
+        } else if self.hands.key(key, self.class) {
+            // the hand's note, or the teacher's line to this student dismissed
         } else if key.code == crate::tui::KeyCode::Enter && self.message().is_some() {
             self.dismissed = self.message().map_or(self.dismissed, |(seq, _)| seq);
         } else {
@@ -213,6 +222,8 @@ impl<'a> Session<'a> {
         self.last_input = Instant::now();
         if self.handover.on {
             self.handover.event(&event);
+            self.pace.mark_dirty();
+        } else if self.hands.event(&event) {
             self.pace.mark_dirty();
         } else {
             let turn = self.pace.event(&mut self.app, event);
@@ -249,6 +260,7 @@ impl<'a> Session<'a> {
         let look = (
             self.message().map(|(seq, _)| seq),
             class.shared.class.locked(),
+            self.hands.look(class),
         );
         if look != self.overlay_drawn {
             self.overlay_drawn = look;
@@ -294,20 +306,21 @@ impl<'a> Session<'a> {
         }
         let message = self.message();
         let locked = self.class.locked_student();
+        let extra = self.hands.lines(self.class);
         let (app, class, handover) = (&self.app, self.class, &self.handover);
         let done = self.term.draw(|frame| {
             let (a, theme) = (frame.area(), app.theme());
             if handover.on {
                 handover.render(theme, a, frame.buffer_mut());
-            } else if message.is_some() || locked {
+            } else if message.is_some() || locked || !extra.is_empty() {
                 // the line goes above the app, which draws one row shorter
                 let below = Rect::new(a.x, a.y + 1, a.width, a.height.saturating_sub(1));
                 render_into(app, below, frame.buffer_mut());
                 let m = message.as_ref().map(|(_, m)| m.as_str());
-                overlay(class, theme, m, locked, a, frame.buffer_mut());
+                overlay(class, theme, (m, &extra), locked, a, frame.buffer_mut());
             } else {
                 render(app, frame);
-                overlay(class, theme, None, false, a, frame.buffer_mut());
+                overlay(class, theme, (None, &[]), false, a, frame.buffer_mut());
             }
         })?;
         if self.class.member.mirror_wanted() {

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::lesson::Lesson;
 
+use super::attempts::{Attempts, QuestionKey};
 use super::progress::{Progress, QuizTally};
 
 /// What a learner did in a run, kept to hand back (a classroom student who reconnects):
@@ -42,6 +43,8 @@ pub struct Course {
     quiz_session: BTreeMap<String, QuizTally>,
     /// Wrong answers since the last right one (the teacher's console marks a run of them).
     quiz_wrong_in_a_row: u32,
+    /// Each question's tries in this run (bounded: see [`super::attempts`]).
+    attempts: BTreeMap<QuestionKey, Attempts>,
 }
 
 impl Course {
@@ -66,6 +69,7 @@ impl Course {
             your_turn: false,
             quiz_session: BTreeMap::new(),
             quiz_wrong_in_a_row: 0,
+            attempts: BTreeMap::new(),
         }
     }
 
@@ -166,6 +170,21 @@ impl Course {
     /// This run's answers in lesson `id` (all 0 when none).
     pub fn quiz_tally_of(&self, id: &str) -> QuizTally {
         self.quiz_session.get(id).copied().unwrap_or_default()
+    }
+
+    /// Each question's tries in this run.
+    pub fn attempts(&self) -> &BTreeMap<QuestionKey, Attempts> {
+        &self.attempts
+    }
+
+    /// Count a checked answer to question `n` (1-based) of step `step` of lesson `index`
+    /// (`wrong`: what was typed, when it was wrong).
+    pub fn attempt(&mut self, index: usize, (step, n): (usize, usize), wrong: Option<&str>) {
+        let Some(lesson) = self.lessons.get(index).map(|l| l.id().to_string()) else {
+            return;
+        };
+        let key = QuestionKey { lesson, step, n };
+        super::attempts::record(&mut self.attempts, key, wrong);
     }
 
     /// Count an answer in lesson `index`: right ones end a run of wrong ones.

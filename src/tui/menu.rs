@@ -29,6 +29,9 @@ pub enum MenuAction {
     Quit,
     /// Follow the teacher, or stop following (a classroom student).
     Follow,
+    /// Raise a hand (a classroom student: the session takes the key before the app, so
+    /// here it only names it in the hints).
+    Hand,
     /// Select the lesson above.
     Up,
     /// Select the lesson below.
@@ -59,6 +62,9 @@ pub const MENU: &[MenuBinding] = &[
     MenuBinding::new(&[Char('f')], MenuAction::Follow)
         .when(|m| m.facts.could_follow())
         .hint(2, Label::new(&[Char('f')], "follow teacher")),
+    MenuBinding::new(&[Ctrl('r')], MenuAction::Hand)
+        .when(|m| m.facts.follow.is_some())
+        .hint(2, Label::new(&[Ctrl('r')], "raise hand")),
     MenuBinding::new(&[UP, Char('k')], MenuAction::Up)
         .hint(0, Label::new(&[UP, DOWN], "choose").sep("/"))
         .help(
@@ -102,6 +108,7 @@ impl MenuState {
             MenuAction::Help => return vec![Ask::Help(None)],
             MenuAction::Quit => return vec![Ask::Quit],
             MenuAction::Follow => return vec![Ask::Follow],
+            MenuAction::Hand => {}
             MenuAction::Up => self.selected = self.selected.saturating_sub(1),
             MenuAction::Down => self.selected = (self.selected + 1).min(last),
             MenuAction::First => self.selected = 0,

@@ -17,6 +17,7 @@ use std::sync::mpsc::RecvTimeoutError;
 use crate::{Error, Result};
 
 mod app;
+pub mod attempts;
 pub mod console;
 mod course;
 pub use course::CourseState;

@@ -32,6 +32,7 @@ mod quiz;
 mod references;
 mod runs;
 mod serve_console;
+mod serve_console_views;
 mod serve_hostile;
 mod serve_lab;
 mod serve_roster;

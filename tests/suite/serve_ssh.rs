@@ -685,3 +685,53 @@ async fn the_teachers_name_is_kept_for_the_teacher() {
     look_alike.until_text("press f to follow the teacher").await;
     teacher.until_text("~t\u{0435}ach").await;
 }
+
+/// A student raises a hand (Ctrl-R) with a note: it appears in the teacher's queue (`h`);
+/// the teacher answers it and only that student sees the answer, their hand lowered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_raised_hand_reaches_the_teachers_queue_and_only_its_student_sees_the_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.teacher = Some("teach".into());
+    let server = start(c);
+    let (ht, _) = login(server.addr(), "teach", CODE).await;
+    let mut teacher = Term::open(&ht, 80, 24).await;
+    teacher.until_text("cnn-tutor class").await;
+    let (ha, _) = login(server.addr(), "ada", CODE).await;
+    let mut ada = Term::open(&ha, 80, 24).await;
+    let (hk, _) = login(server.addr(), "kim", CODE).await;
+    let mut kim = Term::open(&hk, 80, 24).await;
+    ada.until_text(&first_lesson_title()).await;
+    kim.until_text(&first_lesson_title()).await;
+
+    // Ctrl-R asks for a note; typed letters are the note (q does not quit)
+    ada.keys(b"\x12").await;
+    ada.until_text("raise your hand: a note for the teacher")
+        .await;
+    ada.keys(b"why 155 q?\r").await;
+    ada.until_text("your hand is up: 1 of 1 in the queue").await;
+
+    teacher.keys(b"h").await;
+    let queue = teacher
+        .until("ada's hand in the queue", |t| {
+            t.screen().contains("raised hands") && t.screen().contains("why 155 q?")
+        })
+        .await;
+    let row = queue.lines().find(|l| l.contains("ada")).unwrap();
+    assert!(row.contains(" 1 ") && row.contains("why 155 q?"), "{queue}");
+    assert!(queue.contains("1 in the queue"), "{queue}");
+
+    // the teacher answers: ada sees it, kim does not, and the hand is down
+    teacher.keys(b"\r").await;
+    teacher.until_text("answer ada (only they see it)").await;
+    teacher.keys(b"look at row 2\r").await;
+    teacher.until_text("answered ada").await;
+    ada.until_text("the teacher to you: look at row 2").await;
+    ada.until_gone("your hand is up").await;
+    teacher.until_text("0 in the queue").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!kim.screen().contains("look at row 2"), "{}", kim.screen());
+    // Enter dismisses it
+    ada.keys(b"\r").await;
+    ada.until_gone("the teacher to you").await;
+}

@@ -72,18 +72,24 @@ fn menu_cases() -> Vec<Case> {
             app.set_notice("a notice");
             app
         }),
-        Case::new("menu, classroom student", || {
-            let mut app = fresh();
-            app.set_follow(Some(false));
-            code(&mut app, KeyCode::Down);
-            app
-        }),
-        Case::new("menu, following the teacher", || {
-            let mut app = fresh();
-            app.set_follow(Some(true));
-            code(&mut app, KeyCode::Down);
-            app
-        }),
+        Case {
+            idle: &[(KeySpec::Ctrl('r'), "the classroom session takes it")],
+            ..Case::new("menu, classroom student", || {
+                let mut app = fresh();
+                app.set_follow(Some(false));
+                code(&mut app, KeyCode::Down);
+                app
+            })
+        },
+        Case {
+            idle: &[(KeySpec::Ctrl('r'), "the classroom session takes it")],
+            ..Case::new("menu, following the teacher", || {
+                let mut app = fresh();
+                app.set_follow(Some(true));
+                code(&mut app, KeyCode::Down);
+                app
+            })
+        },
     ]
 }
 
@@ -260,6 +266,10 @@ fn menu_effect(action: MenuAction, b: &App, a: &App) -> bool {
         MenuAction::Last => a.selected() == last,
         MenuAction::Open => a.lesson_state().is_some_and(|s| s.lesson == b.selected()),
         MenuAction::ClearNotice => a.notice().is_none(),
+        // the classroom session takes Ctrl-R before the app: the app itself does nothing
+        MenuAction::Hand => {
+            a.selected() == b.selected() && !a.should_quit() && a.lesson_state().is_none()
+        }
     }
 }
 

@@ -297,6 +297,16 @@ impl App {
         self.cx.course.quiz_tally()
     }
 
+    /// Each "your turn" question's tries in this run (what a classroom publishes).
+    pub fn quiz_attempts(
+        &self,
+    ) -> &std::collections::BTreeMap<
+        super::super::attempts::QuestionKey,
+        super::super::attempts::Attempts,
+    > {
+        self.cx.course.attempts()
+    }
+
     /// Wrong answers since the last right one, over every lesson of this run.
     pub fn quiz_wrong_in_a_row(&self) -> u32 {
         self.cx.course.quiz_wrong_in_a_row()

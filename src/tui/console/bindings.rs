@@ -1,16 +1,17 @@
 //! The console's keys: one table ([`CONSOLE`]) that drives [`super::Console::key`] and its
 //! hint line, in the style of [`crate::tui::bindings`].
 
-use super::Console;
+use super::{Console, View};
 use crate::tui::keys::{Binding, KeySpec, Label};
 
 use KeySpec::{AnyChar, Char, Ctrl};
 
-use crate::tui::keys::{BACKSPACE, DOWN, ENTER, ESC, PGDN, PGUP, TAB, UP};
+use crate::tui::keys::{BACKSPACE, DOWN, ENTER, ESC, LEFT, PGDN, PGUP, RIGHT, TAB, UP};
 
 /// Help sections.
 const CLASS: &str = "Class view";
 const LEAD: &str = "Lead the class";
+const HANDS: &str = "Raised hands";
 
 /// What a key does on the console.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +64,22 @@ pub enum ConsoleAction {
     Send,
     /// Close the prompt.
     Cancel,
+    /// Open (or close) the view of where the class struggles.
+    Struggle,
+    /// Open (or close) the raised hands.
+    Hands,
+    /// Back to the class view.
+    Back,
+    /// The struggle view's lesson before.
+    PrevLesson,
+    /// The struggle view's lesson after.
+    NextLesson,
+    /// Answer the selected hand (asks for the line).
+    Answer,
+    /// Lower the selected hand.
+    Lower,
+    /// A hint for everyone at the selected hand's step (asks for the line).
+    HintStep,
 }
 
 type B = Binding<ConsoleAction, Console>;
@@ -85,6 +102,26 @@ fn can_look(c: &Console) -> bool {
 
 fn looking(c: &Console) -> bool {
     browsing(c) && c.mirror.is_some()
+}
+
+fn unmirrored(c: &Console) -> bool {
+    browsing(c) && c.mirror.is_none()
+}
+
+fn in_view(c: &Console) -> bool {
+    unmirrored(c) && c.view != View::Class
+}
+
+fn struggling(c: &Console) -> bool {
+    unmirrored(c) && c.view == View::Struggle
+}
+
+fn has_hand(c: &Console) -> bool {
+    unmirrored(c) && c.view == View::Hands && c.selected_row().is_some()
+}
+
+fn selecting(c: &Console) -> bool {
+    browsing(c) && !(c.mirror.is_none() && c.view == View::Struggle)
 }
 
 fn has_message(c: &Console) -> bool {
@@ -117,8 +154,54 @@ pub const CONSOLE: &[B] = &[
         .when(looking)
         .hint(0, Label::new(&[ESC], "close the mirror"))
         .help(CLASS, Label::new(&[ESC], "close the mirror")),
+    B::new(&[ESC], ConsoleAction::Back)
+        .when(in_view)
+        .hint(0, Label::new(&[ESC], "class view")),
+    B::new(&[LEFT], ConsoleAction::PrevLesson)
+        .when(struggling)
+        .hint(1, Label::new(&[LEFT, RIGHT], "lesson").sep("/"))
+        .help(
+            CLASS,
+            Label::new(&[LEFT, RIGHT], "the struggle view's lesson").sep("/"),
+        ),
+    B::new(&[RIGHT], ConsoleAction::NextLesson).when(struggling),
+    B::new(&[ENTER], ConsoleAction::Answer)
+        .when(has_hand)
+        .hint(1, Label::new(&[ENTER], "answer"))
+        .help(
+            HANDS,
+            Label::new(&[ENTER], "answer the selected hand (that student only)"),
+        ),
+    B::new(&[Char('d')], ConsoleAction::Lower)
+        .when(has_hand)
+        .hint(1, Label::new(&[Char('d')], "lower"))
+        .help(HANDS, Label::new(&[Char('d')], "lower the selected hand")),
+    B::new(&[Char('H')], ConsoleAction::HintStep)
+        .when(has_hand)
+        .hint(1, Label::new(&[Char('H')], "hint to their step"))
+        .help(
+            HANDS,
+            Label::new(&[Char('H')], "a hint to everyone at that hand's step"),
+        ),
+    B::new(&[Char('h')], ConsoleAction::Hands)
+        .when(unmirrored)
+        .hint(2, Label::new(&[Char('h')], "hands"))
+        .help(
+            HANDS,
+            Label::new(&[Char('h')], "the raised hands, in order"),
+        ),
+    B::new(&[Char('w')], ConsoleAction::Struggle)
+        .when(unmirrored)
+        .hint(2, Label::new(&[Char('w')], "struggles"))
+        .help(
+            CLASS,
+            Label::new(&[Char('w')], "where the class struggles, per question"),
+        ),
     B::new(&[UP, Char('k')], ConsoleAction::Up)
-        .when(browsing)
+        .when(struggling)
+        .hint(2, Label::new(&[UP, DOWN], "scroll").sep("/")),
+    B::new(&[UP, Char('k')], ConsoleAction::Up)
+        .when(selecting)
         .hint(2, Label::new(&[UP, DOWN], "select").sep("/"))
         .help(CLASS, Label::new(&[UP, DOWN], "select a student").sep("/")),
     B::new(&[DOWN, Char('j')], ConsoleAction::Down).when(browsing),

@@ -18,15 +18,20 @@ use super::event::{AppEvent, Key, KeyCode};
 use super::keys::action_for;
 
 pub mod bindings;
+mod hands;
+pub mod struggle;
 mod view;
 
 pub use bindings::{ConsoleAction, CONSOLE};
+pub use hands::{HandRow, MAX_NOTE};
+pub use struggle::{stuck, LessonFigures, Struggle};
 pub use view::render;
 
 /// A student idle (no key) this long is marked `I`.
 pub const IDLE_MARK: Duration = Duration::from_secs(3 * 60);
-/// A student on one lesson step this long is marked `S` (stuck).
-pub const STUCK_MARK: Duration = Duration::from_secs(8 * 60);
+/// A student on one lesson step this long is marked `S` (stuck), by default
+/// (`serve --stuck-after`).
+pub const STUCK_MARK: Duration = Duration::from_secs(5 * 60);
 /// A student with this many wrong "your turn" answers in a row is marked `W`.
 pub const WRONG_MARK: u32 = 3;
 /// Longest message the teacher may type (characters).
@@ -158,6 +163,8 @@ pub struct StudentRow {
     /// Another name in the class (or the teacher's) this one looks like as drawn
     /// (`tеach` with a Cyrillic `е` and `teach`).
     pub look_alike: Option<String>,
+    /// Wrong tries at a question of their current step not yet answered right.
+    pub wrong_here: u32,
 }
 
 impl StudentRow {
@@ -166,9 +173,11 @@ impl StudentRow {
         self.idle >= IDLE_MARK
     }
 
-    /// On one step for [`STUCK_MARK`] (and not just following the teacher there).
-    pub fn stuck_mark(&self) -> bool {
-        !self.following && self.on_step.is_some_and(|d| d >= STUCK_MARK)
+    /// On one step for `after` (and not just following the teacher there), or
+    /// [`crate::tui::attempts::WRONG_TIMES`] wrong tries at a question of this step.
+    pub fn stuck_mark(&self, after: Duration) -> bool {
+        (!self.following && self.on_step.is_some_and(|d| d >= after))
+            || self.wrong_here >= crate::tui::attempts::WRONG_TIMES
     }
 
     /// [`WRONG_MARK`] wrong answers in a row.
@@ -192,6 +201,8 @@ pub struct Limits {
     pub grace: (Duration, Option<Duration>),
     /// The idle timeout.
     pub idle_timeout: Duration,
+    /// On one step this long is stuck ([`STUCK_MARK`] unless `serve --stuck-after`).
+    pub stuck_after: Duration,
 }
 
 /// A student's screen as they see it (for the mirror).
@@ -225,6 +236,10 @@ pub struct ClassView {
     pub absent: Option<Vec<String>>,
     /// The console runs in the teacher's session (Tab goes to their own lessons).
     pub in_session: bool,
+    /// Raised hands, first raised first.
+    pub hands: Vec<HandRow>,
+    /// Per question, the class's figures (gathered while the struggle view is open).
+    pub struggle: Option<Struggle>,
 }
 
 /// How the rows are sorted.
@@ -285,6 +300,24 @@ pub enum Prompt {
     StopTrainings,
     /// `y` ends the class (`serve --console`), anything else keeps it.
     Quit,
+    /// Typing the answer to a raised hand (that student only).
+    Answer {
+        /// The session.
+        id: u64,
+        /// Their name (for the prompt).
+        name: String,
+        /// What has been typed.
+        text: String,
+    },
+    /// Typing a hint for every student at one lesson step.
+    Hint {
+        /// The lesson (menu order) and step.
+        at: (usize, usize),
+        /// Where that is, for the prompt.
+        label: String,
+        /// What has been typed.
+        text: String,
+    },
 }
 
 /// What the front end is to do after a key.
@@ -326,6 +359,34 @@ pub enum ConsoleEffect {
     ToLessons,
     /// Leave the console (the teacher's session ends; `serve --console` stops the server).
     Quit,
+    /// Answer this session's raised hand with a line on its screen (and lower the hand).
+    Answer {
+        /// The session.
+        id: u64,
+        /// The answer.
+        text: String,
+    },
+    /// Lower this session's hand without an answer.
+    Lower(u64),
+    /// Show this line on the screen of every student at this lesson and step.
+    HintStep {
+        /// The lesson (menu order) and step.
+        at: (usize, usize),
+        /// The hint.
+        text: String,
+    },
+}
+
+/// Which of the console's views shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum View {
+    /// One row per student.
+    #[default]
+    Class,
+    /// Per question, the class's results, and who is stuck (`w`).
+    Struggle,
+    /// The raised hands in order (`h`).
+    Hands,
 }
 
 /// The console's own state: sort, selection, scroll, prompt, mirror, notice.
@@ -349,6 +410,12 @@ pub struct Console {
     pub class: ClassView,
     /// Rows shown at once, as last drawn (for scrolling).
     pub rows_shown: usize,
+    /// The view showing.
+    pub view: View,
+    /// The struggle view's lesson (an index into [`Struggle::lessons`]).
+    pub lesson_at: usize,
+    /// The struggle view's first question shown.
+    pub question_scroll: usize,
 }
 
 /// The default goodbye when the teacher ends a session without typing one.
@@ -384,8 +451,12 @@ impl Console {
         self.keep_selection_shown();
     }
 
-    /// The students in the order shown.
+    /// The students in the order shown (in the hands view, those with a hand up, in the
+    /// queue's order).
     pub fn order(&self) -> Vec<&StudentRow> {
+        if self.view == View::Hands {
+            return self.hand_order();
+        }
         let mut rows: Vec<&StudentRow> = self.class.students.iter().collect();
         match self.sort {
             Sort::Name => rows.sort_by(|a, b| {
@@ -483,7 +554,15 @@ impl Console {
 
     /// Whether a prompt is open (the table's `when`s read it).
     pub fn typing(&self) -> bool {
-        matches!(self.prompt, Some(Prompt::Message(_) | Prompt::End { .. }))
+        matches!(
+            self.prompt,
+            Some(
+                Prompt::Message(_)
+                    | Prompt::End { .. }
+                    | Prompt::Answer { .. }
+                    | Prompt::Hint { .. }
+            )
+        )
     }
 
     /// Apply an event (keys and pastes; the rest changes nothing here). Returns the
@@ -503,7 +582,12 @@ impl Console {
 
     fn input_mut(&mut self) -> Option<&mut String> {
         match &mut self.prompt {
-            Some(Prompt::Message(text) | Prompt::End { text, .. }) => Some(text),
+            Some(
+                Prompt::Message(text)
+                | Prompt::End { text, .. }
+                | Prompt::Answer { text, .. }
+                | Prompt::Hint { text, .. },
+            ) => Some(text),
             _ => None,
         }
     }
@@ -578,6 +662,7 @@ impl Console {
         use ConsoleAction as A;
         let mut effects = Vec::new();
         match action {
+            A::Up | A::Down if self.view == View::Struggle => self.switch(action),
             A::Up => self.select_by(-1),
             A::Down => self.select_by(1),
             A::PageUp => self.select_by(-(self.list_rows() as isize)),
@@ -645,6 +730,10 @@ impl Console {
                 effects.push(ConsoleEffect::Mirror(None));
             }
             A::Report => effects.push(ConsoleEffect::Report),
+            A::Struggle | A::Hands | A::Back | A::PrevLesson | A::NextLesson => {
+                self.switch(action);
+            }
+            A::Answer | A::Lower | A::HintStep => effects.extend(self.on_hand(action)),
             A::ToLessons => effects.push(ConsoleEffect::ToLessons),
             // on the server's own terminal q ends the class for everyone: it asks first
             // (Ctrl-C does not)
@@ -666,31 +755,38 @@ impl Console {
                 self.prompt = None;
                 self.notice = Some("cancelled".into());
             }
-            A::Send => match self.prompt.take() {
-                Some(Prompt::Message(text)) => {
-                    let text = text.trim().to_string();
-                    if text.is_empty() {
-                        self.notice = Some("no message sent (it was empty)".into());
-                    } else {
-                        self.class.message = Some(text.clone());
-                        self.notice = Some("message sent to every student".into());
-                        effects.push(ConsoleEffect::Message(Some(text)));
-                    }
-                }
-                Some(Prompt::End { id, name, text }) => {
-                    let text = text.trim();
-                    let message = if text.is_empty() {
-                        DEFAULT_GOODBYE.to_string()
-                    } else {
-                        text.to_string()
-                    };
-                    self.notice = Some(format!("ended {name}'s session"));
-                    effects.push(ConsoleEffect::End { id, message });
-                }
-                other => self.prompt = other,
-            },
+            A::Send => effects.extend(self.send()),
         }
         effects
+    }
+
+    /// Enter on a prompt being typed: what it sends.
+    fn send(&mut self) -> Vec<ConsoleEffect> {
+        match self.prompt.take() {
+            Some(Prompt::Message(text)) => {
+                let text = text.trim().to_string();
+                if text.is_empty() {
+                    self.notice = Some("no message sent (it was empty)".into());
+                } else {
+                    self.class.message = Some(text.clone());
+                    self.notice = Some("message sent to every student".into());
+                    return vec![ConsoleEffect::Message(Some(text))];
+                }
+            }
+            Some(Prompt::End { id, name, text }) => {
+                let text = text.trim();
+                let message = if text.is_empty() {
+                    DEFAULT_GOODBYE.to_string()
+                } else {
+                    text.to_string()
+                };
+                self.notice = Some(format!("ended {name}'s session"));
+                return vec![ConsoleEffect::End { id, message }];
+            }
+            Some(p @ (Prompt::Answer { .. } | Prompt::Hint { .. })) => return self.send_hand(p),
+            other => self.prompt = other,
+        }
+        Vec::new()
     }
 }
 

@@ -3,6 +3,7 @@ use std::time::Duration;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
+use super::view::marks;
 use super::*;
 use crate::tui::keys::{hint_keys, KeySpec};
 use crate::tui::theme::Theme;
@@ -24,6 +25,7 @@ fn row(id: u64, name: &str, place: Place) -> StudentRow {
         connected: Duration::from_secs(600),
         following: false,
         look_alike: None,
+        wrong_here: 0,
     }
 }
 
@@ -66,6 +68,7 @@ fn class() -> ClassView {
             unauthenticated: (3, 100),
             grace: (Duration::from_secs(30), Some(Duration::from_secs(12))),
             idle_timeout: Duration::from_secs(1800),
+            stuck_after: STUCK_MARK,
         },
         in_session: true,
         ..ClassView::default()
@@ -121,7 +124,7 @@ fn every_student_has_a_row_with_each_column_at_80x24_and_120x40() {
         assert!(line_with(&screen, "bo ").contains("queued 2"));
         // the thresholds and the limits are in the header
         assert!(
-            screen.contains("I idle 3m+") && screen.contains("S same step 8m+"),
+            screen.contains("I idle 3m+") && screen.contains("S same step 5m+"),
             "{screen}"
         );
         assert!(screen.contains("W 3+ wrong in a row"));
@@ -299,7 +302,8 @@ fn every_hinted_key_is_bound_and_does_something() {
                 || probe.selected != c.selected
                 || probe.notice != c.notice
                 || probe.show_addr != c.show_addr
-                || probe.sort != c.sort;
+                || probe.sort != c.sort
+                || probe.view != c.view;
             assert!(
                 changed || spec == KeySpec::Code(KeyCode::Up),
                 "{spec:?} did nothing"
@@ -471,4 +475,119 @@ fn a_look_alike_name_is_marked_and_says_whose_name_it_reads_as() {
         status.contains("(has U+0435)") && status.contains("(the teacher's name)"),
         "{status}"
     );
+}
+
+/// Stuck: on one step for the threshold (not while following the teacher there), or
+/// three wrong tries at a question of that step; longest on their step first. The
+/// durations are the clock: `serve` measures them.
+#[test]
+fn stuck_students_are_found_with_why() {
+    let after = Duration::from_secs(5 * 60);
+    let at = |id, name: &str, secs: u64| {
+        let mut r = row(id, name, lesson(0, "1. Convolution", 2));
+        r.on_step = Some(Duration::from_secs(secs));
+        r
+    };
+    let fresh = at(1, "ada", 299);
+    let long = at(2, "bo", 301);
+    let mut follower = at(3, "cy", 900);
+    follower.following = true;
+    let mut wrong = at(4, "di", 10);
+    wrong.wrong_here = 3;
+    let mut both = at(5, "ed", 1200);
+    both.wrong_here = 4;
+    let rows = vec![fresh, long, follower, wrong, both];
+    let found: Vec<(&str, String)> = stuck(&rows, after)
+        .into_iter()
+        .map(|(r, why)| (r.name.as_str(), why))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            ("ed", "20m on this step, 4 wrong here".to_string()),
+            ("bo", "5m on this step".to_string()),
+            ("di", "3 wrong here".to_string()),
+        ]
+    );
+    // the same rows a minute later (the clock moved): ada is stuck too
+    let later: Vec<StudentRow> = rows
+        .iter()
+        .cloned()
+        .map(|mut r| {
+            r.on_step = r.on_step.map(|d| d + Duration::from_secs(60));
+            r
+        })
+        .collect();
+    assert_eq!(stuck(&later, after).len(), 4);
+    // the S mark follows the same rule
+    assert!(marks(&rows[3], after).contains('S'));
+    assert!(!marks(&rows[0], after).contains('S'));
+}
+
+fn hands_class() -> Console {
+    let mut view = class();
+    view.hands = vec![
+        HandRow {
+            id: 3,
+            note: "why 155?\x1b[2J".into(),
+            waiting: Duration::from_secs(130),
+        },
+        HandRow {
+            id: 1,
+            note: String::new(),
+            waiting: Duration::from_secs(20),
+        },
+    ];
+    let mut c = Console::new();
+    c.update(view);
+    c
+}
+
+/// `h` opens the queue in order; Enter answers the selected hand (that student only),
+/// `d` lowers it, `H` sends a hint to everyone at its step, `v` mirrors it, Esc goes back.
+#[test]
+fn the_hand_queue_answers_lowers_hints_and_mirrors() {
+    let mut c = hands_class();
+    assert!(draw(&c, 80, 24).contains("2 hand(s) up: h"));
+    assert!(c.key(Key::char('h')).is_empty());
+    assert_eq!(c.view, View::Hands);
+    let screen = draw(&c, 80, 24);
+    let first = line_with(&screen, "bo ");
+    assert!(first.contains(" 1 ") && first.contains("2m"), "{screen}");
+    assert!(first.contains("why 155?"), "{screen}");
+    assert!(line_with(&screen, "ada").contains(" 2 "), "{screen}");
+    assert!(!screen.contains("kim"), "kim has no hand up:\n{screen}");
+    // the first hand is selected: answer it
+    assert_eq!(c.selected, Some(3));
+    c.key(Key::new(KeyCode::Enter));
+    for ch in "look at row 2".chars() {
+        c.key(Key::char(ch));
+    }
+    assert!(draw(&c, 80, 24).contains("answer bo (only they see it): look at row 2_"));
+    assert_eq!(
+        c.key(Key::new(KeyCode::Enter)),
+        vec![ConsoleEffect::Answer {
+            id: 3,
+            text: "look at row 2".into()
+        }]
+    );
+    // a hint to bo's step (lesson 0, step 0)
+    c.key(Key::char('H'));
+    for ch in "pad first".chars() {
+        c.key(Key::char(ch));
+    }
+    assert_eq!(
+        c.key(Key::new(KeyCode::Enter)),
+        vec![ConsoleEffect::HintStep {
+            at: (0, 0),
+            text: "pad first".into()
+        }]
+    );
+    c.key(Key::new(KeyCode::Down));
+    assert_eq!(c.selected, Some(1));
+    assert_eq!(c.key(Key::char('d')), vec![ConsoleEffect::Lower(1)]);
+    assert_eq!(c.key(Key::char('v')), vec![ConsoleEffect::Mirror(Some(1))]);
+    c.key(Key::new(KeyCode::Esc));
+    assert!(c.key(Key::new(KeyCode::Esc)).is_empty());
+    assert_eq!(c.view, View::Class);
 }

@@ -8,9 +8,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Widget};
 
-use super::{
-    short_duration, Console, Prompt, StudentRow, CONSOLE, IDLE_MARK, STUCK_MARK, WRONG_MARK,
-};
+use super::{short_duration, Console, Prompt, StudentRow, View, CONSOLE, IDLE_MARK, WRONG_MARK};
 use crate::text::escaped;
 use crate::tui::keys::hints;
 use crate::tui::theme::Theme;
@@ -35,22 +33,28 @@ pub fn render(console: &Console, theme: &Theme, area: Rect, buf: &mut Buffer) {
     render_class(console, theme, area, buf);
 }
 
-fn clean(theme: &Theme, s: &str) -> String {
+pub(super) fn clean(theme: &Theme, s: &str) -> String {
     theme.text(&escaped(s)).into_owned()
 }
 
-fn line_at(area: Rect, y: u16) -> Rect {
+pub(super) fn line_at(area: Rect, y: u16) -> Rect {
     Rect::new(area.x, area.y + y, area.width, 1)
 }
 
-fn put(buf: &mut Buffer, area: Rect, text: &str, style: Style, theme: &Theme) {
+pub(super) fn put(buf: &mut Buffer, area: Rect, text: &str, style: Style, theme: &Theme) {
     let t = truncate(text, usize::from(area.width), theme.symbols().ellipsis);
     buf.set_stringn(area.x, area.y, t, usize::from(area.width), style);
 }
 
 fn render_class(console: &Console, theme: &Theme, area: Rect, buf: &mut Buffer) {
-    render_class_head(console, theme, area, buf);
-    render_rows(console, theme, area, buf);
+    match console.view {
+        View::Class => {
+            render_class_head(console, theme, area, buf);
+            render_rows(console, theme, area, buf);
+        }
+        View::Struggle => super::struggle::render_struggle(console, theme, area, buf),
+        View::Hands => super::hands::render_hands(console, theme, area, buf),
+    }
     // the prompt, a notice, or the message now up
     let status_y = area.height - BOTTOM_ROWS;
     let (status, style) = status_line(console, theme);
@@ -64,7 +68,7 @@ fn render_class(console: &Console, theme: &Theme, area: Rect, buf: &mut Buffer) 
 }
 
 /// Rows under the students: the notice or prompt, two hint lines.
-const BOTTOM_ROWS: u16 = 3;
+pub(super) const BOTTOM_ROWS: u16 = 3;
 
 /// The title bar, the limits and the legend of the marks.
 fn render_class_head(console: &Console, theme: &Theme, area: Rect, buf: &mut Buffer) {
@@ -76,6 +80,9 @@ fn render_class_head(console: &Console, theme: &Theme, area: Rect, buf: &mut Buf
         sym.dot,
         if n == 1 { "" } else { "s" }
     );
+    if !class.hands.is_empty() {
+        title.push_str(&format!(" {} {} hand(s) up: h", sym.dot, class.hands.len()));
+    }
     if let Some(t) = &class.teacher {
         title.push_str(&format!(" {} teacher {}", sym.dot, clean(theme, t)));
         if let Some(at) = &class.teacher_at {
@@ -121,7 +128,7 @@ fn render_class_head(console: &Console, theme: &Theme, area: Rect, buf: &mut Buf
     let legend = format!(
         " marks: I idle {}+  S same step {}+  W {WRONG_MARK}+ wrong in a row  ~ look-alike  {} idle timeout {}",
         short_duration(IDLE_MARK),
-        short_duration(STUCK_MARK),
+        short_duration(l.stuck_after),
         sym.dot,
         short_duration(l.idle_timeout),
     );
@@ -226,7 +233,7 @@ fn render_rows(console: &Console, theme: &Theme, area: Rect, buf: &mut Buffer) {
         let selected = console.selected == Some(row.id);
         let text = row_text(row, console.show_addr, theme, &cell, name_w, lesson_w);
         let pointer = if selected { sym.pointer } else { " " };
-        let marks = marks(row);
+        let marks = marks(row, console.class.limits.stuck_after);
         let line = format!("{}{marks:<3}{text}", truncate(pointer, 1, ""));
         let style = if selected {
             theme.selected()
@@ -284,6 +291,22 @@ fn status_line(console: &Console, theme: &Theme) -> (String, Style) {
         Some(Prompt::Quit) => (
             " end the class for everyone? y ends it (goodbyes, the report), any other key keeps it"
                 .to_string(),
+            theme.focused(),
+        ),
+        Some(Prompt::Answer { name, text, .. }) => (
+            format!(
+                " answer {} (only they see it): {}_",
+                clean(theme, name),
+                clean(theme, text)
+            ),
+            theme.focused(),
+        ),
+        Some(Prompt::Hint { label, text, .. }) => (
+            format!(
+                " hint for everyone at {}: {}_",
+                clean(theme, label),
+                clean(theme, text)
+            ),
             theme.focused(),
         ),
         Some(Prompt::StopTrainings) => (
@@ -368,12 +391,12 @@ fn look_alike(console: &Console, theme: &Theme) -> Option<String> {
 }
 
 /// The marks of a row: `I` idle, `S` stuck on a step, `W` wrong answers in a row.
-pub(super) fn marks(row: &StudentRow) -> String {
+pub(super) fn marks(row: &StudentRow, stuck_after: std::time::Duration) -> String {
     let mut m = String::new();
     if row.idle_mark() {
         m.push('I');
     }
-    if row.stuck_mark() {
+    if row.stuck_mark(stuck_after) {
         m.push('S');
     }
     if row.wrong_mark() {

@@ -130,6 +130,12 @@ impl LessonState {
 
     /// Enter: check the answer typed for question `qi`.
     fn check(&mut self, qi: usize, question: &Question, cx: &mut Context) {
+        // which of its step's questions this is (1-based), for the class's figures
+        let n = 1 + self.quiz.questions[..qi]
+            .iter()
+            .filter(|q| q.step == question.step)
+            .count();
+        let at = (question.step, n);
         let quiz = &mut self.quiz;
         let typed = std::mem::take(&mut quiz.input);
         match question.answer.check(&typed) {
@@ -154,6 +160,7 @@ impl LessonState {
                     first_try: u32::from(first_try),
                 };
                 cx.course.count(self.lesson, tally, true);
+                cx.course.attempt(self.lesson, at, None);
             }
             Verdict::Wrong => {
                 let first = quiz.tries == 0;
@@ -185,6 +192,7 @@ impl LessonState {
                     ..QuizTally::default()
                 };
                 cx.course.count(self.lesson, tally, false);
+                cx.course.attempt(self.lesson, at, Some(&typed));
             }
         }
     }
