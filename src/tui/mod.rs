@@ -174,16 +174,17 @@ fn event_loop(
             save_progress(app, progress_path);
         }
         if pace.take_dirty() {
-            if let Some(r) = recording.as_deref_mut() {
-                r.mark(app);
-                if let Some(why) = r.take_error() {
-                    app.set_notice(why);
-                }
-            }
             guard
                 .terminal()
                 .draw(|frame| render(app, frame))
                 .map_err(term_err)?;
+            if let Some(r) = recording.as_deref_mut() {
+                r.mark(app);
+                if let Some(why) = r.take_error() {
+                    app.set_notice(why);
+                    pace.mark_dirty();
+                }
+            }
         }
         match input.recv_timeout(pace.wait()) {
             Ok(ev) => {

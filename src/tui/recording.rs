@@ -35,8 +35,9 @@ impl Recording {
             .unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 
-    /// Call before drawing a frame: a marker when the app shows a lesson step other than
-    /// the one marked last (a step visited again is marked again).
+    /// Call after drawing a frame: a marker when the app shows a lesson step other than
+    /// the one marked last (a step visited again is marked again). The marker follows its
+    /// step's frame, so a player seeking to its time shows the step.
     pub fn mark(&mut self, app: &App) {
         let at = app.position();
         if at == self.marked {

@@ -29,6 +29,7 @@ mod lesson_occlusion;
 mod lesson_seed;
 mod nn_gradcheck;
 mod quiz;
+mod record_replay;
 mod references;
 mod runs;
 mod serve_console;
