@@ -166,6 +166,24 @@ impl Recorder {
     }
 }
 
+/// Whether [`Recorder::open`] will be able to record to `path` later (a server checks at
+/// its start): an existing file must be an asciicast v2 recording, a new one is created
+/// empty (the first recorder writes its header).
+pub fn check_appendable(path: &Path) -> Result<()> {
+    if std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
+        read(path)?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map(drop)
+        .map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
 /// How many bytes at the end of `bytes` start a UTF-8 character that is not complete.
 fn incomplete_tail(bytes: &[u8]) -> usize {
     for back in 1..=3.min(bytes.len()) {

@@ -168,6 +168,11 @@ pub struct ServeArgs {
     /// The gradebook written with the class report follows these import conventions.
     #[arg(long, value_enum, default_value_t = crate::serve::gradebook::GradebookFormat::Plain)]
     pub gradebook: crate::serve::gradebook::GradebookFormat,
+    /// Record the teacher's session (--teacher) as an asciicast v2 file, a marker at every
+    /// lesson step; a teacher who reconnects goes on in the same file (an existing
+    /// recording is appended to). Play it with `cnn-tutor replay FILE.cast` or asciinema.
+    #[arg(long, value_name = "FILE.cast", requires = "teacher")]
+    pub record: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

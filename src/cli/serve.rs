@@ -7,6 +7,14 @@ use super::ServeArgs;
 use crate::serve::{self, ServeConfig};
 use crate::{Error, Result};
 
+/// `d`, refused when it is 0 (`flag` names it).
+fn longer_than_0(d: std::time::Duration, flag: &str) -> Result<std::time::Duration> {
+    if d.is_zero() {
+        return Err(Error::Usage(format!("{flag} must be longer than 0")));
+    }
+    Ok(d)
+}
+
 /// Run the classroom server until killed.
 pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
     let listen = args
@@ -32,14 +40,8 @@ pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     config.threads_per_training = (cores / config.max_trainings).max(1);
-    if args.idle_timeout.is_zero() {
-        return Err(Error::Usage("--idle-timeout must be longer than 0".into()));
-    }
-    config.idle_timeout = args.idle_timeout;
-    if args.login_grace.is_zero() {
-        return Err(Error::Usage("--login-grace must be longer than 0".into()));
-    }
-    config.login_grace = args.login_grace;
+    config.idle_timeout = longer_than_0(args.idle_timeout, "--idle-timeout")?;
+    config.login_grace = longer_than_0(args.login_grace, "--login-grace")?;
     if args.max_unauthenticated == 0 {
         return Err(Error::Usage(
             "--max-unauthenticated must be at least 1".into(),
@@ -51,6 +53,10 @@ pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
     config.data_dir = args.data.clone();
     config.cache_mb = args.cache_mb;
     config.gradebook = args.gradebook;
+    if let Some(path) = &args.record {
+        crate::cast::check_appendable(path)?;
+        config.record = Some(path.clone());
+    }
     if let Some(path) = &args.roster {
         config.roster = Some(std::sync::Arc::new(serve::roster::Roster::read(path)?));
     }

@@ -23,7 +23,7 @@ use super::message::{message_up, overlay};
 use super::output::{Pipe, MAX_BACKLOG};
 use super::role::{quiz_tally, Class, Commanded, Role};
 use super::start::{ChannelOut, Incoming};
-use crate::tui::{render, render_into, App, AppEvent, Key, Pace, Turn};
+use crate::tui::{render, render_into, App, AppEvent, Key, Pace, Recording, Turn};
 
 /// How a session ends: the line to leave on the student's terminal and the reason for
 /// the log (`None`: the connection is gone, nothing can be shown).
@@ -58,6 +58,8 @@ pub(super) struct Session<'a> {
     mirrored: bool,
     /// What the overlay showed last (the message's number, locked).
     overlay_drawn: (Option<u64>, bool),
+    /// `serve --record`, the teacher's session: the markers of the steps shown.
+    recording: Option<Recording>,
 }
 
 impl<'a> Session<'a> {
@@ -72,6 +74,7 @@ impl<'a> Session<'a> {
         class: &'a Class,
     ) -> Result<Self, String> {
         let pipe = Arc::clone(&out.pipe);
+        let recording = out.recorder.clone().map(Recording::new);
         let Ok(mut term) = Terminal::with_options(
             CrosstermBackend::new(out),
             TerminalOptions {
@@ -106,6 +109,7 @@ impl<'a> Session<'a> {
             dismissed: 0,
             mirrored: false,
             overlay_drawn: (None, false),
+            recording,
         };
         session.pace.resize(&mut session.app, cols, rows);
         Ok(session)
@@ -135,6 +139,10 @@ impl<'a> Session<'a> {
             return Flow::End(Some((String::new(), why)));
         }
         if let Some((w, h)) = self.incoming.take_size() {
+            // the resize event goes before the clear that follows it
+            if let Some(r) = &self.recording {
+                r.resize(w, h);
+            }
             if self.term.resize(Rect::new(0, 0, w, h)).is_err() {
                 return Flow::End(None);
             }
@@ -310,6 +318,9 @@ impl<'a> Session<'a> {
                 overlay(class, theme, None, false, a, frame.buffer_mut());
             }
         })?;
+        if let Some(r) = &mut self.recording {
+            r.mark(&self.app);
+        }
         if self.class.member.mirror_wanted() {
             self.class.member.set_mirror(Some(done.buffer));
             self.mirrored = true;

@@ -266,3 +266,108 @@ fn replay_names_the_line_of_a_recording_it_cannot_play() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+/// The screen a recording's events leave, resizes included.
+fn emulate_cast(events: &[(f64, String, String)], cols: u16, rows: u16) -> vt100::Parser {
+    let mut vt = vt100::Parser::new(rows, cols, 0);
+    for (_, code, data) in events {
+        match code.as_str() {
+            "o" => vt.process(data.as_bytes()),
+            "r" => {
+                let (c, r) = data.split_once('x').unwrap();
+                vt.set_size(r.parse().unwrap(), c.parse().unwrap());
+            }
+            _ => {}
+        }
+    }
+    vt
+}
+
+async fn login(
+    addr: std::net::SocketAddr,
+    name: &str,
+) -> russh::client::Handle<crate::common::ssh::Client> {
+    let mut h = crate::common::ssh::connect(addr).await;
+    let code = crate::common::ssh::CODE;
+    assert!(h.authenticate_password(name, code).await.unwrap().success());
+    h
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_records_the_teachers_session_and_goes_on_after_a_reconnect() {
+    use crate::common::ssh::{config, eventually, start, Term};
+    let dir = tempfile::tempdir().unwrap();
+    let cast = dir.path().join("class.cast");
+    let mut c = config(dir.path());
+    c.teacher = Some("teach".into());
+    c.record = Some(cast.clone());
+    let server = start(c);
+    let ht = login(server.addr(), "teach").await;
+    let mut teacher = Term::open(&ht, 100, 30).await;
+    teacher.until_text("cnn-tutor class").await;
+    // a student's session is not recorded
+    let hs = login(server.addr(), "kim").await;
+    let mut student = Term::open(&hs, 90, 28).await;
+    student.keys(b"\r").await;
+    student.until_text("step 1/").await;
+    // the teacher's own lessons: the first lesson, two steps on
+    teacher.keys(b"\t").await;
+    teacher.keys(b"\r").await;
+    teacher.until_text("step 1/").await;
+    teacher.keys(b"\x1b[C").await;
+    teacher.until_text("step 2/").await;
+    teacher.keys(b"\x1b[C").await;
+    teacher.until_text("step 3/").await;
+    // the marker is written just after the frame is sent
+    let marked = |n: usize| {
+        let cast = cast.clone();
+        move || read_cast(&cast).1.iter().filter(|e| e.1 == "m").count() == n
+    };
+    eventually("three markers", marked(3)).await;
+    let (header, events) = read_cast(&cast);
+    assert_eq!(
+        (header["width"].as_u64(), header["height"].as_u64()),
+        (Some(100), Some(30))
+    );
+    let markers: Vec<&str> = events
+        .iter()
+        .filter(|e| e.1 == "m")
+        .map(|e| e.2.as_str())
+        .collect();
+    assert_eq!(markers.len(), 3, "{markers:?}");
+    for (label, step) in markers.iter().zip(1..) {
+        assert!(
+            label.starts_with(&format!("convolution step {step}/19")),
+            "{label}"
+        );
+    }
+    // what was recorded is what the teacher's terminal shows
+    let vt = emulate_cast(&events, 100, 30);
+    assert_eq!(vt.screen().contents(), teacher.screen());
+
+    // the teacher leaves and comes back at another size: the same file goes on
+    drop(teacher);
+    drop(ht);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let ht = login(server.addr(), "teach").await;
+    let mut teacher = Term::open(&ht, 80, 24).await;
+    teacher.until_text("cnn-tutor class").await;
+    teacher.keys(b"\t").await;
+    teacher.keys(b"\r").await;
+    teacher.until_text("step 1/").await;
+    teacher.keys(b"\x1b[C").await;
+    teacher.until_text("step 2/").await;
+    eventually("five markers", marked(5)).await;
+    let (_, events) = read_cast(&cast);
+    let text = std::fs::read_to_string(&cast).unwrap();
+    assert_eq!(text.matches("\"version\"").count(), 1);
+    assert!(
+        events.iter().any(|e| e.1 == "r" && e.2 == "80x24"),
+        "no resize"
+    );
+    assert_eq!(events.iter().filter(|e| e.1 == "m").count(), 5);
+    let vt = emulate_cast(&events, 100, 30);
+    assert_eq!(vt.screen().size(), (24, 80));
+    assert_eq!(vt.screen().contents(), teacher.screen());
+    drop(student);
+}
