@@ -98,6 +98,7 @@ pub fn build_app(options: &Options, theme: Theme) -> Result<(App, Option<PathBuf
     });
     // the architecture lesson offers the inspector on a saved model
     app.set_saved_model(std::path::Path::new(crate::nn::checkpoint::DEFAULT_MODEL_PATH).is_file());
+    app.set_present(options.present);
     if let Some(id) = &options.start_lesson {
         app.open_by_id(id)?;
         if let Some(n) = options.start_step {

@@ -42,6 +42,7 @@ mod train_short;
 mod tui_behaviour;
 mod tui_inspector;
 mod tui_keys;
+mod tui_present;
 mod tui_progress;
 mod tui_snapshots;
 mod tui_training;
