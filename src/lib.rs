@@ -7,6 +7,7 @@
 //! the headless commands that `main.rs` dispatches to.
 
 pub mod backend;
+pub mod cast;
 pub mod cli;
 pub mod data;
 pub mod error;

@@ -16,6 +16,7 @@ pub mod export;
 pub mod lessons;
 pub mod out;
 pub mod predict;
+pub mod replay;
 pub mod runs;
 pub mod serve;
 pub mod train;
@@ -54,6 +55,15 @@ pub struct GlobalOpts {
     /// are streamed from disk).
     #[arg(long, value_name = "N")]
     pub cache_mb: Option<usize>,
+    /// Record the session as an asciicast v2 file (asciinema's format, a marker at every
+    /// lesson step); play it with `cnn-tutor replay FILE.cast` or asciinema. An existing
+    /// recording is appended to.
+    #[arg(long, value_name = "FILE.cast")]
+    pub record: Option<PathBuf>,
+    /// Open in presenter mode (for the screen at the front of the class): bigger matrix
+    /// cells, high contrast, no side panels, and the next value hidden until `v` reveals it.
+    #[arg(long)]
+    pub present: bool,
 }
 
 impl GlobalOpts {
@@ -66,6 +76,8 @@ impl GlobalOpts {
             lessons_dir: self.lessons.clone(),
             data_dir: self.data.clone(),
             cache_mb: self.cache_mb,
+            record: self.record.clone(),
+            present: self.present,
         }
     }
 }
@@ -97,6 +109,9 @@ pub enum Command {
     Runs(runs::RunsArgs),
     /// Teach a classroom over SSH: every student who connects gets their own lesson app.
     Serve(ServeArgs),
+    /// Play a recording (`--record FILE.cast`, or asciinema's v2) in this terminal: Space
+    /// pauses, +/- change the speed, n/p jump to the next/previous lesson step, q quits.
+    Replay(ReplayArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -162,6 +177,11 @@ pub struct ServeArgs {
     /// setting it gives is locked) or an experiment lesson (its first run, all locked).
     #[arg(long, value_name = "FILE")]
     pub lab: Option<PathBuf>,
+    /// Record the teacher's session (--teacher) as an asciicast v2 file, a marker at every
+    /// lesson step; a teacher who reconnects goes on in the same file (an existing
+    /// recording is appended to). Play it with `cnn-tutor replay FILE.cast` or asciinema.
+    #[arg(long, value_name = "FILE.cast", requires = "teacher")]
+    pub record: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -345,6 +365,25 @@ pub struct LessonArgs {
     /// answers at the end.
     #[arg(long, requires = "plain")]
     pub worksheet: bool,
+    /// Record the session as an asciicast v2 file (see `cnn-tutor --help`).
+    #[arg(long, value_name = "FILE.cast", conflicts_with_all = ["plain", "json"])]
+    pub record: Option<PathBuf>,
+    /// Open in presenter mode (see `cnn-tutor --help`).
+    #[arg(long, conflicts_with_all = ["plain", "json"])]
+    pub present: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// An asciicast v2 recording (`--record`, or made by asciinema).
+    #[arg(value_name = "FILE.cast")]
+    pub file: PathBuf,
+    /// Play this many times faster (0.25 to 16).
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Longest pause played, in seconds: longer idle gaps are cut to it.
+    #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
+    pub idle_limit: f64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -392,6 +431,10 @@ pub fn run(cli: Cli) -> Result<()> {
             } else {
                 let mut options = cli.global.tui_options(Some(args.id));
                 options.start_step = args.step;
+                options.present |= args.present;
+                if args.record.is_some() {
+                    options.record = args.record;
+                }
                 crate::tui::run(options)
             }
         }
@@ -399,5 +442,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Data(DataCommand::Check(args))) => data::check(&args),
         Some(Command::Serve(args)) => serve::run(&args, &cli.global),
         Some(Command::Runs(args)) => runs::run(&args),
+        Some(Command::Replay(args)) => replay::run(&args),
     }
 }

@@ -61,6 +61,10 @@ pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
     config.data_dir = args.data.clone();
     config.cache_mb = args.cache_mb;
     config.gradebook = args.gradebook;
+    if let Some(path) = &args.record {
+        crate::cast::check_appendable(path)?;
+        config.record = Some(path.clone());
+    }
     if let Some(path) = &args.roster {
         config.roster = Some(std::sync::Arc::new(serve::roster::Roster::read(path)?));
     }

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use russh::keys::{HashAlg, PublicKey};
@@ -118,6 +118,9 @@ pub struct ServeConfig {
     /// key, to check that a crashed session still gives the student their terminal back.
     #[doc(hidden)]
     pub panic_key: Option<char>,
+    /// Record the teacher's session to this asciicast v2 file (`--record`); a teacher who
+    /// reconnects goes on in the same recording.
+    pub record: Option<PathBuf>,
 }
 
 impl ServeConfig {
@@ -149,6 +152,7 @@ impl ServeConfig {
             lab: None,
             stuck_after: crate::tui::console::STUCK_MARK,
             panic_key: None,
+            record: None,
         }
     }
 
@@ -197,6 +201,9 @@ pub struct Shared {
     conns: accept::Registry,
     /// Sessions whose output is still being sent (their goodbye included).
     writers: AtomicUsize,
+    /// The teacher's recording (`--record`), opened by the teacher's first session at its
+    /// size and kept for the next.
+    recording: Mutex<Option<crate::tui::SharedRecorder>>,
     /// The class as the teacher's console sees it (see [`class`]).
     class: Arc<class::Class>,
 }
@@ -256,6 +263,37 @@ impl Shared {
             shared: Arc::clone(self),
             teacher: false,
         })
+    }
+
+    /// The teacher's recording for a session of `size` (`None` without `--record`): the
+    /// first teacher session opens it, a later one (a reconnect) goes on in it, with a
+    /// resize event when its size differs. A file that cannot be opened is logged.
+    fn teacher_recorder(&self, (cols, rows): (u16, u16)) -> Option<crate::tui::SharedRecorder> {
+        let path = self.config.record.as_ref()?;
+        let mut slot = self
+            .recording
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(rec) = slot.as_ref() {
+            rec.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .resize(cols, rows);
+            return Some(Arc::clone(rec));
+        }
+        match crate::cast::Recorder::open(path, (cols, rows), "cnn-tutor class") {
+            Ok(rec) => {
+                let rec = Arc::new(Mutex::new(rec));
+                *slot = Some(Arc::clone(&rec));
+                Some(rec)
+            }
+            Err(e) => {
+                eprintln!(
+                    "not recording the teacher's session: {}",
+                    crate::text::escaped(&e.to_string())
+                );
+                None
+            }
+        }
     }
 
     /// The teacher's place: outside `max_sessions`, so a class filled by students (or by
@@ -723,14 +761,8 @@ impl Shared {
 
 /// Start serving: check the configuration, load the lessons and the host key (made on first
 /// start), bind, and accept connections on a runtime of its own. Returns once listening.
-pub fn start(config: ServeConfig) -> Result<Server> {
-    if config.is_open() && !config.listen.ip().is_loopback() {
-        return Err(Error::Usage(format!(
-            "refusing to serve on {} with no class code and no authorized keys: anyone could connect. \
-             Give --code-file FILE (or CNN_TUTOR_CODE) and/or --authorized-keys FILE, or listen on 127.0.0.1",
-            config.listen
-        )));
-    }
+/// The limits and the code a server cannot start without.
+fn check_limits(config: &ServeConfig) -> Result<()> {
     if config.max_sessions == 0 {
         return Err(Error::Usage("--max-sessions must be at least 1".into()));
     }
@@ -745,6 +777,18 @@ pub fn start(config: ServeConfig) -> Result<Server> {
     if config.code.as_deref().is_some_and(str::is_empty) {
         return Err(Error::Usage("the class code is empty".into()));
     }
+    Ok(())
+}
+
+pub fn start(config: ServeConfig) -> Result<Server> {
+    if config.is_open() && !config.listen.ip().is_loopback() {
+        return Err(Error::Usage(format!(
+            "refusing to serve on {} with no class code and no authorized keys: anyone could connect. \
+             Give --code-file FILE (or CNN_TUTOR_CODE) and/or --authorized-keys FILE, or listen on 127.0.0.1",
+            config.listen
+        )));
+    }
+    check_limits(&config)?;
     admit::check_roster(&config)?;
     let lessons = crate::lesson::load(config.lessons_dir.as_deref())?;
     let lesson_info = LessonInfo::of(&lessons);
@@ -813,6 +857,7 @@ pub fn start(config: ServeConfig) -> Result<Server> {
         lease_seq: AtomicU64::new(1),
         conns: accept::Registry::default(),
         writers: AtomicUsize::new(0),
+        recording: Mutex::new(None),
         class: Arc::default(),
         config,
     });

@@ -24,7 +24,7 @@ use super::message::{message_up, overlay};
 use super::output::{Pipe, MAX_BACKLOG};
 use super::role::{quiz_tally, Class, Commanded, Role};
 use super::start::{ChannelOut, Incoming};
-use crate::tui::{render, render_into, App, AppEvent, Key, Pace, Turn};
+use crate::tui::{render, render_into, App, AppEvent, Key, Pace, Recording, Turn};
 
 /// How a session ends: the line to leave on the student's terminal and the reason for
 /// the log (`None`: the connection is gone, nothing can be shown).
@@ -62,6 +62,8 @@ pub(super) struct Session<'a> {
     overlay_drawn: OverlayLook,
     /// A raised hand's note being typed, the teacher's line to this student dismissed.
     hands: HandKeys,
+    /// `serve --record`, the teacher's session: the markers of the steps shown.
+    recording: Option<Recording>,
 }
 
 type OverlayLook = (Option<u64>, bool, (Option<(usize, usize)>, Option<u64>));
@@ -78,6 +80,7 @@ impl<'a> Session<'a> {
         class: &'a Class,
     ) -> Result<Self, String> {
         let pipe = Arc::clone(&out.pipe);
+        let recording = out.recorder.clone().map(Recording::new);
         let Ok(mut term) = Terminal::with_options(
             CrosstermBackend::new(out),
             TerminalOptions {
@@ -113,6 +116,7 @@ impl<'a> Session<'a> {
             mirrored: false,
             overlay_drawn: (None, false, (None, None)),
             hands: HandKeys::default(),
+            recording,
         };
         session.pace.resize(&mut session.app, cols, rows);
         Ok(session)
@@ -142,6 +146,10 @@ impl<'a> Session<'a> {
             return Flow::End(Some((String::new(), why)));
         }
         if let Some((w, h)) = self.incoming.take_size() {
+            // the resize event goes before the clear that follows it
+            if let Some(r) = &self.recording {
+                r.resize(w, h);
+            }
             if self.term.resize(Rect::new(0, 0, w, h)).is_err() {
                 return Flow::End(None);
             }
@@ -323,6 +331,9 @@ impl<'a> Session<'a> {
                 overlay(class, theme, (None, &[]), false, a, frame.buffer_mut());
             }
         })?;
+        if let Some(r) = &mut self.recording {
+            r.mark(&self.app);
+        }
         if self.class.member.mirror_wanted() {
             self.class.member.set_mirror(Some(done.buffer));
             self.mirrored = true;

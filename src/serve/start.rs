@@ -61,10 +61,15 @@ impl Conn {
         let carried = self.place_back(&mut app, role, (lease.name(), &name));
         app.set_train_prefs(classroom_prefs(&shared, lease.name()));
         let pipe = Arc::new(Pipe::default());
+        let recorder = match role {
+            Role::Teacher => shared.teacher_recorder((pty.cols, pty.rows)),
+            _ => None,
+        };
         let out = ChannelOut {
             pending: Vec::with_capacity(1 << 14),
             strip_color: !theme.color,
             pipe: Arc::clone(&pipe),
+            recorder,
         };
         let (tx, rx) = std::sync::mpsc::sync_channel(KEY_QUEUE);
         let incoming = Incoming {
@@ -298,6 +303,8 @@ pub(super) struct ChannelOut {
     pending: Vec<u8>,
     strip_color: bool,
     pub(super) pipe: Arc<Pipe>,
+    /// The teacher's session with `serve --record`: what is sent is recorded too.
+    pub(super) recorder: Option<crate::tui::SharedRecorder>,
 }
 
 impl Write for ChannelOut {
@@ -316,6 +323,9 @@ impl Write for ChannelOut {
         } else {
             bytes
         };
+        if let Some(rec) = &self.recorder {
+            crate::tui::record_output(rec, &bytes);
+        }
         if self.pipe.send(&bytes) {
             Ok(())
         } else {

@@ -30,6 +30,8 @@ pub mod lesson_screen;
 pub mod menu;
 pub mod path_input;
 mod progress;
+mod recording;
+pub mod replay;
 pub mod screen;
 mod terminal;
 mod theme;
@@ -48,7 +50,8 @@ pub use lesson_screen::{Feedback, Outcome, QuizState, MAX_TRIES};
 pub use progress::{
     default_path as default_progress_path, state_dir, LessonProgress, Progress, QuizTally,
 };
-pub use terminal::{strip_color_resets, Output, TerminalGuard};
+pub use recording::Recording;
+pub use terminal::{record_output, strip_color_resets, Output, SharedRecorder, TerminalGuard};
 pub use theme::{asciify, Symbols, Theme};
 pub use view::{buffer_text, MIN_HEIGHT, MIN_WIDTH};
 pub use widgets::{truncate, wrap};
@@ -68,6 +71,10 @@ pub struct Options {
     pub data_dir: Option<PathBuf>,
     /// Most megabytes of decoded images kept in memory while training (`--cache-mb`).
     pub cache_mb: Option<usize>,
+    /// Record the session to this asciicast v2 file (`--record`).
+    pub record: Option<PathBuf>,
+    /// Open in presenter mode (`--present`).
+    pub present: bool,
 }
 
 /// Build the app for these options: load the lessons and the saved progress, open the start
@@ -93,6 +100,7 @@ pub fn build_app(options: &Options, theme: Theme) -> Result<(App, Option<PathBuf
     });
     // the architecture lesson offers the inspector on a saved model
     app.set_saved_model(std::path::Path::new(crate::nn::checkpoint::DEFAULT_MODEL_PATH).is_file());
+    app.set_present(options.present);
     if let Some(id) = &options.start_lesson {
         app.open_by_id(id)?;
         if let Some(n) = options.start_step {
@@ -117,8 +125,25 @@ pub fn run(options: Options) -> Result<()> {
         ));
     }
 
-    let mut guard = TerminalGuard::enter(theme.color)?;
-    let result = event_loop(&mut app, &mut guard, progress_path.as_deref());
+    let mut recording = match &options.record {
+        Some(path) => {
+            let (cols, rows) = crossterm::terminal::size()
+                .map_err(|e| Error::Terminal(format!("terminal error: {e}")))?;
+            let rec = crate::cast::Recorder::open(path, (cols, rows), "cnn-tutor")?;
+            Some(Recording::new(std::sync::Arc::new(std::sync::Mutex::new(
+                rec,
+            ))))
+        }
+        None => None,
+    };
+    let mut guard =
+        TerminalGuard::enter_recording(theme.color, recording.as_ref().map(Recording::recorder))?;
+    let result = event_loop(
+        &mut app,
+        &mut guard,
+        progress_path.as_deref(),
+        recording.as_mut(),
+    );
     let restored = guard.restore();
     result.and(restored)
 }
@@ -138,6 +163,7 @@ fn event_loop(
     app: &mut App,
     guard: &mut TerminalGuard,
     progress_path: Option<&std::path::Path>,
+    mut recording: Option<&mut Recording>,
 ) -> Result<()> {
     let term_err = |e: std::io::Error| Error::Terminal(format!("terminal error: {e}"));
     let area = guard.terminal().size().map_err(term_err)?;
@@ -155,6 +181,13 @@ fn event_loop(
                 .terminal()
                 .draw(|frame| render(app, frame))
                 .map_err(term_err)?;
+            if let Some(r) = recording.as_deref_mut() {
+                r.mark(app);
+                if let Some(why) = r.take_error() {
+                    app.set_notice(why);
+                    pace.mark_dirty();
+                }
+            }
         }
         match input.recv_timeout(pace.wait()) {
             Ok(ev) => {
@@ -176,6 +209,9 @@ fn event_loop(
         let now = crossterm::terminal::size().map_err(term_err)?;
         if now != size {
             size = now;
+            if let Some(r) = recording.as_deref() {
+                r.resize(size.0, size.1);
+            }
             guard.terminal().autoresize().map_err(term_err)?;
             turns.push(pace.resize(app, size.0, size.1));
         }

@@ -32,6 +32,9 @@ pub struct Facts {
     /// There is a model to look inside (trained or loaded in this run, or a saved file
     /// this front end may read).
     pub has_model: bool,
+    /// Presenter mode (`--present`, `P`): big cells, no explanation, the step's value
+    /// hidden until revealed.
+    pub present: bool,
 }
 
 impl Facts {
@@ -65,6 +68,8 @@ pub struct Context {
     pub follow: Option<bool>,
     /// The last size the front end reported.
     pub size: (u16, u16),
+    /// Presenter mode is on (see [`Facts::present`]).
+    pub present: bool,
 }
 
 impl Context {
@@ -79,6 +84,7 @@ impl Context {
             saved_model: false,
             follow: None,
             size: (80, 24),
+            present: false,
         }
     }
 
@@ -87,6 +93,7 @@ impl Context {
         Facts {
             follow: self.follow,
             your_turn: self.course.your_turn(),
+            present: self.present,
             has_model: self.model.is_some()
                 || (self.saved_model && effects::refused(&self.prefs, Need::ReadModel).is_none()),
         }

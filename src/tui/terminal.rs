@@ -22,6 +22,19 @@ use crate::{Error, Result};
 pub struct Output {
     pending: Vec<u8>,
     strip_color: bool,
+    /// `--record`: every frame is also written to the recording.
+    recorder: Option<SharedRecorder>,
+}
+
+/// A recording that a session's output and its loop (the markers) both write to.
+pub type SharedRecorder = std::sync::Arc<std::sync::Mutex<crate::cast::Recorder>>;
+
+/// Write `bytes` to the recording (a poisoned lock still records: it holds only a file).
+pub fn record_output(recorder: &SharedRecorder, bytes: &[u8]) {
+    recorder
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .output(bytes);
 }
 
 /// The colour resets crossterm writes for `Color::Reset` (foreground, background, underline).
@@ -33,6 +46,7 @@ impl Output {
         Output {
             pending: Vec::with_capacity(1 << 16),
             strip_color,
+            recorder: None,
         }
     }
 }
@@ -65,6 +79,11 @@ impl Write for Output {
         } else {
             bytes
         };
+        if let Some(rec) = &self.recorder {
+            if !bytes.is_empty() {
+                record_output(rec, &bytes);
+            }
+        }
         let mut out = std::io::stdout().lock();
         out.write_all(&bytes)?;
         out.flush()
@@ -115,6 +134,12 @@ impl TerminalGuard {
     /// Enter raw mode and the alternate screen, and make sure a panic restores both.
     /// `color`: false strips every colour escape from the output.
     pub fn enter(color: bool) -> Result<Self> {
+        Self::enter_recording(color, None)
+    }
+
+    /// [`TerminalGuard::enter`], and every frame also written to `recorder` (`--record`),
+    /// which starts with the cursor hidden and the screen cleared, as the terminal is.
+    pub fn enter_recording(color: bool, recorder: Option<SharedRecorder>) -> Result<Self> {
         PANIC_HOOK.call_once(|| {
             let previous = std::panic::take_hook();
             std::panic::set_hook(Box::new(move |info| {
@@ -123,7 +148,12 @@ impl TerminalGuard {
             }));
         });
         let fail = |e: std::io::Error| Error::Terminal(format!("cannot set up the terminal: {e}"));
-        let terminal = Terminal::new(CrosstermBackend::new(Output::new(!color))).map_err(fail)?;
+        let mut output = Output::new(!color);
+        if let Some(rec) = recorder {
+            record_output(&rec, b"\x1b[?25l");
+            output.recorder = Some(rec);
+        }
+        let terminal = Terminal::new(CrosstermBackend::new(output)).map_err(fail)?;
         enable_raw_mode().map_err(fail)?;
         ACTIVE.store(true, Ordering::SeqCst);
         // from here on, dropping the guard restores the terminal

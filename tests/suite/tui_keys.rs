@@ -299,6 +299,8 @@ fn lesson_effect(case: &Case, action: LessonAction, key: Key, b: &App, a: &App) 
         LessonAction::Help => a.help() == Some(0),
         LessonAction::Quit => a.should_quit(),
         LessonAction::Follow => follow_toggled(b, a),
+        LessonAction::Present => a.present() != b.present(),
+        LessonAction::Reveal => after.is_some_and(|s| s.revealed && !before.revealed),
         LessonAction::TrainNow => a
             .training()
             .is_some_and(|t| t.phase.kind() != PhaseKind::Settings),

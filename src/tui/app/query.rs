@@ -229,6 +229,34 @@ impl App {
         self.lesson_state().map(|s| (s.lesson, s.step))
     }
 
+    /// Presenter mode on or off (`--present`; `P` in a lesson toggles it).
+    pub fn set_present(&mut self, on: bool) {
+        self.cx.present = on;
+        self.sync_facts();
+    }
+
+    /// Presenter mode is on.
+    pub fn present(&self) -> bool {
+        self.cx.present
+    }
+
+    /// The open lesson step as a recording's chapter label
+    /// (`convolution step 3/12: Window 2 of 16`); `None` off the lessons.
+    pub fn step_label(&self) -> Option<String> {
+        let state = self.lesson_state()?;
+        let lesson = self.cx.course.lessons().get(state.lesson)?;
+        let heading = state
+            .frames
+            .get(state.step)
+            .map_or("", |f| f.heading.as_str());
+        Some(crate::cast::step_label(
+            lesson.id(),
+            state.step,
+            state.frames.len(),
+            heading,
+        ))
+    }
+
     /// Where the training screen reads images and saves the model (tests use temporary
     /// folders).
     pub fn set_train_prefs(&mut self, prefs: TrainPrefs) {

@@ -16,6 +16,12 @@ const OWN_NUMBERS: &str = "Your own numbers";
 const DROPOUT: &str = "Dropout, whole network";
 const TRAINING_STEP: &str = "Backpropagation";
 const YOUR_TURN: &str = "Your turn";
+const PRESENTER: &str = "Presenter";
+
+/// Presenter mode with the step's value still hidden.
+fn hiding(s: &LessonState) -> bool {
+    s.facts.present && !s.revealed && !s.step_questions().is_empty()
+}
 
 /// A classroom student follows the teacher.
 fn following(s: &LessonState) -> bool {
@@ -78,6 +84,10 @@ pub enum LessonAction {
     Quit,
     /// Stop following the teacher (a classroom student).
     Follow,
+    /// Presenter mode on or off.
+    Present,
+    /// Presenter mode: show the step's hidden value.
+    Reveal,
     /// The train lesson: start training at once.
     TrainNow,
     /// The train lesson: the training screen's settings.
@@ -154,6 +164,20 @@ pub const LESSON: &[LessonBinding] = &[
     LessonBinding::new(&[Char('q')], LessonAction::Quit)
         .when(not_answering)
         .hint(11, Label::new(&[Char('q')], "quit")),
+    LessonBinding::new(&[Char('P')], LessonAction::Present)
+        .when(not_answering)
+        .hint(15, Label::new(&[Char('P')], "present"))
+        .help(
+            PRESENTER,
+            Label::new(&[Char('P')], "presenter mode on / off"),
+        ),
+    LessonBinding::new(&[Char('v')], LessonAction::Reveal)
+        .when(hiding)
+        .hint(0, Label::new(&[Char('v')], "reveal"))
+        .help(
+            PRESENTER,
+            Label::new(&[Char('v')], "reveal the value the class worked out"),
+        ),
     LessonBinding::new(&[Char('f')], LessonAction::Follow)
         .when(following)
         .hint(0, Label::new(&[Char('f')], "stop following")),

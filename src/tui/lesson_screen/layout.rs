@@ -97,16 +97,24 @@ pub(super) enum QuizLine {
     Hint,
 }
 
-/// The step as the screen shows it: with the open question's answer hidden (`?`).
+/// The step as the screen shows it: with the open question's answer hidden (`?`); in
+/// presenter mode, until `v`, every value the step's questions ask (the value the step
+/// computes: the engine's answer, hidden where "your turn" hides it).
 pub(crate) fn shown_step<'a>(cx: &Context, state: &'a LessonState) -> Option<Cow<'a, Step>> {
     let step = state.frames.get(state.step)?;
-    match state
+    if let Some(q) = state
         .open_question(cx.course.your_turn())
         .and_then(|i| state.quiz.questions.get(i))
     {
-        Some(q) => Some(Cow::Owned(quiz::mask(step, state.step, &[q], "?").0)),
-        None => Some(Cow::Borrowed(step)),
+        return Some(Cow::Owned(quiz::mask(step, state.step, &[q], "?").0));
     }
+    if cx.present && !state.revealed {
+        let here = state.step_questions();
+        if !here.is_empty() {
+            return Some(Cow::Owned(quiz::mask(step, state.step, &here, "?").0));
+        }
+    }
+    Some(Cow::Borrowed(step))
 }
 
 /// The lines of the "your turn" part for `width` columns: the open question, the answer
@@ -489,6 +497,8 @@ pub(crate) fn layout(cx: &Context, state: &LessonState, area: Rect) -> Layout {
     let quiz_h = u16::try_from(quiz_lines.len()).unwrap_or(0);
     let bottom_min = match &state.edit {
         Some(edit) => editor_height(cx, state, edit),
+        // presenter mode: the explanation is the teacher's to say
+        None if cx.present => quiz_h,
         None => MIN_TEXT_ROWS + quiz_h,
     };
     // rule line + bottom part + formula
@@ -497,7 +507,8 @@ pub(crate) fn layout(cx: &Context, state: &LessonState, area: Rect) -> Layout {
     let panels: &[Panel] = step.map_or(&[], |s| s.panels.as_slice());
     let table = cell_width_table(&state.frames);
     let steady = steady_cell_widths(&state.frames, &table, state.step);
-    let bottom_need = bottom_min.max(ROOMY_KEEP_ROWS);
+    let keep = if cx.present { 0 } else { ROOMY_KEEP_ROWS };
+    let bottom_need = bottom_min.max(keep);
     let look = PanelStyle {
         roomy: roomy_fits(theme, &state.frames, &table, w, body_h, bottom_need),
         ..PanelStyle::plain(*theme)
@@ -545,7 +556,7 @@ pub(crate) fn layout(cx: &Context, state: &LessonState, area: Rect) -> Layout {
     if !text_lines.is_empty() {
         text_lines.push(String::new());
     }
-    if let Some(step) = step {
+    if let Some(step) = step.filter(|_| !cx.present) {
         for (i, para) in step.text.iter().enumerate() {
             if i > 0 {
                 text_lines.push(String::new());

@@ -73,6 +73,9 @@ pub struct LessonState {
     pub preset: Option<usize>,
     /// "Your turn": the lesson's questions and how the open one is going.
     pub quiz: Box<QuizState>,
+    /// Presenter mode: the step's value has been revealed (`v`); hidden again on every
+    /// step.
+    pub revealed: bool,
     /// What the lesson offers (its keys ask these).
     caps: Capabilities,
     /// The app facts its keys read.
@@ -99,6 +102,7 @@ impl LessonState {
             edit: None,
             preset: None,
             quiz: Box::new(quiz),
+            revealed: false,
             caps: Capabilities::default(),
             facts: Facts::default(),
             drawn: Cell::new(None),
@@ -139,6 +143,12 @@ impl LessonState {
         })
     }
 
+    /// The questions of the step showing (presenter mode hides their answers until `v`).
+    pub fn step_questions(&self) -> Vec<&Question> {
+        let q = &self.quiz.questions;
+        q.iter().filter(|x| x.step == self.step).collect()
+    }
+
     /// The question asked now, if any.
     pub fn question(&self, on: bool) -> Option<&Question> {
         self.quiz.questions.get(self.open_question(on)?)
@@ -154,6 +164,7 @@ impl LessonState {
         let last = self.frames.len().saturating_sub(1);
         let step = step.min(last);
         if step != self.step {
+            self.revealed = false;
             self.text_scroll = 0;
             self.drawn.set(None);
             let q = &mut self.quiz;
@@ -214,6 +225,13 @@ impl LessonState {
             | LessonAction::AnswerHint
             | LessonAction::AnswerSkip => self.quiz_update(action, key, cx),
             LessonAction::Help => return vec![Ask::Help(None)],
+            LessonAction::Present => {
+                cx.present = !cx.present;
+                self.facts.present = cx.present;
+                self.revealed = false;
+                self.drawn.set(None);
+            }
+            LessonAction::Reveal => self.revealed = true,
             LessonAction::Quit => return vec![Ask::Quit],
             LessonAction::Follow => return vec![Ask::Follow],
             LessonAction::TrainNow | LessonAction::TrainSettings => {

@@ -2,6 +2,8 @@
 pub mod emu;
 pub mod fake_cuda;
 pub mod parity;
+#[cfg(target_os = "linux")]
+pub mod pty;
 pub mod ssh;
 pub mod worker;
 
