@@ -66,6 +66,7 @@ mod tests {
             connected: std::time::Duration::ZERO,
             following: false,
             look_alike: None,
+            wrong_here: 0,
         }
     }
 
