@@ -39,6 +39,7 @@ fn class() -> ClassView {
             connected: Duration::from_secs(1800),
             following: false,
             wrong_here: if i % 7 == 0 { 3 } else { 0 },
+            look_alike: None,
         })
         .collect();
     let q = |step, n, tried, right_first, wrong3, wrong: Option<(&str, usize)>| QuestionFigures {
