@@ -18,6 +18,7 @@ pub mod augment;
 pub mod check;
 pub mod folder;
 pub mod shapes;
+pub mod shared;
 pub mod split;
 pub mod stream;
 
@@ -28,6 +29,7 @@ pub use folder::{
     Dataset, FolderIndex, ImageRef, LoadedImage, MAX_PIXELS,
 };
 pub use shapes::{create_image, draw_shape, generate, GenerateSummary, Shape, ShapeParams};
+pub use shared::load_folder_shared;
 pub use split::{batches, split, train_size};
 pub use stream::{budget_bytes, with_batches, Batches, DEFAULT_CACHE_MB};
 

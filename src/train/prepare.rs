@@ -168,7 +168,8 @@ pub fn prepare(
         return Ok(None);
     }
     let budget = data::budget_bytes(data.cache_mb);
-    let (dataset, more) = data::load_folder_budget(dir, budget)?;
+    // runs reading the same folder at once (a classroom) share one copy of its images
+    let (dataset, more) = data::load_folder_shared(dir, budget)?;
     for n in more {
         notes(n);
     }
@@ -176,6 +177,6 @@ pub fn prepare(
     if cancel.load(Ordering::SeqCst) {
         return Ok(None);
     }
-    let run = Prepared::on_data(config, Arc::new(dataset))?;
+    let run = Prepared::on_data(config, dataset)?;
     Ok(Some(Ready { run, backend }))
 }

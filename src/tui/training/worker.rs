@@ -131,6 +131,7 @@ pub fn spawn_worker_kept(
             if let Err(e) = work(&settings, places, &c, &p, &tx) {
                 let _ = tx.send(WorkerMsg::Train(TrainEvent::Failed(e.to_string())));
             }
+            give_back_freed_memory();
         })?;
     Ok((
         rx,
@@ -140,6 +141,20 @@ pub fn spawn_worker_kept(
             thread: Some(thread),
         },
     ))
+}
+
+/// Hand the memory a finished training freed (its activations and gradients, tens of MB)
+/// back to the system. glibc keeps what a thread freed in that thread's arena, so a
+/// classroom server whose students trained one after another on different threads held
+/// about 20 MB more per student than their results need (measured: 8 students on the
+/// results screen, 219 MB before, see the note). Elsewhere the allocator decides.
+fn give_back_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages of the allocator's heaps to the system;
+    // it takes no pointers and is safe to call from any thread at any time.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 fn note(tx: &Sender<WorkerMsg>, text: String) {

@@ -61,7 +61,7 @@ impl Evaluation {
             );
         };
         let dir = std::path::Path::new(dir);
-        let (ds, _) = crate::data::load_folder_budget(dir, crate::data::budget_bytes(cache_mb))
+        let (ds, _) = crate::data::load_folder_shared(dir, crate::data::budget_bytes(cache_mb))
             .map_err(|e| format!("its data folder cannot be read ({e})"))?;
         let n = ds.len();
         if (train + val) as usize != n || ds.classes.len() != net.classes() {
@@ -92,7 +92,7 @@ impl Evaluation {
         Ok(Evaluation {
             confusion: Some(confusion),
             cell: (0, 0),
-            dataset: Some(Arc::new(ds)),
+            dataset: Some(ds),
             val: val_idx,
             predictions: Some(predictions),
             ..Evaluation::default()
