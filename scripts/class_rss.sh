@@ -4,7 +4,8 @@
 # clients in a private tmux server, trains one epoch each on the course images, and prints
 # the server RSS idle, with K on the menu, and with K on the results screen.
 # usage: scripts/class_rss.sh BINARY K PORT [DATA]
-S=$(mktemp -d); :
+BIN=$1; K=$2; PORT=$3
+S=$(mktemp -d)
 SOCK=rss$PORT
 tmux -L $SOCK kill-server 2>/dev/null
 CNN_TUTOR_STATE_DIR=$S $BIN serve --listen 127.0.0.1:$PORT --data "${4:-../shared/data/ms-learn-shapes}" > $S/log 2>&1 &
