@@ -125,3 +125,26 @@ fn present_opens_with_lesson_and_step() {
     let screen = crate::common::screen(&app, 80, 24);
     assert!(screen.contains("= ?"), "{screen}");
 }
+
+/// High contrast: nothing on a presenter's screen is drawn dim or grey (the same step
+/// outside presenter mode has dim text), and the value colours stay.
+#[test]
+fn the_presenters_screen_has_no_dim_or_grey_text() {
+    use ratatui::style::{Color, Modifier};
+    let dim = |buf: &ratatui::buffer::Buffer| {
+        buf.content()
+            .iter()
+            .filter(|c| c.modifier.contains(Modifier::DIM) || c.fg == Color::DarkGray)
+            .count()
+    };
+    let mut app = presenting("convolution", 3, 120, 40);
+    let shown = cnn_tutor::tui::render_to_buffer(&app, 120, 40);
+    assert_eq!(dim(&shown), 0);
+    assert!(shown
+        .content()
+        .iter()
+        .all(|c| c.modifier.contains(Modifier::BOLD)));
+    key(&mut app, 'P');
+    assert!(!app.present());
+    assert!(dim(&cnn_tutor::tui::render_to_buffer(&app, 120, 40)) > 0);
+}

@@ -318,6 +318,30 @@ impl App {
         for layer in &self.stack[self.screen_index()..] {
             layer.screen.draw(&self.cx, area, buf);
         }
+        if self.cx.present {
+            high_contrast(area, buf);
+        }
+    }
+}
+
+/// Presenter mode's high contrast, for a projector: what is drawn dim (grey text, the
+/// faint modifier) is drawn in the terminal's full foreground colour, and the rest bold;
+/// the colours that carry values (a cell's heat, a class's colour) stay as they are.
+fn high_contrast(area: Rect, buf: &mut Buffer) {
+    use ratatui::style::{Color, Modifier};
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            let Some(cell) = buf.cell_mut((x, y)) else {
+                continue;
+            };
+            if matches!(cell.fg, Color::DarkGray | Color::Gray | Color::Indexed(8)) {
+                cell.fg = Color::Reset;
+            }
+            let mut m = cell.modifier;
+            m.remove(Modifier::DIM);
+            m.insert(Modifier::BOLD);
+            cell.modifier = m;
+        }
     }
 }
 
