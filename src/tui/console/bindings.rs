@@ -279,10 +279,10 @@ pub const CONSOLE: &[B] = &[
         .help(CLASS, Label::new(&[Char('a')], "show addresses")),
     B::new(&[Char('r')], ConsoleAction::Report)
         .when(browsing)
-        .hint(12, Label::new(&[Char('r')], "report"))
+        .hint(3, Label::new(&[Char('r')], "report"))
         .help(CLASS, Label::new(&[Char('r')], "write the class report")),
     B::new(&[Char('q'), Ctrl('c')], ConsoleAction::Quit)
         .when(browsing)
-        .hint(13, Label::new(&[Char('q')], "quit"))
+        .hint(1, Label::new(&[Char('q')], "quit"))
         .help(CLASS, Label::new(&[Char('q'), Ctrl('c')], "quit")),
 ];

@@ -124,7 +124,7 @@ fn every_student_has_a_row_with_each_column_at_80x24_and_120x40() {
         assert!(line_with(&screen, "bo ").contains("queued 2"));
         // the thresholds and the limits are in the header
         assert!(
-            screen.contains("I idle 3m+") && screen.contains("S same step 5m+"),
+            screen.contains("I idle 3m+") && screen.contains("S stuck 5m+ or 3 wrong"),
             "{screen}"
         );
         assert!(screen.contains("W 3+ wrong in a row"));
@@ -167,7 +167,7 @@ fn many_students_scroll_and_the_selection_stays_shown() {
     let screen = draw(&c, 80, 24);
     assert!(screen.contains("s40"), "{screen}");
     assert!(!screen.contains("s00 "), "{screen}");
-    assert!(screen.contains("of 60"), "{screen}");
+    assert!(screen.contains("/60"), "{screen}");
 }
 
 #[test]
@@ -425,8 +425,13 @@ fn thirty_students_keep_every_column_head() {
             assert!(head.contains(col), "{w}x{h}: {col} in {head:?}\n{text}");
         }
         // the list scrolls at 80x24 (all thirty fit at 130x40)
-        assert_eq!(head.contains("rows 1-"), h == 24, "{w}x{h}: {head:?}");
+        assert_eq!(head.contains(" 1-17/30"), h == 24, "{w}x{h}: {head:?}");
         assert!(text.contains("sam-1 "), "{text}");
+        // every name whole, and the lesson with its step
+        assert!(
+            text.contains("sam-10 ") && text.contains("3. Convolution 4/7"),
+            "{text}"
+        );
     }
 }
 

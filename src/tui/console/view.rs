@@ -126,7 +126,7 @@ fn render_class_head(console: &Console, theme: &Theme, area: Rect, buf: &mut Buf
         theme,
     );
     let legend = format!(
-        " marks: I idle {}+  S same step {}+  W {WRONG_MARK}+ wrong in a row  ~ look-alike  {} idle timeout {}",
+        " marks: I idle {}+  S stuck {}+ or 3 wrong  W {WRONG_MARK}+ wrong in a row  ~ look-alike  {} idle timeout {}",
         short_duration(IDLE_MARK),
         short_duration(l.stuck_after),
         sym.dot,
@@ -184,14 +184,25 @@ fn render_rows(console: &Console, theme: &Theme, area: Rect, buf: &mut Buffer) {
     // gives it room, so no column head is covered
     let more = (order.len() > shown && shown > 0).then(|| {
         format!(
-            " rows {}-{} of {} ",
+            " {}-{}/{} ",
             start + 1,
             (start + shown).min(order.len()),
             order.len()
         )
     });
     let more_w = more.as_deref().map_or(0, width);
-    let mut name_w = ((w.saturating_sub(fixed + more_w)) / 3).clamp(8, 24);
+    // names whole where they fit (the longest, `~` included, up to 24), so a class of
+    // `student-01` ... `student-30` is told apart; the lesson column keeps at least 16
+    let longest = order
+        .iter()
+        .map(|r| width(&clean(theme, &r.name)) + usize::from(r.look_alike.is_some()))
+        .max()
+        .unwrap_or(0);
+    let name_room = w.saturating_sub(fixed + more_w + 2 + 16);
+    let mut name_w = longest
+        .max((w.saturating_sub(fixed + more_w)) / 3)
+        .min(name_room)
+        .clamp(8, 24);
     if console.show_addr {
         name_w = (name_w + 22).min(w.saturating_sub(fixed + 10));
     }
