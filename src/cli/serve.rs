@@ -76,14 +76,7 @@ pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
         );
     }
     let classes = check_data(&config.data_dir)?;
-    if let Some(path) = &args.lab {
-        // a lab that cannot be used is a usage error, like a bad roster: exit 2
-        let usage = |e: Error| Error::Usage(e.to_string());
-        let lab = crate::lesson::lab_file::read_lab(path).map_err(usage)?;
-        crate::lesson::lab_file::check_lab_plans(&lab, path, classes).map_err(usage)?;
-        say_lab(&lab, path);
-        config.lab = Some(std::sync::Arc::new(lab));
-    }
+    config.lab = load_lab(args, classes)?;
 
     let open = config.is_open();
     let no_keys = config.authorized_keys.is_empty();
@@ -149,6 +142,22 @@ pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
     }
     eprintln!("{connect_line}");
     server.wait()
+}
+
+/// `--lab FILE` read and checked against the class's `classes`, and said; a lab that
+/// cannot be used is a usage error, like a bad roster (exit 2).
+fn load_lab(
+    args: &ServeArgs,
+    classes: usize,
+) -> Result<Option<std::sync::Arc<crate::train::lab::ClassLab>>> {
+    let Some(path) = &args.lab else {
+        return Ok(None);
+    };
+    let usage = |e: Error| Error::Usage(e.to_string());
+    let lab = crate::lesson::lab_file::read_lab(path).map_err(usage)?;
+    crate::lesson::lab_file::check_lab_plans(&lab, path, classes).map_err(usage)?;
+    say_lab(&lab, path);
+    Ok(Some(std::sync::Arc::new(lab)))
 }
 
 /// The lab's line at start: what every student's training starts from, what is locked.

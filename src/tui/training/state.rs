@@ -420,31 +420,7 @@ impl TrainingState {
                         super::arch_editor::act(action, code, &mut self.prefs.settings, form);
                 }
             }
-            Action::ResetField | Action::ResetAll => {
-                if let Phase::Settings(form) = &mut self.phase {
-                    form.input.clear();
-                    // in a class's lab, its settings are the defaults
-                    let (base, what) = match &self.prefs.lab {
-                        Some(lab) => (
-                            super::settings::TrainSettings::default().with_lab(&lab.setup),
-                            "the lab's value",
-                        ),
-                        None => (super::settings::TrainSettings::default(), "its default"),
-                    };
-                    let s = &mut self.prefs.settings;
-                    if action == Action::ResetAll {
-                        *s = base;
-                        self.notice = Some(format!("every setting is back to {what}"));
-                    } else {
-                        super::fields::reset(form.selected(), s, &base);
-                        self.notice = None;
-                    }
-                    // SGD's momentum is hidden under Adam
-                    if !super::fields::shown(form.selected(), s) {
-                        form.select(false, self.prefs.restricted, s);
-                    }
-                }
-            }
+            Action::ResetField | Action::ResetAll => self.reset(action),
             Action::OpenRuns => {
                 let placeholder = Phase::Settings(SettingsForm::default());
                 let back = match std::mem::replace(&mut self.phase, placeholder) {
@@ -470,6 +446,34 @@ impl TrainingState {
         }
         self.refresh_estimate();
         KeyOutcome::Stay
+    }
+
+    /// `d` puts the selected setting back, `D` every one: to the defaults, or in a class's
+    /// lab to the lab's settings.
+    fn reset(&mut self, action: Action) {
+        if let Phase::Settings(form) = &mut self.phase {
+            form.input.clear();
+            // in a class's lab, its settings are the defaults
+            let (base, what) = match &self.prefs.lab {
+                Some(lab) => (
+                    super::settings::TrainSettings::default().with_lab(&lab.setup),
+                    "the lab's value",
+                ),
+                None => (super::settings::TrainSettings::default(), "its default"),
+            };
+            let s = &mut self.prefs.settings;
+            if action == Action::ResetAll {
+                *s = base;
+                self.notice = Some(format!("every setting is back to {what}"));
+            } else {
+                super::fields::reset(form.selected(), s, &base);
+                self.notice = None;
+            }
+            // SGD's momentum is hidden under Adam
+            if !super::fields::shown(form.selected(), s) {
+                form.select(false, self.prefs.restricted, s);
+            }
+        }
     }
 
     /// A change to a setting the class's lab locks, refused before it is made: typing,
