@@ -169,9 +169,36 @@ pub(super) struct HandKeys {
     note: Option<String>,
     /// The number of the teacher's line to this student that was dismissed.
     dismissed: u64,
+    /// When this session last wrote a hand line to the log, and how many it left out
+    /// since: a student pressing Ctrl-R over and over cannot flood the server's log.
+    logged: Option<(std::time::Instant, u32)>,
 }
 
+/// A session's hand lines in the log: at most one per this long (the rest are counted
+/// in the next).
+const LOG_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl HandKeys {
+    /// Write `line` to the log unless this session wrote one less than [`LOG_EVERY`] ago.
+    fn log(&mut self, line: &str) {
+        let now = std::time::Instant::now();
+        match &mut self.logged {
+            Some((at, left_out)) if now.duration_since(*at) < LOG_EVERY => *left_out += 1,
+            Some((at, left_out)) => {
+                let more = match *left_out {
+                    0 => String::new(),
+                    n => format!(" ({n} earlier hand line(s) of this session left out)"),
+                };
+                eprintln!("{line}{more}");
+                (*at, *left_out) = (now, 0);
+            }
+            None => {
+                eprintln!("{line}");
+                self.logged = Some((now, 0));
+            }
+        }
+    }
+
     /// A key for the hand (or for dismissing the teacher's line): true when it took it.
     pub(super) fn key(&mut self, key: Key, class: &Class) -> bool {
         if class.role != Role::Student {
@@ -186,7 +213,7 @@ impl HandKeys {
                     let note = clean_note(note);
                     self.note = None;
                     let at = members.raise_hand(me.id, &note);
-                    eprintln!(
+                    self.log(&format!(
                         "hand: raised by {} (session #{}), {at} in the queue{}",
                         escaped(&me.name),
                         me.id,
@@ -195,7 +222,7 @@ impl HandKeys {
                         } else {
                             format!(": {}", escaped(&note))
                         }
-                    );
+                    ));
                 }
                 KeyCode::Esc => self.note = None,
                 KeyCode::Backspace => {
@@ -212,11 +239,11 @@ impl HandKeys {
         }
         if key == Key::ctrl(HAND_KEY) {
             if members.lower_hand(me.id) {
-                eprintln!(
+                self.log(&format!(
                     "hand: lowered by {} (session #{})",
                     escaped(&me.name),
                     me.id
-                );
+                ));
             } else {
                 self.note = Some(String::new());
             }
