@@ -10,15 +10,7 @@ use cnn_tutor::nn::arch::Arch;
 use cnn_tutor::train::lab::{ClassLab, LabSetting, LabSetup};
 
 use crate::common::ssh;
-use ssh::{config, connect, first_lesson_title, start, Term, CODE};
-
-fn train_lesson_index() -> usize {
-    cnn_tutor::lesson::load(None)
-        .unwrap()
-        .iter()
-        .position(|l| l.capabilities().training)
-        .expect("a train lesson")
-}
+use ssh::{config, connect, first_lesson_title, start, train_lesson_index, Term, CODE};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_student_trains_the_teachers_lab_with_its_locked_settings() {

@@ -14,7 +14,10 @@ use russh::keys::{PrivateKey, PrivateKeyWithHashAlg};
 use russh::ChannelMsg;
 
 use crate::common::ssh;
-use ssh::{config, connect, eventually, first_lesson_title, start, Client, Term, CODE, GUARD};
+use ssh::{
+    config, connect, eventually, first_lesson_title, start, train_lesson_index, Client, Term, CODE,
+    GUARD,
+};
 
 async fn login(addr: SocketAddr, user: &str, code: &str) -> (client::Handle<Client>, bool) {
     let mut h = connect(addr).await;
@@ -367,15 +370,6 @@ async fn idle_sessions_are_ended_with_a_goodbye() {
     let raw = t.until_closed().await;
     assert!(raw.contains("goodbye"), "{raw}");
     eventually("the slot is free", || server.sessions() == 0).await;
-}
-
-/// The train lesson's place in the menu.
-fn train_lesson_index() -> usize {
-    cnn_tutor::lesson::load(None)
-        .unwrap()
-        .iter()
-        .position(|l| l.capabilities().training)
-        .expect("a train lesson")
 }
 
 /// Menu → train lesson → training settings, 1000 epochs, start.

@@ -191,6 +191,15 @@ impl Term {
 }
 
 /// The first lesson's title, as the menu shows it.
+/// The menu position of the first lesson that trains (the training lesson).
+pub fn train_lesson_index() -> usize {
+    cnn_tutor::lesson::load(None)
+        .unwrap()
+        .iter()
+        .position(|l| l.capabilities().training)
+        .expect("a train lesson")
+}
+
 pub fn first_lesson_title() -> String {
     cnn_tutor::lesson::load(None).expect("lessons")[0]
         .title()
