@@ -263,9 +263,15 @@ fn render_text(cx: &Context, state: &LessonState, lay: &Layout, buf: &mut Buffer
         None
     };
     let focused = state.focus == Focus::Text;
+    // presenting, the explanation is hidden: the rule says how to bring it back
+    let title = if cx.present {
+        "Presenter mode (P shows the explanation)"
+    } else {
+        "Explanation"
+    };
     render_rule(
         cx,
-        "Explanation",
+        title,
         focused,
         panel_note.as_deref(),
         text_note.as_deref(),
