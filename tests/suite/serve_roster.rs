@@ -317,6 +317,17 @@ fn lesson_steps(id: &str) -> usize {
         .len()
 }
 
+/// Open the convolution lesson from the menu with "your turn" on and answer its first
+/// question right (155).
+async fn answer_the_first_question(t: &mut Term) {
+    t.keys(b"\r").await;
+    t.until_text("step 1/").await;
+    t.keys(b"y\x1b[C").await;
+    t.until_text("Your turn").await;
+    t.keys(b"155\r").await;
+    t.until_text("1/1 right").await;
+}
+
 /// A short class: ada opens the convolution lesson with "your turn" on, answers the first
 /// question right and the second wrong (step 3 reached); bob logs in and does nothing;
 /// carol never comes. The Canvas gradebook has Canvas's first columns from the roster, a
@@ -327,12 +338,7 @@ async fn the_canvas_gradebook_has_the_roster_ids_and_what_each_student_did() {
     let server = start(roster_config(dir.path(), GradebookFormat::Canvas));
     let (_ha, mut ada) = student(server.addr(), "ada", CODE).await;
     let (_hb, _bob) = student(server.addr(), "bob", "b0b-secret").await;
-    ada.keys(b"\r").await;
-    ada.until_text("step 1/").await;
-    ada.keys(b"y\x1b[C").await;
-    ada.until_text("Your turn").await;
-    ada.keys(b"155\r").await;
-    ada.until_text("1/1 right").await;
+    answer_the_first_question(&mut ada).await;
     ada.keys(b"\x1b[C").await;
     ada.until_text("step 3/").await;
     ada.keys(b"99\r").await;
@@ -491,12 +497,7 @@ async fn a_student_who_reconnects_gets_their_place_back() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(roster_config(dir.path(), GradebookFormat::Plain));
     let (h, mut ada) = student(server.addr(), "ada", CODE).await;
-    ada.keys(b"\r").await;
-    ada.until_text("step 1/").await;
-    ada.keys(b"y\x1b[C").await;
-    ada.until_text("Your turn").await;
-    ada.keys(b"155\r").await;
-    ada.until_text("1/1 right").await;
+    answer_the_first_question(&mut ada).await;
     eventually("ada's answer reaches the class", || {
         server
             .records()
