@@ -75,8 +75,11 @@ pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
             crate::text::path(&state_dir)
         );
     }
+    // The lab file is read before the images are made, so a typo in it is the only line
+    // printed; its networks are checked against the classes afterwards.
+    let lab = read_lab(args)?;
     let classes = check_data(&config.data_dir)?;
-    config.lab = load_lab(args, classes)?;
+    config.lab = check_lab(args, lab, classes)?;
 
     let open = config.is_open();
     let no_keys = config.authorized_keys.is_empty();
@@ -144,18 +147,28 @@ pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
     server.wait()
 }
 
-/// `--lab FILE` read and checked against the class's `classes`, and said; a lab that
-/// cannot be used is a usage error, like a bad roster (exit 2).
-fn load_lab(
-    args: &ServeArgs,
-    classes: usize,
-) -> Result<Option<std::sync::Arc<crate::train::lab::ClassLab>>> {
+/// `--lab FILE` read; a lab that cannot be used is a usage error, like a bad roster
+/// (exit 2).
+fn read_lab(args: &ServeArgs) -> Result<Option<crate::train::lab::ClassLab>> {
     let Some(path) = &args.lab else {
         return Ok(None);
     };
-    let usage = |e: Error| Error::Usage(e.to_string());
-    let lab = crate::lesson::lab_file::read_lab(path).map_err(usage)?;
-    crate::lesson::lab_file::check_lab_plans(&lab, path, classes).map_err(usage)?;
+    crate::lesson::lab_file::read_lab(path)
+        .map(Some)
+        .map_err(|e| Error::Usage(e.to_string()))
+}
+
+/// The lab read by [`read_lab`] checked against the class's `classes`, and said.
+fn check_lab(
+    args: &ServeArgs,
+    lab: Option<crate::train::lab::ClassLab>,
+    classes: usize,
+) -> Result<Option<std::sync::Arc<crate::train::lab::ClassLab>>> {
+    let (Some(path), Some(lab)) = (&args.lab, lab) else {
+        return Ok(None);
+    };
+    crate::lesson::lab_file::check_lab_plans(&lab, path, classes)
+        .map_err(|e| Error::Usage(e.to_string()))?;
     say_lab(&lab, path);
     Ok(Some(std::sync::Arc::new(lab)))
 }
