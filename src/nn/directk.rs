@@ -118,21 +118,51 @@ pub fn weight_grad(
     db: &mut [f32],
     scratch: &mut [f32],
 ) {
-    let (oh, ow) = (g.oh(), g.ow());
-    let owp = ow.next_multiple_of(L);
-    let cout = db.len();
-    for (d, plane) in db.iter_mut().zip(dout.chunks_exact(oh * ow)) {
-        *d += plane.iter().sum::<f32>();
-    }
     let (hp, wp) = (g.h + 2 * g.pad, g.w + 2 * g.pad);
     let (xp, rest) = scratch.split_at_mut(g.c * hp * wp + L);
     pad_into(x, g.c, g.h, g.w, g.pad, xp);
-    // the output gradient with its rows widened to whole vectors by zeros
-    let dp = &mut rest[..cout * oh * owp];
-    for (dst, src) in dp.chunks_exact_mut(owp).zip(dout.chunks_exact(ow)) {
-        dst[..ow].copy_from_slice(src);
-        dst[ow..].fill(0.0);
-    }
+    weight_grad_padded(dout, xp, g, dw, db, rest);
+}
+
+/// [`weight_grad`] from the input already padded by `g.pad` ([c, h+2p, w+2p] and [`L`]
+/// floats of slack, as [`crate::nn::direct::pad1`] leaves it for padding 1). `scratch`
+/// holds the output gradient widened to whole vectors when its rows are not (`cout` x
+/// oh x ow rounded up to [`L`]; nothing when they are).
+pub fn weight_grad_padded(
+    dout: &[f32],
+    xp: &[f32],
+    g: &ConvGeom,
+    dw: &mut [f32],
+    db: &mut [f32],
+    scratch: &mut [f32],
+) {
+    let (oh, ow) = (g.oh(), g.ow());
+    let owp = ow.next_multiple_of(L);
+    let cout = db.len();
+    let (hp, wp) = (g.h + 2 * g.pad, g.w + 2 * g.pad);
+    assert!(
+        xp.len() >= g.c * hp * wp + L,
+        "weight_grad: input too short"
+    );
+    assert!(
+        dout.len() >= cout * oh * ow,
+        "weight_grad: gradient too short"
+    );
+    assert!(
+        dw.len() >= cout * g.c * g.kh * g.kh,
+        "weight_grad: weights too short"
+    );
+    let dp: &[f32] = if owp == ow {
+        &dout[..cout * oh * ow]
+    } else {
+        // the output gradient with its rows widened to whole vectors by zeros
+        let dp = &mut scratch[..cout * oh * owp];
+        for (dst, src) in dp.chunks_exact_mut(owp).zip(dout.chunks_exact(ow)) {
+            dst[..ow].copy_from_slice(src);
+            dst[ow..].fill(0.0);
+        }
+        dp
+    };
     run_tiered(Wgrad {
         xp,
         cin: g.c,
@@ -144,6 +174,7 @@ pub fn weight_grad(
         oh,
         owp,
         dw,
+        db,
     });
 }
 
@@ -236,13 +267,16 @@ struct Wgrad<'a> {
     oh: usize,
     owp: usize,
     dw: &'a mut [f32],
+    db: &'a mut [f32],
 }
 
 impl Tiered for Wgrad<'_> {
     type Out = ();
     #[inline(always)]
     fn run<V: Lanes>(mut self) {
-        // with 32 registers, the taps of a kernel row share each output-gradient vector
+        self.bias::<V>();
+        // the taps of a kernel row share each output-gradient vector: with 32 registers
+        // for several output channels, with 16 for one (3x3)
         if V::WIDE {
             match self.k {
                 3 => return self.by_row::<V, 3, 6>(),
@@ -250,6 +284,8 @@ impl Tiered for Wgrad<'_> {
                 7 => return self.by_row::<V, 7, 3>(),
                 _ => {}
             }
+        } else if self.k == 3 {
+            return self.by_row::<V, 3, 2>();
         }
         let mut co = 0;
         if V::WIDE {
@@ -270,6 +306,28 @@ impl Tiered for Wgrad<'_> {
 }
 
 impl Wgrad<'_> {
+    /// `db` += each output channel's gradient summed, in four vector sums (the zeros that
+    /// widen a row add nothing).
+    #[inline(always)]
+    fn bias<V: Lanes>(&mut self) {
+        let plane = self.oh * self.owp;
+        let one = V::splat(1.0);
+        for (b, d) in self.db.iter_mut().zip(self.dp.chunks_exact(plane)) {
+            let mut acc = [V::splat(0.0); 4];
+            let mut chunks = d.chunks_exact(4 * L);
+            for c in &mut chunks {
+                for (j, a) in acc.iter_mut().enumerate() {
+                    *a = a.madd(one, V::load(&c[j * L..]));
+                }
+            }
+            for c in chunks.remainder().chunks_exact(L) {
+                acc[0] = acc[0].madd(one, V::load(c));
+            }
+            let s = acc[0].madd(one, acc[1]).madd(one, acc[2].madd(one, acc[3]));
+            *b += s.sum();
+        }
+    }
+
     /// Output channels `co0..co0+NB`: for each input channel and tap, `NB` x [`L`] sums.
     #[inline(always)]
     fn block<V: Lanes, const NB: usize>(&mut self, co0: usize) {
@@ -333,9 +391,11 @@ impl Wgrad<'_> {
         let (cin, oh, owp) = (self.cin, self.oh, self.owp);
         let dplane = oh * owp;
         let d = &self.dp[co0 * dplane..][..NB * dplane];
-        let band = (6144 / (NB * owp)).clamp(1, oh);
-        for oy0 in (0..oh).step_by(band) {
-            let rows = oy0..(oy0 + band).min(oh);
+        // no bands of rows here (as `block` has): each of a band's K x NB sums would be
+        // reduced across its lanes once per band, which cost more than reading the output
+        // gradient from the L2 cache once per input channel and kernel row
+        {
+            let rows = 0..oh;
             for ci in 0..cin {
                 for ky in 0..K {
                     let mut acc = [[V::splat(0.0); NB]; K];

@@ -61,7 +61,7 @@ pub fn conv2d(
         .unwrap_or_else(|| unreachable!("fresh array"));
     if (kh, kw, stride, padding) == (3, 3, 1, 1) {
         // the net's convolution: the same direct kernel the CPU backend trains with
-        let mut xp = vec![0.0f32; cin * (h + 2) * (wd + 2)];
+        let mut xp = vec![0.0f32; direct::padded_len(cin, h, wd)];
         for (xi, oi) in xs
             .chunks_exact(g.input_len().max(1))
             .zip(outs.chunks_exact_mut(cout * oh * ow))

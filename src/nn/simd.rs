@@ -91,6 +91,8 @@ pub(crate) trait Lanes: Copy {
     /// `self + a * b`, fused where the tier has FMA.
     fn madd(self, a: Self, b: Self) -> Self;
     fn to_array(self) -> [f32; LANES];
+    /// Write the 16 floats to the first 16 of `s`.
+    fn store(self, s: &mut [f32]);
     /// The sum of the 16 floats.
     fn sum(self) -> f32;
 }
@@ -115,6 +117,29 @@ pub(crate) fn run_tiered<K: Tiered>(k: K) -> K::Out {
     }
     #[cfg(not(target_arch = "x86_64"))]
     k.run::<Scalar>()
+}
+
+/// The tiers this CPU has, widest first (for tests that compare them).
+#[cfg(all(test, target_arch = "x86_64"))]
+pub(crate) fn tiers_here() -> Vec<Simd> {
+    match simd_level() {
+        Simd::Avx512 => vec![Simd::Avx512, Simd::Avx2, Simd::Baseline],
+        Simd::Avx2 => vec![Simd::Avx2, Simd::Baseline],
+        Simd::Baseline => vec![Simd::Baseline],
+    }
+}
+
+/// Run `k` compiled for `tier`, one of [`tiers_here`].
+#[cfg(all(test, target_arch = "x86_64"))]
+pub(crate) fn run_on<K: Tiered>(tier: Simd, k: K) -> K::Out {
+    assert!(tiers_here().contains(&tier), "{tier:?} is not on this CPU");
+    match tier {
+        // SAFETY: the CPU has these features (checked just above)
+        Simd::Avx512 => unsafe { tiered_avx512(k) },
+        // SAFETY: as above
+        Simd::Avx2 => unsafe { tiered_avx2(k) },
+        Simd::Baseline => k.run::<Scalar>(),
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -163,6 +188,10 @@ impl Lanes for Scalar {
         self.0
     }
     #[inline(always)]
+    fn store(self, s: &mut [f32]) {
+        s[..LANES].copy_from_slice(&self.0);
+    }
+    #[inline(always)]
     fn sum(self) -> f32 {
         self.0.iter().sum()
     }
@@ -208,6 +237,12 @@ mod x86 {
             // SAFETY: 16 floats in bounds; AVX-512F is present
             unsafe { _mm512_storeu_ps(a.as_mut_ptr(), self.0) };
             a
+        }
+        #[inline(always)]
+        fn store(self, s: &mut [f32]) {
+            let s = &mut s[..LANES];
+            // SAFETY: 16 floats in bounds; AVX-512F is present
+            unsafe { _mm512_storeu_ps(s.as_mut_ptr(), self.0) };
         }
         #[inline(always)]
         fn sum(self) -> f32 {
@@ -261,6 +296,15 @@ mod x86 {
                 _mm256_storeu_ps(a.as_mut_ptr().add(8), self.1);
             }
             a
+        }
+        #[inline(always)]
+        fn store(self, s: &mut [f32]) {
+            let s = &mut s[..LANES];
+            // SAFETY: 16 floats in bounds; AVX2 is present
+            unsafe {
+                _mm256_storeu_ps(s.as_mut_ptr(), self.0);
+                _mm256_storeu_ps(s.as_mut_ptr().add(8), self.1);
+            }
         }
         #[inline(always)]
         fn sum(self) -> f32 {

@@ -20,8 +20,8 @@ use rand_chacha::ChaCha8Rng;
 use super::{Backend, BatchStats};
 use crate::nn::arch::{Layer, Plan, Shape, BN_MOMENTUM};
 use crate::nn::direct::{
-    conv3x3_forward, conv3x3_weight_grad, flip_weights, pad1, pool2_relu_backward,
-    pool2_relu_forward,
+    conv3x3_forward, conv3x3_weight_grad, flip_weights, pad1, padded_len, pool2_relu_backward,
+    pool2_relu_forward, weight_grad_scratch,
 };
 use crate::nn::directk;
 use crate::nn::dropout::MaskStream;

@@ -81,8 +81,10 @@ impl Slot {
             .iter()
             .map(|o| match o.kind {
                 Kind::Conv3 { cin, cout, h, w } => {
-                    scratch = scratch.max(cout * (h + 2) * (w + 2));
-                    Aux::Padded(vec![0.0; cin * (h + 2) * (w + 2)])
+                    scratch = scratch
+                        .max(padded_len(cout, h, w))
+                        .max(weight_grad_scratch(cout, h, w));
+                    Aux::Padded(vec![0.0; padded_len(cin, h, w)])
                 }
                 Kind::Conv { g, cout, direct } => {
                     scratch = scratch.max(if direct {
@@ -374,10 +376,10 @@ pub(super) fn backward_range(
         match (&op.kind, &slot.aux[i]) {
             (&Kind::Conv3 { cin, cout, h, w }, Aux::Padded(xp)) => {
                 let (dw, db) = two(grads, g0, g1);
-                conv3x3_weight_grad(xp, cin, h, w, dout, cout, dw, db);
+                conv3x3_weight_grad(xp, cin, h, w, dout, cout, dw, db, &mut slot.scratch);
                 timer.lap(stage);
                 if !op.first {
-                    let dp = &mut slot.scratch[..cout * (h + 2) * (w + 2)];
+                    let dp = &mut slot.scratch[..padded_len(cout, h, w)];
                     pad1(dout, cout, h, w, dp);
                     conv3x3_forward(dp, cout, h, w, &ctx.flipped[i], None, cin, dx);
                     timer.lap(stage + 1);
