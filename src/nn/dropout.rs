@@ -33,12 +33,24 @@ pub fn draw(rng: &mut impl Rng, p: f32, keep: f32) -> f32 {
     mask_value(rng.gen::<f32>(), p, keep)
 }
 
+/// The uniform draw in [0, 1) that `rng.gen::<f32>()` makes of one 32-bit word: its top
+/// 24 bits times 2^-24 (rand's `Standard` for `f32`).
+#[inline]
+fn unit_f32(word: u32) -> f32 {
+    (word >> 8) as f32 * (1.0 / (1u32 << 24) as f32)
+}
+
 /// Fill `mask` with values drawn one after another from `rng`: 0 (probability `p`) or
-/// 1/(1-p).
+/// 1/(1-p). The same values as [`draw`] one at a time, from words taken 256 at a time.
 pub fn fill_mask(mask: &mut [f32], p: f32, rng: &mut impl Rng) {
     let keep = keep_scale(p);
-    for m in mask {
-        *m = draw(rng, p, keep);
+    let mut words = [0u32; 256];
+    for chunk in mask.chunks_mut(words.len()) {
+        let w = &mut words[..chunk.len()];
+        rng.fill(w);
+        for (m, &u) in chunk.iter_mut().zip(w.iter()) {
+            *m = mask_value(unit_f32(u), p, keep);
+        }
     }
 }
 
@@ -107,6 +119,23 @@ mod tests {
         assert_eq!(keep_scale(1.0), 0.0);
         assert_eq!(mask_value(0.1, 0.2, 1.25), 0.0);
         assert_eq!(mask_value(0.2, 0.2, 1.25), 1.25);
+    }
+
+    /// Words taken in bulk give the masks of one draw at a time, and leave the generator
+    /// where those draws leave it.
+    #[test]
+    fn bulk_masks_equal_one_draw_at_a_time() {
+        for n in [0, 1, 255, 256, 257, 1000] {
+            let mut a = ChaCha8Rng::seed_from_u64(9);
+            let mut b = a.clone();
+            let _ = (a.gen::<u32>(), b.gen::<u32>()); // start mid-block
+            let mut got = vec![0.0; n];
+            fill_mask(&mut got, 0.3, &mut a);
+            let keep = keep_scale(0.3);
+            let want: Vec<f32> = (0..n).map(|_| draw(&mut b, 0.3, keep)).collect();
+            assert_eq!(got, want, "{n}");
+            assert_eq!(a.get_word_pos(), b.get_word_pos(), "{n}");
+        }
     }
 
     #[test]

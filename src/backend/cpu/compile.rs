@@ -103,6 +103,20 @@ pub(super) struct Compiled {
     pub(super) stages: Vec<String>,
 }
 
+impl Compiled {
+    /// Per mask segment, whether its masks are drawn where they are applied (the fused
+    /// tail's element dropout) rather than for the whole batch before the pass.
+    pub(super) fn drawn_at_use(&self) -> Vec<bool> {
+        let mut at_use = vec![false; self.segs.len()];
+        for op in &self.ops {
+            if let Kind::Tail { el: Some(s), .. } = op.kind {
+                at_use[s] = true;
+            }
+        }
+        at_use
+    }
+}
+
 pub(super) fn act_of(layer: &Layer) -> Option<Act> {
     Some(match *layer {
         Layer::Relu => Act::Relu,

@@ -72,6 +72,7 @@ pub fn score_gradients(
         net,
         flipped: &flipped,
         masks: &[],
+        stream: None,
         bn: &bn,
         train: false,
         batch: 1,

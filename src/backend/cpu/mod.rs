@@ -24,8 +24,8 @@ use crate::nn::direct::{
     pool2_relu_forward, weight_grad_scratch,
 };
 use crate::nn::directk;
-use crate::nn::dropout::MaskStream;
-use crate::nn::kernels::{self, dot, ConvGeom};
+use crate::nn::dropout::{keep_scale, MaskStream};
+use crate::nn::kernels::{self, ConvGeom};
 use crate::nn::layers::{self, Act};
 use crate::nn::net::{Net, Trace};
 use crate::{Error, Result};
@@ -53,6 +53,7 @@ pub fn forward_trace(net: &Net, input: &[f32]) -> Result<Trace> {
         net,
         flipped: &[],
         masks: &[],
+        stream: None,
         bn: &bn,
         train: false,
         batch: n,
@@ -120,8 +121,11 @@ pub struct CpuBackend {
     compiled: Option<Compiled>,
     workers: Vec<Worker>,
     grads: Vec<Vec<f32>>,
-    /// Per dropout segment, the batch's masks.
+    /// Per dropout segment, the batch's masks (empty for those drawn where they are
+    /// applied).
     masks: Vec<Vec<f32>>,
+    /// Where this training batch's masks lie in the generator's stream.
+    stream: Option<MaskStream>,
     /// Per step, its direct convolution's weights flipped for the input gradient ([`flip_into`]).
     flipped: Vec<Vec<f32>>,
     bn: Vec<BnStats>,
@@ -152,6 +156,7 @@ impl CpuBackend {
             workers: Vec::new(),
             grads: Vec::new(),
             masks: Vec::new(),
+            stream: None,
             flipped: Vec::new(),
             bn: Vec::new(),
             profiling: false,
@@ -222,11 +227,16 @@ impl CpuBackend {
         let units: Vec<usize> = c.segs.iter().map(|s| s.0).collect();
         let stream = MaskStream::take(rng, n, &units);
         let segs = c.segs.clone();
-        for (m, &(u, _)) in self.masks.iter_mut().zip(&segs) {
-            m.resize(n * u, 0.0);
+        let at_use = c.drawn_at_use();
+        for ((m, &(u, _)), &later) in self.masks.iter_mut().zip(&segs).zip(&at_use) {
+            m.resize(if later { 0 } else { n * u }, 0.0);
         }
         let mut parts: Vec<Vec<&mut [f32]>> = (0..ranges.len()).map(|_| Vec::new()).collect();
-        for (m, &(u, _)) in self.masks.iter_mut().zip(&segs) {
+        for ((m, &(u, _)), &later) in self.masks.iter_mut().zip(&segs).zip(&at_use) {
+            if later {
+                parts.iter_mut().for_each(|p| p.push(&mut []));
+                continue;
+            }
             for (t, piece) in split_by_ranges(m, ranges, u).into_iter().enumerate() {
                 parts[t].push(piece);
             }
@@ -238,10 +248,13 @@ impl CpuBackend {
                 .zip(ranges.to_vec())
                 .for_each(|(pieces, r)| {
                     for (seg, piece) in pieces.into_iter().enumerate() {
-                        stream.fill(seg, r.start, piece, segs[seg].1);
+                        if !piece.is_empty() {
+                            stream.fill(seg, r.start, piece, segs[seg].1);
+                        }
                     }
                 });
         });
+        self.stream = Some(stream);
     }
 
     fn run_batch(
@@ -256,6 +269,7 @@ impl CpuBackend {
         self.prepare(net);
         let ranges = self.ranges(n);
         let train = dropout.is_some();
+        self.stream = None;
         if let Some(rng) = dropout {
             self.draw_masks(rng, n, &ranges);
         }
@@ -301,6 +315,7 @@ impl CpuBackend {
             net,
             flipped: &self.flipped,
             masks: &self.masks,
+            stream: self.stream.as_ref(),
             bn: &self.bn,
             train,
             batch: n,
@@ -519,6 +534,7 @@ impl CpuBackend {
             net,
             flipped: &self.flipped,
             masks: &self.masks,
+            stream: self.stream.as_ref(),
             bn: &self.bn,
             train: true,
             batch: n,
@@ -649,7 +665,18 @@ mod tests {
             fill_mask(&mut ch, DROP2D_P, &mut seq);
             fill_mask(&mut el, DROP_P, &mut seq);
             assert_eq!(be.masks[0], ch, "{threads} threads, {n} images");
-            assert_eq!(be.masks[1], el, "{threads} threads, {n} images");
+            // the element masks are drawn in the tail, image by image: each worker keeps
+            // the last one it drew
+            assert!(be.masks[1].is_empty());
+            for (w, r) in be.workers.iter().zip(be.ranges(n)) {
+                if let Some(last) = r.clone().last() {
+                    let want = &el[last * FC_IN..(last + 1) * FC_IN];
+                    assert_eq!(
+                        w.slots[0].tail_mask, want,
+                        "{threads} threads, image {last}"
+                    );
+                }
+            }
             assert_eq!(rng.gen::<u64>(), seq.gen::<u64>(), "generator position");
         }
     }

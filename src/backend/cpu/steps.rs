@@ -60,6 +60,10 @@ pub(super) struct Slot {
     pub(super) dlogits: Vec<f32>,
     /// Scratch: the padded output gradient (3x3) or the unfolded input gradient (GEMM).
     pub(super) scratch: Vec<f32>,
+    /// The fused tail's element mask of this image, drawn where it is applied.
+    pub(super) tail_mask: Vec<f32>,
+    /// The fused tail's dot products in progress: per class, eight lanes and the rest.
+    pub(super) dots: Vec<([f32; 8], f32)>,
 }
 
 impl Slot {
@@ -71,11 +75,14 @@ impl Slot {
             aux: Vec::new(),
             dlogits: Vec::new(),
             scratch: Vec::new(),
+            tail_mask: Vec::new(),
+            dots: Vec::new(),
         }
     }
 
     pub(super) fn new(c: &Compiled) -> Slot {
         let mut scratch = 0usize;
+        let mut tail_mask = 0usize;
         let aux = c
             .ops
             .iter()
@@ -96,7 +103,12 @@ impl Slot {
                 }
                 Kind::Pool2Relu { .. } => Aux::Codes(vec![0; o.out_len]),
                 Kind::MaxPool { .. } => Aux::Args(vec![0; o.out_len]),
-                Kind::Tail { c, hw, .. } => Aux::Act(vec![0.0; c * hw]),
+                Kind::Tail { c, hw, el, .. } => {
+                    if el.is_some() {
+                        tail_mask = c * hw;
+                    }
+                    Aux::Act(vec![0.0; c * hw])
+                }
                 _ => Aux::None,
             })
             .collect();
@@ -116,6 +128,8 @@ impl Slot {
             aux,
             dlogits: vec![0.0; c.plan.classes],
             scratch: vec![0.0; scratch],
+            tail_mask: vec![0.0; tail_mask],
+            dots: vec![([0.0; 8], 0.0); c.plan.classes],
         }
     }
 }
@@ -138,6 +152,9 @@ pub(super) struct Ctx<'a> {
     pub(super) net: &'a Net,
     pub(super) flipped: &'a [Vec<f32>],
     pub(super) masks: &'a [Vec<f32>],
+    /// Where the batch's masks lie in the generator's stream, for the masks drawn where
+    /// they are applied (the fused tail's element dropout); `None` outside training.
+    pub(super) stream: Option<&'a MaskStream>,
     pub(super) bn: &'a [BnStats],
     /// Training mode: masks applied, batch norm on batch statistics.
     pub(super) train: bool,
@@ -280,12 +297,9 @@ pub(super) fn forward_range(
             (Kind::Flatten, _) => out.copy_from_slice(input),
             (Kind::Linear, _) => layers::linear_forward(input, ctx.w(op, 0), ctx.w(op, 1), out),
             (&Kind::Tail { c, hw, ch, el }, Aux::Act(act)) => {
-                tail_forward(ctx, img, input, (c, hw, ch, el), act);
-                let (fcw, fcb) = (ctx.w(op, 0), ctx.w(op, 1));
-                let n = c * hw;
-                for (j, l) in out.iter_mut().enumerate() {
-                    *l = dot(&fcw[j * n..(j + 1) * n], act) + fcb[j];
-                }
+                let (mask, dots) = (&mut slot.tail_mask, &mut slot.dots);
+                let fc = (ctx.w(op, 0), ctx.w(op, 1));
+                tail_forward(ctx, img, input, (c, hw, ch, el), act, mask, dots, fc, out);
             }
             _ => unreachable!("each step has the buffers Slot::new gave it"),
         }
@@ -293,35 +307,84 @@ pub(super) fn forward_range(
     }
 }
 
-/// The fused tail's first half: `act = relu(x * channel mask) * element mask` (masks only
-/// while training).
+/// The fused tail forward: `act = relu(x * channel mask) * element mask` (masks only
+/// while training; the element mask drawn here from the batch's stream into `mask`), and
+/// the logits `out[j] = fc_w[j] . act + fc_b[j]`, block by block while the block of `act`
+/// is in the L1 cache. The sums are [`kernels::dot`]'s, in its order: eight lanes over the whole
+/// vector, then the rest.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn tail_forward(
     ctx: &Ctx<'_>,
     img: usize,
     x: &[f32],
     (c, hw, ch, el): (usize, usize, Option<usize>, Option<usize>),
     act: &mut [f32],
+    mask: &mut [f32],
+    dots: &mut [([f32; 8], f32)],
+    (fcw, fcb): (&[f32], &[f32]),
+    out: &mut [f32],
 ) {
+    let n = c * hw;
     let chm = ch.filter(|_| ctx.train).map(|s| ctx.mask(s, img));
-    let elm = el.filter(|_| ctx.train).map(|s| ctx.mask(s, img));
-    for ci in 0..c {
-        let s = chm.map_or(1.0, |m| m[ci]);
-        let xr = &x[ci * hw..(ci + 1) * hw];
-        let ar = &mut act[ci * hw..(ci + 1) * hw];
-        match elm {
-            Some(e) => {
-                let er = &e[ci * hw..(ci + 1) * hw];
-                for ((a, &z), &m) in ar.iter_mut().zip(xr).zip(er) {
-                    *a = (z * s).max(0.0) * m;
-                }
-            }
-            None => {
-                for (a, &z) in ar.iter_mut().zip(xr) {
-                    *a = (z * s).max(0.0);
-                }
-            }
+    let elm: Option<&[f32]> = match (el.filter(|_| ctx.train), ctx.stream) {
+        (Some(s), Some(stream)) => {
+            stream.fill(s, img, &mut mask[..n], ctx.c.segs[s].1);
+            Some(&mask[..n])
         }
-    }
+        _ => None,
+    };
+    crate::nn::simd::widest(
+        #[inline(always)]
+        || {
+            dots.fill(([0.0; 8], 0.0));
+            const BLOCK: usize = 1024;
+            let full = n / 8 * 8;
+            for b0 in (0..n).step_by(BLOCK) {
+                let b1 = (b0 + BLOCK).min(n);
+                // the block's activations, channel piece by channel piece
+                let mut i = b0;
+                while i < b1 {
+                    let ci = i / hw;
+                    let end = ((ci + 1) * hw).min(b1);
+                    let s = chm.map_or(1.0, |m| m[ci]);
+                    let (xr, ar) = (&x[i..end], &mut act[i..end]);
+                    match elm {
+                        Some(e) => {
+                            for ((a, &z), &m) in ar.iter_mut().zip(xr).zip(&e[i..end]) {
+                                *a = (z * s).max(0.0) * m;
+                            }
+                        }
+                        None => {
+                            for (a, &z) in ar.iter_mut().zip(xr) {
+                                *a = (z * s).max(0.0);
+                            }
+                        }
+                    }
+                    i = end;
+                }
+                // every class's sums over the block
+                let (v0, v1) = (b0, b1.min(full));
+                for (j, (lanes, rest)) in dots.iter_mut().enumerate() {
+                    let w = &fcw[j * n..(j + 1) * n];
+                    if v0 < v1 {
+                        for (xs, ws) in act[v0..v1].chunks_exact(8).zip(w[v0..v1].chunks_exact(8)) {
+                            for l in 0..8 {
+                                lanes[l] += xs[l] * ws[l];
+                            }
+                        }
+                    }
+                    for k in b0.max(full)..b1 {
+                        *rest += act[k] * w[k];
+                    }
+                }
+            }
+            for ((o, (a, rest)), &b) in out.iter_mut().zip(dots.iter()).zip(fcb) {
+                let s0 = (a[0] + a[4]) + (a[1] + a[5]);
+                let s1 = (a[2] + a[6]) + (a[3] + a[7]);
+                *o = s0 + s1 + rest + b;
+            }
+        },
+    );
 }
 
 /// The loss of one image from its logits: adds to the worker's sums and log-probabilities,
@@ -454,7 +517,7 @@ pub(super) fn backward_range(
                 layers::linear_backward(input, w, dout, dw, db, dxs);
             }
             (&Kind::Tail { c, hw, ch, el }, Aux::Act(act)) => {
-                tail_backward(ctx, img, op, (c, hw, ch, el), (input, act, dout), grads, dx);
+                tail_backward(ctx, img, op, (c, hw, ch, el), (act, dout), grads, dx);
             }
             _ => unreachable!("each step has the buffers Slot::new gave it"),
         }
@@ -536,57 +599,59 @@ fn dropout_backward(ctx: &Ctx<'_>, op: &Op, img: usize, c: usize, dout: &[f32], 
 }
 
 /// The fused tail backward: the linear layer's gradients, then through the element
-/// dropout, the ReLU and the channel dropout: `dx = dact * e * [x * s > 0] * s`.
+/// dropout, the ReLU and the channel dropout: `dx = dact * e * [x * s > 0] * s`, block by
+/// block in one pass. The element mask is not read back: `act` > 0 exactly where the ReLU
+/// let the value through and the mask kept it, and a kept value's mask is `keep_scale(p)`.
 pub(super) fn tail_backward(
     ctx: &Ctx<'_>,
     img: usize,
     op: &Op,
     (c, hw, ch, el): (usize, usize, Option<usize>, Option<usize>),
-    (x, act, dl): (&[f32], &[f32], &[f32]),
+    (act, dl): (&[f32], &[f32]),
     grads: &mut [Vec<f32>],
     dx: &mut [f32],
 ) {
     let n = c * hw;
     let fcw = ctx.w(op, 0);
     let (gi, bi) = (op.tensors[0], op.tensors[1]);
-    dx.fill(0.0);
     for (j, &d) in dl.iter().enumerate() {
-        let gw = &mut grads[gi][j * n..(j + 1) * n];
-        for (g, &a) in gw.iter_mut().zip(act) {
-            *g += d * a;
-        }
         grads[bi][j] += d;
-        for (o, &w) in dx.iter_mut().zip(&fcw[j * n..(j + 1) * n]) {
-            *o += d * w;
-        }
     }
     let chm = ch.filter(|_| ctx.train).map(|s| ctx.mask(s, img));
-    let elm = el.filter(|_| ctx.train).map(|s| ctx.mask(s, img));
-    for ci in 0..c {
-        let s = chm.map_or(1.0, |m| m[ci]);
-        let dr = &mut dx[ci * hw..(ci + 1) * hw];
-        let xr = &x[ci * hw..(ci + 1) * hw];
-        match (elm, chm.is_some()) {
-            (Some(e), _) => {
-                let er = &e[ci * hw..(ci + 1) * hw];
-                for ((d, &z), &m) in dr.iter_mut().zip(xr).zip(er) {
-                    *d = if z * s > 0.0 { *d * m * s } else { 0.0 };
-                }
-            }
-            (None, true) => {
-                for (d, &z) in dr.iter_mut().zip(xr) {
-                    *d = if z * s > 0.0 { *d * s } else { 0.0 };
-                }
-            }
-            (None, false) => {
-                for (d, &z) in dr.iter_mut().zip(xr) {
-                    if z <= 0.0 {
-                        *d = 0.0;
+    let keep = el
+        .filter(|_| ctx.train)
+        .map_or(1.0, |s| keep_scale(ctx.c.segs[s].1));
+    let gw = &mut grads[gi][..dl.len() * n];
+    crate::nn::simd::widest(
+        #[inline(always)]
+        || {
+            const BLOCK: usize = 1024;
+            for b0 in (0..n).step_by(BLOCK) {
+                let b1 = (b0 + BLOCK).min(n);
+                let (a, d) = (&act[b0..b1], &mut dx[b0..b1]);
+                d.fill(0.0);
+                for (j, &dj) in dl.iter().enumerate() {
+                    let g = &mut gw[j * n + b0..j * n + b1];
+                    for (g, &v) in g.iter_mut().zip(a) {
+                        *g += dj * v;
+                    }
+                    for (o, &w) in d.iter_mut().zip(&fcw[j * n + b0..j * n + b1]) {
+                        *o += dj * w;
                     }
                 }
+                let mut i = b0;
+                while i < b1 {
+                    let ci = i / hw;
+                    let end = ((ci + 1) * hw).min(b1);
+                    let s = chm.map_or(1.0, |m| m[ci]);
+                    for (o, &v) in dx[i..end].iter_mut().zip(&act[i..end]) {
+                        *o = if v > 0.0 { *o * keep * s } else { 0.0 };
+                    }
+                    i = end;
+                }
             }
-        }
-    }
+        },
+    );
 }
 
 /// Two distinct gradient tensors, mutably.
