@@ -254,9 +254,6 @@ fn geom(cin: usize, h: usize, w: usize) -> super::kernels::ConvGeom {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-use super::simd::{simd_level, Simd};
-
 /// relu(max_pool2d(x, 2, 2)) of one CHW image (`h`, `w` even), recording for each output
 /// which input of its window was the maximum: `code` 0..=3 in row-major window order, the
 /// first one on ties (as PyTorch). Written as selects so that it vectorises; NaN inputs
@@ -269,33 +266,10 @@ pub fn pool2_relu_forward(
     out: &mut [f32],
     code: &mut [u8],
 ) {
-    #[cfg(target_arch = "x86_64")]
-    match simd_level() {
-        Simd::Avx512 => {
-            // SAFETY: the CPU supports AVX-512F, AVX2 and FMA (checked by `simd_level`).
-            unsafe { pool_avx512(x, c, h, w, out, code) };
-            return;
-        }
-        Simd::Avx2 => {
-            // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `simd_level`).
-            unsafe { pool_avx2(x, c, h, w, out, code) };
-            return;
-        }
-        Simd::Baseline => {}
-    }
-    pool_impl(x, c, h, w, out, code);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-fn pool_avx512(x: &[f32], c: usize, h: usize, w: usize, out: &mut [f32], code: &mut [u8]) {
-    pool_impl(x, c, h, w, out, code);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn pool_avx2(x: &[f32], c: usize, h: usize, w: usize, out: &mut [f32], code: &mut [u8]) {
-    pool_impl(x, c, h, w, out, code);
+    super::simd::widest(
+        #[inline(always)]
+        || pool_impl(x, c, h, w, out, code),
+    );
 }
 
 #[inline(always)]
@@ -334,153 +308,77 @@ pub fn pool2_relu_backward(
     w: usize,
     dx: &mut [f32],
 ) {
-    #[cfg(target_arch = "x86_64")]
-    match simd_level() {
-        Simd::Avx512 if h.is_multiple_of(2) && w.is_multiple_of(2 * wide::V) => {
-            // SAFETY: the CPU supports AVX-512F and VL, AVX2 and FMA (checked at run time by
-            // `simd_level`).
-            unsafe { wide::pool_back(dout, out, code, c, h, w, dx) };
-            return;
-        }
-        Simd::Avx512 => {
-            // SAFETY: the CPU supports AVX-512F, AVX2 and FMA (checked by `simd_level`).
-            unsafe { pool_back_avx512(dout, out, code, c, h, w, dx) };
-            return;
-        }
-        Simd::Avx2 => {
-            // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `simd_level`).
-            unsafe { pool_back_avx2(dout, out, code, c, h, w, dx) };
-            return;
-        }
-        Simd::Baseline => {}
-    }
-    pool_back_impl(dout, out, code, c, h, w, dx);
+    run_tiered(PoolBack {
+        dout,
+        out,
+        code,
+        c,
+        h,
+        w,
+        dx,
+    });
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-fn pool_back_avx512(
-    dout: &[f32],
-    out: &[f32],
-    code: &[u8],
+/// [`pool2_relu_backward`]'s kernel: [`LANES`] windows at a time, their gradients (kept
+/// where the output was > 0) each spread over two lanes and kept in the lane their code
+/// names ([`Lanes::dup_lo`], [`Lanes::keep_eq`]); the rest of a row window by window.
+struct PoolBack<'a> {
+    dout: &'a [f32],
+    out: &'a [f32],
+    code: &'a [u8],
     c: usize,
     h: usize,
     w: usize,
-    dx: &mut [f32],
-) {
-    pool_back_impl(dout, out, code, c, h, w, dx);
+    dx: &'a mut [f32],
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn pool_back_avx2(
-    dout: &[f32],
-    out: &[f32],
-    code: &[u8],
-    c: usize,
-    h: usize,
-    w: usize,
-    dx: &mut [f32],
-) {
-    pool_back_impl(dout, out, code, c, h, w, dx);
-}
-
-#[inline(always)]
-fn pool_back_impl(
-    dout: &[f32],
-    out: &[f32],
-    code: &[u8],
-    c: usize,
-    h: usize,
-    w: usize,
-    dx: &mut [f32],
-) {
-    let (oh, ow) = (h / 2, w / 2);
-    if h % 2 == 1 || w % 2 == 1 {
-        // a last row or column outside every window gets no gradient
-        dx.fill(0.0);
-    }
-    for ci in 0..c {
-        for oy in 0..oh {
-            let o = (ci * oh + oy) * ow;
+impl Tiered for PoolBack<'_> {
+    type Out = ();
+    #[inline(always)]
+    fn run<V: Lanes>(self) {
+        let PoolBack {
+            dout,
+            out,
+            code,
+            c,
+            h,
+            w,
+            dx,
+        } = self;
+        let (oh, ow) = (h / 2, w / 2);
+        if h % 2 == 1 || w % 2 == 1 {
+            // a last row or column outside every window gets no gradient
+            dx.fill(0.0);
+        }
+        // the window position each lane of an input row pair stands for
+        let top = V::load(&std::array::from_fn::<f32, LANES, _>(|i| (i % 2) as f32));
+        let bottom = V::load(&std::array::from_fn::<f32, LANES, _>(|i| {
+            (2 + i % 2) as f32
+        }));
+        for row in 0..c * oh {
+            let (ci, oy) = (row / oh, row % oh);
+            let o = row * ow;
             let (d, ov, k) = (&dout[o..o + ow], &out[o..o + ow], &code[o..o + ow]);
             let base = (ci * h + 2 * oy) * w;
             let (r0, r1) = dx[base..base + 2 * w].split_at_mut(w);
-            let (r0, r1) = (&mut r0[..2 * ow], &mut r1[..2 * ow]);
-            for ox in 0..ow {
+            let mut ox = 0;
+            while ox + LANES <= ow {
+                let g = V::keep_pos(V::load(&ov[ox..]), V::load(&d[ox..]));
+                let kk = V::from_u8(&k[ox..]);
+                let (g0, g1, k0, k1) = (g.dup_lo(), g.dup_hi(), kk.dup_lo(), kk.dup_hi());
+                V::keep_eq(k0, top, g0).store(&mut r0[2 * ox..]);
+                V::keep_eq(k1, top, g1).store(&mut r0[2 * ox + LANES..]);
+                V::keep_eq(k0, bottom, g0).store(&mut r1[2 * ox..]);
+                V::keep_eq(k1, bottom, g1).store(&mut r1[2 * ox + LANES..]);
+                ox += LANES;
+            }
+            for ox in ox..ow {
                 let g = if ov[ox] > 0.0 { d[ox] } else { 0.0 };
                 let kk = k[ox];
                 r0[2 * ox] = if kk == 0 { g } else { 0.0 };
                 r0[2 * ox + 1] = if kk == 1 { g } else { 0.0 };
                 r1[2 * ox] = if kk == 2 { g } else { 0.0 };
                 r1[2 * ox + 1] = if kk == 3 { g } else { 0.0 };
-            }
-        }
-    }
-}
-
-/// The AVX-512 pool backward for rows that are a whole number of 32 floats (all the shapes
-/// net's pools: 128 and 64 wide).
-#[cfg(target_arch = "x86_64")]
-mod wide {
-    use std::arch::x86_64::*;
-
-    /// Floats in one vector.
-    pub const V: usize = 16;
-
-    /// [`super::pool2_relu_backward`] for even `h` and `w % 32 == 0`, 16 windows at a
-    /// time: four masked copies of the gradient, one per window position, interleaved
-    /// into the two input rows. The same values as the portable loop, bit for bit.
-    ///
-    /// # Safety
-    /// The CPU must support AVX-512F and AVX-512VL.
-    #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-    pub unsafe fn pool_back(
-        dout: &[f32],
-        out: &[f32],
-        code: &[u8],
-        c: usize,
-        h: usize,
-        w: usize,
-        dx: &mut [f32],
-    ) {
-        let (oh, ow) = (h / 2, w / 2);
-        assert!(h.is_multiple_of(2) && ow.is_multiple_of(V));
-        let n = c * oh * ow;
-        assert!(dout.len() >= n && out.len() >= n && code.len() >= n);
-        assert!(dx.len() >= c * h * w);
-        // lanes of (a, b) interleaved: a0 b0 a1 b1 ... (low half, then high half)
-        let lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-        let hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-        let zero = _mm512_setzero_ps();
-        let dx = dx.as_mut_ptr();
-        for row in 0..c * oh {
-            // output row `row` covers input rows 2 * row and 2 * row + 1 (channel planes
-            // of even height follow each other without a gap)
-            for ox0 in (0..ow).step_by(V) {
-                let o = row * ow + ox0;
-                // SAFETY: o + 16 <= n, checked against the three inputs above; the stores
-                // write input columns 2 * ox0 .. 2 * ox0 + 32 <= w of rows 2 * row and
-                // 2 * row + 1 < c * h, within `dx`.
-                unsafe {
-                    let g = _mm512_loadu_ps(dout.as_ptr().add(o));
-                    let pos = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(
-                        _mm512_loadu_ps(out.as_ptr().add(o)),
-                        zero,
-                    );
-                    let k = _mm512_cvtepu8_epi32(_mm_loadu_si128(code.as_ptr().add(o).cast()));
-                    let at = |i: i32| {
-                        let m = pos & _mm512_cmpeq_epi32_mask(k, _mm512_set1_epi32(i));
-                        _mm512_maskz_mov_ps(m, g)
-                    };
-                    let (s0, s1, s2, s3) = (at(0), at(1), at(2), at(3));
-                    let r0 = dx.add(2 * row * w + 2 * ox0);
-                    let r1 = r0.add(w);
-                    _mm512_storeu_ps(r0, _mm512_permutex2var_ps(s0, lo, s1));
-                    _mm512_storeu_ps(r0.add(V), _mm512_permutex2var_ps(s0, hi, s1));
-                    _mm512_storeu_ps(r1, _mm512_permutex2var_ps(s2, lo, s3));
-                    _mm512_storeu_ps(r1.add(V), _mm512_permutex2var_ps(s2, hi, s3));
-                }
             }
         }
     }
@@ -502,7 +400,7 @@ mod tests {
         use crate::nn::kernels::{max_pool_backward, max_pool_forward};
         // small integers: many ties inside windows, negatives for the relu; odd sizes
         // leave a last row and column outside every window
-        for (c, h, w) in [(3, 6, 8), (2, 7, 9), (2, 4, 64)] {
+        for (c, h, w) in [(3, 6, 8), (2, 7, 9), (2, 4, 64), (2, 6, 70), (1, 2, 96)] {
             let x: Vec<f32> = (0..c * h * w).map(|i| ((i * 7 % 5) as f32) - 2.0).collect();
             let n = c * (h / 2) * (w / 2);
             let mut want = vec![0.0; n];
@@ -522,9 +420,23 @@ mod tests {
             let mut dx = vec![f32::NAN; x.len()];
             pool2_relu_backward(&dout, &got, &code, c, h, w, &mut dx);
             assert_eq!(dx, dx_want);
-            let mut dx_base = vec![f32::NAN; x.len()];
-            pool_back_impl(&dout, &got, &code, c, h, w, &mut dx_base);
-            assert_eq!(dx_base, dx_want);
+            // every vector tier of this CPU gives the same values (rows of 32 and more
+            // take the vector loop, the rest the window-by-window one)
+            #[cfg(target_arch = "x86_64")]
+            for t in crate::nn::simd::tiers_here() {
+                let mut dx_t = vec![f32::NAN; x.len()];
+                let k = PoolBack {
+                    dout: &dout,
+                    out: &got,
+                    code: &code,
+                    c,
+                    h,
+                    w,
+                    dx: &mut dx_t,
+                };
+                crate::nn::simd::run_on(t, k);
+                assert_eq!(dx_t, dx_want, "{t:?}");
+            }
         }
     }
 

@@ -95,6 +95,16 @@ pub(crate) trait Lanes: Copy {
     fn store(self, s: &mut [f32]);
     /// The sum of the 16 floats.
     fn sum(self) -> f32;
+    /// 16 bytes as floats (0.0 to 255.0).
+    fn from_u8(s: &[u8]) -> Self;
+    /// `v` where `a == b`, else 0.
+    fn keep_eq(a: Self, b: Self, v: Self) -> Self;
+    /// `v` where `a > 0`, else 0.
+    fn keep_pos(a: Self, v: Self) -> Self;
+    /// Each of the first 8 floats twice: `a0 a0 a1 a1 ... a7 a7`.
+    fn dup_lo(self) -> Self;
+    /// Each of the last 8 floats twice: `a8 a8 ... a15 a15`.
+    fn dup_hi(self) -> Self;
 }
 
 /// A kernel written once over [`Lanes`] and compiled per vector tier by [`run_tiered`]:
@@ -195,6 +205,34 @@ impl Lanes for Scalar {
     fn sum(self) -> f32 {
         self.0.iter().sum()
     }
+    #[inline(always)]
+    fn from_u8(s: &[u8]) -> Self {
+        Scalar(std::array::from_fn(|i| f32::from(s[i])))
+    }
+    #[inline(always)]
+    fn keep_eq(a: Self, b: Self, v: Self) -> Self {
+        Scalar(std::array::from_fn(|i| {
+            if a.0[i] == b.0[i] {
+                v.0[i]
+            } else {
+                0.0
+            }
+        }))
+    }
+    #[inline(always)]
+    fn keep_pos(a: Self, v: Self) -> Self {
+        Scalar(std::array::from_fn(
+            |i| if a.0[i] > 0.0 { v.0[i] } else { 0.0 },
+        ))
+    }
+    #[inline(always)]
+    fn dup_lo(self) -> Self {
+        Scalar(std::array::from_fn(|i| self.0[i / 2]))
+    }
+    #[inline(always)]
+    fn dup_hi(self) -> Self {
+        Scalar(std::array::from_fn(|i| self.0[8 + i / 2]))
+    }
 }
 
 /// The x86-64 vector tiers. Their methods are only ever called from [`tiered_avx512`] and
@@ -248,6 +286,44 @@ mod x86 {
         fn sum(self) -> f32 {
             // SAFETY: AVX-512F is present
             unsafe { _mm512_reduce_add_ps(self.0) }
+        }
+        #[inline(always)]
+        fn from_u8(s: &[u8]) -> Self {
+            let s = &s[..LANES];
+            // SAFETY: 16 bytes in bounds; AVX-512F is present
+            V512(unsafe {
+                _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(s.as_ptr().cast())))
+            })
+        }
+        #[inline(always)]
+        fn keep_eq(a: Self, b: Self, v: Self) -> Self {
+            // SAFETY: AVX-512F is present
+            V512(unsafe { _mm512_maskz_mov_ps(_mm512_cmp_ps_mask::<_CMP_EQ_OQ>(a.0, b.0), v.0) })
+        }
+        #[inline(always)]
+        fn keep_pos(a: Self, v: Self) -> Self {
+            // SAFETY: AVX-512F is present
+            V512(unsafe {
+                let m = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(a.0, _mm512_setzero_ps());
+                _mm512_maskz_mov_ps(m, v.0)
+            })
+        }
+        #[inline(always)]
+        fn dup_lo(self) -> Self {
+            // SAFETY: AVX-512F is present
+            V512(unsafe {
+                let i = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+                _mm512_permutexvar_ps(i, self.0)
+            })
+        }
+        #[inline(always)]
+        fn dup_hi(self) -> Self {
+            // SAFETY: AVX-512F is present
+            V512(unsafe {
+                let i =
+                    _mm512_setr_epi32(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+                _mm512_permutexvar_ps(i, self.0)
+            })
         }
     }
 
@@ -309,6 +385,64 @@ mod x86 {
         #[inline(always)]
         fn sum(self) -> f32 {
             self.to_array().iter().sum()
+        }
+        #[inline(always)]
+        fn from_u8(s: &[u8]) -> Self {
+            let s = &s[..LANES];
+            // SAFETY: 16 bytes in bounds (8 read at each address); AVX2 is present
+            unsafe {
+                let lo = _mm_loadl_epi64(s.as_ptr().cast());
+                let hi = _mm_loadl_epi64(s.as_ptr().add(8).cast());
+                V256x2(
+                    _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo)),
+                    _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi)),
+                )
+            }
+        }
+        #[inline(always)]
+        fn keep_eq(a: Self, b: Self, v: Self) -> Self {
+            // SAFETY: AVX is present
+            unsafe {
+                V256x2(
+                    _mm256_and_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(a.0, b.0), v.0),
+                    _mm256_and_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(a.1, b.1), v.1),
+                )
+            }
+        }
+        #[inline(always)]
+        fn keep_pos(a: Self, v: Self) -> Self {
+            // SAFETY: AVX is present
+            unsafe {
+                let z = _mm256_setzero_ps();
+                V256x2(
+                    _mm256_and_ps(_mm256_cmp_ps::<_CMP_GT_OQ>(a.0, z), v.0),
+                    _mm256_and_ps(_mm256_cmp_ps::<_CMP_GT_OQ>(a.1, z), v.1),
+                )
+            }
+        }
+        #[inline(always)]
+        fn dup_lo(self) -> Self {
+            // SAFETY: AVX is present
+            unsafe { dup256(self.0) }
+        }
+        #[inline(always)]
+        fn dup_hi(self) -> Self {
+            // SAFETY: AVX is present
+            unsafe { dup256(self.1) }
+        }
+    }
+
+    /// `a0 a0 ... a3 a3` and `a4 a4 ... a7 a7` of one AVX vector, as a pair.
+    #[inline(always)]
+    unsafe fn dup256(a: __m256) -> V256x2 {
+        // SAFETY: the caller's (AVX is present)
+        unsafe {
+            // [a0 a0 a1 a1 | a4 a4 a5 a5] and [a2 a2 a3 a3 | a6 a6 a7 a7]
+            let (lo, hi) = (_mm256_unpacklo_ps(a, a), _mm256_unpackhi_ps(a, a));
+            V256x2(
+                _mm256_permute2f128_ps::<0x20>(lo, hi),
+                _mm256_permute2f128_ps::<0x31>(lo, hi),
+            )
         }
     }
 }
