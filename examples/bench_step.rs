@@ -112,5 +112,25 @@ fn main() {
             "total (thread time)",
             (busy + other) / images * 1e6
         );
+        // each thread's time in the stages against the wall clock: what is left is the
+        // gradient sums, Adam and waiting for the other threads at the end of a batch
+        let per: Vec<String> = be
+            .thread_busy()
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                format!(
+                    "thread {} {:.1} ms ({:.0}%)",
+                    i + 1,
+                    b * 1e3,
+                    100.0 * b / wall
+                )
+            })
+            .collect();
+        println!(
+            "busy over {steps} steps ({:.1} ms wall): {}",
+            wall * 1e3,
+            per.join(", ")
+        );
     }
 }

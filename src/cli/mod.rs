@@ -206,7 +206,7 @@ pub struct TrainArgs {
     /// Print one JSON object per line instead of progress bars.
     #[arg(long)]
     pub json: bool,
-    /// CPU threads (default: one per core).
+    /// CPU threads (default: one per core; more than the cores are not used).
     #[arg(long)]
     pub threads: Option<usize>,
     /// Most megabytes of decoded images kept in memory; the rest are streamed from disk,

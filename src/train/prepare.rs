@@ -74,9 +74,9 @@ impl Prepared {
             )));
         }
         let plan = Plan::new(&config.arch, DEFAULT_INPUT, classes)?;
-        let threads = config
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        // as the CPU backend uses them: at most one per core
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = config.threads.unwrap_or(cores).clamp(1, cores);
         super::estimate::check_memory(
             &plan,
             config.batch_size,
