@@ -134,6 +134,12 @@ impl Fwd3<'_> {
             self.rows::<V, NB, R>(co);
             co += NB;
         }
+        // the rest three, then one at a time (32 channels: 5 x 6, then 1 + 1; 16: 2 x 6,
+        // then 3 + 1)
+        while co + 3 <= self.cout {
+            self.rows::<V, 3, R>(co);
+            co += 3;
+        }
         while co < self.cout {
             self.rows::<V, 1, R>(co);
             co += 1;

@@ -380,6 +380,13 @@ impl Wgrad<'_> {
             self.row_block::<V, K, NB>(co);
             co += NB;
         }
+        // the rest two at a time where it can (32 channels: 5 x 6, then 2)
+        if NB > 2 {
+            while co + 2 <= self.cout {
+                self.row_block::<V, K, 2>(co);
+                co += 2;
+            }
+        }
         while co < self.cout {
             self.row_block::<V, K, 1>(co);
             co += 1;
