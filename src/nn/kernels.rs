@@ -285,19 +285,43 @@ pub fn conv_backward_tiled(
     dx: Option<&mut [f32]>,
     scratch: &mut [f32],
 ) {
+    let p = g.oh() * g.ow();
+    for (d, row) in db.iter_mut().zip(dout.chunks_exact(p)) {
+        *d += row.iter().sum::<f32>();
+    }
+    backward_rows(dout, g, w, Some((x, dw)), dx, scratch);
+}
+
+/// The input gradient alone of [`conv_backward_tiled`]: d loss / d x written into `dx`.
+/// `scratch` holds twice [`tiled_scratch`] floats.
+pub fn conv_input_grad_tiled(
+    dout: &[f32],
+    g: &ConvGeom,
+    w: &[f32],
+    dx: &mut [f32],
+    scratch: &mut [f32],
+) {
+    backward_rows(dout, g, w, None, Some(dx), scratch);
+}
+
+/// [`conv_backward_tiled`]'s GEMMs, a block of output rows at a time: with `x` and `dw`,
+/// `dw += dout x im2col(x)^T`; with `dx`, `dx = col2im(w^T x dout)`.
+fn backward_rows(
+    dout: &[f32],
+    g: &ConvGeom,
+    w: &[f32],
+    mut weights: Option<(&[f32], &mut [f32])>,
+    mut dx: Option<&mut [f32]>,
+    scratch: &mut [f32],
+) {
     let k = g.col_rows();
     let cout = w.len() / k.max(1);
     let (oh, ow) = (g.oh(), g.ow());
     let p = oh * ow;
-    for (d, row) in db.iter_mut().zip(dout.chunks_exact(p)) {
-        *d += row.iter().sum::<f32>();
-    }
     let half = tiled_scratch(g);
     let (col, dcol) = scratch.split_at_mut(half);
     let dv = view(dout, cout, p);
     let wv = view(w, cout, k);
-    let mut dwv = cols_of(dw, cout, k);
-    let mut dx = dx;
     if let Some(d) = dx.as_deref_mut() {
         d.fill(0.0);
     }
@@ -307,9 +331,12 @@ pub fn conv_backward_tiled(
         let end = (oy + step).min(oh);
         let n = (end - oy) * ow;
         let db_ = dv.slice(ndarray::s![.., oy * ow..end * ow]);
-        im2col_rows(x, g, oy..end, col);
-        let cb = view(col, k, n);
-        general_mat_mul(1.0, &db_, &cb.t(), 1.0, &mut dwv);
+        if let Some((x, dw)) = weights.as_mut() {
+            im2col_rows(x, g, oy..end, col);
+            let cb = view(col, k, n);
+            let mut dwv = cols_of(dw, cout, k);
+            general_mat_mul(1.0, &db_, &cb.t(), 1.0, &mut dwv);
+        }
         if let Some(d) = dx.as_deref_mut() {
             let mut dc = cols_of(dcol, k, n);
             general_mat_mul(1.0, &wv.t(), &db_, 0.0, &mut dc);

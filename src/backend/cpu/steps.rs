@@ -645,7 +645,11 @@ pub(super) fn tail_backward(
                     let end = ((ci + 1) * hw).min(b1);
                     let s = chm.map_or(1.0, |m| m[ci]);
                     for (o, &v) in dx[i..end].iter_mut().zip(&act[i..end]) {
-                        *o = if v > 0.0 { *o * keep * s } else { 0.0 };
+                        // `if v > 0 { o * keep * s } else { 0 }` as a bit mask: dropout
+                        // makes the branch a coin toss, and without AVX-512's masked
+                        // stores the compiler kept it a branch
+                        let keep_bits = u32::from(v > 0.0).wrapping_neg();
+                        *o = f32::from_bits((*o * keep * s).to_bits() & keep_bits);
                     }
                     i = end;
                 }
