@@ -14,9 +14,10 @@ pub(super) enum Kind {
         h: usize,
         w: usize,
     },
-    /// Any other convolution: with stride 1 (`direct`) the direct kernels of any kernel
-    /// size (`nn/directk.rs`), otherwise im2col + GEMM, a block of output rows at a time
-    /// (the input is unfolded again for the backward pass).
+    /// Any other convolution: with a square kernel and padding below it (`direct`) the
+    /// direct kernels of any kernel size and stride (`nn/directk.rs`; a stride above 1
+    /// takes its input gradient from the GEMM), otherwise im2col + GEMM, a block of output
+    /// rows at a time (the input is unfolded again for the backward pass).
     Conv {
         g: ConvGeom,
         cout: usize,

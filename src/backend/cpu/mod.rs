@@ -647,7 +647,8 @@ fn flip_into(kind: &Kind, w: &[f32], f: &mut Vec<f32>) {
             g,
             cout,
             direct: true,
-        } => {
+        } if g.stride == 1 => {
+            // (a larger stride's input gradient is the GEMM's, on the weights as they are)
             f.resize(w.len(), 0.0);
             directk::flip_weights(w, cout, g.c, g.kh, f);
         }

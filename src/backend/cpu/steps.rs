@@ -459,7 +459,8 @@ pub(super) fn backward_range(
                 directk::weight_grad(dout, input, g, dw, db, &mut slot.scratch);
                 timer.lap(stage);
                 if !op.first {
-                    directk::input_grad(dout, g, &ctx.flipped[i], &mut slot.scratch, dx);
+                    let w = (ctx.w(op, 0), &ctx.flipped[i][..]);
+                    directk::input_grad(dout, g, w, &mut slot.scratch, dx);
                     timer.lap(stage + 1);
                 }
                 continue;
