@@ -15,8 +15,8 @@ pub(super) enum Kind {
         w: usize,
     },
     /// Any other convolution: with a square kernel and padding below it (`direct`) the
-    /// direct kernels of any kernel size and stride (`nn/directk.rs`; a stride above 1
-    /// takes its input gradient from the GEMM), otherwise im2col + GEMM, a block of output
+    /// direct kernels of any kernel size and stride (`nn/directk.rs`; with a stride above
+    /// 1 only the weight gradient is direct), otherwise im2col + GEMM, a block of output
     /// rows at a time (the input is unfolded again for the backward pass).
     Conv {
         g: ConvGeom,
