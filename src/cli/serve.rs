@@ -75,8 +75,7 @@ pub fn run(args: &ServeArgs, global: &super::GlobalOpts) -> Result<()> {
             crate::text::path(&state_dir)
         );
     }
-    // The lab file is read before the images are made, so a typo in it is the only line
-    // printed; its networks are checked against the classes afterwards.
+    // the lab file before the images are made: a typo in it is then the only line printed
     let lab = read_lab(args)?;
     let classes = check_data(&config.data_dir)?;
     config.lab = check_lab(args, lab, classes)?;
