@@ -469,42 +469,72 @@ impl Wgrad<'_> {
         // no bands of rows here (as `block` has): each of a band's K x NB sums would be
         // reduced across its lanes once per band, which cost more than reading the output
         // gradient from the L2 cache once per input channel and kernel row
-        {
-            let rows = 0..oh;
-            for ci in 0..cin {
-                for ky in 0..K {
-                    let mut acc = [[V::splat(0.0); NB]; K];
-                    for oy in rows.clone() {
-                        // the inputs of tap (ky, kx) for this output row, for each kx
-                        let row: [&[f32]; K] = std::array::from_fn(|kx| {
-                            let (ph, q) = taps[kx];
-                            &self.xp[((ci * s + ph) * self.hp + s * oy + ky) * self.wq + q..][..owp]
-                        });
-                        let drow: [&[f32]; NB] =
-                            std::array::from_fn(|j| &d[j * dplane + oy * owp..][..owp]);
-                        for c in (0..owp).step_by(L) {
-                            // SAFETY: c + L <= owp, the length of every `drow[j]`
-                            let dv: [V; NB] = std::array::from_fn(|j| unsafe {
-                                V::load_ptr(drow[j].as_ptr().add(c))
-                            });
-                            for (kx, ak) in acc.iter_mut().enumerate() {
-                                // SAFETY: c + L <= owp, the length of `row[kx]`
-                                let xv = unsafe { V::load_ptr(row[kx].as_ptr().add(c)) };
-                                for (a, &dj) in ak.iter_mut().zip(&dv) {
-                                    *a = a.madd(dj, xv);
-                                }
-                            }
-                        }
-                    }
-                    for (kx, ak) in acc.iter().enumerate() {
-                        for (j, a) in ak.iter().enumerate() {
-                            self.dw[((co0 + j) * cin + ci) * K * K + ky * K + kx] += a.sum();
-                        }
+        let (hp, wq) = (self.hp, self.wq);
+        // the furthest read of every tap (last channel, last output row) lies inside `xp`
+        let last = |(ph, q): (usize, usize)| {
+            (((cin - 1) * s + ph) * hp + s * (oh - 1) + K - 1) * wq + q + owp
+        };
+        let furthest = taps.iter().map(|&t| last(t)).max().unwrap_or(0);
+        assert!(
+            cin > 0 && oh > 0 && furthest <= self.xp.len(),
+            "weight_grad: input too short"
+        );
+        for ci in 0..cin {
+            for ky in 0..K {
+                // SAFETY: tap kx's row oy starts at ((ci*s + ph)*hp + s*oy + ky)*wq + q, and
+                // its owp floats end at or before `furthest` (asserted above); the
+                // gradient's rows j*dplane + oy*owp.. lie inside `d` (NB*dplane long)
+                let acc = unsafe {
+                    let xb: [*const f32; K] = std::array::from_fn(|kx| {
+                        let (ph, q) = taps[kx];
+                        self.xp.as_ptr().add(((ci * s + ph) * hp + ky) * wq + q)
+                    });
+                    let db: [*const f32; NB] = std::array::from_fn(|j| d.as_ptr().add(j * dplane));
+                    row_sums::<V, K, NB>(xb, db, oh, (s * wq, owp))
+                };
+                for (kx, ak) in acc.iter().enumerate() {
+                    for (j, a) in ak.iter().enumerate() {
+                        self.dw[((co0 + j) * cin + ci) * K * K + ky * K + kx] += a.sum();
                     }
                 }
             }
         }
     }
+}
+
+/// The `K` x `NB` sums of one input channel and kernel row over every output row: sum `kx`
+/// of channel `j` adds `db[j][oy*owp + c] * xb[kx][oy*xstep + c]` over the rows `oy` and
+/// the columns `c` (whole vectors). The sums stay in registers: plain index loops over
+/// constant bounds, nothing indexed by a value the compiler must keep in memory.
+///
+/// # Safety
+/// Every `xb[kx] + oy*xstep + c` and `db[j] + oy*owp + c`, for `oy < oh` and `c + L <=
+/// owp`, starts [`L`] readable floats.
+#[inline(always)]
+unsafe fn row_sums<V: Lanes, const K: usize, const NB: usize>(
+    xb: [*const f32; K],
+    db: [*const f32; NB],
+    oh: usize,
+    (xstep, owp): (usize, usize),
+) -> [[V; NB]; K] {
+    let mut acc = [[V::splat(0.0); NB]; K];
+    for oy in 0..oh {
+        let (xo, dox) = (oy * xstep, oy * owp);
+        let mut c = 0;
+        while c < owp {
+            // SAFETY: the caller's promise
+            let dv: [V; NB] = std::array::from_fn(|j| unsafe { V::load_ptr(db[j].add(dox + c)) });
+            for kx in 0..K {
+                // SAFETY: the caller's promise
+                let xv = unsafe { V::load_ptr(xb[kx].add(xo + c)) };
+                for j in 0..NB {
+                    acc[kx][j] = acc[kx][j].madd(dv[j], xv);
+                }
+            }
+            c += L;
+        }
+    }
+    acc
 }
 
 #[cfg(test)]

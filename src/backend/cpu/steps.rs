@@ -362,19 +362,26 @@ pub(super) fn tail_forward(
                     }
                     i = end;
                 }
-                // every class's sums over the block
+                // every class's sums over the block, up to four classes side by side
+                // (independent sums: one pass over the block, no class waiting on
+                // another's additions)
                 let (v0, v1) = (b0, b1.min(full));
-                for (j, (lanes, rest)) in dots.iter_mut().enumerate() {
-                    let w = &fcw[j * n..(j + 1) * n];
+                for (g, group) in dots.chunks_mut(DOT_GROUP).enumerate() {
+                    let j0 = g * DOT_GROUP;
                     if v0 < v1 {
-                        for (xs, ws) in act[v0..v1].chunks_exact(8).zip(w[v0..v1].chunks_exact(8)) {
-                            for l in 0..8 {
-                                lanes[l] += xs[l] * ws[l];
-                            }
+                        let span = (&act[v0..v1], fcw, n, j0, v0);
+                        match group.len() {
+                            4 => dot_lanes::<4>(span, group),
+                            3 => dot_lanes::<3>(span, group),
+                            2 => dot_lanes::<2>(span, group),
+                            _ => dot_lanes::<1>(span, group),
                         }
                     }
-                    for k in b0.max(full)..b1 {
-                        *rest += act[k] * w[k];
+                    for (jg, (_, rest)) in group.iter_mut().enumerate() {
+                        let w = &fcw[(j0 + jg) * n..(j0 + jg + 1) * n];
+                        for k in b0.max(full)..b1 {
+                            *rest += act[k] * w[k];
+                        }
                     }
                 }
             }
@@ -385,6 +392,34 @@ pub(super) fn tail_forward(
             }
         },
     );
+}
+
+/// How many classes' sums [`tail_forward`] keeps side by side.
+const DOT_GROUP: usize = 4;
+
+/// Adds `xs . w_j` (the weights of class `j0 + g` from position `v0`) to the eight lanes of
+/// each of the `G` classes of `group`, in [`kernels::dot`]'s order for each class: lane
+/// `l` takes `x[8k + l] * w[8k + l]` for k = 0, 1, ... `xs.len()` is a multiple of 8.
+#[inline(always)]
+fn dot_lanes<const G: usize>(
+    (xs, fcw, n, j0, v0): (&[f32], &[f32], usize, usize, usize),
+    group: &mut [([f32; 8], f32)],
+) {
+    let len = xs.len();
+    let ws: [&[f32]; G] = std::array::from_fn(|g| &fcw[(j0 + g) * n + v0..][..len]);
+    let mut acc: [[f32; 8]; G] = std::array::from_fn(|g| group[g].0);
+    for k in (0..len).step_by(8) {
+        let x = &xs[k..k + 8];
+        for g in 0..G {
+            let w = &ws[g][k..k + 8];
+            for l in 0..8 {
+                acc[g][l] += x[l] * w[l];
+            }
+        }
+    }
+    for (d, a) in group.iter_mut().zip(acc) {
+        d.0 = a;
+    }
 }
 
 /// The loss of one image from its logits: adds to the worker's sums and log-probabilities,
