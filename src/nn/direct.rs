@@ -63,46 +63,101 @@ pub fn conv3x3_forward(
     cout: usize,
     out: &mut [f32],
 ) {
-    run_tiered(Fwd3::new(xp, (cin, h, w), wt, bias, cout, out));
+    let geo = Geo3 {
+        cin,
+        hp: h + 2,
+        wq: w + 2,
+        oh: h,
+        ow: w,
+    };
+    run_tiered(Fwd3::<1>::new(xp, geo, wt, bias, cout, out));
 }
 
-/// The 3x3 forward kernel over padded planes ([`conv3x3_forward`]), compiled per tier.
-struct Fwd3<'a> {
-    xp: &'a [f32],
+/// Forward of a 3x3 convolution with stride 2 and any padding: `out` [cout, oh, ow] =
+/// bias + conv, from `xp`, the input in [`super::directk::pad_phases`]'s layout for stride
+/// 2 (its two column phases as planes of `hp` rows of `wq`) with its slack. The same
+/// kernel and order of additions as [`conv3x3_forward`].
+pub fn conv3x3_s2_forward(
+    xp: &[f32],
+    g: &super::kernels::ConvGeom,
+    wt: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+) {
+    assert!(
+        g.kh == 3 && g.kw == 3 && g.stride == 2,
+        "conv3x3_s2: not a 3x3 stride-2 conv"
+    );
+    let geo = Geo3 {
+        cin: g.c,
+        hp: g.h + 2 * g.pad,
+        wq: (g.w + 2 * g.pad).div_ceil(2),
+        oh: g.oh(),
+        ow: g.ow(),
+    };
+    let cout = wt.len() / (g.c * 9).max(1);
+    run_tiered(Fwd3::<2>::new(xp, geo, wt, bias, cout, out));
+}
+
+/// Where [`Fwd3`] reads and writes: `cin` input channels, each `S` column-phase planes of
+/// `hp` rows of `wq` floats (one plane of the padded input for stride 1); outputs of
+/// `oh` rows of `ow`.
+#[derive(Clone, Copy)]
+struct Geo3 {
     cin: usize,
-    h: usize,
-    w: usize,
+    hp: usize,
+    wq: usize,
+    oh: usize,
+    ow: usize,
+}
+
+/// The 3x3 forward kernel with stride `S` ([`conv3x3_forward`], [`conv3x3_s2_forward`]),
+/// compiled per tier. Tap (ky, kx) of output (oy, ox) reads phase plane `kx % S` at row
+/// `S*oy + ky`, column `ox + kx / S`: [`LANES`] neighbouring outputs read [`LANES`]
+/// neighbouring floats.
+struct Fwd3<'a, const S: usize> {
+    xp: &'a [f32],
+    geo: Geo3,
     wt: &'a [f32],
     bias: Option<&'a [f32]>,
     cout: usize,
     out: &'a mut [f32],
 }
 
-impl<'a> Fwd3<'a> {
+impl<'a, const S: usize> Fwd3<'a, S> {
     /// The kernel's arguments, checked once here so the loops may read unchecked.
     fn new(
         xp: &'a [f32],
-        (cin, h, w): (usize, usize, usize),
+        geo: Geo3,
         wt: &'a [f32],
         bias: Option<&'a [f32]>,
         cout: usize,
         out: &'a mut [f32],
     ) -> Self {
+        let Geo3 {
+            cin,
+            hp,
+            wq,
+            oh,
+            ow,
+        } = geo;
         assert!(
-            xp.len() >= padded_len(cin, h, w),
+            oh > 0 && S * (oh - 1) + 3 <= hp && ow + 2 / S <= wq,
+            "conv3x3: outputs outside the input"
+        );
+        assert!(
+            xp.len() >= cin * S * hp * wq + LANES,
             "conv3x3: input too short"
         );
         assert!(wt.len() >= cout * cin * 9, "conv3x3: weights too short");
-        assert!(out.len() >= cout * h * w, "conv3x3: output too short");
+        assert!(out.len() >= cout * oh * ow, "conv3x3: output too short");
         assert!(
             bias.is_none_or(|b| b.len() >= cout),
             "conv3x3: bias too short"
         );
         Fwd3 {
             xp,
-            cin,
-            h,
-            w,
+            geo,
             wt,
             bias,
             cout,
@@ -111,12 +166,12 @@ impl<'a> Fwd3<'a> {
     }
 }
 
-impl Tiered for Fwd3<'_> {
+impl<const S: usize> Tiered for Fwd3<'_, S> {
     type Out = ();
     #[inline(always)]
     fn run<V: Lanes>(mut self) {
-        // 32 registers (AVX-512): 6 channels x 4 rows of sums, 6 weights and an input
-        // vector; 16 (AVX2, two per `Lanes`): 6 channels x 1 row
+        // 32 registers (AVX-512): 6 channels x 2 rows of sums, 6 weights and the tile's
+        // input vectors; 16 (AVX2, two per `Lanes`): 6 channels x 1 row
         if V::WIDE {
             self.channels::<V, 6, 2>();
         } else {
@@ -125,7 +180,7 @@ impl Tiered for Fwd3<'_> {
     }
 }
 
-impl Fwd3<'_> {
+impl<const S: usize> Fwd3<'_, S> {
     /// Blocks of `NB` output channels, then the rest one by one.
     #[inline(always)]
     fn channels<V: Lanes, const NB: usize, const R: usize>(&mut self) {
@@ -150,27 +205,32 @@ impl Fwd3<'_> {
     #[inline(always)]
     fn rows<V: Lanes, const NB: usize, const R: usize>(&mut self, co0: usize) {
         let mut y = 0;
-        while y + R <= self.h {
+        while y + R <= self.geo.oh {
             self.tiles::<V, NB, R>(co0, y);
             y += R;
         }
-        while y < self.h {
+        while y < self.geo.oh {
             self.tiles::<V, NB, 1>(co0, y);
             y += 1;
         }
     }
 
-    /// Rows `y..y+R` of channels `co0..co0+NB`, [`LANES`] pixels at a time: the sums stay
-    /// in registers across every input channel and tap.
+    /// Output rows `y..y+R` of channels `co0..co0+NB`, [`LANES`] pixels at a time: the
+    /// sums stay in registers across every input channel and tap.
     #[inline(always)]
     fn tiles<V: Lanes, const NB: usize, const R: usize>(&mut self, co0: usize, y: usize) {
-        let (cin, h, w) = (self.cin, self.h, self.w);
-        let pw = w + 2;
-        let plane = (h + 2) * pw;
+        let Geo3 {
+            cin,
+            hp,
+            wq,
+            oh,
+            ow,
+        } = self.geo;
+        let plane = hp * wq;
         let ws = cin * 9;
         let xp = self.xp.as_ptr();
         let wt = self.wt[co0 * ws..][..NB * ws].as_ptr();
-        for x0 in (0..w).step_by(LANES) {
+        for x0 in (0..ow).step_by(LANES) {
             let mut acc = [[V::splat(0.0); R]; NB];
             if let Some(b) = self.bias {
                 for (a, &bv) in acc.iter_mut().zip(&b[co0..co0 + NB]) {
@@ -178,20 +238,23 @@ impl Fwd3<'_> {
                 }
             }
             for ci in 0..cin {
-                // SAFETY: `new` checked the lengths. Input rows y..y+R+2 of plane ci start
-                // at (ci, y + r, x0 + kx) and read LANES floats: at most x0 + 17 <= w + 1 of
-                // a row when x0 + 16 <= w, else past the row's end into the next row or the
-                // LANES of slack after the last plane (values that land in lanes past `w`,
-                // which are not stored). Kernel (co0 + j, ci) lies within `wt`.
+                // SAFETY: `new` checked the lengths and that every tap of every output
+                // lies in its plane. Tap (ky, kx) of rows y..y+R reads LANES floats from
+                // column x0 + kx/S of row S*(y + r) + ky of plane (ci, kx % S): up to
+                // column ow - 1 + 2/S < wq when x0 + 16 <= ow, else past the row's end
+                // into the next row or the LANES of slack after the last plane (values
+                // that land in lanes past `ow`, which are not stored). Kernel (co0 + j,
+                // ci) lies within `wt`.
                 unsafe {
-                    let src = xp.add(ci * plane + y * pw + x0);
+                    let src = xp.add(ci * S * plane + y * S * wq + x0);
                     let k = wt.add(ci * 9);
                     for ky in 0..3 {
                         for kx in 0..3 {
                             // the tile's input vectors, then one weight at a time (in a
                             // register only while its R multiply-adds run)
+                            let at = (kx % S) * plane + ky * wq + kx / S;
                             let xv: [V; R] =
-                                std::array::from_fn(|r| V::load_ptr(src.add((r + ky) * pw + kx)));
+                                std::array::from_fn(|r| V::load_ptr(src.add(r * S * wq + at)));
                             for (j, row) in acc.iter_mut().enumerate() {
                                 let wv = V::splat(*k.add(j * ws + ky * 3 + kx));
                                 for (a, &x) in row.iter_mut().zip(&xv) {
@@ -202,10 +265,10 @@ impl Fwd3<'_> {
                     }
                 }
             }
-            let n = (w - x0).min(LANES);
+            let n = (ow - x0).min(LANES);
             for (j, rows) in acc.iter().enumerate() {
                 for (r, a) in rows.iter().enumerate() {
-                    let o = ((co0 + j) * h + y + r) * w + x0;
+                    let o = ((co0 + j) * oh + y + r) * ow + x0;
                     if n == LANES {
                         a.store(&mut self.out[o..o + LANES]);
                     } else {
@@ -461,7 +524,14 @@ mod tests {
                 .into_iter()
                 .map(|t| {
                     let mut out = vec![f32::NAN; cout * h * w];
-                    let k = Fwd3::new(&xp, (cin, h, w), &wt, Some(&b), cout, &mut out);
+                    let geo = Geo3 {
+                        cin,
+                        hp: h + 2,
+                        wq: w + 2,
+                        oh: h,
+                        ow: w,
+                    };
+                    let k = Fwd3::<1>::new(&xp, geo, &wt, Some(&b), cout, &mut out);
                     run_on(t, k);
                     (t, out)
                 })

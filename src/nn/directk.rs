@@ -39,12 +39,18 @@ pub fn phased_len(c: usize, h: usize, w: usize, p: usize, s: usize) -> usize {
 pub fn scratch_len(g: &ConvGeom, cout: usize) -> usize {
     let (oh, ow) = (g.oh(), g.ow());
     let padded_x = phased_len(g.c, g.h, g.w, g.pad, g.stride);
-    let dout_rows = cout * oh * ow.next_multiple_of(L);
+    // the weight gradient's widened output gradient, or the GEMM forward's columns
+    let dout_rows = (cout * oh * ow.next_multiple_of(L)).max(if g.stride == 1 {
+        0
+    } else {
+        super::kernels::tiled_scratch(g)
+    });
     let grad = if g.stride == 1 {
         let q = g.kh - 1 - g.pad;
         cout * (oh + 2 * q) * (ow + 2 * q) + L
     } else {
-        2 * super::kernels::tiled_scratch(g)
+        let (d, q) = StridedGrad::of(g).scratch(g, cout);
+        (d + q).max(super::kernels::tiled_scratch(g))
     };
     (padded_x + dout_rows).max(grad)
 }
@@ -77,23 +83,71 @@ fn pad_into(x: &[f32], c: usize, h: usize, w: usize, p: usize, xp: &mut [f32]) {
 pub fn pad_phases(x: &[f32], c: usize, h: usize, w: usize, p: usize, s: usize, xp: &mut [f32]) {
     let hp = h + 2 * p;
     let wq = (w + 2 * p).div_ceil(s);
-    xp[..phased_len(c, h, w, p, s)].fill(0.0);
+    let len = phased_len(c, h, w, p, s);
+    // zeros only where no input goes: the rows above and below, each row's columns left
+    // and right of its inputs, and the slack
+    xp[len - L..len].fill(0.0);
     for (ci, src) in x.chunks_exact(h * w).enumerate().take(c) {
-        for (y, row) in src.chunks_exact(w).enumerate() {
-            if s == 1 {
-                xp[(ci * hp + y + p) * wq + p..][..w].copy_from_slice(row);
-                continue;
-            }
-            for ph in 0..s {
-                let dst = &mut xp[((ci * s + ph) * hp + y + p) * wq..][..wq];
-                // padded columns ph, ph + s, ...: input column col - p where there is one
-                for (i, d) in dst.iter_mut().enumerate() {
-                    let col = s * i + ph;
-                    if col >= p && col < p + w {
-                        *d = row[col - p];
+        for ph in 0..s {
+            let plane = &mut xp[(ci * s + ph) * hp * wq..][..hp * wq];
+            plane[..p * wq].fill(0.0);
+            plane[(p + h) * wq..].fill(0.0);
+            // padded columns s*i + ph for i in i0..i1 are input columns s*i + ph - p
+            let i0 = p.saturating_sub(ph).div_ceil(s);
+            let i1 = (p + w).saturating_sub(ph).div_ceil(s).min(wq).max(i0);
+            for (y, row) in src.chunks_exact(w).enumerate() {
+                let dst = &mut plane[(y + p) * wq..][..wq];
+                dst[..i0].fill(0.0);
+                dst[i1..].fill(0.0);
+                if i1 == i0 {
+                    continue;
+                }
+                let from = s * i0 + ph - p;
+                match s {
+                    1 => dst[i0..i1].copy_from_slice(&row[from..from + i1 - i0]),
+                    // the source runs on past the row (to the input's end), so that
+                    // the row's last 16 outputs have their 32 inputs' span to load
+                    2 => every_other(&mut dst[i0..i1], &x[(ci * h + y) * w + from..]),
+                    _ => {
+                        for (d, &v) in dst[i0..i1].iter_mut().zip(row[from..].iter().step_by(s)) {
+                            *d = v;
+                        }
                     }
                 }
             }
+        }
+    }
+}
+
+/// `dst[i] = src[2 * i]` ([`Evens`]).
+fn every_other(dst: &mut [f32], src: &[f32]) {
+    assert!(
+        dst.is_empty() || src.len() > 2 * (dst.len() - 1),
+        "every_other: source too short"
+    );
+    run_tiered(Evens { dst, src });
+}
+
+/// [`every_other`]'s kernel: 16 outputs from two vectors of input at a time
+/// ([`Lanes::evens`]) while 32 inputs are there, the rest one by one.
+struct Evens<'a> {
+    dst: &'a mut [f32],
+    src: &'a [f32],
+}
+
+impl Tiered for Evens<'_> {
+    type Out = ();
+    #[inline(always)]
+    fn run<V: Lanes>(self) {
+        let Evens { dst, src } = self;
+        let mut i = 0;
+        while i + L <= dst.len() && 2 * i + 2 * L <= src.len() {
+            let v = V::evens(V::load(&src[2 * i..]), V::load(&src[2 * i + L..]));
+            v.store(&mut dst[i..]);
+            i += L;
+        }
+        for (k, v) in dst.iter_mut().enumerate().skip(i) {
+            *v = src[2 * k];
         }
     }
 }
@@ -108,17 +162,37 @@ pub fn forward(
     scratch: &mut [f32],
     out: &mut [f32],
 ) {
+    let (xp, rest) = scratch.split_at_mut(phased_len(g.c, g.h, g.w, g.pad, g.stride));
+    forward_keep(x, g, w, bias, xp, rest, out);
+}
+
+/// [`forward`] that leaves the padded input in `xp` ([`phased_len`] floats, [`pad_phases`]'s
+/// layout), where [`weight_grad_padded`] takes it; `scratch` holds [`scratch_len`] floats.
+pub fn forward_keep(
+    x: &[f32],
+    g: &ConvGeom,
+    w: &[f32],
+    bias: Option<&[f32]>,
+    xp: &mut [f32],
+    scratch: &mut [f32],
+    out: &mut [f32],
+) {
     let cout = w.len() / (g.c * g.kh * g.kw).max(1);
+    pad_phases(x, g.c, g.h, g.w, g.pad, g.stride, xp);
+    if g.stride == 2 && g.kh == 3 {
+        // the 3x3 kernel's register tiles (6 channels x 2 rows) on the phase planes
+        super::direct::conv3x3_s2_forward(xp, g, w, bias, out);
+        return;
+    }
     if g.stride != 1 {
-        // measured faster than the direct kernel on phase planes (stride 2: 186 against
-        // 232 us for 16 -> 32 channels at 64x64)
+        // measured faster than this file's direct kernel on phase planes (stride 2: 186
+        // against 232 us for 16 -> 32 channels at 64x64)
         let col = &mut scratch[..super::kernels::tiled_scratch(g)];
         super::kernels::conv_forward_tiled(x, g, w, bias, col, out);
         return;
     }
-    pad_into(x, g.c, g.h, g.w, g.pad, scratch);
     run_tiered(Fwd {
-        xp: scratch,
+        xp,
         cin: g.c,
         hp: g.h + 2 * g.pad,
         wq: g.w + 2 * g.pad,
@@ -144,7 +218,11 @@ pub fn input_grad(
     dx: &mut [f32],
 ) {
     if g.stride != 1 {
-        super::kernels::conv_input_grad_tiled(dout, g, w, dx, scratch);
+        if g.kh.div_ceil(g.stride).pow(2) <= MAX_PHASE_TAPS {
+            strided_input_grad(dout, g, w, scratch, dx);
+        } else {
+            super::kernels::conv_input_grad_tiled(dout, g, w, dx, scratch);
+        }
         return;
     }
     let cout = wf.len() / (g.c * g.kh * g.kw).max(1);
@@ -164,6 +242,288 @@ pub fn input_grad(
         ow: g.w,
         out: dx,
     });
+}
+
+/// The most taps one phase pair of [`strided_input_grad`] has: ceil(k/s)^2 (kernels up to
+/// 16 wide at stride 2; larger ones take the GEMM path).
+const MAX_PHASE_TAPS: usize = 64;
+
+/// The sizes of [`strided_input_grad`]'s work: the output gradient padded by `m` =
+/// (k-1)/s rows above and columns left (`cout` planes of `jr` x `wr`), and the input
+/// gradient as `s` x `s` phase planes of `jn` x `wq` per input channel.
+struct StridedGrad {
+    m: usize,
+    jn: usize,
+    wq: usize,
+    jr: usize,
+    wr: usize,
+}
+
+impl StridedGrad {
+    fn of(g: &ConvGeom) -> Self {
+        let s = g.stride;
+        let m = (g.kh - 1) / s;
+        let (jn, wq) = ((g.pad + g.h).div_ceil(s), (g.pad + g.w).div_ceil(s));
+        StridedGrad {
+            m,
+            jn,
+            wq,
+            jr: jn.max(g.oh()) + m,
+            wr: wq.max(g.ow()) + m,
+        }
+    }
+
+    /// Floats of scratch: the padded output gradient (with [`L`] of slack), then the
+    /// phase planes.
+    fn scratch(&self, g: &ConvGeom, cout: usize) -> (usize, usize) {
+        let s = g.stride;
+        (
+            cout * self.jr * self.wr + L,
+            g.c * s * s * self.jn * self.wq,
+        )
+    }
+}
+
+/// The input gradient of a strided convolution, as `s` x `s` stride-1 correlations: the
+/// input position (Y, X) = (s*j + phy, s*i + phx) of the padded input takes only the taps
+/// (ky, kx) = (s*a + phy, s*b + phx), from output (j - a, i - b). For each phase pair the
+/// kernel ([`Igrad`]) keeps input channels x rows x [`L`] columns of sums in registers
+/// across every output channel and tap; then the phases are woven back into `dx`.
+fn strided_input_grad(dout: &[f32], g: &ConvGeom, w: &[f32], scratch: &mut [f32], dx: &mut [f32]) {
+    let (s, k, cin) = (g.stride, g.kh, g.c);
+    let cout = w.len() / (cin * k * k).max(1);
+    let (oh, ow) = (g.oh(), g.ow());
+    let sg = StridedGrad::of(g);
+    let (dlen, qlen) = sg.scratch(g, cout);
+    let (dyp, rest) = scratch.split_at_mut(dlen);
+    let q = &mut rest[..qlen];
+    // the output gradient with m zero rows above and columns left, zeros after
+    dyp.fill(0.0);
+    for (co, src) in dout.chunks_exact(oh * ow).enumerate().take(cout) {
+        for (y, row) in src.chunks_exact(ow).enumerate() {
+            dyp[(co * sg.jr + y + sg.m) * sg.wr + sg.m..][..ow].copy_from_slice(row);
+        }
+    }
+    run_tiered(Igrad {
+        dyp,
+        cout,
+        w,
+        cin,
+        k,
+        s,
+        pad: g.pad,
+        hw: (g.h, g.w),
+        sg: &sg,
+        q,
+    });
+    // weave: dx[ci][y][x] is phase plane (Y % s, X % s) at (Y / s, X / s), Y = y + p,
+    // X = x + p
+    let (p, (h, wd)) = (g.pad, (g.h, g.w));
+    let plane = sg.jn * sg.wq;
+    let q = &rest[..qlen];
+    for ci in 0..cin {
+        for y in 0..h {
+            let yy = y + p;
+            let at = |phx: usize| ((ci * s + yy % s) * s + phx) * plane + (yy / s) * sg.wq;
+            let d = &mut dx[(ci * h + y) * wd..][..wd];
+            if s == 2 {
+                // even x from phase p % 2 at p / 2 on, odd x from the other at (p + 1) / 2
+                let ev = &q[at(p % 2) + p / 2..][..wd.div_ceil(2)];
+                let od = &q[at((p + 1) % 2) + p.div_ceil(2)..][..wd / 2];
+                weave(d, ev, od);
+            } else {
+                for (x, v) in d.iter_mut().enumerate() {
+                    let xx = x + p;
+                    *v = q[at(xx % s) + xx / s];
+                }
+            }
+        }
+    }
+}
+
+/// `d[2t] = ev[t]`, `d[2t + 1] = od[t]` (`ev` holds `d.len().div_ceil(2)`, `od`
+/// `d.len() / 2`), 32 at a time from a vector of each ([`Lanes::zip`]), the rest one by
+/// one.
+fn weave(d: &mut [f32], ev: &[f32], od: &[f32]) {
+    assert!(
+        ev.len() >= d.len().div_ceil(2) && od.len() >= d.len() / 2,
+        "weave: too short"
+    );
+    run_tiered(Weave { d, ev, od });
+}
+
+/// [`weave`]'s kernel.
+struct Weave<'a> {
+    d: &'a mut [f32],
+    ev: &'a [f32],
+    od: &'a [f32],
+}
+
+impl Tiered for Weave<'_> {
+    type Out = ();
+    #[inline(always)]
+    fn run<V: Lanes>(self) {
+        let Weave { d, ev, od } = self;
+        let mut t = 0;
+        while 2 * t + 2 * L <= d.len() {
+            let (lo, hi) = V::zip(V::load(&ev[t..]), V::load(&od[t..]));
+            lo.store(&mut d[2 * t..]);
+            hi.store(&mut d[2 * t + L..]);
+            t += L;
+        }
+        for (x, v) in d.iter_mut().enumerate().skip(2 * t) {
+            *v = if x % 2 == 0 { ev[x / 2] } else { od[x / 2] };
+        }
+    }
+}
+
+/// [`strided_input_grad`]'s kernel: `q` [cin, s, s, jn, wq] (phase planes of the padded
+/// input's gradient) from `dyp` [cout, jr, wr] (the output gradient moved `m` down and
+/// right, zeros around, [`L`] of slack) and `w` [cout, cin, k, k].
+struct Igrad<'a> {
+    dyp: &'a [f32],
+    cout: usize,
+    w: &'a [f32],
+    cin: usize,
+    k: usize,
+    s: usize,
+    pad: usize,
+    hw: (usize, usize),
+    sg: &'a StridedGrad,
+    q: &'a mut [f32],
+}
+
+/// One phase pair of [`Igrad`]: its planes' index `phy * s + phx`, its taps (a, b,
+/// ky*k + kx), and the rows and columns of its planes that are inside the input.
+struct Phase<'a> {
+    at: usize,
+    taps: &'a [(usize, usize, usize)],
+    rows: (usize, usize),
+    cols: (usize, usize),
+}
+
+impl Tiered for Igrad<'_> {
+    type Out = ();
+    #[inline(always)]
+    fn run<V: Lanes>(mut self) {
+        let (s, k) = (self.s, self.k);
+        for phy in 0..s {
+            for phx in 0..s {
+                // (a, b, tap index ky*k + kx) of this phase pair
+                let mut list = [(0, 0, 0); MAX_PHASE_TAPS];
+                let mut n = 0;
+                for ky in (phy..k).step_by(s) {
+                    for kx in (phx..k).step_by(s) {
+                        list[n] = (ky / s, kx / s, ky * k + kx);
+                        n += 1;
+                    }
+                }
+                // the rows and columns of this phase pair that are inside the input
+                let (p, (h, w)) = (self.pad, self.hw);
+                let span = |ph: usize, n: usize| {
+                    let lo = p.saturating_sub(ph).div_ceil(s);
+                    (lo, (p + n).saturating_sub(ph).div_ceil(s).max(lo))
+                };
+                let ph = Phase {
+                    at: phy * s + phx,
+                    taps: &list[..n],
+                    rows: span(phy, h),
+                    cols: span(phx, w),
+                };
+                if V::WIDE {
+                    self.channels::<V, 6, 2>(&ph);
+                } else {
+                    self.channels::<V, 6, 1>(&ph);
+                }
+            }
+        }
+    }
+}
+
+impl Igrad<'_> {
+    /// Blocks of `NB` input channels, then three, then one at a time.
+    #[inline(always)]
+    fn channels<V: Lanes, const NB: usize, const R: usize>(&mut self, ph: &Phase<'_>) {
+        let mut ci = 0;
+        while ci + NB <= self.cin {
+            self.rows::<V, NB, R>(ci, ph);
+            ci += NB;
+        }
+        while ci + 3 <= self.cin {
+            self.rows::<V, 3, R>(ci, ph);
+            ci += 3;
+        }
+        while ci < self.cin {
+            self.rows::<V, 1, R>(ci, ph);
+            ci += 1;
+        }
+    }
+
+    #[inline(always)]
+    fn rows<V: Lanes, const NB: usize, const R: usize>(&mut self, ci0: usize, ph: &Phase<'_>) {
+        let (mut j, end) = ph.rows;
+        while j + R <= end {
+            self.tiles::<V, NB, R>(ci0, ph, j);
+            j += R;
+        }
+        while j < end {
+            self.tiles::<V, NB, 1>(ci0, ph, j);
+            j += 1;
+        }
+    }
+
+    /// Phase-plane rows `j..j+R` of input channels `ci0..ci0+NB`, [`L`] columns at a time.
+    #[inline(always)]
+    fn tiles<V: Lanes, const NB: usize, const R: usize>(
+        &mut self,
+        ci0: usize,
+        ph: &Phase<'_>,
+        j: usize,
+    ) {
+        let StridedGrad { m, jn, wq, jr, wr } = *self.sg;
+        let (cin, kk, s) = (self.cin, self.k * self.k, self.s);
+        let (dplane, qplane) = (jr * wr, jn * wq);
+        assert!(
+            self.dyp.len() >= self.cout * dplane + L && self.w.len() >= self.cout * cin * kk,
+            "input_grad: buffers too short"
+        );
+        let (dyp, w) = (self.dyp.as_ptr(), self.w.as_ptr());
+        let (ilo, ihi) = ph.cols;
+        for i0 in (ilo..ihi).step_by(L) {
+            let mut acc = [[V::splat(0.0); R]; NB];
+            for co in 0..self.cout {
+                for &(a, b, t) in ph.taps {
+                    // SAFETY: rows j + r + m - a <= jn - 1 + m < jr of plane co, columns
+                    // from i0 + m - b: L floats up to i0 + m + L - 1, past the row's wr
+                    // only for lanes at or past ihi <= wq (not stored), into the next row
+                    // or the L of slack after the last plane. Weight (co, ci0 + n, t) lies in `w`
+                    // (asserted above).
+                    unsafe {
+                        let src = dyp.add(co * dplane + (j + m - a) * wr + i0 + m - b);
+                        let xv: [V; R] = std::array::from_fn(|r| V::load_ptr(src.add(r * wr)));
+                        let wk = w.add((co * cin + ci0) * kk + t);
+                        for (n, row) in acc.iter_mut().enumerate() {
+                            let wv = V::splat(*wk.add(n * kk));
+                            for (a, &x) in row.iter_mut().zip(&xv) {
+                                *a = a.madd(wv, x);
+                            }
+                        }
+                    }
+                }
+            }
+            let n = (ihi - i0).min(L);
+            for (c, rows) in acc.iter().enumerate() {
+                for (r, a) in rows.iter().enumerate() {
+                    let o = ((ci0 + c) * s * s + ph.at) * qplane + (j + r) * wq + i0;
+                    if n == L {
+                        a.store(&mut self.q[o..o + L]);
+                    } else {
+                        self.q[o..o + n].copy_from_slice(&a.to_array()[..n]);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Weight and bias gradients: `dw` [cout, c, k, k] += `Σ dout[co] ⋆ x[ci]`, `db` += `Σ dout`.
@@ -564,11 +924,47 @@ mod tests {
         }
     }
 
-    /// Random shapes (odd kernels 1..7, strides 1 and 2, padding 0..k/2, 1..16 input and
+    /// Random shapes (odd kernels 1..7, strides 1 to 3, padding 0..k/2, 1..16 input and
     /// 1..32 output channels, small maps): forward, input and weight gradients equal the
     /// im2col + GEMM path's.
     #[test]
     fn direct_kernels_match_im2col_on_random_shapes() {
+        random_shapes();
+    }
+
+    /// The same shapes with every kernel compiled for each tier this CPU has (the strided
+    /// forward, input gradient and phase copies among them).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn every_tier_matches_im2col_on_random_shapes() {
+        for t in crate::nn::simd::tiers_here() {
+            crate::nn::simd::with_tier(t, random_shapes);
+        }
+    }
+
+    /// [`every_other`] and [`weave`] on lengths around whole vectors, every tier.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn phase_copies_pick_and_weave_every_other_float() {
+        for t in crate::nn::simd::tiers_here() {
+            for n in [0, 1, 15, 16, 17, 31, 32, 33, 64, 65] {
+                let src: Vec<f32> = (0..2 * n + 1).map(|i| i as f32).collect();
+                let (mut got, mut woven) = (vec![-1.0; n], vec![-1.0; n]);
+                crate::nn::simd::with_tier(t, || {
+                    every_other(&mut got, &src[..(2 * n).saturating_sub(1)]);
+                    let ev: Vec<f32> = (0..n.div_ceil(2)).map(|i| (2 * i) as f32).collect();
+                    let od: Vec<f32> = (0..n / 2).map(|i| (2 * i + 1) as f32).collect();
+                    weave(&mut woven, &ev, &od);
+                });
+                let want: Vec<f32> = (0..n).map(|i| (2 * i) as f32).collect();
+                assert_eq!(got, want, "every_other {n} {t:?}");
+                let want: Vec<f32> = (0..n).map(|i| i as f32).collect();
+                assert_eq!(woven, want, "weave {n} {t:?}");
+            }
+        }
+    }
+
+    fn random_shapes() {
         let mut r = data(4000, 7)
             .into_iter()
             .map(|v| ((v + 1.0) * 1000.0) as usize);
@@ -576,7 +972,7 @@ mod tests {
         for case in 0..120u32 {
             let mut pick = |n: usize| r.next().unwrap() % n;
             let k = [1, 3, 5, 7][pick(4)];
-            let stride = 1 + pick(2);
+            let stride = 1 + pick(3);
             let pad = pick(k / 2 + 1);
             let (c, cout) = (1 + pick(16), 1 + pick(32));
             let (h, w) = (k + pick(20), k + pick(40));

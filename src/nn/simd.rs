@@ -19,6 +19,10 @@ pub(crate) enum Simd {
 pub(crate) fn simd_level() -> Simd {
     use std::sync::OnceLock;
     static LEVEL: OnceLock<Simd> = OnceLock::new();
+    #[cfg(test)]
+    if let Some(t) = FORCED.get() {
+        return t;
+    }
     *LEVEL.get_or_init(|| {
         // CNN_TUTOR_SIMD=avx2 or =baseline caps the level (for measuring and debugging)
         let cap = std::env::var("CNN_TUTOR_SIMD").unwrap_or_default();
@@ -105,6 +109,11 @@ pub(crate) trait Lanes: Copy {
     fn dup_lo(self) -> Self;
     /// Each of the last 8 floats twice: `a8 a8 ... a15 a15`.
     fn dup_hi(self) -> Self;
+    /// The even-numbered floats of `a` then `b`: `a0 a2 ... a14 b0 b2 ... b14`.
+    fn evens(a: Self, b: Self) -> Self;
+    /// `a` and `b` interleaved, as 32 floats: `a0 b0 a1 b1 ... a7 b7`, then `a8 b8 ...
+    /// a15 b15`.
+    fn zip(a: Self, b: Self) -> (Self, Self);
 }
 
 /// A kernel written once over [`Lanes`] and compiled per vector tier by [`run_tiered`]:
@@ -137,6 +146,23 @@ pub(crate) fn tiers_here() -> Vec<Simd> {
         Simd::Avx2 => vec![Simd::Avx2, Simd::Baseline],
         Simd::Baseline => vec![Simd::Baseline],
     }
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+thread_local! {
+    /// The tier [`with_tier`] makes this thread's kernels use.
+    static FORCED: std::cell::Cell<Option<Simd>> = const { std::cell::Cell::new(None) };
+}
+
+/// Run `f` with every kernel it calls on this thread compiled for `tier`, one of
+/// [`tiers_here`] (tests compare the tiers through the public functions).
+#[cfg(all(test, target_arch = "x86_64"))]
+pub(crate) fn with_tier<R>(tier: Simd, f: impl FnOnce() -> R) -> R {
+    assert!(tiers_here().contains(&tier), "{tier:?} is not on this CPU");
+    let before = FORCED.replace(Some(tier));
+    let r = f();
+    FORCED.set(before);
+    r
 }
 
 /// Run `k` compiled for `tier`, one of [`tiers_here`].
@@ -233,6 +259,30 @@ impl Lanes for Scalar {
     fn dup_hi(self) -> Self {
         Scalar(std::array::from_fn(|i| self.0[8 + i / 2]))
     }
+    #[inline(always)]
+    fn evens(a: Self, b: Self) -> Self {
+        Scalar(std::array::from_fn(|i| {
+            if i < 8 {
+                a.0[2 * i]
+            } else {
+                b.0[2 * i - 16]
+            }
+        }))
+    }
+    #[inline(always)]
+    fn zip(a: Self, b: Self) -> (Self, Self) {
+        let at = |i: usize| {
+            if i.is_multiple_of(2) {
+                a.0[i / 2]
+            } else {
+                b.0[i / 2]
+            }
+        };
+        (
+            Scalar(std::array::from_fn(at)),
+            Scalar(std::array::from_fn(|i| at(16 + i))),
+        )
+    }
 }
 
 /// The x86-64 vector tiers. Their methods are only ever called from [`tiered_avx512`] and
@@ -324,6 +374,28 @@ mod x86 {
                     _mm512_setr_epi32(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
                 _mm512_permutexvar_ps(i, self.0)
             })
+        }
+        #[inline(always)]
+        fn evens(a: Self, b: Self) -> Self {
+            // SAFETY: AVX-512F is present
+            V512(unsafe {
+                let i =
+                    _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+                _mm512_permutex2var_ps(a.0, i, b.0)
+            })
+        }
+        #[inline(always)]
+        fn zip(a: Self, b: Self) -> (Self, Self) {
+            // SAFETY: AVX-512F is present
+            unsafe {
+                let lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+                let hi =
+                    _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+                (
+                    V512(_mm512_permutex2var_ps(a.0, lo, b.0)),
+                    V512(_mm512_permutex2var_ps(a.0, hi, b.0)),
+                )
+            }
         }
     }
 
@@ -429,6 +501,41 @@ mod x86 {
         fn dup_hi(self) -> Self {
             // SAFETY: AVX is present
             unsafe { dup256(self.1) }
+        }
+        #[inline(always)]
+        fn evens(a: Self, b: Self) -> Self {
+            // SAFETY: AVX2 is present
+            unsafe { V256x2(evens256(a.0, a.1), evens256(b.0, b.1)) }
+        }
+        #[inline(always)]
+        fn zip(a: Self, b: Self) -> (Self, Self) {
+            // SAFETY: AVX is present
+            unsafe { (zip256(a.0, b.0), zip256(a.1, b.1)) }
+        }
+    }
+
+    /// The even-numbered floats of `x` then `y` (8 of 16).
+    #[inline(always)]
+    unsafe fn evens256(x: __m256, y: __m256) -> __m256 {
+        // SAFETY: the caller's (AVX2 is present)
+        unsafe {
+            // [x0 x2 y0 y2 | x4 x6 y4 y6], then the 64-bit pairs in order 0 2 1 3
+            let e = _mm256_shuffle_ps::<0b10_00_10_00>(x, y);
+            _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(e)))
+        }
+    }
+
+    /// `a` and `b` interleaved: `a0 b0 ... a3 b3` and `a4 b4 ... a7 b7`, as a pair.
+    #[inline(always)]
+    unsafe fn zip256(a: __m256, b: __m256) -> V256x2 {
+        // SAFETY: the caller's (AVX is present)
+        unsafe {
+            // [a0 b0 a1 b1 | a4 b4 a5 b5] and [a2 b2 a3 b3 | a6 b6 a7 b7]
+            let (lo, hi) = (_mm256_unpacklo_ps(a, b), _mm256_unpackhi_ps(a, b));
+            V256x2(
+                _mm256_permute2f128_ps::<0x20>(lo, hi),
+                _mm256_permute2f128_ps::<0x31>(lo, hi),
+            )
         }
     }
 

@@ -99,7 +99,15 @@ impl Slot {
                     } else {
                         2 * kernels::tiled_scratch(&g)
                     });
-                    Aux::None
+                    if direct {
+                        // the padded input, from the forward to the weight gradient
+                        Aux::Padded(vec![
+                            0.0;
+                            directk::phased_len(g.c, g.h, g.w, g.pad, g.stride)
+                        ])
+                    } else {
+                        Aux::None
+                    }
                 }
                 Kind::Pool2Relu { .. } => Aux::Codes(vec![0; o.out_len]),
                 Kind::MaxPool { .. } => Aux::Args(vec![0; o.out_len]),
@@ -237,10 +245,10 @@ pub(super) fn forward_range(
                 Kind::Conv {
                     g, direct: true, ..
                 },
-                _,
+                Aux::Padded(xp),
             ) => {
                 let (w, b) = (ctx.w(op, 0), ctx.w(op, 1));
-                directk::forward(input, g, w, Some(b), &mut slot.scratch, out);
+                directk::forward_keep(input, g, w, Some(b), xp, &mut slot.scratch, out);
             }
             (Kind::Conv { g, .. }, _) => {
                 let col = &mut slot.scratch[..kernels::tiled_scratch(g)];
@@ -488,10 +496,11 @@ pub(super) fn backward_range(
                 Kind::Conv {
                     g, direct: true, ..
                 },
-                _,
+                Aux::Padded(xp),
             ) => {
+                // the input as the forward padded it
                 let (dw, db) = two(grads, g0, g1);
-                directk::weight_grad(dout, input, g, dw, db, &mut slot.scratch);
+                directk::weight_grad_padded(dout, xp, g, dw, db, &mut slot.scratch);
                 timer.lap(stage);
                 if !op.first {
                     let w = (ctx.w(op, 0), &ctx.flipped[i][..]);
