@@ -10,6 +10,7 @@ pub mod kernels;
 pub mod layers;
 pub mod net;
 pub mod ops;
+pub mod phases;
 pub mod plan;
 pub mod presets;
 pub mod pytorch;
