@@ -63,14 +63,14 @@ pub fn conv3x3_forward(
     cout: usize,
     out: &mut [f32],
 ) {
-    let geo = Geo3 {
-        cin,
-        hp: h + 2,
-        wq: w + 2,
-        oh: h,
-        ow: w,
-    };
-    run_tiered(Fwd3::<1>::new(xp, geo, wt, bias, cout, out));
+    run_tiered(Fwd3::<1>::new(
+        xp,
+        Geo3::padded1(cin, h, w),
+        wt,
+        bias,
+        cout,
+        out,
+    ));
 }
 
 /// Forward of a 3x3 convolution with stride 2 and any padding: `out` [cout, oh, ow] =
@@ -109,6 +109,19 @@ struct Geo3 {
     wq: usize,
     oh: usize,
     ow: usize,
+}
+
+impl Geo3 {
+    /// Stride 1 over a `cin` x `h` x `w` input padded by 1 ([`pad1`]): outputs `h` x `w`.
+    fn padded1(cin: usize, h: usize, w: usize) -> Geo3 {
+        Geo3 {
+            cin,
+            hp: h + 2,
+            wq: w + 2,
+            oh: h,
+            ow: w,
+        }
+    }
 }
 
 /// The 3x3 forward kernel with stride `S` ([`conv3x3_forward`], [`conv3x3_s2_forward`]),
@@ -524,13 +537,7 @@ mod tests {
                 .into_iter()
                 .map(|t| {
                     let mut out = vec![f32::NAN; cout * h * w];
-                    let geo = Geo3 {
-                        cin,
-                        hp: h + 2,
-                        wq: w + 2,
-                        oh: h,
-                        ow: w,
-                    };
+                    let geo = Geo3::padded1(cin, h, w);
                     let k = Fwd3::<1>::new(&xp, geo, &wt, Some(&b), cout, &mut out);
                     run_on(t, k);
                     (t, out)

@@ -33,10 +33,9 @@ pub fn applies(g: &ConvGeom) -> bool {
     g.stride >= 1 && g.kh == g.kw && g.pad < g.kh && g.oh() > 0 && g.ow() > 0
 }
 
-/// Floats of scratch [`forward`], [`weight_grad`] and [`input_grad`] need.
+/// Floats of scratch [`forward`], [`weight_grad_padded`] and [`input_grad`] need.
 pub fn scratch_len(g: &ConvGeom, cout: usize) -> usize {
     let (oh, ow) = (g.oh(), g.ow());
-    let padded_x = phased_len(g.c, g.h, g.w, g.pad, g.stride);
     // the weight gradient's widened output gradient, or the GEMM forward's columns
     let dout_rows = (cout * oh * ow.next_multiple_of(L)).max(if g.stride == 1 {
         0
@@ -50,7 +49,7 @@ pub fn scratch_len(g: &ConvGeom, cout: usize) -> usize {
         let (d, q) = StridedGrad::of(g).scratch(g, cout);
         (d + q).max(super::kernels::tiled_scratch(g))
     };
-    (padded_x + dout_rows).max(grad)
+    dout_rows.max(grad)
 }
 
 /// `wf[ci][co][ky][kx] = w[co][ci][k-1-ky][k-1-kx]`: the kernel that maps output gradients
@@ -74,22 +73,9 @@ fn pad_into(x: &[f32], c: usize, h: usize, w: usize, p: usize, xp: &mut [f32]) {
 }
 
 /// Forward: `out` [cout, oh, ow] = bias + conv(x, w), `x` CHW of `g`, `w` [cout, c, k, k].
-/// `scratch` holds [`scratch_len`] floats.
+/// The padded input is left in `xp` ([`phased_len`] floats, [`pad_phases`]'s layout), where
+/// [`weight_grad_padded`] takes it; `scratch` holds [`scratch_len`] floats.
 pub fn forward(
-    x: &[f32],
-    g: &ConvGeom,
-    w: &[f32],
-    bias: Option<&[f32]>,
-    scratch: &mut [f32],
-    out: &mut [f32],
-) {
-    let (xp, rest) = scratch.split_at_mut(phased_len(g.c, g.h, g.w, g.pad, g.stride));
-    forward_keep(x, g, w, bias, xp, rest, out);
-}
-
-/// [`forward`] that leaves the padded input in `xp` ([`phased_len`] floats, [`pad_phases`]'s
-/// layout), where [`weight_grad_padded`] takes it; `scratch` holds [`scratch_len`] floats.
-pub fn forward_keep(
     x: &[f32],
     g: &ConvGeom,
     w: &[f32],
@@ -411,21 +397,8 @@ impl Igrad<'_> {
     }
 }
 
-/// Weight and bias gradients: `dw` [cout, c, k, k] += `Σ dout[co] ⋆ x[ci]`, `db` += `Σ dout`.
-pub fn weight_grad(
-    dout: &[f32],
-    x: &[f32],
-    g: &ConvGeom,
-    dw: &mut [f32],
-    db: &mut [f32],
-    scratch: &mut [f32],
-) {
-    let (xp, rest) = scratch.split_at_mut(phased_len(g.c, g.h, g.w, g.pad, g.stride));
-    pad_phases(x, g.c, g.h, g.w, g.pad, g.stride, xp);
-    weight_grad_padded(dout, xp, g, dw, db, rest);
-}
-
-/// [`weight_grad`] from the input already padded by `g.pad` and split by phase for its
+/// Weight and bias gradients: `dw` [cout, c, k, k] += `Σ dout[co] ⋆ x[ci]`, `db` += `Σ dout`,
+/// from the input already padded by `g.pad` and split by phase for its
 /// stride ([`pad_phases`]; for stride 1 and padding 1 that is what
 /// [`crate::nn::direct::pad1`] leaves). `scratch`
 /// holds the output gradient widened to whole vectors when its rows are not (`cout` x
@@ -864,8 +837,9 @@ mod tests {
             let mut want = vec![0.0; cout * p];
             kernels::conv_forward(&x, &g, &wt, Some(&b), &mut col, &mut want);
             let mut scratch = vec![f32::NAN; scratch_len(&g, cout)];
+            let mut xp = vec![f32::NAN; phased_len(c, g.h, g.w, pad, stride)];
             let mut got = vec![0.0; cout * p];
-            forward(&x, &g, &wt, Some(&b), &mut scratch, &mut got);
+            forward(&x, &g, &wt, Some(&b), &mut xp, &mut scratch, &mut got);
             close(&got, &want, &format!("forward {g:?} cout {cout}"));
 
             let (mut dw, mut db, mut dx) =
@@ -885,7 +859,7 @@ mod tests {
                 vec![0.5; cout],
                 vec![f32::NAN; x.len()],
             );
-            weight_grad(&dout, &x, &g, &mut dw2, &mut db2, &mut scratch);
+            weight_grad_padded(&dout, &xp, &g, &mut dw2, &mut db2, &mut scratch);
             let mut wf = vec![0.0; wt.len()];
             flip_weights(&wt, cout, c, k, &mut wf);
             input_grad(&dout, &g, (&wt, &wf), &mut scratch, &mut dx2);

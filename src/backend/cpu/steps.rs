@@ -248,7 +248,7 @@ pub(super) fn forward_range(
                 Aux::Padded(xp),
             ) => {
                 let (w, b) = (ctx.w(op, 0), ctx.w(op, 1));
-                directk::forward_keep(input, g, w, Some(b), xp, &mut slot.scratch, out);
+                directk::forward(input, g, w, Some(b), xp, &mut slot.scratch, out);
             }
             (Kind::Conv { g, .. }, _) => {
                 let col = &mut slot.scratch[..kernels::tiled_scratch(g)];
