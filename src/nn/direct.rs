@@ -147,13 +147,7 @@ impl<'a, const S: usize> Fwd3<'a, S> {
         cout: usize,
         out: &'a mut [f32],
     ) -> Self {
-        let Geo3 {
-            cin,
-            hp,
-            wq,
-            oh,
-            ow,
-        } = geo;
+        let (cin, hp, wq, oh, ow) = (geo.cin, geo.hp, geo.wq, geo.oh, geo.ow);
         assert!(
             oh > 0 && S * (oh - 1) + 3 <= hp && ow + 2 / S <= wq,
             "conv3x3: outputs outside the input"
